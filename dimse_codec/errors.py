@@ -1,0 +1,91 @@
+"""The one exception family of dimse-codec: every failure carries a byte offset and a field path.
+
+Decoders raise nothing else (never ``KeyError``, ``struct.error`` or ``AssertionError``), so a
+caller that catches :class:`DimseCodecError` has caught every way bad bytes can fail.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dimse_codec.policy import Diagnostic
+
+__all__ = [
+    "DecodeError",
+    "DimseCodecError",
+    "EncodeError",
+    "InvalidParameter",
+    "InvalidParameterType",
+    "LimitExceeded",
+    "PolicyViolation",
+    "TruncatedError",
+]
+
+
+class DimseCodecError(Exception):
+    """Base of every error raised by dimse-codec.
+
+    ``offset`` is the byte offset in the input where the problem sits (``None`` when it is not
+    about input bytes) and ``path`` names the field, e.g. ``"command set > (0000,0110) MessageID"``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        offset: int | None = None,
+        path: str = "",
+        code: str | None = None,
+    ) -> None:
+        self.message = message
+        self.offset = offset
+        self.path = path
+        self.code = code
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = []
+        if self.path:
+            where.append(self.path)
+        if self.offset is not None:
+            where.append(f"@{self.offset}")
+        prefix = " ".join(where)
+        return f"{prefix}: {self.message}" if prefix else self.message
+
+
+class DecodeError(DimseCodecError):
+    """Input bytes that cannot be decoded as what they claim to be."""
+
+
+class TruncatedError(DecodeError):
+    """Input ends before a declared length or a fixed-size field is complete."""
+
+
+class LimitExceeded(DecodeError):
+    """A declared or produced size is beyond a configured cap (checked before allocating)."""
+
+
+class PolicyViolation(DecodeError):
+    """A problem the decoder could tolerate, raised because the policy says so (strict mode)."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        self.diagnostic = diagnostic
+        super().__init__(
+            diagnostic.message,
+            offset=diagnostic.offset,
+            path=diagnostic.path,
+            code=diagnostic.code.value,
+        )
+
+
+class EncodeError(DimseCodecError):
+    """A primitive or value that cannot be put on the wire as asked."""
+
+
+class InvalidParameter(DimseCodecError, ValueError):
+    """A value given to a primitive's parameter is out of range or malformed."""
+
+
+class InvalidParameterType(DimseCodecError, TypeError):
+    """A value given to a primitive's parameter has a type the parameter does not accept."""

@@ -1,0 +1,113 @@
+"""Decoding policy and diagnostics: what the decoder tolerates, and the record of what it tolerated.
+
+A :class:`Policy` is always passed explicitly (there is no global configuration). Strict raises
+:class:`~dimse_codec.errors.PolicyViolation` on the first problem; lenient (the default) keeps
+decoding and returns every problem as a :class:`Diagnostic`, so nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from dimse_codec.errors import PolicyViolation
+
+__all__ = ["LENIENT", "STRICT", "Diagnostic", "DiagnosticCode", "Policy"]
+
+
+class DiagnosticCode(str, enum.Enum):
+    """Named problems a decoder can meet; each value is the stable code shown to users."""
+
+    # command set structure
+    GROUP_LENGTH_MISMATCH = "GROUP_LENGTH_MISMATCH"
+    GROUP_LENGTH_MISSING = "GROUP_LENGTH_MISSING"
+    OUT_OF_ORDER = "OUT_OF_ORDER"
+    DUPLICATE_TAG = "DUPLICATE_TAG"
+    NON_GROUP0_ELEMENT = "NON_GROUP0_ELEMENT"
+    RETIRED_ELEMENT = "RETIRED_ELEMENT"
+    UNKNOWN_ELEMENT = "UNKNOWN_ELEMENT"
+    ELEMENT_NOT_ALLOWED = "ELEMENT_NOT_ALLOWED"
+    EXPLICIT_VR_COMMAND = "EXPLICIT_VR_COMMAND"
+    # message level
+    UNKNOWN_COMMAND_FIELD = "UNKNOWN_COMMAND_FIELD"
+    MISSING_COMMAND_FIELD = "MISSING_COMMAND_FIELD"
+    MISSING_DATA_SET_TYPE = "MISSING_DATA_SET_TYPE"
+    MISSING_MANDATORY = "MISSING_MANDATORY"
+    DATA_SET_UNEXPECTED = "DATA_SET_UNEXPECTED"
+    DATA_SET_MISSING = "DATA_SET_MISSING"
+    # element values
+    VM_GT_1 = "VM_GT_1"
+    ODD_VALUE_LENGTH = "ODD_VALUE_LENGTH"
+    BAD_VALUE_LENGTH = "BAD_VALUE_LENGTH"
+    EMPTY_VALUE = "EMPTY_VALUE"
+    VALUE_OUT_OF_RANGE = "VALUE_OUT_OF_RANGE"
+    VALUE_TOO_LONG = "VALUE_TOO_LONG"
+    NON_ASCII = "NON_ASCII"
+    AE_BACKSLASH = "AE_BACKSLASH"
+    AE_TOO_LONG = "AE_TOO_LONG"
+    AE_EMPTY = "AE_EMPTY"
+    AE_NUL_PADDED = "AE_NUL_PADDED"
+    UID_NUL_PADDED = "UID_NUL_PADDED"
+    UID_SPACE_PADDED = "UID_SPACE_PADDED"
+    UID_INVALID = "UID_INVALID"
+    UID_TOO_LONG = "UID_TOO_LONG"
+    # data sets
+    DEFLATE_PADDING = "DEFLATE_PADDING"
+    DEFLATE_TRAILING_DATA = "DEFLATE_TRAILING_DATA"
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One tolerated problem: its code, a sentence, the byte offset and the field path."""
+
+    code: DiagnosticCode
+    message: str
+    offset: int | None = None
+    path: str = ""
+
+    def __str__(self) -> str:
+        where = f" {self.path}" if self.path else ""
+        at = f" @{self.offset}" if self.offset is not None else ""
+        return f"[{self.code.value}]{where}{at}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """How a decoder treats problems it could tolerate.
+
+    ``strict`` raises on every diagnostic except the codes in ``allow``; lenient raises only on
+    the codes in ``raise_on``. ``max_inflated_size`` caps how much a deflated data set may expand
+    to (a deflate bomb is an error, not an out-of-memory).
+    """
+
+    strict: bool = False
+    raise_on: frozenset[DiagnosticCode] = field(default_factory=frozenset)
+    allow: frozenset[DiagnosticCode] = field(default_factory=frozenset)
+    max_inflated_size: int = 1 << 30
+
+    def raises(self, code: DiagnosticCode) -> bool:
+        """Return whether a problem with this code is an error under this policy."""
+        if self.strict:
+            return code not in self.allow
+        return code in self.raise_on
+
+    def report(
+        self,
+        sink: list[Diagnostic],
+        code: DiagnosticCode,
+        message: str,
+        offset: int | None = None,
+        path: str = "",
+    ) -> None:
+        """Record a problem in ``sink``, or raise :class:`PolicyViolation` if the policy says so."""
+        diagnostic = Diagnostic(code, message, offset, path)
+        if self.raises(code):
+            raise PolicyViolation(diagnostic)
+        sink.append(diagnostic)
+
+
+LENIENT = Policy()
+"""Decode everything that can be decoded and report every problem (the default)."""
+
+STRICT = Policy(strict=True)
+"""Raise on the first problem."""
