@@ -93,7 +93,7 @@ class Parameter(NamedTuple):
 
 CONDITIONS: MappingProxyType[str, str] = MappingProxyType(
     {
-        "status_detail": "may be present only when the Status is a Warning, Failure or Cancel",
+        "status_detail": "may be present only when the Status is a Warning or a Failure",
         "pending_identifier": "present if and only if the Status is Pending (FF00H or FF01H)",
         "suboperations": "shall be present when the Status is Pending; may be present otherwise",
         "reply_on_success": "may be present only when the Status is Success or Warning",
@@ -298,6 +298,8 @@ SERVICES: MappingProxyType[str, ServiceSpec] = MappingProxyType(
                     _p("Status", "-", "M"),
                     _status("ErrorComment"),
                     _status("ErrorID"),
+                    # PS3.4 KK.2.2.3: Storage Management's B010 warning lists keys here
+                    _status("AttributeIdentifierList"),
                 ),
             ),
             ServiceSpec(

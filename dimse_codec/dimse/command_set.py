@@ -1,0 +1,240 @@
+"""The command-set element stream: Implicit VR Little Endian elements of group 0000, in construct.
+
+The construct declarations below are the single source of truth for the wire layout. The hot
+path does not run construct's interpreter per element: it uses :class:`struct.Struct` objects
+*derived from* those declarations (their format strings), so a change to a declaration changes
+the fast path too, and a test checks both give the same answer on random input.
+
+Elements are handled as plain tuples ``(tag, offset, value)``: no object per element.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import NamedTuple
+
+from construct import Bytes, Construct, FormatField, GreedyRange, Int16ul, Int32ul, Struct, this
+
+from dimse_codec.errors import DecodeError, TruncatedError
+from dimse_codec.policy import Diagnostic, DiagnosticCode, Policy
+from dimse_codec.tables.elements import BY_TAG, format_tag
+
+__all__ = [
+    "AT_VALUE",
+    "COMMAND_SET",
+    "ELEMENT",
+    "ELEMENT_HEADER",
+    "EXPLICIT_LONG_HEADER",
+    "EXPLICIT_SHORT_HEADER",
+    "RawElement",
+    "build_element",
+    "element_path",
+    "parse_elements",
+]
+
+# --- declarations (PS3.5 7.1.3 implicit VR, 7.1.2 explicit VR) ---------------------------------
+
+ELEMENT_HEADER = Struct("group" / Int16ul, "element" / Int16ul, "length" / Int32ul)
+"""Implicit VR Little Endian element header: tag and a 32-bit value length."""
+
+ELEMENT = Struct(
+    "group" / Int16ul, "element" / Int16ul, "length" / Int32ul, "value" / Bytes(this.length)
+)
+"""One Implicit VR Little Endian element: header and value."""
+
+COMMAND_SET = GreedyRange(ELEMENT)
+"""A whole command set as construct sees it; the reference grammar (not used on hot paths)."""
+
+EXPLICIT_SHORT_HEADER = Struct(
+    "group" / Int16ul, "element" / Int16ul, "vr" / Bytes(2), "length" / Int16ul
+)
+"""Explicit VR Little Endian header with a 16-bit length (most VRs)."""
+
+EXPLICIT_LONG_HEADER = Struct(
+    "group" / Int16ul,
+    "element" / Int16ul,
+    "vr" / Bytes(2),
+    "reserved" / Int16ul,
+    "length" / Int32ul,
+)
+"""Explicit VR Little Endian header with reserved bytes and a 32-bit length (OB, OW, SQ, UN...)."""
+
+US_VALUE = Int16ul
+UL_VALUE = Int32ul
+AT_VALUE = Struct("group" / Int16ul, "element" / Int16ul)
+"""One AT value: an attribute tag as group then element, each little endian."""
+
+
+def _struct_of(declaration: Construct) -> struct.Struct:
+    """Derive a :class:`struct.Struct` from a construct of fixed-size fields, or fail loudly."""
+    if isinstance(declaration, FormatField):
+        return struct.Struct(declaration.fmtstr)
+    fmt = "<"
+    for renamed in declaration.subcons:
+        field = renamed.subcon
+        if isinstance(field, FormatField) and field.fmtstr[0] == "<":
+            fmt += field.fmtstr[1:]
+        elif isinstance(field, Bytes) and isinstance(field.length, int):
+            fmt += f"{field.length}s"
+        else:
+            raise TypeError(f"{renamed.name!r} is not a fixed-size little-endian field")
+    return struct.Struct(fmt)
+
+
+_HEADER = _struct_of(ELEMENT_HEADER)
+_EXPLICIT_SHORT = _struct_of(EXPLICIT_SHORT_HEADER)
+_EXPLICIT_LONG = _struct_of(EXPLICIT_LONG_HEADER)
+US = _struct_of(US_VALUE)
+UL = _struct_of(UL_VALUE)
+AT = _struct_of(AT_VALUE)
+
+HEADER_SIZE = _HEADER.size
+
+_LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN",
+                       b"UR", b"UT", b"UV"})
+_ALL_VRS = _LONG_VRS | frozenset(
+    {b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FD", b"FL", b"IS", b"LO", b"LT", b"PN",
+     b"SH", b"SL", b"SS", b"ST", b"TM", b"UI", b"UL", b"US"}
+)
+
+UNDEFINED_LENGTH = 0xFFFFFFFF
+
+
+class RawElement(NamedTuple):
+    """An element kept as it came: tag, byte offset in the command set, raw value bytes."""
+
+    tag: int
+    offset: int
+    value: bytes
+
+
+def element_path(tag: int) -> str:
+    """Name an element for errors and diagnostics, e.g. ``(0000,0110) MessageID``."""
+    spec = BY_TAG.get(tag)
+    return f"{format_tag(tag)} {spec.keyword}" if spec else format_tag(tag)
+
+
+def _looks_explicit(data: bytes) -> bool:
+    """Tell an Explicit VR element stream from an implicit one by its first header."""
+    if len(data) < HEADER_SIZE or data[4:6] not in _ALL_VRS:
+        return False
+    implicit_length = UL.unpack_from(data, 4)[0]
+    return bool(HEADER_SIZE + implicit_length > len(data))
+
+
+def _looks_big_endian(data: bytes) -> bool:
+    """Spot a big-endian command set: its first length reads sane only when byte-swapped."""
+    if len(data) < HEADER_SIZE:
+        return False
+    little = UL.unpack_from(data, 4)[0]
+    big = int.from_bytes(data[4:8], "big")
+    return HEADER_SIZE + little > len(data) and HEADER_SIZE + big <= len(data) and big in (2, 4)
+
+
+def parse_elements(
+    data: bytes, policy: Policy, diagnostics: list[Diagnostic]
+) -> tuple[list[tuple[int, int, bytes]], bool]:
+    """Split a command set into ``(tag, offset, value)`` tuples; return them and "was explicit".
+
+    Lengths are checked against the bytes present before anything is sliced, so a declared
+    length never allocates. An explicit VR stream is decoded only if the policy tolerates
+    ``EXPLICIT_VR_COMMAND``.
+    """
+    if data[4:6] in _ALL_VRS and _looks_explicit(data):
+        policy.report(
+            diagnostics,
+            DiagnosticCode.EXPLICIT_VR_COMMAND,
+            "command set is Explicit VR; PS3.7 6.3.1 requires Implicit VR Little Endian",
+            0,
+            "command set",
+        )
+        return _parse_explicit(data), True
+    end = len(data)
+    out: list[tuple[int, int, bytes]] = []
+    append = out.append
+    unpack = _HEADER.unpack_from
+    pos = 0
+    while pos < end:
+        if end - pos < HEADER_SIZE:
+            raise TruncatedError(
+                f"{end - pos} byte(s) left, an element header needs {HEADER_SIZE}",
+                offset=pos,
+                path="command set",
+            )
+        group, element, length = unpack(data, pos)
+        start = pos + HEADER_SIZE
+        stop = start + length
+        if stop > end:
+            tag = (group << 16) | element
+            if pos == 0 and _looks_big_endian(data):
+                raise DecodeError(
+                    "command set looks big endian; PS3.7 6.3.1 requires Implicit VR Little "
+                    "Endian",
+                    offset=0,
+                    path="command set",
+                    code="BIG_ENDIAN_COMMAND",
+                )
+            if length == UNDEFINED_LENGTH:
+                raise DecodeError(
+                    "undefined length (FFFFFFFFH) is not allowed in a command set",
+                    offset=pos,
+                    path=element_path(tag),
+                )
+            raise TruncatedError(
+                f"value length {length} runs past the end ({end - start} byte(s) left)",
+                offset=pos,
+                path=element_path(tag),
+            )
+        append(((group << 16) | element, pos, data[start:stop]))
+        pos = stop
+    return out, False
+
+
+def _parse_explicit(data: bytes) -> list[tuple[int, int, bytes]]:
+    """Split an Explicit VR Little Endian element stream, checking every length first."""
+    out: list[tuple[int, int, bytes]] = []
+    pos = 0
+    end = len(data)
+    while pos < end:
+        if end - pos < _EXPLICIT_SHORT.size:
+            raise TruncatedError(
+                f"{end - pos} byte(s) left, an explicit VR header needs {_EXPLICIT_SHORT.size}",
+                offset=pos,
+                path="command set",
+            )
+        group, element, vr, length = _EXPLICIT_SHORT.unpack_from(data, pos)
+        tag = (group << 16) | element
+        if vr in _LONG_VRS:
+            if end - pos < _EXPLICIT_LONG.size:
+                raise TruncatedError(
+                    "explicit VR long header is cut short", offset=pos, path=element_path(tag)
+                )
+            length = _EXPLICIT_LONG.unpack_from(data, pos)[4]
+            start = pos + _EXPLICIT_LONG.size
+        elif vr in _ALL_VRS:
+            start = pos + _EXPLICIT_SHORT.size
+        else:
+            raise DecodeError(
+                f"{vr!r} is not a VR, in an Explicit VR command set",
+                offset=pos + 4,
+                path=element_path(tag),
+            )
+        stop = start + length
+        if stop > end:
+            raise TruncatedError(
+                f"value length {length} runs past the end ({end - start} byte(s) left)",
+                offset=pos,
+                path=element_path(tag),
+            )
+        out.append((tag, pos, data[start:stop]))
+        pos = stop
+    return out
+
+
+pack_header = _HEADER.pack
+"""Pack an element header from (group, element, length)."""
+
+
+def build_element(tag: int, value: bytes) -> bytes:
+    """Encode one Implicit VR Little Endian element (header and value)."""
+    return pack_header(tag >> 16, tag & 0xFFFF, len(value)) + value
