@@ -181,8 +181,9 @@ def decode_command_set(
                 offset,
                 _path(tag),
             )
-            empty.append(slot[1:])
             values[slot] = _EMPTY_VALUE[vr]
+            if values[slot] is None:  # no typed empty value: remember "present and empty"
+                empty.append(slot[1:])
 
     group_length = protocol.get(_GROUP_LENGTH)
     if explicit or other_groups or (group_length is not None and group_length[0] != 0):
