@@ -1,0 +1,50 @@
+"""Coverage-guided fuzzing of the command-set decoder (atheris): only DimseCodecError may escape.
+
+Each input is decoded leniently and strictly; whatever decodes must re-encode to the same bytes,
+and its canonical encoding must decode again. Anything else is a finding.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import atheris
+
+with atheris.instrument_imports():
+    from dimse_codec import (
+        STRICT,
+        DimseCodecError,
+        decode_command_set,
+        encode_command_set,
+    )
+
+
+def test_one_input(data: bytes) -> None:
+    """Decode one input under both policies and check the round-trip invariants."""
+    try:
+        decoded = decode_command_set(data)
+    except DimseCodecError:
+        return
+    if encode_command_set(decoded) != data:
+        raise RuntimeError("an unchanged decoded command set did not re-encode exactly")
+    bool(decoded.is_valid_request)
+    bool(decoded.is_valid_response)
+    try:
+        canonical = encode_command_set(decoded, canonical=True, check=False)
+    except DimseCodecError:
+        return
+    decode_command_set(canonical)
+    try:
+        decode_command_set(data, policy=STRICT)
+    except DimseCodecError:
+        return
+
+
+def main() -> None:
+    """Run libFuzzer with the arguments given on the command line."""
+    atheris.Setup(sys.argv, test_one_input)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
