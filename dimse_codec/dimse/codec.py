@@ -18,6 +18,7 @@ from dimse_codec.dimse.command_set import (
     HEADER_SIZE,
     RawElement,
     build_element,
+    element_path,
     pack_header,
     parse_elements,
 )
@@ -213,7 +214,7 @@ def decode_command_set(
         state["_command_field"] = command_field
         state["_extras"] = tuple(RawElement(t, o, v) for t, o, v in elements)
         state["_source"] = raw
-        state["_diagnostics"] = tuple(diagnostics)
+        state["_diagnostics"] = _in_wire_order(diagnostics)
         return unknown
 
     cls = PRIMITIVES[spec.service.name]
@@ -256,9 +257,18 @@ def decode_command_set(
         extras.sort(key=_offset_of)
         state["_extras"] = tuple(extras)
     if diagnostics:
-        state["_diagnostics"] = tuple(diagnostics)
+        state["_diagnostics"] = _in_wire_order(diagnostics)
     state["_source"] = raw
     return primitive
+
+
+def _in_wire_order(diagnostics: list[Diagnostic]) -> tuple[Diagnostic, ...]:
+    """Diagnostics sorted by byte offset; message-level ones (no offset) last, stable."""
+    return tuple(sorted(diagnostics, key=_wire_position))
+
+
+def _wire_position(diagnostic: Diagnostic) -> int:
+    return diagnostic.offset if diagnostic.offset is not None else 1 << 62
 
 
 _CANONICAL_UID = re.compile(rb"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*\x00?").fullmatch
@@ -266,6 +276,7 @@ _CANONICAL_UID = re.compile(rb"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*\x00?").
 
 _new_uid = str.__new__
 _pack_header = pack_header
+
 
 _DISPATCH: dict[int, tuple[str, Any, str]] = {
     spec.tag: ("_" + spec.keyword, DECODERS[spec.vr], spec.vr)
@@ -373,10 +384,7 @@ def _offset_of(element: RawElement) -> int:
     return element.offset
 
 
-def _path(tag: int) -> str:
-    element = BY_TAG.get(tag)
-    name = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
-    return f"command set > {name} {element.keyword}" if element else f"command set > {name}"
+_path = element_path
 
 
 def _unusable(tag: int, element: Any) -> tuple[DiagnosticCode, str] | None:

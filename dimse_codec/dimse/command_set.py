@@ -109,9 +109,10 @@ class RawElement(NamedTuple):
 
 
 def element_path(tag: int) -> str:
-    """Name an element for errors and diagnostics, e.g. ``(0000,0110) MessageID``."""
+    """Name an element for errors and diagnostics: ``command set > (0000,0110) MessageID``."""
     spec = BY_TAG.get(tag)
-    return f"{format_tag(tag)} {spec.keyword}" if spec else format_tag(tag)
+    name = f"{format_tag(tag)} {spec.keyword}" if spec else format_tag(tag)
+    return f"command set > {name}"
 
 
 def _looks_explicit(data: bytes) -> bool:
