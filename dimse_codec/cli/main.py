@@ -1,0 +1,76 @@
+"""Entry point of ``dimse-codec``: builds the parser from the subcommand modules and runs one.
+
+Each subcommand lives in its own module with a ``register(subparsers)`` function that adds its
+parser and sets ``handler`` (``Namespace -> int``) as a default; adding a subcommand means adding
+its module to :data:`SUBCOMMANDS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeAlias
+
+from dimse_codec import __version__
+from dimse_codec.cli import inspect as inspect_command
+
+if TYPE_CHECKING:
+    SubParsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+    """What ``add_subparsers()`` returns, which each subcommand's ``register`` receives."""
+
+__all__ = ["SUBCOMMANDS", "build_parser", "main"]
+
+Handler = Callable[[argparse.Namespace], int]
+
+SUBCOMMANDS: tuple[Callable[[SubParsers], None], ...] = (inspect_command.register,)
+"""The ``register`` function of every subcommand, in the order ``--help`` lists them."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the ``dimse-codec`` parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="dimse-codec",
+        description="Encode, decode and inspect DICOM DIMSE messages (PS3.7).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(title="subcommands", metavar="COMMAND")
+    for register in SUBCOMMANDS:
+        register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``dimse-codec`` with ``argv`` (default: the process arguments); return the exit code.
+
+    0: done; 1: the input could not be decoded (or strict mode refused it); 2: usage error.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits on --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else 2
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_usage(sys.stderr)
+        print("dimse-codec: error: a subcommand is required", file=sys.stderr)
+        return 2
+    try:
+        return handler(args)
+    except BrokenPipeError:  # the reader went away (``| head``): stop quietly, as Unix tools do
+        _silence_stdout()
+        return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor behind stdout (tests, embedding)
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
