@@ -551,3 +551,17 @@ def test_n_get_attribute_identifier_list_edges() -> None:
     )
     decoded = decode_command_set(encode_command_set(rq), policy=STRICT)
     assert decoded.AttributeIdentifierList == [0x7FE00010, 0x00000000, 0xFFFFFFFF]
+
+
+def test_duplicate_protocol_element_is_reported_and_kept() -> None:
+    raw = command(
+        element(0x00000100, us(0x0030)),
+        element(0x00000110, us(1)),
+        element(0x00000800, us(0x0101)),
+        element(0x00000800, us(0x0001)),
+    )
+    decoded = decode_command_set(raw)
+    assert "DUPLICATE_TAG" in codes(decoded)
+    assert decoded.command_data_set_type == 0x0101  # the first wins
+    assert [(e.tag, e.value) for e in decoded.extra_elements] == [(0x00000800, us(0x0001))]
+    assert encode_command_set(decoded) == raw

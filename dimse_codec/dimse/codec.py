@@ -143,10 +143,10 @@ def decode_command_set(
                 _path(tag),
             )
         info = _DISPATCH.get(tag)
+        if info is _PROTOCOL:
+            protocol[tag] = (offset, value)
+            continue
         if info is None:
-            if tag in _PROTOCOL_TAGS:
-                protocol[tag] = (offset, value)
-                continue
             code = _unusable(tag, BY_TAG.get(tag))
             if code is not None:
                 policy.report(diagnostics, code[0], code[1], offset, _path(tag))
@@ -194,7 +194,7 @@ def decode_command_set(
     if (
         group_length is None
         or len(group_length[1]) != 4
-        or _UL_FROM(group_length[1]) != group_bytes
+        or int.from_bytes(group_length[1], "little") != group_bytes
     ):
         _check_group_length(group_length, group_bytes, policy, diagnostics)
     field_entry = protocol.get(_COMMAND_FIELD)
@@ -235,8 +235,14 @@ def decode_command_set(
     state.update(values)
 
     entry = protocol.get(_DATA_SET_TYPE)
-    if entry is not None and entry[1] == _NULL_BYTES and spec.command_field in _NEVER_MANDATORY:
-        data_set_type: int | None = COMMAND_DATA_SET_TYPE_NULL
+    data_set_type: int | None = None
+    if entry is not None and len(entry[1]) == 2:
+        data_set_type = entry[1][0] | entry[1][1] << 8
+        if data_set_type == COMMAND_DATA_SET_TYPE_NULL:
+            if spec.command_field not in _NEVER_MANDATORY:
+                data_set_type = _data_set_type(entry, spec, policy, diagnostics)
+        elif spec.dataset is None:  # a data set announced where none can follow
+            data_set_type = _data_set_type(entry, spec, policy, diagnostics)
     else:
         data_set_type = _data_set_type(entry, spec, policy, diagnostics)
     mandatory = _MANDATORY[spec.command_field]
@@ -278,11 +284,15 @@ _new_uid = str.__new__
 _pack_header = pack_header
 
 
+_PROTOCOL: tuple[str, Any, str] = ("", None, "")
+"""Marker in :data:`_DISPATCH` for the protocol elements (group length, field, data set type)."""
+
 _DISPATCH: dict[int, tuple[str, Any, str]] = {
     spec.tag: ("_" + spec.keyword, DECODERS[spec.vr], spec.vr)
     for spec in BY_TAG.values()
     if not spec.retired and spec.tag not in _PROTOCOL_TAGS and spec.vr in DECODERS
 }
+_DISPATCH.update(dict.fromkeys(_PROTOCOL_TAGS, _PROTOCOL))
 """Per tag: slot, value decoder and VR of each element that is a primitive parameter."""
 
 
@@ -327,7 +337,7 @@ def _repeated(
 ) -> bool:
     """Whether a tag was already met (called only when tags stop ascending)."""
     info = _DISPATCH.get(tag)
-    if info is not None:
+    if info is not None and info is not _PROTOCOL:
         return info[0] in values
     return tag in protocol or any(extra.tag == tag for extra in extras)
 
@@ -359,7 +369,6 @@ _MANDATORY: dict[int, frozenset[str]] = {
 """Per CommandField: the slots of the command elements mandatory in that message."""
 
 
-_NULL_BYTES = COMMAND_DATA_SET_TYPE_NULL.to_bytes(2, "little")
 _NEVER_MANDATORY = frozenset(
     spec.command_field
     for spec in MESSAGES_BY_FIELD.values()
@@ -367,9 +376,6 @@ _NEVER_MANDATORY = frozenset(
 )
 """Messages for which "no data set" (0101H) needs no diagnostic."""
 
-
-def _UL_FROM(value: bytes) -> int:
-    return int.from_bytes(value, "little")
 
 
 def _size(elements: list[tuple[int, int, bytes]], index: int, raw: bytes, explicit: bool) -> int:
