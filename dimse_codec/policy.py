@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 
 from dimse_codec.errors import PolicyViolation
 
-__all__ = ["LENIENT", "STRICT", "Diagnostic", "DiagnosticCode", "Policy"]
+__all__ = [
+    "IGNORED_BY_THE_STANDARD",
+    "LENIENT",
+    "STRICT",
+    "Diagnostic",
+    "DiagnosticCode",
+    "Policy",
+]
 
 
 class DiagnosticCode(str, enum.Enum):
@@ -54,6 +61,33 @@ class DiagnosticCode(str, enum.Enum):
     # data sets
     DEFLATE_PADDING = "DEFLATE_PADDING"
     DEFLATE_TRAILING_DATA = "DEFLATE_TRAILING_DATA"
+    # PDUs and items (PS3.8)
+    PDU_LENGTH_MISMATCH = "PDU_LENGTH_MISMATCH"
+    ITEM_LENGTH_MISMATCH = "ITEM_LENGTH_MISMATCH"
+    FIELD_LENGTH_MISMATCH = "FIELD_LENGTH_MISMATCH"
+    ITEM_MALFORMED = "ITEM_MALFORMED"
+    UNKNOWN_ITEM = "UNKNOWN_ITEM"
+    ITEM_NOT_ALLOWED = "ITEM_NOT_ALLOWED"
+    MISSING_ITEM = "MISSING_ITEM"
+    DUPLICATE_ITEM = "DUPLICATE_ITEM"
+    UNKNOWN_PDU_TYPE = "UNKNOWN_PDU_TYPE"
+    RESERVED_NONZERO = "RESERVED_NONZERO"
+    PROTOCOL_VERSION = "PROTOCOL_VERSION"
+    CONTEXT_ID_INVALID = "CONTEXT_ID_INVALID"
+    MCH_RESERVED_BITS = "MCH_RESERVED_BITS"
+    NO_PDV = "NO_PDV"
+
+
+IGNORED_BY_THE_STANDARD = frozenset(
+    {
+        DiagnosticCode.RESERVED_NONZERO,
+        DiagnosticCode.UNKNOWN_ITEM,
+        DiagnosticCode.MCH_RESERVED_BITS,
+    }
+)
+"""What PS3.8 tells a receiver not to test or to ignore (reserved fields, unknown items, the
+message control header's reserved bits): strict reports these but raises only when
+``raise_on`` names them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,21 +109,25 @@ class Diagnostic:
 class Policy:
     """How a decoder treats problems it could tolerate.
 
-    ``strict`` raises on every diagnostic except the codes in ``allow``; lenient raises only on
-    the codes in ``raise_on``. ``max_inflated_size`` caps how much a deflated data set may expand
-    to (a deflate bomb is an error, not an out-of-memory).
+    ``strict`` raises on every diagnostic except the codes in ``allow`` and what PS3.8 says to
+    ignore (:data:`IGNORED_BY_THE_STANDARD`); lenient raises only on the codes in ``raise_on``,
+    which also makes strict raise on an ignored code. ``max_inflated_size`` caps how much a
+    deflated data set may expand to (a deflate bomb is an error, not an out-of-memory).
     """
 
     strict: bool = False
     raise_on: frozenset[DiagnosticCode] = field(default_factory=frozenset)
+    """Codes that raise even when lenient, or that strict would otherwise only report."""
     allow: frozenset[DiagnosticCode] = field(default_factory=frozenset)
     max_inflated_size: int = 1 << 30
 
     def raises(self, code: DiagnosticCode) -> bool:
         """Return whether a problem with this code is an error under this policy."""
+        if code in self.raise_on:
+            return True
         if self.strict:
-            return code not in self.allow
-        return code in self.raise_on
+            return code not in self.allow and code not in IGNORED_BY_THE_STANDARD
+        return False
 
     def report(
         self,
