@@ -441,9 +441,11 @@ def test_examples_are_reproducible(tmp_path: Path) -> None:
 
 
 def test_installed_console_script() -> None:
-    script = shutil.which("dimse-codec")
+    # the script sits beside the interpreter running the tests (a venv need not be on PATH)
+    beside = Path(sys.executable).with_name("dimse-codec")
+    script = str(beside) if beside.exists() else shutil.which("dimse-codec")
     if script is None:
-        pytest.skip("the dimse-codec console script is not on PATH (package not installed)")
+        pytest.skip("the dimse-codec console script is not installed (pip install -e .)")
     result = subprocess.run(
         [script, "inspect", "docs/examples/c-echo-rq.bin"],
         cwd=ROOT,
