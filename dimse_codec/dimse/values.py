@@ -215,7 +215,10 @@ def decode_ae(
 def decode_text(
     raw: bytes, offset: int, tag: int, policy: Policy, diagnostics: list[Diagnostic]
 ) -> str:
-    """Decode a single-valued text value (LO, SH, CS, IS, LT) without its trailing padding."""
+    """Decode an LO value (Error Comment, the one text parameter) without trailing padding.
+
+    Retired text elements (SH, CS, IS, LT) are never decoded: they stay raw extra elements.
+    """
     text = _text(raw, offset, tag, policy, diagnostics).rstrip(" \x00")
     if "\\" in text:
         policy.report(
