@@ -526,6 +526,18 @@ def decode_message(
     primitive = decode_command_set(command_set, policy=policy)
     if dataset is None:
         return primitive
+    return attach_dataset(primitive, dataset, policy=policy)
+
+
+def attach_dataset(
+    primitive: DIMSEPrimitive, dataset: bytes | memoryview, *, policy: Policy = LENIENT
+) -> DIMSEPrimitive:
+    """Attach the data set that followed a decoded command set, as :func:`decode_message` does.
+
+    A stream reassembler decodes the command set as soon as its last fragment arrives (to learn
+    whether a data set follows) and calls this when the data set is complete; the primitive is
+    updated in place and returned.
+    """
     spec = primitive.message_spec
     state = primitive.__dict__
     diagnostics = list(primitive.diagnostics)

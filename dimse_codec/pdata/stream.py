@@ -1,0 +1,798 @@
+"""Streaming reassembly, sans-I/O: bytes of one direction of an association in, events out.
+
+:class:`StreamDecoder` takes the bytes one peer sent, split anywhere, and returns what completed:
+PDUs other than P-DATA-TF, and whole DIMSE messages rebuilt from their PDVs (PS3.8 9.3.5 and
+Annex E). P-DATA-TF PDUs are never buffered whole: only the 6-byte PDU and PDV headers are, and
+each fragment goes straight to its message's command buffer, data set buffer or sink, so memory
+stays at one copy of the data set (or none, with a sink). Every message moves through these
+states, one message per presentation context at a time::
+
+    (none) --command PDV--> COMMAND --last command PDV, no data set--> delivered
+                            COMMAND --last command PDV, data set announced--> DATA
+                            DATA    --last data PDV--> delivered
+    (none) --data PDV--> STRAY --last data PDV--> IncompleteMessage (DATA_BEFORE_COMMAND)
+
+What PS3.8 forbids is reported, not guessed away: PDVs of another message before the current one
+ends (INTERLEAVED), a data set continuing on another context ID (CONTEXT_CHANGED), data no
+command announced (DATA_BEFORE_COMMAND), a command cutting a data set short
+(MESSAGE_INCOMPLETE), empty and odd fragments, P-DATA-TF PDUs over our maximum length and
+unknown PDU types. Strict raises :class:`~dimse_codec.errors.PolicyViolation` at the first one
+and the decoder then refuses more input; lenient reports and carries on.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from dimse_codec.dimse.codec import attach_dataset, decode_command_set
+from dimse_codec.dimse.primitives import DIMSEPrimitive
+from dimse_codec.errors import (
+    DecodeError,
+    DimseCodecError,
+    InvalidParameter,
+    InvalidParameterType,
+    LimitExceeded,
+    PolicyViolation,
+)
+from dimse_codec.pdata.events import (
+    Event,
+    Fragment,
+    Fragments,
+    IncompleteMessage,
+    MessageReceived,
+    PDataReceived,
+    PDUReceived,
+    StreamDiagnostic,
+    _Run,
+)
+from dimse_codec.pdata.limits import check_max_pdu_length
+from dimse_codec.pdu.codec import decode_pdu
+from dimse_codec.pdu.pdus import MCH_COMMAND, MCH_LAST, PDataTF
+from dimse_codec.pdu.structures import PDU_HEADER, PDV_HEADER, struct_of
+from dimse_codec.policy import LENIENT, Diagnostic, DiagnosticCode, Policy
+
+__all__ = ["DatasetSink", "StreamDecoder"]
+
+_D = DiagnosticCode
+_PDU_HEADER = struct_of(PDU_HEADER)
+_PDV_HEADER = struct_of(PDV_HEADER)
+_HEADER_SIZE = _PDU_HEADER.size
+_PDV_SIZE = _PDV_HEADER.size
+_BOTH = struct.Struct(_PDU_HEADER.format + _PDV_HEADER.format.lstrip("><!="))
+_BOTH_SIZE = _BOTH.size
+_MAX_FIELD = 0xFFFFFFFF
+_P_DATA_TF = PDataTF.pdu_type
+_MCH_BITS = MCH_COMMAND | MCH_LAST
+
+# byte-level states
+_PDU_START = 0  # expecting a PDU header
+_PDV_START = 1  # inside a P-DATA-TF, expecting a PDV header
+_PDV_BODY = 2  # inside a PDV's fragment
+_PDU_BODY = 3  # buffering the body of a PDU other than P-DATA-TF
+_SKIP = 4  # lenient: skipping the unframeable rest of a P-DATA-TF
+
+# message states
+_COMMAND = "COMMAND"
+_DATA = "DATA"
+_STRAY = "STRAY"
+
+
+class DatasetSink(Protocol):
+    """Where a data set goes instead of memory: anything with ``write`` (a file opened "wb")."""
+
+    def write(self, data: memoryview, /) -> Any:
+        """Take the next piece of the data set; the view is only valid during the call."""
+
+
+SinkFactory = Callable[[int, DIMSEPrimitive], "DatasetSink | None"]
+"""Called with the context ID and the decoded command when a data set is announced."""
+
+
+class _Message:
+    """A message being reassembled on one presentation context."""
+
+    __slots__ = (
+        "command",
+        "context_id",
+        "data",
+        "diagnostics",
+        "fragments",
+        "length",
+        "offset",
+        "primitive",
+        "reason",
+        "sink",
+        "state",
+    )
+
+    def __init__(self, context_id: int, state: str, offset: int) -> None:
+        self.context_id = context_id
+        self.state = state
+        self.offset = offset
+        self.command = bytearray()
+        self.data = bytearray()
+        self.length = 0
+        self.sink: DatasetSink | None = None
+        self.fragments: list[Fragment | _Run] = []
+        self.diagnostics: list[Diagnostic] = []
+        self.primitive: DIMSEPrimitive | None = None
+        self.reason: Diagnostic | None = None
+
+
+def _limit(value: object, name: str) -> int:
+    """Check a size cap: a non-negative int."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidParameterType(f"{name} must be an int", path=name)
+    if value < 0:
+        raise InvalidParameter(f"{name} must not be negative", path=name)
+    return value
+
+
+class StreamDecoder:
+    """Reassemble the PDUs and DIMSE messages one peer sends on one association (sans-I/O).
+
+    Feed it bytes as they arrive (:meth:`feed`), split at any point, and call :meth:`close` at the
+    end of the stream. ``max_pdu_length`` is the Maximum Length Received we announced (0: none);
+    a longer P-DATA-TF is reported. The caps refuse input before it is buffered:
+    ``max_other_pdu_length`` for PDUs other than P-DATA-TF (which are decoded whole),
+    ``max_command_size`` and ``max_dataset_size`` for what a message accumulates in memory.
+    ``dataset_sink`` may return a writable object for a data set (a file), which then never
+    touches memory. ``transfer_syntaxes`` maps context IDs to transfer syntax UIDs for the
+    primitives' ``transfer_syntax``; it is a plain dict attribute the caller may update once the
+    association is accepted. ``report_pdata`` adds a :class:`PDataReceived` per P-DATA-TF.
+    """
+
+    def __init__(
+        self,
+        *,
+        policy: Policy = LENIENT,
+        max_pdu_length: int = 0,
+        max_other_pdu_length: int = 1 << 20,
+        max_command_size: int = 1 << 16,
+        max_dataset_size: int = 1 << 32,
+        dataset_sink: SinkFactory | None = None,
+        transfer_syntaxes: Mapping[int, str] | None = None,
+        report_pdata: bool = False,
+    ) -> None:
+        self.policy = policy
+        self.max_pdu_length = check_max_pdu_length(max_pdu_length)
+        self.max_other_pdu_length = _limit(max_other_pdu_length, "max_other_pdu_length")
+        self.max_command_size = _limit(max_command_size, "max_command_size")
+        self.max_dataset_size = _limit(max_dataset_size, "max_dataset_size")
+        self.dataset_sink = dataset_sink
+        self.transfer_syntaxes: dict[int, str] = dict(transfer_syntaxes or {})
+        self.report_pdata = report_pdata
+        self._offset = 0
+        self._state = _PDU_START
+        self._head = bytearray()
+        self._head_offset = 0
+        self._left = 0  # bytes left in the current PDV fragment, PDU body or skip
+        self._pdu_left = 0  # bytes left in the current P-DATA-TF's variable field
+        self._pdu_offset = 0
+        self._pdu_type = 0
+        self._pdu_reserved = 0
+        self._pdu_length = 0
+        self._body = bytearray()
+        self._pdu_fragments: list[Fragment] = []
+        self._target: _Message | None = None
+        self._mch = 0
+        self._last: _Message | None = None
+        self._messages: dict[int, _Message] = {}
+        self._stray: dict[int, _Message] = {}
+        self._events: list[Event] = []
+        self._failed: DimseCodecError | None = None
+
+    @property
+    def offset(self) -> int:
+        """How many bytes have been fed so far (the stream offset of the next byte)."""
+        return self._offset
+
+    @property
+    def in_progress(self) -> bool:
+        """Whether a PDU or a message is partly received (so closing now would lose something)."""
+        return bool(self._state != _PDU_START or self._head or self._messages or self._stray)
+
+    # -- input -----------------------------------------------------------------------------------
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Event]:
+        """Take the next bytes of the stream; return the events they completed, in order.
+
+        The bytes are not kept: fragments are copied once into their message (or written to the
+        sink), so the caller may reuse its buffer. After an error, every call raises again.
+        """
+        if self._failed is not None:
+            raise DecodeError(
+                f"the stream decoder stopped at an earlier error: {self._failed}",
+                offset=self._offset,
+                path="stream",
+            )
+        try:
+            view = memoryview(data)
+        except TypeError as exc:
+            raise InvalidParameterType(
+                f"expected bytes, bytearray or memoryview, not {type(data).__name__}"
+            ) from exc
+        if view.format != "B" or view.ndim != 1:
+            view = view.cast("B")
+        try:
+            self._run(view)
+        except DimseCodecError as exc:
+            self._failed = exc
+            raise
+        events, self._events = self._events, []
+        return events
+
+    def close(self) -> list[Event]:
+        """End of stream: report a partly received PDU and every unfinished message."""
+        if self._failed is not None:
+            return []
+        try:
+            if self._state != _PDU_START or self._head:
+                if self._state == _PDU_START:
+                    what, start, kept = "a PDU header", self._head_offset, bytes(self._head)
+                else:
+                    what, start, kept = "a PDU", self._pdu_offset, bytes(self._head or self._body)
+                self._stream_problem(
+                    _D.STREAM_TRUNCATED,
+                    f"the stream ended inside {what} that started at {start}",
+                    self._offset,
+                    "stream",
+                    kept,
+                )
+            for message in [*self._messages.values(), *self._stray.values()]:
+                self._incomplete(
+                    message,
+                    _D.MESSAGE_INCOMPLETE,
+                    f"the stream ended during the {message.state.lower()} of a message",
+                )
+        except DimseCodecError as exc:
+            self._failed = exc
+            raise
+        self._messages.clear()
+        self._stray.clear()
+        self._state = _PDU_START
+        self._head.clear()
+        events, self._events = self._events, []
+        return events
+
+    # -- byte level ------------------------------------------------------------------------------
+
+    def _run(self, view: memoryview) -> None:
+        """Consume ``view`` completely, moving through the byte-level states."""
+        pos = 0
+        end = len(view)
+        while pos < end:
+            state = self._state
+            if state == _PDV_BODY:
+                take = min(self._left, end - pos)
+                piece = view[pos : pos + take]
+                target = self._target
+                if target is not None:
+                    if self._mch & MCH_COMMAND:
+                        target.command += piece
+                    elif target.sink is not None:
+                        target.sink.write(piece)
+                        target.length += take
+                    else:
+                        target.data += piece
+                        target.length += take
+                pos += take
+                self._offset += take
+                self._left -= take
+                self._pdu_left -= take
+                if not self._left:
+                    self._end_pdv()
+            elif state == _PDU_START and not self._head and end - pos >= _BOTH_SIZE:
+                # the hot path: P-DATA-TFs each holding one data PDV of the message in progress
+                moved = self._bulk(view, pos, end)
+                if moved != pos:
+                    pos = moved
+                    continue
+                pdu_type, reserved, length, item_length, context_id, mch = _BOTH.unpack_from(
+                    view, pos
+                )
+                message = self._last
+                size = item_length - 2
+                if (
+                    pdu_type == _P_DATA_TF
+                    and not reserved
+                    and length == item_length + 4
+                    and size > 0
+                    and not size & 1
+                    and not mch & ~MCH_LAST
+                    and message is not None
+                    and message.state == _DATA
+                    and message.context_id == context_id
+                    and (not self.max_pdu_length or length <= self.max_pdu_length)
+                    and (message.sink is not None or message.length + size <= self.max_dataset_size)
+                    and not self.report_pdata
+                ):
+                    offset = self._offset
+                    message.fragments.append(
+                        Fragment(offset + _HEADER_SIZE, offset, context_id, mch, size)
+                    )
+                    self._pdu_offset = offset
+                    self._pdu_length = length
+                    self._pdu_reserved = 0
+                    self._target = message
+                    self._mch = mch
+                    self._left = self._pdu_left = size
+                    self._state = _PDV_BODY
+                    pos += _BOTH_SIZE
+                    self._offset = offset + _BOTH_SIZE
+                    continue
+                self._head_offset = self._offset
+                pos += _HEADER_SIZE
+                self._offset += _HEADER_SIZE
+                self._start_pdu(pdu_type, reserved, length)
+            elif state in (_PDU_START, _PDV_START):
+                if state == _PDV_START and self._pdu_left < _PDV_SIZE and not self._head:
+                    self._unframeable(
+                        f"{self._pdu_left} byte(s) left in the P-DATA-TF; a PDV header needs 6"
+                    )
+                    continue
+                head = self._head
+                if not head:
+                    self._head_offset = self._offset
+                    if end - pos >= _HEADER_SIZE:
+                        fields = (_PDU_HEADER if state == _PDU_START else _PDV_HEADER).unpack_from(
+                            view, pos
+                        )
+                        pos += _HEADER_SIZE
+                        self._offset += _HEADER_SIZE
+                        self._header(state, fields)
+                        continue
+                take = min(_HEADER_SIZE - len(head), end - pos)
+                head += view[pos : pos + take]
+                pos += take
+                self._offset += take
+                if len(head) == _HEADER_SIZE:
+                    fields = (_PDU_HEADER if state == _PDU_START else _PDV_HEADER).unpack(head)
+                    head.clear()
+                    self._header(state, fields)
+            elif state == _PDU_BODY:
+                take = min(self._left, end - pos)
+                self._body += view[pos : pos + take]
+                pos += take
+                self._offset += take
+                self._left -= take
+                if not self._left:
+                    self._end_pdu()
+            else:  # _SKIP
+                take = min(self._left, end - pos)
+                pos += take
+                self._offset += take
+                self._left -= take
+                self._pdu_left -= take
+                if not self._left:
+                    self._end_p_data()
+
+    def _bulk(self, view: memoryview, pos: int, end: int) -> int:
+        """Copy whole one-PDV P-DATA-TFs of the data set in progress; return where it stopped.
+
+        Only PDUs the general path would accept without a word take this loop (one even,
+        non-empty data PDV on the message's context, within every limit); anything else stops
+        it and goes the general way. It exists for speed: one unpack, one copy and one tuple
+        per PDU, with the decoder's attributes in locals.
+        """
+        message = self._last
+        if message is None or message.state != _DATA or self.report_pdata:
+            return pos
+        context = message.context_id
+        maximum = self.max_pdu_length or _MAX_FIELD
+        room = _MAX_FIELD if message.sink is not None else self.max_dataset_size - message.length
+        data = message.data
+        write = message.sink.write if message.sink is not None else data.extend
+        fragments = message.fragments
+        unpack = _BOTH.unpack_from
+        base = self._offset - pos
+        total = 0
+        mch = 0
+        run_start = run_count = run_length = 0
+        while end - pos >= _BOTH_SIZE:
+            pdu_type, reserved, length, item_length, context_id, mch = unpack(view, pos)
+            size = item_length - 2
+            start = pos + _BOTH_SIZE
+            if (
+                pdu_type != _P_DATA_TF
+                or reserved
+                or length != item_length + 4
+                or size <= 0
+                or size & 1
+                or mch & ~MCH_LAST
+                or context_id != context
+                or length > maximum
+                or size > room - total
+                or start + size > end
+            ):
+                mch = 0
+                break
+            write(view[start : start + size])
+            if mch:
+                if run_count:
+                    fragments.append(_Run(base + run_start, run_count, context, run_length))
+                    run_count = 0
+                at = base + pos
+                fragments.append(Fragment(at + _HEADER_SIZE, at, context, mch, size))
+            elif size == run_length:
+                run_count += 1
+            else:
+                if run_count:
+                    fragments.append(_Run(base + run_start, run_count, context, run_length))
+                run_start, run_count, run_length = pos, 1, size
+            total += size
+            pos = start + size
+            if mch:
+                break
+        if run_count:
+            fragments.append(_Run(base + run_start, run_count, context, run_length))
+        message.length += total
+        self._offset = base + pos
+        if mch:  # the last fragment: finish the message as the general path would
+            self._target = message
+            self._mch = mch
+            self._pdu_left = 0
+            self._end_pdv()
+        return pos
+
+    def _header(self, state: int, fields: tuple[int, int, int]) -> None:
+        """Dispatch a whole 6-byte header."""
+        if state == _PDU_START:
+            self._start_pdu(*fields)
+        else:
+            self._pdu_left -= _PDV_SIZE
+            self._start_pdv(*fields)
+
+    def _problem(self, code: DiagnosticCode, message: str, offset: int, path: str) -> Diagnostic:
+        """Make a diagnostic, raising instead when the policy says so."""
+        sink: list[Diagnostic] = []
+        self.policy.report(sink, code, message, offset, path)
+        return sink[0]
+
+    def _stream_problem(
+        self, code: DiagnosticCode, message: str, offset: int, path: str, data: bytes = b""
+    ) -> None:
+        """Report a problem that belongs to no message, with the bytes it left unused."""
+        self._events.append(StreamDiagnostic(self._problem(code, message, offset, path), data))
+
+    # -- PDUs ------------------------------------------------------------------------------------
+
+    def _start_pdu(self, pdu_type: int, reserved: int, length: int) -> None:
+        """A PDU header arrived: plan its body."""
+        offset = self._head_offset
+        self._pdu_offset = offset
+        self._pdu_type = pdu_type
+        self._pdu_reserved = reserved
+        self._pdu_length = length
+        if pdu_type != _P_DATA_TF:
+            if length > self.max_other_pdu_length:
+                raise LimitExceeded(
+                    f"PDU type {pdu_type:#04x} declares {length} bytes, over the "
+                    f"{self.max_other_pdu_length}-byte cap for PDUs other than P-DATA-TF; "
+                    "refused before buffering",
+                    offset=offset + 2,
+                    path=f"PDU @{offset}",
+                )
+            self._body = bytearray(_PDU_HEADER.pack(pdu_type, reserved, length))
+            self._left = length
+            self._state = _PDU_BODY
+            if not length:
+                self._end_pdu()
+            return
+        path = f"P-DATA-TF @{offset}"
+        if reserved:
+            self._stream_problem(
+                _D.RESERVED_NONZERO,
+                f"reserved field is {reserved:#04x}, not zero",
+                offset + 1,
+                path,
+            )
+        if self.max_pdu_length and length > self.max_pdu_length:
+            self._stream_problem(
+                _D.PDU_OVER_MAXIMUM,
+                f"PDU-length {length} is over the maximum of {self.max_pdu_length} we announced",
+                offset + 2,
+                path,
+            )
+        self._pdu_fragments = []
+        self._pdu_left = length
+        if not length:
+            self._stream_problem(_D.NO_PDV, "P-DATA-TF carries no PDV item", offset + 6, path)
+            self._end_p_data()
+            return
+        self._state = _PDV_START
+
+    def _end_pdu(self) -> None:
+        """A PDU other than P-DATA-TF is whole: decode it."""
+        raw = bytes(self._body)
+        self._body = bytearray()
+        self._state = _PDU_START
+        offset = self._pdu_offset
+        try:
+            pdu = decode_pdu(raw, policy=self.policy)
+        except PolicyViolation:
+            raise
+        except DecodeError as exc:
+            if self.policy.strict:
+                raise
+            at = offset + exc.offset if exc.offset is not None else offset
+            self._stream_problem(
+                _D.UNDECODABLE,
+                f"{exc.message}; the PDU's {len(raw)} bytes are kept",
+                at,
+                f"PDU @{offset}" + (f" > {exc.path}" if exc.path else ""),
+                raw,
+            )
+            return
+        self._events.append(PDUReceived(pdu, offset))
+
+    def _end_p_data(self) -> None:
+        """A P-DATA-TF's variable field is used up."""
+        self._state = _PDU_START
+        if self.report_pdata:
+            self._events.append(
+                PDataReceived(
+                    self._pdu_offset,
+                    self._pdu_length,
+                    self._pdu_reserved,
+                    tuple(self._pdu_fragments),
+                )
+            )
+
+    def _unframeable(self, why: str) -> None:
+        """The rest of this P-DATA-TF cannot be cut into PDVs: report, then skip to its end."""
+        self._stream_problem(
+            _D.ITEM_LENGTH_MISMATCH,
+            f"{why}; the remaining {self._pdu_left} byte(s) of the PDU are skipped",
+            self._offset,
+            f"P-DATA-TF @{self._pdu_offset} > PDV @{self._offset}",
+        )
+        self._left = self._pdu_left
+        self._state = _SKIP
+        if not self._left:
+            self._end_p_data()
+
+    # -- PDVs ------------------------------------------------------------------------------------
+
+    def _start_pdv(self, item_length: int, context_id: int, mch: int) -> None:
+        """A PDV header arrived: find its message, check it and plan its fragment."""
+        offset = self._head_offset
+        path = f"P-DATA-TF @{self._pdu_offset} > PDV @{offset}"
+        if item_length < 2:
+            self._unframeable(f"PDV item length {item_length} is less than 2")
+            return
+        length = item_length - 2
+        notes: list[Diagnostic] = []
+        if length > self._pdu_left:
+            notes.append(
+                self._problem(
+                    _D.ITEM_LENGTH_MISMATCH,
+                    f"PDV item length {item_length} runs past the P-DATA-TF's end; "
+                    f"its fragment is cut to the {self._pdu_left} byte(s) there",
+                    offset,
+                    path,
+                )
+            )
+            length = self._pdu_left
+        if not context_id & 1:
+            notes.append(
+                self._problem(
+                    _D.CONTEXT_ID_INVALID,
+                    f"presentation context ID {context_id} is not odd",
+                    offset + 4,
+                    path,
+                )
+            )
+        if mch & ~_MCH_BITS:
+            notes.append(
+                self._problem(
+                    _D.MCH_RESERVED_BITS,
+                    f"message control header {mch:#04x} sets reserved bits",
+                    offset + 5,
+                    path,
+                )
+            )
+        if not length:
+            notes.append(self._problem(_D.EMPTY_PDV, "the PDV carries no bytes", offset, path))
+        elif length & 1:
+            notes.append(
+                self._problem(
+                    _D.ODD_FRAGMENT, f"the fragment is {length} bytes, an odd length", offset, path
+                )
+            )
+        fragment = Fragment(offset, self._pdu_offset, context_id, mch, length)
+        target = self._message_for(fragment, path)
+        target.fragments.append(fragment)
+        target.diagnostics.extend(notes)
+        if self.report_pdata:
+            self._pdu_fragments.append(fragment)
+        self._check_size(target, fragment, path)
+        self._target = target
+        self._mch = mch
+        self._left = length
+        self._state = _PDV_BODY
+        if not length:
+            self._end_pdv()
+
+    def _check_size(self, target: _Message, fragment: Fragment, path: str) -> None:
+        """Refuse a fragment that would take a message's buffer over its cap."""
+        if fragment.is_command:
+            size, cap, what = len(target.command), self.max_command_size, "command set"
+        elif target.sink is None:
+            size, cap, what = target.length, self.max_dataset_size, "data set"
+        else:
+            return
+        if size + fragment.length > cap:
+            raise LimitExceeded(
+                f"the {what} would grow to {size + fragment.length} bytes, over the "
+                f"{cap}-byte cap; refused before buffering",
+                offset=fragment.offset,
+                path=path,
+            )
+
+    def _message_for(self, fragment: Fragment, path: str) -> _Message:
+        """The message this PDV belongs to, creating or adopting one and reporting oddities."""
+        context_id = fragment.context_id
+        message = self._messages.get(context_id)
+        if fragment.is_command:
+            if message is not None and message.state != _COMMAND:
+                self._messages.pop(context_id)
+                self._incomplete(
+                    message,
+                    _D.MESSAGE_INCOMPLETE,
+                    f"a new command started on context {context_id} before the data set ended",
+                )
+                message = None
+            if message is None:
+                message = _Message(context_id, _COMMAND, fragment.offset)
+                self._messages[context_id] = message
+        elif message is None or message.state == _COMMAND:
+            waiting = [m for m in self._messages.values() if m.state == _DATA]
+            if message is None and len(waiting) == 1:
+                message = waiting[0]
+                message.diagnostics.append(
+                    self._problem(
+                        _D.CONTEXT_CHANGED,
+                        f"a data set begun on context {message.context_id} continues on "
+                        f"context {context_id}",
+                        fragment.offset + 4,
+                        path,
+                    )
+                )
+            else:
+                message = self._stray.get(context_id)
+                if message is None:
+                    message = _Message(context_id, _STRAY, fragment.offset)
+                    message.reason = self._problem(
+                        _D.DATA_BEFORE_COMMAND,
+                        f"a data fragment on context {context_id} that no command announced",
+                        fragment.offset,
+                        path,
+                    )
+                    self._stray[context_id] = message
+        last = self._last
+        if last is not None and last is not message:
+            message.diagnostics.append(
+                self._problem(
+                    _D.INTERLEAVED,
+                    f"a PDV for context {context_id} arrived while the message on context "
+                    f"{last.context_id} was unfinished",
+                    fragment.offset,
+                    path,
+                )
+            )
+        self._last = message
+        return message
+
+    def _end_pdv(self) -> None:
+        """A fragment is complete: finish its command or data set when it was the last."""
+        self._state = _PDV_START if self._pdu_left else _PDU_START
+        target = self._target
+        self._target = None
+        if not self._pdu_left:
+            self._end_p_data()
+        if target is None or not self._mch & MCH_LAST:
+            return
+        if target.state == _STRAY:
+            self._stray.pop(target.context_id, None)
+            self._finish(target)
+            if target.reason is not None:
+                self._events.append(self._incomplete_event(target, target.reason))
+        elif self._mch & MCH_COMMAND:
+            self._command_done(target)
+        elif target.state == _DATA:
+            self._data_done(target)
+
+    # -- messages --------------------------------------------------------------------------------
+
+    def _command_done(self, message: _Message) -> None:
+        """The command set is whole: decode it, then deliver or wait for the data set."""
+        try:
+            primitive = decode_command_set(bytes(message.command), policy=self.policy)
+        except PolicyViolation:
+            raise
+        except DecodeError as exc:
+            if self.policy.strict:
+                raise
+            self._messages.pop(message.context_id, None)
+            self._incomplete(
+                message,
+                _D.UNDECODABLE,
+                f"the command set cannot be decoded: {exc}",
+            )
+            return
+        primitive.context_id = message.context_id
+        syntax = self.transfer_syntaxes.get(message.context_id)
+        if syntax is not None:
+            primitive.transfer_syntax = syntax
+        message.primitive = primitive
+        if not primitive.dataset_follows():
+            self._messages.pop(message.context_id, None)
+            self._deliver(message, primitive, None)
+            return
+        message.state = _DATA
+        if self.dataset_sink is not None:
+            message.sink = self.dataset_sink(message.context_id, primitive)
+
+    def _data_done(self, message: _Message) -> None:
+        """The data set is whole: attach it and deliver the message."""
+        self._messages.pop(message.context_id, None)
+        primitive = message.primitive
+        if primitive is None:  # pragma: no cover - DATA state is entered only with a primitive
+            return
+        dataset = None
+        if message.sink is None:
+            dataset = memoryview(message.data)
+            attach_dataset(primitive, dataset, policy=self.policy)
+        self._deliver(message, primitive, dataset)
+
+    def _finish(self, message: _Message) -> None:
+        """Forget a message as the current one."""
+        if self._last is message:
+            self._last = None
+
+    def _deliver(
+        self, message: _Message, primitive: DIMSEPrimitive, dataset: memoryview | None
+    ) -> None:
+        """Emit a whole message."""
+        self._finish(message)
+        self._events.append(
+            MessageReceived(
+                message.context_id,
+                primitive,
+                bytes(message.command),
+                dataset,
+                None if message.state == _COMMAND else message.length,
+                Fragments(message.fragments),
+                message.offset,
+                self._offset,
+                tuple(message.diagnostics),
+                message.sink,
+            )
+        )
+
+    def _incomplete(self, message: _Message, code: DiagnosticCode, why: str) -> None:
+        """Emit what a message had when it could not be finished."""
+        self._finish(message)
+        path = f"message on context {message.context_id} @{message.offset}"
+        reason = self._problem(code, why, self._offset, path)
+        self._events.append(self._incomplete_event(message, reason))
+
+    def _incomplete_event(self, message: _Message, reason: Diagnostic) -> IncompleteMessage:
+        """The event for an unfinished message."""
+        has_data = message.state != _COMMAND
+        return IncompleteMessage(
+            message.context_id,
+            reason,
+            bytes(message.command),
+            memoryview(message.data) if has_data and message.sink is None else None,
+            message.length if has_data else None,
+            Fragments(message.fragments),
+            message.offset,
+            self._offset,
+            message.primitive,
+            tuple(message.diagnostics),
+            message.sink,
+        )
