@@ -413,10 +413,12 @@ def register(subparsers: SubParsers) -> None:
     """Add the ``inspect`` subcommand to the ``dimse-codec`` parser."""
     parser = subparsers.add_parser(
         "inspect",
-        help="list a command set's elements in wire order, with values and diagnostics",
+        help="show a command set element by element, or a PDU stream PDU by PDU",
         description=(
             "Decode one DIMSE command set and list its elements as they sit on the wire, "
-            "followed by the decoder's diagnostics. The input is raw bytes or hex text "
+            "followed by the decoder's diagnostics; or decode a stream of Upper Layer PDUs "
+            "(A-ASSOCIATE, P-DATA-TF, ...) and show every PDU, item and PDV with its offset "
+            "and every reassembled message. The input is raw bytes or hex text "
             "(whitespace, colons and 0x prefixes are ignored)."
         ),
     )
@@ -428,7 +430,27 @@ def register(subparsers: SubParsers) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--hexdump", action="store_true", help="show the raw bytes of each element")
-    parser.set_defaults(handler=run)
+    kind = parser.add_mutually_exclusive_group()
+    kind.add_argument(
+        "--pdu",
+        dest="kind",
+        action="store_const",
+        const="pdu",
+        help="read the input as a stream of PDUs (the default when it starts like one)",
+    )
+    kind.add_argument(
+        "--command-set",
+        dest="kind",
+        action="store_const",
+        const="command-set",
+        help="read the input as one command set (the default otherwise)",
+    )
+    parser.add_argument(
+        "--show-secrets",
+        action="store_true",
+        help="show user identity passwords and tokens instead of their length",
+    )
+    parser.set_defaults(handler=run, kind=None)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -443,10 +465,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     policy = STRICT if args.strict else LENIENT
+    # imported here: the stream view renders each message's command set with this module
+    from dimse_codec.cli.stream import inspect_stream, looks_like_pdus, stream_json, stream_text
+
     try:
-        inspection = inspect_bytes(to_command_set(data), policy)
+        raw = to_command_set(data)
+        if args.kind == "pdu" or (args.kind is None and looks_like_pdus(raw)):
+            stream = inspect_stream(raw, policy)
+            if args.json:
+                print(json.dumps(stream_json(stream, show_secrets=args.show_secrets), indent=2))
+            else:
+                sys.stdout.write(stream_text(stream, show_secrets=args.show_secrets))
+            return 0
+        inspection = inspect_bytes(raw, policy)
     except (DimseCodecError, InputError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        code = getattr(exc, "code", None)
+        print(f"error: [{code}] {exc}" if code else f"error: {exc}", file=sys.stderr)
         if args.json:
             print(json.dumps({"error": _error_json(exc)}, indent=2))
         return 1

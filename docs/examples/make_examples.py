@@ -14,6 +14,18 @@ from pathlib import Path
 from dimse_codec import C_ECHO, C_FIND, N_ACTION, N_EVENT_REPORT, encode_message
 from dimse_codec.dimse.command_set import EXPLICIT_SHORT_HEADER, build_element
 from dimse_codec.dimse.values import encode_ui, encode_ul, encode_us
+from dimse_codec.pdata import encode_pdata
+from dimse_codec.pdu import (
+    AAssociateRQ,
+    ApplicationContextItem,
+    AReleaseRQ,
+    ImplementationClassUIDSubItem,
+    ImplementationVersionNameSubItem,
+    MaximumLengthSubItem,
+    PresentationContextRQItem,
+    UserInformationItem,
+    encode_pdu,
+)
 
 VERIFICATION = "1.2.840.10008.1.1"
 STORAGE_COMMITMENT = "1.2.840.10008.1.20.1"
@@ -111,6 +123,41 @@ def explicit_vr_c_echo_rq() -> bytes:
     return _explicit(0x00000000, b"UL", encode_ul(len(body))) + body
 
 
+def storage_commitment_stream() -> bytes:
+    """What a Storage Commitment SCU sends on one association, as PDUs on the wire.
+
+    A-ASSOCIATE-RQ proposing the Storage Commitment Push Model in two transfer syntaxes, the
+    N-ACTION-RQ above with its Action Information data set cut into PDVs for a peer whose
+    maximum length is 64 (so the command takes two PDUs), then A-RELEASE-RQ.
+    """
+    associate = AAssociateRQ(
+        called_ae_title="ARCHIVE",
+        calling_ae_title="MODALITY",
+        variable_items=(
+            ApplicationContextItem(),
+            PresentationContextRQItem.build(
+                1, STORAGE_COMMITMENT, ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
+            ),
+            UserInformationItem(
+                (
+                    MaximumLengthSubItem(16384),
+                    ImplementationClassUIDSubItem("2.25.305828488182463296779236426441575227733"),
+                    ImplementationVersionNameSubItem("EXAMPLE_1"),
+                )
+            ),
+        ),
+    )
+    action = N_ACTION(
+        MessageID=7,
+        RequestedSOPClassUID=STORAGE_COMMITMENT,
+        RequestedSOPInstanceUID=STORAGE_COMMITMENT_INSTANCE,
+        ActionTypeID=1,
+        ActionInformation=TRANSACTION,
+    )
+    p_data = bytes(encode_pdata(action, 1, max_pdu_length=64, is_request=True))
+    return encode_pdu(associate) + p_data + encode_pdu(AReleaseRQ())
+
+
 def hex_text(data: bytes, per_line: int = 16) -> str:
     """Format bytes as lines of space-separated hex pairs, the way packet dumps show them."""
     lines = [
@@ -127,6 +174,7 @@ EXAMPLES: dict[str, bytes | str] = {
     "n-event-report-rq.bin": n_event_report_rq(),
     "c-move-rsp-dup.bin": c_move_rsp_dup(),
     "explicit-vr-c-echo-rq.bin": explicit_vr_c_echo_rq(),
+    "storage-commitment-association.pdus": storage_commitment_stream(),
 }
 """File name -> content (bytes for binary files, text for hex files)."""
 

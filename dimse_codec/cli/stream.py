@@ -1,0 +1,293 @@
+"""``dimse-codec inspect`` on PDUs: a PDU stream shown PDU by PDU, with the reassembled messages.
+
+The bytes go through :class:`~dimse_codec.pdata.StreamDecoder` (with ``report_pdata``), so what is
+shown is exactly what a program using the library would get: every PDU with its offset, the
+items of A-ASSOCIATE PDUs, every PDV of a P-DATA-TF, each reassembled DIMSE message with its
+command set listed element by element, and every problem where it happened.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from dimse_codec.cli.inspect import inspect_bytes, render_json, render_text
+from dimse_codec.pdata import (
+    Event,
+    Fragment,
+    IncompleteMessage,
+    MessageReceived,
+    PDataReceived,
+    PDUReceived,
+    StreamDecoder,
+    StreamDiagnostic,
+)
+from dimse_codec.policy import Diagnostic, Policy
+
+__all__ = ["StreamInspection", "inspect_stream", "looks_like_pdus", "stream_json", "stream_text"]
+
+_PDU_TYPES = range(0x01, 0x08)
+_WIRE_EXTRAS = ("reserved", "raw", "trailing")
+_WIRE_EXTRA_SUFFIXES = ("_raw", "_length")
+"""Fields that keep non-standard wire bytes; shown only when they hold something."""
+
+
+def looks_like_pdus(data: bytes) -> bool:
+    """Whether the input starts like a PDU (type 01H-07H, reserved 00H) and not a command set.
+
+    A command set starts with a group-0000 tag, so its first byte is 00H.
+    """
+    return len(data) >= 6 and data[0] in _PDU_TYPES and data[1] == 0
+
+
+@dataclass(frozen=True)
+class StreamInspection:
+    """Everything the stream decoder reported for the input, in stream order."""
+
+    length: int
+    events: tuple[Event, ...]
+
+    @property
+    def pdu_count(self) -> int:
+        """PDUs seen (P-DATA-TF and the others)."""
+        return sum(isinstance(e, (PDUReceived, PDataReceived)) for e in self.events)
+
+    @property
+    def message_count(self) -> int:
+        """Whole DIMSE messages reassembled."""
+        return sum(isinstance(e, MessageReceived) for e in self.events)
+
+    @property
+    def problems(self) -> tuple[Diagnostic, ...]:
+        """Every diagnostic, from PDUs, PDVs, messages and the stream."""
+        found: list[Diagnostic] = []
+        for event in self.events:
+            found.extend(_diagnostics(event))
+        return tuple(found)
+
+
+def inspect_stream(data: bytes, policy: Policy) -> StreamInspection:
+    """Run the stream decoder over ``data`` and keep every event; raise DimseCodecError if bad."""
+    decoder = StreamDecoder(policy=policy, report_pdata=True)
+    events = [*decoder.feed(data), *decoder.close()]
+    return StreamInspection(len(data), tuple(events))
+
+
+def _diagnostics(event: Event) -> list[Diagnostic]:
+    """The diagnostics one event carries, its primitive's included."""
+    if isinstance(event, StreamDiagnostic):
+        return [event.diagnostic]
+    if isinstance(event, PDUReceived):
+        return list(event.pdu.diagnostics)
+    if isinstance(event, MessageReceived):
+        return [*event.diagnostics, *event.primitive.diagnostics]
+    if isinstance(event, IncompleteMessage):
+        return [event.reason, *event.diagnostics]
+    return []
+
+
+# -- values as JSON ------------------------------------------------------------------------------
+
+
+def _value(value: Any, show_secrets: bool) -> Any:
+    """A PDU field as JSON: dataclasses as objects, enums by name, bytes as hex."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _fields(value, show_secrets)
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
+    if isinstance(value, tuple):
+        return [_value(v, show_secrets) for v in value]
+    return value
+
+
+def _fields(item: Any, show_secrets: bool) -> dict[str, Any]:
+    """An item's non-default fields (the wire-exactness extras only when they are set)."""
+    out: dict[str, Any] = {"type": type(item).__name__}
+    item_type = getattr(item, "item_type", None)
+    if item_type is not None:
+        out["item_type"] = f"0x{item_type:02X}"
+    for f in dataclasses.fields(item):
+        if f.name in ("offset", "diagnostics"):
+            continue
+        value = getattr(item, f.name)
+        if not show_secrets and _is_secret(item, f.name):
+            out[f.name] = f"<{len(value)} bytes hidden>"
+            continue
+        extra = f.name.startswith(_WIRE_EXTRAS) or f.name.endswith(_WIRE_EXTRA_SUFFIXES)
+        if extra and f.default is not dataclasses.MISSING and value == f.default:
+            continue  # the standard form: nothing to show
+        if f.name == "primary_field" and isinstance(value, bytes):
+            out[f.name] = value.decode("utf-8", "backslashreplace")  # a user name (types 1, 2)
+            continue
+        out[f.name] = _value(value, show_secrets)
+    if getattr(item, "offset", None) is not None:
+        out["offset"] = item.offset
+    return out
+
+
+def _is_secret(item: Any, name: str) -> bool:
+    """Whether a user identity field holds a passcode, a ticket, an assertion or a token.
+
+    The primary field of types 1 and 2 is a user name and is shown (PS3.7 D.3.3.7.1).
+    """
+    if name == "secondary_field" or name == "server_response":
+        return True
+    return name == "primary_field" and getattr(item, "user_identity_type", 0) not in (1, 2)
+
+
+def _fragment_json(fragment: Fragment) -> dict[str, Any]:
+    return {
+        "offset": fragment.offset,
+        "context_id": fragment.context_id,
+        "message_control_header": fragment.message_control_header,
+        "command": fragment.is_command,
+        "last": fragment.is_last,
+        "length": fragment.length,
+    }
+
+
+def _diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:
+    return {
+        "code": diagnostic.code.value,
+        "offset": diagnostic.offset,
+        "path": diagnostic.path,
+        "message": diagnostic.message,
+    }
+
+
+def stream_json(inspection: StreamInspection, *, show_secrets: bool = False) -> dict[str, Any]:
+    """The stream as one JSON-ready object: counts, then every event in order."""
+    events: list[dict[str, Any]] = []
+    for event in inspection.events:
+        if isinstance(event, PDUReceived):
+            entry = {"type": "pdu", "offset": event.offset, "pdu": event.pdu.name}
+            entry.update(_fields(event.pdu, show_secrets))
+            entry["type"] = "pdu"
+            entry["diagnostics"] = [_diagnostic_json(d) for d in event.pdu.diagnostics]
+        elif isinstance(event, PDataReceived):
+            entry = {
+                "type": "pdu",
+                "pdu": "P-DATA-TF",
+                "offset": event.offset,
+                "pdu_length": event.pdu_length,
+                "pdvs": [_fragment_json(f) for f in event.fragments],
+            }
+        elif isinstance(event, MessageReceived):
+            entry = {
+                "type": "message",
+                "offset": event.offset,
+                "end": event.end,
+                "context_id": event.context_id,
+                "dataset_length": event.dataset_length,
+                "fragments": len(event.fragments),
+                "command": render_json(inspect_bytes(event.command_set)),
+                "diagnostics": [_diagnostic_json(d) for d in event.diagnostics],
+            }
+        elif isinstance(event, IncompleteMessage):
+            entry = {
+                "type": "incomplete",
+                "offset": event.offset,
+                "end": event.end,
+                "context_id": event.context_id,
+                "reason": _diagnostic_json(event.reason),
+                "command_set_hex": event.command_set.hex(),
+                "dataset_length": event.dataset_length,
+                "fragments": [_fragment_json(f) for f in event.fragments],
+                "diagnostics": [_diagnostic_json(d) for d in event.diagnostics],
+            }
+        else:
+            entry = {
+                "type": "diagnostic",
+                **_diagnostic_json(event.diagnostic),
+                "data_hex": event.data.hex(),
+            }
+        events.append(entry)
+    return {
+        "input": "pdu-stream",
+        "length": inspection.length,
+        "pdus": inspection.pdu_count,
+        "messages": inspection.message_count,
+        "events": events,
+    }
+
+
+# -- text ----------------------------------------------------------------------------------------
+
+
+def _item_lines(item: Any, indent: str, show_secrets: bool) -> list[str]:
+    """One line per item, then its sub-items indented below it."""
+    fields = _fields(item, show_secrets)
+    name = fields.pop("type")
+    item_type = fields.pop("item_type", "")
+    offset = fields.pop("offset", None)
+    subs = fields.pop("sub_items", None)
+    shown = ", ".join(f"{k}={v}" for k, v in fields.items())
+    at = f"@{offset} " if offset is not None else ""
+    lines = [f"{indent}{at}{item_type} {name}  {shown}".rstrip()]
+    for sub in getattr(item, "sub_items", ()) if subs is not None else ():
+        lines.extend(_item_lines(sub, indent + "  ", show_secrets))
+    return lines
+
+
+def _pdu_lines(event: PDUReceived, show_secrets: bool) -> list[str]:
+    pdu = event.pdu
+    fields = _fields(pdu, show_secrets)
+    fields.pop("type")
+    fields.pop("variable_items", None)
+    shown = ", ".join(f"{k}={v}" for k, v in fields.items())
+    lines = [f"@{event.offset:<8} {pdu.name}  {shown}".rstrip()]
+    for item in getattr(pdu, "variable_items", ()):
+        lines.extend(_item_lines(item, "    ", show_secrets))
+    lines.extend(f"    ! {d}" for d in pdu.diagnostics)
+    return lines
+
+
+def _fragment_text(fragment: Fragment) -> str:
+    kind = "command" if fragment.is_command else "data"
+    last = ", last" if fragment.is_last else ""
+    return f"PDV pc={fragment.context_id} {kind}{last}  {fragment.length} bytes"
+
+
+def stream_text(inspection: StreamInspection, *, show_secrets: bool = False) -> str:
+    """The stream as the human-readable report ``inspect`` prints for PDUs."""
+    lines = [
+        f"PDU stream: {inspection.length} bytes, {inspection.pdu_count} PDU(s), "
+        f"{inspection.message_count} message(s), {len(inspection.problems)} problem(s)"
+    ]
+    for event in inspection.events:
+        if isinstance(event, PDUReceived):
+            lines.extend(_pdu_lines(event, show_secrets))
+        elif isinstance(event, PDataReceived):
+            lines.append(f"@{event.offset:<8} P-DATA-TF  pdu_length={event.pdu_length}")
+            lines.extend(f"    @{f.offset:<6} {_fragment_text(f)}" for f in event.fragments)
+        elif isinstance(event, MessageReceived):
+            data = (
+                "no data set"
+                if event.dataset_length is None
+                else f"data set {event.dataset_length} bytes"
+            )
+            lines.append(
+                f"  => message @{event.offset}..{event.end} pc={event.context_id}, "
+                f"{len(event.fragments)} PDV(s), {data}"
+            )
+            body = render_text(inspect_bytes(event.command_set))
+            lines.extend("     " + line for line in body.splitlines())
+            lines.extend(f"     ! {d}" for d in event.diagnostics)
+        elif isinstance(event, IncompleteMessage):
+            lines.append(
+                f"  => incomplete message @{event.offset}..{event.end} pc={event.context_id}: "
+                f"{event.reason}"
+            )
+            lines.append(
+                f"     command set {len(event.command_set)} bytes, "
+                f"data set {event.dataset_length or 0} bytes, {len(event.fragments)} PDV(s)"
+            )
+            lines.extend(f"     ! {d}" for d in event.diagnostics)
+        else:
+            kept = f" ({len(event.data)} bytes kept)" if event.data else ""
+            lines.append(f"  ! {event.diagnostic}{kept}")
+    return "\n".join(lines) + "\n"
