@@ -77,6 +77,7 @@ _SKIP = 4  # lenient: skipping the unframeable rest of a P-DATA-TF
 _COMMAND = "COMMAND"
 _DATA = "DATA"
 _STRAY = "STRAY"
+_STATE_NAMES = {_COMMAND: "command set", _DATA: "data set", _STRAY: "stray data"}
 
 
 class DatasetSink(Protocol):
@@ -241,11 +242,16 @@ class StreamDecoder:
                     "stream",
                     kept,
                 )
+            target = self._target
+            if self._state == _PDV_BODY and target is not None and target.fragments:
+                cut = target.fragments[-1]  # the PDV in progress: record what arrived of it
+                if isinstance(cut, Fragment):
+                    target.fragments[-1] = cut._replace(length=cut.length - self._left)
             for message in [*self._messages.values(), *self._stray.values()]:
                 self._incomplete(
                     message,
                     _D.MESSAGE_INCOMPLETE,
-                    f"the stream ended during the {message.state.lower()} of a message",
+                    f"the stream ended inside the {_STATE_NAMES[message.state]} of a message",
                 )
         except DimseCodecError as exc:
             self._failed = exc
