@@ -721,3 +721,26 @@ def test_find_identifier_round_trip() -> None:
     p.Identifier = b"\x10\x00\x10\x00\x00\x00\x00\x00"
     (event,) = messages(feed_all(wire(p, max_pdu_length=8), StreamDecoder(policy=STRICT)))
     assert event.primitive.payload_bytes("Identifier") == p.payload_bytes("Identifier")
+
+
+@pytest.mark.parametrize("step", [1, 7, 999, 1006, 1012, 4096, 65536])
+def test_chunking_of_a_long_run_keeps_fragments_and_bytes(step: int) -> None:
+    data = bytes(range(256)) * 400
+    raw = wire(store(data), max_pdu_length=1000)
+    (whole,) = messages(feed_all(raw))
+    (chunked,) = messages(feed_all(raw, step=step))
+    assert bytes(chunked.dataset or b"") == data
+    assert list(chunked.fragments) == list(whole.fragments)
+    assert len(chunked.fragments) == len(split_pdus(raw))
+
+
+@given(st.integers(1, 5000), st.integers(0, 103_000))
+def test_a_stream_cut_anywhere_accounts_for_every_byte(step: int, cut: int) -> None:
+    data = bytes(range(256)) * 400
+    raw = wire(store(data), max_pdu_length=1000)[:cut]
+    events = feed_all(raw, step=step)
+    for event in events:
+        if isinstance(event, (MessageReceived, IncompleteMessage)):
+            data_bytes = sum(f.length for f in event.fragments if not f.is_command)
+            assert data_bytes == (event.dataset_length or 0)
+            assert bytes(event.dataset or b"") == data[:data_bytes]

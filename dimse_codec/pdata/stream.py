@@ -122,6 +122,21 @@ class _Message:
         self.reason: Diagnostic | None = None
 
 
+def _add_run(fragments: list[Fragment | _Run], run: _Run) -> None:
+    """Append a run, merged into the previous one when it continues it."""
+    if fragments:
+        last = fragments[-1]
+        if (
+            type(last) is _Run
+            and last.length == run.length
+            and last.context_id == run.context_id
+            and last.pdu_offset + last.pdus * (last.length + 12) == run.pdu_offset
+        ):
+            fragments[-1] = _Run(last.pdu_offset, last.pdus + run.pdus, run.context_id, run.length)
+            return
+    fragments.append(run)
+
+
 def _limit(value: object, name: str) -> int:
     """Check a size cap: a non-negative int."""
     if isinstance(value, bool) or not isinstance(value, int):
@@ -244,9 +259,7 @@ class StreamDecoder:
                 )
             target = self._target
             if self._state == _PDV_BODY and target is not None and target.fragments:
-                cut = target.fragments[-1]  # the PDV in progress: record what arrived of it
-                if isinstance(cut, Fragment):
-                    target.fragments[-1] = cut._replace(length=cut.length - self._left)
+                self._record_cut(target)
             for message in [*self._messages.values(), *self._stray.values()]:
                 self._incomplete(
                     message,
@@ -263,6 +276,15 @@ class StreamDecoder:
         events, self._events = self._events, []
         return events
 
+    def _record_cut(self, target: _Message) -> None:
+        """Record what arrived of the PDV the stream ended in (the last of its message)."""
+        cut = target.fragments.pop()
+        if isinstance(cut, _Run):  # the cut PDV is the run's last: split it off
+            if cut.pdus > 1:
+                target.fragments.append(cut._replace(pdus=cut.pdus - 1))
+            cut = Fragments([cut])[cut.pdus - 1]
+        target.fragments.append(cut._replace(length=cut.length - self._left))
+
     # -- byte level ------------------------------------------------------------------------------
 
     def _run(self, view: memoryview) -> None:
@@ -272,6 +294,11 @@ class StreamDecoder:
         while pos < end:
             state = self._state
             if state == _PDV_BODY:
+                if self._target is not None and self._target is self._last:
+                    moved = self._bulk(view, pos, end)
+                    if moved != pos:
+                        pos = moved
+                        continue
                 take = min(self._left, end - pos)
                 piece = view[pos : pos + take]
                 target = self._target
@@ -376,31 +403,58 @@ class StreamDecoder:
                     self._end_p_data()
 
     def _bulk(self, view: memoryview, pos: int, end: int) -> int:
-        """Copy whole one-PDV P-DATA-TFs of the data set in progress; return where it stopped.
+        """Copy one-PDV P-DATA-TFs of the data set in progress; return where it stopped.
 
         Only PDUs the general path would accept without a word take this loop (one even,
         non-empty data PDV on the message's context, within every limit); anything else stops
-        it and goes the general way. It exists for speed: one unpack, one copy and one tuple
-        per PDU, with the decoder's attributes in locals.
+        it and goes the general way. It also finishes such a PDU that the previous input cut
+        short, and starts the one this input cuts short. Runs of same-sized PDUs stay one
+        ``_Run`` across inputs.
         """
         message = self._last
         if message is None or message.state != _DATA or self.report_pdata:
             return pos
+        sink = message.sink
+        write = sink.write if sink is not None else message.data.extend
+        base = self._offset - pos
+        if self._state == _PDV_BODY:
+            left = self._left
+            if self._target is not message or self._mch & MCH_COMMAND or self._pdu_left != left:
+                return pos
+            take = min(left, end - pos)
+            write(view[pos : pos + take])
+            message.length += take
+            pos += take
+            self._offset = base + pos
+            if take < left:
+                self._left = self._pdu_left = left - take
+                return pos
+            self._left = self._pdu_left = 0
+            if self._mch & MCH_LAST:
+                self._end_pdv()
+                return pos
+            self._target = None
+            self._state = _PDU_START
         context = message.context_id
         maximum = self.max_pdu_length or _MAX_FIELD
-        room = _MAX_FIELD if message.sink is not None else self.max_dataset_size - message.length
-        data = message.data
-        write = message.sink.write if message.sink is not None else data.extend
+        room = _MAX_FIELD if sink is not None else self.max_dataset_size - message.length
         fragments = message.fragments
         unpack = _BOTH.unpack_from
-        base = self._offset - pos
         total = 0
         mch = 0
         run_start = run_count = run_length = 0
+        expected = None  # the header of the run in progress
         while end - pos >= _BOTH_SIZE:
-            pdu_type, reserved, length, item_length, context_id, mch = unpack(view, pos)
-            size = item_length - 2
+            header = unpack(view, pos)
             start = pos + _BOTH_SIZE
+            if header == expected and start + run_length <= end and run_length <= room - total:
+                write(view[start : start + run_length])
+                run_count += 1
+                total += run_length
+                pos = start + run_length
+                continue
+            pdu_type, reserved, length, item_length, context_id, mch = header
+            size = item_length - 2
             if (
                 pdu_type != _P_DATA_TF
                 or reserved
@@ -411,14 +465,15 @@ class StreamDecoder:
                 or context_id != context
                 or length > maximum
                 or size > room - total
-                or start + size > end
             ):
                 mch = 0
                 break
-            write(view[start : start + size])
+            cut = start + size > end
+            stop = end if cut else start + size
+            write(view[start:stop])
             if mch:
                 if run_count:
-                    fragments.append(_Run(base + run_start, run_count, context, run_length))
+                    _add_run(fragments, _Run(base + run_start, run_count, context, run_length))
                     run_count = 0
                 at = base + pos
                 fragments.append(Fragment(at + _HEADER_SIZE, at, context, mch, size))
@@ -426,14 +481,26 @@ class StreamDecoder:
                 run_count += 1
             else:
                 if run_count:
-                    fragments.append(_Run(base + run_start, run_count, context, run_length))
+                    _add_run(fragments, _Run(base + run_start, run_count, context, run_length))
                 run_start, run_count, run_length = pos, 1, size
-            total += size
-            pos = start + size
+                expected = header
+            total += stop - start
+            if cut:  # the rest comes in the next input
+                self._pdu_offset = base + pos
+                self._pdu_length = length
+                self._pdu_reserved = 0
+                self._target = message
+                self._mch = mch
+                self._left = self._pdu_left = start + size - end
+                self._state = _PDV_BODY
+                pos = end
+                mch = 0
+                break
+            pos = stop
             if mch:
                 break
         if run_count:
-            fragments.append(_Run(base + run_start, run_count, context, run_length))
+            _add_run(fragments, _Run(base + run_start, run_count, context, run_length))
         message.length += total
         self._offset = base + pos
         if mch:  # the last fragment: finish the message as the general path would
