@@ -29,20 +29,19 @@ from dimse_codec.association import (
     AcceptedContext,
     Association,
     AsyncWindow,
-    NegotiationIssue,
     ProposedContext,
     Rejected,
     RejectedContext,
     Roles,
     build_request,
-    max_fragment_length,
-    max_wire_pdu_size,
     read_response,
     reject,
     respond,
 )
+from dimse_codec.pdata.limits import MAX_PDU_LENGTH_FIELD, MIN_MAX_PDU_LENGTH, fragment_size
 from dimse_codec.pdu import (
     MCH_LAST,
+    PDU_HEADER_SIZE,
     AAbort,
     AAssociateAC,
     AAssociateRJ,
@@ -76,7 +75,7 @@ from dimse_codec.pdu import (
     decode_pdu,
     encode_pdu,
 )
-from dimse_codec.policy import Diagnostic, DiagnosticCode
+from dimse_codec.policy import Diagnostic, DiagnosticCode, Policy
 
 try:
     from pynetdicom import pdu as pn_pdu
@@ -104,6 +103,7 @@ ABSTRACTS = [VERIFICATION, CT, MR, US, SR]
 TRANSFERS = [IMPLICIT, EXPLICIT, DEFLATED, JPEG, RLE]
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "association.md"
+PACKAGE = Path(__file__).resolve().parent.parent / "dimse_codec" / "association"
 DOC_BLOCKS = re.findall(r"```python\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.DOTALL)
 
 
@@ -162,9 +162,9 @@ def base_user(max_length: int = 16384) -> tuple[UserSubItem, ...]:
     return (MaximumLengthSubItem(max_length), ImplementationClassUIDSubItem("1.2.3.4"))
 
 
-def issues(association: Association) -> list[tuple[str, str]]:
-    """(diagnostic code, negotiation reason) for each diagnostic, in order."""
-    return [(d.code.value, d.message.split(":", 1)[0]) for d in association.diagnostics]
+def issues(association: Association) -> list[str]:
+    """The code of each diagnostic, in order."""
+    return [d.code.value for d in association.diagnostics]
 
 
 def read_ac(rq: AAssociateRQ, ac: AAssociateAC) -> Association:
@@ -205,22 +205,30 @@ def test_implementation_version_name_tracks_the_package_version() -> None:
     assert IMPLEMENTATION_VERSION_NAME.isascii() and IMPLEMENTATION_VERSION_NAME.isprintable()
 
 
-def test_max_pdu_arithmetic() -> None:
+def test_max_pdu_arithmetic_is_pdatas() -> None:
     assert DEFAULT_MAX_PDU_LENGTH == 16382
-    assert max_wire_pdu_size(16382) == 16388
-    assert max_fragment_length(16382) == 16376
-    assert max_wire_pdu_size(0) is None and max_fragment_length(0) is None
-    assert max_fragment_length(7) == 1
+    assert fragment_size(DEFAULT_MAX_PDU_LENGTH) == 16376
+    assert fragment_size(16383) == 16376  # rounded down to even
+    assert MIN_MAX_PDU_LENGTH == 8 and fragment_size(MIN_MAX_PDU_LENGTH) == 2
 
 
-def test_a_pdata_pdu_at_the_limit_is_max_plus_six_bytes() -> None:
-    limit = 1000
-    fragment = bytes(max_fragment_length(limit) or 0)
+@pytest.mark.parametrize("limit", [1000, 1001, MIN_MAX_PDU_LENGTH])
+def test_a_pdata_pdu_at_the_limit_is_at_most_max_plus_six_bytes(limit: int) -> None:
+    fragment = bytes(fragment_size(limit))
     data = encode_pdu(PDataTF((PresentationDataValueItem(1, MCH_LAST, fragment),)))
-    assert len(data) == max_wire_pdu_size(limit)
+    assert limit - 1 <= len(data) - PDU_HEADER_SIZE <= limit
     assert decode_pdu(data, max_pdu_length=limit).presentation_data_value_items[0].fragment == (
         fragment
     )
+
+
+@pytest.mark.parametrize("limit", [0, MIN_MAX_PDU_LENGTH, MAX_PDU_LENGTH_FIELD])
+def test_the_limits_pdata_allows_are_announced(limit: int) -> None:
+    rq = build_request("A", "B", [(CT, [IMPLICIT])], max_pdu_length=limit)
+    assert user_of(wire(rq)).maximum_length == limit
+    answer = respond(rq, {CT: [IMPLICIT]}, max_pdu_length=limit)
+    assert isinstance(answer, Accepted)
+    assert answer.association.our_max_pdu_length == limit
 
 
 # --- building the request -------------------------------------------------------------------------
@@ -371,6 +379,8 @@ _GOOD: dict[str, Any] = {
         ),
         ({"max_pdu_length": -1}, InvalidParameter, "max_pdu_length"),
         ({"max_pdu_length": 6}, InvalidParameter, "max_pdu_length"),
+        ({"max_pdu_length": MIN_MAX_PDU_LENGTH - 1}, InvalidParameter, "max_pdu_length"),
+        ({"max_pdu_length": True}, InvalidParameterType, "max_pdu_length"),
         ({"max_pdu_length": 1 << 32}, InvalidParameter, "max_pdu_length"),
         ({"max_pdu_length": 16384.0}, InvalidParameterType, "max_pdu_length"),
         ({"roles": {MR: (True, False)}}, InvalidParameter, f"roles[{MR!r}]"),
@@ -581,9 +591,9 @@ def test_an_rq_with_duplicate_or_empty_contexts_is_answered_sensibly() -> None:
     ] == [(1, 0), (3, 3), (5, 4)]
     assert answer.pdu.presentation_contexts[2].transfer_syntax is None
     assert issues(answer.association) == [
-        ("DUPLICATE_ITEM", "DUPLICATE_CONTEXT_ID"),
-        ("MISSING_ITEM", "NO_ABSTRACT_SYNTAX"),
-        ("MISSING_ITEM", "NO_TRANSFER_SYNTAX"),
+        "DUPLICATE_CONTEXT_ID",
+        "NO_ABSTRACT_SYNTAX",
+        "NO_TRANSFER_SYNTAX",
     ]
     with pytest.raises(PolicyViolation) as raised:
         respond(rq, {CT: [IMPLICIT]}, policy=STRICT)
@@ -814,9 +824,9 @@ def test_requestor_ignores_roles_it_did_not_propose() -> None:
     association = read_ac(rq, crafted)
     assert association.role_selections == {CT: Roles(True, False)}
     assert issues(association) == [
-        ("DUPLICATE_ITEM", "DUPLICATE_NEGOTIATION"),
-        ("ITEM_NOT_ALLOWED", "UNSOLICITED_NEGOTIATION"),
-        ("VALUE_OUT_OF_RANGE", "ROLE_NOT_PROPOSED"),
+        "DUPLICATE_NEGOTIATION",
+        "UNSOLICITED_NEGOTIATION",
+        "ROLE_NOT_PROPOSED",
     ]
 
 
@@ -871,13 +881,13 @@ def test_requestor_clamps_an_enlarged_or_unsolicited_window() -> None:
     ac = ac_for(rq, {CT: [IMPLICIT]})
     enlarged = read_ac(rq, with_user(ac, *base_user(), AsynchronousOperationsWindowSubItem(0, 10)))
     assert enlarged.async_window == AsyncWindow(3, 10)
-    assert issues(enlarged) == [("VALUE_OUT_OF_RANGE", "WINDOW_ENLARGED")]
+    assert issues(enlarged) == ["WINDOW_ENLARGED"]
     plain = simple_rq()
     unsolicited = read_ac(
         plain, with_user(ac, *base_user(), AsynchronousOperationsWindowSubItem(2, 2))
     )
     assert unsolicited.async_window == SYNCHRONOUS
-    assert issues(unsolicited) == [("ITEM_NOT_ALLOWED", "UNSOLICITED_NEGOTIATION")]
+    assert issues(unsolicited) == ["UNSOLICITED_NEGOTIATION"]
 
 
 # --- user identity --------------------------------------------------------------------------------
@@ -921,7 +931,7 @@ def test_unsolicited_identity_response_is_reported_and_kept() -> None:
     ac = ac_for(rq, {CT: [IMPLICIT]})
     association = read_ac(rq, with_user(ac, *base_user(), UserIdentityACSubItem(b"hello")))
     assert association.user_identity_response == b"hello"
-    assert issues(association) == [("ITEM_NOT_ALLOWED", "UNSOLICITED_NEGOTIATION")]
+    assert issues(association) == ["UNSOLICITED_NEGOTIATION"]
 
 
 def test_user_identity_check_must_answer_bool_or_bytes() -> None:
@@ -967,7 +977,7 @@ def test_unsolicited_extended_negotiation_is_ignored() -> None:
         rq, with_user(ac, *base_user(), SOPClassExtendedNegotiationSubItem(CT, b"\x01"))
     )
     assert association.extended_negotiation == {}
-    assert issues(association) == [("ITEM_NOT_ALLOWED", "UNSOLICITED_NEGOTIATION")]
+    assert issues(association) == ["UNSOLICITED_NEGOTIATION"]
 
 
 # --- reading odd answers --------------------------------------------------------------------------
@@ -988,18 +998,18 @@ def test_ac_answers_that_do_not_match_the_proposal() -> None:
     assert dict(association.accepted_contexts) == {1: AcceptedContext(VERIFICATION, EXPLICIT)}
     assert association.rejected_contexts == {}
     assert issues(association) == [
-        ("VALUE_OUT_OF_RANGE", "TRANSFER_SYNTAX_NOT_PROPOSED"),
-        ("DUPLICATE_ITEM", "DUPLICATE_CONTEXT_ID"),
-        ("MISSING_ITEM", "NO_TRANSFER_SYNTAX"),
-        ("CONTEXT_ID_INVALID", "CONTEXT_NOT_PROPOSED"),
-        ("MISSING_ITEM", "CONTEXT_NOT_ANSWERED"),
+        "TRANSFER_SYNTAX_NOT_PROPOSED",
+        "DUPLICATE_CONTEXT_ID",
+        "NO_TRANSFER_SYNTAX",
+        "CONTEXT_NOT_PROPOSED",
+        "CONTEXT_NOT_ANSWERED",
     ]
     assert [d.path for d in association.diagnostics] == [
         f"A-ASSOCIATE-AC > presentation context {cid}" for cid in (1, 1, 3, 11, 5)
     ]
     with pytest.raises(PolicyViolation) as raised:
         read_response(rq, crafted, policy=STRICT)
-    assert raised.value.code == "VALUE_OUT_OF_RANGE"
+    assert raised.value.code == "TRANSFER_SYNTAX_NOT_PROPOSED"
 
 
 def test_rejected_answers_keep_their_reason_even_without_a_transfer_syntax() -> None:
@@ -1023,10 +1033,13 @@ def test_peer_max_length_missing_or_too_small() -> None:
     assert missing.peer_max_pdu_length == DEFAULT_MAX_PDU_LENGTH
     assert missing.peer_implementation_class_uid == "1.2.3"
     assert missing.peer_implementation_version_name is None
-    assert issues(missing) == [("MISSING_ITEM", "MAX_LENGTH_MISSING")]
-    tiny = read_ac(rq, with_user(ac, *base_user(3)))
-    assert tiny.peer_max_pdu_length == 3
-    assert issues(tiny) == [("VALUE_OUT_OF_RANGE", "MAX_LENGTH_TOO_SMALL")]
+    assert issues(missing) == ["MAX_LENGTH_MISSING"]
+    for small in (1, 3, MIN_MAX_PDU_LENGTH - 1):  # read and kept, since it arrived
+        tiny = read_ac(rq, with_user(ac, *base_user(small)))
+        assert tiny.peer_max_pdu_length == small
+        assert issues(tiny) == ["MAX_LENGTH_TOO_SMALL"]
+    smallest = read_ac(rq, with_user(ac, *base_user(MIN_MAX_PDU_LENGTH)))
+    assert smallest.peer_max_pdu_length == MIN_MAX_PDU_LENGTH and smallest.diagnostics == ()
     unlimited = read_ac(rq, with_user(ac, *base_user(0)))
     assert unlimited.peer_max_pdu_length == 0 and unlimited.diagnostics == ()
 
@@ -1040,14 +1053,55 @@ def test_changed_application_context_is_reported() -> None:
     )
     association = read_ac(rq, dataclasses.replace(ac, variable_items=items))
     assert association.application_context_name == "1.2.3.4"
-    assert issues(association) == [("VALUE_OUT_OF_RANGE", "APPLICATION_CONTEXT_CHANGED")]
+    assert issues(association) == ["APPLICATION_CONTEXT_CHANGED"]
+
+
+NEGOTIATION_CODES = {
+    "CONTEXT_NOT_PROPOSED",
+    "TRANSFER_SYNTAX_NOT_PROPOSED",
+    "CONTEXT_NOT_ANSWERED",
+    "NO_TRANSFER_SYNTAX",
+    "NO_ABSTRACT_SYNTAX",
+    "DUPLICATE_CONTEXT_ID",
+    "DUPLICATE_NEGOTIATION",
+    "UNSOLICITED_NEGOTIATION",
+    "ROLE_NOT_PROPOSED",
+    "WINDOW_ENLARGED",
+    "MAX_LENGTH_MISSING",
+    "MAX_LENGTH_TOO_SMALL",
+    "APPLICATION_CONTEXT_CHANGED",
+}
 
 
 def test_negotiation_issues_are_the_documented_ones() -> None:
-    documented = set(re.findall(r"^\| `([A-Z_]+)` \| `[A-Z_]+` \|", DOCS.read_text(), re.MULTILINE))
-    assert documented == {issue.value for issue in NegotiationIssue}
-    for issue in NegotiationIssue:
-        assert issue.value == issue.name
+    text = DOCS.read_text(encoding="utf-8")
+    table = text[text.index("| Code | What happened, and what is kept |") :].split("\n\n", 1)[0]
+    documented = set(re.findall(r"^\| `([A-Z_]+)` \|", table, re.MULTILINE))
+    assert documented == NEGOTIATION_CODES
+    for name in documented:
+        assert DiagnosticCode[name].value == name
+    source = "".join(path.read_text(encoding="utf-8") for path in PACKAGE.glob("*.py"))
+    emitted = set(re.findall(r"\b(?:_D|DiagnosticCode)\.([A-Z_]+)", source))
+    # every code negotiation reports is documented; UNEXPECTED_PDU is raised, not reported
+    assert emitted == NEGOTIATION_CODES | {"UNEXPECTED_PDU"}
+
+
+def test_a_policy_can_single_out_one_negotiation_code() -> None:
+    rq = simple_rq()
+    odd = with_contexts(
+        ac_for(rq, {CT: [IMPLICIT], VERIFICATION: [IMPLICIT]}),
+        PresentationContextACItem.build(1, 0, IMPLICIT),
+        PresentationContextACItem.build(3, 0, IMPLICIT),
+        PresentationContextACItem.build(9, 0, IMPLICIT),
+    )
+    allowed = Policy(strict=True, allow=frozenset({DiagnosticCode.CONTEXT_NOT_PROPOSED}))
+    result = read_response(rq, wire(odd), policy=allowed)
+    assert isinstance(result, Accepted)
+    assert issues(result.association) == ["CONTEXT_NOT_PROPOSED"]
+    picky = Policy(raise_on=frozenset({DiagnosticCode.CONTEXT_NOT_PROPOSED}))
+    with pytest.raises(PolicyViolation) as raised:
+        read_response(rq, wire(odd), policy=picky)
+    assert raised.value.diagnostic.code is DiagnosticCode.CONTEXT_NOT_PROPOSED
 
 
 # --- the Association value ------------------------------------------------------------------------
@@ -1093,6 +1147,7 @@ def test_user_identity_secret_is_not_in_the_repr() -> None:
         ({}, {"called_ae_titles": "SCP"}, InvalidParameterType, "called_ae_titles"),
         ({}, {"calling_ae_titles": ["A" * 17]}, InvalidParameter, "calling_ae_titles[0]"),
         ({}, {"max_pdu_length": 3}, InvalidParameter, "max_pdu_length"),
+        ({}, {"max_pdu_length": 7}, InvalidParameter, "max_pdu_length"),
         ({}, {"roles": {CT: (True, None)}}, InvalidParameterType, f"roles[{CT!r}].scp"),
         ({}, {"roles": {"x": (True, True)}}, InvalidParameter, "roles['x']"),
         ({}, {"implementation_class_uid": ""}, InvalidParameter, "implementation_class_uid"),
@@ -1232,7 +1287,7 @@ uids = (
     ae_titles,
     ae_titles,
     st.lists(st.tuples(uids, st.lists(uids, min_size=1, max_size=4)), min_size=1, max_size=20),
-    st.one_of(st.just(0), st.integers(7, 0xFFFFFFFF)),
+    st.one_of(st.just(0), st.integers(MIN_MAX_PDU_LENGTH, MAX_PDU_LENGTH_FIELD)),
 )
 def test_any_valid_request_survives_the_wire(
     calling: str, called: str, contexts: list[tuple[str, list[str]]], max_pdu: int
@@ -1259,7 +1314,7 @@ def test_docs_example_runs(index: int) -> None:
 def test_docs_have_examples_for_both_sides() -> None:
     assert len(DOC_BLOCKS) >= 5
     joined = "\n".join(DOC_BLOCKS)
-    for name in ("build_request", "read_response", "respond", "reject", "max_fragment_length"):
+    for name in ("build_request", "read_response", "respond", "reject", "fragment_size"):
         assert name in joined
 
 
@@ -1363,7 +1418,7 @@ def test_pynetdicom_decodes_our_request_with_every_item() -> None:
     ae_titles.filter(lambda text: "  " not in text),
     ae_titles.filter(lambda text: "  " not in text),
     proposals,
-    st.one_of(st.just(0), st.integers(7, 0xFFFFFFFF)),
+    st.one_of(st.just(0), st.integers(MIN_MAX_PDU_LENGTH, MAX_PDU_LENGTH_FIELD)),
     proposed_roles,
 )
 def test_pynetdicom_decodes_any_request_of_ours(

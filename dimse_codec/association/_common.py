@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
-from dimse_codec.association.constants import DEFAULT_MAX_PDU_LENGTH, MINIMUM_MAX_PDU_LENGTH
-from dimse_codec.association.model import NegotiationIssue
+from dimse_codec.association.constants import DEFAULT_MAX_PDU_LENGTH
+from dimse_codec.pdata.limits import MIN_MAX_PDU_LENGTH
 from dimse_codec.pdu import (
     AAssociateRQ,
     SCPSCURoleSelectionSubItem,
@@ -18,7 +18,6 @@ from dimse_codec.pdu import (
 from dimse_codec.policy import Diagnostic, DiagnosticCode, Policy
 
 _D = DiagnosticCode
-_I = NegotiationIssue
 
 
 class Reporter:
@@ -28,9 +27,9 @@ class Reporter:
         self.policy = policy
         self.found: list[Diagnostic] = []
 
-    def __call__(self, code: DiagnosticCode, issue: NegotiationIssue, text: str, path: str) -> None:
-        """Report one problem, its message led by the finer negotiation reason."""
-        self.policy.report(self.found, code, f"{issue.value}: {text}", None, path)
+    def __call__(self, code: DiagnosticCode, text: str, path: str) -> None:
+        """Report one problem under its own code (so a policy can allow or raise on it)."""
+        self.policy.report(self.found, code, text, None, path)
 
 
 def proposed_contexts(rq: AAssociateRQ) -> dict[int, tuple[str, tuple[str, ...]]]:
@@ -53,8 +52,7 @@ def first_by_sop_class(items: Sequence[_N], report: Reporter | None, path: str) 
         if item.sop_class_uid in indexed:
             if report is not None:
                 report(
-                    _D.DUPLICATE_ITEM,
-                    _I.DUPLICATE_NEGOTIATION,
+                    _D.DUPLICATE_NEGOTIATION,
                     f"a second sub-item 0x{item.item_type:02X} for {item.sop_class_uid}; "
                     "the first is used",
                     path,
@@ -62,6 +60,24 @@ def first_by_sop_class(items: Sequence[_N], report: Reporter | None, path: str) 
             continue
         indexed[item.sop_class_uid] = item
     return indexed
+
+
+def matched_answers(
+    proposed: Sequence[_N], answered: Sequence[_N], report: Reporter, what: str, path: str
+) -> tuple[dict[str, _N], dict[str, _N]]:
+    """(proposals, answers to them) by SOP class; answers nobody proposed are reported, dropped."""
+    asked = first_by_sop_class(proposed, None, path)
+    answers: dict[str, _N] = {}
+    for sop, item in first_by_sop_class(answered, report, path).items():
+        if sop in asked:
+            answers[sop] = item
+        else:
+            report(
+                _D.UNSOLICITED_NEGOTIATION,
+                f"{what} for {sop}, which was not proposed; ignored",
+                path,
+            )
+    return asked, answers
 
 
 def within(proposed: int, answered: int) -> bool:
@@ -74,17 +90,16 @@ def peer_max_length(user: UserInformationItem, report: Reporter, path: str) -> i
     value = user.maximum_length
     if value is None:
         report(
-            _D.MISSING_ITEM,
-            _I.MAX_LENGTH_MISSING,
+            _D.MAX_LENGTH_MISSING,
             f"no Maximum Length sub-item; assuming {DEFAULT_MAX_PDU_LENGTH}",
             path,
         )
         return DEFAULT_MAX_PDU_LENGTH
-    if 0 < value < MINIMUM_MAX_PDU_LENGTH:
+    if 0 < value < MIN_MAX_PDU_LENGTH:
         report(
-            _D.VALUE_OUT_OF_RANGE,
-            _I.MAX_LENGTH_TOO_SMALL,
-            f"Maximum Length {value} cannot carry a PDV header and one byte",
+            _D.MAX_LENGTH_TOO_SMALL,
+            f"Maximum Length {value} cannot carry a PDV header and an even fragment "
+            f"(at least {MIN_MAX_PDU_LENGTH}); kept",
             path,
         )
     return value

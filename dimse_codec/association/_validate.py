@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from dimse_codec.association.constants import MAX_PDU_LENGTH_LIMIT, MINIMUM_MAX_PDU_LENGTH
+from dimse_codec.association.model import AsyncWindow, Roles
+from dimse_codec.dimse.values import UID_PATTERN
 from dimse_codec.errors import InvalidParameter, InvalidParameterType
 from dimse_codec.pdu import UserIdentityRQSubItem, UserIdentityType
 
-_UID = re.compile(r"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*\Z")
-_PRINTABLE = re.compile(r"[\x20-\x7e]*\Z")
+_PLAIN = re.compile(r"[\x20-\x5b\x5d-\x7e]*\Z")
+"""Printable ASCII without a backslash: what AE titles and version names may hold."""
 
 
 def _text(value: object, name: str) -> str:
@@ -43,7 +44,7 @@ def ae_title(value: object, name: str) -> str:
         raise InvalidParameter("an AE title needs 1-16 significant characters", path=name)
     if len(text) > 16:
         raise InvalidParameter(f"{text!r} is longer than 16 characters", path=name)
-    if _PRINTABLE.match(text) is None or "\\" in text:
+    if _PLAIN.match(text) is None:
         raise InvalidParameter(
             f"{text!r} holds a backslash, control or non-ASCII character", path=name
         )
@@ -53,18 +54,18 @@ def ae_title(value: object, name: str) -> str:
 def uid(value: object, name: str) -> str:
     """Return a UID that PS3.5 9.1 allows (digits and dots, no leading zeros, at most 64)."""
     text = _text(value, name)
-    if not text or len(text) > 64 or _UID.match(text) is None:
+    if not text or len(text) > 64 or UID_PATTERN.match(text) is None:
         raise InvalidParameter(f"{text!r} is not a valid UID (PS3.5 9.1)", path=name)
     return text
 
 
-def uids(values: object, name: str) -> tuple[str, ...]:
-    """Return a non-empty tuple of UIDs from a sequence that is not itself a string."""
+def uids(values: object, name: str, *, allow_empty: bool = False) -> tuple[str, ...]:
+    """Return a tuple of UIDs (non-empty unless ``allow_empty``) from a non-string sequence."""
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
         raise InvalidParameterType(
             f"expected a sequence of UIDs, not {type(values).__name__}", path=name
         )
-    if not values:
+    if not values and not allow_empty:
         raise InvalidParameter("at least one UID is needed", path=name)
     return tuple(uid(value, f"{name}[{index}]") for index, value in enumerate(values))
 
@@ -77,22 +78,39 @@ def context_id(value: object, name: str) -> int:
     return number
 
 
-def max_pdu_length(value: object, name: str) -> int:
-    """Return a Maximum Length Received: 0 (no limit) or one that can carry a PDV's byte."""
-    number = integer(value, name, 0, MAX_PDU_LENGTH_LIMIT)
-    if 0 < number < MINIMUM_MAX_PDU_LENGTH:
-        raise InvalidParameter(
-            f"{number} cannot carry a PDV header and one byte; use 0 or at least "
-            f"{MINIMUM_MAX_PDU_LENGTH}",
-            path=name,
-        )
-    return number
+def roles(value: object, name: str) -> Roles:
+    """Return ``Roles(scu, scp)`` from a pair of ``bool``."""
+    if not isinstance(value, tuple) or len(value) != 2:
+        raise InvalidParameterType("expected Roles(scu, scp)", path=name)
+    return Roles(flag(value[0], f"{name}.scu"), flag(value[1], f"{name}.scp"))
+
+
+def window(value: object, name: str) -> AsyncWindow:
+    """Return an Asynchronous Operations Window from a pair of 0..65535 counts (0 unlimited)."""
+    if not isinstance(value, tuple) or len(value) != 2:
+        raise InvalidParameterType("expected AsyncWindow(invoked, performed)", path=name)
+    return AsyncWindow(
+        integer(value[0], f"{name}.invoked", 0, 0xFFFF),
+        integer(value[1], f"{name}.performed", 0, 0xFFFF),
+    )
+
+
+def application_information(values: Mapping[str, object], name: str) -> dict[str, bytes]:
+    """Return SOP class UID -> service class application information (bytes), checked."""
+    checked: dict[str, bytes] = {}
+    for sop, info in values.items():
+        path = f"{name}[{sop!r}]"
+        key = uid(sop, path)
+        if not isinstance(info, bytes):
+            raise InvalidParameterType(f"expected bytes, not {type(info).__name__}", path=path)
+        checked[key] = info
+    return checked
 
 
 def version_name(value: object, name: str) -> str:
     """Return an Implementation Version Name: 1-16 printable ASCII characters (PS3.7 D.3.3.2)."""
     text = _text(value, name)
-    if not 1 <= len(text) <= 16 or _PRINTABLE.match(text) is None or "\\" in text:
+    if not 1 <= len(text) <= 16 or _PLAIN.match(text) is None:
         raise InvalidParameter(
             f"{text!r} is not 1-16 printable ASCII characters without a backslash", path=name
         )

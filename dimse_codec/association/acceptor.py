@@ -31,12 +31,12 @@ from dimse_codec.association.model import (
     AcceptedContext,
     Association,
     AsyncWindow,
-    NegotiationIssue,
     Rejected,
     RejectedContext,
     Roles,
 )
 from dimse_codec.errors import InvalidParameter, InvalidParameterType
+from dimse_codec.pdata.limits import check_max_pdu_length
 from dimse_codec.pdu import (
     AAssociateAC,
     AAssociateRJ,
@@ -80,7 +80,6 @@ ExtendedNegotiation = Mapping[str, bytes] | Callable[[str, bytes], bytes | None]
 callable from (SOP class, the requestor's information) to ours (``None``: no answer)."""
 
 _D = DiagnosticCode
-_I = NegotiationIssue
 _R = PresentationContextResult
 
 _SOURCES: dict[type[User | ACSE | Presentation], RejectSource] = {
@@ -127,17 +126,8 @@ def _supported_mapping(supported: Mapping[str, Sequence[str]]) -> dict[str, tupl
     for abstract, tss in supported.items():
         name = f"supported[{abstract!r}]"
         check.uid(abstract, name)
-        checked[abstract] = _transfer_syntaxes(tss, name)
+        checked[abstract] = check.uids(tss, name, allow_empty=True)  # empty: no TS acceptable
     return checked
-
-
-def _transfer_syntaxes(tss: object, name: str) -> tuple[str, ...]:
-    """Check our transfer syntaxes for one abstract syntax (empty: supported, no TS acceptable)."""
-    if isinstance(tss, (str, bytes)) or not isinstance(tss, Sequence):
-        raise InvalidParameterType(
-            f"expected a sequence of transfer syntax UIDs, not {type(tss).__name__}", path=name
-        )
-    return tuple(check.uid(ts, f"{name}[{index}]") for index, ts in enumerate(tss))
 
 
 def _lookup(supported: Supported) -> Callable[[str], tuple[str, ...] | None]:
@@ -153,7 +143,9 @@ def _lookup(supported: Supported) -> Callable[[str], tuple[str, ...] | None]:
     def ask(abstract: str) -> tuple[str, ...] | None:
         """Ask the caller's callable and check its answer."""
         answer = supported(abstract)
-        return None if answer is None else _transfer_syntaxes(answer, f"supported({abstract!r})")
+        if answer is None:
+            return None
+        return check.uids(answer, f"supported({abstract!r})", allow_empty=True)
 
     return ask
 
@@ -163,10 +155,7 @@ def _accepted_roles(roles: Mapping[str, Roles | tuple[bool, bool]] | None) -> di
     checked: dict[str, Roles] = {}
     for sop, pair in (roles or {}).items():
         name = f"roles[{sop!r}]"
-        check.uid(sop, name)
-        if not isinstance(pair, tuple) or len(pair) != 2:
-            raise InvalidParameterType("expected Roles(scu, scp)", path=name)
-        checked[sop] = Roles(check.flag(pair[0], f"{name}.scu"), check.flag(pair[1], f"{name}.scp"))
+        checked[check.uid(sop, name)] = check.roles(pair, name)
     return checked
 
 
@@ -207,8 +196,7 @@ class _Negotiation:
             cid = item.presentation_context_id
             if cid in seen:
                 report(
-                    _D.DUPLICATE_ITEM,
-                    _I.DUPLICATE_CONTEXT_ID,
+                    _D.DUPLICATE_CONTEXT_ID,
                     "a second context with this ID is not answered",
                     f"A-ASSOCIATE-RQ > presentation context {cid}",
                 )
@@ -246,7 +234,7 @@ class _Negotiation:
         path = f"A-ASSOCIATE-RQ > presentation context {cid}"
         first = tss[0] if tss else None
         if not abstract:
-            self.report(_D.MISSING_ITEM, _I.NO_ABSTRACT_SYNTAX, "no abstract syntax", path)
+            self.report(_D.NO_ABSTRACT_SYNTAX, "no abstract syntax", path)
             self._reject(cid, "", _R.ABSTRACT_SYNTAX_NOT_SUPPORTED, first)
             return
         ours = self._ours(abstract)
@@ -254,7 +242,7 @@ class _Negotiation:
             self._reject(cid, abstract, _R.ABSTRACT_SYNTAX_NOT_SUPPORTED, first)
             return
         if not tss:
-            self.report(_D.MISSING_ITEM, _I.NO_TRANSFER_SYNTAX, "no transfer syntax", path)
+            self.report(_D.NO_TRANSFER_SYNTAX, "no transfer syntax", path)
         chosen = next((ts for ts in ours if ts in tss), None)
         if chosen is None:
             self._reject(cid, abstract, _R.TRANSFER_SYNTAXES_NOT_SUPPORTED, first)
@@ -282,18 +270,6 @@ class _Negotiation:
         ]
 
 
-def _our_window(ours: object) -> AsyncWindow | None:
-    """Check the most we allow of an Asynchronous Operations Window (``None``: no support)."""
-    if ours is None:
-        return None
-    if not isinstance(ours, tuple) or len(ours) != 2:
-        raise InvalidParameterType("expected AsyncWindow(invoked, performed)", path="async_window")
-    return AsyncWindow(
-        check.integer(ours[0], "async_window.invoked", 0, 0xFFFF),
-        check.integer(ours[1], "async_window.performed", 0, 0xFFFF),
-    )
-
-
 def _window_answer(rq_user: UserInformationItem, ours: AsyncWindow | None) -> AsyncWindow | None:
     """Our Asynchronous Operations Window answer, or ``None`` to leave the sub-item out."""
     asked = rq_user.asynchronous_operations_window
@@ -314,12 +290,7 @@ def _our_extended(ours: ExtendedNegotiation | None) -> ExtendedNegotiation | Non
             f"expected a mapping or a callable, not {type(ours).__name__}",
             path="extended_negotiation",
         )
-    for sop, info in ours.items():
-        name = f"extended_negotiation[{sop!r}]"
-        check.uid(sop, name)
-        if not isinstance(info, bytes):
-            raise InvalidParameterType(f"expected bytes, not {type(info).__name__}", path=name)
-    return ours
+    return check.application_information(ours, "extended_negotiation")
 
 
 def _identity_verdict(
@@ -412,7 +383,7 @@ def respond(
     lookup = _lookup(supported)
     called_ok = _titles(called_ae_titles, "called_ae_titles")
     calling_ok = _titles(calling_ae_titles, "calling_ae_titles")
-    our_max = check.max_pdu_length(max_pdu_length, "max_pdu_length")
+    our_max = check_max_pdu_length(max_pdu_length)
     accepted_roles = _accepted_roles(roles)
     class_uid = check.uid(implementation_class_uid, "implementation_class_uid")
     version = (
@@ -421,7 +392,9 @@ def respond(
         else check.version_name(implementation_version_name, "implementation_version_name")
     )
     rq_user = rq.user_information or UserInformationItem()
-    window = _window_answer(rq_user, _our_window(async_window))
+    window = _window_answer(
+        rq_user, None if async_window is None else check.window(async_window, "async_window")
+    )
     extended_negotiation = _our_extended(extended_negotiation)
     if user_identity is not None and not callable(user_identity):
         raise InvalidParameterType(

@@ -36,34 +36,11 @@ __all__ = [
     "AcceptedContext",
     "Association",
     "AsyncWindow",
-    "NegotiationIssue",
     "ProposedContext",
     "Rejected",
     "RejectedContext",
     "Roles",
 ]
-
-
-class NegotiationIssue(str, enum.Enum):
-    """Why a negotiation diagnostic was raised; each diagnostic's message starts with its value.
-
-    ``DiagnosticCode`` has no members for these yet, so each diagnostic carries the nearest code
-    (named in the member's comment) and this finer reason leads its message.
-    """
-
-    CONTEXT_NOT_PROPOSED = "CONTEXT_NOT_PROPOSED"  # CONTEXT_ID_INVALID
-    TRANSFER_SYNTAX_NOT_PROPOSED = "TRANSFER_SYNTAX_NOT_PROPOSED"  # VALUE_OUT_OF_RANGE
-    CONTEXT_NOT_ANSWERED = "CONTEXT_NOT_ANSWERED"  # MISSING_ITEM
-    NO_TRANSFER_SYNTAX = "NO_TRANSFER_SYNTAX"  # MISSING_ITEM
-    NO_ABSTRACT_SYNTAX = "NO_ABSTRACT_SYNTAX"  # MISSING_ITEM
-    DUPLICATE_CONTEXT_ID = "DUPLICATE_CONTEXT_ID"  # DUPLICATE_ITEM
-    DUPLICATE_NEGOTIATION = "DUPLICATE_NEGOTIATION"  # DUPLICATE_ITEM
-    UNSOLICITED_NEGOTIATION = "UNSOLICITED_NEGOTIATION"  # ITEM_NOT_ALLOWED
-    ROLE_NOT_PROPOSED = "ROLE_NOT_PROPOSED"  # VALUE_OUT_OF_RANGE
-    WINDOW_ENLARGED = "WINDOW_ENLARGED"  # VALUE_OUT_OF_RANGE
-    MAX_LENGTH_MISSING = "MAX_LENGTH_MISSING"  # MISSING_ITEM
-    MAX_LENGTH_TOO_SMALL = "MAX_LENGTH_TOO_SMALL"  # VALUE_OUT_OF_RANGE
-    APPLICATION_CONTEXT_CHANGED = "APPLICATION_CONTEXT_CHANGED"  # VALUE_OUT_OF_RANGE
 
 
 class Roles(NamedTuple):

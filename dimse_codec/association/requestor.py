@@ -13,7 +13,7 @@ from dimse_codec.association import _validate as check
 from dimse_codec.association._common import (
     Reporter,
     common_extended,
-    first_by_sop_class,
+    matched_answers,
     peer_max_length,
     proposed_contexts,
     requested_identity,
@@ -33,13 +33,13 @@ from dimse_codec.association.model import (
     AcceptedContext,
     Association,
     AsyncWindow,
-    NegotiationIssue,
     ProposedContext,
     Rejected,
     RejectedContext,
     Roles,
 )
 from dimse_codec.errors import InvalidParameter, InvalidParameterType
+from dimse_codec.pdata.limits import check_max_pdu_length
 from dimse_codec.pdu import (
     PDU,
     AAbort,
@@ -71,7 +71,6 @@ ContextSpec = ProposedContext | tuple[str, Sequence[str]]
 """A context to propose: a :class:`ProposedContext` or ``(abstract syntax, transfer syntaxes)``."""
 
 _D = DiagnosticCode
-_I = NegotiationIssue
 
 
 def _proposals(contexts: object) -> list[tuple[int | None, str, tuple[str, ...]]]:
@@ -131,23 +130,11 @@ def _role_items(
         name = f"roles[{sop!r}]"
         if check.uid(sop, name) not in abstracts:
             raise InvalidParameter("no proposed context has this abstract syntax", path=name)
-        if not isinstance(pair, tuple) or len(pair) != 2:
-            raise InvalidParameterType("expected Roles(scu, scp)", path=name)
-        scu, scp = check.flag(pair[0], f"{name}.scu"), check.flag(pair[1], f"{name}.scp")
+        scu, scp = check.roles(pair, name)
         if not (scu or scp):
             raise InvalidParameter("propose at least one of the SCU and SCP roles", path=name)
         items.append(SCPSCURoleSelectionSubItem(sop, Role(scu), Role(scp)))
     return items
-
-
-def _window(value: object, name: str) -> AsyncWindow:
-    """An Asynchronous Operations Window from a pair of 0..65535 counts."""
-    if not isinstance(value, tuple) or len(value) != 2:
-        raise InvalidParameterType("expected AsyncWindow(invoked, performed)", path=name)
-    return AsyncWindow(
-        check.integer(value[0], f"{name}.invoked", 0, 0xFFFF),
-        check.integer(value[1], f"{name}.performed", 0, 0xFFFF),
-    )
 
 
 def _extended_items(
@@ -155,13 +142,12 @@ def _extended_items(
     common: Mapping[str, tuple[str, Sequence[str]]] | None,
 ) -> list[UserSubItem]:
     """SOP Class (0x56) and SOP Class Common (0x57) Extended Negotiation sub-items."""
-    items: list[UserSubItem] = []
-    for sop, info in (extended or {}).items():
-        name = f"extended_negotiation[{sop!r}]"
-        check.uid(sop, name)
-        if not isinstance(info, bytes):
-            raise InvalidParameterType(f"expected bytes, not {type(info).__name__}", path=name)
-        items.append(SOPClassExtendedNegotiationSubItem(sop, info))
+    items: list[UserSubItem] = [
+        SOPClassExtendedNegotiationSubItem(sop, info)
+        for sop, info in check.application_information(
+            extended or {}, "extended_negotiation"
+        ).items()
+    ]
     for sop, spec in (common or {}).items():
         name = f"common_extended_negotiation[{sop!r}]"
         check.uid(sop, name)
@@ -170,12 +156,7 @@ def _extended_items(
                 "expected (service class UID, related general SOP class UIDs)", path=name
             )
         service = check.uid(spec[0], f"{name}.service_class_uid")
-        related = spec[1]
-        if isinstance(related, (str, bytes)) or not isinstance(related, Sequence):
-            raise InvalidParameterType("expected a sequence of UIDs", path=f"{name}.related")
-        related_uids = tuple(
-            check.uid(value, f"{name}.related[{index}]") for index, value in enumerate(related)
-        )
+        related_uids = check.uids(spec[1], f"{name}.related", allow_empty=True)
         items.append(SOPClassCommonExtendedNegotiationSubItem(sop, service, related_uids))
     return items
 
@@ -216,13 +197,13 @@ def build_request(
         for cid, (_, abstract, tss) in zip(ids, proposals, strict=True)
     )
     user: list[UserSubItem] = [
-        MaximumLengthSubItem(check.max_pdu_length(max_pdu_length, "max_pdu_length")),
+        MaximumLengthSubItem(check_max_pdu_length(max_pdu_length)),
         ImplementationClassUIDSubItem(
             check.uid(implementation_class_uid, "implementation_class_uid")
         ),
     ]
     if async_window is not None:
-        window = _window(async_window, "async_window")
+        window = check.window(async_window, "async_window")
         user.append(AsynchronousOperationsWindowSubItem(window.invoked, window.performed))
     user.extend(_role_items(roles, {abstract for _, abstract, _ in proposals}))
     if implementation_version_name is not None:
@@ -249,15 +230,14 @@ def _contexts(
         path = f"A-ASSOCIATE-AC > presentation context {cid}"
         if cid in answered:
             report(
-                _D.DUPLICATE_ITEM,
-                _I.DUPLICATE_CONTEXT_ID,
+                _D.DUPLICATE_CONTEXT_ID,
                 "context answered twice; the first answer is used",
                 path,
             )
             continue
         answered.add(cid)
         if cid not in proposed:
-            report(_D.CONTEXT_ID_INVALID, _I.CONTEXT_NOT_PROPOSED, "ID was never proposed", path)
+            report(_D.CONTEXT_NOT_PROPOSED, "ID was never proposed", path)
             continue
         abstract, tss = proposed[cid]
         if int(item.result_reason) != PresentationContextResult.ACCEPTANCE:
@@ -266,16 +246,14 @@ def _contexts(
         ts = item.transfer_syntax
         if not ts:
             report(
-                _D.MISSING_ITEM,
-                _I.NO_TRANSFER_SYNTAX,
+                _D.NO_TRANSFER_SYNTAX,
                 "accepted without a transfer syntax; the context cannot be used",
                 path,
             )
             continue
         if ts not in tss:
             report(
-                _D.VALUE_OUT_OF_RANGE,
-                _I.TRANSFER_SYNTAX_NOT_PROPOSED,
+                _D.TRANSFER_SYNTAX_NOT_PROPOSED,
                 f"accepted transfer syntax {ts} was not proposed for this context "
                 "(kept: the peer will use it)",
                 path,
@@ -283,8 +261,7 @@ def _contexts(
         accepted[cid] = AcceptedContext(abstract, ts)
     for cid in proposed.keys() - answered:
         report(
-            _D.MISSING_ITEM,
-            _I.CONTEXT_NOT_ANSWERED,
+            _D.CONTEXT_NOT_ANSWERED,
             "the AC has no answer for this proposed context",
             f"A-ASSOCIATE-AC > presentation context {cid}",
         )
@@ -296,17 +273,10 @@ def _roles(
 ) -> dict[str, Roles]:
     """Requestor roles per SOP class the AC answered (unanswered ones keep the default SCU)."""
     path = "A-ASSOCIATE-AC > user information > role selection"
-    proposed = first_by_sop_class(rq_user.role_selections, None, path)
-    answered = first_by_sop_class(ac_user.role_selections, report, path)
+    proposed, answered = matched_answers(
+        rq_user.role_selections, ac_user.role_selections, report, "role selection", path
+    )
     outcome: dict[str, Roles] = {}
-    for sop in answered:
-        if sop not in proposed:
-            report(
-                _D.ITEM_NOT_ALLOWED,
-                _I.UNSOLICITED_NEGOTIATION,
-                f"role selection for {sop}, which was not proposed; ignored",
-                path,
-            )
     for sop, asked in proposed.items():
         reply = answered.get(sop)
         if reply is None:
@@ -318,8 +288,7 @@ def _roles(
         for (offered, granted), role in zip(pairs, ("SCU", "SCP"), strict=True):
             if granted == 1 and offered != 1:
                 report(
-                    _D.VALUE_OUT_OF_RANGE,
-                    _I.ROLE_NOT_PROPOSED,
+                    _D.ROLE_NOT_PROPOSED,
                     f"{sop}: the {role} role was granted but not proposed; ignored",
                     path,
                 )
@@ -337,8 +306,7 @@ def _async_window(
         return SYNCHRONOUS
     if asked is None:
         report(
-            _D.ITEM_NOT_ALLOWED,
-            _I.UNSOLICITED_NEGOTIATION,
+            _D.UNSOLICITED_NEGOTIATION,
             "window answered but not proposed; synchronous operation applies",
             path,
         )
@@ -360,8 +328,7 @@ def _async_window(
             counts.append(answered)
         else:
             report(
-                _D.VALUE_OUT_OF_RANGE,
-                _I.WINDOW_ENLARGED,
+                _D.WINDOW_ENLARGED,
                 f"operations {what}: {answered} exceeds the proposed {offered}; using {offered}",
                 path,
             )
@@ -374,19 +341,14 @@ def _extended(
 ) -> dict[str, bytes]:
     """The acceptor's SOP Class Extended Negotiation answers for SOP classes we asked about."""
     path = "A-ASSOCIATE-AC > user information > extended negotiation"
-    asked = first_by_sop_class(rq_user.extended_negotiations, None, path)
-    answers: dict[str, bytes] = {}
-    for sop, item in first_by_sop_class(ac_user.extended_negotiations, report, path).items():
-        if sop not in asked:
-            report(
-                _D.ITEM_NOT_ALLOWED,
-                _I.UNSOLICITED_NEGOTIATION,
-                f"extended negotiation for {sop}, which was not proposed; ignored",
-                path,
-            )
-        else:
-            answers[sop] = bytes(item.service_class_application_information)
-    return answers
+    _, answers = matched_answers(
+        rq_user.extended_negotiations,
+        ac_user.extended_negotiations,
+        report,
+        "extended negotiation",
+        path,
+    )
+    return {sop: bytes(item.service_class_application_information) for sop, item in answers.items()}
 
 
 def _identity_response(
@@ -399,8 +361,7 @@ def _identity_response(
     asked = requested_identity(rq_user)
     if asked is None or not asked.positive_response_requested:
         report(
-            _D.ITEM_NOT_ALLOWED,
-            _I.UNSOLICITED_NEGOTIATION,
+            _D.UNSOLICITED_NEGOTIATION,
             "user identity response without a request for one",
             "A-ASSOCIATE-AC > user information > user identity",
         )
@@ -416,8 +377,7 @@ def _accepted(rq: AAssociateRQ, ac: AAssociateAC, policy: Policy) -> Accepted:
     answered_name = ac.application_context_name
     if answered_name is not None and answered_name != context_name:
         report(
-            _D.VALUE_OUT_OF_RANGE,
-            _I.APPLICATION_CONTEXT_CHANGED,
+            _D.APPLICATION_CONTEXT_CHANGED,
             f"the AC names application context {answered_name}, the RQ {context_name}",
             "A-ASSOCIATE-AC > application context",
         )
@@ -476,5 +436,5 @@ def read_response(
         f"{name} cannot answer an A-ASSOCIATE-RQ; PS3.8 says to send A-ABORT "
         "(service-provider, unexpected PDU)",
         path="response",
-        code="UNEXPECTED_PDU",
+        code=DiagnosticCode.UNEXPECTED_PDU.value,
     )
