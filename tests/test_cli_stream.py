@@ -76,9 +76,7 @@ def test_json_lists_every_event_in_order(capsys: pytest.CaptureFixture[str]) -> 
     assert contexts and contexts[0]["presentation_context_id"] == 1
 
 
-def test_hex_input_and_forcing_the_kind(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_hex_input_and_forcing_the_kind(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     hexed = tmp_path / "stream.hex"
     hexed.write_text(STREAM.read_bytes().hex(" "))
     assert as_json(capsys, str(hexed))["messages"] == 1

@@ -59,9 +59,7 @@ def test_we_reassemble_what_pynetdicom_sends(p: DIMSEPrimitive, limit: int, half
     assert len(events) == 1 and isinstance(events[0], MessageReceived)
     event = events[0]
     odd_fragments = [f for f in event.fragments if f.length % 2]
-    assert [d.code for d in event.diagnostics] == [DiagnosticCode.ODD_FRAGMENT] * len(
-        odd_fragments
-    )
+    assert [d.code for d in event.diagnostics] == [DiagnosticCode.ODD_FRAGMENT] * len(odd_fragments)
     assert not odd_fragments or odd
     assert event.context_id == context_id
     # pynetdicom re-encodes the command set itself, so compare values, not bytes
