@@ -9,7 +9,7 @@ inflate into one are deflated. The answer is a guess and says so.
 from __future__ import annotations
 
 import zlib
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 __all__ = ["Sniffed", "sniff_transfer_syntax"]
 
@@ -37,7 +37,7 @@ class Sniffed(NamedTuple):
 
 def _plausible(data: bytes, little: bool, explicit: bool) -> bool:
     """Whether the bytes read as up to three well-formed elements in ascending tag order."""
-    order = "little" if little else "big"
+    order: Literal["little", "big"] = "little" if little else "big"
     pos = 0
     last = -1
     for index in range(3):
