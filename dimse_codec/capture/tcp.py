@@ -1,0 +1,722 @@
+"""TCP reassembly per direction, sans-I/O: feed :class:`Packet` values in capture order, get events.
+
+Each connection (keyed by its 4-tuple) has two directions, each with its own byte stream whose
+offsets count from 0 at the first byte after the SYN (or, when the capture began after the SYN,
+at the first byte seen, announced by a :class:`Gap` of unknown length at offset 0). Sequence
+numbers are compared modulo 2**32, so wrap-around and streams beyond 4 GiB work.
+
+- Bytes come out in order, once: a retransmission or an overlap keeps the bytes seen first, and
+  a :class:`RetransmissionMismatch` says when the new copy differs from what was kept.
+- Segments after a hole wait in a bounded buffer; the hole becomes a :class:`Gap` when the
+  receiver acknowledges bytes the capture does not hold, when the buffer cap is reached, or when
+  the connection ends (reset, capture end); then the bytes after it are delivered.
+- SYN, FIN and RST drive the connection: :class:`ConnectionOpened`, :class:`StreamEnded` (a FIN
+  reached in order), :class:`ConnectionClosed` (both FINs, a reset, or :meth:`finish`).
+
+Data is delivered as views of the packets' payloads (no copy); each :class:`StreamData` carries
+the frame its bytes came from, so the layer above can name the frames of every message.
+"""
+
+from __future__ import annotations
+
+import enum
+from bisect import bisect_left, bisect_right
+from collections import deque
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address, ip_address
+
+from dimse_codec.capture.packets import Packet, TcpFlags
+
+__all__ = [
+    "CloseReason",
+    "Connection",
+    "ConnectionClosed",
+    "ConnectionOpened",
+    "Direction",
+    "Endpoint",
+    "Event",
+    "Gap",
+    "GapReason",
+    "ReassemblyStats",
+    "RetransmissionMismatch",
+    "StreamData",
+    "StreamEnded",
+    "TcpReassembler",
+]
+
+_MASK = 0xFFFFFFFF
+_HALF = 1 << 31
+_MAX_ACK_JUMP = 1 << 30
+_SYN = int(TcpFlags.SYN)
+_FIN = int(TcpFlags.FIN)
+_RST = int(TcpFlags.RST)
+_ACK = int(TcpFlags.ACK)
+
+
+class Direction(enum.IntEnum):
+    """Which way bytes flow: FORWARD is ``endpoints[0]`` to ``endpoints[1]`` of the connection."""
+
+    FORWARD = 0
+    REVERSE = 1
+
+    @property
+    def other(self) -> Direction:
+        """The opposite direction."""
+        return Direction(1 - self)
+
+
+class GapReason(str, enum.Enum):
+    """Why bytes of a stream are missing; each value is a stable code."""
+
+    STREAM_START = "stream-start"  # the capture began after this direction's first bytes
+    NOT_CAPTURED = "not-captured"  # the receiver acknowledged bytes the capture does not hold
+    SNAPLEN = "snaplen"  # the capture's snap length cut the segment
+    BUFFER_LIMIT = "buffer-limit"  # too many bytes waited behind the hole
+    UNFILLED = "unfilled"  # still missing when the connection was reset or the capture ended
+
+
+class CloseReason(str, enum.Enum):
+    """How a connection ended; each value is a stable code."""
+
+    FIN = "fin"  # both directions reached their FIN
+    RST = "rst"  # either side reset it
+    CAPTURE_END = "capture-end"  # still open when the capture ended (see TcpReassembler.finish)
+    REUSED = "reused"  # a new SYN with another initial sequence number reused the 4-tuple
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """An IP address (packed, 4 or 16 bytes) and a TCP port."""
+
+    address: bytes
+    port: int
+
+    @property
+    def ip(self) -> IPv4Address | IPv6Address:
+        """The address as an :mod:`ipaddress` object."""
+        return ip_address(self.address)
+
+    def __str__(self) -> str:
+        ip = self.ip
+        return f"{ip}:{self.port}" if ip.version == 4 else f"[{ip}]:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """One TCP connection: its number in order of appearance (from 0) and its two endpoints.
+
+    ``endpoints[0]`` sent the SYN when ``initiator_known`` (the handshake was seen); otherwise
+    it sent the first packet seen, and which side opened the connection is unknown.
+    """
+
+    index: int
+    endpoints: tuple[Endpoint, Endpoint]
+    initiator_known: bool
+    first_frame: int
+
+    @property
+    def initiator(self) -> Endpoint | None:
+        """The side that sent the SYN, or ``None`` when the capture did not show it."""
+        return self.endpoints[0] if self.initiator_known else None
+
+    def sender(self, direction: Direction) -> Endpoint:
+        """The endpoint that sends the bytes of ``direction``."""
+        return self.endpoints[direction]
+
+    def receiver(self, direction: Direction) -> Endpoint:
+        """The endpoint that receives the bytes of ``direction``."""
+        return self.endpoints[1 - direction]
+
+    def __str__(self) -> str:
+        return f"#{self.index} {self.endpoints[0]} -> {self.endpoints[1]}"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionOpened:
+    """A 4-tuple seen for the first time (or again after a close, with a new SYN)."""
+
+    connection: Connection
+    frame: int
+    time_ns: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamData:
+    """Bytes of one direction, in order, at ``offset`` in its stream (``data`` is a view)."""
+
+    connection: Connection
+    direction: Direction
+    offset: int
+    data: memoryview
+    first_frame: int
+    last_frame: int
+    time_ns: int | None
+
+    @property
+    def end(self) -> int:
+        """The stream offset just after these bytes."""
+        return self.offset + len(self.data)
+
+    @property
+    def time(self) -> float | None:
+        """Capture time of the frame, in seconds."""
+        return None if self.time_ns is None else self.time_ns / 1e9
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Bytes of one direction the capture does not have; the stream continues after them.
+
+    ``length`` is ``None`` only for :attr:`GapReason.STREAM_START` (offset 0), where how many
+    bytes came before the capture began is unknown. ``frame`` is the frame that revealed it.
+    """
+
+    connection: Connection
+    direction: Direction
+    offset: int
+    length: int | None
+    frame: int
+    reason: GapReason
+
+
+@dataclass(frozen=True, slots=True)
+class RetransmissionMismatch:
+    """A retransmitted or overlapping segment whose bytes differ from those kept (seen first)."""
+
+    connection: Connection
+    direction: Direction
+    offset: int
+    length: int
+    frame: int
+    original_frame: int
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEnded:
+    """One direction reached its FIN in order: ``offset`` is the stream's length."""
+
+    connection: Connection
+    direction: Direction
+    offset: int
+    frame: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionClosed:
+    """A connection ended (both FINs, a reset, a reused 4-tuple, or the end of the capture)."""
+
+    connection: Connection
+    reason: CloseReason
+    frame: int
+    time_ns: int | None
+
+
+Event = (
+    ConnectionOpened | StreamData | Gap | RetransmissionMismatch | StreamEnded | ConnectionClosed
+)
+"""Everything :meth:`TcpReassembler.feed` and :meth:`TcpReassembler.finish` return."""
+
+
+@dataclass(slots=True)
+class ReassemblyStats:
+    """Counters of what the reassembler met, updated as it goes."""
+
+    connections: int = 0
+    delivered_bytes: int = 0
+    duplicate_bytes: int = 0  # retransmitted or overlapping bytes dropped
+    gaps: int = 0
+    gap_bytes: int = 0  # known lengths only
+    late_segments: int = 0  # segments for a closed connection (without SYN), dropped
+
+
+# a waiting piece: (start, end, data or None for bytes known to be missing, frame, time_ns)
+_Piece = tuple[int, int, "memoryview | None", int, "int | None"]
+
+
+class _Half:
+    """One direction's stream state."""
+
+    __slots__ = (
+        "base_seq",
+        "buffered",
+        "ended",
+        "fin_frame",
+        "fin_offset",
+        "history",
+        "history_bytes",
+        "next_offset",
+        "pieces",
+        "started",
+        "starts",
+        "syn_isn",
+    )
+
+    def __init__(self) -> None:
+        self.started = False
+        self.syn_isn: int | None = None
+        self.base_seq = 0  # sequence number of stream offset 0
+        self.next_offset = 0  # everything before it was delivered or declared missing
+        self.starts: list[int] = []  # starts of the waiting pieces (for bisect)
+        self.pieces: list[_Piece] = []  # waiting pieces, sorted, never overlapping
+        self.buffered = 0  # bytes held by waiting pieces
+        self.fin_offset: int | None = None
+        self.fin_frame = 0
+        self.ended = False
+        self.history: deque[tuple[int, int, memoryview, int]] = deque()
+        self.history_bytes = 0
+
+    def start(self, base_seq: int, syn_isn: int | None) -> None:
+        self.started = True
+        self.base_seq = base_seq
+        self.syn_isn = syn_isn
+
+    def offset_of(self, seq: int) -> int:
+        """Stream offset of a sequence number, taken as the nearest one to ``next_offset``."""
+        delta = (seq - self.base_seq - self.next_offset) & _MASK
+        return self.next_offset + ((delta ^ _HALF) - _HALF)
+
+
+class _Connection:
+    __slots__ = ("closed", "halves", "keys", "value")
+
+    def __init__(self, value: Connection, keys: tuple[_Key, _Key]) -> None:
+        self.value = value
+        self.halves = (_Half(), _Half())
+        self.closed = False
+        self.keys = keys
+
+
+_Key = tuple[bytes, int, bytes, int]
+
+
+class TcpReassembler:
+    """Rebuilds both byte streams of every TCP connection from packets fed in capture order.
+
+    ``max_buffered_bytes`` bounds, per direction, the bytes waiting behind a hole (past it the
+    hole is declared a :class:`Gap`); ``history_bytes`` bounds, per direction, the delivered
+    bytes kept to compare retransmissions with; ``max_closed_connections`` bounds the closed
+    connections remembered so that their late packets are not taken for new connections.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_buffered_bytes: int = 16 << 20,
+        history_bytes: int = 1 << 20,
+        max_closed_connections: int = 65_536,
+    ) -> None:
+        self.max_buffered_bytes = max_buffered_bytes
+        self.history_limit = history_bytes
+        self.max_closed_connections = max_closed_connections
+        self.stats = ReassemblyStats()
+        self._table: dict[_Key, tuple[_Connection, Direction]] = {}
+        self._open: dict[int, _Connection] = {}
+        self._closed: deque[_Connection] = deque()
+        self._next_index = 0
+        self._last_frame = 0
+        self._last_time: int | None = None
+
+    # --- public ------------------------------------------------------------------------------
+
+    def feed(self, packet: Packet) -> list[Event]:
+        """Take the next packet of the capture; return the events it causes, in order."""
+        events: list[Event] = []
+        self._last_frame = packet.frame
+        self._last_time = packet.time_ns
+        flags = int(packet.flags)
+        key = (packet.src, packet.src_port, packet.dst, packet.dst_port)
+        entry = self._table.get(key)
+        if entry is not None:
+            state, direction = entry
+            if state.closed:
+                if not flags & _SYN:
+                    self.stats.late_segments += 1
+                    return events
+                entry = None
+            elif flags & (_SYN | _ACK) == _SYN:
+                half = state.halves[direction]
+                if (half.syn_isn is None and half.started) or (
+                    half.syn_isn is not None and half.syn_isn != packet.seq
+                ):
+                    self._close(state, CloseReason.REUSED, packet.frame, packet.time_ns, events)
+                    entry = None
+        if entry is None:
+            state, direction = self._new_connection(packet, flags, key, events)
+        self._segment(state, direction, packet, flags, events)
+        return events
+
+    def finish(self) -> list[Event]:
+        """End of capture: declare the holes still open, deliver what waited behind them, and
+        close every connection still open with :attr:`CloseReason.CAPTURE_END`."""
+        events: list[Event] = []
+        for index in sorted(self._open):
+            self._close(
+                self._open[index],
+                CloseReason.CAPTURE_END,
+                self._last_frame,
+                self._last_time,
+                events,
+            )
+        return events
+
+    @property
+    def open_connections(self) -> list[Connection]:
+        """Connections not yet closed, in order of appearance."""
+        return [self._open[index].value for index in sorted(self._open)]
+
+    # --- connections -------------------------------------------------------------------------
+
+    def _new_connection(
+        self, packet: Packet, flags: int, key: _Key, events: list[Event]
+    ) -> tuple[_Connection, Direction]:
+        source = Endpoint(packet.src, packet.src_port)
+        destination = Endpoint(packet.dst, packet.dst_port)
+        reverse: _Key = (packet.dst, packet.dst_port, packet.src, packet.src_port)
+        if flags & (_SYN | _ACK) == _SYN | _ACK:  # a SYN-ACK: the receiver opened it
+            endpoints, known, direction = (destination, source), True, Direction.REVERSE
+        else:
+            endpoints, known, direction = (
+                (source, destination),
+                bool(flags & _SYN),
+                Direction.FORWARD,
+            )
+        value = Connection(self._next_index, endpoints, known, packet.frame)
+        state = _Connection(value, (key, reverse))
+        self._next_index += 1
+        self.stats.connections += 1
+        self._open[value.index] = state
+        self._table[key] = (state, direction)
+        self._table[reverse] = (state, direction.other)
+        events.append(ConnectionOpened(value, packet.frame, packet.time_ns))
+        return state, direction
+
+    def _close(
+        self,
+        state: _Connection,
+        reason: CloseReason,
+        frame: int,
+        time_ns: int | None,
+        events: list[Event],
+    ) -> None:
+        for direction in (Direction.FORWARD, Direction.REVERSE):
+            self._flush(state, direction, frame, events)
+        state.closed = True
+        for half in state.halves:
+            half.pieces.clear()
+            half.starts.clear()
+            half.history.clear()
+        del self._open[state.value.index]
+        self._closed.append(state)
+        while len(self._closed) > self.max_closed_connections:
+            old = self._closed.popleft()
+            for key in old.keys:
+                if self._table.get(key, (None,))[0] is old:
+                    del self._table[key]
+        events.append(ConnectionClosed(state.value, reason, frame, time_ns))
+
+    # --- segments ----------------------------------------------------------------------------
+
+    def _segment(
+        self,
+        state: _Connection,
+        direction: Direction,
+        packet: Packet,
+        flags: int,
+        events: list[Event],
+    ) -> None:
+        half = state.halves[direction]
+        seq = packet.seq
+        frame = packet.frame
+        if flags & _SYN:
+            if not half.started:
+                half.start((seq + 1) & _MASK, seq)
+            seq = (seq + 1) & _MASK  # the SYN takes one sequence number before any data
+        length = packet.payload_length
+        fin = flags & _FIN
+        if (length or fin) and not half.ended:
+            if not half.started:
+                half.start(seq, None)
+                self._gap(state, direction, 0, None, frame, GapReason.STREAM_START, events)
+            offset = half.offset_of(seq)
+            if length:
+                payload = packet.payload
+                captured = len(payload)
+                if captured > length:
+                    captured = length
+                    payload = payload[:length]
+                end = offset + captured
+                self._insert(
+                    state, direction, half, offset, end, payload, frame, packet.time_ns, events
+                )
+                if captured < length:
+                    self._insert(
+                        state, direction, half, end, offset + length, None, frame,
+                        packet.time_ns, events,
+                    )  # fmt: skip
+            if fin and half.fin_offset is None:
+                half.fin_offset = offset + length
+                half.fin_frame = frame
+                # anything already waiting beyond the FIN will never be part of the stream
+                while half.pieces and half.pieces[-1][1] > half.fin_offset:
+                    self._trim_last(half, half.fin_offset)
+            self._advance(state, direction, half, frame, events)
+        if flags & _ACK:
+            peer = state.halves[1 - direction]
+            if peer.started and not peer.ended:
+                self._acknowledged(state, direction.other, peer, packet.ack, frame, events)
+        if state.halves[0].ended and state.halves[1].ended:
+            self._close(state, CloseReason.FIN, frame, packet.time_ns, events)
+        elif flags & _RST:
+            self._close(state, CloseReason.RST, frame, packet.time_ns, events)
+
+    def _trim_last(self, half: _Half, limit: int) -> None:
+        start, end, data, frame, time_ns = half.pieces[-1]
+        if data is not None:
+            half.buffered -= end - max(start, limit)
+        if start >= limit:
+            half.pieces.pop()
+            half.starts.pop()
+        else:
+            kept = None if data is None else data[: limit - start]
+            half.pieces[-1] = (start, limit, kept, frame, time_ns)
+
+    def _insert(
+        self,
+        state: _Connection,
+        direction: Direction,
+        half: _Half,
+        start: int,
+        end: int,
+        data: memoryview | None,
+        frame: int,
+        time_ns: int | None,
+        events: list[Event],
+    ) -> None:
+        """Take the bytes [start, end) (or their absence, when ``data`` is None): drop what was
+        delivered or is already waiting (comparing the bytes), keep the rest waiting."""
+        if start >= end:
+            return
+        fin = half.fin_offset
+        if fin is not None and end > fin:
+            if start >= fin:
+                return
+            if data is not None:
+                data = data[: fin - start]
+            end = fin
+        next_offset = half.next_offset
+        if start < next_offset:
+            old_end = min(end, next_offset)
+            self.stats.duplicate_bytes += old_end - start
+            if data is not None:
+                self._compare_delivered(state, direction, half, start, old_end, data, frame, events)
+            if end <= next_offset:
+                return
+            if data is not None:
+                data = data[next_offset - start :]
+            start = next_offset
+        pieces = half.pieces
+        if not pieces:
+            if start == next_offset and data is not None:
+                self._deliver(state, direction, half, start, end, data, frame, time_ns, events)
+                return
+            half.starts.append(start)
+            pieces.append((start, end, data, frame, time_ns))
+            if data is not None:
+                half.buffered += end - start
+            return
+        starts = half.starts
+        index = bisect_right(starts, start) - 1
+        if index < 0 or pieces[index][1] <= start:
+            index += 1
+        cursor = start
+        fresh: list[tuple[int, int]] = []
+        while index < len(pieces) and cursor < end:
+            p_start, p_end, p_data, p_frame, _p_time = pieces[index]
+            if p_start >= end:
+                break
+            if p_start > cursor:
+                fresh.append((cursor, p_start))
+            low, high = max(cursor, p_start), min(end, p_end)
+            if low < high:
+                self.stats.duplicate_bytes += high - low
+                if (
+                    data is not None
+                    and p_data is not None
+                    and data[low - start : high - start] != p_data[low - p_start : high - p_start]
+                ):
+                    events.append(
+                        RetransmissionMismatch(
+                            state.value, direction, low, high - low, frame, p_frame
+                        )
+                    )
+            cursor = max(cursor, p_end)
+            index += 1
+        if cursor < end:
+            fresh.append((cursor, end))
+        for low, high in fresh:
+            at = bisect_left(starts, low)
+            starts.insert(at, low)
+            pieces.insert(
+                at, (low, high, None if data is None else data[low - start : high - start],
+                     frame, time_ns),
+            )  # fmt: skip
+            if data is not None:
+                half.buffered += high - low
+
+    def _compare_delivered(
+        self,
+        state: _Connection,
+        direction: Direction,
+        half: _Half,
+        start: int,
+        stop: int,
+        data: memoryview,
+        frame: int,
+        events: list[Event],
+    ) -> None:
+        """Compare old bytes [start, stop) (``data`` begins at ``start``) with the history."""
+        if stop - start <= 1 and stop == half.next_offset:
+            return  # a keep-alive probe repeats the last byte with any value
+        for h_start, h_end, h_data, h_frame in reversed(half.history):
+            if h_end <= start:
+                break
+            if h_start >= stop:
+                continue
+            low, high = max(start, h_start), min(stop, h_end)
+            if data[low - start : high - start] != h_data[low - h_start : high - h_start]:
+                events.append(
+                    RetransmissionMismatch(state.value, direction, low, high - low, frame, h_frame)
+                )
+
+    def _deliver(
+        self,
+        state: _Connection,
+        direction: Direction,
+        half: _Half,
+        start: int,
+        end: int,
+        data: memoryview,
+        frame: int,
+        time_ns: int | None,
+        events: list[Event],
+    ) -> None:
+        events.append(StreamData(state.value, direction, start, data, frame, frame, time_ns))
+        half.next_offset = end
+        self.stats.delivered_bytes += end - start
+        history = half.history
+        history.append((start, end, data, frame))
+        half.history_bytes += end - start
+        while half.history_bytes > self.history_limit and len(history) > 1:
+            old_start, old_end, _data, _frame = history.popleft()
+            half.history_bytes -= old_end - old_start
+
+    def _gap(
+        self,
+        state: _Connection,
+        direction: Direction,
+        offset: int,
+        length: int | None,
+        frame: int,
+        reason: GapReason,
+        events: list[Event],
+    ) -> None:
+        self.stats.gaps += 1
+        self.stats.gap_bytes += length or 0
+        events.append(Gap(state.value, direction, offset, length, frame, reason))
+
+    def _advance(
+        self, state: _Connection, direction: Direction, half: _Half, frame: int, events: list[Event]
+    ) -> None:
+        """Deliver waiting pieces that now follow on; past the buffer cap, declare the first
+        hole missing; report the FIN once the stream reaches it."""
+        pieces = half.pieces
+        while pieces:
+            count = 0
+            for start, end, data, p_frame, time_ns in pieces:
+                if start != half.next_offset:
+                    break
+                count += 1
+                if data is None:
+                    half.next_offset = end
+                    self._gap(
+                        state, direction, start, end - start, p_frame, GapReason.SNAPLEN, events
+                    )
+                else:
+                    half.buffered -= end - start
+                    self._deliver(
+                        state, direction, half, start, end, data, p_frame, time_ns, events
+                    )
+            if count:
+                del pieces[:count]
+                del half.starts[:count]
+            if not pieces or half.buffered <= self.max_buffered_bytes:
+                break
+            hole = pieces[0][0] - half.next_offset
+            self._gap(
+                state, direction, half.next_offset, hole, frame, GapReason.BUFFER_LIMIT, events
+            )
+            half.next_offset = pieces[0][0]
+        if half.fin_offset is not None and half.next_offset >= half.fin_offset and not half.ended:
+            half.ended = True
+            events.append(StreamEnded(state.value, direction, half.fin_offset, half.fin_frame))
+
+    def _acknowledged(
+        self,
+        state: _Connection,
+        direction: Direction,
+        half: _Half,
+        ack: int,
+        frame: int,
+        events: list[Event],
+    ) -> None:
+        """The receiver of ``direction`` has every byte before ``ack``: what the capture lacks
+        there was lost by the capture, not by the network, and will never be retransmitted."""
+        target = half.offset_of(ack)
+        if half.fin_offset is not None and target > half.fin_offset:
+            target = half.fin_offset  # the FIN's own sequence number
+        if target - half.next_offset > _MAX_ACK_JUMP:
+            return
+        while half.next_offset < target and not half.ended:
+            stop = target
+            if half.pieces and half.pieces[0][0] < stop:
+                stop = half.pieces[0][0]
+            if stop > half.next_offset:
+                self._gap(
+                    state,
+                    direction,
+                    half.next_offset,
+                    stop - half.next_offset,
+                    frame,
+                    GapReason.NOT_CAPTURED,
+                    events,
+                )
+                half.next_offset = stop
+            self._advance(state, direction, half, frame, events)
+
+    def _flush(
+        self, state: _Connection, direction: Direction, frame: int, events: list[Event]
+    ) -> None:
+        """Declare every remaining hole missing and deliver what waited behind it."""
+        half = state.halves[direction]
+        if not half.started or half.ended:
+            return
+        while half.pieces:
+            hole = half.pieces[0][0] - half.next_offset
+            if hole > 0:
+                self._gap(
+                    state, direction, half.next_offset, hole, frame, GapReason.UNFILLED, events
+                )
+            half.next_offset = half.pieces[0][0]
+            self._advance(state, direction, half, frame, events)
+        if half.fin_offset is not None and half.next_offset < half.fin_offset:
+            self._gap(
+                state,
+                direction,
+                half.next_offset,
+                half.fin_offset - half.next_offset,
+                frame,
+                GapReason.UNFILLED,
+                events,
+            )
+            half.next_offset = half.fin_offset
+            self._advance(state, direction, half, frame, events)
