@@ -1,0 +1,828 @@
+"""DICOM over captured TCP: associations and DIMSE messages from the reassembled byte streams.
+
+:class:`CaptureDecoder` takes the events of a :class:`~dimse_codec.capture.TcpReassembler` and
+returns records: association events, every DIMSE message with its frames, time, direction,
+context, transfer syntax and matching request, gaps and problems. Each TCP direction gets its own
+:class:`~dimse_codec.pdata.StreamDecoder`, so state never leaks from one direction to the other
+(Wireshark keeps one per conversation). A connection is DICOM when it opens with a plausible
+A-ASSOCIATE-RQ, when a port was named, or when a capture that began mid-stream shows two PDU
+headers in a row; after a gap, decoding resumes at the next plausible PDU header.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from bisect import bisect_right
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from dimse_codec.association import (
+    Accepted,
+    AcceptedContext,
+    Association,
+    RejectedContext,
+    read_response,
+)
+from dimse_codec.capture.reader import CaptureReader, CaptureSource
+from dimse_codec.capture.tcp import (
+    CloseReason,
+    Connection,
+    ConnectionClosed,
+    Direction,
+    Endpoint,
+    Gap,
+    GapReason,
+    RetransmissionMismatch,
+    StreamData,
+    StreamEnded,
+    TcpReassembler,
+)
+from dimse_codec.capture.tcp import Event as TcpEvent
+from dimse_codec.dataset.sniff import sniff_transfer_syntax
+from dimse_codec.dimse.primitives import DIMSEPrimitive
+from dimse_codec.errors import DimseCodecError
+from dimse_codec.pdata import (
+    IncompleteMessage,
+    MessageReceived,
+    PDUReceived,
+    StreamDecoder,
+    StreamDiagnostic,
+)
+from dimse_codec.pdu import (
+    AAbort,
+    AAssociateAC,
+    AAssociateRJ,
+    AAssociateRQ,
+    AReleaseRP,
+    AReleaseRQ,
+    UserIdentityRQSubItem,
+)
+from dimse_codec.policy import LENIENT, Diagnostic, DiagnosticCode, Policy
+
+__all__ = [
+    "AssociationEvent",
+    "AssociationRecord",
+    "CaptureDecoder",
+    "CaptureProblem",
+    "CapturedMessage",
+    "DicomDirection",
+    "Record",
+    "StreamGap",
+    "decode_capture",
+]
+
+_PENDING = frozenset({0xFF00, 0xFF01})
+_SYNC_WINDOW = 1 << 16
+"""How far to look for a PDU header after a gap before giving the bytes up."""
+
+
+class DicomDirection(str, enum.Enum):
+    """Which way a message or PDU went, by the roles of the association."""
+
+    REQUESTOR_TO_ACCEPTOR = "requestor->acceptor"
+    ACCEPTOR_TO_REQUESTOR = "acceptor->requestor"
+    UNKNOWN = "unknown"
+
+
+# -- records ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AssociationRecord:
+    """What is known of one association at one moment (a snapshot; later events add to it)."""
+
+    index: int
+    connection: Connection
+    requestor: Endpoint | None
+    acceptor: Endpoint | None
+    request: AAssociateRQ | None = None
+    answer: AAssociateAC | AAssociateRJ | None = None
+    negotiated: Association | None = None
+    state: str = "unknown"
+    """``requested``, ``accepted``, ``rejected``, ``released``, ``aborted``, ``closed``,
+    ``truncated`` (the capture ended first), or ``unknown`` (the capture began mid-way)."""
+    abort: AAbort | None = None
+    first_frame: int = 0
+    last_frame: int = 0
+
+    @property
+    def calling_ae_title(self) -> str | None:
+        """The requestor's AE title, from the A-ASSOCIATE-RQ."""
+        return None if self.request is None else self.request.calling_ae_title
+
+    @property
+    def called_ae_title(self) -> str | None:
+        """The acceptor's AE title, from the A-ASSOCIATE-RQ."""
+        return None if self.request is None else self.request.called_ae_title
+
+    @property
+    def accepted_contexts(self) -> MappingProxyType[int, AcceptedContext]:
+        """Context ID -> (abstract syntax, transfer syntax) for the accepted contexts."""
+        contexts = {} if self.negotiated is None else dict(self.negotiated.accepted_contexts)
+        return MappingProxyType(contexts)
+
+    @property
+    def rejected_contexts(self) -> MappingProxyType[int, RejectedContext]:
+        """Context ID -> (abstract syntax, result) for the rejected contexts."""
+        contexts = {} if self.negotiated is None else dict(self.negotiated.rejected_contexts)
+        return MappingProxyType(contexts)
+
+    @property
+    def user_identity(self) -> UserIdentityRQSubItem | None:
+        """The User Identity sub-item of the request, if any (secret fields included)."""
+        info = None if self.request is None else self.request.user_information
+        return None if info is None else info.user_identity  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True)
+class AssociationEvent:
+    """Something happened to an association: ``event`` says what, ``association`` is the state."""
+
+    event: str
+    """``request``, ``accept``, ``reject``, ``release-request``, ``release``, ``abort``,
+    ``close``, ``truncated`` or ``mid-stream`` (decoding began inside an association)."""
+    association: AssociationRecord
+    direction: DicomDirection
+    frame: int
+    time_ns: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedMessage:
+    """One DIMSE message as it crossed the capture, with where, when and what it answered."""
+
+    association: int
+    direction: DicomDirection
+    first_frame: int
+    frame: int
+    time_ns: int | None
+    context_id: int
+    abstract_syntax: str | None
+    transfer_syntax: str | None
+    transfer_syntax_guessed: str | None
+    """Why the transfer syntax was guessed from the data set (no A-ASSOCIATE seen), or None."""
+    primitive: DIMSEPrimitive
+    command_set: bytes
+    dataset: memoryview | None
+    diagnostics: tuple[Diagnostic, ...] = ()
+    request_frame: int | None = None
+    """For a response or a C-CANCEL: the frame of the request it answers or cancels."""
+    response_time_ns: int | None = None
+    """For a response: how long after its request it was sent."""
+
+    @property
+    def name(self) -> str:
+        """The message type, e.g. ``N-ACTION-RQ``, or ``unknown (CommandField xxxxH)``."""
+        spec = self.primitive.message_spec
+        if spec is not None:
+            return spec.name
+        field_value = getattr(self.primitive, "command_field", None)
+        shown = "absent" if field_value is None else f"{field_value:04X}H"
+        return f"unknown (CommandField {shown})"
+
+    @property
+    def status(self) -> int | None:
+        """The response Status, when the message has one."""
+        value = getattr(self.primitive, "Status", None)
+        return value if isinstance(value, int) else None
+
+    @property
+    def dataset_sha256(self) -> str | None:
+        """SHA-256 of the data set bytes as carried on the wire (before any inflating)."""
+        return None if self.dataset is None else hashlib.sha256(self.dataset).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class StreamGap:
+    """Bytes of one direction the capture does not have (decoding resumed after them)."""
+
+    association: int | None
+    connection: Connection
+    direction: DicomDirection
+    offset: int
+    length: int | None
+    frame: int
+    reason: GapReason
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureProblem:
+    """Something decoding tolerated that belongs to no single message (or a message never whole)."""
+
+    association: int | None
+    direction: DicomDirection
+    frame: int | None
+    diagnostic: Diagnostic
+    data: bytes = b""
+
+
+Record = AssociationEvent | CapturedMessage | StreamGap | CaptureProblem
+"""Everything :class:`CaptureDecoder` returns."""
+
+
+# -- plausibility --------------------------------------------------------------------------------
+
+
+def _plausible_pdu(data: bytes | bytearray | memoryview, pos: int) -> int | None:
+    """The PDU length if a plausible PDU header starts at ``pos`` (12 bytes needed), else None."""
+    if len(data) - pos < 12:
+        return None
+    pdu_type, reserved = data[pos], data[pos + 1]
+    if reserved or not 1 <= pdu_type <= 7:
+        return None
+    length = int.from_bytes(data[pos + 2 : pos + 6], "big")
+    if pdu_type == 4:
+        item = int.from_bytes(data[pos + 6 : pos + 10], "big")
+        context_id, mch = data[pos + 10], data[pos + 11]
+        if 6 <= length <= 1 << 26 and 2 <= item <= length - 4 and context_id & 1 and mch <= 3:
+            return length
+        return None
+    if pdu_type in (1, 2):
+        return length if 68 <= length <= 1 << 20 and data[pos + 7] & 1 else None
+    return length if length == 4 else None
+
+
+def _looks_like_associate_rq(data: bytes) -> bool:
+    """Whether a stream opens with an A-ASSOCIATE-RQ header."""
+    return len(data) >= 12 and data[0] == 1 and _plausible_pdu(data, 0) is not None
+
+
+# -- per-direction state ---------------------------------------------------------------------
+
+
+class _Half:
+    """One direction of a DICOM connection: its decoder, frame map and resynchronisation."""
+
+    def __init__(self, policy: Policy, syncing: bool) -> None:
+        self.policy = policy
+        self.decoder: StreamDecoder | None = None
+        self.base = 0  # stream offset of the decoder's first byte
+        self.syncing = syncing
+        self.pending = bytearray()  # bytes waiting for a plausible header
+        self.pending_offset = 0
+        self.frames: list[tuple[int, int, int | None]] = []  # (offset, frame, time_ns)
+        self.offsets: list[int] = []
+
+    def start_decoder(self, offset: int) -> StreamDecoder:
+        """A fresh decoder whose byte 0 is stream ``offset``."""
+        self.decoder = StreamDecoder(policy=self.policy, max_pdu_length=0)
+        self.base = offset
+        self.syncing = False
+        return self.decoder
+
+    def note_frames(self, offset: int, frame: int, time_ns: int | None) -> None:
+        """Remember which frame carried the bytes from ``offset`` on."""
+        self.frames.append((offset, frame, time_ns))
+        self.offsets.append(offset)
+
+    def frame_at(self, offset: int) -> tuple[int, int | None]:
+        """The frame (and time) that carried the byte at stream ``offset``."""
+        index = bisect_right(self.offsets, offset) - 1
+        if index < 0:
+            return (self.frames[0][1], self.frames[0][2]) if self.frames else (0, None)
+        _, frame, time_ns = self.frames[index]
+        return frame, time_ns
+
+    def forget_before(self, offset: int) -> None:
+        """Drop frame entries wholly before ``offset`` (bounded memory on long streams)."""
+        index = bisect_right(self.offsets, offset) - 1
+        if index > 64:
+            del self.frames[:index]
+            del self.offsets[:index]
+
+
+class _Assoc:
+    """An association being followed on one connection."""
+
+    def __init__(self, index: int, connection: Connection, frame: int) -> None:
+        self.index = index
+        self.connection = connection
+        self.requestor_direction: Direction | None = None
+        self.record = AssociationRecord(index, connection, None, None, first_frame=frame)
+        self.requests: dict[tuple[Direction, int], tuple[int, int | None]] = {}
+
+    def direction_of(self, direction: Direction) -> DicomDirection:
+        """A TCP direction in the association's roles."""
+        if self.requestor_direction is None:
+            return DicomDirection.UNKNOWN
+        if direction == self.requestor_direction:
+            return DicomDirection.REQUESTOR_TO_ACCEPTOR
+        return DicomDirection.ACCEPTOR_TO_REQUESTOR
+
+    def set_requestor(self, direction: Direction) -> None:
+        """Fix the roles: ``direction`` is the requestor's."""
+        self.requestor_direction = direction
+        c = self.connection
+        self.update(requestor=c.sender(direction), acceptor=c.receiver(direction))
+
+    def update(self, **changes: Any) -> AssociationRecord:
+        """Replace fields of the record (it is immutable) and return the new snapshot."""
+        values = {f: getattr(self.record, f) for f in AssociationRecord.__dataclass_fields__}
+        values.update(changes)
+        self.record = AssociationRecord(**values)
+        return self.record
+
+
+@dataclass
+class _Conn:
+    """A TCP connection that carries DICOM."""
+
+    connection: Connection
+    halves: dict[Direction, _Half] = field(default_factory=dict)
+    association: _Assoc | None = None
+
+
+class CaptureDecoder:
+    """Turn TCP reassembly events into association events, DIMSE messages, gaps and problems.
+
+    ``port`` marks connections to or from it as DICOM even without an A-ASSOCIATE-RQ, and makes
+    its side the acceptor. ``policy`` is passed to every stream decoder; lenient (the default)
+    is what a capture tool wants: report and carry on.
+    """
+
+    def __init__(self, *, port: int | None = None, policy: Policy = LENIENT) -> None:
+        self.port = port
+        self.policy = policy
+        self._conns: dict[int, _Conn | None] = {}  # None: decided not DICOM
+        self._probe: dict[tuple[int, Direction], bytearray] = {}
+        self._mid: set[tuple[int, Direction]] = set()
+        self._undecided: dict[int, list[TcpEvent]] = {}
+        self._next_association = 0
+
+    # -- input ---------------------------------------------------------------------------------
+
+    def feed(self, event: TcpEvent) -> list[Record]:
+        """Take one reassembly event; return the records it completed."""
+        connection = event.connection
+        index = connection.index
+        if index in self._conns:
+            conn = self._conns[index]
+            if conn is None:
+                return []
+            return self._dispatch(conn, event)
+        if isinstance(event, ConnectionClosed):
+            return self._decide(index, connection, event, force=True)
+        return self._decide(index, connection, event, force=False)
+
+    def finish(self) -> list[Record]:
+        """Nothing more will come (call after :meth:`TcpReassembler.finish` events)."""
+        out: list[Record] = []
+        for index in list(self._undecided):
+            events = self._undecided.pop(index)
+            out += self._decide(index, events[0].connection, None, force=True, queued=events)
+        for conn in self._conns.values():
+            if conn is not None:
+                out += self._close_halves(conn, None)
+        return out
+
+    # -- deciding whether a connection is DICOM -----------------------------------------------
+
+    def _decide(
+        self,
+        index: int,
+        connection: Connection,
+        event: TcpEvent | None,
+        *,
+        force: bool,
+        queued: list[TcpEvent] | None = None,
+    ) -> list[Record]:
+        """Queue a new connection's events until its first bytes show whether it is DICOM."""
+        events = queued if queued is not None else self._undecided.setdefault(index, [])
+        if event is not None:
+            events.append(event)
+        ports = {endpoint.port for endpoint in connection.endpoints}
+        verdict: bool | None = True if self.port is not None and self.port in ports else None
+        if verdict is None:
+            verdict = self._sniff(connection, events, force)
+        if verdict is None:
+            if len(events) > 4096:  # never plausible enough: give up on it
+                verdict = False
+            else:
+                return []
+        self._undecided.pop(index, None)
+        if not verdict:
+            self._conns[index] = None
+            return []
+        conn = _Conn(connection)
+        self._conns[index] = conn
+        out: list[Record] = []
+        for queued_event in events:
+            out += self._dispatch(conn, queued_event)
+        return out
+
+    def _sniff(self, connection: Connection, events: list[TcpEvent], force: bool) -> bool | None:
+        """True/False once the first bytes decide; None to wait for more."""
+        event = events[-1] if events else None
+        index = connection.index
+        if isinstance(event, Gap) and event.reason is GapReason.STREAM_START:
+            self._mid.add((index, event.direction))
+        grew: Direction | None = None  # a direction whose probe crossed a 4 KiB step
+        if isinstance(event, StreamData):
+            head = self._probe.setdefault((index, event.direction), bytearray())
+            before = len(head)
+            if before < _SYNC_WINDOW:
+                head += event.data[: _SYNC_WINDOW - before]
+            if len(head) // 4096 != before // 4096 or len(head) >= _SYNC_WINDOW:
+                grew = event.direction
+        total = 0
+        for direction in (Direction.FORWARD, Direction.REVERSE):
+            probe = self._probe.get((index, direction))
+            if probe is None:
+                continue
+            head = probe
+            total += len(head)
+            if (index, direction) not in self._mid:
+                if len(head) >= 12:
+                    return self._decided(index, _looks_like_associate_rq(bytes(head)))
+            elif (force or direction == grew) and _two_headers(head):
+                return self._decided(index, True)
+        if force or total >= 2 * _SYNC_WINDOW:
+            return self._decided(index, False)
+        return None
+
+    def _decided(self, index: int, verdict: bool) -> bool:
+        """Forget the probes of a connection once it is decided."""
+        for direction in (Direction.FORWARD, Direction.REVERSE):
+            self._probe.pop((index, direction), None)
+            self._mid.discard((index, direction))
+        return verdict
+
+    # -- dispatch ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _where(conn: _Conn, direction: Direction) -> tuple[int | None, DicomDirection]:
+        """The association index (if one is known) and the role-named direction."""
+        assoc = conn.association
+        if assoc is None:
+            return None, DicomDirection.UNKNOWN
+        return assoc.index, assoc.direction_of(direction)
+
+    def _half(self, conn: _Conn, direction: Direction) -> _Half:
+        half = conn.halves.get(direction)
+        if half is None:
+            half = _Half(self.policy, syncing=False)
+            conn.halves[direction] = half
+        return half
+
+    def _assoc(self, conn: _Conn, frame: int) -> _Assoc:
+        if conn.association is None:
+            conn.association = _Assoc(self._next_association, conn.connection, frame)
+            self._next_association += 1
+            if self.port is not None:
+                for direction in (Direction.FORWARD, Direction.REVERSE):
+                    if conn.connection.receiver(direction).port == self.port:
+                        conn.association.set_requestor(direction)
+                        break
+        return conn.association
+
+    def _dispatch(self, conn: _Conn, event: TcpEvent) -> list[Record]:
+        out: list[Record] = []
+        if isinstance(event, StreamData):
+            half = self._half(conn, event.direction)
+            half.note_frames(event.offset, event.first_frame, event.time_ns)
+            out += self._bytes(conn, event.direction, half, event.offset, event.data)
+        elif isinstance(event, Gap):
+            half = self._half(conn, event.direction)
+            out += self._flush(conn, event.direction, half, event.frame)
+            half.syncing = True
+            half.pending.clear()
+            index, way = self._where(conn, event.direction)
+            out.append(
+                StreamGap(
+                    index,
+                    conn.connection,
+                    way,
+                    event.offset,
+                    event.length,
+                    event.frame,
+                    event.reason,
+                )
+            )
+        elif isinstance(event, RetransmissionMismatch):
+            index, way = self._where(conn, event.direction)
+            diagnostic = Diagnostic(
+                DiagnosticCode.UNDECODABLE,
+                f"frame {event.frame} retransmits {event.length} byte(s) differently from frame "
+                f"{event.original_frame}; the first bytes seen are kept",
+                event.offset,
+                f"connection {conn.connection}",
+            )
+            out.append(CaptureProblem(index, way, event.frame, diagnostic))
+        elif isinstance(event, StreamEnded):
+            half = self._half(conn, event.direction)
+            out += self._flush(conn, event.direction, half, event.frame)
+        elif isinstance(event, ConnectionClosed):
+            out += self._close_halves(conn, event)
+        return out
+
+    # -- bytes ---------------------------------------------------------------------------------
+
+    def _bytes(
+        self, conn: _Conn, direction: Direction, half: _Half, offset: int, data: memoryview
+    ) -> list[Record]:
+        if half.decoder is None and not half.syncing:
+            half.start_decoder(offset)
+        if half.syncing:
+            if not half.pending:
+                half.pending_offset = offset
+            half.pending += data
+            found = _find_header(half.pending)
+            if found is None:
+                keep = 11  # a header may straddle the next segment
+                if len(half.pending) > keep:
+                    half.pending_offset += len(half.pending) - keep
+                    del half.pending[:-keep]
+                return []
+            start = half.pending_offset + found
+            rest = bytes(half.pending[found:])
+            half.pending.clear()
+            decoder = half.start_decoder(start)
+            return self._events(conn, direction, half, decoder.feed(rest))
+        current = half.decoder
+        if current is None:  # pragma: no cover - set above
+            return []
+        try:
+            events = current.feed(data)
+        except DimseCodecError as exc:
+            return self._decoder_failed(conn, direction, half, exc)
+        return self._events(conn, direction, half, events)
+
+    def _decoder_failed(
+        self, conn: _Conn, direction: Direction, half: _Half, exc: DimseCodecError
+    ) -> list[Record]:
+        """A stream decoder gave up (a cap, or strict mode): report it and resynchronise."""
+        if self.policy.strict:
+            raise exc
+        index, way = self._where(conn, direction)
+        offset = half.base + (half.decoder.offset if half.decoder is not None else 0)
+        frame, _ = half.frame_at(offset)
+        half.decoder = None
+        half.syncing = True
+        half.pending.clear()
+        code = DiagnosticCode.UNDECODABLE
+        return [
+            CaptureProblem(
+                index,
+                way,
+                frame,
+                Diagnostic(code, f"{exc}; decoding resumes at the next PDU header", offset),
+            )
+        ]
+
+    def _flush(self, conn: _Conn, direction: Direction, half: _Half, frame: int) -> list[Record]:
+        """The bytes of this direction stop (a gap or its end): report what was unfinished."""
+        decoder = half.decoder
+        if decoder is None:
+            return []
+        half.decoder = None
+        try:
+            events = decoder.close()
+        except DimseCodecError as exc:
+            return self._decoder_failed(conn, direction, half, exc)
+        return self._events(conn, direction, half, events)
+
+    def _close_halves(self, conn: _Conn, event: ConnectionClosed | None) -> list[Record]:
+        out: list[Record] = []
+        for direction, half in conn.halves.items():
+            frame = event.frame if event is not None else 0
+            out += self._flush(conn, direction, half, frame)
+        assoc = conn.association
+        if assoc is not None and assoc.record.state not in ("released", "aborted", "rejected"):
+            reason = event.reason if event is not None else CloseReason.CAPTURE_END
+            truncated = reason is CloseReason.CAPTURE_END
+            record = assoc.update(state="truncated" if truncated else "closed")
+            frame = event.frame if event is not None else record.last_frame
+            out.append(
+                AssociationEvent(
+                    "truncated" if truncated else "close",
+                    record,
+                    DicomDirection.UNKNOWN,
+                    frame,
+                    event.time_ns if event is not None else None,
+                )
+            )
+        conn.association = None if event is not None else assoc
+        return out
+
+    # -- stream decoder events -------------------------------------------------------------------
+
+    def _events(
+        self, conn: _Conn, direction: Direction, half: _Half, events: list[Any]
+    ) -> list[Record]:
+        out: list[Record] = []
+        for event in events:
+            if isinstance(event, PDUReceived):
+                out += self._pdu(conn, direction, half, event)
+            elif isinstance(event, MessageReceived):
+                out += self._message(conn, direction, half, event)
+            elif isinstance(event, IncompleteMessage):
+                assoc = self._assoc(conn, half.frame_at(half.base + event.offset)[0])
+                frame, _ = half.frame_at(half.base + event.end - 1)
+                out.append(
+                    CaptureProblem(
+                        assoc.index,
+                        assoc.direction_of(direction),
+                        frame,
+                        event.reason,
+                        event.command_set,
+                    )
+                )
+            elif isinstance(event, StreamDiagnostic):
+                offset = event.diagnostic.offset
+                where = half.frame_at(half.base + offset)[0] if offset is not None else None
+                index, way = self._where(conn, direction)
+                out.append(
+                    CaptureProblem(
+                        index,
+                        way,
+                        where,
+                        event.diagnostic,
+                        event.data,
+                    )
+                )
+        decoder = half.decoder
+        if decoder is not None and not decoder.in_progress:
+            half.forget_before(half.base + decoder.offset)
+        return out
+
+    def _pdu(
+        self, conn: _Conn, direction: Direction, half: _Half, event: PDUReceived
+    ) -> list[Record]:
+        pdu = event.pdu
+        frame, time_ns = half.frame_at(half.base + event.offset)
+        if isinstance(pdu, AAssociateRQ):
+            if conn.association is not None and conn.association.record.request is not None:
+                conn.association = None  # a new association on the same connection
+            assoc = self._assoc(conn, frame)
+            assoc.set_requestor(direction)
+            record = assoc.update(request=pdu, state="requested", last_frame=frame)
+            way = assoc.direction_of(direction)
+            return [AssociationEvent("request", record, way, frame, time_ns)]
+        assoc = self._assoc(conn, frame)
+        if assoc.requestor_direction is None and isinstance(
+            pdu, (AAssociateAC, AAssociateRJ, AReleaseRP)
+        ):
+            assoc.set_requestor(direction.other)
+        way = assoc.direction_of(direction)
+        if isinstance(pdu, AAssociateAC):
+            negotiated = None
+            diagnostics: tuple[Diagnostic, ...] = ()
+            if assoc.record.request is not None:
+                result = read_response(assoc.record.request, pdu, policy=LENIENT)
+                if isinstance(result, Accepted):
+                    negotiated = result.association
+                    diagnostics = negotiated.diagnostics
+                    syntaxes = {
+                        k: v.transfer_syntax for k, v in negotiated.accepted_contexts.items()
+                    }
+                    for other in conn.halves.values():
+                        if other.decoder is not None:
+                            other.decoder.transfer_syntaxes.update(syntaxes)
+            record = assoc.update(
+                answer=pdu, negotiated=negotiated, state="accepted", last_frame=frame
+            )
+            out: list[Record] = [AssociationEvent("accept", record, way, frame, time_ns)]
+            out += [CaptureProblem(assoc.index, way, frame, d) for d in diagnostics]
+            return out
+        if isinstance(pdu, AAssociateRJ):
+            record = assoc.update(answer=pdu, state="rejected", last_frame=frame)
+            return [AssociationEvent("reject", record, way, frame, time_ns)]
+        if isinstance(pdu, AReleaseRQ):
+            record = assoc.update(last_frame=frame)
+            return [AssociationEvent("release-request", record, way, frame, time_ns)]
+        if isinstance(pdu, AReleaseRP):
+            record = assoc.update(state="released", last_frame=frame)
+            return [AssociationEvent("release", record, way, frame, time_ns)]
+        if isinstance(pdu, AAbort):
+            record = assoc.update(state="aborted", abort=pdu, last_frame=frame)
+            return [AssociationEvent("abort", record, way, frame, time_ns)]
+        problem = Diagnostic(
+            DiagnosticCode.UNKNOWN_PDU_TYPE,
+            f"a PDU of type {pdu.pdu_type:#04x} (not defined by PS3.8), kept whole",
+            event.offset,
+        )
+        return [CaptureProblem(assoc.index, way, frame, problem)]
+
+    def _message(
+        self, conn: _Conn, direction: Direction, half: _Half, event: MessageReceived
+    ) -> list[Record]:
+        first_frame, _ = half.frame_at(half.base + event.offset)
+        frame, time_ns = half.frame_at(half.base + event.end - 1)
+        fresh = conn.association is None
+        assoc = self._assoc(conn, first_frame)
+        out: list[Record] = []
+        primitive = event.primitive
+        spec = primitive.message_spec
+        if assoc.requestor_direction is None and spec is not None:
+            # mid-stream: N-EVENT-REPORT goes from the acceptor (usually the SCP) the other way
+            from_requestor = spec.is_request != (spec.service.name == "N-EVENT-REPORT")
+            assoc.set_requestor(direction if from_requestor else direction.other)
+        if fresh:
+            record = assoc.update(state="unknown", last_frame=frame)
+            out.append(
+                AssociationEvent(
+                    "mid-stream", record, assoc.direction_of(direction), first_frame, time_ns
+                )
+            )
+        negotiated = assoc.record.negotiated
+        context = None if negotiated is None else negotiated.accepted_contexts.get(event.context_id)
+        abstract = None if context is None else context.abstract_syntax
+        syntax = None if context is None else context.transfer_syntax
+        guessed = None
+        if syntax is None and event.dataset is not None:
+            sniffed = sniff_transfer_syntax(event.dataset)
+            if sniffed is not None:
+                syntax, guessed = sniffed.transfer_syntax, sniffed.reason
+                primitive.transfer_syntax = syntax
+        request_frame, response_time = self._match(assoc, direction, primitive, frame, time_ns)
+        assoc.update(last_frame=frame)
+        out.append(
+            CapturedMessage(
+                assoc.index,
+                assoc.direction_of(direction),
+                first_frame,
+                frame,
+                time_ns,
+                event.context_id,
+                abstract,
+                syntax,
+                guessed,
+                primitive,
+                event.command_set,
+                event.dataset,
+                event.diagnostics + primitive.diagnostics,
+                request_frame,
+                response_time,
+            )
+        )
+        return out
+
+    def _match(
+        self,
+        assoc: _Assoc,
+        direction: Direction,
+        primitive: DIMSEPrimitive,
+        frame: int,
+        time_ns: int | None,
+    ) -> tuple[int | None, int | None]:
+        """Link a response (or C-CANCEL) to its request; remember requests for later."""
+        spec = primitive.message_spec
+        if spec is None:
+            return None, None
+        if spec.is_request and spec.name != "C-CANCEL-RQ":
+            message_id = getattr(primitive, "MessageID", None)
+            if isinstance(message_id, int):
+                assoc.requests[(direction, message_id)] = (frame, time_ns)
+            return None, None
+        answered = getattr(primitive, "MessageIDBeingRespondedTo", None)
+        if not isinstance(answered, int):
+            return None, None
+        key = (direction.other, answered)
+        if spec.name == "C-CANCEL-RQ":
+            key = (direction, answered)
+            found = assoc.requests.get(key)
+            return (None, None) if found is None else (found[0], None)
+        found = assoc.requests.get(key)
+        if found is None:
+            return None, None
+        status = getattr(primitive, "Status", None)
+        if status not in _PENDING:
+            del assoc.requests[key]
+        request_frame, request_time = found
+        elapsed = None if time_ns is None or request_time is None else time_ns - request_time
+        return request_frame, elapsed
+
+
+def _find_header(data: bytearray) -> int | None:
+    """Where the first plausible PDU header starts in ``data``, if any."""
+    for pos in range(max(0, len(data) - 11)):
+        if _plausible_pdu(data, pos) is not None:
+            return pos
+    return None
+
+
+def _two_headers(data: bytes | bytearray) -> bool:
+    """Whether two plausible PDU headers follow each other (a mid-stream DICOM connection)."""
+    for pos in range(max(0, len(data) - 11)):
+        length = _plausible_pdu(data, pos)
+        if length is not None and _plausible_pdu(data, pos + 6 + length) is not None:
+            return True
+    return False
+
+
+def decode_capture(
+    source: CaptureSource, *, port: int | None = None, policy: Policy = LENIENT
+) -> Iterator[Record]:
+    """Read a pcap/pcapng capture and yield its DICOM records in order (the I/O edge)."""
+    reassembler = TcpReassembler()
+    decoder = CaptureDecoder(port=port, policy=policy)
+    with CaptureReader(source) as reader:
+        for packet in reader:
+            for event in reassembler.feed(packet):
+                yield from decoder.feed(event)
+    for event in reassembler.finish():
+        yield from decoder.feed(event)
+    yield from decoder.finish()
