@@ -17,7 +17,14 @@ from dimse_codec.dataset import (
     IMPLICIT_VR_LITTLE_ENDIAN,
     encode_dataset,
 )
-from dimse_codec.strategies import primitives
+from dimse_codec.pdu import PDU, encode_pdu
+from dimse_codec.strategies import (
+    MalformedPDU,
+    malformed_pdu_bytes,
+    pdus,
+    primitives,
+    quirky_pdus,
+)
 
 ROOT = Path(__file__).resolve().parent
 
@@ -28,7 +35,7 @@ def _save(folder: Path, data: bytes) -> None:
 
 
 def write(corpus: Path, examples: int) -> None:
-    """Fill ``corpus/command_set`` and ``corpus/dataset`` with valid inputs to mutate from."""
+    """Fill ``corpus/command_set``, ``corpus/dataset`` and ``corpus/pdu`` with inputs to mutate."""
     commands = corpus / "command_set"
 
     @settings(max_examples=examples, database=None, suppress_health_check=list(HealthCheck))
@@ -47,6 +54,46 @@ def write(corpus: Path, examples: int) -> None:
                 DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN)
     for index, syntax in enumerate(syntaxes):
         _save(corpus / "dataset", bytes([index]) + encode_dataset(sample, syntax))
+    write_pdus(corpus / "pdu", examples)
+
+
+def write_pdus(folder: Path, examples: int) -> None:
+    """Fill ``folder`` with valid, quirky and malformed PDUs and pynetdicom's PDU vectors."""
+
+    @settings(max_examples=examples, database=None, suppress_health_check=list(HealthCheck))
+    @given(pdus())
+    def valid(pdu: PDU) -> None:
+        _save(folder, encode_pdu(pdu))
+
+    @settings(max_examples=examples // 2, database=None, suppress_health_check=list(HealthCheck))
+    @given(quirky_pdus())
+    def quirky(pdu: PDU) -> None:
+        _save(folder, encode_pdu(pdu))
+
+    @settings(max_examples=examples, database=None, suppress_health_check=list(HealthCheck))
+    @given(malformed_pdu_bytes())
+    def malformed(case: MalformedPDU) -> None:
+        _save(folder, case.data)
+
+    valid()
+    quirky()
+    malformed()
+    for vector in _pynetdicom_vectors():
+        _save(folder, vector)
+
+
+def _pynetdicom_vectors() -> list[bytes]:
+    """pynetdicom's PDU vectors that tests/test_pdu.py decodes, its PDV one in a P-DATA-TF."""
+    try:
+        from pynetdicom.tests import encoded_pdu_items as vectors
+    except ImportError:  # pynetdicom is a test extra; the strategies alone still seed the corpus
+        print("pynetdicom not installed: PDU seeds come from the strategies only", file=sys.stderr)
+        return []
+    names = sorted(n for n in dir(vectors) if n.startswith(("a_", "p_data_tf")))
+    found = [getattr(vectors, name) for name in names]
+    pdv = vectors.presentation_data_value  # a PDV item on its own: wrap it in a P-DATA-TF
+    found.append(b"\x04\x00" + len(pdv).to_bytes(4, "big") + pdv)
+    return found
 
 
 if __name__ == "__main__":

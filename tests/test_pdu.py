@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import string
 import struct
 from pathlib import Path
 from typing import Any
@@ -75,6 +74,7 @@ from dimse_codec.pdu import (
 )
 from dimse_codec.pdu import structures as S
 from dimse_codec.policy import IGNORED_BY_THE_STANDARD, STRICT, DiagnosticCode, Policy
+from dimse_codec.strategies import pdus, quirky_pdus
 
 P = D = DiagnosticCode
 VERIFICATION = "1.2.840.10008.1.1"
@@ -1064,187 +1064,13 @@ def test_reference_grammars_agree_with_sub_item_decoders(name: str) -> None:
         assert related == list(decoded.related_general_sop_class_uids)
 
 
-# --- Hypothesis strategies ------------------------------------------------------------------------
-
-uids = st.lists(st.integers(0, 10**8), min_size=2, max_size=7).map(
-    lambda xs: ".".join(map(str, xs))
-)
-ae_titles = st.text(string.ascii_uppercase + string.digits + "-_", min_size=1, max_size=16)
-version_names = st.text(string.ascii_uppercase + string.digits + "_.", min_size=1, max_size=16)
-odd_ids = st.integers(0, 127).map(lambda n: 2 * n + 1)
-
-
-@st.composite
-def user_information(draw: st.DrawFn, rq: bool) -> UserInformationItem:
-    subs: list[Any] = [
-        MaximumLengthSubItem(draw(st.integers(0, 2**32 - 1))),
-        ImplementationClassUIDSubItem(draw(uids)),
-    ]
-    if draw(st.booleans()):
-        subs.append(
-            AsynchronousOperationsWindowSubItem(
-                draw(st.integers(0, 65535)), draw(st.integers(0, 65535))
-            )
-        )
-    for _ in range(draw(st.integers(0, 2))):
-        subs.append(
-            SCPSCURoleSelectionSubItem(
-                draw(uids), draw(st.sampled_from(Role)), draw(st.sampled_from(Role))
-            )
-        )
-    if draw(st.booleans()):
-        subs.append(ImplementationVersionNameSubItem(draw(version_names)))
-    for _ in range(draw(st.integers(0, 2))):
-        subs.append(SOPClassExtendedNegotiationSubItem(draw(uids), draw(st.binary(max_size=8))))
-    if rq:
-        for _ in range(draw(st.integers(0, 1))):
-            related = tuple(draw(st.lists(uids, max_size=3)))
-            subs.append(SOPClassCommonExtendedNegotiationSubItem(draw(uids), draw(uids), related))
-        if draw(st.booleans()):
-            kind = draw(st.sampled_from(UserIdentityType))
-            secondary = draw(st.binary(min_size=1, max_size=12)) if kind == 2 else b""
-            subs.append(
-                UserIdentityRQSubItem(
-                    kind,
-                    draw(st.binary(min_size=1, max_size=12)),
-                    secondary,
-                    draw(st.integers(0, 1)),
-                )
-            )
-    elif draw(st.booleans()):
-        subs.append(UserIdentityACSubItem(draw(st.binary(max_size=12))))
-    return UserInformationItem(tuple(subs))
-
-
-@st.composite
-def associate_rq(draw: st.DrawFn) -> AAssociateRQ:
-    ids = draw(st.lists(odd_ids, min_size=1, max_size=4, unique=True))
-    contexts = [
-        PresentationContextRQItem.build(
-            i, draw(uids), tuple(draw(st.lists(uids, min_size=1, max_size=3)))
-        )
-        for i in ids
-    ]
-    items = (ApplicationContextItem(draw(uids)), *contexts, draw(user_information(True)))
-    return AAssociateRQ(draw(ae_titles), draw(ae_titles), items)
-
-
-@st.composite
-def associate_ac(draw: st.DrawFn) -> AAssociateAC:
-    ids = draw(st.lists(odd_ids, min_size=1, max_size=4, unique=True))
-    contexts = []
-    for i in ids:
-        result = draw(st.sampled_from(PresentationContextResult))
-        ts = draw(uids) if result == 0 else draw(st.none() | uids)
-        contexts.append(PresentationContextACItem.build(i, result, ts))
-    items = (ApplicationContextItem(draw(uids)), *contexts, draw(user_information(False)))
-    return AAssociateAC(draw(ae_titles), draw(ae_titles), items)
-
-
-@st.composite
-def associate_rj(draw: st.DrawFn) -> AAssociateRJ:
-    source = draw(st.sampled_from(RejectSource))
-    reasons = {1: RejectReasonUser, 2: RejectReasonACSE, 3: RejectReasonPresentation}[source]
-    return AAssociateRJ(draw(st.sampled_from(RejectResult)), source, draw(st.sampled_from(reasons)))
-
-
-@st.composite
-def p_data(draw: st.DrawFn) -> PDataTF:
-    pdvs = draw(
-        st.lists(
-            st.builds(
-                PresentationDataValueItem, odd_ids, st.integers(0, 3), st.binary(max_size=40)
-            ),
-            min_size=1,
-            max_size=4,
-        )
-    )
-    return PDataTF(tuple(pdvs))
-
-
-aborts = st.one_of(
-    st.builds(AAbort, st.just(AbortSource.SERVICE_USER), st.just(AbortReason.REASON_NOT_SPECIFIED)),
-    st.builds(AAbort, st.just(AbortSource.SERVICE_PROVIDER), st.sampled_from(AbortReason)),
-)
-
-valid_pdus = st.one_of(
-    associate_rq(),
-    associate_ac(),
-    associate_rj(),
-    p_data(),
-    st.just(AReleaseRQ()),
-    st.just(AReleaseRP()),
-    aborts,
-)
-
-
-unknown_pdus = st.builds(
-    UnknownPDU, st.integers(0, 255).filter(lambda t: not 1 <= t <= 7), st.binary(max_size=20)
-)
-
-
-@st.composite
-def quirky(draw: st.DrawFn) -> PDU:
-    """A valid PDU (or one of an unknown type) with non-standard wire details to keep."""
-    value = draw(st.one_of(valid_pdus, unknown_pdus))
-    changes: dict[str, Any] = {"reserved": draw(st.integers(0, 255))}
-    if isinstance(value, (AAssociateRQ, AAssociateAC)):
-        items = list(value.variable_items)
-        if draw(st.booleans()):
-            items.insert(
-                draw(st.integers(0, len(items))),
-                UnknownItem(0x60, draw(st.binary(max_size=10)), reserved=draw(st.integers(0, 255))),
-            )
-        user = value.user_information
-        assert user is not None
-        subs = list(user.sub_items)
-        if draw(st.booleans()):
-            subs.insert(
-                draw(st.integers(0, len(subs))), UnknownItem(0x5A, draw(st.binary(max_size=10)))
-            )
-        if draw(st.booleans()):
-            first = subs[0]
-            if isinstance(first, MaximumLengthSubItem):
-                subs[0] = dataclasses.replace(
-                    first, trailing=draw(st.binary(min_size=1, max_size=3))
-                )
-        index = items.index(user)
-        items[index] = dataclasses.replace(user, sub_items=tuple(subs))
-        app = items[0] if isinstance(items[0], ApplicationContextItem) else items[1]
-        pad = draw(st.sampled_from([b"\x00", b" ", b"\x00\x00"]))
-        items[items.index(app)] = dataclasses.replace(
-            app, raw=app.application_context_name.encode() + pad
-        )
-        changes["variable_items"] = tuple(items)
-        changes["reserved_1"] = draw(st.integers(0, 65535))
-        changes["reserved_2"] = draw(st.binary(min_size=32, max_size=32))
-        changes["called_ae_title_raw"] = (
-            (" " + value.called_ae_title).encode().ljust(16, b" ")[:16]
-            if len(value.called_ae_title) < 16
-            else None
-        )
-    elif isinstance(value, (AReleaseRQ, AReleaseRP)):
-        changes["reserved_1"] = draw(st.binary(min_size=4, max_size=4))
-        changes["trailing"] = draw(st.binary(max_size=3))
-    elif isinstance(value, (AAbort, AAssociateRJ)):
-        changes["reserved_1"] = draw(st.integers(0, 255))
-    elif isinstance(value, PDataTF):
-        changes["presentation_data_value_items"] = tuple(
-            dataclasses.replace(p, message_control_header=draw(st.integers(0, 255)))
-            for p in value.presentation_data_value_items
-        )
-    result = dataclasses.replace(value, **changes)
-    size = len(encode_pdu(result)) - 6
-    if size and draw(st.booleans()):
-        result = dataclasses.replace(result, pdu_length=draw(st.integers(0, size - 1)))
-    return result
-
+# --- Hypothesis round trips (strategies from dimse_codec.strategies) ------------------------------
 
 HEALTH = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 @HEALTH
-@given(valid_pdus)
+@given(pdus())
 def test_generated_valid_pdus_round_trip_exactly(value: PDU) -> None:
     data = encode_pdu(value)
     assert encode_pdu(value, canonical=True) == data
@@ -1255,7 +1081,7 @@ def test_generated_valid_pdus_round_trip_exactly(value: PDU) -> None:
 
 
 @HEALTH
-@given(quirky())
+@given(quirky_pdus())
 def test_generated_quirky_pdus_keep_every_wire_detail(value: PDU) -> None:
     data = encode_pdu(value)
     decoded = decode_pdu(data)
@@ -1267,7 +1093,7 @@ def test_generated_quirky_pdus_keep_every_wire_detail(value: PDU) -> None:
 
 
 @HEALTH
-@given(valid_pdus)
+@given(pdus())
 def test_canonical_encodings_decode_in_pynetdicom_to_the_same_values(value: PDU) -> None:
     data = encode_pdu(value, canonical=True)
     assert pyn_view(pyn_decode(data)) == our_view(value)
@@ -1285,7 +1111,7 @@ def check_decodes_or_codec_error(data: bytes) -> None:
 
 
 @HEALTH
-@given(st.one_of(valid_pdus, quirky()), st.data())
+@given(st.one_of(pdus(), quirky_pdus()), st.data())
 def test_every_truncation_raises_only_codec_errors(value: PDU, data: st.DataObject) -> None:
     encoded = encode_pdu(value)
     declared = struct.unpack(">L", encoded[2:6])[0]
@@ -1301,7 +1127,7 @@ def test_every_truncation_raises_only_codec_errors(value: PDU, data: st.DataObje
 
 
 @HEALTH
-@given(st.one_of(valid_pdus, quirky()), st.data())
+@given(st.one_of(pdus(), quirky_pdus()), st.data())
 def test_random_mutations_raise_only_codec_errors(value: PDU, data: st.DataObject) -> None:
     encoded = bytearray(encode_pdu(value))
     for _ in range(data.draw(st.integers(1, 4))):

@@ -1,9 +1,40 @@
-"""Public Hypothesis strategies for DIMSE primitives, command sets and their parts.
+"""Public Hypothesis strategies for DIMSE primitives, command sets, PS3.8 PDUs and their parts.
 
 They follow Hypothesis conventions (functions returning ``SearchStrategy``, keyword arguments to
-narrow) and are driven by the same PS3.7 table as the codec.
+narrow) and are driven by the same PS3.7 table and PS3.8 value classes as the codec.
 """
 
+from dimse_codec.strategies.pdu import (
+    MalformedPDU,
+    aborts,
+    abstract_syntax_items,
+    application_context_items,
+    associate_acs,
+    associate_rjs,
+    associate_rqs,
+    asynchronous_operations_window_items,
+    common_extended_negotiation_items,
+    extended_negotiation_items,
+    implementation_class_uid_items,
+    implementation_version_name_items,
+    malformed_pdu_bytes,
+    max_pdu_lengths,
+    maximum_length_items,
+    p_data_tfs,
+    pdus,
+    presentation_context_ac_items,
+    presentation_context_rq_items,
+    presentation_data_value_items,
+    quirky_pdus,
+    release_rps,
+    release_rqs,
+    role_selection_items,
+    transfer_syntax_items,
+    unknown_pdus,
+    user_identity_ac_items,
+    user_identity_rq_items,
+    user_information_items,
+)
 from dimse_codec.strategies.primitives import (
     ae_titles,
     attribute_tags,
@@ -17,13 +48,42 @@ from dimse_codec.strategies.primitives import (
 )
 
 __all__ = [
+    "MalformedPDU",
+    "aborts",
+    "abstract_syntax_items",
     "ae_titles",
+    "application_context_items",
+    "associate_acs",
+    "associate_rjs",
+    "associate_rqs",
+    "asynchronous_operations_window_items",
     "attribute_tags",
     "command_sets",
+    "common_extended_negotiation_items",
     "dataset_payloads",
     "error_comments",
+    "extended_negotiation_items",
+    "implementation_class_uid_items",
+    "implementation_version_name_items",
+    "malformed_pdu_bytes",
+    "max_pdu_lengths",
+    "maximum_length_items",
     "message_specs",
+    "p_data_tfs",
+    "pdus",
+    "presentation_context_ac_items",
+    "presentation_context_rq_items",
+    "presentation_data_value_items",
     "primitives",
+    "quirky_pdus",
+    "release_rps",
+    "release_rqs",
+    "role_selection_items",
     "status_codes",
+    "transfer_syntax_items",
     "uids",
+    "unknown_pdus",
+    "user_identity_ac_items",
+    "user_identity_rq_items",
+    "user_information_items",
 ]
