@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydicom.dataset import Dataset
 
-from dimse_codec import encode_message
+from dimse_codec import DIMSEPrimitive, encode_message
 from dimse_codec.dataset import (
     DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
     EXPLICIT_VR_BIG_ENDIAN,
@@ -17,6 +18,7 @@ from dimse_codec.dataset import (
     IMPLICIT_VR_LITTLE_ENDIAN,
     encode_dataset,
 )
+from dimse_codec.pdata import encode_pdata
 from dimse_codec.pdu import PDU, encode_pdu
 from dimse_codec.strategies import (
     MalformedPDU,
@@ -55,6 +57,24 @@ def write(corpus: Path, examples: int) -> None:
     for index, syntax in enumerate(syntaxes):
         _save(corpus / "dataset", bytes([index]) + encode_dataset(sample, syntax))
     write_pdus(corpus / "pdu", examples)
+    write_streams(corpus / "stream", examples)
+
+
+def write_streams(folder: Path, examples: int) -> None:
+    """Whole messages as P-DATA-TF streams at several limits, and the example PDU streams.
+
+    The first byte is the harness's control byte (feed size, policy, maximum length).
+    """
+
+    @settings(max_examples=examples, database=None, suppress_health_check=list(HealthCheck))
+    @given(primitives(), st.sampled_from([0, 8, 20, 64, 16382]), st.integers(0, 255))
+    def one(primitive: DIMSEPrimitive, limit: int, control: int) -> None:
+        plan = encode_pdata(primitive, 1, max_pdu_length=limit)
+        _save(folder, bytes([control]) + bytes(plan))
+
+    one()
+    for example in sorted((ROOT.parent / "docs" / "examples").glob("*.pdus")):
+        _save(folder, b"\x07" + example.read_bytes())
 
 
 def write_pdus(folder: Path, examples: int) -> None:

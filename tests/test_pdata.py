@@ -232,6 +232,13 @@ def test_an_empty_data_set_still_sends_its_last_pdv() -> None:
     assert isinstance(last, PDataTF)
     (item,) = last.presentation_data_value_items
     assert item.message_control_header == MCH_LAST and bytes(item.fragment) == b""
+    # ... and the strict decoder takes it: an announced, empty data set has nothing else to send
+    (event,) = StreamDecoder(policy=STRICT).feed(wire(store(b"")))
+    assert isinstance(event, MessageReceived) and event.dataset_length == 0
+    # an empty PDV anywhere else is still reported
+    both_policies(
+        pdata(pdv(1, 3, command_of(store())), pdv(1, 0, b""), pdv(1, 2, b"ab")), D.EMPTY_PDV
+    )
 
 
 def test_no_data_set_sends_only_the_command() -> None:

@@ -667,9 +667,7 @@ class StreamDecoder:
                     path,
                 )
             )
-        if not length:
-            notes.append(self._problem(_D.EMPTY_PDV, "the PDV carries no bytes", offset, path))
-        elif length & 1:
+        if length & 1:
             notes.append(
                 self._problem(
                     _D.ODD_FRAGMENT, f"the fragment is {length} bytes, an odd length", offset, path
@@ -677,6 +675,14 @@ class StreamDecoder:
             )
         fragment = Fragment(offset, self._pdu_offset, context_id, mch, length)
         target = self._message_for(fragment, path)
+        if not length and not (
+            # an announced data set that is empty: its one last PDV is empty, and must be sent
+            mch & MCH_LAST
+            and not mch & MCH_COMMAND
+            and target.state == _DATA
+            and not any(not f.is_command for f in target.fragments if isinstance(f, Fragment))
+        ):
+            notes.append(self._problem(_D.EMPTY_PDV, "the PDV carries no bytes", offset, path))
         target.fragments.append(fragment)
         target.diagnostics.extend(notes)
         if self.report_pdata:
