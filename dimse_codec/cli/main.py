@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
 from dimse_codec import __version__
+from dimse_codec.cli import decode as decode_command
 from dimse_codec.cli import inspect as inspect_command
 
 if TYPE_CHECKING:
@@ -24,7 +25,10 @@ __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 Handler = Callable[[argparse.Namespace], int]
 
-SUBCOMMANDS: tuple[Callable[[SubParsers], None], ...] = (inspect_command.register,)
+SUBCOMMANDS: tuple[Callable[[SubParsers], None], ...] = (
+    inspect_command.register,
+    decode_command.register,
+)
 """The ``register`` function of every subcommand, in the order ``--help`` lists them."""
 
 

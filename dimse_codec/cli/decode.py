@@ -1,0 +1,578 @@
+"""``dimse-codec decode CAPTURE``: every association event and DIMSE message of a pcap/pcapng file.
+
+A thin layer over :class:`~dimse_codec.capture.dicom.CaptureDecoder`: records become one text
+line each (with a summary of message types, statuses and response times at the end) or one
+NDJSON object each (``--json``; schema in ``docs/decode.md``). The capture is read with a
+:class:`~dimse_codec.capture.CaptureReader` here rather than through ``decode_capture`` so that a
+truncated file can be reported and a progress count shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, TextIO
+
+from pydicom.uid import UID
+
+from dimse_codec.capture import CaptureError, CaptureReader, NotACaptureFile, TcpReassembler
+from dimse_codec.capture.dicom import (
+    AssociationEvent,
+    AssociationRecord,
+    CaptureDecoder,
+    CapturedMessage,
+    CaptureProblem,
+    DicomDirection,
+    Record,
+    StreamGap,
+)
+from dimse_codec.cli.inspect import inspect_bytes
+from dimse_codec.dataset import decode_dataset
+from dimse_codec.dimse.status import describe, service_for_dimse, service_for_sop_class
+from dimse_codec.errors import DimseCodecError
+from dimse_codec.pdu import AAbort, AAssociateAC, AAssociateRJ, AAssociateRQ, UserIdentityRQSubItem
+from dimse_codec.policy import LENIENT, STRICT, Diagnostic, DiagnosticCode
+from dimse_codec.tables.elements import format_tag
+
+if TYPE_CHECKING:
+    from dimse_codec.cli.main import SubParsers
+
+__all__ = [
+    "association_json",
+    "decode_records",
+    "message_json",
+    "percentile",
+    "record_json",
+    "record_text",
+    "register",
+    "run",
+]
+
+_EVENT_LABELS = {
+    "request": "A-ASSOCIATE-RQ",
+    "accept": "A-ASSOCIATE-AC",
+    "reject": "A-ASSOCIATE-RJ",
+    "release-request": "A-RELEASE-RQ",
+    "release": "A-RELEASE-RP",
+    "abort": "A-ABORT",
+    "close": "connection closed",
+    "truncated": "capture ended inside the association",
+    "mid-stream": "capture began inside the association",
+}
+_NAME_TYPES = (1, 2)
+"""User identity types whose primary field is a user name (shown; PS3.7 D.3.3.7.1)."""
+_PROGRESS_EVERY = 0.5
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+class _Progress:
+    """Frames read so far on stderr, at most every half second, only when stderr is a terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self.last = time.monotonic()
+        self.shown = False
+
+    def update(self, frame: int) -> None:
+        """Show ``frame`` if half a second passed since the last update."""
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.last >= _PROGRESS_EVERY:
+            self.last = now
+            self.shown = True
+            self.stream.write(f"\rdecode: {frame} frames read")
+            self.stream.flush()
+
+    def clear(self) -> None:
+        """Erase the progress line before anything else is written to stderr."""
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self.shown = False
+
+
+def decode_records(
+    path: str, *, port: int | None, strict: bool, progress: _Progress | None = None
+) -> Iterator[Record]:
+    """Yield the records of the capture at ``path``, then a problem record if it was truncated."""
+    reassembler = TcpReassembler()
+    decoder = CaptureDecoder(port=port, policy=STRICT if strict else LENIENT)
+    with CaptureReader(path) as reader:
+        for packet in reader:
+            if progress is not None:
+                progress.update(packet.frame)
+            for event in reassembler.feed(packet):
+                yield from decoder.feed(event)
+        truncation = reader.truncation
+    for event in reassembler.finish():
+        yield from decoder.feed(event)
+    yield from decoder.finish()
+    if truncation is not None:
+        diagnostic = Diagnostic(
+            DiagnosticCode.STREAM_TRUNCATED, truncation.message, truncation.offset, "capture"
+        )
+        yield CaptureProblem(None, DicomDirection.UNKNOWN, None, diagnostic)
+
+
+# -- JSON ----------------------------------------------------------------------------------------
+
+
+def _seconds(time_ns: int | None) -> float | None:
+    return None if time_ns is None else time_ns / 1e9
+
+
+def _name(value: object) -> object:
+    """An enum member by name, a plain int as itself."""
+    name = getattr(value, "name", None)
+    return name if isinstance(name, str) else value
+
+
+def diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:
+    """A diagnostic as ``{code, offset, path, message}``."""
+    return {
+        "code": diagnostic.code.value,
+        "offset": diagnostic.offset,
+        "path": diagnostic.path,
+        "message": diagnostic.message,
+    }
+
+
+def _identity_json(identity: UserIdentityRQSubItem, show_secrets: bool) -> dict[str, Any]:
+    """The user identity, secrets replaced by their length unless ``show_secrets``."""
+    kind = identity.user_identity_type
+    primary: str = identity.primary_field.decode("utf-8", "backslashreplace")
+    if kind not in _NAME_TYPES and not show_secrets:
+        primary = f"<{len(identity.primary_field)} bytes hidden>"
+    secondary = identity.secondary_field.decode("utf-8", "backslashreplace")
+    if not show_secrets:
+        secondary = f"<{len(identity.secondary_field)} bytes hidden>"
+    return {
+        "type": _name(kind),
+        "primary_field": primary,
+        "secondary_field": secondary,
+        "positive_response_requested": bool(identity.positive_response_requested),
+    }
+
+
+def _implementation(pdu: AAssociateRQ | AAssociateAC | AAssociateRJ | None) -> dict[str, Any]:
+    info = None if isinstance(pdu, (AAssociateRJ, type(None))) else pdu.user_information
+    return {
+        "class_uid": None if info is None else info.implementation_class_uid,
+        "version_name": None if info is None else info.implementation_version_name,
+    }
+
+
+def _max_pdu(pdu: AAssociateRQ | AAssociateAC | AAssociateRJ | None) -> int | None:
+    info = None if isinstance(pdu, (AAssociateRJ, type(None))) else pdu.user_information
+    return None if info is None else info.maximum_length
+
+
+def association_json(event: AssociationEvent, show_secrets: bool = False) -> dict[str, Any]:
+    """An association event as its NDJSON object (see docs/decode.md)."""
+    record = event.association
+    request, answer = record.request, record.answer
+    identity = record.user_identity
+    out: dict[str, Any] = {
+        "type": "association",
+        "association": record.index,
+        "event": event.event,
+        "state": record.state,
+        "direction": event.direction.value,
+        "frame": event.frame,
+        "time": _seconds(event.time_ns),
+        "requestor": None if record.requestor is None else str(record.requestor),
+        "acceptor": None if record.acceptor is None else str(record.acceptor),
+        "calling_ae_title": record.calling_ae_title,
+        "called_ae_title": record.called_ae_title,
+        "requestor_implementation": _implementation(request),
+        "acceptor_implementation": _implementation(answer),
+        "proposed_contexts": [
+            {
+                "id": item.presentation_context_id,
+                "abstract_syntax": item.abstract_syntax,
+                "transfer_syntaxes": list(item.transfer_syntaxes),
+            }
+            for item in (request.presentation_contexts if request is not None else ())
+        ],
+        "accepted_contexts": [
+            {
+                "id": cid,
+                "abstract_syntax": ctx.abstract_syntax,
+                "transfer_syntax": ctx.transfer_syntax,
+            }
+            for cid, ctx in sorted(record.accepted_contexts.items())
+        ],
+        "rejected_contexts": [
+            {"id": cid, "abstract_syntax": ctx.abstract_syntax, "result": _name(ctx.result)}
+            for cid, ctx in sorted(record.rejected_contexts.items())
+        ],
+        "max_pdu_length": {
+            "requestor_receives": _max_pdu(request),
+            "acceptor_receives": _max_pdu(answer),
+        },
+        "user_identity": (
+            None
+            if not isinstance(identity, UserIdentityRQSubItem)
+            else _identity_json(identity, show_secrets)
+        ),
+        "reject": None,
+        "abort": None,
+    }
+    if isinstance(answer, AAssociateRJ):
+        out["reject"] = {
+            "result": _name(answer.result),
+            "source": _name(answer.source),
+            "reason": _name(answer.reason_diag),
+        }
+    if isinstance(record.abort, AAbort):
+        out["abort"] = {
+            "source": _name(record.abort.source),
+            "reason": _name(record.abort.reason_diag),
+        }
+    return out
+
+
+def _status_service(message: CapturedMessage) -> str | None:
+    """The service class whose status meanings apply to this message."""
+    for keyword in ("AffectedSOPClassUID", "RequestedSOPClassUID"):
+        uid = getattr(message.primitive, keyword, None)
+        if isinstance(uid, str) and uid:
+            service = service_for_sop_class(uid)
+            if service is not None:
+                return service
+    if message.abstract_syntax is not None:
+        service = service_for_sop_class(message.abstract_syntax)
+        if service is not None:
+            return service
+    dimse = message.primitive.SERVICE
+    return service_for_dimse(dimse.name) if dimse is not None else None
+
+
+def _command_json(command_set: bytes) -> dict[str, Any]:
+    """Every element of the command set, keyword (or tag when unknown) to its JSON value."""
+    try:
+        inspection = inspect_bytes(command_set)
+    except DimseCodecError:
+        return {}
+    out: dict[str, Any] = {}
+    for element in inspection.elements:
+        key = element.keyword if element.keyword != "Unknown" else format_tag(element.tag)
+        out[key] = element.value
+    return out
+
+
+def _dataset_json(message: CapturedMessage, with_model: bool) -> dict[str, Any] | None:
+    """Length, hash and transfer syntax of the wire bytes; the DICOM JSON model if asked."""
+    if message.dataset is None:
+        return None
+    out: dict[str, Any] = {
+        "length": len(message.dataset),
+        "sha256": message.dataset_sha256,
+        "transfer_syntax": message.transfer_syntax,
+    }
+    if with_model:
+        if message.transfer_syntax is None:
+            out["error"] = "the transfer syntax is unknown (no A-ASSOCIATE seen, none guessed)"
+        else:
+            try:
+                dataset = decode_dataset(bytes(message.dataset), message.transfer_syntax)
+                out["json"] = dataset.to_json_dict()
+            except Exception as exc:  # any decoding failure is reported, never fatal
+                out["error"] = str(exc) or type(exc).__name__
+    return out
+
+
+def message_json(message: CapturedMessage, datasets: bool = False) -> dict[str, Any]:
+    """A DIMSE message as its NDJSON object (see docs/decode.md)."""
+    status = message.status
+    described = None if status is None else describe(status, _status_service(message))
+    return {
+        "type": "message",
+        "association": message.association,
+        "direction": message.direction.value,
+        "frame": message.frame,
+        "first_frame": message.first_frame,
+        "time": _seconds(message.time_ns),
+        "context_id": message.context_id,
+        "abstract_syntax": message.abstract_syntax,
+        "transfer_syntax": message.transfer_syntax,
+        "transfer_syntax_guessed": message.transfer_syntax_guessed,
+        "message": message.name,
+        "command": _command_json(message.command_set),
+        "status": status,
+        "status_category": None if described is None else described.category.value,
+        "status_meaning": None if described is None else described.meaning,
+        "request_frame": message.request_frame,
+        "response_time": _seconds(message.response_time_ns),
+        "dataset": _dataset_json(message, datasets),
+        "diagnostics": [diagnostic_json(d) for d in message.diagnostics],
+    }
+
+
+def record_json(record: Record, *, datasets: bool = False, show_secrets: bool = False) -> Any:
+    """Any record as its NDJSON object."""
+    if isinstance(record, AssociationEvent):
+        return association_json(record, show_secrets)
+    if isinstance(record, CapturedMessage):
+        return message_json(record, datasets)
+    if isinstance(record, StreamGap):
+        return {
+            "type": "gap",
+            "association": record.association,
+            "direction": record.direction.value,
+            "frame": record.frame,
+            "offset": record.offset,
+            "length": record.length,
+            "reason": record.reason.name,
+        }
+    return {
+        "type": "diagnostic",
+        "association": record.association,
+        "direction": record.direction.value,
+        "frame": record.frame,
+        "data_length": len(record.data),
+        **diagnostic_json(record.diagnostic),
+    }
+
+
+# -- text ----------------------------------------------------------------------------------------
+
+
+def _uid_name(uid: str | None) -> str:
+    """A UID by its registry name when pydicom knows it."""
+    if not uid:
+        return "?"
+    name = UID(uid).name
+    return name if name and name != uid else uid
+
+
+def _where(association: int | None, frame: int | None) -> str:
+    return f"a{'?' if association is None else association} f{'?' if frame is None else frame}"
+
+
+def _association_text(event: AssociationEvent, show_secrets: bool) -> str:
+    record: AssociationRecord = event.association
+    head = f"{_where(record.index, event.frame)} {_EVENT_LABELS.get(event.event, event.event)}"
+    if event.event == "request":
+        parts = [
+            f"{head} {record.calling_ae_title} -> {record.called_ae_title}",
+            f"{record.requestor} -> {record.acceptor}",
+        ]
+        request = record.request
+        if request is not None:
+            parts.append(f"contexts proposed={len(request.presentation_contexts)}")
+        identity = record.user_identity
+        if isinstance(identity, UserIdentityRQSubItem):
+            shown = _identity_json(identity, show_secrets)
+            parts.append(f"user({shown['type']})={shown['primary_field']}")
+            if identity.secondary_field:
+                parts.append(f"secret={shown['secondary_field']}")
+        return " ".join(parts)
+    if event.event == "accept":
+        accepted = ", ".join(
+            f"pc={cid} {_uid_name(ctx.abstract_syntax)} ({_uid_name(ctx.transfer_syntax)})"
+            for cid, ctx in sorted(record.accepted_contexts.items())
+        )
+        text = f"{head} accepted: {accepted or 'none'}"
+        if record.rejected_contexts:
+            text += f"; rejected: {', '.join(str(c) for c in sorted(record.rejected_contexts))}"
+        return text
+    if event.event == "reject" and isinstance(record.answer, AAssociateRJ):
+        rj = record.answer
+        return (
+            f"{head} result={_name(rj.result)} source={_name(rj.source)} "
+            f"reason={_name(rj.reason_diag)}"
+        )
+    if event.event == "abort" and record.abort is not None:
+        abort = record.abort
+        return f"{head} source={_name(abort.source)} reason={_name(abort.reason_diag)}"
+    if event.event == "mid-stream":
+        return f"{head} ({record.requestor} -> {record.acceptor})"
+    return head
+
+
+def _message_text(message: CapturedMessage) -> str:
+    parts = [
+        _where(message.association, message.frame),
+        message.direction.value,
+        f"pc={message.context_id}",
+        message.name,
+    ]
+    primitive = message.primitive
+    message_id = getattr(primitive, "MessageID", None)
+    answered = getattr(primitive, "MessageIDBeingRespondedTo", None)
+    if isinstance(message_id, int):
+        parts.append(f"id={message_id}")
+    elif isinstance(answered, int):
+        parts.append(f"id={answered}")
+    if message.dataset is not None:
+        parts.append(f"ds={len(message.dataset)}B")
+    status = message.status
+    if status is not None:
+        described = describe(status, _status_service(message))
+        text = f"status={status:04X}H {described.category.value}"
+        if described.category.value != "Success":
+            text += f" ({described.meaning})"
+        parts.append(text)
+    if message.request_frame is not None:
+        parts.append(f"rq=f{message.request_frame}")
+    if message.response_time_ns is not None:
+        parts.append(f"{message.response_time_ns / 1e6:.3f}ms")
+    if message.transfer_syntax_guessed is not None:
+        parts.append(f"ts={message.transfer_syntax} (guessed)")
+    lines = [" ".join(parts)]
+    lines += [f"    ! {d.code.value}: {d.message}" for d in message.diagnostics]
+    return "\n".join(lines)
+
+
+def record_text(record: Record, *, show_secrets: bool = False) -> str:
+    """One record as one line (a message's diagnostics follow it, indented)."""
+    if isinstance(record, AssociationEvent):
+        return _association_text(record, show_secrets)
+    if isinstance(record, CapturedMessage):
+        return _message_text(record)
+    if isinstance(record, StreamGap):
+        size = "unknown number of" if record.length is None else str(record.length)
+        return (
+            f"{_where(record.association, record.frame)} gap {record.direction.value} "
+            f"at offset {record.offset}: {size} bytes missing ({record.reason.name})"
+        )
+    return (
+        f"{_where(record.association, record.frame)} problem {record.diagnostic.code.value}: "
+        f"{record.diagnostic.message}"
+    )
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile of sorted ``values`` (``fraction`` in 0..1; values not empty)."""
+    rank = max(1, -(-len(values) * fraction // 1))
+    return values[int(rank) - 1]
+
+
+class _Summary:
+    """Counts kept while decoding, for the summary at the end of the text output."""
+
+    def __init__(self) -> None:
+        self.associations: set[int] = set()
+        self.messages: Counter[str] = Counter()
+        self.statuses: Counter[str] = Counter()
+        self.times_ms: list[float] = []
+        self.gaps = 0
+        self.problems = 0
+
+    def add(self, record: Record) -> None:
+        """Count one record."""
+        if isinstance(record, AssociationEvent):
+            self.associations.add(record.association.index)
+        elif isinstance(record, CapturedMessage):
+            self.messages[record.name] += 1
+            if record.status is not None:
+                described = describe(record.status, _status_service(record))
+                self.statuses[f"{record.status:04X}H {described.category.value}"] += 1
+            if record.response_time_ns is not None:
+                self.times_ms.append(record.response_time_ns / 1e6)
+        elif isinstance(record, StreamGap):
+            self.gaps += 1
+        else:
+            self.problems += 1
+
+    def text(self) -> str:
+        """The summary lines."""
+        total = sum(self.messages.values())
+        lines = [
+            f"summary: {len(self.associations)} association(s), {total} message(s), "
+            f"{self.gaps} gap(s), {self.problems} problem(s)"
+        ]
+        if self.messages:
+            shown = ", ".join(f"{name} {count}" for name, count in sorted(self.messages.items()))
+            lines.append(f"  messages: {shown}")
+        if self.statuses:
+            shown = ", ".join(f"{name} {count}" for name, count in sorted(self.statuses.items()))
+            lines.append(f"  statuses: {shown}")
+        if self.times_ms:
+            ordered = sorted(self.times_ms)
+            marks = [(f"p{int(f * 100)}", percentile(ordered, f)) for f in (0.5, 0.9, 0.99)]
+            marks.append(("max", ordered[-1]))
+            shown = "  ".join(f"{label} {value:.3f}" for label, value in marks)
+            lines.append(f"  response times ms ({len(ordered)}): {shown}")
+        return "\n".join(lines)
+
+
+# -- the subcommand ------------------------------------------------------------------------------
+
+
+def register(subparsers: SubParsers) -> None:
+    """Add the ``decode`` subcommand to the ``dimse-codec`` parser."""
+    parser = subparsers.add_parser(
+        "decode",
+        help="decode the DICOM associations and DIMSE messages of a pcap/pcapng capture",
+        description=(
+            "Read a pcap or pcapng capture, reassemble its TCP streams and decode every DICOM "
+            "association event and DIMSE message in it, with frames, directions, statuses, "
+            "request/response matching, gaps and problems; a summary ends the text output."
+        ),
+    )
+    parser.add_argument("capture", metavar="CAPTURE", help="pcap or pcapng file")
+    parser.add_argument(
+        "--port", type=int, default=None, help="treat connections on this TCP port as DICOM"
+    )
+    parser.add_argument("--json", action="store_true", help="print NDJSON, one record per line")
+    parser.add_argument(
+        "--datasets",
+        action="store_true",
+        help="with --json, add each data set decoded as the DICOM JSON model",
+    )
+    parser.add_argument(
+        "--show-secrets",
+        action="store_true",
+        help="show user identity passcodes and tokens instead of their length",
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="stop at the first protocol problem (exit 1)"
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Decode the capture: 0 if read (even truncated), 1 if strict mode refused, 2 if unreadable."""
+    progress = _Progress(sys.stderr)
+    summary = _Summary()
+    out = sys.stdout
+    try:
+        for record in decode_records(
+            args.capture, port=args.port, strict=args.strict, progress=progress
+        ):
+            if args.json:
+                line = record_json(record, datasets=args.datasets, show_secrets=args.show_secrets)
+                out.write(json.dumps(line) + "\n")
+            else:
+                summary.add(record)
+                out.write(record_text(record, show_secrets=args.show_secrets) + "\n")
+    except OSError as exc:
+        progress.clear()
+        print(f"error: cannot read {args.capture}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except NotACaptureFile as exc:
+        progress.clear()
+        print(f"error: {args.capture} is not a pcap or pcapng capture: {exc}", file=sys.stderr)
+        return 2
+    except CaptureError as exc:
+        progress.clear()
+        print(f"error: {args.capture}: {exc}", file=sys.stderr)
+        return 2
+    except DimseCodecError as exc:
+        progress.clear()
+        print(f"error: [{exc.code}] {exc}", file=sys.stderr)
+        return 1
+    progress.clear()
+    if not args.json:
+        out.write(summary.text() + "\n")
+    return 0

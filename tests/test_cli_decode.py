@@ -1,0 +1,393 @@
+"""``dimse-codec decode``: text and NDJSON over the example capture and synthetic conversations."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from capture_builder import Frame, pcap
+from conftest import require_tool
+from dicom_conversation import (
+    CT,
+    EXPLICIT,
+    IMPLICIT,
+    VERIFICATION,
+    Conversation,
+    echo_and_store,
+    message,
+)
+
+from dimse_codec import C_ECHO
+from dimse_codec.association import build_request, reject
+from dimse_codec.capture.dicom import CapturedMessage, decode_capture
+from dimse_codec.cli.decode import percentile
+from dimse_codec.cli.main import main
+from dimse_codec.dimse.responses import build_response
+from dimse_codec.pdu import AAbort, AbortReason, AbortSource, RejectReasonUser, encode_pdu
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "docs" / "examples" / "storage-commitment.pcap"
+STORAGE_COMMITMENT = "1.2.840.10008.1.20.1"
+MESSAGE_FIELDS: dict[str, tuple[type, ...]] = {
+    "association": (int,),
+    "direction": (str,),
+    "frame": (int,),
+    "first_frame": (int,),
+    "time": (float, type(None)),
+    "context_id": (int,),
+    "abstract_syntax": (str, type(None)),
+    "transfer_syntax": (str, type(None)),
+    "transfer_syntax_guessed": (str, type(None)),
+    "message": (str,),
+    "command": (dict,),
+    "status": (int, type(None)),
+    "status_category": (str, type(None)),
+    "status_meaning": (str, type(None)),
+    "request_frame": (int, type(None)),
+    "response_time": (float, type(None)),
+    "dataset": (dict, type(None)),
+    "diagnostics": (list,),
+}
+ASSOCIATION_FIELDS: dict[str, tuple[type, ...]] = {
+    "association": (int,),
+    "event": (str,),
+    "state": (str,),
+    "frame": (int,),
+    "time": (float, type(None)),
+    "requestor": (str, type(None)),
+    "acceptor": (str, type(None)),
+    "calling_ae_title": (str, type(None)),
+    "called_ae_title": (str, type(None)),
+    "requestor_implementation": (dict,),
+    "acceptor_implementation": (dict,),
+    "proposed_contexts": (list,),
+    "accepted_contexts": (list,),
+    "rejected_contexts": (list,),
+    "max_pdu_length": (dict,),
+    "user_identity": (dict, type(None)),
+    "reject": (dict, type(None)),
+    "abort": (dict, type(None)),
+}
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["decode", *argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def ndjson(capsys: pytest.CaptureFixture[str], *argv: str) -> list[dict[str, Any]]:
+    code, out, err = run(capsys, "--json", *argv)
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    objects = [json.loads(line) for line in lines]  # every line parses on its own
+    assert all(o["type"] in ("association", "message", "gap", "diagnostic") for o in objects)
+    return objects
+
+
+def write(tmp_path: Path, data: bytes, name: str = "capture.pcap") -> str:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return str(path)
+
+
+# -- the example capture ---------------------------------------------------------------------
+
+
+def test_example_text_is_one_line_per_record_and_a_summary(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(capsys, str(EXAMPLE))
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0].startswith("a0 f4 A-ASSOCIATE-RQ CT_MODALITY -> ARCHIVE ")
+    assert "192.168.10.21:51515 -> 192.168.10.5:11112" in lines[0]
+    assert "user(USERNAME_AND_PASSCODE)=modality secret=<19 bytes hidden>" in lines[0]
+    assert "not-a-real-password" not in out
+    assert lines[1] == (
+        "a0 f5 A-ASSOCIATE-AC accepted: pc=1 Verification SOP Class (Implicit VR Little Endian),"
+        " pc=3 Storage Commitment Push Model SOP Class (Explicit VR Little Endian)"
+    )
+    assert lines[2:10] == [
+        "a0 f6 requestor->acceptor pc=1 C-ECHO-RQ id=1",
+        "a0 f7 acceptor->requestor pc=1 C-ECHO-RSP id=1 status=0000H Success rq=f6 1.200ms",
+        "a0 f8 requestor->acceptor pc=3 N-ACTION-RQ id=2 ds=214B",
+        "a0 f9 acceptor->requestor pc=3 N-ACTION-RSP id=2 status=0000H Success rq=f8 14.000ms",
+        "a0 f10 acceptor->requestor pc=3 N-EVENT-REPORT-RQ id=1 ds=230B",
+        "a0 f11 requestor->acceptor pc=3 N-EVENT-REPORT-RSP id=1 status=0000H Success rq=f10"
+        " 2.500ms",
+        "a0 f12 A-RELEASE-RQ",
+        "a0 f13 A-RELEASE-RP",
+    ]
+    assert lines[10:] == [
+        "summary: 1 association(s), 6 message(s), 0 gap(s), 0 problem(s)",
+        "  messages: C-ECHO-RQ 1, C-ECHO-RSP 1, N-ACTION-RQ 1, N-ACTION-RSP 1, "
+        "N-EVENT-REPORT-RQ 1, N-EVENT-REPORT-RSP 1",
+        "  statuses: 0000H Success 3",
+        "  response times ms (3): p50 2.500  p90 14.000  p99 14.000  max 14.000",
+    ]
+
+
+def test_example_ndjson_fields_and_types(capsys: pytest.CaptureFixture[str]) -> None:
+    objects = ndjson(capsys, str(EXAMPLE))
+    assert [o["type"] for o in objects] == ["association"] * 2 + ["message"] * 6 + [
+        "association"
+    ] * 2
+    for obj in objects:
+        fields = MESSAGE_FIELDS if obj["type"] == "message" else ASSOCIATION_FIELDS
+        for name, types in fields.items():
+            assert isinstance(obj[name], types), (name, obj[name])
+    request, accept = objects[0], objects[1]
+    assert (request["event"], accept["event"], accept["state"]) == ("request", "accept", "accepted")
+    assert request["requestor_implementation"] == {
+        "class_uid": "1.2.826.0.1.3680043.10.1234",
+        "version_name": "MODALITY_1_0",
+    }
+    assert accept["acceptor_implementation"]["version_name"] == "ARCHIVE_2_3"
+    assert accept["max_pdu_length"] == {"requestor_receives": 16384, "acceptor_receives": 16384}
+    assert request["proposed_contexts"][1] == {
+        "id": 3,
+        "abstract_syntax": STORAGE_COMMITMENT,
+        "transfer_syntaxes": [EXPLICIT, IMPLICIT],
+    }
+    assert accept["accepted_contexts"] == [
+        {"id": 1, "abstract_syntax": VERIFICATION, "transfer_syntax": IMPLICIT},
+        {"id": 3, "abstract_syntax": STORAGE_COMMITMENT, "transfer_syntax": EXPLICIT},
+    ]
+    assert request["user_identity"] == {
+        "type": "USERNAME_AND_PASSCODE",
+        "primary_field": "modality",
+        "secondary_field": "<19 bytes hidden>",
+        "positive_response_requested": False,
+    }
+    action, action_rsp, report = objects[4], objects[5], objects[6]
+    assert action["message"] == "N-ACTION-RQ" and action["direction"] == "requestor->acceptor"
+    assert action["command"]["RequestedSOPClassUID"] == STORAGE_COMMITMENT
+    assert action["command"]["ActionTypeID"] == 1 and action["command"]["MessageID"] == 2
+    assert action["dataset"]["length"] == 214 and action["dataset"]["transfer_syntax"] == EXPLICIT
+    assert "json" not in action["dataset"]
+    assert action_rsp["request_frame"] == action["frame"] == 8
+    assert action_rsp["response_time"] == pytest.approx(0.014)
+    assert (action_rsp["status"], action_rsp["status_category"]) == (0, "Success")
+    assert report["direction"] == "acceptor->requestor" and report["command"]["EventTypeID"] == 1
+    assert objects[-1]["state"] == "released"
+
+
+def test_ndjson_matches_the_python_api(capsys: pytest.CaptureFixture[str]) -> None:
+    objects = [o for o in ndjson(capsys, str(EXAMPLE)) if o["type"] == "message"]
+    records = [r for r in decode_capture(str(EXAMPLE)) if isinstance(r, CapturedMessage)]
+    assert len(objects) == len(records)
+    for obj, record in zip(objects, records, strict=True):
+        assert obj["frame"] == record.frame and obj["message"] == record.name
+        assert obj["time"] == pytest.approx((record.time_ns or 0) / 1e9)
+        if record.dataset is not None:
+            assert obj["dataset"]["sha256"] == hashlib.sha256(record.dataset).hexdigest()
+
+
+def test_show_secrets(capsys: pytest.CaptureFixture[str]) -> None:
+    request = ndjson(capsys, "--show-secrets", str(EXAMPLE))[0]
+    assert request["user_identity"]["secondary_field"] == "not-a-real-password"
+    code, out, _ = run(capsys, "--show-secrets", str(EXAMPLE))
+    assert code == 0 and "secret=not-a-real-password" in out
+
+
+def test_datasets_as_the_dicom_json_model(capsys: pytest.CaptureFixture[str]) -> None:
+    objects = ndjson(capsys, "--datasets", str(EXAMPLE))
+    action = next(o for o in objects if o.get("message") == "N-ACTION-RQ")
+    model = action["dataset"]["json"]
+    assert model["00081195"] == {"vr": "UI", "Value": ["1.2.826.0.1.3680043.10.1234.1"]}
+    items = model["00081199"]["Value"]
+    assert [i["00081155"]["Value"][0] for i in items] == [
+        "1.2.826.0.1.3680043.10.1234.2.1",
+        "1.2.826.0.1.3680043.10.1234.2.2",
+    ]
+    report = next(o for o in objects if o.get("message") == "N-EVENT-REPORT-RQ")
+    assert report["dataset"]["json"]["00080054"]["Value"] == ["ARCHIVE"]
+
+
+def test_make_capture_reproduces_the_committed_file(tmp_path: Path) -> None:
+    out = tmp_path / "again.pcap"
+    script = ROOT / "docs" / "examples" / "make_capture.py"
+    subprocess.run([sys.executable, str(script), str(out)], check=True, capture_output=True)
+    assert out.read_bytes() == EXAMPLE.read_bytes()
+
+
+def test_message_and_pdu_counts_agree_with_tshark() -> None:
+    """tshark 4.0 finds the same PDUs and messages; where it is weaker is in what it reports.
+
+    It shows the user identity passcode in clear, does not link responses to requests by frame,
+    and keeps one DICOM state per conversation (docs/decode.md).
+    """
+    tshark = require_tool("tshark")
+    result = subprocess.run(
+        [tshark, "-r", str(EXAMPLE), "-d", "tcp.port==11112,dicom", "-T", "fields",
+         "-e", "dicom.pdu.type", "-e", "dicom.pdv.flags"],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    pdu_types: list[int] = []
+    last_command_pdvs = 0
+    for line in result.stdout.splitlines():
+        types, _, flags = line.partition("\t")
+        pdu_types += [int(t, 16) for t in types.split(",") if t]
+        last_command_pdvs += sum(int(f, 16) == 0x03 for f in flags.split(",") if f)
+    records = list(decode_capture(str(EXAMPLE)))
+    messages = [r for r in records if isinstance(r, CapturedMessage)]
+    events = [r for r in records if not isinstance(r, CapturedMessage)]
+    assert last_command_pdvs == len(messages) == 6  # one last command fragment per message
+    assert [t for t in pdu_types if t != 0x04] == [0x01, 0x02, 0x05, 0x06]
+    assert len(events) == 4
+    # a P-DATA-TF per command and one per data set (encode_pdata keeps them apart)
+    with_dataset = sum(m.dataset is not None for m in messages)
+    assert pdu_types.count(0x04) == len(messages) + with_dataset == 8
+
+
+# -- synthetic conversations ------------------------------------------------------------------
+
+
+def test_the_everyday_conversation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, echo_and_store(segment=7).capture())
+    objects = ndjson(capsys, path)
+    messages = [o for o in objects if o["type"] == "message"]
+    assert [m["message"] for m in messages] == [
+        "C-ECHO-RQ",
+        "C-ECHO-RSP",
+        "C-STORE-RQ",
+        "C-STORE-RSP",
+    ]
+    store, store_rsp = messages[2], messages[3]
+    assert store["first_frame"] < store["frame"]
+    assert store["abstract_syntax"] == CT and store["command"]["AffectedSOPInstanceUID"] == "1.2.3"
+    assert store_rsp["status"] == 0xB000 and store_rsp["status_category"] == "Warning"
+    assert store_rsp["request_frame"] == store["frame"]
+    code, out, _ = run(capsys, path)
+    assert code == 0
+    assert re.search(r"C-STORE-RSP id=2 status=B000H Warning \(.+\) rq=f\d+ ", out)
+    assert "statuses: 0000H Success 1, B000H Warning 1" in out
+
+
+def test_mid_stream_capture_shows_guessed_transfer_syntax(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frames = echo_and_store().frames[5:]
+    path = write(tmp_path, pcap(frames, link_type=101, nanoseconds=True))
+    code, out, _ = run(capsys, path)
+    assert code == 0
+    assert "capture began inside the association" in out
+    assert re.search(rf"C-STORE-RQ id=2 ds=\d+B ts={re.escape(EXPLICIT)} \(guessed\)", out)
+    # the first gap comes before any DICOM was seen, so its direction is still "unknown"
+    assert "gap unknown at offset 0: unknown number of bytes missing (STREAM_START)" in out
+    objects = ndjson(capsys, path)
+    store = next(o for o in objects if o.get("message") == "C-STORE-RQ")
+    assert isinstance(store["transfer_syntax_guessed"], str) and store["abstract_syntax"] is None
+    gaps = [o for o in objects if o["type"] == "gap"]
+    assert gaps and all(g["reason"] == "STREAM_START" and g["length"] is None for g in gaps)
+
+
+def test_port_makes_a_lone_response_dicom(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    echo = C_ECHO(MessageID=5, AffectedSOPClassUID=VERIFICATION)
+    conversation = Conversation(server=("10.0.0.2", 4242))
+    conversation.send(False, message(build_response(echo, 0), 1))
+    path = write(tmp_path, conversation.capture())
+    assert [o for o in ndjson(capsys, path) if o["type"] == "message"] == []
+    found = [o for o in ndjson(capsys, "--port", "4242", path) if o["type"] == "message"]
+    assert [(m["message"], m["direction"]) for m in found] == [
+        ("C-ECHO-RSP", "acceptor->requestor")
+    ]
+
+
+def test_reject_and_abort(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rq = build_request("SCU", "SCP", [(VERIFICATION, [IMPLICIT])])
+    rejected = Conversation().handshake()
+    rejected.send(True, encode_pdu(rq))
+    rejected.send(False, encode_pdu(reject(RejectReasonUser.CALLED_AE_TITLE_NOT_RECOGNIZED).pdu))
+    path = write(tmp_path, rejected.close().capture(), "rj.pcap")
+    event = next(o for o in ndjson(capsys, path) if o["event"] == "reject")
+    assert event["reject"] == {
+        "result": "REJECTED_PERMANENT",
+        "source": "SERVICE_USER",
+        "reason": "CALLED_AE_TITLE_NOT_RECOGNIZED",
+    }
+    _, out, _ = run(capsys, path)
+    assert "A-ASSOCIATE-RJ result=REJECTED_PERMANENT source=SERVICE_USER" in out
+
+    aborted = Conversation().handshake()
+    aborted.send(True, encode_pdu(rq))
+    aborted.send(
+        False, encode_pdu(AAbort(AbortSource.SERVICE_PROVIDER, AbortReason.UNEXPECTED_PDU))
+    )
+    path = write(tmp_path, aborted.close().capture(), "abort.pcap")
+    event = next(o for o in ndjson(capsys, path) if o["event"] == "abort")
+    assert event["abort"] == {"source": "SERVICE_PROVIDER", "reason": "UNEXPECTED_PDU"}
+    assert event["state"] == "aborted"
+    _, out, _ = run(capsys, path)
+    assert "A-ABORT source=SERVICE_PROVIDER reason=UNEXPECTED_PDU" in out
+
+
+# -- errors and edges ---------------------------------------------------------------------------
+
+
+def test_truncated_capture_decodes_what_is_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = EXAMPLE.read_bytes()
+    cut = data.rindex(b"1.2.826.0.1.3680043.10.1234.1")  # inside frame 10, the N-EVENT-REPORT
+    path = write(tmp_path, data[:cut])
+    code, out, err = run(capsys, path)
+    assert code == 0 and err == ""
+    assert out.count("requestor->acceptor pc=") + out.count("acceptor->requestor pc=") == 4
+    assert "capture ended inside the association" in out
+    assert re.search(r"a\? f\? problem STREAM_TRUNCATED: capture truncated inside a", out)
+    last = ndjson(capsys, path)[-1]
+    assert last["type"] == "diagnostic" and last["code"] == "STREAM_TRUNCATED"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "cannot read"),
+        (b"GIF89a this is not a capture file", "is not a pcap or pcapng capture"),
+        (pcap([Frame(0, b"\0" * 40)], link_type=105), "unsupported link type 105"),
+    ],
+)
+def test_unreadable_inputs_are_one_clean_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes | None, expected: str
+) -> None:
+    path = str(tmp_path / "missing.pcap") if content is None else write(tmp_path, content)
+    for options in ((), ("--json",)):
+        code, out, err = run(capsys, *options, path)
+        assert code == 2 and out == ""
+        assert err.count("\n") == 1 and err.startswith("error: ") and expected in err
+        assert "Traceback" not in err
+
+
+def test_no_progress_when_stderr_is_not_a_terminal() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "dimse_codec.cli.main", "decode", str(EXAMPLE)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stderr == "" and result.stdout.startswith("a0 f4 ")
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert [percentile(values, f) for f in (0.5, 0.9, 0.99, 1.0)] == [50, 90, 99, 100]
+    assert percentile([7.0], 0.5) == 7.0
+
+
+def test_docs_examples_run() -> None:
+    text = (ROOT / "docs" / "decode.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
+    assert blocks
+    namespace: dict[str, object] = {"__name__": "docs_example"}
+    for index, code in enumerate(blocks):
+        exec(compile(code, f"docs/decode.md[{index}]", "exec"), namespace)
