@@ -35,6 +35,7 @@ __all__ = [
     "ElementView",
     "InputError",
     "Inspection",
+    "diagnostic_json",
     "inspect_bytes",
     "read_input",
     "register",
@@ -393,11 +394,12 @@ def render_json(inspection: Inspection, *, hexdump: bool = False) -> dict[str, A
         "length": len(inspection.source),
         "primitive": repr(inspection.primitive),
         "elements": elements,
-        "diagnostics": [_diagnostic_json(d) for d in inspection.diagnostics],
+        "diagnostics": [diagnostic_json(d) for d in inspection.diagnostics],
     }
 
 
-def _diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:
+def diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:
+    """A diagnostic as the JSON object every subcommand prints: code, offset, path, message."""
     return {
         "code": diagnostic.code.value,
         "offset": diagnostic.offset,

@@ -13,7 +13,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from dimse_codec.cli.inspect import inspect_bytes, render_json, render_text
+from dimse_codec.cli.inspect import diagnostic_json, inspect_bytes, render_json, render_text
 from dimse_codec.pdata import (
     Event,
     Fragment,
@@ -150,15 +150,6 @@ def _fragment_json(fragment: Fragment) -> dict[str, Any]:
     }
 
 
-def _diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:
-    return {
-        "code": diagnostic.code.value,
-        "offset": diagnostic.offset,
-        "path": diagnostic.path,
-        "message": diagnostic.message,
-    }
-
-
 def stream_json(inspection: StreamInspection, *, show_secrets: bool = False) -> dict[str, Any]:
     """The stream as one JSON-ready object: counts, then every event in order."""
     events: list[dict[str, Any]] = []
@@ -167,7 +158,7 @@ def stream_json(inspection: StreamInspection, *, show_secrets: bool = False) -> 
             entry = {"type": "pdu", "offset": event.offset, "pdu": event.pdu.name}
             entry.update(_fields(event.pdu, show_secrets))
             entry["type"] = "pdu"
-            entry["diagnostics"] = [_diagnostic_json(d) for d in event.pdu.diagnostics]
+            entry["diagnostics"] = [diagnostic_json(d) for d in event.pdu.diagnostics]
         elif isinstance(event, PDataReceived):
             entry = {
                 "type": "pdu",
@@ -185,7 +176,7 @@ def stream_json(inspection: StreamInspection, *, show_secrets: bool = False) -> 
                 "dataset_length": event.dataset_length,
                 "fragments": len(event.fragments),
                 "command": render_json(inspect_bytes(event.command_set)),
-                "diagnostics": [_diagnostic_json(d) for d in event.diagnostics],
+                "diagnostics": [diagnostic_json(d) for d in event.diagnostics],
             }
         elif isinstance(event, IncompleteMessage):
             entry = {
@@ -193,16 +184,16 @@ def stream_json(inspection: StreamInspection, *, show_secrets: bool = False) -> 
                 "offset": event.offset,
                 "end": event.end,
                 "context_id": event.context_id,
-                "reason": _diagnostic_json(event.reason),
+                "reason": diagnostic_json(event.reason),
                 "command_set_hex": event.command_set.hex(),
                 "dataset_length": event.dataset_length,
                 "fragments": [_fragment_json(f) for f in event.fragments],
-                "diagnostics": [_diagnostic_json(d) for d in event.diagnostics],
+                "diagnostics": [diagnostic_json(d) for d in event.diagnostics],
             }
         else:
             entry = {
                 "type": "diagnostic",
-                **_diagnostic_json(event.diagnostic),
+                **diagnostic_json(event.diagnostic),
                 "data_hex": event.data.hex(),
             }
         events.append(entry)
