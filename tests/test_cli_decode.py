@@ -7,9 +7,11 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pydicom
 import pytest
 from capture_builder import Frame, pcap
 from conftest import require_tool
@@ -22,18 +24,37 @@ from dicom_conversation import (
     echo_and_store,
     message,
 )
+from pydicom.dataset import Dataset
 
-from dimse_codec import C_ECHO
-from dimse_codec.association import build_request, reject
+from dimse_codec import C_ECHO, C_STORE
+from dimse_codec.association import (
+    IMPLEMENTATION_CLASS_UID,
+    IMPLEMENTATION_VERSION_NAME,
+    build_request,
+    reject,
+    respond,
+)
 from dimse_codec.capture.dicom import CapturedMessage, decode_capture
-from dimse_codec.cli.decode import percentile
+from dimse_codec.cli.decode import export_message, percentile
 from dimse_codec.cli.main import main
+from dimse_codec.dataset import encode_dataset
 from dimse_codec.dimse.responses import build_response
-from dimse_codec.pdu import AAbort, AbortReason, AbortSource, RejectReasonUser, encode_pdu
+from dimse_codec.pdata import encode_pdata
+from dimse_codec.pdu import (
+    AAbort,
+    AbortReason,
+    AbortSource,
+    AReleaseRP,
+    AReleaseRQ,
+    RejectReasonUser,
+    encode_pdu,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "docs" / "examples" / "storage-commitment.pcap"
 STORAGE_COMMITMENT = "1.2.840.10008.1.20.1"
+DEFLATED = "1.2.840.10008.1.2.1.99"
+STORE_DATASET = b"\x08\x00\x16\x00UI\x06\x001.2.3\x00"  # echo_and_store()'s data set
 MESSAGE_FIELDS: dict[str, tuple[type, ...]] = {
     "association": (int,),
     "direction": (str,),
@@ -391,3 +412,148 @@ def test_docs_examples_run() -> None:
     namespace: dict[str, object] = {"__name__": "docs_example"}
     for index, code in enumerate(blocks):
         exec(compile(code, f"docs/decode.md[{index}]", "exec"), namespace)
+
+
+# -- --export ----------------------------------------------------------------------------------
+
+
+def meta_end(data: bytes) -> int:
+    """Offset of the first data set byte: preamble, DICM, group length element, the group."""
+    assert data[:128] == b"\0" * 128 and data[128:132] == b"DICM"
+    assert data[132:140] == b"\x02\x00\x00\x00UL\x04\x00"
+    return 144 + int.from_bytes(data[140:144], "little")
+
+
+def test_export_writes_part10_files_with_bare_uids(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, echo_and_store(segment=7).capture())
+    out_dir = tmp_path / "new" / "dir"  # created, parents too
+    code, out, err = run(capsys, "--export", str(out_dir), path)
+    assert code == 0 and err == ""
+    files = sorted(out_dir.iterdir())
+    assert len(files) == 1
+    assert re.fullmatch(r"a0-f\d+-1\.2\.3\.dcm", files[0].name)
+    assert f"exported C-STORE-RQ data set to {files[0]}" in out
+    assert "guessed" not in out
+
+    data = files[0].read_bytes()
+    assert data[meta_end(data) :] == STORE_DATASET  # the data set exactly as carried
+    assert b"CT Image Storage" not in data and b"Explicit VR Little Endian" not in data
+    ds = pydicom.dcmread(files[0])
+    meta = ds.file_meta
+    assert meta.FileMetaInformationGroupLength == meta_end(data) - 144
+    assert meta.FileMetaInformationVersion == b"\x00\x01"
+    assert str(meta.MediaStorageSOPClassUID) == CT
+    assert str(meta.MediaStorageSOPInstanceUID) == "1.2.3"
+    assert str(meta.TransferSyntaxUID) == EXPLICIT
+    assert str(meta.ImplementationClassUID) == IMPLEMENTATION_CLASS_UID
+    assert meta.ImplementationVersionName == IMPLEMENTATION_VERSION_NAME
+    assert meta.SourceApplicationEntityTitle == "STORESCU"
+    assert ds.SOPClassUID == "1.2.3"
+    # UIDs are NUL-padded, strings space-padded, lengths even
+    assert b"UI\x06\x001.2.3\x00" in data[: meta_end(data)]
+    assert b"AE\x08\x00STORESCU" in data[: meta_end(data)]
+
+    # never overwrite: a second run adds a suffix; NDJSON names the file
+    objects = ndjson(capsys, "--export", str(out_dir), path)
+    store = next(o for o in objects if o.get("message") == "C-STORE-RQ")
+    second = Path(store["exported"])
+    assert second.name == files[0].name.replace(".dcm", "-1.dcm")
+    assert second.read_bytes() == data and store["export_skipped"] is None
+    assert all("exported" not in o for o in objects if o.get("message") != "C-STORE-RQ")
+    plain = next(o for o in ndjson(capsys, path) if o.get("message") == "C-STORE-RQ")
+    assert "exported" not in plain  # the field only appears with --export
+
+
+def test_export_deflated_stays_deflated_and_reads_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    original = Dataset()
+    original.SOPClassUID = CT
+    original.SOPInstanceUID = "1.2.826.0.1.3680043.10.1234.9"
+    original.PatientName = "Doe^Jane"
+    original.PatientID = "ID-42"
+    original.StudyDescription = "deflated " * 7  # compresses
+    wire = encode_dataset(original, DEFLATED)
+    rq = build_request("MODALITY", "ARCHIVE", [(CT, [DEFLATED, EXPLICIT])])
+    accepted = respond(rq, {CT: [DEFLATED]})
+    store = C_STORE(
+        MessageID=7,
+        AffectedSOPClassUID=CT,
+        AffectedSOPInstanceUID=original.SOPInstanceUID,
+        Priority=0,
+        DataSet=wire,
+    )
+    conversation = Conversation().handshake()
+    conversation.send(True, encode_pdu(rq)).send(False, encode_pdu(accepted.pdu))
+    conversation.send(True, message(store, 1, max_pdu=256))
+    conversation.send(False, message(build_response(store, 0x0000), 1))
+    conversation.send(True, encode_pdu(AReleaseRQ())).send(False, encode_pdu(AReleaseRP()))
+    path = write(tmp_path, conversation.close().capture())
+    code, out, _ = run(capsys, "--export", str(tmp_path / "out"), path)
+    assert code == 0 and "guessed" not in out
+    (exported,) = (tmp_path / "out").iterdir()
+    assert exported.name.endswith("-1.2.826.0.1.3680043.10.1234.9.dcm")
+    data = exported.read_bytes()
+    assert data[meta_end(data) :] == wire  # still deflated, byte for byte
+    ds = pydicom.dcmread(exported)
+    assert str(ds.file_meta.TransferSyntaxUID) == DEFLATED
+    assert ds.file_meta.SourceApplicationEntityTitle == "MODALITY"
+    for keyword in ("SOPClassUID", "SOPInstanceUID", "PatientName", "PatientID"):
+        assert str(ds[keyword].value) == str(original[keyword].value)
+    assert ds.StudyDescription.strip() == original.StudyDescription.strip()
+
+
+def test_export_with_a_guessed_transfer_syntax_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, pcap(echo_and_store().frames[5:], link_type=101, nanoseconds=True))
+    code, out, _ = run(capsys, "--export", str(tmp_path / "out"), path)
+    assert code == 0
+    assert re.search(
+        rf"exported C-STORE-RQ data set to \S+ \(transfer syntax {re.escape(EXPLICIT)} guessed\)",
+        out,
+    )
+    (exported,) = (tmp_path / "out").iterdir()
+    meta = pydicom.dcmread(exported).file_meta
+    assert str(meta.TransferSyntaxUID) == EXPLICIT
+    assert "SourceApplicationEntityTitle" not in meta  # no A-ASSOCIATE-RQ seen
+
+
+def test_export_skips_a_store_without_data_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rq = build_request("A", "B", [(CT, [EXPLICIT])])
+    bare = C_STORE(MessageID=3, AffectedSOPClassUID=CT, AffectedSOPInstanceUID="1.2.4", Priority=0)
+    conversation = Conversation().handshake()
+    conversation.send(True, encode_pdu(rq))
+    conversation.send(False, encode_pdu(respond(rq, {CT: [EXPLICIT]}).pdu))
+    conversation.send(True, bytes(encode_pdata(bare, 1, max_pdu_length=16382, check=False)))
+    path = write(tmp_path, conversation.close().capture())
+    out_dir = tmp_path / "out"
+    code, out, _ = run(capsys, "--export", str(out_dir), path)
+    assert code == 0 and re.search(r"a0 f\d+ export skipped \(C-STORE-RQ\): no data set", out)
+    assert list(out_dir.iterdir()) == []
+    store = next(o for o in ndjson(capsys, "--export", str(out_dir), path) if "message" in o)
+    assert store["exported"] is None and store["export_skipped"] == "no data set"
+
+
+def test_export_skips_without_data_set_or_transfer_syntax(tmp_path: Path) -> None:
+    records = decode_capture(echo_and_store().capture())
+    store = next(r for r in records if isinstance(r, CapturedMessage) and r.name == "C-STORE-RQ")
+    for changed, why in (
+        (replace(store, dataset=None), "no data set"),
+        (replace(store, transfer_syntax=None), "no transfer syntax"),
+    ):
+        written, reason = export_message(changed, tmp_path)
+        assert written is None and reason is not None and reason.startswith(why)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_into_a_file_is_one_clean_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, echo_and_store().capture())
+    code, out, err = run(capsys, "--export", path, path)
+    assert code == 2 and out == "" and err.startswith("error: cannot create ")

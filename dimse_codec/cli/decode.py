@@ -4,21 +4,26 @@ A thin layer over :class:`~dimse_codec.capture.dicom.CaptureDecoder`: records be
 line each (with a summary of message types, statuses and response times at the end) or one
 NDJSON object each (``--json``; schema in ``docs/decode.md``). The capture is read with a
 :class:`~dimse_codec.capture.CaptureReader` here rather than through ``decode_capture`` so that a
-truncated file can be reported and a progress count shown.
+truncated file can be reported and a progress count shown. ``--export DIR`` writes every
+C-STORE-RQ data set as a DICOM Part-10 file (:func:`export_message`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
+import struct
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from pydicom.uid import UID
 
+from dimse_codec.association import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from dimse_codec.capture import CaptureError, CaptureReader, NotACaptureFile, TcpReassembler
 from dimse_codec.capture.dicom import (
     AssociationEvent,
@@ -30,7 +35,7 @@ from dimse_codec.capture.dicom import (
     Record,
     StreamGap,
 )
-from dimse_codec.cli.inspect import inspect_bytes
+from dimse_codec.cli.inspect import diagnostic_json, inspect_bytes
 from dimse_codec.dataset import decode_dataset
 from dimse_codec.dimse.status import describe, service_for_dimse, service_for_sop_class
 from dimse_codec.errors import DimseCodecError
@@ -44,6 +49,8 @@ if TYPE_CHECKING:
 __all__ = [
     "association_json",
     "decode_records",
+    "export_message",
+    "file_meta",
     "message_json",
     "percentile",
     "record_json",
@@ -133,16 +140,6 @@ def _name(value: object) -> object:
     """An enum member by name, a plain int as itself."""
     name = getattr(value, "name", None)
     return name if isinstance(name, str) else value
-
-
-def diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:
-    """A diagnostic as ``{code, offset, path, message}``."""
-    return {
-        "code": diagnostic.code.value,
-        "offset": diagnostic.offset,
-        "path": diagnostic.path,
-        "message": diagnostic.message,
-    }
 
 
 def _identity_json(identity: UserIdentityRQSubItem, show_secrets: bool) -> dict[str, Any]:
@@ -506,6 +503,112 @@ class _Summary:
         return "\n".join(lines)
 
 
+# -- export as DICOM Part-10 files ---------------------------------------------------------------
+
+_EXPLICIT_VR_LE = "1.2.840.10008.1.2.1"
+_UNSAFE = re.compile(r"[^0-9A-Za-z.\-]")
+
+
+def _meta_element(tag: int, vr: str, value: bytes) -> bytes:
+    """One group 0002 element in Explicit VR Little Endian (``value`` already padded)."""
+    head = struct.pack("<HH", tag >> 16, tag & 0xFFFF) + vr.encode("ascii")
+    if vr in ("OB", "OW", "OF", "SQ", "UT", "UN"):
+        return head + struct.pack("<HI", 0, len(value)) + value
+    return head + struct.pack("<H", len(value)) + value
+
+
+def _padded(text: str, pad: bytes) -> bytes:
+    raw = text.encode("ascii", "replace")
+    return raw + pad if len(raw) % 2 else raw
+
+
+def file_meta(
+    sop_class_uid: str,
+    sop_instance_uid: str,
+    transfer_syntax: str,
+    ae_title: str | None = None,
+) -> bytes:
+    """The 128-byte preamble, ``DICM`` and the File Meta Information (PS3.10 7.1).
+
+    Group 0002 in Explicit VR Little Endian with its group length, bare UIDs padded with NUL,
+    other strings with a space; (0002,0016) only when the sender's AE title is known.
+    """
+    body = _meta_element(0x00020001, "OB", b"\x00\x01")
+    body += _meta_element(0x00020002, "UI", _padded(sop_class_uid, b"\x00"))
+    body += _meta_element(0x00020003, "UI", _padded(sop_instance_uid, b"\x00"))
+    body += _meta_element(0x00020010, "UI", _padded(transfer_syntax, b"\x00"))
+    body += _meta_element(0x00020012, "UI", _padded(IMPLEMENTATION_CLASS_UID, b"\x00"))
+    body += _meta_element(0x00020013, "SH", _padded(IMPLEMENTATION_VERSION_NAME, b" "))
+    if ae_title:
+        body += _meta_element(0x00020016, "AE", _padded(ae_title.strip(), b" "))
+    group_length = _meta_element(0x00020000, "UL", struct.pack("<I", len(body)))
+    return b"\x00" * 128 + b"DICM" + group_length + body
+
+
+def _uid_text(primitive: object, keyword: str) -> str | None:
+    value = getattr(primitive, keyword, None)
+    return (value.strip("\x00 ") or None) if isinstance(value, str) else None
+
+
+def export_message(
+    message: CapturedMessage, directory: Path, ae_title: str | None = None
+) -> tuple[Path | None, str | None]:
+    """Write a C-STORE-RQ data set as ``a{association}-f{frame}-{uid}.dcm`` in ``directory``.
+
+    Returns ``(path, None)`` when written, ``(None, why)`` when skipped. The data set bytes are
+    written exactly as carried (a deflated one stays deflated; its transfer syntax says so). An
+    existing file is never overwritten: ``-1``, ``-2``, ... is added before ``.dcm``.
+    """
+    if message.dataset is None:
+        return None, "no data set"
+    if not message.transfer_syntax:
+        return None, "no transfer syntax (no A-ASSOCIATE seen, none guessed)"
+    sop_class = _uid_text(message.primitive, "AffectedSOPClassUID") or message.abstract_syntax
+    sop_instance = _uid_text(message.primitive, "AffectedSOPInstanceUID")
+    if not sop_class or not sop_instance:
+        return None, "no Affected SOP Class UID or Affected SOP Instance UID"
+    data = file_meta(sop_class, sop_instance, message.transfer_syntax, ae_title)
+    data += bytes(message.dataset)
+    stem = f"a{message.association}-f{message.frame}-{_UNSAFE.sub('_', sop_instance)[:128]}"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        suffix = 0
+        while True:
+            path = directory / f"{stem}{'' if suffix == 0 else f'-{suffix}'}.dcm"
+            try:
+                with path.open("xb") as handle:
+                    handle.write(data)
+            except FileExistsError:
+                suffix += 1
+                continue
+            return path, None
+    except OSError as exc:
+        return None, f"cannot write: {exc.strerror or exc}"
+
+
+def _sender_title(
+    message: CapturedMessage, titles: dict[int, tuple[str | None, str | None]]
+) -> str | None:
+    """The AE title of whoever sent ``message``: the calling AE title for the requestor's
+    messages, the called one for the acceptor's (C-STORE sub-operations of a C-GET), else None."""
+    calling, called = titles.get(message.association, (None, None))
+    if message.direction is DicomDirection.REQUESTOR_TO_ACCEPTOR:
+        return calling
+    if message.direction is DicomDirection.ACCEPTOR_TO_REQUESTOR:
+        return called
+    return None
+
+
+def _export_text(message: CapturedMessage, path: Path | None, why: str | None) -> str:
+    where = _where(message.association, message.frame)
+    if path is None:
+        return f"{where} export skipped ({message.name}): {why}"
+    text = f"{where} exported {message.name} data set to {path}"
+    if message.transfer_syntax_guessed is not None:
+        text += f" (transfer syntax {message.transfer_syntax} guessed)"
+    return text
+
+
 # -- the subcommand ------------------------------------------------------------------------------
 
 
@@ -538,6 +641,12 @@ def register(subparsers: SubParsers) -> None:
     parser.add_argument(
         "--strict", action="store_true", help="stop at the first protocol problem (exit 1)"
     )
+    parser.add_argument(
+        "--export",
+        metavar="DIR",
+        default=None,
+        help="write each C-STORE-RQ data set to DIR as a DICOM Part-10 file (DIR is created)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -546,16 +655,42 @@ def run(args: argparse.Namespace) -> int:
     progress = _Progress(sys.stderr)
     summary = _Summary()
     out = sys.stdout
+    export = None if args.export is None else Path(args.export)
+    titles: dict[int, tuple[str | None, str | None]] = {}
+    if export is not None:
+        try:
+            export.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            print(f"error: cannot create {export}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
     try:
         for record in decode_records(
             args.capture, port=args.port, strict=args.strict, progress=progress
         ):
+            if isinstance(record, AssociationEvent):
+                association = record.association
+                titles[association.index] = (
+                    association.calling_ae_title,
+                    association.called_ae_title,
+                )
+            exported: tuple[Path | None, str | None] | None = None
+            if (
+                export is not None
+                and isinstance(record, CapturedMessage)
+                and record.name == "C-STORE-RQ"
+            ):
+                exported = export_message(record, export, _sender_title(record, titles))
             if args.json:
                 line = record_json(record, datasets=args.datasets, show_secrets=args.show_secrets)
+                if exported is not None:
+                    line["exported"] = None if exported[0] is None else str(exported[0])
+                    line["export_skipped"] = exported[1]
                 out.write(json.dumps(line) + "\n")
             else:
                 summary.add(record)
                 out.write(record_text(record, show_secrets=args.show_secrets) + "\n")
+                if exported is not None and isinstance(record, CapturedMessage):
+                    out.write(_export_text(record, *exported) + "\n")
     except OSError as exc:
         progress.clear()
         print(f"error: cannot read {args.capture}: {exc.strerror or exc}", file=sys.stderr)
