@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import re
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -75,6 +76,8 @@ __all__ = [
 ]
 
 _PENDING = frozenset({0xFF00, 0xFF01})
+_CANDIDATE = re.compile(rb"(?=[\x01-\x07]\x00)")
+"""Where a PDU header could start: a PDU type byte, then the zero reserved byte."""
 _SYNC_WINDOW = 1 << 16
 """How far to look for a PDU header after a gap before giving the bytes up."""
 
@@ -797,16 +800,21 @@ class CaptureDecoder:
 
 
 def _find_header(data: bytearray) -> int | None:
-    """Where the first plausible PDU header starts in ``data``, if any."""
-    for pos in range(max(0, len(data) - 11)):
-        if _plausible_pdu(data, pos) is not None:
-            return pos
+    """Where the first plausible PDU header starts in ``data``, if any.
+
+    Candidates (a type byte 01H-07H followed by a zero reserved byte) are found by the regular
+    expression engine, so a resynchronisation inside megabytes of pixel data stays fast.
+    """
+    for match in _CANDIDATE.finditer(data):
+        if _plausible_pdu(data, match.start()) is not None:
+            return match.start()
     return None
 
 
 def _two_headers(data: bytes | bytearray) -> bool:
     """Whether two plausible PDU headers follow each other (a mid-stream DICOM connection)."""
-    for pos in range(max(0, len(data) - 11)):
+    for match in _CANDIDATE.finditer(data):
+        pos = match.start()
         length = _plausible_pdu(data, pos)
         if length is not None and _plausible_pdu(data, pos + 6 + length) is not None:
             return True
