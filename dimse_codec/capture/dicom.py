@@ -16,7 +16,7 @@ import hashlib
 import re
 from bisect import bisect_right
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -323,9 +323,7 @@ class _Assoc:
 
     def update(self, **changes: Any) -> AssociationRecord:
         """Replace fields of the record (it is immutable) and return the new snapshot."""
-        values = {f: getattr(self.record, f) for f in AssociationRecord.__dataclass_fields__}
-        values.update(changes)
-        self.record = AssociationRecord(**values)
+        self.record = replace(self.record, **changes)
         return self.record
 
 
