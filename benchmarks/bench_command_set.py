@@ -12,30 +12,22 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import datetime
 import functools
 import gc
 import io
-import itertools
 import json
-import os
-import platform
 import pstats
 import statistics
-import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO
 from typing import Any, cast
 
-import pydicom
-import pynetdicom
+from harness import CLOCKS, Call, calibrate, environment, load_average, per_call_ns, require
 from pydicom.dataset import Dataset
 from pynetdicom import dimse_messages, dimse_primitives, dsutils, pdu_primitives
 
-import dimse_codec
 from dimse_codec import (
     C_ECHO,
     C_FIND,
@@ -57,7 +49,6 @@ PATIENT_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.1.1"
 STORAGE_COMMITMENT = "1.2.840.10008.1.20.1"
 STORAGE_COMMITMENT_INSTANCE = "1.2.840.10008.1.20.1.1"
 
-Call = Callable[[], object]
 
 
 @dataclass
@@ -264,12 +255,6 @@ def theirs_message_encoder(
 # -- sanity checks (not tests: they make sure both sides do the same, full work) ----------------
 
 
-def _require(condition: bool, what: str) -> None:
-    """Stop the benchmark when a precondition fails (not ``assert``: it must survive ``-O``)."""
-    if not condition:
-        raise SystemExit(f"benchmark precondition failed: {what}")
-
-
 def _command_keywords(primitive: DIMSEPrimitive) -> list[str]:
     """The command-element parameters of a primitive (data set parameters left out)."""
     return [k for k in primitive.PARAMETERS if k not in primitive.DATASET_PARAMETERS]
@@ -277,41 +262,41 @@ def _command_keywords(primitive: DIMSEPrimitive) -> list[str]:
 
 def verify_case(case: Case) -> None:
     """Check both encoders agree and each library decodes the other's bytes to the same values."""
-    _require(case.ours.source is None, f"{case.name}: hand-built primitive has cached source")
+    require(case.ours.source is None, f"{case.name}: hand-built primitive has cached source")
     case.ours_bytes = encode_command_set(case.ours)
     case.theirs_bytes = theirs_encoder(case.message_class, case.theirs)()
-    _require(case.ours.source is None, f"{case.name}: encoding cached the source")
-    _require(
+    require(case.ours.source is None, f"{case.name}: encoding cached the source")
+    require(
         encode_command_set(case.ours, check=False) == case.ours_bytes,
         f"{case.name}: check=False encodes differently",
     )
 
     # ours decodes pynetdicom's bytes to the values it was built with
     decoded = decode_command_set(case.theirs_bytes)
-    _require(type(decoded) is type(case.ours), f"{case.name}: we decode pynetdicom's as {decoded}")
-    _require(not decoded.diagnostics, f"{case.name}: diagnostics {decoded.diagnostics}")
+    require(type(decoded) is type(case.ours), f"{case.name}: we decode pynetdicom's as {decoded}")
+    require(not decoded.diagnostics, f"{case.name}: diagnostics {decoded.diagnostics}")
     for keyword in _command_keywords(case.ours):
-        _require(
+        require(
             getattr(decoded, keyword) == getattr(case.ours, keyword),
             f"{case.name}: {keyword} decodes differently from pynetdicom's bytes",
         )
-    _require(
+    require(
         decoded.dataset_follows() == case.dataset_follows,
         f"{case.name}: CommandDataSetType from pynetdicom's bytes says otherwise",
     )
 
     # pynetdicom decodes our bytes to the values it was built with
     theirs = theirs_decoder(case.ours_bytes)()
-    _require(type(theirs) is type(case.theirs), f"{case.name}: pynetdicom decodes ours as {theirs}")
+    require(type(theirs) is type(case.theirs), f"{case.name}: pynetdicom decodes ours as {theirs}")
     for keyword in _command_keywords(case.ours):
         expected = getattr(case.ours, keyword)
         if expected is not None:
-            _require(
+            require(
                 getattr(theirs, keyword) == expected,
                 f"{case.name}: pynetdicom decodes {keyword} differently from our bytes",
             )
     data_set_type = decode_command_set(case.ours_bytes).command_data_set_type
-    _require(
+    require(
         (data_set_type != 0x0101) == case.dataset_follows,
         f"{case.name}: our CommandDataSetType {data_set_type:#06x} is wrong",
     )
@@ -321,16 +306,16 @@ def verify_message_row(
     ours: C_FIND, theirs: Callable[[], tuple[bytes, bytes]], identifier: Dataset
 ) -> None:
     """Check both whole-message encoders give the same command set and identifier bytes."""
-    _require(ours.source is None, "C-FIND-RSP message: primitive has cached source")
+    require(ours.source is None, "C-FIND-RSP message: primitive has cached source")
     encoded = encode_message(ours)
     command, data_set = theirs()
-    _require(encoded.dataset == _pynetdicom_encode(identifier), "identifier bytes differ")
-    _require(encoded.dataset == data_set, "pynetdicom's message carries other identifier bytes")
-    _require(
+    require(encoded.dataset == _pynetdicom_encode(identifier), "identifier bytes differ")
+    require(encoded.dataset == data_set, "pynetdicom's message carries other identifier bytes")
+    require(
         decode_command_set(encoded.command_set).dataset_follows(),
         "C-FIND-RSP message: CommandDataSetType says no identifier",
     )
-    _require(
+    require(
         decode_command_set(command) == decode_command_set(encoded.command_set),
         "C-FIND-RSP message: the two command sets decode to different primitives",
     )
@@ -339,55 +324,20 @@ def verify_message_row(
 # -- timing ----------------------------------------------------------------------------------------
 
 
-CLOCKS: dict[str, Callable[[], int]] = {
-    "cpu": time.thread_time_ns,
-    "wall": time.perf_counter_ns,
-}
-"""Timers: this thread's CPU time (default: time spent descheduled on a shared machine is not
-the code's cost) or wall-clock time."""
-
-
-def _per_call_us(call: Call, calls: int, clock: Callable[[], int] = time.thread_time_ns) -> float:
-    """Time ``calls`` back-to-back calls (garbage collector off, as ``timeit`` does); µs each."""
-    loop = itertools.repeat(None, calls)
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        start = clock()
-        for _ in loop:
-            call()
-        elapsed = clock() - start
-    finally:
-        if enabled:
-            gc.enable()
-    return elapsed / calls / 1000.0
-
-
-def calibrate(call: Call, target_s: float, clock: Callable[[], int]) -> int:
-    """Find how many calls take about ``target_s`` seconds (after a short warm-up)."""
-    for _ in range(20):
-        call()
-    calls = 1
-    while True:
-        per_call_s = _per_call_us(call, calls, clock) / 1e6
-        if per_call_s * calls >= target_s * 0.8 or calls >= 10_000_000:
-            return calls
-        wanted = int(target_s / max(per_call_s, 1e-9) * 1.05) + 1
-        calls = min(max(calls * 2, wanted), calls * 100)
 
 
 def run_rows(rows: list[Row], rounds: int, target_s: float, clock: Callable[[], int]) -> None:
     """Time every row in paired rounds, alternating which library runs first each round."""
     for row in rows:
-        row.ours_calls = calibrate(row.ours, target_s, clock)
-        row.theirs_calls = calibrate(row.theirs, target_s, clock)
+        row.ours_calls = calibrate(row.ours, target_s, clock, warm_up=20, most=10_000_000)
+        row.theirs_calls = calibrate(row.theirs, target_s, clock, warm_up=20, most=10_000_000)
         for index in range(rounds):
             if index % 2 == 0:
-                ours = _per_call_us(row.ours, row.ours_calls, clock)
-                theirs = _per_call_us(row.theirs, row.theirs_calls, clock)
+                ours = per_call_ns(row.ours, row.ours_calls, clock) / 1000.0
+                theirs = per_call_ns(row.theirs, row.theirs_calls, clock) / 1000.0
             else:
-                theirs = _per_call_us(row.theirs, row.theirs_calls, clock)
-                ours = _per_call_us(row.ours, row.ours_calls, clock)
+                theirs = per_call_ns(row.theirs, row.theirs_calls, clock) / 1000.0
+                ours = per_call_ns(row.ours, row.ours_calls, clock) / 1000.0
             row.ours_us.append(ours)
             row.theirs_us.append(theirs)
             row.ratios.append(theirs / ours)
@@ -499,50 +449,6 @@ def format_table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _git_revision() -> str | None:
-    """The checkout's commit (with ``-dirty`` if the tree has changes), if git can tell."""
-    try:
-        described = subprocess.run(
-            ["git", "describe", "--always", "--dirty"],
-            cwd=os.path.dirname(os.path.abspath(__file__)),
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return described.stdout.strip() or None
-
-
-def _load_average() -> list[float] | None:
-    """The 1/5/15-minute load averages where the OS reports them (context for noisy runs)."""
-    try:
-        return [round(value, 2) for value in os.getloadavg()]
-    except (AttributeError, OSError):
-        return None
-
-
-def environment(rounds: int, target_s: float, quick: bool, clock: str) -> dict[str, Any]:
-    """What the numbers were measured with."""
-    return {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "load_average_at_start": _load_average(),
-        "dimse_codec": dimse_codec.__version__,
-        "git": _git_revision(),
-        "pynetdicom": pynetdicom.__version__,
-        "pydicom": pydicom.__version__,
-        "rounds": rounds,
-        "target_seconds_per_side_per_round": target_s,
-        "quick": quick,
-        "clock": clock,
-    }
-
-
 def profile_decode(cases: list[Case], names: tuple[str, ...], calls: int, top: int) -> str:
     """cProfile our decoder on the named messages; the top functions by own (tottime) time."""
     out = io.StringIO()
@@ -604,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
     identical = {case.name: case.ours_bytes == case.theirs_bytes for case in cases}
     run_rows(rows, rounds, target_s, CLOCKS[args.clock])
     for case in cases:
-        _require(case.ours.source is None, f"{case.name}: source got cached while timing")
+        require(case.ours.source is None, f"{case.name}: source got cached while timing")
 
     results = [summarise(row) for row in rows]
     scored = [r for r in results if r["goal"] is not None]
@@ -633,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
             json.dump(
                 {
                     "environment": env,
-                    "load_average_at_end": _load_average(),
+                    "load_average_at_end": load_average(),
                     "identical_command_bytes": identical,
                     "results": results,
                     "profile": profile or None,

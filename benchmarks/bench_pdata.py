@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import datetime
 import gc
 import io
 import json
 import os
-import platform
 import pstats
 import random
 import resource
@@ -26,7 +24,6 @@ import struct
 import subprocess
 import sys
 import tempfile
-import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,11 +31,10 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-import pydicom
-import pynetdicom
+import harness
+from harness import CLOCKS, Call, calibrate, load_average, per_call_ns, require
 from pynetdicom import dimse_messages, dimse_primitives, pdu
 
-import dimse_codec
 from dimse_codec import C_STORE
 from dimse_codec.pdata import MessageReceived, StreamDecoder, encode_pdata
 
@@ -71,7 +67,6 @@ INSTANCE = "1.2.826.0.1.3680043.2.1125.1.64"
 _PDU_HEADER = struct.Struct(">BBL")
 """A PDU's type, reserved byte and length, as pynetdicom's DUL unpacks them."""
 
-Call = Callable[[], object]
 
 
 # -- the two libraries' work ---------------------------------------------------------------------
@@ -305,18 +300,12 @@ def memcpy(data: bytes) -> Callable[[], int]:
 # -- sanity checks -------------------------------------------------------------------------------
 
 
-def _require(condition: bool, what: str) -> None:
-    """Stop the benchmark when a precondition fails (not ``assert``: it must survive ``-O``)."""
-    if not condition:
-        raise SystemExit(f"benchmark precondition failed: {what}")
-
-
 def ours_dataset(message: MessageReceived) -> memoryview:
     """The reassembled data set of one of our messages (never through ``.DataSet``: a copy)."""
-    _require(message.dataset is not None, "our decoder delivered no data set")
-    _require(not message.diagnostics, f"our decoder reported {message.diagnostics}")
+    require(message.dataset is not None, "our decoder delivered no data set")
+    require(not message.diagnostics, f"our decoder reported {message.diagnostics}")
     dataset = message.primitive.payload("DataSet")
-    _require(isinstance(dataset, memoryview), "the data set was not attached to the primitive")
+    require(isinstance(dataset, memoryview), "the data set was not attached to the primitive")
     return message.dataset  # type: ignore[return-value]
 
 
@@ -329,74 +318,40 @@ def verify(data: bytes, streams: dict[int, bytes], medium: bytes) -> dict[str, A
         facts[f"identical_pdu_bytes_{max_pdu}"] = theirs_stream == stream
         pdus = sum(1 for _ in encode_pdata(ours_p, CONTEXT_ID, max_pdu_length=max_pdu))
         theirs_pdus = sum(1 for _ in whole_pdus(theirs_stream))
-        _require(pdus == theirs_pdus, f"max {max_pdu}: {pdus} PDUs, pynetdicom {theirs_pdus}")
+        require(pdus == theirs_pdus, f"max {max_pdu}: {pdus} PDUs, pynetdicom {theirs_pdus}")
         facts[f"pdus_{max_pdu}"] = pdus
         for mode in ("iterate", "consume", "join"):
             result = ours_fragmenter(ours_p, max_pdu, mode)()
-            _require(result == (pdus if mode == "iterate" else len(stream)), f"{mode} counts")
-        _require(theirs_fragmenter(theirs_p, max_pdu)() == len(theirs_stream), "their lengths")
+            require(result == (pdus if mode == "iterate" else len(stream)), f"{mode} counts")
+        require(theirs_fragmenter(theirs_p, max_pdu)() == len(theirs_stream), "their lengths")
         sources = [("ours", stream)]
         if theirs_stream != stream:  # identical bytes need no second pass
             sources.append(("pynetdicom's", theirs_stream))
         for name, source in sources:
             for in_chunks in (False, True):
                 message = ours_reassembler(source, max_pdu, in_chunks)()
-                _require(ours_dataset(message) == data, f"we rebuild {name} stream wrongly")
-                _require(
+                require(ours_dataset(message) == data, f"we rebuild {name} stream wrongly")
+                require(
                     message.primitive.AffectedSOPInstanceUID == INSTANCE,
                     f"we decode {name} command set wrongly",
                 )
                 theirs = theirs_reassembler(source, in_chunks)()
-                _require(theirs.DataSet.getvalue() == data, f"pynetdicom rebuilds {name} wrongly")
-                _require(theirs.AffectedSOPInstanceUID == INSTANCE, "pynetdicom's command set")
+                require(theirs.DataSet.getvalue() == data, f"pynetdicom rebuilds {name} wrongly")
+                require(theirs.AffectedSOPInstanceUID == INSTANCE, "pynetdicom's command set")
             del message, theirs
         del theirs_stream
         gc.collect()
     ours_m, theirs_m = ours_primitive(medium), theirs_primitive(medium)
     for join in (True, False):
         primitive = ours_round_trip(ours_m, join)()
-        _require(bytes(primitive.payload("DataSet")) == medium, "our round trip lost data")
-    _require(theirs_round_trip(theirs_m)().DataSet.getvalue() == medium, "their round trip")
+        require(bytes(primitive.payload("DataSet")) == medium, "our round trip lost data")
+    require(theirs_round_trip(theirs_m)().DataSet.getvalue() == medium, "their round trip")
     return facts
 
 
 # -- timing --------------------------------------------------------------------------------------
 
 
-CLOCKS: dict[str, Callable[[], int]] = {
-    "cpu": time.thread_time_ns,
-    "wall": time.perf_counter_ns,
-}
-"""Timers: this thread's CPU time (default; page faults count, as kernel time of the thread) or
-wall-clock time."""
-
-
-def _per_call_ms(call: Call, calls: int, clock: Callable[[], int]) -> float:
-    """Time ``calls`` back-to-back calls, each result dropped at once (GC off); ms per call."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        start = clock()
-        for _ in range(calls):
-            call()
-        elapsed = clock() - start
-    finally:
-        if enabled:
-            gc.enable()
-    return elapsed / calls / 1e6
-
-
-def calibrate(call: Call, target_s: float, clock: Callable[[], int]) -> int:
-    """How many calls take about ``target_s`` (at least one), after a two-call warm-up."""
-    call()
-    call()
-    calls = 1
-    while True:
-        per_call_s = _per_call_ms(call, calls, clock) / 1e3
-        if per_call_s * calls >= target_s * 0.8 or calls >= 1_000_000:
-            return calls
-        wanted = int(target_s / max(per_call_s, 1e-9) * 1.05) + 1
-        calls = min(max(calls * 2, wanted), calls * 100)
 
 
 @dataclass
@@ -434,13 +389,13 @@ class Group:
 def run_group(group: Group, rounds: int, target_s: float, clock: Callable[[], int]) -> None:
     """Calibrate each side, then time all of them once per round, rotating who goes first."""
     for side in group.sides:
-        side.calls = calibrate(side.call, target_s, clock)
+        side.calls = calibrate(side.call, target_s, clock, warm_up=2, most=1_000_000)
         gc.collect()
     count = len(group.sides)
     for index in range(rounds):
         shift = index % count
         for side in group.sides[shift:] + group.sides[:shift]:
-            side.ms.append(_per_call_ms(side.call, side.calls, clock))
+            side.ms.append(per_call_ns(side.call, side.calls, clock) / 1e6)
         gc.collect()
     print(f"  timed {group.name}", file=sys.stderr, flush=True)
 
@@ -854,49 +809,10 @@ def format_memory(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _git_revision() -> str | None:
-    """The checkout's commit, read from ``.git`` without running git (no dirty flag)."""
-    root = Path(__file__).resolve().parent.parent / ".git"
-    try:
-        head = (root / "HEAD").read_text(encoding="ascii").strip()
-        if not head.startswith("ref: "):
-            return head[:12]
-        ref = head[5:]
-        if (root / ref).exists():
-            return (root / ref).read_text(encoding="ascii").strip()[:12]
-        for line in (root / "packed-refs").read_text(encoding="ascii").splitlines():
-            if line.endswith(" " + ref):
-                return line.split()[0][:12]
-    except OSError:
-        return None
-    return None
-
-
-def _load_average() -> list[float] | None:
-    """The 1/5/15-minute load averages where the OS reports them (context for noisy runs)."""
-    try:
-        return [round(value, 2) for value in os.getloadavg()]
-    except (AttributeError, OSError):
-        return None
-
-
 def environment(rounds: int, target_s: float, quick: bool, clock: str) -> dict[str, Any]:
-    """What the numbers were measured with."""
+    """What the numbers were measured with: the shared record and this benchmark's sizes."""
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "load_average_at_start": _load_average(),
-        "dimse_codec": dimse_codec.__version__,
-        "git": _git_revision(),
-        "pynetdicom": pynetdicom.__version__,
-        "pydicom": pydicom.__version__,
-        "rounds": rounds,
-        "target_seconds_per_side_per_round": target_s,
-        "quick": quick,
-        "clock": clock,
+        **harness.environment(rounds, target_s, quick, clock),
         "dataset_bytes": BIG,
         "round_trip_dataset_bytes": MEDIUM,
         "max_pdu_length": MAX_PDU,
@@ -1000,7 +916,7 @@ def main(argv: list[str] | None = None) -> int:
             json.dump(
                 {
                     "environment": env,
-                    "load_average_at_end": _load_average(),
+                    "load_average_at_end": load_average(),
                     "checks": facts,
                     "results": results,
                     "memory": memory,
