@@ -201,3 +201,16 @@ def test_a_truncated_capture_ends_the_association_as_truncated() -> None:
     found = records(capture)
     last = [r for r in found if isinstance(r, AssociationEvent)][-1]
     assert last.event == "truncated" and last.association.state == "truncated"
+
+
+def test_a_file_cut_mid_record_ends_with_a_truncation_problem() -> None:
+    capture = echo_and_store().capture()
+    frames: list[int] = []
+    found = list(decode_capture(capture[:-5], on_frame=frames.append))
+    last = found[-1]
+    assert isinstance(last, CaptureProblem) and last.diagnostic.code.value == "STREAM_TRUNCATED"
+    assert frames == list(range(1, len(frames) + 1)) and frames
+    assert not any(
+        isinstance(r, CaptureProblem) and r.diagnostic.code.value == "STREAM_TRUNCATED"
+        for r in records(capture)
+    )

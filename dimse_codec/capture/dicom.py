@@ -15,7 +15,7 @@ import enum
 import hashlib
 import re
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
@@ -820,15 +820,32 @@ def _two_headers(data: bytes | bytearray) -> bool:
 
 
 def decode_capture(
-    source: CaptureSource, *, port: int | None = None, policy: Policy = LENIENT
+    source: CaptureSource,
+    *,
+    port: int | None = None,
+    policy: Policy = LENIENT,
+    on_frame: Callable[[int], object] | None = None,
 ) -> Iterator[Record]:
-    """Read a pcap/pcapng capture and yield its DICOM records in order (the I/O edge)."""
+    """Read a pcap/pcapng capture and yield its DICOM records in order (the I/O edge).
+
+    A file cut mid-record ends with a :class:`CaptureProblem` (STREAM_TRUNCATED) after the
+    records of its intact packets, so a truncated capture is never mistaken for a whole one.
+    ``on_frame`` is called with each packet's frame number (for a progress display).
+    """
     reassembler = TcpReassembler()
     decoder = CaptureDecoder(port=port, policy=policy)
     with CaptureReader(source) as reader:
         for packet in reader:
+            if on_frame is not None:
+                on_frame(packet.frame)
             for event in reassembler.feed(packet):
                 yield from decoder.feed(event)
+        truncation = reader.truncation
     for event in reassembler.finish():
         yield from decoder.feed(event)
     yield from decoder.finish()
+    if truncation is not None:
+        diagnostic = Diagnostic(
+            DiagnosticCode.STREAM_TRUNCATED, truncation.message, truncation.offset, "capture"
+        )
+        yield CaptureProblem(None, DicomDirection.UNKNOWN, None, diagnostic)

@@ -2,9 +2,8 @@
 
 A thin layer over :class:`~dimse_codec.capture.dicom.CaptureDecoder`: records become one text
 line each (with a summary of message types, statuses and response times at the end) or one
-NDJSON object each (``--json``; schema in ``docs/decode.md``). The capture is read with a
-:class:`~dimse_codec.capture.CaptureReader` here rather than through ``decode_capture`` so that a
-truncated file can be reported and a progress count shown. ``--export DIR`` writes every
+NDJSON object each (``--json``; schema in ``docs/decode.md``), read through
+:func:`~dimse_codec.capture.dicom.decode_capture`. ``--export DIR`` writes every
 C-STORE-RQ data set as a DICOM Part-10 file (:func:`export_message`).
 """
 
@@ -24,23 +23,22 @@ from typing import TYPE_CHECKING, Any, TextIO
 from pydicom.uid import UID
 
 from dimse_codec.association import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
-from dimse_codec.capture import CaptureError, CaptureReader, NotACaptureFile, TcpReassembler
+from dimse_codec.capture import CaptureError, NotACaptureFile
 from dimse_codec.capture.dicom import (
     AssociationEvent,
     AssociationRecord,
-    CaptureDecoder,
     CapturedMessage,
-    CaptureProblem,
     DicomDirection,
     Record,
     StreamGap,
+    decode_capture,
 )
 from dimse_codec.cli.inspect import diagnostic_json, inspect_bytes
 from dimse_codec.dataset import decode_dataset
 from dimse_codec.dimse.status import describe, service_for_dimse, service_for_sop_class
 from dimse_codec.errors import DimseCodecError
 from dimse_codec.pdu import AAbort, AAssociateAC, AAssociateRJ, AAssociateRQ, UserIdentityRQSubItem
-from dimse_codec.policy import LENIENT, STRICT, Diagnostic, DiagnosticCode
+from dimse_codec.policy import LENIENT, STRICT
 from dimse_codec.tables.elements import format_tag
 
 if TYPE_CHECKING:
@@ -109,24 +107,13 @@ class _Progress:
 def decode_records(
     path: str, *, port: int | None, strict: bool, progress: _Progress | None = None
 ) -> Iterator[Record]:
-    """Yield the records of the capture at ``path``, then a problem record if it was truncated."""
-    reassembler = TcpReassembler()
-    decoder = CaptureDecoder(port=port, policy=STRICT if strict else LENIENT)
-    with CaptureReader(path) as reader:
-        for packet in reader:
-            if progress is not None:
-                progress.update(packet.frame)
-            for event in reassembler.feed(packet):
-                yield from decoder.feed(event)
-        truncation = reader.truncation
-    for event in reassembler.finish():
-        yield from decoder.feed(event)
-    yield from decoder.finish()
-    if truncation is not None:
-        diagnostic = Diagnostic(
-            DiagnosticCode.STREAM_TRUNCATED, truncation.message, truncation.offset, "capture"
-        )
-        yield CaptureProblem(None, DicomDirection.UNKNOWN, None, diagnostic)
+    """Yield the records of the capture at ``path`` (a truncated file ends with a problem)."""
+    return decode_capture(
+        path,
+        port=port,
+        policy=STRICT if strict else LENIENT,
+        on_frame=None if progress is None else progress.update,
+    )
 
 
 # -- JSON ----------------------------------------------------------------------------------------
