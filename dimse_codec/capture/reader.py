@@ -16,6 +16,7 @@ import mmap
 import os
 import stat
 import struct
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
@@ -77,6 +78,16 @@ CaptureSource = str | os.PathLike[str] | bytes | bytearray | memoryview | Binary
 
 CHUNK_SIZE = 1 << 20
 """Bytes read at a time from a file object that cannot be memory-mapped."""
+
+RELEASE_STEP = 8 << 20
+"""Bytes of a memory-mapped capture read past before their pages are handed back to the kernel.
+
+A mapped file's pages count in the process's resident memory once touched. Each time reading
+has moved on by this much, the pages behind it are released (``MADV_DONTNEED``): the mapping is
+read-only and backed by the file, so a view still held into them (a buffered segment, a data
+set fragment) reads the same bytes again from the page cache. Peak memory then follows the
+largest message in flight, not the size of the file.
+"""
 
 DEFAULT_MAX_RECORD_LENGTH = 16 << 20
 """Largest pcap record (captured length) or pcapng block accepted before it is refused."""
@@ -196,7 +207,18 @@ class CaptureStats:
 class _Input:
     """A capture's bytes: one buffer (a memory map or given bytes) or a stream read in chunks."""
 
-    __slots__ = ("_file", "_mmap", "_parent", "base", "data", "eof", "stream", "view")
+    __slots__ = (
+        "_file",
+        "_mmap",
+        "_parent",
+        "_released",
+        "base",
+        "data",
+        "eof",
+        "release_at",
+        "stream",
+        "view",
+    )
 
     def __init__(
         self,
@@ -216,6 +238,21 @@ class _Input:
         self._mmap = mapping
         self._parent = parent
         self._file = owned
+        self._released = 0
+        can_release = mapping is not None and hasattr(mmap, "MADV_DONTNEED")
+        self.release_at = base + RELEASE_STEP if can_release else sys.maxsize
+        """The index into ``data`` past which :meth:`release` has pages to hand back."""
+
+    def release(self, pos: int) -> None:
+        """Hand the kernel back the mapped pages before ``pos`` (see :data:`RELEASE_STEP`)."""
+        if self._mmap is None:
+            return
+        upto = (self.base + pos) // mmap.PAGESIZE * mmap.PAGESIZE
+        if upto > self._released:
+            with contextlib.suppress(OSError, ValueError):
+                self._mmap.madvise(mmap.MADV_DONTNEED, self._released, upto - self._released)
+            self._released = upto
+        self.release_at = pos + RELEASE_STEP
 
     def more(self, pos: int, need: int) -> int:
         """Make ``need`` bytes from ``pos`` present when the input has them; returns ``pos``'s new
@@ -523,6 +560,8 @@ class CaptureReader:
                     inp.base + pos,
                 )
                 pos = stop
+                if pos > inp.release_at:
+                    inp.release(pos)
         finally:
             self.stats.frames = frame
 
@@ -693,6 +732,8 @@ class CaptureReader:
                         raise self._short(block_type, length, where)
                     section.append(self._interface(view, pos, length, order, where))
                 pos += length
+                if pos > inp.release_at:
+                    inp.release(pos)
         finally:
             self.stats.frames = frame
 
