@@ -306,6 +306,8 @@ class _Assoc:
         self.requestor_direction: Direction | None = None
         self.record = AssociationRecord(index, connection, None, None, first_frame=frame)
         self.requests: dict[tuple[Direction, int], tuple[int, int | None]] = {}
+        self.last_frame = 0
+        """The last frame seen; the next snapshot takes it (not one snapshot per message)."""
 
     def direction_of(self, direction: Direction) -> DicomDirection:
         """A TCP direction in the association's roles."""
@@ -323,6 +325,10 @@ class _Assoc:
 
     def update(self, **changes: Any) -> AssociationRecord:
         """Replace fields of the record (it is immutable) and return the new snapshot."""
+        if "last_frame" in changes:
+            self.last_frame = changes["last_frame"]
+        else:
+            changes["last_frame"] = self.last_frame
         self.record = replace(self.record, **changes)
         return self.record
 
@@ -739,7 +745,7 @@ class CaptureDecoder:
                 syntax, guessed = sniffed.transfer_syntax, sniffed.reason
                 primitive.transfer_syntax = syntax
         request_frame, response_time = self._match(assoc, direction, primitive, frame, time_ns)
-        assoc.update(last_frame=frame)
+        assoc.last_frame = frame
         out.append(
             CapturedMessage(
                 assoc.index,

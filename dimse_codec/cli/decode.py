@@ -33,13 +33,12 @@ from dimse_codec.capture.dicom import (
     StreamGap,
     decode_capture,
 )
-from dimse_codec.cli.inspect import diagnostic_json, inspect_bytes
+from dimse_codec.cli.inspect import diagnostic_json, element_values
 from dimse_codec.dataset import decode_dataset
 from dimse_codec.dimse.status import describe, service_for_dimse, service_for_sop_class
 from dimse_codec.errors import DimseCodecError
 from dimse_codec.pdu import AAbort, AAssociateAC, AAssociateRJ, AAssociateRQ, UserIdentityRQSubItem
 from dimse_codec.policy import LENIENT, STRICT
-from dimse_codec.tables.elements import format_tag
 
 if TYPE_CHECKING:
     from dimse_codec.cli.main import SubParsers
@@ -243,14 +242,9 @@ def _status_service(message: CapturedMessage) -> str | None:
 def _command_json(command_set: bytes) -> dict[str, Any]:
     """Every element of the command set, keyword (or tag when unknown) to its JSON value."""
     try:
-        inspection = inspect_bytes(command_set)
+        return element_values(command_set)
     except DimseCodecError:
         return {}
-    out: dict[str, Any] = {}
-    for element in inspection.elements:
-        key = element.keyword if element.keyword != "Unknown" else format_tag(element.tag)
-        out[key] = element.value
-    return out
 
 
 def _dataset_json(message: CapturedMessage, with_model: bool) -> dict[str, Any] | None:

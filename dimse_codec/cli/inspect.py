@@ -228,39 +228,76 @@ def _view(
     )
 
 
+def element_values(data: bytes) -> dict[str, Any]:
+    """Keyword (tag text when unknown) -> JSON value of every element of a command set.
+
+    The JSON values of :func:`inspect_bytes` without its display text, for callers that only
+    need the values (NDJSON output, once per message); raises DimseCodecError if the elements
+    cannot be split.
+    """
+    elements, explicit = parse_elements(data, LENIENT, [])
+    out: dict[str, Any] = {}
+    for tag, offset, value in elements:
+        spec = BY_TAG.get(tag)
+        if spec is not None:
+            out[spec.keyword] = _json_value(tag, offset, value, spec.vr)
+        else:
+            wire_vr = data[offset + 4 : offset + 6].decode("ascii") if explicit else None
+            out[format_tag(tag)] = _json_value(tag, offset, value, wire_vr or "UN")
+    return out
+
+
+def _json_value(tag: int, offset: int, value: bytes, vr: str) -> Any:
+    """One element value of this VR as JSON: int(s), UID, tag texts or text; None otherwise."""
+    if not value:
+        return None
+    scratch: list[Diagnostic] = []
+    if vr in _INT_SIZES:
+        size = _INT_SIZES[vr]
+        if len(value) == size:
+            return int.from_bytes(value, "little")
+        if len(value) % size:
+            return None
+        numbers = [
+            int.from_bytes(value[pos : pos + size], "little") for pos in range(0, len(value), size)
+        ]
+        return numbers[0] if len(numbers) == 1 else numbers
+    if vr == "UI":
+        return str(DECODERS["UI"](value, offset, tag, LENIENT, scratch))
+    if vr == "AT":
+        return [format_tag(t) for t in DECODERS["AT"](value, offset, tag, LENIENT, scratch)]
+    if vr in _TEXT_VRS:
+        return str(DECODERS.get(vr, decode_text)(value, offset, tag, LENIENT, scratch))
+    return None
+
+
 def _render(
     tag: int, offset: int, value: bytes, vr: str, single: bool, service: str | None
 ) -> tuple[Any, str, dict[str, Any]]:
     """Return (JSON value, display text, details) for one element value of this VR."""
-    scratch: list[Diagnostic] = []
     if not value:
         return None, "(empty)", {}
+    decoded = _json_value(tag, offset, value, vr)
     if vr in _INT_SIZES:
-        size = _INT_SIZES[vr]
-        if len(value) % size:
+        if decoded is None:
+            size = _INT_SIZES[vr]
             return None, f"{_preview(value)} (length is not a multiple of {size})", {}
-        numbers = [
-            int.from_bytes(value[pos : pos + size], "little") for pos in range(0, len(value), size)
-        ]
+        numbers = decoded if isinstance(decoded, list) else [decoded]
         texts, details = zip(*(_int_text(tag, n, service) for n in numbers), strict=True)
         text = "\\".join(texts)
         if len(numbers) > 1 and single:
             text += f"  ({len(numbers)} values; VM is 1)"
-        return (numbers[0] if len(numbers) == 1 else numbers), text, details[0]
+        return decoded, text, details[0]
     if vr == "UI":
-        uid = str(DECODERS["UI"](value, offset, tag, LENIENT, scratch))
-        name = UID(uid).name if uid else uid
-        if name != uid:
-            return uid, f"{uid} ({name})", {"name": name}
-        return uid, uid, {}
+        name = UID(decoded).name if decoded else decoded
+        if name != decoded:
+            return decoded, f"{decoded} ({name})", {"name": name}
+        return decoded, decoded, {}
     if vr == "AT":
-        tags = [format_tag(t) for t in DECODERS["AT"](value, offset, tag, LENIENT, scratch)]
         extra = f"  (+{len(value) % 4} stray byte(s))" if len(value) % 4 else ""
-        return tags, "\\".join(tags) + extra, {}
+        return decoded, "\\".join(decoded) + extra, {}
     if vr in _TEXT_VRS:
-        decoder = DECODERS.get(vr, decode_text)
-        text = str(decoder(value, offset, tag, LENIENT, scratch))
-        return text, repr(text), {}
+        return decoded, repr(decoded), {}
     return None, _preview(value), {}
 
 
