@@ -311,3 +311,53 @@ def agree_with_tshark(
         for message, frame in zip(mine, group, strict=True):
             assert message.first_frame <= frame <= message.frame, (message, frame)
     return messages_of(records)
+
+
+# -- TCP segments and PDU lengths as tshark saw them (appended for test_capture_dcmtk) ----------
+
+
+@dataclass(frozen=True)
+class TsharkSegment:
+    """One TCP segment as tshark saw it, with the DICOM PDUs tshark showed ending in it."""
+
+    frame: int
+    src_port: int
+    dst_port: int
+    seq: int
+    """Relative sequence number of the first payload byte (1: the first byte after the SYN)."""
+    payload: int
+    """TCP payload bytes (``tcp.len``); a retransmission carries bytes already counted."""
+    pdus: tuple[tuple[int, int], ...]
+    """(PDU type, PDU-length field) of each DICOM PDU tshark dissected in this frame."""
+
+
+def tshark_segments(path: Path, ports: Sequence[int]) -> list[TsharkSegment]:
+    """Every TCP segment of ``path``, with each of ``ports`` forced to DICOM, in frame order.
+
+    Sequence numbers are tshark's relative ones (its default), so a direction's stream holds
+    ``max(seq + payload) - 1`` bytes however many segments were retransmitted.
+    """
+    binary = require_tool("tshark")
+    decode_as = [option for port in ports for option in ("-d", f"tcp.port=={port},dicom")]
+    fields = ["frame.number", "tcp.srcport", "tcp.dstport", "tcp.seq", "tcp.len",
+              "dicom.pdu.type", "dicom.pdu.len"]  # fmt: skip
+    run = subprocess.run(
+        [binary, "-n", "-r", str(path), *decode_as, "-Y", "tcp", "-T", "fields",
+         "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,",
+         *[option for name in fields for option in ("-e", name)]],
+        capture_output=True,
+        timeout=300,
+        check=True,
+        text=True,
+    )  # fmt: skip
+    segments = []
+    for line in run.stdout.splitlines():
+        frame, src, dst, seq, payload, types, lengths = line.split("\t")
+        kinds = [int(kind, 16) for kind in types.split(",") if kind]
+        sizes = [int(size) for size in lengths.split(",") if size]
+        assert len(kinds) == len(sizes), f"frame {frame}: PDU types {types!r}, lengths {lengths!r}"
+        pdus = tuple(zip(kinds, sizes, strict=True))
+        segments.append(
+            TsharkSegment(int(frame), int(src), int(dst), int(seq), int(payload or 0), pdus)
+        )
+    return segments
