@@ -4,6 +4,14 @@ They follow Hypothesis conventions (functions returning ``SearchStrategy``, keyw
 narrow) and are driven by the same PS3.7 table and PS3.8 value classes as the codec.
 """
 
+from dimse_codec.strategies.commands import MalformedCommandSet, malformed_command_sets
+from dimse_codec.strategies.datasets import (
+    STANDARD_TRANSFER_SYNTAXES,
+    MalformedDataset,
+    datasets,
+    encoded_datasets,
+    malformed_datasets,
+)
 from dimse_codec.strategies.pdu import (
     MalformedPDU,
     aborts,
@@ -46,9 +54,20 @@ from dimse_codec.strategies.primitives import (
     status_codes,
     uids,
 )
+from dimse_codec.strategies.streams import (
+    AssociationStreams,
+    MalformedStream,
+    associations,
+    malformed_streams,
+)
 
 __all__ = [
+    "STANDARD_TRANSFER_SYNTAXES",
+    "AssociationStreams",
+    "MalformedCommandSet",
+    "MalformedDataset",
     "MalformedPDU",
+    "MalformedStream",
     "aborts",
     "abstract_syntax_items",
     "ae_titles",
@@ -56,16 +75,22 @@ __all__ = [
     "associate_acs",
     "associate_rjs",
     "associate_rqs",
+    "associations",
     "asynchronous_operations_window_items",
     "attribute_tags",
     "command_sets",
     "common_extended_negotiation_items",
     "dataset_payloads",
+    "datasets",
+    "encoded_datasets",
     "error_comments",
     "extended_negotiation_items",
     "implementation_class_uid_items",
     "implementation_version_name_items",
+    "malformed_command_sets",
+    "malformed_datasets",
     "malformed_pdu_bytes",
+    "malformed_streams",
     "max_pdu_lengths",
     "maximum_length_items",
     "message_specs",
