@@ -57,7 +57,8 @@ class Capture:
             65535, 0, 0,
         )  # fmt: skip
         ip = struct.pack(
-            ">BBHHHBBH4s4s", 0x45, 0, 40 + len(payload), len(self.records) + 1, 0x4000, 64, 6, 0,
+            ">BBHHHBBH4s4s", 0x45, 0, 40 + len(payload), (len(self.records) + 1) & 0xFFFF, 0x4000,
+            64, 6, 0,
             ipaddress.IPv4Address(src[0]).packed, ipaddress.IPv4Address(dst[0]).packed,
         )  # fmt: skip
         self.time_ns += after_us * 1000
