@@ -6,11 +6,17 @@ and its canonical encoding must decode again. Anything else is a finding.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
-import atheris
+if __name__ == "__main__":  # instrument only under libFuzzer; replay.py and the tests import this
+    import atheris
 
-with atheris.instrument_imports():
+    _imports = atheris.instrument_imports(include=["dimse_codec"])  # not stdlib, pydicom...
+else:
+    _imports = contextlib.nullcontext()
+
+with _imports:
     from dimse_codec import (
         STRICT,
         DimseCodecError,

@@ -8,11 +8,17 @@ lenient diagnostic is one PS3.8 says not to test. Anything else is a finding.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
-import atheris
+if __name__ == "__main__":  # instrument only under libFuzzer; replay.py and the tests import this
+    import atheris
 
-with atheris.instrument_imports():
+    _imports = atheris.instrument_imports(include=["dimse_codec"])  # not stdlib, pydicom...
+else:
+    _imports = contextlib.nullcontext()
+
+with _imports:
     from dimse_codec import STRICT, DimseCodecError, LimitExceeded, TruncatedError
     from dimse_codec.pdu import PDU_HEADER_SIZE, decode_pdu, encode_pdu, read_pdu_header
     from dimse_codec.policy import IGNORED_BY_THE_STANDARD

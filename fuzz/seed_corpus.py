@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import struct
 import sys
 from pathlib import Path
 
@@ -58,6 +59,7 @@ def write(corpus: Path, examples: int) -> None:
         _save(corpus / "dataset", bytes([index]) + encode_dataset(sample, syntax))
     write_pdus(corpus / "pdu", examples)
     write_streams(corpus / "stream", examples)
+    write_captures(corpus / "capture")
 
 
 def write_streams(folder: Path, examples: int) -> None:
@@ -100,6 +102,109 @@ def write_pdus(folder: Path, examples: int) -> None:
     malformed()
     for vector in _pynetdicom_vectors():
         _save(folder, vector)
+
+
+# --- captures ------------------------------------------------------------------------------
+
+EXAMPLE_CAPTURE = ROOT.parent / "docs" / "examples" / "storage-commitment.pcap"
+"""Nanosecond little-endian pcap, raw IPv4 (link type 101), 16 frames of one association."""
+
+# (time_ns, frame bytes) as read from a capture; frames here are raw IPv4 packets
+_Frames = list[tuple[int, bytes]]
+
+
+def write_captures(folder: Path) -> None:
+    """The example capture and small variants of it, each after the harness's control byte.
+
+    Variants: the file as shipped, the same as pcapng (with interface options), big endian,
+    microseconds, cut inside a record, only the handshake and association (raw IPv4, Ethernet
+    with IPv6 in big-endian pcapng, Linux cooked v1, BSD loopback), and a mid-stream start.
+    The control byte is 0 (lenient, no port forced, bytes) unless a variant says otherwise.
+    """
+    example = EXAMPLE_CAPTURE.read_bytes()
+    frames = _pcap_frames(example)
+    start = frames[:5]  # SYN, SYN-ACK, ACK, A-ASSOCIATE-RQ, A-ASSOCIATE-AC
+    seeds = [
+        example,
+        _pcapng(frames, "<", 101),
+        _pcap(frames, ">", nanoseconds=True, link_type=101),
+        _pcap(frames, "<", nanoseconds=False, link_type=101),
+        example[: len(example) // 2],  # cut inside a record
+        _pcap(start, "<", nanoseconds=True, link_type=101),
+        _pcapng([(t, _ethernet(_to_ipv6(ip), 0x86DD)) for t, ip in start], ">", 1),
+        _pcap([(t, _sll(ip)) for t, ip in start], "<", nanoseconds=False, link_type=113),
+        _pcap([(t, struct.pack("<I", 2) + ip) for t, ip in start], "<", True, link_type=0),
+    ]
+    for seed in seeds:
+        _save(folder, b"\x00" + seed)
+    _save(folder, b"\x01" + _pcap(frames[5:11], "<", True, link_type=101))  # mid-stream, port
+    _save(folder, b"\x00" + _pcap(frames[5:11], "<", True, link_type=101))  # mid-stream, sniffed
+    _save(folder, b"\x04" + example)  # strict
+    _save(folder, b"\xf0" + seeds[1])  # pcapng read as a 61-byte trickle
+
+
+def _pcap_frames(data: bytes) -> _Frames:
+    """The (time, frame) records of a little-endian nanosecond pcap (the example's format)."""
+    frames: _Frames = []
+    pos = 24
+    while pos + 16 <= len(data):
+        seconds, fraction, captured, _original = struct.unpack_from("<IIII", data, pos)
+        frames.append((seconds * 1_000_000_000 + fraction, data[pos + 16 : pos + 16 + captured]))
+        pos += 16 + captured
+    return frames
+
+
+def _pcap(frames: _Frames, order: str, nanoseconds: bool, link_type: int) -> bytes:
+    magic = 0xA1B23C4D if nanoseconds else 0xA1B2C3D4
+    out = [struct.pack(order + "IHHiIII", magic, 2, 4, 0, 0, 262144, link_type)]
+    for time_ns, frame in frames:
+        seconds, fraction = divmod(time_ns, 1_000_000_000)
+        fraction = fraction if nanoseconds else fraction // 1000
+        out.append(struct.pack(order + "IIII", seconds, fraction, len(frame), len(frame)) + frame)
+    return b"".join(out)
+
+
+def _block(order: str, kind: int, body: bytes) -> bytes:
+    body += bytes(-len(body) % 4)
+    length = 12 + len(body)
+    return struct.pack(order + "II", kind, length) + body + struct.pack(order + "I", length)
+
+
+def _option(order: str, code: int, value: bytes) -> bytes:
+    return struct.pack(order + "HH", code, len(value)) + value + bytes(-len(value) % 4)
+
+
+def _pcapng(frames: _Frames, order: str, link_type: int) -> bytes:
+    """One section, one interface (if_name, if_tsresol 9), an Enhanced Packet Block per frame."""
+    section = _block(order, 0x0A0D0D0A, struct.pack(order + "IHHq", 0x1A2B3C4D, 1, 0, -1))
+    options = _option(order, 2, b"eth0") + _option(order, 9, b"\x09") + _option(order, 0, b"")
+    interface = _block(order, 1, struct.pack(order + "HHI", link_type, 0, 262144) + options)
+    packets = [
+        _block(
+            order,
+            6,
+            struct.pack(order + "IIIII", 0, time_ns >> 32, time_ns & 0xFFFFFFFF, len(f), len(f))
+            + f,
+        )
+        for time_ns, f in frames
+    ]
+    return section + interface + b"".join(packets)
+
+
+def _to_ipv6(packet: bytes) -> bytes:
+    """An IPv4 packet (20-byte header) as IPv6, its addresses mapped into fd00::/8."""
+    header, segment = packet[:20], packet[20:]
+    source, destination = (b"\xfd" + bytes(11) + header[12:16], b"\xfd" + bytes(11) + header[16:20])
+    return struct.pack(">IHBB", 6 << 28, len(segment), 6, 64) + source + destination + segment
+
+
+def _ethernet(packet: bytes, ethertype: int) -> bytes:
+    return bytes.fromhex("020000000002 020000000001") + struct.pack(">H", ethertype) + packet
+
+
+def _sll(packet: bytes) -> bytes:
+    """Linux cooked capture v1: sent by us, ARPHRD_ETHER, a 6-byte address, IPv4."""
+    return struct.pack(">HHH8sH", 4, 1, 6, bytes.fromhex("020000000001"), 0x0800) + packet
 
 
 def _pynetdicom_vectors() -> list[bytes]:

@@ -364,6 +364,25 @@ def test_fin_bounds_the_stream() -> None:
     assert [e.offset for e in of(StreamEnded, events)] == [4]
 
 
+@pytest.mark.parametrize("fin_seq", [-499, 3], ids=["before-the-syn", "below-delivered-bytes"])
+def test_stale_fin_is_ignored_and_counted(fin_seq: int) -> None:
+    """A FIN below bytes the stream holds cannot end it (found by fuzz_capture): the stream
+    keeps its bytes, ends at its length when the real FIN comes, and the stale one is counted."""
+    wire = Wire()
+    reassembler = TcpReassembler()
+    packets = [
+        *handshake(wire, 0, 0),
+        wire.packet(CLIENT, 1, b"abcdefgh"),
+        wire.packet(CLIENT, fin_seq, flags=cb.FIN | cb.ACK),
+        wire.packet(CLIENT, 9, b"ij"),
+        wire.packet(CLIENT, 11, flags=cb.FIN | cb.ACK),
+    ]
+    events = run(packets, reassembler)
+    assert streams(events)[(0, Direction.FORWARD)] == b"abcdefghij"
+    assert [e.offset for e in of(StreamEnded, events)] == [10]
+    assert reassembler.stats.stale_fins == 1
+
+
 def test_snaplen_cut_segment_becomes_a_gap() -> None:
     wire = Wire()
     packets = [

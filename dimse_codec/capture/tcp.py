@@ -227,6 +227,7 @@ class ReassemblyStats:
     gaps: int = 0
     gap_bytes: int = 0  # known lengths only
     late_segments: int = 0  # segments for a closed connection (without SYN), dropped
+    stale_fins: int = 0  # FINs below the bytes already in their stream, ignored
 
 
 # a waiting piece: (start, end, data or None for bytes known to be missing, frame, time_ns)
@@ -453,7 +454,10 @@ class TcpReassembler:
                         state, direction, half, end, offset + length, None, frame,
                         packet.time_ns, events,
                     )  # fmt: skip
-            if fin and half.fin_offset is None:
+            if fin and half.fin_offset is None and offset + length < half.next_offset:
+                # a FIN below bytes the stream already holds (or before its SYN) cannot end it
+                self.stats.stale_fins += 1
+            elif fin and half.fin_offset is None:
                 half.fin_offset = offset + length
                 half.fin_frame = frame
                 # anything already waiting beyond the FIN will never be part of the stream
