@@ -42,6 +42,8 @@ from dimse_codec.errors import (
     TruncatedError,
 )
 from dimse_codec.policy import LENIENT, STRICT, Diagnostic, DiagnosticCode, Policy
+from dimse_codec.tables.quirks import CATALOGUE as QUIRKS
+from dimse_codec.tables.quirks import Quirk, QuirkLayer, QuirkSpec
 
 __version__ = "0.1.0"
 
@@ -59,6 +61,7 @@ __all__ = [
     "N_EVENT_REPORT",
     "N_GET",
     "N_SET",
+    "QUIRKS",
     "STRICT",
     "DIMSEPrimitive",
     "DecodeError",
@@ -72,6 +75,9 @@ __all__ = [
     "LimitExceeded",
     "Policy",
     "PolicyViolation",
+    "Quirk",
+    "QuirkLayer",
+    "QuirkSpec",
     "StatusCategory",
     "TruncatedError",
     "UnknownMessage",

@@ -19,6 +19,7 @@ PAGES = {
     "association.md": 3,
     "capture.md": 2,
     "decode.md": 1,
+    "quirks.md": 4,
     "strategies.md": 1,
 }
 """Pages whose examples run here, with the fewest examples each must keep."""

@@ -10,6 +10,7 @@ derives CommandDataSetType from whether a data set is present (0101H if and only
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from pydicom.uid import UID
@@ -18,6 +19,7 @@ from dimse_codec.dimse.command_set import (
     HEADER_SIZE,
     RawElement,
     build_element,
+    build_explicit_element,
     element_path,
     pack_header,
     parse_elements,
@@ -25,14 +27,16 @@ from dimse_codec.dimse.command_set import (
 from dimse_codec.dimse.primitives import PRIMITIVES, DIMSEPrimitive, UnknownMessage
 from dimse_codec.dimse.validation import validate
 from dimse_codec.dimse.values import DECODERS, ENCODERS, decode_ul, decode_us, encode_ul, encode_us
-from dimse_codec.errors import EncodeError
+from dimse_codec.errors import EncodeError, InvalidParameter, InvalidParameterType
 from dimse_codec.policy import LENIENT, Diagnostic, DiagnosticCode, Policy
 from dimse_codec.tables.elements import BY_KEYWORD, BY_TAG
 from dimse_codec.tables.messages import (
     COMMAND_DATA_SET_TYPE_NULL,
     MESSAGES_BY_FIELD,
     MessageSpec,
+    Priority,
 )
+from dimse_codec.tables.quirks import Quirk, QuirkLayer, select_quirks
 
 __all__ = [
     "EncodedMessage",
@@ -158,7 +162,7 @@ def decode_command_set(
         size = len(value)
         if size == 2 and vr == "US":
             values[slot] = value[0] | (value[1] << 8)
-        elif vr == "UI" and 0 < size <= 64 and _CANONICAL_UID(value):
+        elif vr == "UI" and 0 < size <= 64 and not size & 1 and _CANONICAL_UID(value):
             # the common case, fully checked by one regex: digits and dots, one NUL pad at most
             values[slot] = _new_uid(UID, value.rstrip(b"\x00").decode("ascii"))
         elif size and not size & 1:
@@ -598,6 +602,8 @@ def encode_command_set(
     is_request: bool | None = None,
     canonical: bool = False,
     check: bool = True,
+    quirks: Iterable[Quirk] = (),
+    omit: Iterable[str] = (),
 ) -> bytes:
     """Encode a primitive's command set as Implicit VR Little Endian bytes.
 
@@ -605,15 +611,25 @@ def encode_command_set(
     ``canonical`` asks for standard output (ascending tags, recomputed group length, minimal
     padding). ``check`` refuses a primitive that is not a valid request/response for its message
     type, with the reasons; pass ``check=False`` to put an invalid message on the wire on purpose.
+
+    ``quirks`` reproduces real peers' deviations on purpose (the command-set ones of
+    :data:`~dimse_codec.tables.quirks.CATALOGUE`; a quirk of another layer raises
+    :class:`~dimse_codec.errors.InvalidParameter`). ``omit`` names command elements to leave out
+    (by keyword, :attr:`~dimse_codec.tables.quirks.Quirk.MISSING_ELEMENTS`). The primitive is
+    checked first, then the quirks bend its encoding; a quirk that does not concern this message
+    type changes nothing, and with quirks a decoded primitive is re-encoded, not copied.
     """
+    deviation = _deviation(quirks, omit, "encode_command_set") if quirks or omit else None
     state = primitive.__dict__
     source = state["_source"]
     if isinstance(primitive, UnknownMessage):
+        if deviation is not None:
+            return _encode_deviant(primitive, None, deviation)
         if source is not None and not canonical:
             return bytes(source)
         return _encode_unknown(primitive)
     spec = message_spec(primitive, is_request)
-    if source is not None and not canonical and spec is state["_spec"]:
+    if deviation is None and source is not None and not canonical and spec is state["_spec"]:
         return bytes(source)
     if check:
         verdict = validate(primitive, spec.is_request)
@@ -621,7 +637,136 @@ def encode_command_set(
             raise EncodeError(
                 f"not a valid {spec.name}: {'; '.join(verdict.reasons)}", path=spec.name
             )
+    if deviation is not None:
+        return _encode_deviant(primitive, spec, deviation)
     return _encode(primitive, spec)
+
+
+# -- quirks (real peers' deviations, on purpose) -------------------------------------------------
+
+_COMMAND_SET_LAYER = frozenset({QuirkLayer.COMMAND_SET})
+_PRIORITY = BY_KEYWORD["Priority"].tag
+_PADDED_AE_TAGS = frozenset(
+    spec.tag for spec in BY_TAG.values() if spec.vr == "AE" and not spec.retired
+)
+_AE_PADDED_LENGTH = 16
+
+
+class _Deviation(NamedTuple):
+    """The command-set quirks asked for, with the tags to leave out resolved."""
+
+    quirks: frozenset[Quirk]
+    omit: frozenset[int]
+
+
+def _deviation(quirks: Iterable[Quirk], omit: Iterable[str], where: str) -> _Deviation | None:
+    """Check ``quirks`` and ``omit``; MISSING_PRIORITY and ``omit`` become tags to leave out.
+
+    ``None`` when both are empty, so the conformant encoder (and its byte-exact re-encoding of
+    decoded primitives) is used.
+    """
+    chosen = select_quirks(quirks, _COMMAND_SET_LAYER, where)
+    if isinstance(omit, (str, bytes)):
+        raise InvalidParameterType(
+            f"{where}: omit must be a collection of element keywords, not a single "
+            f"{type(omit).__name__}",
+            path="omit",
+        )
+    tags = set()
+    for keyword in omit:
+        element = BY_KEYWORD.get(keyword) if isinstance(keyword, str) else None
+        if element is None:
+            raise InvalidParameter(
+                f"{where}: omit names {keyword!r}, which is no command element keyword",
+                path="omit",
+            )
+        tags.add(element.tag)
+    if tags:
+        chosen |= {Quirk.MISSING_ELEMENTS}
+    elif Quirk.MISSING_ELEMENTS in chosen:
+        raise InvalidParameter(
+            f"{where}: MISSING_ELEMENTS needs the elements to leave out, "
+            "e.g. omit={'AffectedSOPClassUID'}",
+            path="omit",
+        )
+    if Quirk.MISSING_PRIORITY in chosen:
+        tags.add(_PRIORITY)
+    if not chosen:
+        return None
+    return _Deviation(chosen, frozenset(tags))
+
+
+def _encode_deviant(
+    primitive: DIMSEPrimitive, spec: MessageSpec | None, deviation: _Deviation
+) -> bytes:
+    """Encode as :func:`_encode` would (extras kept, ascending tags), then apply the quirks."""
+    state = primitive.__dict__
+    fields: list[tuple[int, bytes]] = [(e.tag, e.value) for e in state["_extras"]]
+    if spec is None:  # an unknown message: its elements are all extras
+        fields = [field for field in fields if field[0] != _GROUP_LENGTH]
+    else:
+        empty = state["_empty"]
+        for tag, keyword, slot, encoder in _PLANS[type(primitive)].entries:
+            if slot is _COMMAND_FIELD_SLOT:
+                raw = encode_us(spec.command_field)
+            elif slot is _DATA_SET_TYPE_SLOT:
+                raw = encode_us(_data_set_type_for(primitive, spec))
+            else:
+                value = state[slot]
+                if value is not None:
+                    raw = encoder(value)
+                elif empty and keyword in empty:
+                    raw = b""
+                else:
+                    continue
+            fields.append((tag, raw))
+    quirks = deviation.quirks
+    if (
+        Quirk.PRIORITY_WHERE_NOT_ALLOWED in quirks
+        and spec is not None
+        and spec.is_request
+        and _PRIORITY not in spec.allowed_tags
+        and all(tag != _PRIORITY for tag, _ in fields)
+    ):
+        fields.append((_PRIORITY, encode_us(Priority.MEDIUM)))
+    if Quirk.PADDED_AE_TITLES in quirks:
+        fields = [
+            (tag, _padded_ae(raw)) if tag in _PADDED_AE_TAGS else (tag, raw) for tag, raw in fields
+        ]
+    if deviation.omit:
+        fields = [field for field in fields if field[0] not in deviation.omit]
+    fields.sort(key=_tag_of)
+    explicit = Quirk.EXPLICIT_VR_COMMAND_SET in quirks
+    if explicit:
+        body = [build_explicit_element(tag, _explicit_vr(tag), raw) for tag, raw in fields]
+    else:
+        body = [build_element(tag, raw) for tag, raw in fields]
+    if _GROUP_LENGTH in deviation.omit:
+        return b"".join(body)
+    group = encode_ul(
+        sum(len(part) for (tag, _), part in zip(fields, body, strict=True) if tag >> 16 == 0)
+    )
+    head = (
+        build_explicit_element(_GROUP_LENGTH, "UL", group)
+        if explicit
+        else build_element(_GROUP_LENGTH, group)
+    )
+    return head + b"".join(body)
+
+
+def _padded_ae(raw: bytes) -> bytes:
+    """An AE value padded with spaces to 16 bytes, as some peers send it (empty stays empty)."""
+    if not raw:
+        return raw
+    return raw.rstrip(b" ").ljust(_AE_PADDED_LENGTH, b" ")
+
+
+def _explicit_vr(tag: int) -> str:
+    """The VR an Explicit VR command set gives a tag: the registry's, or UN when unknown."""
+    element = BY_TAG.get(tag)
+    if element is None or tag >> 16:
+        return "UN"
+    return element.vr
 
 
 def _data_set_type_for(primitive: DIMSEPrimitive, spec: MessageSpec) -> int:
@@ -701,15 +846,23 @@ def encode_message(
     is_request: bool | None = None,
     canonical: bool = False,
     check: bool = True,
+    quirks: Iterable[Quirk] = (),
+    omit: Iterable[str] = (),
 ) -> EncodedMessage:
     """Encode a primitive as a whole message: command-set bytes plus its data set bytes.
 
     The data set is the parameter this message type carries (a ``Dataset`` is encoded in the
-    primitive's ``transfer_syntax``; bytes and memoryviews pass through uncopied).
+    primitive's ``transfer_syntax``; bytes and memoryviews pass through uncopied). ``quirks``
+    and ``omit`` bend the command set as in :func:`encode_command_set`.
     """
     spec = message_spec(primitive, is_request)
     command = encode_command_set(
-        primitive, is_request=spec.is_request, canonical=canonical, check=check
+        primitive,
+        is_request=spec.is_request,
+        canonical=canonical,
+        check=check,
+        quirks=quirks,
+        omit=omit,
     )
     dataset = None
     if spec.dataset is not None:

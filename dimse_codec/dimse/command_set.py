@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from construct import Bytes, Construct, FormatField, GreedyRange, Int16ul, Int32ul, Struct, this
 
-from dimse_codec.errors import DecodeError, TruncatedError
+from dimse_codec.errors import DecodeError, EncodeError, TruncatedError
 from dimse_codec.policy import Diagnostic, DiagnosticCode, Policy
 from dimse_codec.tables.elements import BY_TAG, format_tag
 
@@ -28,6 +28,7 @@ __all__ = [
     "EXPLICIT_SHORT_HEADER",
     "RawElement",
     "build_element",
+    "build_explicit_element",
     "element_path",
     "parse_elements",
 ]
@@ -239,3 +240,22 @@ pack_header = _HEADER.pack
 def build_element(tag: int, value: bytes) -> bytes:
     """Encode one Implicit VR Little Endian element (header and value)."""
     return pack_header(tag >> 16, tag & 0xFFFF, len(value)) + value
+
+
+def build_explicit_element(tag: int, vr: str, value: bytes) -> bytes:
+    """Encode one Explicit VR Little Endian element (header and value).
+
+    Only for reproducing peers that send Explicit VR command sets (PS3.7 6.3.1 requires
+    Implicit VR): the header follows :data:`EXPLICIT_SHORT_HEADER`, or
+    :data:`EXPLICIT_LONG_HEADER` for the VRs with a 32-bit length. Raises
+    :class:`~dimse_codec.errors.EncodeError` for a value too long for a 16-bit length.
+    """
+    code = vr.encode("ascii")
+    if code in _LONG_VRS:
+        return _EXPLICIT_LONG.pack(tag >> 16, tag & 0xFFFF, code, 0, len(value)) + value
+    if len(value) > 0xFFFF:
+        raise EncodeError(
+            f"a {len(value)}-byte {vr} value does not fit an Explicit VR 16-bit length",
+            path=element_path(tag),
+        )
+    return _EXPLICIT_SHORT.pack(tag >> 16, tag & 0xFFFF, code, len(value)) + value
