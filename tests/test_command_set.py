@@ -565,3 +565,19 @@ def test_duplicate_protocol_element_is_reported_and_kept() -> None:
     assert decoded.command_data_set_type == 0x0101  # the first wins
     assert [(e.tag, e.value) for e in decoded.extra_elements] == [(0x00000800, us(0x0001))]
     assert encode_command_set(decoded) == raw
+
+
+def test_odd_length_uid_is_reported_even_when_canonical() -> None:
+    """A UID of digits and dots with an odd length (no NUL pad) is still an odd value length:
+    the fast path for canonical UIDs used to skip the check (found by the malformed strategies)."""
+    data = command(
+        element(0x00000002, b"1.2.3"),
+        element(0x00000100, us(0x0030)),
+        element(0x00000110, us(1)),
+        element(0x00000800, us(0x0101)),
+    )
+    primitive = decode_command_set(data)
+    assert [d.code for d in primitive.diagnostics] == [DiagnosticCode.ODD_VALUE_LENGTH]
+    assert primitive.AffectedSOPClassUID == "1.2.3"
+    with pytest.raises(PolicyViolation):
+        decode_command_set(data, policy=STRICT)

@@ -309,6 +309,12 @@ def _odd_length(draw: st.DrawFn, spec: MessageSpec, elements: list[_Element]) ->
     return _join(_put(elements, tag, value.encode("ascii")))
 
 
+def _odd_uid(draw: st.DrawFn, spec: MessageSpec, elements: list[_Element]) -> bytes:
+    tag = draw(st.sampled_from(_tags_of(spec, "UI")))
+    value = draw(_shared(uids).filter(lambda u: len(u) % 2 == 1))
+    return _join(_put(elements, tag, value.encode("ascii")))
+
+
 def _at_length(draw: st.DrawFn, spec: MessageSpec, elements: list[_Element]) -> bytes:
     tag = draw(st.sampled_from(_tags_of(spec, "AT")))
     count = draw(st.integers(0, 3))
@@ -484,6 +490,7 @@ _DEFECTS: tuple[tuple[Expected, str, Callable[[MessageSpec], bool], _Damage], ..
     (_D.VM_GT_1, "several values where VM is 1", _every, _vm_gt_1),
     (_D.EMPTY_VALUE, "element with a zero-length value", _every, _empty),
     (_D.ODD_VALUE_LENGTH, "text value of odd length", _has("AE", "LO"), _odd_length),
+    (_D.ODD_VALUE_LENGTH, "UID of odd length, not padded", _has("UI"), _odd_uid),
     (_D.BAD_VALUE_LENGTH, "AT value not a multiple of 4 bytes", _has("AT"), _at_length),
     (_D.UNKNOWN_ELEMENT, "unknown (0000,xxxx) element", _every, _unknown_element),
     (_D.RETIRED_ELEMENT, "retired command element", _every, _retired),
@@ -524,8 +531,7 @@ _DEFECTS: tuple[tuple[Expected, str, Callable[[MessageSpec], bool], _Damage], ..
     (DecodeError, "big-endian byte order", _every, _big_endian),
 )
 """Every way :func:`malformed_command_sets` breaks a command set: the answer, a name, which
-message types it applies to, and the damage. An odd-length UID is not generated: the decoder
-does not report it (see ``docs/strategies.md``)."""
+message types it applies to, and the damage."""
 
 
 def _matches(kind: Expected | str, answer: Expected, defect: str) -> bool:
