@@ -17,7 +17,7 @@ from dicom_conversation import (
     message,
 )
 
-from dimse_codec import C_ECHO
+from dimse_codec import C_ECHO, C_STORE
 from dimse_codec.association import build_request, respond
 from dimse_codec.capture import GapReason
 from dimse_codec.capture.dicom import (
@@ -214,3 +214,47 @@ def test_a_file_cut_mid_record_ends_with_a_truncation_problem() -> None:
         isinstance(r, CaptureProblem) and r.diagnostic.code.value == "STREAM_TRUNCATED"
         for r in records(capture)
     )
+
+
+def _associated() -> Conversation:
+    rq = build_request("STORESCU", "ARCHIVE", [(VERIFICATION, [IMPLICIT])], max_pdu_length=16384)
+    accepted = respond(rq, {VERIFICATION: [IMPLICIT]}, max_pdu_length=16384)
+    conversation = Conversation().handshake()
+    return conversation.send(True, encode_pdu(rq)).send(False, encode_pdu(accepted.pdu))
+
+
+def test_messages_finished_before_an_undecodable_pdu_are_kept() -> None:
+    """A whole C-ECHO and a PDU over the cap in one segment: the echo survives the refusal."""
+    echo = C_ECHO(MessageID=1, AffectedSOPClassUID=VERIFICATION)
+    oversized = b"\x01\x00" + (0x10000000).to_bytes(4, "big") + bytes(70)
+    capture = _associated().send(True, message(echo, 1) + oversized).close().capture()
+    found = records(capture)
+    assert [m.name for m in messages(found)] == ["C-ECHO-RQ"]
+    problems = [r.diagnostic.code.value for r in found if isinstance(r, CaptureProblem)]
+    assert problems == ["UNDECODABLE"]
+
+
+def test_a_p_data_over_the_negotiated_maximum_is_reported_then_refused_past_the_cap() -> None:
+    """Up to the cap a P-DATA-TF over the receiver's limit is reported and decoded; a length
+    past it (a corrupt length field) is refused and decoding resumes at the next PDU header."""
+    store = C_STORE(
+        MessageID=1,
+        AffectedSOPClassUID=CT,
+        AffectedSOPInstanceUID="1.2.3",
+        Priority=0,
+        DataSet=STORE_DATA * 2000,  # 34 kB in one PDU: over the 16384 announced
+    )
+    echo = C_ECHO(MessageID=2, AffectedSOPClassUID=VERIFICATION)
+    corrupt = b"\x04\x00" + (2 << 20).to_bytes(4, "big") + message(echo, 1)[6:]
+    rq = build_request(
+        "STORESCU", "ARCHIVE", [(VERIFICATION, [IMPLICIT]), (CT, [EXPLICIT])], max_pdu_length=16384
+    )
+    accepted = respond(rq, {VERIFICATION: [IMPLICIT], CT: [EXPLICIT]}, max_pdu_length=16384)
+    conversation = Conversation().handshake()
+    conversation.send(True, encode_pdu(rq)).send(False, encode_pdu(accepted.pdu))
+    conversation.send(True, message(store, 3, max_pdu=0))
+    conversation.send(True, corrupt).send(True, message(echo, 1))
+    found = records(conversation.close().capture())
+    assert [m.name for m in messages(found)] == ["C-STORE-RQ", "C-ECHO-RQ"]
+    codes = [r.diagnostic.code.value for r in found if isinstance(r, CaptureProblem)]
+    assert codes == ["PDU_OVER_MAXIMUM", "UNDECODABLE"]

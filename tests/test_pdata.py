@@ -751,3 +751,30 @@ def test_a_stream_cut_anywhere_accounts_for_every_byte(step: int, cut: int) -> N
             data_bytes = sum(f.length for f in event.fragments if not f.is_command)
             assert data_bytes == (event.dataset_length or 0)
             assert bytes(event.dataset or b"") == data[:data_bytes]
+
+
+def test_max_pdata_length_refuses_a_corrupt_length_before_reading() -> None:
+    """A P-DATA-TF over the hard cap raises at its header; over max_pdu_length it is reported."""
+    whole = bytes(encode_pdata(echo(), 1, max_pdu_length=0))
+    decoder = StreamDecoder(max_pdu_length=len(whole) - 7, max_pdata_length=len(whole) - 6)
+    events = decoder.feed(whole)
+    (received,) = [e for e in events if isinstance(e, MessageReceived)]
+    assert received.primitive.MessageID == 1
+    reported = [e.diagnostic.code for e in events if isinstance(e, StreamDiagnostic)]
+    assert reported == [DiagnosticCode.PDU_OVER_MAXIMUM]
+    capped = StreamDecoder(max_pdata_length=len(whole) - 7)
+    with pytest.raises(LimitExceeded, match="cap"):
+        capped.feed(whole[:6])
+
+
+def test_events_before_an_error_are_kept_for_the_caller() -> None:
+    """One feed that finishes a message and then meets a refused PDU: the message is salvaged."""
+    whole = bytes(encode_pdata(echo(), 1, max_pdu_length=0))
+    oversized = b"\x01\x00" + (1 << 28).to_bytes(4, "big")
+    decoder = StreamDecoder()
+    assert decoder.events_before_error() == []
+    with pytest.raises(LimitExceeded):
+        decoder.feed(whole + oversized)
+    salvaged = decoder.events_before_error()
+    assert [type(e).__name__ for e in salvaged] == ["MessageReceived"]
+    assert decoder.events_before_error() == []  # handed over once

@@ -229,6 +229,15 @@ Record = AssociationEvent | CapturedMessage | StreamGap | CaptureProblem
 # -- plausibility --------------------------------------------------------------------------------
 
 
+MAX_PLAUSIBLE_PDATA = 1 << 26
+"""The longest P-DATA-TF a capture decoder believes before any A-ASSOCIATE says otherwise."""
+
+MIN_PDATA_CAP = 1 << 20
+"""Once an association announced its limits, a P-DATA-TF is refused (and decoding resumes at
+the next PDU header) when it declares more than 4 × the receiver's limit, but never below this:
+up to there an oversized PDU is only reported (PDU_OVER_MAXIMUM), as some peers do send one."""
+
+
 def _plausible_pdu(data: bytes | bytearray | memoryview, pos: int) -> int | None:
     """The PDU length if a plausible PDU header starts at ``pos`` (12 bytes needed), else None."""
     if len(data) - pos < 12:
@@ -240,7 +249,8 @@ def _plausible_pdu(data: bytes | bytearray | memoryview, pos: int) -> int | None
     if pdu_type == 4:
         item = int.from_bytes(data[pos + 6 : pos + 10], "big")
         context_id, mch = data[pos + 10], data[pos + 11]
-        if 6 <= length <= 1 << 26 and 2 <= item <= length - 4 and context_id & 1 and mch <= 3:
+        plausible = 6 <= length <= MAX_PLAUSIBLE_PDATA
+        if plausible and 2 <= item <= length - 4 and context_id & 1 and mch <= 3:
             return length
         return None
     if pdu_type in (1, 2):
@@ -268,13 +278,38 @@ class _Half:
         self.pending_offset = 0
         self.frames: list[tuple[int, int, int | None]] = []  # (offset, frame, time_ns)
         self.offsets: list[int] = []
+        self.transfer_syntaxes: dict[int, str] = {}
+        self.max_pdu_length = 0  # the receiver's Maximum Length Received, once negotiated
+        self.max_pdata_length = MAX_PLAUSIBLE_PDATA
+
+    def limit(self, max_pdu_length: int, transfer_syntaxes: dict[int, str]) -> None:
+        """The association was accepted: what the receiver of this direction announced."""
+        self.max_pdu_length = max_pdu_length
+        self.max_pdata_length = max(4 * max_pdu_length, MIN_PDATA_CAP) if max_pdu_length else 0
+        self.transfer_syntaxes.update(transfer_syntaxes)
+        decoder = self.decoder
+        if decoder is not None:
+            decoder.max_pdu_length = self.max_pdu_length
+            decoder.max_pdata_length = self.max_pdata_length
+            decoder.transfer_syntaxes.update(transfer_syntaxes)
 
     def start_decoder(self, offset: int) -> StreamDecoder:
         """A fresh decoder whose byte 0 is stream ``offset``."""
-        self.decoder = StreamDecoder(policy=self.policy, max_pdu_length=0)
+        self.decoder = StreamDecoder(
+            policy=self.policy,
+            max_pdu_length=self.max_pdu_length,
+            max_pdata_length=self.max_pdata_length,
+            transfer_syntaxes=self.transfer_syntaxes,
+        )
         self.base = offset
         self.syncing = False
         return self.decoder
+
+    def shifted(self, diagnostic: Diagnostic) -> Diagnostic:
+        """A decoder's diagnostic with its offset made a stream offset."""
+        if diagnostic.offset is None or not self.base:
+            return diagnostic
+        return replace(diagnostic, offset=diagnostic.offset + self.base)
 
     def note_frames(self, offset: int, frame: int, time_ns: int | None) -> None:
         """Remember which frame carried the bytes from ``offset`` on."""
@@ -547,14 +582,28 @@ class CaptureDecoder:
             rest = bytes(half.pending[found:])
             half.pending.clear()
             decoder = half.start_decoder(start)
-            return self._events(conn, direction, half, decoder.feed(rest))
+            return self._feed(conn, direction, half, decoder, rest)
         current = half.decoder
         if current is None:  # pragma: no cover - set above
             return []
+        return self._feed(conn, direction, half, current, data)
+
+    def _feed(
+        self,
+        conn: _Conn,
+        direction: Direction,
+        half: _Half,
+        decoder: StreamDecoder,
+        data: bytes | memoryview,
+    ) -> list[Record]:
+        """Feed one direction's decoder; on an error keep what it finished, then resynchronise."""
         try:
-            events = current.feed(data)
+            events = decoder.feed(data)
         except DimseCodecError as exc:
-            return self._decoder_failed(conn, direction, half, exc)
+            if self.policy.strict:
+                raise
+            done = self._events(conn, direction, half, decoder.events_before_error())
+            return done + self._decoder_failed(conn, direction, half, exc)
         return self._events(conn, direction, half, events)
 
     def _decoder_failed(
@@ -628,28 +677,22 @@ class CaptureDecoder:
             elif isinstance(event, IncompleteMessage):
                 assoc = self._assoc(conn, half.frame_at(half.base + event.offset)[0])
                 frame, _ = half.frame_at(half.base + event.end - 1)
+                way = assoc.direction_of(direction)
+                out += [
+                    CaptureProblem(assoc.index, way, frame, half.shifted(diagnostic))
+                    for diagnostic in event.diagnostics
+                ]
                 out.append(
                     CaptureProblem(
-                        assoc.index,
-                        assoc.direction_of(direction),
-                        frame,
-                        event.reason,
-                        event.command_set,
+                        assoc.index, way, frame, half.shifted(event.reason), event.command_set
                     )
                 )
             elif isinstance(event, StreamDiagnostic):
-                offset = event.diagnostic.offset
-                where = half.frame_at(half.base + offset)[0] if offset is not None else None
+                diagnostic = half.shifted(event.diagnostic)
+                offset = diagnostic.offset
+                where = half.frame_at(offset)[0] if offset is not None else None
                 index, way = self._where(conn, direction)
-                out.append(
-                    CaptureProblem(
-                        index,
-                        way,
-                        where,
-                        event.diagnostic,
-                        event.data,
-                    )
-                )
+                out.append(CaptureProblem(index, way, where, diagnostic, event.data))
         decoder = half.decoder
         if decoder is not None and not decoder.in_progress:
             half.forget_before(half.base + decoder.offset)
@@ -685,9 +728,11 @@ class CaptureDecoder:
                     syntaxes = {
                         k: v.transfer_syntax for k, v in negotiated.accepted_contexts.items()
                     }
-                    for other in conn.halves.values():
-                        if other.decoder is not None:
-                            other.decoder.transfer_syntaxes.update(syntaxes)
+                    # the requestor sends up to the acceptor's limit, and the other way round
+                    self._half(conn, direction.other).limit(
+                        negotiated.peer_max_pdu_length, syntaxes
+                    )
+                    self._half(conn, direction).limit(negotiated.our_max_pdu_length, syntaxes)
             record = assoc.update(
                 answer=pdu, negotiated=negotiated, state="accepted", last_frame=frame
             )
@@ -760,7 +805,7 @@ class CaptureDecoder:
                 primitive,
                 event.command_set,
                 event.dataset,
-                event.diagnostics + primitive.diagnostics,
+                tuple(map(half.shifted, event.diagnostics)) + primitive.diagnostics,
                 request_frame,
                 response_time,
             )

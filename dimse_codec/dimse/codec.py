@@ -216,6 +216,10 @@ def decode_command_set(
         state = unknown.__dict__
         state.update(UnknownMessage._TEMPLATE)
         state["_command_field"] = command_field
+        announced = protocol.get(_DATA_SET_TYPE)
+        if announced is not None and len(announced[1]) == 2:
+            # whether a data set follows, so a stream keeps it with the unknown message
+            state["_cds"] = announced[1][0] | announced[1][1] << 8
         state["_extras"] = tuple(RawElement(t, o, v) for t, o, v in elements)
         state["_source"] = raw
         state["_diagnostics"] = _in_wire_order(diagnostics)
@@ -381,7 +385,6 @@ _NEVER_MANDATORY = frozenset(
 """Messages for which "no data set" (0101H) needs no diagnostic."""
 
 
-
 def _size(elements: list[tuple[int, int, bytes]], index: int, raw: bytes, explicit: bool) -> int:
     """Bytes an element occupies (header and value) in the stream."""
     if not explicit:
@@ -545,7 +548,10 @@ def attach_dataset(
     spec = primitive.message_spec
     state = primitive.__dict__
     diagnostics = list(primitive.diagnostics)
-    if spec is None or spec.dataset is None:
+    if spec is None:
+        # an unknown CommandField (already reported) that announced a data set: it is its own
+        state["_unexpected_dataset"] = dataset
+    elif spec.dataset is None:
         policy.report(
             diagnostics,
             DiagnosticCode.DATA_SET_UNEXPECTED,
@@ -821,9 +827,7 @@ def _encode(primitive: DIMSEPrimitive, spec: MessageSpec) -> bytes:
 
 def _encode_unknown(message: UnknownMessage) -> bytes:
     fields = [
-        (extra.tag, extra.value)
-        for extra in message.extra_elements
-        if extra.tag != _GROUP_LENGTH
+        (extra.tag, extra.value) for extra in message.extra_elements if extra.tag != _GROUP_LENGTH
     ]
     return _assemble(fields)
 

@@ -153,7 +153,10 @@ class StreamDecoder:
     end of the stream. ``max_pdu_length`` is the Maximum Length Received we announced (0: none);
     a longer P-DATA-TF is reported. The caps refuse input before it is buffered:
     ``max_other_pdu_length`` for PDUs other than P-DATA-TF (which are decoded whole),
-    ``max_command_size`` and ``max_dataset_size`` for what a message accumulates in memory.
+    ``max_command_size`` and ``max_dataset_size`` for what a message accumulates in memory, and
+    ``max_pdata_length`` (0: none) for a P-DATA-TF's declared length, so that a corrupt length
+    field (a capture's flipped byte) is refused at once instead of swallowing the stream after
+    it as PDV items; a length between ``max_pdu_length`` and this cap is only reported.
     ``dataset_sink`` may return a writable object for a data set (a file), which then never
     touches memory. ``transfer_syntaxes`` maps context IDs to transfer syntax UIDs for the
     primitives' ``transfer_syntax``; it is a plain dict attribute the caller may update once the
@@ -166,6 +169,7 @@ class StreamDecoder:
         policy: Policy = LENIENT,
         max_pdu_length: int = 0,
         max_other_pdu_length: int = 1 << 20,
+        max_pdata_length: int = 0,
         max_command_size: int = 1 << 16,
         max_dataset_size: int = 1 << 32,
         dataset_sink: SinkFactory | None = None,
@@ -175,6 +179,7 @@ class StreamDecoder:
         self.policy = policy
         self.max_pdu_length = check_max_pdu_length(max_pdu_length)
         self.max_other_pdu_length = _limit(max_other_pdu_length, "max_other_pdu_length")
+        self.max_pdata_length = _limit(max_pdata_length, "max_pdata_length")
         self.max_command_size = _limit(max_command_size, "max_command_size")
         self.max_dataset_size = _limit(max_dataset_size, "max_dataset_size")
         self.dataset_sink = dataset_sink
@@ -237,6 +242,18 @@ class StreamDecoder:
         except DimseCodecError as exc:
             self._failed = exc
             raise
+        events, self._events = self._events, []
+        return events
+
+    def events_before_error(self) -> list[Event]:
+        """The events the call that raised had completed before its error (then none).
+
+        A ``feed`` that raises returns nothing, yet the same bytes may have finished whole
+        messages before the bad part: a caller that carries on after errors (a capture decoder)
+        takes them here so they are not lost.
+        """
+        if self._failed is None:
+            return []
         events, self._events = self._events, []
         return events
 
@@ -555,6 +572,13 @@ class StreamDecoder:
                 self._end_pdu()
             return
         path = f"P-DATA-TF @{offset}"
+        if self.max_pdata_length and length > self.max_pdata_length:
+            raise LimitExceeded(
+                f"P-DATA-TF declares {length} bytes, over the {self.max_pdata_length}-byte cap; "
+                "refused before reading it",
+                offset=offset + 2,
+                path=path,
+            )
         if reserved:
             self._stream_problem(
                 _D.RESERVED_NONZERO,
