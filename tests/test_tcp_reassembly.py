@@ -7,22 +7,17 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import os
 import random
-import re
-import signal
 import socket
-import subprocess
 import threading
-import time
 from collections import defaultdict
 from pathlib import Path
 
 import capture_builder as cb
 import pytest
-from conftest import IN_CI, require_tool
 from hypothesis import given
 from hypothesis import strategies as st
+from recording import tcpdump
 
 from dimse_codec.capture import (
     CaptureReader,
@@ -546,12 +541,9 @@ def test_both_directions_interleaved_with_acks(
 
 # --- a real capture --------------------------------------------------------------------------
 
-SENTINEL = b"dimse-codec capture sentinel"
-
 
 @pytest.mark.peer
 def test_tcpdump_loopback_capture_reassembles_both_directions(tmp_path: Path) -> None:
-    tcpdump = require_tool("tcpdump")
     rng = random.Random(104)
     request = rng.randbytes(300_000)
     response = rng.randbytes(120_000)
@@ -560,71 +552,35 @@ def test_tcpdump_loopback_capture_reassembles_both_directions(tmp_path: Path) ->
     server.listen(1)
     port = server.getsockname()[1]
     path = tmp_path / "loopback.pcap"
-    capture = subprocess.Popen(
-        # -s/-B: the ring holds ~900 full loopback frames, so none is dropped
-        [tcpdump, "-i", "lo", "-w", str(path), "-U", "--immediate-mode", "-s", "70000",
-         "-B", "65536", "-Z", "root", f"port {port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
     try:
-        assert capture.stderr is not None
-        ready = False
-        for _ in range(50):  # tcpdump says a few lines, then "listening on lo"
-            line = capture.stderr.readline()
-            if not line:
-                break
-            if b"listening on" in line:
-                ready = True
-                break
-        if not ready:
-            message = f"tcpdump could not capture on lo (exit {capture.poll()})"
-            if IN_CI:
-                pytest.fail(message)
-            pytest.skip(message)
+        with tcpdump(path, [port]):
+            received = bytearray()
 
-        received = bytearray()
+            def serve() -> None:
+                connection, _ = server.accept()
+                with connection:
+                    for _ in range(10_000):  # bounded: the request is 300 kB
+                        chunk = connection.recv(65536)
+                        if not chunk:
+                            break
+                        received.extend(chunk)
+                    connection.sendall(response)
 
-        def serve() -> None:
-            connection, _ = server.accept()
-            with connection:
-                for _ in range(10_000):  # bounded: the request is 300 kB
-                    chunk = connection.recv(65536)
+            thread = threading.Thread(target=serve)
+            thread.start()
+            answer = bytearray()
+            with socket.create_connection(("127.0.0.1", port)) as client:
+                client.sendall(request)
+                client.shutdown(socket.SHUT_WR)
+                for _ in range(10_000):
+                    chunk = client.recv(65536)
                     if not chunk:
                         break
-                    received.extend(chunk)
-                connection.sendall(response)
-
-        thread = threading.Thread(target=serve)
-        thread.start()
-        answer = bytearray()
-        with socket.create_connection(("127.0.0.1", port)) as client:
-            client.sendall(request)
-            client.shutdown(socket.SHUT_WR)
-            for _ in range(10_000):
-                chunk = client.recv(65536)
-                if not chunk:
-                    break
-                answer.extend(chunk)
-        thread.join()
-        assert bytes(received) == request and bytes(answer) == response
-        # a UDP datagram to the same port marks the end: once it is in the file, all is
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as marker:
-            marker.sendto(SENTINEL, ("127.0.0.1", port))
-        for _ in range(2_000):  # bounded polling while tcpdump writes (-U flushes per packet)
-            if path.exists() and SENTINEL in path.read_bytes():
-                break
-            time.sleep(0.01)
-        else:
-            pytest.fail("tcpdump never wrote the end marker")
+                    answer.extend(chunk)
+            thread.join()
+            assert bytes(received) == request and bytes(answer) == response
     finally:
-        os.kill(capture.pid, signal.SIGTERM)
-        capture.wait()
         server.close()
-    assert capture.stderr is not None
-    summary = capture.stderr.read().decode(errors="replace")
-    dropped = re.search(r"(\d+) packets? dropped by kernel", summary)
-    assert dropped is None or dropped.group(1) == "0", f"tcpdump lost packets: {summary}"
 
     reassembler = TcpReassembler()
     events: list[Event] = []
