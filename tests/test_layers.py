@@ -17,6 +17,7 @@ LAYERS = [
     {"pdata", "association"},
     {"capture"},
     {"strategies"},
+    {"fuzz"},
     {"cli"},
 ]
 

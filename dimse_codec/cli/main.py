@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from dimse_codec import __version__
 from dimse_codec.cli import decode as decode_command
+from dimse_codec.cli import fuzz as fuzz_command
 from dimse_codec.cli import inspect as inspect_command
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ Handler = Callable[[argparse.Namespace], int]
 SUBCOMMANDS: tuple[Callable[[SubParsers], None], ...] = (
     inspect_command.register,
     decode_command.register,
+    fuzz_command.register,
 )
 """The ``register`` function of every subcommand, in the order ``--help`` lists them."""
 

@@ -1,0 +1,235 @@
+"""``dimse-codec fuzz HOST PORT``: send generated valid and malformed traffic to a running SCP.
+
+A thin layer over :func:`dimse_codec.fuzz.fuzz`: it checks the arguments, prints what the SCP
+accepted, one line per finding as it is found (with the folder its reproducer went to) and a
+summary of every outcome at the end. Loopback only unless ``--allow-remote``. Exit status: 0
+no finding, 1 findings, 2 usage error, a refused host or an SCP that cannot be reached or
+will not associate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from dimse_codec.errors import DimseCodecError
+
+if TYPE_CHECKING:
+    from dimse_codec.cli.main import SubParsers
+    from dimse_codec.fuzz import Finding, FuzzResult, Observation
+
+__all__ = ["register", "run"]
+
+DEFAULT_OUT = "dimse-fuzz-findings"
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: an int of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
+
+
+def _count(text: str) -> int:
+    """An argparse type: an int of at least 0."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a positive number of seconds."""
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
+    return value
+
+
+def _port(text: str) -> int:
+    """An argparse type: a TCP port."""
+    value = int(text)
+    if not 1 <= value <= 0xFFFF:
+        raise argparse.ArgumentTypeError(f"expected a TCP port 1-65535, got {value}")
+    return value
+
+
+def register(subparsers: SubParsers) -> None:
+    """Add the ``fuzz`` subcommand to the ``dimse-codec`` parser."""
+    parser = subparsers.add_parser(
+        "fuzz",
+        help="send generated valid and malformed DICOM traffic to a running SCP",
+        description=(
+            "Open one association per example against a running SCP and send Hypothesis-"
+            "generated traffic: valid C-ECHO and C-STORE requests, and malformed PDUs, command "
+            "sets, data sets and P-DATA streams. Each answer is classified (crash, hang, "
+            "abort-on-valid, answer-to-invalid, or normal) after a liveness check, findings are "
+            "shrunk, and each gets a reproducer folder with the bytes and a replay.py. Only "
+            "loopback addresses unless --allow-remote: run it against servers you may break."
+        ),
+    )
+    parser.add_argument("host", metavar="HOST", help="the SCP's address (loopback by default)")
+    parser.add_argument("port", metavar="PORT", type=_port, help="the SCP's TCP port")
+    parser.add_argument("--calling-ae", default="DIMSE-FUZZ", help="our AE title")
+    parser.add_argument("--called-ae", default="ANY-SCP", help="the SCP's AE title")
+    parser.add_argument(
+        "--max-examples",
+        type=_positive_int,
+        default=100,
+        metavar="N",
+        help="generated examples (associations) to run; shrinking runs more (default 100)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=None, metavar="S", help="Hypothesis seed (default: random)"
+    )
+    parser.add_argument(
+        "--out",
+        default=DEFAULT_OUT,
+        metavar="DIR",
+        help=f"folder for reproducers and summary.json (default ./{DEFAULT_OUT})",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=3.0,
+        metavar="SECONDS",
+        help="longest wait for each answer, connection and liveness check (default 3)",
+    )
+    parser.add_argument(
+        "--max-shrinks",
+        type=_count,
+        default=25,
+        metavar="N",
+        help="runs spent shrinking each finding (default 25; 0: keep findings as found)",
+    )
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a HOST that is not a loopback address (a server you own and may crash)",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="print one line per example as well"
+    )
+    parser.set_defaults(handler=run)
+
+
+class _Printer:
+    """Prints progress and findings as they come, to ``out``."""
+
+    def __init__(self, out: TextIO, verbose: bool) -> None:
+        self.out = out
+        self.verbose = verbose
+
+    def start(self, result: FuzzResult) -> None:
+        """What the SCP accepted and what is about to run."""
+        association = result.target.association
+        print(
+            f"fuzzing {result.endpoint} (called AE {association.called_ae_title!r}, "
+            f"calling AE {association.calling_ae_title!r})",
+            file=self.out,
+        )
+        name = association.peer_implementation_version_name or "-"
+        print(
+            f"server: {name} ({association.peer_implementation_class_uid or '-'}), "
+            f"max PDU {association.peer_max_pdu_length}",
+            file=self.out,
+        )
+        for cid, ctx in sorted(association.accepted_contexts.items()):
+            print(
+                f"  accepted context {cid}: {ctx.abstract_syntax} in {ctx.transfer_syntax}",
+                file=self.out,
+            )
+        settings = result.report.settings
+        print(
+            f"seed {settings.seed}, {settings.max_examples} examples, "
+            f"at most {settings.max_shrinks} shrink runs per finding",
+            file=self.out,
+            flush=True,
+        )
+
+    def example(self, number: int, observation: Observation) -> None:
+        """One line per generated example, with -v."""
+        if self.verbose:
+            print(
+                f"  {number:4d} {observation.classification.value:17s} {observation.case.kind}: "
+                f"{observation.verdict.reason}",
+                file=self.out,
+                flush=True,
+            )
+
+    def finding(self, finding: Finding, path: Path | None) -> None:
+        """One line per finding, as soon as it is shrunk."""
+        where = f"\n    reproducer: {path}" if path is not None else ""
+        print(f"finding {finding.number}: {finding.summary}{where}", file=self.out, flush=True)
+
+
+def _summary(result: FuzzResult, out: TextIO) -> None:
+    """Counts per outcome and answer, the findings, and why the run stopped early (if it did)."""
+    from dimse_codec.fuzz import SEVERITY, Classification
+
+    report = result.report
+    print(
+        f"done in {report.elapsed:.1f} s: {report.examples} of {report.settings.max_examples} "
+        f"examples, {report.shrink_calls} shrink runs, {report.rounds} Hypothesis round(s)",
+        file=out,
+    )
+    if report.halted:
+        print(f"stopped early: {report.halted}", file=out)
+    print("outcomes:", file=out)
+    for classification in Classification:
+        print(
+            f"  {classification.value:17s} {report.outcomes.get(classification.value, 0):5d}"
+            f"  ({SEVERITY[classification]})",
+            file=out,
+        )
+    answers = ", ".join(f"{kind} {count}" for kind, count in report.answers.most_common())
+    print(f"answers to the deciding step: {answers or 'none'}", file=out)
+    if report.findings:
+        print(f"findings: {len(report.findings)}", file=out)
+        for finding in report.findings:
+            print(f"  {finding.number}. {finding.signature}", file=out)
+    else:
+        print("findings: none", file=out)
+    if result.summary is not None:
+        print(f"summary: {result.summary}", file=out)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Fuzz the SCP: 0 nothing found, 1 findings, 2 refused or unreachable (see the module)."""
+    # imported here: Hypothesis and the strategies are not needed by the other subcommands
+    from dimse_codec.fuzz import NotLoopback, ServerUnavailable, fuzz
+
+    printer = _Printer(sys.stdout, args.verbose)
+    try:
+        result = fuzz(
+            args.host,
+            args.port,
+            calling_ae_title=args.calling_ae,
+            called_ae_title=args.called_ae,
+            max_examples=args.max_examples,
+            seed=args.seed,
+            timeout=args.timeout,
+            max_shrinks=args.max_shrinks,
+            out=Path(args.out),
+            allow_remote=args.allow_remote,
+            on_start=printer.start,
+            on_finding=printer.finding,
+            on_example=printer.example,
+        )
+    except NotLoopback as exc:
+        print(f"dimse-codec fuzz: error: {exc}", file=sys.stderr)
+        return 2
+    except ServerUnavailable as exc:
+        print(f"dimse-codec fuzz: error: {exc}", file=sys.stderr)
+        return 2
+    except DimseCodecError as exc:  # an AE title we cannot send
+        print(f"dimse-codec fuzz: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"dimse-codec fuzz: error: cannot write to {args.out}: {exc}", file=sys.stderr)
+        return 2
+    _summary(result, sys.stdout)
+    return 1 if result.report.findings else 0

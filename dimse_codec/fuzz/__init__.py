@@ -1,0 +1,105 @@
+"""Live fuzzing of a running DICOM SCP: generated traffic, classified answers, reproducers.
+
+The layers, from pure to I/O:
+
+* :mod:`~dimse_codec.fuzz.cases`: what is sent. A :class:`Case` is one association's bytes cut
+  into steps; :func:`cases` generates valid and malformed ones with Hypothesis for a
+  :class:`Target` (what the SCP accepted when we proposed :func:`proposal`).
+* :mod:`~dimse_codec.fuzz.oracle`: the decoder's view. :func:`judge` says which steps our own
+  strict decoder (and the protocol) accepts, so "valid" means what the library says it means.
+* :mod:`~dimse_codec.fuzz.findings`: what the answers mean. :func:`classify` maps the answers
+  and the liveness check to ``crash``, ``hang``, ``abort-on-valid``, ``answer-to-invalid`` or
+  ``normal``; :func:`write_reproducer` writes a finding's bytes, JSON and ``replay.py``.
+* :mod:`~dimse_codec.fuzz.engine`: :func:`run_campaign` drives Hypothesis (generate, then
+  shrink each new finding) over any ``execute`` function.
+* :mod:`~dimse_codec.fuzz.live`: sockets. :func:`fuzz` runs a whole campaign against
+  ``host:port``; loopback only unless ``allow_remote``.
+
+See ``docs/fuzzing-live.md``.
+"""
+
+from dimse_codec.fuzz.cases import (
+    MALFORMED_KINDS,
+    STORAGE_SOP_CLASSES,
+    VALID_KINDS,
+    VERIFICATION,
+    Case,
+    Expect,
+    Step,
+    Target,
+    cases,
+    probe_steps,
+    proposal,
+)
+from dimse_codec.fuzz.engine import CampaignSettings, Report, run_campaign
+from dimse_codec.fuzz.findings import (
+    SEVERITY,
+    Answer,
+    AnswerKind,
+    Classification,
+    Finding,
+    Health,
+    Liveness,
+    Observation,
+    StepOutcome,
+    StepRecord,
+    Verdict,
+    classify,
+    write_reproducer,
+)
+from dimse_codec.fuzz.live import (
+    Endpoint,
+    FuzzResult,
+    LiveRunner,
+    NotLoopback,
+    ServerUnavailable,
+    check_liveness,
+    fuzz,
+    negotiate,
+    resolve,
+    run_case,
+)
+from dimse_codec.fuzz.oracle import Judgement, StepVerdict, judge
+
+__all__ = [
+    "MALFORMED_KINDS",
+    "SEVERITY",
+    "STORAGE_SOP_CLASSES",
+    "VALID_KINDS",
+    "VERIFICATION",
+    "Answer",
+    "AnswerKind",
+    "CampaignSettings",
+    "Case",
+    "Classification",
+    "Endpoint",
+    "Expect",
+    "Finding",
+    "FuzzResult",
+    "Health",
+    "Judgement",
+    "LiveRunner",
+    "Liveness",
+    "NotLoopback",
+    "Observation",
+    "Report",
+    "ServerUnavailable",
+    "Step",
+    "StepOutcome",
+    "StepRecord",
+    "StepVerdict",
+    "Target",
+    "Verdict",
+    "cases",
+    "check_liveness",
+    "classify",
+    "fuzz",
+    "judge",
+    "negotiate",
+    "probe_steps",
+    "proposal",
+    "resolve",
+    "run_campaign",
+    "run_case",
+    "write_reproducer",
+]

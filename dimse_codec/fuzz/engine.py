@@ -1,0 +1,305 @@
+"""The campaign: Hypothesis generates cases, runs each through ``execute`` and shrinks findings.
+
+No I/O here: ``execute`` (in practice :class:`dimse_codec.fuzz.live.LiveRunner`) sends a case
+and returns its :class:`~dimse_codec.fuzz.findings.Observation`, so the engine is tested with a
+simulated server as well as real ones.
+
+Hypothesis drives everything, in rounds. Each round is one ``@given`` test run
+programmatically (``database=None``, ``deadline=None``, phases generate and shrink, one bug at
+a time, quiet) whose body executes the case and raises a private exception when it shows a
+finding not seen before. Hypothesis then stops generating and shrinks: it runs smaller cases,
+and every one that shows the *same* finding (classification, kind and flaw) raises again, so
+the last of them is the smallest. Shrinking is capped at ``max_shrinks`` runs per finding. The
+next round (seed + 1) generates the examples still owed, and findings already known no longer
+fail, so a campaign runs exactly ``max_examples`` generated examples unless the server goes
+down for good. Findings seen while shrinking another one are kept (unshrunk) if no later round
+finds them again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis import strategies as st
+from hypothesis.errors import Flaky
+
+from dimse_codec.fuzz.cases import Case
+from dimse_codec.fuzz.findings import Classification, Finding, Observation
+
+__all__ = ["CampaignSettings", "Report", "run_campaign"]
+
+Execute = Callable[[Case], Observation]
+"""Runs one case against the server and says what happened."""
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignSettings:
+    """How much to run: generated examples, the seed, and shrink runs per finding."""
+
+    max_examples: int = 100
+    seed: int = 0
+    max_shrinks: int = 25
+
+    def __post_init__(self) -> None:
+        """Refuse settings that cannot bound a campaign."""
+        if self.max_examples < 1:
+            raise ValueError("max_examples must be at least 1")
+        if self.max_shrinks < 0:
+            raise ValueError("max_shrinks must not be negative")
+
+
+@dataclass
+class Report:
+    """What a campaign did: examples, outcomes, findings, and why it stopped early (if it did).
+
+    ``outcomes`` and ``answers`` count the generated examples only (so each adds up to
+    ``examples``); shrink runs are counted in ``shrink_calls``.
+    """
+
+    settings: CampaignSettings
+    examples: int = 0
+    shrink_calls: int = 0
+    rounds: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    answers: Counter[str] = field(default_factory=Counter)
+    findings: list[Finding] = field(default_factory=list)
+    halted: str | None = None
+    elapsed: float = 0.0
+
+    @property
+    def completed(self) -> bool:
+        """Whether every requested example ran."""
+        return self.examples >= self.settings.max_examples
+
+
+class _Found(Exception):
+    """Raised in the Hypothesis test body when a case shows the finding being shrunk."""
+
+
+class _StopRound(BaseException):
+    """Ends a round at once (shrink budget spent); a BaseException so Hypothesis lets it by."""
+
+
+class _Halt(BaseException):
+    """Ends the campaign at once (the server is gone, or the engine itself failed)."""
+
+
+class _Campaign:
+    """The state a campaign keeps across rounds and test calls."""
+
+    def __init__(
+        self,
+        execute: Execute,
+        config: CampaignSettings,
+        on_finding: Callable[[Finding], None] | None,
+        on_example: Callable[[int, Observation], None] | None,
+    ) -> None:
+        self.execute = execute
+        self.config = config
+        self.on_finding = on_finding
+        self.on_example = on_example
+        self.report = Report(config)
+        self.known: set[str] = set()
+        self.pending: dict[str, tuple[Observation, int, int]] = {}
+        self.error: BaseException | None = None
+        self._reset_round(0)
+
+    def _reset_round(self, round_seed: int) -> None:
+        self.round_seed = round_seed
+        self.target: str | None = None
+        self.first: Observation | None = None
+        self.best: Observation | None = None
+        self.first_index = 0
+        self.replays = 0
+        self.round_shrinks = 0
+        self.halt_note = ""
+
+    # -- one test call ----------------------------------------------------------------------
+
+    def _run(self, case: Case) -> Observation:
+        try:
+            return self.execute(case)
+        except Exception as exc:  # a bug in execute: stop, and re-raise it after the campaign
+            self.error = exc
+            raise _Halt from exc
+
+    def _halt(self, reason: str) -> None:
+        self.report.halted = reason
+        raise _Halt
+
+    def call(self, case: Case) -> None:
+        """The body of the Hypothesis test: run the case and decide whether it fails.
+
+        ``_Found`` is raised from this one line only: Hypothesis tells failures apart by where
+        they are raised, and must see the same one while shrinking as when it was found.
+        """
+        failed = self._generated(case) if self.target is None else self._shrinking(case)
+        if failed:
+            raise _Found(self.target)
+
+    def _generated(self, case: Case) -> bool:
+        if self.report.examples >= self.config.max_examples:
+            return False  # never reached: each round asks Hypothesis for what is still owed
+        self.report.examples += 1
+        index = self.report.examples
+        observation = self._run(case)
+        self.report.outcomes[observation.classification.value] += 1
+        answer = observation.decisive_answer
+        self.report.answers[answer.kind.value if answer else "none"] += 1
+        if self.on_example is not None:
+            self.on_example(index, observation)
+        signature = observation.signature
+        new = (
+            observation.classification is not Classification.NORMAL and signature not in self.known
+        )
+        if new:
+            self.target, self.first, self.best, self.first_index = (
+                signature,
+                observation,
+                observation,
+                index,
+            )
+        if not observation.usable:
+            self.halt_note = "not shrunk: the server did not come back"
+            self._halt(
+                f"the server is {observation.liveness.health.value} after example {index} "
+                f"({observation.liveness.detail})"
+            )
+        return new
+
+    def _shrinking(self, case: Case) -> bool:
+        if self.round_shrinks >= self.config.max_shrinks:
+            self.halt_note = f"shrinking stopped after {self.round_shrinks} runs"
+            raise _StopRound
+        self.round_shrinks += 1
+        self.report.shrink_calls += 1
+        observation = self._run(case)
+        signature = observation.signature
+        if signature == self.target:
+            self.best = observation
+            self.replays += 1
+        elif (
+            observation.classification is not Classification.NORMAL
+            and signature not in self.known
+            and signature not in self.pending
+        ):
+            self.pending[signature] = (observation, self.first_index, self.round_seed)
+        if not observation.usable:
+            self.halt_note = "shrinking stopped: the server did not come back"
+            self._halt(
+                f"the server is {observation.liveness.health.value} while shrinking "
+                f"({observation.liveness.detail})"
+            )
+        return signature == self.target
+
+    # -- rounds ---------------------------------------------------------------------------------
+
+    def finish_round(self) -> None:
+        """Record the round's finding (if any) at its smallest."""
+        if self.target is None or self.first is None or self.best is None:
+            return
+        note = self.halt_note
+        if self.replays == 0 and not note:
+            note = "did not show again when replayed: the server may be flaky"
+        self._add(self.best, self.first, self.first_index, self.round_seed, note)
+        self.known.add(self.target)
+        self.pending.pop(self.target, None)
+
+    def _add(
+        self, best: Observation, first: Observation, index: int, round_seed: int, note: str
+    ) -> None:
+        finding = Finding(
+            number=len(self.report.findings) + 1,
+            observation=best,
+            first=first,
+            example=index,
+            seed=round_seed,
+            shrunk=best.case != first.case,
+            replays=self.replays,
+            shrink_calls=self.round_shrinks,
+            note=note,
+        )
+        self.report.findings.append(finding)
+        if self.on_finding is not None:
+            self.on_finding(finding)
+
+    def finish(self) -> None:
+        """Keep the findings only seen while shrinking another one, unshrunk."""
+        for signature, (observation, index, round_seed) in list(self.pending.items()):
+            if signature in self.known:
+                continue
+            self.replays, self.round_shrinks = 0, 0
+            self._add(
+                observation,
+                observation,
+                index,
+                round_seed,
+                "seen while shrinking another finding; not shrunk",
+            )
+            self.known.add(signature)
+
+
+def _round(
+    strategy: st.SearchStrategy[Case], campaign: _Campaign, remaining: int, round_seed: int
+) -> Callable[[], None]:
+    """One Hypothesis run over at most ``remaining`` new examples."""
+
+    @settings(
+        max_examples=remaining,
+        deadline=None,
+        database=None,
+        phases=(Phase.generate, Phase.shrink),
+        report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        print_blob=False,
+    )
+    @seed(round_seed)
+    @given(strategy)
+    def fuzz_round(case: Case) -> None:
+        campaign.call(case)
+
+    return fuzz_round
+
+
+def run_campaign(
+    strategy: st.SearchStrategy[Case],
+    execute: Execute,
+    config: CampaignSettings,
+    *,
+    on_finding: Callable[[Finding], None] | None = None,
+    on_example: Callable[[int, Observation], None] | None = None,
+) -> Report:
+    """Run ``config.max_examples`` generated cases through ``execute``; shrink each finding.
+
+    ``on_finding`` is called with each finding as soon as it is final (shrunk), and
+    ``on_example`` with each generated example's number and observation (for progress). The
+    campaign stops early only when the server is down for good (``Report.halted`` says so). An
+    exception raised by ``execute`` itself is a bug, and is re-raised.
+    """
+    campaign = _Campaign(execute, config, on_finding, on_example)
+    report = campaign.report
+    started = time.monotonic()
+    for number in range(config.max_examples):  # each round generates at least one example
+        remaining = config.max_examples - report.examples
+        if remaining <= 0 or report.halted is not None:
+            break
+        before = report.examples
+        round_seed = config.seed + number
+        campaign._reset_round(round_seed)
+        report.rounds += 1
+        with contextlib.suppress(_StopRound, _Halt, _Found, Flaky):
+            _round(strategy, campaign, remaining, round_seed)()
+        if campaign.error is not None:
+            raise campaign.error
+        campaign.finish_round()
+        if report.examples == before:
+            break  # Hypothesis found nothing new to generate
+    campaign.finish()
+    report.elapsed = time.monotonic() - started
+    return report

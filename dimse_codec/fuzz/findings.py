@@ -1,0 +1,626 @@
+"""What an SCP answered, what that means, and the reproducer a finding leaves behind.
+
+Sans-I/O: the live layer (:mod:`dimse_codec.fuzz.live`) fills in :class:`Answer`,
+:class:`StepRecord` and :class:`Liveness` from the socket; :func:`classify` turns them, with the
+decoder's verdict on each step (:mod:`dimse_codec.fuzz.oracle`), into one
+:class:`Classification`:
+
+``crash``
+    the SCP stopped accepting connections after the case (refused, or closed at once);
+``hang``
+    no answer within the timeout to valid input, or the SCP still takes connections but no
+    longer answers an association or a C-ECHO (the liveness check);
+``abort-on-valid``
+    an A-ABORT, a closed connection or an unexpected PDU in answer to valid input;
+``answer-to-invalid``
+    the answer that accepts the input (an A-ASSOCIATE-AC, a Success, Warning or Pending
+    response, an A-RELEASE-RP) to input our decoder refuses: lower severity, "accepted
+    invalid input";
+``normal``
+    anything else: valid input answered as it should be, invalid input refused (A-ABORT,
+    A-ASSOCIATE-RJ, a closed connection, a failure status) or left waiting (silence).
+
+:func:`write_reproducer` writes a finding's bytes (one ``.bin`` per step and direction), a JSON
+description and a standalone ``replay.py`` (standard library only) that sends the same bytes
+to a server and reports what comes back, then whether the server is still alive.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dimse_codec.dimse.status import StatusCategory, category
+from dimse_codec.fuzz.cases import Case, Expect, Step
+from dimse_codec.fuzz.oracle import Judgement
+
+__all__ = [
+    "SEVERITY",
+    "Answer",
+    "AnswerKind",
+    "Classification",
+    "Finding",
+    "Health",
+    "Liveness",
+    "Observation",
+    "StepOutcome",
+    "StepRecord",
+    "Verdict",
+    "classify",
+    "finding_json",
+    "outcomes",
+    "write_reproducer",
+]
+
+
+class AnswerKind(str, enum.Enum):
+    """What came back after one step (or nothing)."""
+
+    ACCEPTED = "accepted"
+    """An A-ASSOCIATE-AC."""
+    REJECTED = "rejected"
+    """An A-ASSOCIATE-RJ."""
+    RESPONSE = "response"
+    """A whole DIMSE message (a response, we hope)."""
+    RELEASED = "released"
+    """An A-RELEASE-RP."""
+    ABORTED = "aborted"
+    """An A-ABORT."""
+    CLOSED = "closed"
+    """The connection closed or was reset without a PDU."""
+    SILENCE = "silence"
+    """Nothing within the timeout."""
+    OTHER = "other"
+    """Another PDU, or bytes that make no PDU or message."""
+    REFUSED = "refused"
+    """The TCP connection was refused: nothing could be sent."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The SCP's answer to one step: its kind, a one-line description, a response's status."""
+
+    kind: AnswerKind
+    detail: str = ""
+    status: int | None = None
+
+    @property
+    def accepts(self) -> bool:
+        """Whether this answer takes the input as valid and done (the success answers)."""
+        if self.kind is AnswerKind.RESPONSE:
+            return self.status is not None and category(self.status) in (
+                StatusCategory.SUCCESS,
+                StatusCategory.WARNING,
+                StatusCategory.PENDING,
+            )
+        return self.kind in (AnswerKind.ACCEPTED, AnswerKind.RELEASED)
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """One step as it happened: the bytes sent and received, the answer, how long it took."""
+
+    label: str
+    sent: bytes
+    received: bytes
+    answer: Answer
+    seconds: float
+    received_view: tuple[str, ...] = ()
+
+
+class Health(str, enum.Enum):
+    """The SCP after a case, by the liveness check (a new association and a C-ECHO)."""
+
+    ALIVE = "alive"
+    DOWN = "down"
+    """Connections refused, or closed before any answer, on every attempt."""
+    UNRESPONSIVE = "unresponsive"
+    """Connections accepted but no answer to the association or the C-ECHO in time."""
+
+
+@dataclass(frozen=True, slots=True)
+class Liveness:
+    """The liveness check's result: health, what happened, and how many attempts it took."""
+
+    health: Health
+    detail: str = ""
+    attempts: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class StepOutcome:
+    """What :func:`classify` needs of one sent step: the expectation, validity and answer."""
+
+    expect: Expect
+    valid: bool
+    answer: Answer
+
+
+class Classification(str, enum.Enum):
+    """What an example's outcome means (see the module documentation)."""
+
+    NORMAL = "normal"
+    CRASH = "crash"
+    HANG = "hang"
+    ABORT_ON_VALID = "abort-on-valid"
+    ANSWER_TO_INVALID = "answer-to-invalid"
+
+
+SEVERITY: Mapping[Classification, str] = {
+    Classification.NORMAL: "none",
+    Classification.CRASH: "high",
+    Classification.HANG: "high",
+    Classification.ABORT_ON_VALID: "medium",
+    Classification.ANSWER_TO_INVALID: "low",
+}
+"""How bad each classification is; ``answer-to-invalid`` is reported as accepted invalid input."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """An example's classification, the reason in one sentence, and the step it is about."""
+
+    classification: Classification
+    reason: str
+    step: int | None = None
+
+
+_NORMAL_FOR_VALID: Mapping[Expect, frozenset[AnswerKind]] = {
+    Expect.ASSOCIATION: frozenset({AnswerKind.ACCEPTED, AnswerKind.REJECTED}),
+    Expect.RESPONSE: frozenset({AnswerKind.RESPONSE}),
+    Expect.RELEASE: frozenset({AnswerKind.RELEASED}),
+    Expect.NOTHING: frozenset(AnswerKind),
+}
+"""Answers a conforming SCP gives to valid input, by what the step expects."""
+
+
+def classify(steps: Sequence[StepOutcome], liveness: Liveness) -> Verdict:
+    """Classify one example from its sent steps (in order) and the liveness check after it.
+
+    The liveness check wins (a server that went down crashed, whatever it answered); then the
+    steps are read in order: a valid step must get a normal answer (else ``hang`` on silence,
+    ``abort-on-valid`` otherwise), and the first invalid step decides: the accepting answer
+    is ``answer-to-invalid``, anything else is ``normal``.
+    """
+    if liveness.health is Health.DOWN:
+        return Verdict(
+            Classification.CRASH, f"the server stopped accepting connections: {liveness.detail}"
+        )
+    if liveness.health is Health.UNRESPONSIVE:
+        return Verdict(
+            Classification.HANG, f"the server stopped answering new associations: {liveness.detail}"
+        )
+    for index, step in enumerate(steps):
+        answer = step.answer
+        what = f"{answer.kind.value}" + (f" ({answer.detail})" if answer.detail else "")
+        if not step.valid:
+            if step.expect is not Expect.NOTHING and answer.accepts:
+                return Verdict(
+                    Classification.ANSWER_TO_INVALID,
+                    f"step {index + 1} is invalid but was answered {what}: accepted invalid input",
+                    index,
+                )
+            return Verdict(
+                Classification.NORMAL, f"invalid step {index + 1} answered {what}", index
+            )
+        if answer.kind in _NORMAL_FOR_VALID[step.expect]:
+            continue
+        if answer.kind is AnswerKind.REFUSED:
+            return Verdict(
+                Classification.NORMAL,
+                "the connection was refused, but the server answered the liveness check",
+                index,
+            )
+        if answer.kind is AnswerKind.SILENCE:
+            return Verdict(
+                Classification.HANG,
+                f"no answer to valid step {index + 1} within the timeout",
+                index,
+            )
+        return Verdict(
+            Classification.ABORT_ON_VALID, f"valid step {index + 1} was answered {what}", index
+        )
+    return Verdict(Classification.NORMAL, "every step was answered as expected")
+
+
+def outcomes(case: Case, judgement: Judgement, records: Sequence[StepRecord]) -> list[StepOutcome]:
+    """Pair each sent step's record with its expectation and the decoder's verdict."""
+    return [
+        StepOutcome(verdict.expect or step.expect, verdict.valid, record.answer)
+        for step, verdict, record in zip(case.steps, judgement.steps, records, strict=False)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """Everything about running one case: what was sent and answered, and what it means.
+
+    ``restarted`` says the server was found down and restarted by the caller's hook, so the
+    campaign can go on; without that, a server that is not alive ends the campaign.
+    """
+
+    case: Case
+    judgement: Judgement
+    records: tuple[StepRecord, ...]
+    liveness: Liveness
+    verdict: Verdict
+    restarted: bool = False
+
+    @property
+    def classification(self) -> Classification:
+        """The verdict's classification."""
+        return self.verdict.classification
+
+    @property
+    def signature(self) -> str:
+        """What makes two findings the same: classification, kind of case and flaw."""
+        return f"{self.classification.value}|{self.case.kind}|{self.case.flaw}"
+
+    @property
+    def usable(self) -> bool:
+        """Whether the server can take the next example (alive, or restarted)."""
+        return self.liveness.health is Health.ALIVE or self.restarted
+
+    @property
+    def decisive_answer(self) -> Answer | None:
+        """The answer to the step the verdict is about (or to the last step sent)."""
+        if not self.records:
+            return None
+        index = self.verdict.step
+        if index is None or index >= len(self.records):
+            index = len(self.records) - 1
+        return self.records[index].answer
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A classified example worth reporting, as small as shrinking made it.
+
+    ``observation`` is the smallest example showing it, ``first`` the one that showed it first
+    (the ``example``-th generated, in the round whose Hypothesis seed was ``seed``);
+    ``replays`` counts how often shrinking saw it again (0: it did not reproduce) and
+    ``note`` says why it was not shrunk, when it was not.
+    """
+
+    number: int
+    observation: Observation
+    first: Observation
+    example: int
+    seed: int
+    shrunk: bool
+    replays: int
+    shrink_calls: int
+    note: str = ""
+
+    @property
+    def classification(self) -> Classification:
+        """The finding's classification."""
+        return self.observation.classification
+
+    @property
+    def severity(self) -> str:
+        """``high``, ``medium`` or ``low``."""
+        return SEVERITY[self.classification]
+
+    @property
+    def signature(self) -> str:
+        """See :attr:`Observation.signature`."""
+        return self.observation.signature
+
+    @property
+    def slug(self) -> str:
+        """A directory name: number, classification and kind (``03-crash-odd-fragment``)."""
+        return f"{self.number:02d}-{self.classification.value}-{self.observation.case.kind}"
+
+    @property
+    def summary(self) -> str:
+        """One line: classification, severity, what was sent and what came back."""
+        obs = self.observation
+        return (
+            f"{self.classification.value} ({self.severity}): {obs.case.kind}: "
+            f"{obs.case.description} -> {obs.verdict.reason}"
+        )
+
+
+# --- JSON and reproducers ------------------------------------------------------------------------
+
+
+def _answer_json(answer: Answer) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": answer.kind.value, "detail": answer.detail}
+    if answer.status is not None:
+        out["status"] = f"{answer.status:04X}H"
+        out["status_category"] = category(answer.status).value
+    return out
+
+
+def _observation_json(obs: Observation, files: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+    steps = []
+    for index, step in enumerate(obs.case.steps):
+        verdict = obs.judgement.steps[index]
+        entry: dict[str, Any] = {
+            "step": index + 1,
+            "label": step.label,
+            "bytes": len(step.data),
+            "expect": (verdict.expect or step.expect).value,
+            "valid": verdict.valid,
+            "problems": list(verdict.problems),
+            "decoder_view": list(verdict.view),
+        }
+        if step.defect:
+            entry["defect"] = step.defect
+        if index < len(obs.records):
+            record = obs.records[index]
+            entry["sent"] = True
+            entry["answer"] = _answer_json(record.answer)
+            entry["answer_view"] = list(record.received_view)
+            entry["seconds"] = round(record.seconds, 3)
+            if index < len(files):
+                entry["sent_file"], entry["received_file"] = files[index]
+        else:
+            entry["sent"] = False
+        steps.append(entry)
+    return {
+        "kind": obs.case.kind,
+        "generated_valid": obs.case.generated_valid,
+        "description": obs.case.description,
+        "details": dict(obs.case.details),
+        "classification": obs.classification.value,
+        "reason": obs.verdict.reason,
+        "decisive_step": None if obs.verdict.step is None else obs.verdict.step + 1,
+        "valid": obs.judgement.valid,
+        "steps": steps,
+        "liveness": {
+            "health": obs.liveness.health.value,
+            "detail": obs.liveness.detail,
+            "attempts": obs.liveness.attempts,
+        },
+    }
+
+
+def finding_json(
+    finding: Finding,
+    files: Sequence[tuple[str, str]] = (),
+    context: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A finding as JSON: classification, seed, what was generated, the decoder's view, answers."""
+    out: dict[str, Any] = {
+        "finding": finding.number,
+        "classification": finding.classification.value,
+        "severity": finding.severity,
+        "signature": finding.signature,
+        "summary": finding.summary,
+        "seed": finding.seed,
+        "example": finding.example,
+        "shrunk": finding.shrunk,
+        "replays": finding.replays,
+        "shrink_calls": finding.shrink_calls,
+        "note": finding.note,
+        "minimal": _observation_json(finding.observation, files),
+    }
+    if finding.first is not finding.observation:
+        out["first_seen"] = _observation_json(finding.first)
+    if context:
+        out["context"] = dict(context)
+    return out
+
+
+def _write_steps(
+    directory: Path, prefix: str, records: Sequence[StepRecord]
+) -> list[tuple[str, str]]:
+    """One ``.bin`` per step and direction; returns the (sent, received) file names."""
+    names = []
+    for index, record in enumerate(records, start=1):
+        sent, received = f"{prefix}{index}-sent.bin", f"{prefix}{index}-received.bin"
+        (directory / sent).write_bytes(record.sent)
+        (directory / received).write_bytes(record.received)
+        names.append((sent, received))
+    return names
+
+
+def write_reproducer(
+    finding: Finding,
+    out: Path,
+    probe: Sequence[Step],
+    *,
+    timeout: float,
+    context: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``out/<slug>/``: the bytes, ``finding.json`` and ``replay.py``; return the folder.
+
+    ``step-N-sent.bin`` and ``step-N-received.bin`` are what went each way in step N of the
+    smallest example (``sent.bin`` and ``received.bin`` join them, for ``dimse-codec inspect``);
+    ``probe-N.bin`` are the liveness check's steps, which ``replay.py`` sends afterwards to tell
+    whether the server survived. ``context`` (host, port, AE titles, versions ...) goes into
+    the JSON as is.
+    """
+    directory = out / finding.slug
+    directory.mkdir(parents=True, exist_ok=True)
+    records = finding.observation.records
+    files = _write_steps(directory, "step-", records)
+    (directory / "sent.bin").write_bytes(b"".join(r.sent for r in records))
+    (directory / "received.bin").write_bytes(b"".join(r.received for r in records))
+    probe_files = []
+    for index, step in enumerate(probe, start=1):
+        name = f"probe-{index}.bin"
+        (directory / name).write_bytes(step.data)
+        probe_files.append((name, step.label, step.expect.value))
+    document = finding_json(finding, files, context)
+    (directory / "finding.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    steps = [
+        (files[i][0], step.label, step.expect.value)
+        for i, step in enumerate(finding.observation.case.steps[: len(records)])
+    ]
+    script = _REPLAY.replace("@TITLE@", _docstring_safe(finding.summary))
+    script = script.replace("@STEPS@", _literal(steps)).replace("@PROBE@", _literal(probe_files))
+    script = script.replace("@TIMEOUT@", repr(float(timeout)))
+    replay = directory / "replay.py"
+    replay.write_text(script, encoding="utf-8")
+    replay.chmod(0o755)
+    return directory
+
+
+def _literal(rows: Sequence[tuple[str, str, str]]) -> str:
+    """A Python list literal of string triples, one per line."""
+    inner = "".join(f"    {tuple(rows[i])!r},\n" for i in range(len(rows)))
+    return "[\n" + inner + "]"
+
+
+def _docstring_safe(text: str) -> str:
+    """Text that cannot end a triple-quoted docstring or smuggle a backslash escape."""
+    return re.sub(r'["\\]', "'", text)
+
+
+_REPLAY = '''#!/usr/bin/env python3
+"""Replay a finding of ``dimse-codec fuzz``: @TITLE@
+
+Sends the recorded bytes, step by step, to HOST PORT, prints what comes back after each step
+(PDU by PDU), then checks whether the server still takes an association (and a C-ECHO). Only
+the Python standard library is needed; the .bin files must sit next to this script.
+
+    python3 replay.py HOST PORT [--timeout SECONDS]
+
+Exit status: 0 the server is still alive afterwards, 1 it is down or no longer answers,
+2 it could not be reached at all.
+"""
+
+import argparse
+import socket
+import struct
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+STEPS = @STEPS@
+"""(file, what it is, the answer a conforming server gives to it when valid)"""
+PROBE = @PROBE@
+"""The liveness check: our A-ASSOCIATE-RQ, a C-ECHO-RQ (when Verification was accepted), release."""
+TIMEOUT = @TIMEOUT@
+NAMES = {1: "A-ASSOCIATE-RQ", 2: "A-ASSOCIATE-AC", 3: "A-ASSOCIATE-RJ", 4: "P-DATA-TF",
+         5: "A-RELEASE-RQ", 6: "A-RELEASE-RP", 7: "A-ABORT"}
+
+
+def describe(pdu):
+    """One PDU as text: its type, length and what matters in it."""
+    kind, length = pdu[0], struct.unpack(">L", pdu[2:6])[0]
+    text = f"{NAMES.get(kind, 'PDU type 0x%02X' % kind)} ({length} bytes)"
+    body = pdu[6:]
+    if kind in (3, 7) and len(body) >= 4:
+        text += f" result/source/reason {body[1]}/{body[2]}/{body[3]}"
+    if kind == 4:
+        pos, pdvs = 0, []
+        while pos + 6 <= len(body):
+            item = struct.unpack(">L", body[pos:pos + 4])[0]
+            fragment = body[pos + 6:pos + 4 + item]
+            pdvs.append(f"context {body[pos + 4]} MCH {body[pos + 5]:02X}H {len(fragment)} bytes")
+            status = fragment.find(bytes([0, 0, 0, 9, 2, 0, 0, 0]))
+            if body[pos + 5] & 1 and status >= 0 and status + 10 <= len(fragment):
+                code = struct.unpack("<H", fragment[status + 8:status + 10])[0]
+                pdvs[-1] += f", Status {code:04X}H"
+            pos += 4 + max(item, 2)
+        text += ": " + "; ".join(pdvs)
+    return text
+
+
+def read_pdus(sock, timeout, until_quiet=0.3):
+    """Read whole PDUs until one arrives and the line goes quiet, EOF, or the timeout."""
+    deadline = time.monotonic() + timeout
+    data, pdus, state = b"", [], "silence"
+    while True:
+        while len(data) >= 6 and len(data) >= 6 + struct.unpack(">L", data[2:6])[0]:
+            end = 6 + struct.unpack(">L", data[2:6])[0]
+            pdus.append(data[:end])
+            data = data[end:]
+        wait = deadline - time.monotonic()
+        if pdus:
+            wait = min(wait, until_quiet)
+        if wait <= 0:
+            return pdus, state, data
+        sock.settimeout(wait)
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            return pdus, state, data
+        except OSError as exc:
+            return pdus, f"closed ({exc.__class__.__name__})", data
+        if not chunk:
+            return pdus, "closed", data
+        data += chunk
+
+
+def alive(host, port, timeout):
+    """Whether the server answers a new association (and a C-ECHO, and the release)."""
+    for attempt in range(3):
+        try:
+            sock = socket.create_connection((host, port), timeout=timeout)
+        except OSError as exc:
+            print(f"  probe {attempt + 1}: cannot connect: {exc}")
+            time.sleep(0.2 * (attempt + 1))
+            continue
+        with sock:
+            for name, label, expect in PROBE:
+                try:
+                    sock.sendall((HERE / name).read_bytes())
+                except OSError as exc:
+                    print(f"  probe {attempt + 1}: {label}: send failed: {exc}")
+                    break
+                pdus, state, _ = read_pdus(sock, timeout)
+                if not pdus:
+                    print(f"  probe {attempt + 1}: {label}: no answer ({state})")
+                    if state == "silence":
+                        return False
+                    break
+                print(f"  probe {attempt + 1}: {label} -> {describe(pdus[0])}")
+                if pdus[0][0] in (3, 7):
+                    return True
+            else:
+                return True
+        time.sleep(0.2 * (attempt + 1))
+    return False
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\\n\\n")[0])
+    parser.add_argument("host")
+    parser.add_argument("port", type=int)
+    parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds per answer")
+    args = parser.parse_args()
+    try:
+        sock = socket.create_connection((args.host, args.port), timeout=args.timeout)
+    except OSError as exc:
+        print(f"cannot connect to {args.host}:{args.port}: {exc}")
+        return 2
+    with sock:
+        for number, (name, label, expect) in enumerate(STEPS, start=1):
+            data = (HERE / name).read_bytes()
+            print(f"step {number}: sending {label} ({len(data)} bytes; a valid one gets: {expect})")
+            try:
+                sock.sendall(data)
+            except OSError as exc:
+                print(f"  send failed: {exc}")
+            pdus, state, rest = read_pdus(sock, args.timeout)
+            for pdu in pdus:
+                print(f"  <- {describe(pdu)}")
+            if rest:
+                print(f"  <- {len(rest)} bytes that make no whole PDU")
+            if not pdus:
+                print(f"  <- nothing: {state}")
+            if state.startswith("closed"):
+                print("  the server closed the connection")
+                break
+    print("is the server still alive?")
+    if alive(args.host, args.port, args.timeout):
+        print("server alive")
+        return 0
+    print("server down or not answering")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+'''

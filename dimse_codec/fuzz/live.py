@@ -1,0 +1,602 @@
+"""The thin socket layer of the live fuzzer, and :func:`fuzz`, which runs a whole campaign.
+
+Everything here is I/O with a deadline: :func:`negotiate` finds out what the SCP accepts (the
+:class:`~dimse_codec.fuzz.cases.Target` every case is generated for), :func:`run_case` sends a
+case step by step and reads each answer with a lenient
+:class:`~dimse_codec.pdata.StreamDecoder`, and :func:`check_liveness` opens a new association
+and sends a C-ECHO to see whether the SCP survived. :class:`LiveRunner` chains the three with
+the oracle and :func:`~dimse_codec.fuzz.findings.classify`; :func:`fuzz` adds the loopback
+check, the Hypothesis campaign and the reproducers. Every read and connect has a timeout,
+every loop a deadline or a fixed number of attempts, and every socket is closed on the way out.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import ipaddress
+import json
+import platform
+import random
+import socket
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import hypothesis
+
+from dimse_codec.association import (
+    DEFAULT_MAX_PDU_LENGTH,
+    Aborted,
+    Accepted,
+    Rejected,
+    read_response,
+)
+from dimse_codec.errors import DimseCodecError
+from dimse_codec.fuzz.cases import (
+    Case,
+    Expect,
+    Step,
+    Target,
+    cases,
+    message_name,
+    probe_steps,
+    proposal,
+)
+from dimse_codec.fuzz.engine import CampaignSettings, Report, run_campaign
+from dimse_codec.fuzz.findings import (
+    Answer,
+    AnswerKind,
+    Finding,
+    Health,
+    Liveness,
+    Observation,
+    StepRecord,
+    classify,
+    outcomes,
+    write_reproducer,
+)
+from dimse_codec.fuzz.oracle import describe_events, judge
+from dimse_codec.pdata import (
+    Event,
+    IncompleteMessage,
+    MessageReceived,
+    PDUReceived,
+    StreamDecoder,
+)
+from dimse_codec.pdu import AAbort, AAssociateAC, AAssociateRJ, AReleaseRP, AReleaseRQ, encode_pdu
+
+__all__ = [
+    "Endpoint",
+    "FuzzResult",
+    "LiveRunner",
+    "NotLoopback",
+    "ServerUnavailable",
+    "check_liveness",
+    "fuzz",
+    "negotiate",
+    "resolve",
+    "run_case",
+]
+
+READ_SIZE = 1 << 16
+"""Bytes asked of the socket per read."""
+_RETRY_PAUSE = 0.1
+"""Seconds before the second liveness attempt (twice that before the third): a bounded poll."""
+
+
+class NotLoopback(ValueError):
+    """The host is not a loopback address and remote fuzzing was not allowed."""
+
+
+class ServerUnavailable(Exception):
+    """The SCP could not be reached, or would not associate with our standard proposal."""
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where the SCP listens: an IP address (already resolved) and a TCP port."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        """``host:port`` (``[::1]:port`` for IPv6)."""
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def resolve(host: str, *, allow_remote: bool = False) -> str:
+    """The IP address to connect to for ``host``; a loopback one unless ``allow_remote``.
+
+    Every address the name resolves to must be loopback (127.0.0.0/8, ::1), so a name cannot
+    point the fuzzer elsewhere; the address (IPv4 preferred) is then used for every connection,
+    so the name is not looked up again. Raises
+    :class:`NotLoopback` or :class:`ServerUnavailable` (the name does not resolve).
+    """
+    try:
+        addresses = [str(ipaddress.ip_address(host))]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        except OSError as exc:
+            raise ServerUnavailable(f"cannot resolve {host!r}: {exc}") from exc
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not addresses:
+        raise ServerUnavailable(f"{host!r} resolves to no address")
+    remote = [a for a in addresses if not ipaddress.ip_address(a.split("%")[0]).is_loopback]
+    if remote and not allow_remote:
+        raise NotLoopback(
+            f"refusing to fuzz {host} ({', '.join(remote)}): not a loopback address. Fuzzing "
+            "sends malformed traffic that may crash the server; pass --allow-remote only for a "
+            "server you own and may break"
+        )
+    # IPv4 first: "localhost" often resolves to ::1 first, and many SCPs listen on IPv4 only
+    return sorted(addresses, key=lambda a: ":" in a)[0]
+
+
+# --- one connection ------------------------------------------------------------------------------
+
+
+class _Connection:
+    """A socket with a lenient stream decoder reading what the SCP sends, event by event."""
+
+    def __init__(self, sock: socket.socket, target: Target | None, max_pdu_length: int) -> None:
+        self.sock = sock
+        syntaxes = (
+            {} if target is None else {c: a.transfer_syntax for c, a in target.accepted.items()}
+        )
+        self.decoder = StreamDecoder(max_pdu_length=max_pdu_length, transfer_syntaxes=syntaxes)
+        self.events: collections.deque[Event] = collections.deque()
+        self.closed = ""
+        self.send_error = ""
+        self.received = bytearray()
+        self.last: Event | None = None
+        """The event the last answer was read from."""
+
+    @classmethod
+    def open(
+        cls, endpoint: Endpoint, timeout: float, target: Target | None, max_pdu_length: int
+    ) -> _Connection:
+        """Connect (raises ``OSError`` when refused or timed out)."""
+        sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
+        return cls(sock, target, max_pdu_length)
+
+    def close(self) -> None:
+        """Close the socket (a normal FIN), ignoring a connection already gone."""
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+    def send(self, data: bytes, timeout: float) -> Answer | None:
+        """Send ``data``; an answer when that failed (closed, or not read in time)."""
+        self.sock.settimeout(timeout)
+        try:
+            self.sock.sendall(data)
+        except TimeoutError:
+            return Answer(
+                AnswerKind.SILENCE,
+                f"the server stopped reading (send timed out after {timeout:g} s)",
+            )
+        except OSError as exc:  # the server closed: read what it sent first (an A-ABORT?)
+            self.send_error = f"send failed: {exc.strerror or exc}"
+        return None
+
+    def _read(self, deadline: float) -> bool:
+        """Read once until ``deadline``; False when nothing came (timeout)."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        self.sock.settimeout(remaining)
+        try:
+            data = self.sock.recv(READ_SIZE)
+        except TimeoutError:
+            return False
+        except OSError as exc:
+            self.closed = self._after_send(f"connection reset ({exc.strerror or exc})")
+            self._end()
+            return True
+        if not data:
+            self.closed = self._after_send("connection closed by the server")
+            self._end()
+            return True
+        self.received += data
+        try:
+            self.events.extend(self.decoder.feed(data))
+        except DimseCodecError as exc:
+            self.closed = f"undecodable answer: {exc}"
+        return True
+
+    def _after_send(self, what: str) -> str:
+        """How the connection ended, with the failed send that showed it first (if any)."""
+        return f"{what} ({self.send_error})" if self.send_error else what
+
+    def _end(self) -> None:
+        """The stream ended: report what the decoder still held."""
+        with contextlib.suppress(DimseCodecError):
+            self.events.extend(self.decoder.close())
+
+    def answer(self, timeout: float) -> tuple[Answer, bytes, tuple[str, ...]]:
+        """The next decisive answer within ``timeout``, the bytes read for it, and their view."""
+        start = len(self.received)
+        seen: list[Event] = []
+        deadline = time.monotonic() + timeout
+        answer: Answer | None = None
+        while answer is None:
+            while self.events and answer is None:
+                event = self.events.popleft()
+                seen.append(event)
+                answer = _decisive(event)
+                if answer is not None:
+                    self.last = event
+            if answer is not None:
+                break
+            if self.closed:
+                kind = (
+                    AnswerKind.OTHER if self.closed.startswith("undecodable") else AnswerKind.CLOSED
+                )
+                answer = Answer(kind, self.closed)
+                break
+            if not self._read(deadline) and time.monotonic() >= deadline:
+                answer = Answer(AnswerKind.SILENCE, f"nothing within {timeout:g} s")
+        view = tuple(describe_events(seen))
+        return answer, bytes(self.received[start:]), view
+
+
+def _decisive(event: Event) -> Answer | None:
+    """The answer an event is, or ``None`` for one that is not an answer (a diagnostic)."""
+    if isinstance(event, MessageReceived):
+        primitive = event.primitive
+        status = getattr(primitive, "Status", None)
+        code = status if isinstance(status, int) else None
+        detail = message_name(primitive) + (f" status {code:04X}H" if code is not None else "")
+        return Answer(AnswerKind.RESPONSE, detail, code)
+    if isinstance(event, PDUReceived):
+        pdu = event.pdu
+        if isinstance(pdu, AAssociateAC):
+            return Answer(AnswerKind.ACCEPTED, "A-ASSOCIATE-AC")
+        if isinstance(pdu, AAssociateRJ):
+            return Answer(AnswerKind.REJECTED, f"A-ASSOCIATE-RJ: {Rejected(pdu).description}")
+        if isinstance(pdu, AReleaseRP):
+            return Answer(AnswerKind.RELEASED, "A-RELEASE-RP")
+        if isinstance(pdu, AAbort):
+            return Answer(AnswerKind.ABORTED, f"A-ABORT: {Aborted(pdu).description}")
+        return Answer(AnswerKind.OTHER, f"unexpected {pdu.name}")
+    if isinstance(event, IncompleteMessage):
+        return Answer(AnswerKind.OTHER, f"incomplete message: {event.reason.code.value}")
+    return None
+
+
+def _proceeds(step: Step, valid: bool, answer: Answer) -> bool:
+    """Whether to send the next step: this one was valid and answered the way that goes on."""
+    if not valid:
+        return False
+    if step.expect is Expect.ASSOCIATION:
+        return answer.kind is AnswerKind.ACCEPTED
+    return step.expect is Expect.RESPONSE and answer.kind is AnswerKind.RESPONSE
+
+
+def run_case(
+    endpoint: Endpoint,
+    case: Case,
+    valid: Sequence[bool],
+    *,
+    timeout: float,
+    target: Target,
+) -> tuple[StepRecord, ...]:
+    """Send ``case`` on a new connection, step by step, and record each answer.
+
+    After each step the next decisive answer is awaited for at most ``timeout`` seconds. The
+    next step is sent only if this one was valid (``valid``, from the oracle) and was answered
+    so that the association goes on (accepted, or a response); then the connection is closed.
+    A refused connection gives one record with a ``refused`` answer and nothing sent.
+    """
+    started = time.monotonic()
+    try:
+        connection = _Connection.open(endpoint, timeout, target, target.our_max_pdu_length)
+    except OSError as exc:
+        refused = Answer(AnswerKind.REFUSED, f"cannot connect: {exc.strerror or exc}")
+        label = case.steps[0].label if case.steps else "connect"
+        return (StepRecord(label, b"", b"", refused, time.monotonic() - started),)
+    records = []
+    try:
+        for step, ok in zip(case.steps, valid, strict=True):
+            began = time.monotonic()
+            failed = connection.send(step.data, timeout)
+            if failed is not None:
+                records.append(
+                    StepRecord(step.label, step.data, b"", failed, time.monotonic() - began)
+                )
+                break
+            answer, received, view = connection.answer(timeout)
+            records.append(
+                StepRecord(step.label, step.data, received, answer, time.monotonic() - began, view)
+            )
+            if not _proceeds(step, ok, answer):
+                break
+    finally:
+        connection.close()
+    return tuple(records)
+
+
+def _probe_once(
+    endpoint: Endpoint, target: Target, steps: Sequence[Step], timeout: float
+) -> tuple[str, str]:
+    """One liveness attempt: ``("alive" | "refused" | "closed" | "silent", what happened)``."""
+    try:
+        connection = _Connection.open(endpoint, timeout, target, target.our_max_pdu_length)
+    except TimeoutError:
+        return "silent", f"connect timed out after {timeout:g} s"
+    except OSError as exc:
+        return "refused", f"cannot connect: {exc.strerror or exc}"
+    try:
+        for step in steps:
+            failed = connection.send(step.data, timeout)
+            if failed is not None:
+                return "silent", f"{step.label}: {failed.detail}"
+            answer, _, _ = connection.answer(timeout)
+            kind = answer.kind
+            if step.expect is Expect.ASSOCIATION:
+                if kind in (AnswerKind.REJECTED, AnswerKind.ABORTED):
+                    return "alive", f"association answered: {answer.detail}"
+                if kind is AnswerKind.CLOSED:
+                    return "closed", f"closed before answering the A-ASSOCIATE-RQ ({answer.detail})"
+                if kind is not AnswerKind.ACCEPTED:
+                    return "silent", f"A-ASSOCIATE-RQ answered {kind.value} ({answer.detail})"
+            elif step.expect is Expect.RESPONSE and kind is not AnswerKind.RESPONSE:
+                return "silent", f"C-ECHO-RQ answered {kind.value} ({answer.detail})"
+        return "alive", "association and C-ECHO answered"
+    finally:
+        connection.close()
+
+
+def check_liveness(
+    endpoint: Endpoint, target: Target, *, timeout: float, attempts: int = 3
+) -> Liveness:
+    """Whether the SCP still answers an association and a C-ECHO, in up to ``attempts`` tries.
+
+    ``down`` when the last attempt was refused or closed before any answer, ``unresponsive``
+    when it was accepted but not answered in time; a short, growing pause separates attempts.
+    """
+    steps = probe_steps(target)
+    status, detail = "silent", "no attempt"
+    for attempt in range(1, attempts + 1):
+        status, detail = _probe_once(endpoint, target, steps, timeout)
+        if status == "alive":
+            return Liveness(Health.ALIVE, detail, attempt)
+        if attempt < attempts:
+            time.sleep(_RETRY_PAUSE * attempt)
+    health = Health.DOWN if status in ("refused", "closed") else Health.UNRESPONSIVE
+    return Liveness(health, detail, attempts)
+
+
+def negotiate(
+    endpoint: Endpoint,
+    calling_ae_title: str,
+    called_ae_title: str,
+    *,
+    timeout: float,
+    max_pdu_length: int = DEFAULT_MAX_PDU_LENGTH,
+) -> Target:
+    """Associate once with our standard proposal and release: what the SCP accepts.
+
+    Raises :class:`ServerUnavailable` when the SCP cannot be reached, rejects or aborts, or does
+    not answer in time; the AE titles are checked first (``InvalidParameter``).
+    """
+    rq = proposal(calling_ae_title, called_ae_title, max_pdu_length=max_pdu_length)
+    try:
+        connection = _Connection.open(endpoint, timeout, None, max_pdu_length)
+    except OSError as exc:
+        raise ServerUnavailable(f"cannot connect to {endpoint}: {exc.strerror or exc}") from exc
+    try:
+        failed = connection.send(encode_pdu(rq), timeout)
+        answer = failed if failed is not None else connection.answer(timeout)[0]
+        last = connection.last
+        if answer.kind is not AnswerKind.ACCEPTED or not isinstance(last, PDUReceived):
+            raise ServerUnavailable(
+                f"{endpoint} did not accept our association (called AE {called_ae_title!r}): "
+                f"{answer.kind.value}: {answer.detail}"
+            )
+        result = read_response(rq, last.pdu)
+        if not isinstance(result, Accepted):  # an AC always reads as Accepted
+            raise ServerUnavailable(f"{endpoint}: {answer.detail}")
+        if connection.send(encode_pdu(AReleaseRQ()), timeout) is None:
+            connection.answer(timeout)
+    finally:
+        connection.close()
+    if not result.association.accepted_contexts:
+        raise ServerUnavailable(f"{endpoint} accepted the association but none of our contexts")
+    return Target(rq, result.association)
+
+
+# --- the runner and the campaign -----------------------------------------------------------------
+
+
+class LiveRunner:
+    """Runs one case against the SCP: judge, send, check liveness, classify.
+
+    ``restart``, when given, is called when the SCP is found down or unresponsive and returns
+    the endpoint of a fresh one, so a crash can be shrunk like any other finding (tests use
+    it; the command line has no way to restart a server and stops at a crash instead).
+    """
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        target: Target,
+        *,
+        timeout: float,
+        restart: Callable[[], Endpoint] | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.target = target
+        self.timeout = timeout
+        self.restart = restart
+        self.restarts = 0
+
+    def __call__(self, case: Case) -> Observation:
+        """Run ``case`` and return what happened and what it means."""
+        judgement = judge(case, self.target)
+        valid = [step.valid for step in judgement.steps]
+        records = run_case(self.endpoint, case, valid, timeout=self.timeout, target=self.target)
+        liveness = check_liveness(self.endpoint, self.target, timeout=self.timeout)
+        if (
+            records
+            and records[0].answer.kind is AnswerKind.REFUSED
+            and liveness.health is Health.ALIVE
+        ):
+            pass  # refused, then alive again: classify() says so
+        verdict = classify(outcomes(case, judgement, records), liveness)
+        restarted = False
+        if liveness.health is not Health.ALIVE and self.restart is not None:
+            self.endpoint = self.restart()
+            self.restarts += 1
+            restarted = True
+        return Observation(case, judgement, records, liveness, verdict, restarted)
+
+
+@dataclass
+class FuzzResult:
+    """A finished campaign: the report, what the SCP accepted, and where things were written."""
+
+    report: Report
+    target: Target
+    endpoint: Endpoint
+    reproducers: list[Path] = field(default_factory=list)
+    summary: Path | None = None
+
+
+def _server_json(target: Target) -> dict[str, Any]:
+    """What the SCP said about itself and what it accepted."""
+    association = target.association
+    return {
+        "ae_title": association.peer_ae_title,
+        "implementation_class_uid": association.peer_implementation_class_uid,
+        "implementation_version_name": association.peer_implementation_version_name,
+        "max_pdu_length": association.peer_max_pdu_length,
+        "accepted_contexts": {
+            str(cid): {
+                "abstract_syntax": ctx.abstract_syntax,
+                "transfer_syntax": ctx.transfer_syntax,
+            }
+            for cid, ctx in sorted(association.accepted_contexts.items())
+        },
+    }
+
+
+def _versions() -> dict[str, str]:
+    from dimse_codec import __version__
+
+    return {
+        "dimse_codec": __version__,
+        "hypothesis": hypothesis.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def summary_json(result: FuzzResult, timeout: float) -> dict[str, Any]:
+    """The campaign as JSON: settings, counts per outcome and answer, the findings."""
+    report = result.report
+    return {
+        "endpoint": str(result.endpoint),
+        "calling_ae_title": result.target.association.calling_ae_title,
+        "called_ae_title": result.target.association.called_ae_title,
+        "seed": report.settings.seed,
+        "max_examples": report.settings.max_examples,
+        "max_shrinks": report.settings.max_shrinks,
+        "timeout": timeout,
+        "examples": report.examples,
+        "completed": report.completed,
+        "shrink_calls": report.shrink_calls,
+        "rounds": report.rounds,
+        "elapsed": round(report.elapsed, 3),
+        "halted": report.halted,
+        "outcomes": dict(report.outcomes),
+        "answers": dict(report.answers),
+        "findings": [
+            {
+                "finding": f.number,
+                "classification": f.classification.value,
+                "severity": f.severity,
+                "signature": f.signature,
+                "summary": f.summary,
+                "shrunk": f.shrunk,
+                "directory": path.name if path is not None else None,
+            }
+            for f, path in zip(
+                report.findings,
+                [*result.reproducers, *[None] * (len(report.findings) - len(result.reproducers))],
+                strict=True,
+            )
+        ],
+        "server": _server_json(result.target),
+        "versions": _versions(),
+    }
+
+
+def fuzz(
+    host: str,
+    port: int,
+    *,
+    calling_ae_title: str = "DIMSE-FUZZ",
+    called_ae_title: str = "ANY-SCP",
+    max_examples: int = 100,
+    seed: int | None = None,
+    timeout: float = 3.0,
+    max_shrinks: int = 25,
+    out: Path | None = None,
+    allow_remote: bool = False,
+    kinds: Iterable[str] | None = None,
+    restart: Callable[[], Endpoint] | None = None,
+    on_start: Callable[[FuzzResult], None] | None = None,
+    on_finding: Callable[[Finding, Path | None], None] | None = None,
+    on_example: Callable[[int, Observation], None] | None = None,
+) -> FuzzResult:
+    """Fuzz the SCP at ``host:port``: negotiate, run the campaign, write the reproducers.
+
+    ``seed`` defaults to a random one (reported, so a run can be repeated); ``out`` receives
+    one folder per finding (:func:`~dimse_codec.fuzz.findings.write_reproducer`) and
+    ``summary.json``. Raises :class:`NotLoopback` for a remote host without ``allow_remote``
+    and :class:`ServerUnavailable` when the SCP cannot be reached or will not associate.
+    """
+    if timeout <= 0:
+        raise ValueError("timeout must be positive")
+    endpoint = Endpoint(resolve(host, allow_remote=allow_remote), port)
+    target = negotiate(endpoint, calling_ae_title, called_ae_title, timeout=timeout)
+    config = CampaignSettings(
+        max_examples=max_examples,
+        seed=random.randrange(1 << 32) if seed is None else seed,
+        max_shrinks=max_shrinks,
+    )
+    strategy = cases(target, kinds)
+    runner = LiveRunner(endpoint, target, timeout=timeout, restart=restart)
+    result = FuzzResult(Report(config), target, endpoint)
+    if on_start is not None:
+        on_start(result)
+    context = {
+        "host": host,
+        "port": port,
+        "calling_ae_title": calling_ae_title,
+        "called_ae_title": called_ae_title,
+        "timeout": timeout,
+        "campaign_seed": config.seed,
+        "server": _server_json(target),
+        "versions": _versions(),
+    }
+    probe = probe_steps(target)
+
+    def found(finding: Finding) -> None:
+        path = None
+        if out is not None:
+            path = write_reproducer(finding, out, probe, timeout=timeout, context=context)
+            result.reproducers.append(path)
+        if on_finding is not None:
+            on_finding(finding, path)
+
+    result.report = run_campaign(strategy, runner, config, on_finding=found, on_example=on_example)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        result.summary = out / "summary.json"
+        document = summary_json(result, timeout)
+        result.summary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return result

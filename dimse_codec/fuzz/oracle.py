@@ -1,0 +1,292 @@
+"""The decoder's view of a case: which steps are valid, judged by our own strict decoder.
+
+Whether an SCP's answer is a finding depends on whether what it answered was valid, and that is
+decided here, not by the kind of case that generated it: the requestor's bytes go through a
+strict :class:`~dimse_codec.pdata.StreamDecoder` step by step (PDUs, reassembly, command sets,
+and each data set in its context's transfer syntax), and then through the protocol rules a
+byte decoder cannot check alone: the A-ASSOCIATE-RQ comes first, P-DATA only inside the
+association, requests only (one at a time) on an accepted context of their own SOP class, and
+no A-ASSOCIATE-AC, -RJ or A-RELEASE-RP from a requestor. A step that ends inside a PDU or a
+message is invalid too: a conforming SCP waits for the rest. What PS3.8 tells receivers to
+ignore (reserved fields, unknown items) leaves a step valid, as the strict decoder does.
+
+A lenient decoder runs alongside to describe each step, one line per PDU or message with its
+diagnostics: the "decoder's view" written into every finding. Sans-I/O and deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from dimse_codec.association import AcceptedContext
+from dimse_codec.dataset import decode_dataset
+from dimse_codec.dimse.codec import message_spec
+from dimse_codec.dimse.status import category
+from dimse_codec.errors import DimseCodecError
+from dimse_codec.fuzz.cases import Case, Expect, Target, message_name
+from dimse_codec.pdata import (
+    Event,
+    IncompleteMessage,
+    MessageReceived,
+    PDataReceived,
+    PDUReceived,
+    StreamDecoder,
+    StreamDiagnostic,
+)
+from dimse_codec.pdu import (
+    AAbort,
+    AAssociateAC,
+    AAssociateRJ,
+    AAssociateRQ,
+    AReleaseRQ,
+)
+from dimse_codec.policy import LENIENT, STRICT, Diagnostic
+
+__all__ = ["Judgement", "StepVerdict", "describe_events", "describe_stream", "judge"]
+
+
+@dataclass(frozen=True, slots=True)
+class StepVerdict:
+    """Whether one step is valid, why not, and what the lenient decoder saw in it."""
+
+    valid: bool
+    problems: tuple[str, ...]
+    view: tuple[str, ...]
+    expect: Expect | None = None
+    """What a conforming SCP answers, when the decoder knows better than the generator: a
+    valid step whose only requests have no response (C-CANCEL-RQ) expects nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """The decoder's verdict on every step of a case, in order."""
+
+    steps: tuple[StepVerdict, ...]
+
+    @property
+    def valid(self) -> bool:
+        """Whether every step is valid."""
+        return all(step.valid for step in self.steps)
+
+    @property
+    def first_invalid(self) -> int | None:
+        """The index of the first invalid step, or ``None`` when the case is valid."""
+        for index, step in enumerate(self.steps):
+            if not step.valid:
+                return index
+        return None
+
+
+def _diagnostics(values: Iterable[Diagnostic]) -> str:
+    """Diagnostic codes in brackets, or nothing."""
+    codes = [d.code.value for d in values]
+    return f" [{', '.join(codes)}]" if codes else ""
+
+
+def _pdu_line(event: PDUReceived) -> str:
+    """One PDU as a line: its name, what matters in it, and its diagnostics."""
+    pdu = event.pdu
+    text = f"{pdu.name} @{event.offset}"
+    if isinstance(pdu, (AAssociateRQ, AAssociateAC)):
+        text += f" {pdu.calling_ae_title!r} -> {pdu.called_ae_title!r}"
+    elif isinstance(pdu, AAssociateRJ):
+        text += f" result {int(pdu.result)} source {int(pdu.source)} reason {int(pdu.reason_diag)}"
+    elif isinstance(pdu, AAbort):
+        text += f" source {int(pdu.source)} reason {int(pdu.reason_diag)}"
+    return text + _diagnostics(pdu.diagnostics)
+
+
+def _message_line(event: MessageReceived) -> str:
+    """One DIMSE message as a line: type, context, IDs, status, data set size, diagnostics."""
+    primitive = event.primitive
+    text = f"{message_name(primitive)} on context {event.context_id}"
+    for keyword in ("MessageID", "MessageIDBeingRespondedTo"):
+        value = getattr(primitive, keyword, None)
+        if value is not None:
+            text += f", {keyword} {value}"
+    status = getattr(primitive, "Status", None)
+    if isinstance(status, int):
+        text += f", status {status:04X}H ({category(status).value})"
+    if event.dataset_length is not None:
+        text += f", {event.dataset_length}-byte data set"
+    return text + _diagnostics([*event.diagnostics, *primitive.diagnostics])
+
+
+def describe_events(events: Iterable[Event]) -> list[str]:
+    """One line per decoder event: PDUs, messages, incomplete messages, stream problems."""
+    lines = []
+    for event in events:
+        if isinstance(event, PDUReceived):
+            lines.append(_pdu_line(event))
+        elif isinstance(event, MessageReceived):
+            lines.append(_message_line(event))
+        elif isinstance(event, IncompleteMessage):
+            lines.append(
+                f"incomplete message on context {event.context_id}: {event.reason}"
+                + _diagnostics(event.diagnostics)
+            )
+        elif isinstance(event, StreamDiagnostic):
+            lines.append(f"stream: {event.diagnostic}")
+        elif isinstance(event, PDataReceived):
+            lines.append(f"P-DATA-TF @{event.offset}: {len(event.fragments)} PDV(s)")
+    return lines
+
+
+def _feed_lenient(decoder: StreamDecoder, data: bytes) -> list[str]:
+    """Feed one step to the lenient decoder and describe what it made of it."""
+    try:
+        lines = describe_events(decoder.feed(data))
+    except DimseCodecError as exc:
+        return [f"error: {type(exc).__name__}: {exc}"]
+    if decoder.in_progress:
+        lines.append("(the step ends inside a PDU or a message)")
+    return lines
+
+
+def describe_stream(
+    data: bytes, *, max_pdu_length: int = 0, transfer_syntaxes: Mapping[int, str] | None = None
+) -> list[str]:
+    """A lenient decode of a whole byte stream, one line per event (for received bytes)."""
+    decoder = StreamDecoder(
+        policy=LENIENT, max_pdu_length=max_pdu_length, transfer_syntaxes=transfer_syntaxes
+    )
+    try:
+        return describe_events([*decoder.feed(data), *decoder.close()])
+    except DimseCodecError as exc:
+        return [f"error: {type(exc).__name__}: {exc}"]
+
+
+class _Protocol:
+    """The requestor's side of the PS3.8 state machine, as far as a step's events show it."""
+
+    def __init__(self, accepted: Mapping[int, AcceptedContext]) -> None:
+        self.accepted = accepted
+        self.state = "idle"
+        self.messages = 0
+        """Messages in the last step checked."""
+        self.responses_due = 0
+        """Of those, requests that get a response (all but C-CANCEL-RQ)."""
+
+    def check(self, events: Sequence[Event]) -> list[str]:
+        """Problems the events of one step show (empty: the step is valid protocol)."""
+        problems: list[str] = []
+        messages = self.responses_due = 0
+        for event in events:
+            if self.state in ("released", "aborted"):
+                problems.append(f"{_name(event)} after the association ended")
+            elif isinstance(event, PDUReceived):
+                problems.extend(self._pdu(event))
+            elif isinstance(event, MessageReceived):
+                messages += 1
+                problems.extend(self._message(event))
+                service = event.primitive.SERVICE
+                if service is not None and service.response_field is not None:
+                    self.responses_due += 1
+            elif isinstance(event, IncompleteMessage):
+                problems.append(f"incomplete message: {event.reason}")
+            elif isinstance(event, StreamDiagnostic):
+                problems.append(str(event.diagnostic))
+        if messages > 1:
+            problems.append(f"{messages} requests in one go: only one may be outstanding")
+        self.messages = messages
+        return problems
+
+    def _pdu(self, event: PDUReceived) -> list[str]:
+        pdu = event.pdu
+        if isinstance(pdu, AAssociateRQ):
+            if self.state != "idle":
+                return ["A-ASSOCIATE-RQ during an association"]
+            self.state = "associated"
+        elif isinstance(pdu, AReleaseRQ):
+            if self.state != "associated":
+                return ["A-RELEASE-RQ before any A-ASSOCIATE-RQ"]
+            self.state = "released"
+        elif isinstance(pdu, AAbort):  # allowed at any time, even before the RQ (PS3.8 AA-2)
+            self.state = "aborted"
+        else:
+            return [f"{pdu.name} from the requestor"]
+        return []
+
+    def _message(self, event: MessageReceived) -> list[str]:
+        primitive = event.primitive
+        name = message_name(primitive)
+        if self.state != "associated":
+            return [f"P-DATA-TF ({name}) before any A-ASSOCIATE-RQ"]
+        problems: list[str] = []
+        try:
+            is_request = message_spec(primitive).is_request
+        except DimseCodecError as exc:
+            return [f"{name}: {exc}"]
+        if not is_request:
+            problems.append(f"{name} is not a request")
+        else:
+            problems.extend(f"{name}: {reason}" for reason in primitive.is_valid_request.reasons)
+        context = self.accepted.get(event.context_id)
+        if context is None:
+            problems.append(f"{name} on context {event.context_id}, which was not accepted")
+            return problems
+        sop_class = getattr(primitive, "AffectedSOPClassUID", None) or getattr(
+            primitive, "RequestedSOPClassUID", None
+        )
+        if sop_class is not None and str(sop_class) != context.abstract_syntax:
+            problems.append(
+                f"{name} for {sop_class} on context {event.context_id}, accepted for "
+                f"{context.abstract_syntax}"
+            )
+        if event.dataset is not None:
+            try:
+                decode_dataset(bytes(event.dataset), context.transfer_syntax, policy=STRICT)
+            except DimseCodecError as exc:
+                problems.append(f"{name} data set: {type(exc).__name__}: {exc}")
+        return problems
+
+
+def _name(event: Event) -> str:
+    """What an event is, in a few words."""
+    if isinstance(event, PDUReceived):
+        return event.pdu.name
+    if isinstance(event, MessageReceived):
+        return message_name(event.primitive)
+    return type(event).__name__
+
+
+def judge(case: Case, target: Target) -> Judgement:
+    """Judge every step of ``case`` as the SCP ``target`` describes would receive it.
+
+    A step is valid when the strict decoder takes it whole (not ending inside a PDU or a
+    message), the protocol allows it where it is, and the generator knows of no defect in it
+    (:attr:`~dimse_codec.fuzz.cases.Step.defect`). Every step after an invalid one is invalid.
+    """
+    syntaxes = {cid: ctx.transfer_syntax for cid, ctx in target.accepted.items()}
+    limit = target.peer_max_pdu_length
+    strict = StreamDecoder(policy=STRICT, max_pdu_length=limit, transfer_syntaxes=syntaxes)
+    lenient = StreamDecoder(policy=LENIENT, max_pdu_length=limit, transfer_syntaxes=syntaxes)
+    protocol = _Protocol(target.accepted)
+    broken: str | None = None
+    verdicts = []
+    for step in case.steps:
+        view = tuple(_feed_lenient(lenient, step.data))
+        problems: list[str] = []
+        expect = None
+        if broken is not None:
+            problems.append(f"follows an invalid step ({broken})")
+        else:
+            try:
+                events = strict.feed(step.data)
+            except DimseCodecError as exc:
+                problems.append(f"{type(exc).__name__}: {exc}")
+            else:
+                problems.extend(protocol.check(events))
+                if strict.in_progress:
+                    problems.append("ends inside a PDU or a message (an SCP waits for the rest)")
+            if step.defect and not problems:  # the generator knows of one the rules missed
+                problems.append(step.defect)
+            if problems:
+                broken = problems[0]
+            elif (
+                step.expect is Expect.RESPONSE and protocol.messages and not protocol.responses_due
+            ):
+                expect = Expect.NOTHING
+        verdicts.append(StepVerdict(not problems, tuple(problems), view, expect))
+    return Judgement(tuple(verdicts))

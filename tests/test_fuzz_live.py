@@ -1,0 +1,542 @@
+"""``dimse-codec fuzz``: classification, oracle and engine without a network, then live runs.
+
+The first half needs no peer: the classification rules one by one, the oracle against cases
+whose validity is known, the generated cases against the oracle (valid kinds are valid to our
+strict decoder; malformed ones are not, except flaws PS3.8 says to ignore), and the Hypothesis
+engine against a simulated server that crashes on odd PDVs (found, shrunk, counted).
+
+The second half runs real campaigns over 127.0.0.1: against ``tests/fragile_scp.py`` (which
+dies on an odd-length PDV) a crash must be found, written as a reproducer, and its
+``replay.py`` must crash a fresh fragile SCP; with a restart hook the crash is shrunk too.
+Against DCMTK's storescp and dcmqrscp and a pynetdicom SCP, the run must complete the
+requested examples and classify every one; what they find is recorded, not required
+(``docs/fuzzing-live.md`` lists it). Every server is stopped by its PID in a ``finally``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+from conftest import require_tool
+from hypothesis import HealthCheck, given, settings
+from hypothesis.vendor.pretty import pretty
+from peers import (
+    POLL_INTERVAL,
+    STOP_TIMEOUT,
+    Server,
+    _read_port,
+    dcmtk_server,
+    free_port,
+    stop,
+)
+
+from dimse_codec import C_CANCEL, C_ECHO
+from dimse_codec.association import read_response, respond
+from dimse_codec.cli.main import main
+from dimse_codec.fuzz import (
+    STORAGE_SOP_CLASSES,
+    VERIFICATION,
+    Answer,
+    AnswerKind,
+    CampaignSettings,
+    Case,
+    Classification,
+    Endpoint,
+    Expect,
+    Health,
+    Liveness,
+    NotLoopback,
+    Observation,
+    Step,
+    StepOutcome,
+    StepRecord,
+    Target,
+    cases,
+    classify,
+    fuzz,
+    judge,
+    probe_steps,
+    proposal,
+    resolve,
+    run_campaign,
+    write_reproducer,
+)
+from dimse_codec.fuzz.findings import outcomes
+from dimse_codec.pdata import encode_pdata
+from dimse_codec.pdu import AReleaseRQ, encode_pdu
+from dimse_codec.policy import IGNORED_BY_THE_STANDARD
+
+pytestmark = pytest.mark.peer
+
+REPO = Path(__file__).resolve().parent.parent
+FRAGILE = REPO / "tests" / "fragile_scp.py"
+IMPLICIT = "1.2.840.10008.1.2"
+EXPLICIT = "1.2.840.10008.1.2.1"
+TIMEOUT = 2.0
+"""Seconds per answer in the live runs: short, yet far above a loopback round trip even on a
+loaded machine (a valid request unanswered this long is reported as a hang)."""
+CLASSES = {c.value for c in Classification}
+FINDING_CLASSES = CLASSES - {"normal"}
+
+
+def simulated_target(storage: bool = True) -> Target:
+    """What our own acceptor answers to the standard proposal: the target of a real SCP."""
+    rq = proposal("FUZZ", "SCP")
+    supported = {VERIFICATION: [IMPLICIT]}
+    if storage:
+        supported.update({uid: [EXPLICIT, IMPLICIT] for uid in STORAGE_SOP_CLASSES})
+    answer = respond(rq, supported, max_pdu_length=16384)
+    accepted = read_response(rq, answer.pdu)
+    return Target(rq, accepted.association)  # type: ignore[union-attr]
+
+
+TARGET = simulated_target()
+
+
+def echo_case(cut: int | None = None) -> Case:
+    """A C-ECHO association; with ``cut``, the command set split there into two PDVs."""
+    echo = C_ECHO(MessageID=1, AffectedSOPClassUID=VERIFICATION)
+    if cut is None:
+        data = b"".join(bytes(b) for pdu in encode_pdata(echo, 1, max_pdu_length=0) for b in pdu)
+    else:
+        command = probe_steps(TARGET)[1].data[12:]  # the probe's echo: one PDU, one PDV
+        data = b"".join(
+            struct.pack(">BBLLBB", 4, 0, len(part) + 6, len(part) + 2, 1, mch) + part
+            for part, mch in ((command[:cut], 1), (command[cut:], 3))
+        )
+    steps = (
+        Step("A-ASSOCIATE-RQ", TARGET.request_bytes, Expect.ASSOCIATION),
+        Step("C-ECHO-RQ", data, Expect.RESPONSE),
+        Step("A-RELEASE-RQ", encode_pdu(AReleaseRQ()), Expect.RELEASE),
+    )
+    flaw = MappingProxyType({"flaw": "odd"} if cut is not None and cut % 2 else {})
+    return Case("echo" if cut is None else "odd-fragment", cut is None, "echo", steps, flaw)
+
+
+# -- classification -------------------------------------------------------------------------------
+
+ALIVE = Liveness(Health.ALIVE)
+SUCCESS = Answer(AnswerKind.RESPONSE, "C-ECHO-RSP", 0x0000)
+FAILURE = Answer(AnswerKind.RESPONSE, "C-STORE-RSP", 0xC000)
+ACCEPTED = Answer(AnswerKind.ACCEPTED)
+
+
+def outcome(valid: bool, answer: Answer, expect: Expect = Expect.RESPONSE) -> list[StepOutcome]:
+    """An association accepted, then one step with this validity and answer."""
+    return [StepOutcome(Expect.ASSOCIATION, True, ACCEPTED), StepOutcome(expect, valid, answer)]
+
+
+@pytest.mark.parametrize(
+    ("valid", "answer", "expect", "classification"),
+    [
+        (True, SUCCESS, Expect.RESPONSE, "normal"),
+        (True, FAILURE, Expect.RESPONSE, "normal"),
+        (True, Answer(AnswerKind.ABORTED), Expect.RESPONSE, "abort-on-valid"),
+        (True, Answer(AnswerKind.CLOSED), Expect.RESPONSE, "abort-on-valid"),
+        (True, Answer(AnswerKind.OTHER), Expect.RESPONSE, "abort-on-valid"),
+        (True, Answer(AnswerKind.SILENCE), Expect.RESPONSE, "hang"),
+        (True, Answer(AnswerKind.RELEASED), Expect.RELEASE, "normal"),
+        (True, Answer(AnswerKind.ABORTED), Expect.RELEASE, "abort-on-valid"),
+        (True, Answer(AnswerKind.SILENCE), Expect.NOTHING, "normal"),
+        (True, Answer(AnswerKind.CLOSED), Expect.NOTHING, "normal"),
+        (False, SUCCESS, Expect.RESPONSE, "answer-to-invalid"),
+        (False, Answer(AnswerKind.RESPONSE, "", 0x0001), Expect.RESPONSE, "answer-to-invalid"),
+        (False, FAILURE, Expect.RESPONSE, "normal"),
+        (False, Answer(AnswerKind.ABORTED), Expect.RESPONSE, "normal"),
+        (False, Answer(AnswerKind.CLOSED), Expect.RESPONSE, "normal"),
+        (False, Answer(AnswerKind.SILENCE), Expect.RESPONSE, "normal"),
+        (False, Answer(AnswerKind.REJECTED), Expect.ASSOCIATION, "normal"),
+        (False, ACCEPTED, Expect.ASSOCIATION, "answer-to-invalid"),
+        (False, Answer(AnswerKind.RELEASED), Expect.RELEASE, "answer-to-invalid"),
+        (False, Answer(AnswerKind.RELEASED), Expect.NOTHING, "normal"),
+    ],
+)
+def test_classification_rules(
+    valid: bool, answer: Answer, expect: Expect, classification: str
+) -> None:
+    verdict = classify(outcome(valid, answer, expect), ALIVE)
+    assert verdict.classification.value == classification, verdict.reason
+    if classification != "normal":
+        assert verdict.step == 1
+
+
+def test_liveness_decides_before_the_answers() -> None:
+    good = outcome(True, SUCCESS)
+    down = classify(good, Liveness(Health.DOWN, "cannot connect: Connection refused"))
+    assert down.classification is Classification.CRASH
+    assert "Connection refused" in down.reason
+    stuck = classify(outcome(False, FAILURE), Liveness(Health.UNRESPONSIVE, "silent"))
+    assert stuck.classification is Classification.HANG
+    # a valid association rejected is normal, and nothing after it was sent
+    rejected = [StepOutcome(Expect.ASSOCIATION, True, Answer(AnswerKind.REJECTED))]
+    assert classify(rejected, ALIVE).classification is Classification.NORMAL
+
+
+# -- the oracle -----------------------------------------------------------------------------------
+
+
+def test_oracle_on_known_cases() -> None:
+    valid = judge(echo_case(), TARGET)
+    assert valid.valid and valid.first_invalid is None
+    assert valid.steps[1].view == ("C-ECHO-RQ on context 1, MessageID 1",)
+
+    odd = judge(echo_case(cut=1), TARGET)
+    assert [s.valid for s in odd.steps] == [True, False, False]
+    assert "odd length" in odd.steps[1].problems[0]
+    assert odd.steps[2].problems[0].startswith("follows an invalid step")
+
+    even = judge(echo_case(cut=2), TARGET)  # two PDVs, both even: nothing wrong with that
+    assert even.valid
+
+    # a request on a storage context, and a stream cut inside a PDU
+    base = echo_case()
+    moved = base.steps[1].data[:10] + bytes([3]) + base.steps[1].data[11:]  # the PDV context ID
+    wrong = Case("x", False, "", (base.steps[0], Step("echo", moved, Expect.RESPONSE)))
+    problems = judge(wrong, TARGET).steps[1].problems
+    assert problems == ("C-ECHO-RQ for 1.2.840.10008.1.1 on context 3, accepted for "
+                        "1.2.840.10008.5.1.4.1.1.7",)  # fmt: skip
+    cut = Case(
+        "x", False, "", (base.steps[0], Step("cut", base.steps[1].data[:20], Expect.RESPONSE))
+    )
+    assert "ends inside a PDU" in judge(cut, TARGET).steps[1].problems[0]
+
+    # a valid C-CANCEL-RQ has no response: the step expects nothing, so silence is normal
+    cancel = C_CANCEL(MessageIDBeingRespondedTo=5)
+    data = b"".join(bytes(b) for pdu in encode_pdata(cancel, 1, max_pdu_length=0) for b in pdu)
+    quiet = Case("x", True, "", (base.steps[0], Step("cancel", data, Expect.RESPONSE)))
+    judged = judge(quiet, TARGET)
+    assert judged.valid and judged.steps[1].expect is Expect.NOTHING
+    silent = [ACCEPTED, Answer(AnswerKind.SILENCE)]
+    records = [StepRecord("", b"", b"", answer, 0.0) for answer in silent]
+    verdict = classify(outcomes(quiet, judged, records), ALIVE)
+    assert verdict.classification is Classification.NORMAL
+
+    # an A-RELEASE-RQ first, and an A-ASSOCIATE-AC from the requestor
+    early = Case("x", False, "", (base.steps[2],))
+    assert judge(early, TARGET).steps[0].problems == ("A-RELEASE-RQ before any A-ASSOCIATE-RQ",)
+    ac = respond(TARGET.request, {VERIFICATION: [IMPLICIT]}).pdu
+    backwards = Case("x", False, "", (base.steps[0], Step("AC", encode_pdu(ac), Expect.NOTHING)))
+    assert judge(backwards, TARGET).steps[1].problems == ("A-ASSOCIATE-AC from the requestor",)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(cases(TARGET))
+def test_generated_cases_agree_with_the_oracle(case: Case) -> None:
+    judgement = judge(case, TARGET)
+    assert len(judgement.steps) == len(case.steps)
+    if case.generated_valid:
+        assert judgement.valid, [s.problems for s in judgement.steps]
+    elif case.kind == "malformed-pdu" and judgement.valid:
+        # only a flaw PS3.8 tells receivers to ignore leaves a malformed PDU valid
+        ignored = {code.value for code in IGNORED_BY_THE_STANDARD}
+        assert case.details["decoder_answer"] in ignored
+    else:
+        assert not judgement.valid, case.description
+    # short, also for Hypothesis's pretty printer, which reports failing examples
+    assert repr(case).startswith("Case(") and len(repr(case)) < 2000
+    assert pretty(case) == repr(case)
+
+
+# -- the engine, with a simulated server ----------------------------------------------------------
+
+
+class SimulatedServer:
+    """Answers like a lenient SCP, but "crashes" on any odd fragment (restarted on request)."""
+
+    def __init__(self, *, restart: bool) -> None:
+        self.restart = restart
+        self.down = False
+        self.calls = 0
+
+    def __call__(self, case: Case) -> Observation:
+        self.calls += 1
+        judgement = judge(case, TARGET)
+        records = []
+        for step, verdict in zip(case.steps, judgement.steps, strict=True):
+            answer = {
+                Expect.ASSOCIATION: ACCEPTED,
+                Expect.RESPONSE: SUCCESS if verdict.valid else Answer(AnswerKind.ABORTED),
+                Expect.RELEASE: Answer(AnswerKind.RELEASED),
+                Expect.NOTHING: Answer(AnswerKind.CLOSED),
+            }[step.expect]
+            if any("odd length" in p for p in verdict.problems):
+                self.down = True
+                answer = Answer(AnswerKind.CLOSED)
+            records.append(StepRecord(step.label, step.data, b"", answer, 0.0))
+            if not verdict.valid or self.down:
+                break
+        liveness = Liveness(Health.DOWN, "refused") if self.down else ALIVE
+        verdict = classify(outcomes(case, judgement, records), liveness)
+        restarted = self.down and self.restart
+        if restarted:
+            self.down = False
+        return Observation(case, judgement, tuple(records), liveness, verdict, restarted)
+
+
+def test_engine_finds_and_shrinks_a_crash() -> None:
+    server = SimulatedServer(restart=True)
+    strategy = cases(TARGET, ["echo", "store", "odd-fragment"])
+    report = run_campaign(
+        strategy, server, CampaignSettings(max_examples=30, seed=4, max_shrinks=40)
+    )
+    assert report.completed and report.halted is None
+    assert report.examples == 30 == sum(report.outcomes.values()) == sum(report.answers.values())
+    assert set(report.outcomes) <= CLASSES
+    assert server.calls == report.examples + report.shrink_calls
+    crashes = [f for f in report.findings if f.classification is Classification.CRASH]
+    assert crashes
+    for finding in crashes:
+        assert finding.replays >= 1  # it showed again while shrinking
+        # shrunk to the simplest cut: one byte, or the data set's first byte
+        assert finding.observation.case.details["cut"] == 1, finding.summary
+    assert len({f.signature for f in report.findings}) == len(report.findings)
+
+
+def test_engine_stops_when_the_server_stays_down(tmp_path: Path) -> None:
+    server = SimulatedServer(restart=False)
+    strategy = cases(TARGET, ["echo", "odd-fragment"])
+    report = run_campaign(strategy, server, CampaignSettings(max_examples=30, seed=1))
+    assert not report.completed
+    assert report.halted is not None and "down" in report.halted
+    assert report.examples == sum(report.outcomes.values())
+    (finding,) = report.findings
+    assert finding.classification is Classification.CRASH
+    assert not finding.shrunk and "did not come back" in finding.note
+    # the reproducer: the bytes per step and direction, the JSON, a runnable replay.py
+    folder = write_reproducer(finding, tmp_path, probe_steps(TARGET), timeout=2.0)
+    assert folder.name == "01-crash-odd-fragment"
+    names = {p.name for p in folder.iterdir()}
+    assert {"finding.json", "replay.py", "sent.bin", "received.bin", "probe-1.bin"} <= names
+    assert {"step-1-sent.bin", "step-2-sent.bin", "step-2-received.bin"} <= names
+    document = json.loads((folder / "finding.json").read_text())
+    assert document["classification"] == "crash" and document["seed"] == finding.seed
+    step = document["minimal"]["steps"][1]
+    assert step["valid"] is False and "odd length" in step["problems"][0]
+    assert (folder / "step-2-sent.bin").read_bytes() == finding.observation.case.steps[1].data
+    source = (folder / "replay.py").read_text()
+    compile(source, "replay.py", "exec")
+    imports = {line.split()[1] for line in source.splitlines() if line.startswith("import ")}
+    assert imports <= {"argparse", "socket", "struct", "sys", "time"}
+
+
+# -- the command line without a server ------------------------------------------------------------
+
+
+def test_remote_hosts_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fuzz", "192.0.2.1", "104"]) == 2
+    assert "not a loopback address" in capsys.readouterr().err
+    assert resolve("127.0.0.1") == "127.0.0.1"
+    assert resolve("localhost") in ("127.0.0.1", "::1")
+    with pytest.raises(NotLoopback):
+        resolve("10.1.2.3")
+    assert resolve("10.1.2.3", allow_remote=True) == "10.1.2.3"
+
+
+def test_an_unreachable_server_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fuzz", "127.0.0.1", str(free_port()), "--timeout", "1"]) == 2
+    assert "cannot connect" in capsys.readouterr().err
+
+
+# -- live runs ------------------------------------------------------------------------------------
+
+
+def cli_fuzz(
+    port: int, out: Path, *options: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """Run ``dimse-codec fuzz`` in a subprocess; its result and summary.json."""
+    argv = [sys.executable, "-m", "dimse_codec.cli.main", "fuzz", "127.0.0.1", str(port)]
+    argv += ["--out", str(out), "--timeout", str(TIMEOUT), *options]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    return result, json.loads((out / "summary.json").read_text())
+
+
+def check_structure(summary: dict[str, Any], out: Path, requested: int) -> None:
+    """A run completed (or stopped at a crash), classified everything, wrote every reproducer."""
+    assert summary["completed"] == (summary["examples"] == requested)
+    if not summary["completed"]:
+        assert summary["halted"] and {"crash", "hang"} & set(summary["outcomes"]), summary
+    assert sum(summary["outcomes"].values()) == summary["examples"]
+    assert sum(summary["answers"].values()) == summary["examples"]
+    assert set(summary["outcomes"]) <= CLASSES
+    for finding in summary["findings"]:
+        assert finding["classification"] in FINDING_CLASSES
+        folder = out / finding["directory"]
+        document = json.loads((folder / "finding.json").read_text())
+        assert document["classification"] == finding["classification"]
+        assert (folder / "replay.py").exists() and (folder / "step-1-sent.bin").exists()
+
+
+@contextmanager
+def fragile_scp(log: Path) -> Iterator[Server]:
+    """Run tests/fragile_scp.py on a free port (read from its first stdout line)."""
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, str(FRAGILE), "0"], stdout=subprocess.PIPE, stderr=sink, bufsize=0
+        )
+    server = Server(process, 0, log, log.parent)
+    try:
+        server.port = _read_port(server)
+        yield server
+    finally:
+        stop(process)
+
+
+def wait_exit(process: subprocess.Popen[bytes]) -> int | None:
+    """The exit status once the process ended (a bounded poll), or None if it still runs."""
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while process.poll() is None and time.monotonic() < deadline:
+        time.sleep(POLL_INTERVAL)
+    return process.poll()
+
+
+def test_the_fragile_scp_crash_is_found_and_replayed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with fragile_scp(tmp_path / "fragile.log") as server:
+        result, summary = cli_fuzz(server.port, out, "--max-examples", "30", "--seed", "1")
+        assert result.returncode == 1
+        assert wait_exit(server.process) == 1  # the planted bug killed it
+    check_structure(summary, out, 30)
+    crashes = [f for f in summary["findings"] if f["classification"] == "crash"]
+    assert len(crashes) == 1 and not summary["completed"]
+    assert "odd length" in server.log_text()
+    assert re.search(r"^finding \d+: crash \(high\): ", result.stdout, re.MULTILINE)
+    folder = out / crashes[0]["directory"]
+    document = json.loads((folder / "finding.json").read_text())
+    assert document["minimal"]["liveness"]["health"] == "down"
+    # the reproducer crashes a fresh fragile SCP, with nothing but the standard library
+    with fragile_scp(tmp_path / "fresh.log") as fresh:
+        replay = subprocess.run(
+            # -I -S: no site-packages at all, so only the standard library can be imported
+            [sys.executable, "-I", "-S", str(folder / "replay.py"), "127.0.0.1", str(fresh.port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={"PATH": os.environ.get("PATH", "")},
+        )
+        assert wait_exit(fresh.process) == 1
+    assert replay.returncode == 1, replay.stdout + replay.stderr
+    assert "server down or not answering" in replay.stdout
+    assert "odd length" in fresh.log_text()
+
+
+def test_a_crash_is_shrunk_when_the_server_can_be_restarted(tmp_path: Path) -> None:
+    started: list[Server] = []
+    with ExitStack() as stack:  # every fragile SCP started is stopped by PID on the way out
+
+        def restart() -> Endpoint:
+            started.append(stack.enter_context(fragile_scp(tmp_path / f"{len(started)}.log")))
+            return Endpoint("127.0.0.1", started[-1].port)
+
+        first = restart()
+        result = fuzz(
+            "127.0.0.1",
+            first.port,
+            max_examples=8,
+            seed=2,
+            timeout=TIMEOUT,
+            max_shrinks=6,
+            kinds=["echo", "odd-fragment"],
+            restart=restart,
+        )
+    report = result.report
+    assert report.completed and report.examples == 8
+    (finding,) = [f for f in report.findings if f.classification is Classification.CRASH]
+    assert finding.replays >= 1  # reproduced on a restarted server while shrinking
+    assert finding.observation.case.details["cut"] == 1
+    assert len(started) >= 1 + finding.replays
+
+
+def test_storescp(tmp_path: Path) -> None:
+    storescp = require_tool("storescp")
+    port = free_port()
+    out, stored = tmp_path / "out", tmp_path / "stored"
+    stored.mkdir()
+    argv = [storescp, "-od", str(stored), str(port)]
+    with dcmtk_server(argv, port, tmp_path / "storescp.log", stored) as server:
+        _, summary = cli_fuzz(port, out, "--max-examples", "25", "--seed", "11")
+        if "crash" not in summary["outcomes"]:
+            assert server.process.poll() is None
+    check_structure(summary, out, 25)
+    assert summary["server"]["implementation_version_name"].startswith("OFFIS_DCMTK")
+
+
+QR_CONFIG = """\
+NetworkTCPPort  = {port}
+MaxPDUSize      = 16384
+MaxAssociations = 16
+HostTable BEGIN
+HostTable END
+VendorTable BEGIN
+VendorTable END
+AETable BEGIN
+QRSCP {storage} RW (10, 1024mb) ANY
+AETable END
+"""
+
+
+def test_dcmqrscp(tmp_path: Path) -> None:
+    dcmqrscp = require_tool("dcmqrscp")
+    port = free_port()
+    storage, out = tmp_path / "storage", tmp_path / "out"
+    storage.mkdir()
+    config = tmp_path / "dcmqrscp.cfg"
+    config.write_text(QR_CONFIG.format(port=port, storage=storage))
+    argv = [dcmqrscp, "-c", str(config), str(port)]
+    with dcmtk_server(argv, port, tmp_path / "dcmqrscp.log", storage):
+        _, summary = cli_fuzz(
+            port, out, "--called-ae", "QRSCP", "--max-examples", "25", "--seed", "12"
+        )
+    check_structure(summary, out, 25)
+    assert summary["called_ae_title"] == "QRSCP"
+
+
+def test_pynetdicom_scp(tmp_path: Path) -> None:
+    pynetdicom = pytest.importorskip("pynetdicom", reason="pynetdicom is the peer of this test")
+    ae = pynetdicom.AE(ae_title="PYNETDICOM")
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 10
+    for abstract_syntax in (VERIFICATION, *STORAGE_SOP_CLASSES):
+        ae.add_supported_context(abstract_syntax, [IMPLICIT, EXPLICIT])
+
+    def on_store(event: Any) -> int:
+        """Decode the data set as a storage application would; C210H when that fails."""
+        try:
+            for _ in event.dataset.iterall():
+                pass
+        except Exception:
+            return 0xC210
+        return 0x0000
+
+    handlers = [(pynetdicom.evt.EVT_C_ECHO, lambda e: 0), (pynetdicom.evt.EVT_C_STORE, on_store)]
+    server = ae.start_server(("127.0.0.1", 0), block=False, evt_handlers=handlers)
+    out = tmp_path / "out"
+    try:
+        result = fuzz(
+            "127.0.0.1",
+            server.server_address[1],
+            called_ae_title="PYNETDICOM",
+            max_examples=25,
+            seed=13,
+            timeout=TIMEOUT,
+            max_shrinks=10,
+            out=out,
+        )
+    finally:
+        server.shutdown()
+    summary = json.loads((out / "summary.json").read_text())
+    check_structure(summary, out, 25)
+    assert result.report.examples == summary["examples"]
+    assert summary["server"]["implementation_version_name"].startswith("PYNETDICOM")
