@@ -540,3 +540,30 @@ def test_pynetdicom_scp(tmp_path: Path) -> None:
     check_structure(summary, out, 25)
     assert result.report.examples == summary["examples"]
     assert summary["server"]["implementation_version_name"].startswith("PYNETDICOM")
+
+
+FINDINGS = Path(__file__).resolve().parent.parent / "docs" / "findings"
+
+
+def test_storescp_crash_reproducer_still_crashes_it(tmp_path: Path) -> None:
+    """The fuzzer's storescp finding, kept in docs/findings: a valid C-STORE-RQ whose first
+    P-DATA-TF mixes command and data PDVs kills storescp (DCMTK 3.6.7) before any answer.
+
+    If a DCMTK update fixes it, this fails: update docs/fuzzing-live.md's findings table."""
+    storescp = require_tool("storescp")
+    reproducer = FINDINGS / "storescp-crash-mixed-pdvs"
+    port = free_port()
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = [storescp, "-od", str(out), str(port)]
+    with dcmtk_server(argv, port, tmp_path / "log", out) as server:
+        replay = subprocess.run(
+            [sys.executable, "-I", "-S", str(reproducer / "replay.py"), "127.0.0.1", str(port),
+             "--timeout", "5"],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert replay.returncode == 1, replay.stdout  # 1: the server is down afterwards
+        assert "A-ASSOCIATE-AC" in replay.stdout
+        server.process.wait(timeout=30)
+        assert server.process.returncode in (-11, 139), server.process.returncode  # SIGSEGV
+    assert not list(out.iterdir())  # nothing was stored
