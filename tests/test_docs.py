@@ -21,6 +21,7 @@ PAGES = {
     "decode.md": 1,
     "quirks.md": 4,
     "strategies.md": 1,
+    "fuzzing.md": 1,
 }
 """Pages whose examples run here, with the fewest examples each must keep."""
 
