@@ -52,6 +52,7 @@ from dimse_codec.pdu import (
     AReleaseRQ,
     encode_pdu,
 )
+from dimse_codec.pdu import pdu_name as _type_name
 from dimse_codec.strategies import (
     aborts,
     associate_acs,
@@ -699,15 +700,6 @@ def _unexpected_pdu(draw: st.DrawFn, target: Target) -> Case:
 
 
 _EXPECT_BY_PDU_TYPE = {0x01: Expect.ASSOCIATION, 0x04: Expect.RESPONSE, 0x05: Expect.RELEASE}
-_PDU_NAMES = {
-    0x01: "A-ASSOCIATE-RQ",
-    0x02: "A-ASSOCIATE-AC",
-    0x03: "A-ASSOCIATE-RJ",
-    0x04: "P-DATA-TF",
-    0x05: "A-RELEASE-RQ",
-    0x06: "A-RELEASE-RP",
-    0x07: "A-ABORT",
-}
 
 
 def message_name(primitive: DIMSEPrimitive) -> str:
@@ -719,16 +711,17 @@ def message_name(primitive: DIMSEPrimitive) -> str:
 
 
 def pdu_name(data: bytes) -> str:
-    """The PDU type the first byte of ``data`` names (``"PDU type 0x42"`` when undefined)."""
+    """The PDU type the first byte of ``data`` names (``"PDU 0x42"`` when undefined)."""
     if not data:
         return "empty PDU"
-    return _PDU_NAMES.get(data[0], f"PDU type 0x{data[0]:02X}")
+    return _type_name(data[0])
 
 
 @st.composite
 def _malformed_pdu(draw: st.DrawFn, target: Target) -> Case:
     """A PDU from :func:`~dimse_codec.strategies.malformed_pdu_bytes`, where its type belongs."""
-    broken = draw(malformed_pdu_bytes())
+    # an empty "PDU" sends nothing, so the peer cannot see its flaw: it is not a case
+    broken = draw(malformed_pdu_bytes().filter(lambda m: len(m.data) > 0))
     name = pdu_name(broken.data)
     kind = broken.data[0] if broken.data else None
     expect = _EXPECT_BY_PDU_TYPE.get(kind or 0, Expect.NOTHING)

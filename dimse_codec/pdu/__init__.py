@@ -11,6 +11,7 @@ from dimse_codec.pdu.codec import (
     decode_pdu,
     encode_item,
     encode_pdu,
+    pdu_name,
     read_pdu_header,
 )
 from dimse_codec.pdu.items import (
@@ -106,5 +107,6 @@ __all__ = [
     "decode_pdu",
     "encode_item",
     "encode_pdu",
+    "pdu_name",
     "read_pdu_header",
 ]

@@ -144,6 +144,12 @@ _NAMES = {
     0x07: "A-ABORT",
 }
 
+
+def pdu_name(pdu_type: int) -> str:
+    """The PS3.8 name of a PDU type (``"PDU 0x42"`` for one PS3.8 does not define)."""
+    return _NAMES.get(pdu_type, f"PDU 0x{pdu_type:02X}")
+
+
 _UID_PATTERN = re.compile(r"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -193,7 +199,7 @@ def read_pdu_header(
             path="PDU header",
         )
     pdu_type, _reserved, length = _PDU_HEADER.unpack_from(view, 0)
-    _check_cap(length, max_pdu_length, _NAMES.get(pdu_type, f"PDU 0x{pdu_type:02X}"))
+    _check_cap(length, max_pdu_length, pdu_name(pdu_type))
     return int(pdu_type), int(length)
 
 
@@ -242,7 +248,7 @@ def decode_pdu(
             f"{n} byte(s); a PDU header needs {PDU_HEADER_SIZE}", offset=0, path="PDU header"
         )
     pdu_type, reserved, length = _PDU_HEADER.unpack_from(view, 0)
-    name = _NAMES.get(pdu_type, f"PDU 0x{pdu_type:02X}")
+    name = pdu_name(pdu_type)
     _check_cap(length, max_pdu_length, name)
     available = n - PDU_HEADER_SIZE
     if length > available:
