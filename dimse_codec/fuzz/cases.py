@@ -67,6 +67,7 @@ from dimse_codec.strategies import (
     release_rps,
     uids,
 )
+from dimse_codec.strategies.raw import message_pdvs, one_pdv_per_pdu, pdv_item
 from dimse_codec.tables.messages import COMMAND_DATA_SET_TYPE_NULL
 
 __all__ = [
@@ -269,42 +270,10 @@ def _pdata(primitive: DIMSEPrimitive, context_id: int, limit: int, per_pdu: int)
     return _joined(encode_pdata(primitive, context_id, max_pdu_length=limit, pdvs_per_pdu=per_pdu))
 
 
-def _pdv(context_id: int, mch: int, fragment: bytes) -> bytes:
-    """One PDV item: item length, context ID, message control header, fragment."""
-    return struct.pack(">LBB", len(fragment) + 2, context_id, mch) + fragment
-
-
-def _pdu(pdvs: Iterable[bytes]) -> bytes:
-    """One P-DATA-TF around PDV items."""
-    body = b"".join(pdvs)
-    return struct.pack(">BBL", 0x04, 0, len(body)) + body
-
-
-def _pieces(data: bytes, size: int) -> list[bytes]:
-    """``data`` cut into ``size``-byte pieces (one empty piece for empty data)."""
-    return [data[i : i + size] for i in range(0, len(data), size)] or [b""]
-
-
-def _message_pdvs(
-    command: bytes, dataset: bytes | None, context_id: int, size: int
-) -> list[tuple[int, int, bytes]]:
-    """A message's PDVs as (context ID, MCH, fragment); unlike encode_pdata, odd lengths pass."""
-    pdvs: list[tuple[int, int, bytes]] = []
-    for data, more, last in (
-        (command, MCH_COMMAND, MCH_COMMAND | MCH_LAST),
-        (dataset, 0, MCH_LAST),
-    ):
-        if data is None:
-            continue
-        pieces = _pieces(data, size)
-        pdvs.extend((context_id, more, piece) for piece in pieces[:-1])
-        pdvs.append((context_id, last, pieces[-1]))
-    return pdvs
-
-
-def _one_per_pdu(pdvs: Iterable[tuple[int, int, bytes]]) -> bytes:
-    """One P-DATA-TF per PDV."""
-    return b"".join(_pdu([_pdv(cid, mch, fragment)]) for cid, mch, fragment in pdvs)
+def _parts(request: DIMSEPrimitive) -> tuple[bytes, bytes | None]:
+    """A valid request's command set and, for a C-STORE, its data set bytes."""
+    raw = request.payload_bytes("DataSet") if isinstance(request, C_STORE) else None
+    return encode_command_set(request), None if raw is None else bytes(raw)
 
 
 def _send_limit(draw: st.DrawFn, target: Target) -> int:
@@ -465,9 +434,7 @@ def _abort(draw: st.DrawFn, target: Target) -> Case:
 def _odd_fragment(draw: st.DrawFn, target: Target) -> Case:
     """A valid request whose command set (or data set) is cut at an odd offset."""
     request, context_id = draw(_any_valid_request(target))
-    command = encode_command_set(request)
-    raw = request.payload_bytes("DataSet") if isinstance(request, C_STORE) else None
-    dataset = None if raw is None else bytes(raw)
+    command, dataset = _parts(request)
     cut_in, where = command, "command set"
     if dataset is not None and len(dataset) > 2 and draw(st.booleans()):
         cut_in, where = dataset, "data set"
@@ -490,7 +457,7 @@ def _odd_fragment(draw: st.DrawFn, target: Target) -> Case:
         f"{name} whose {where} is cut after {cut} bytes: two odd-length PDVs",
         (
             _request_step(target),
-            Step(f"{name} in odd fragments", _one_per_pdu(pdvs), Expect.RESPONSE),
+            Step(f"{name} in odd fragments", one_pdv_per_pdu(pdvs), Expect.RESPONSE),
         ),
         _details(flaw=f"odd-length {where} fragment", message=name, cut=cut),
     )
@@ -500,9 +467,7 @@ def _odd_fragment(draw: st.DrawFn, target: Target) -> Case:
 def _context_change(draw: st.DrawFn, target: Target) -> Case:
     """A valid request whose second PDV travels on another context ID."""
     request, context_id = draw(_any_valid_request(target))
-    command = encode_command_set(request)
-    raw = request.payload_bytes("DataSet") if isinstance(request, C_STORE) else None
-    dataset = None if raw is None else bytes(raw)
+    command, dataset = _parts(request)
     others = [cid for cid in sorted(target.accepted) if cid != context_id]
     other = draw(st.sampled_from([*others, _UNPROPOSED_CONTEXT]))
     if dataset is not None and len(dataset) >= 4:
@@ -529,7 +494,7 @@ def _context_change(draw: st.DrawFn, target: Target) -> Case:
         f"{name} on context {context_id} whose {where} continues on context {other}",
         (
             _request_step(target),
-            Step(f"{name} changing context", _one_per_pdu(pdvs), Expect.RESPONSE),
+            Step(f"{name} changing context", one_pdv_per_pdu(pdvs), Expect.RESPONSE),
         ),
         _details(
             flaw=f"context change in the {where}", message=name, context_id=context_id, other=other
@@ -550,11 +515,10 @@ _LENGTH_FLAWS = (
 def _bad_length(draw: st.DrawFn, target: Target) -> Case:
     """A valid request in one PDU whose PDU-length or first PDV item length is wrong."""
     request, context_id = draw(_any_valid_request(target))
-    command = encode_command_set(request)
-    raw = request.payload_bytes("DataSet") if isinstance(request, C_STORE) else None
-    pdvs = [_pdv(context_id, MCH_COMMAND | MCH_LAST, command)]
-    if raw is not None:
-        pdvs.append(_pdv(context_id, MCH_LAST, bytes(raw)))
+    command, dataset = _parts(request)
+    pdvs = [pdv_item(context_id, MCH_COMMAND | MCH_LAST, command)]
+    if dataset is not None:
+        pdvs.append(pdv_item(context_id, MCH_LAST, dataset))
     body = bytearray(b"".join(pdvs))
     flaw = draw(st.sampled_from(_LENGTH_FLAWS))
     declared = len(body)
@@ -594,8 +558,8 @@ def _oversized(draw: st.DrawFn, target: Target) -> Case:
     request = _store_of(draw, target, context_id, ds)
     dataset = bytes(request.payload_bytes("DataSet") or b"")
     command = encode_command_set(request)
-    data = _pdu([_pdv(context_id, MCH_COMMAND | MCH_LAST, command)]) + _pdu(
-        [_pdv(context_id, MCH_LAST, dataset)]
+    data = one_pdv_per_pdu(
+        [(context_id, MCH_COMMAND | MCH_LAST, command), (context_id, MCH_LAST, dataset)]
     )
     length = len(dataset) + 6
     return Case(
@@ -762,7 +726,7 @@ def _malformed_command(draw: st.DrawFn, target: Target) -> Case:
         ds.PatientID = "DIMSEFUZZ"
         dataset = encode_dataset(ds, transfer_syntax)
     size = fragment_size(target.peer_max_pdu_length or DEFAULT_MAX_PDU_LENGTH)
-    data = _one_per_pdu(_message_pdvs(broken.data, dataset, context_id, size))
+    data = one_pdv_per_pdu(message_pdvs(broken.data, dataset, context_id, size))
     label = f"{broken.message} command set: {broken.defect}"
     return Case(
         "malformed-command",
@@ -808,7 +772,7 @@ def _malformed_dataset(draw: st.DrawFn, target: Target) -> Case:
     )
     command = encode_command_set(request)
     size = fragment_size(target.peer_max_pdu_length or DEFAULT_MAX_PDU_LENGTH)
-    data = _one_per_pdu(_message_pdvs(command, broken.data, context_id, size))
+    data = one_pdv_per_pdu(message_pdvs(command, broken.data, context_id, size))
     return Case(
         "malformed-dataset",
         False,

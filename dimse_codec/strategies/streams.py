@@ -15,7 +15,6 @@ the one diagnostic a lenient decoder reports and the messages it still delivers 
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -32,6 +31,7 @@ from dimse_codec.policy import DiagnosticCode
 from dimse_codec.strategies.datasets import STANDARD_TRANSFER_SYNTAXES
 from dimse_codec.strategies.pdu import _shared, aborts, max_pdu_lengths
 from dimse_codec.strategies.primitives import ae_titles, primitives, uids
+from dimse_codec.strategies.raw import Pdv, message_pdvs, one_pdv_per_pdu, p_data_tf
 from dimse_codec.tables.messages import SERVICES
 
 __all__ = ["AssociationStreams", "MalformedStream", "associations", "malformed_streams"]
@@ -219,40 +219,11 @@ class MalformedStream:
     delivered: tuple[DIMSEPrimitive, ...]
 
 
-_Pdv = tuple[int, int, bytes]
-"""A PDV as (presentation context ID, message control header, fragment)."""
-
-
-def _pdvs(primitive: DIMSEPrimitive, context_id: int, size: int) -> list[_Pdv]:
-    """A message's PDVs, ``size`` bytes each but the last of the command and of the data set.
-
-    Written here rather than taken from ``encode_pdata`` so a defect can work PDV by PDV, and so
-    a data set of odd length can be cut too (``encode_pdata`` rightly refuses one).
-    """
+def _pdvs(primitive: DIMSEPrimitive, context_id: int, size: int) -> list[Pdv]:
+    """A message's PDVs, ``size`` bytes each but the last of the command and of the data set
+    (cut here rather than by ``encode_pdata``, so a defect can work PDV by PDV)."""
     command, dataset, _ = encode_message(primitive)
-    out: list[_Pdv] = []
-    for data, more, last in (
-        (command, MCH_COMMAND, MCH_COMMAND | MCH_LAST),
-        (dataset, 0, MCH_LAST),
-    ):
-        if data is None:
-            continue
-        raw = bytes(data)
-        pieces = [raw[i : i + size] for i in range(0, len(raw), size)] or [b""]
-        out.extend((context_id, more, piece) for piece in pieces[:-1])
-        out.append((context_id, last, pieces[-1]))
-    return out
-
-
-def _pdu(pdvs: Iterable[_Pdv]) -> bytes:
-    """One P-DATA-TF carrying ``pdvs``."""
-    body = b"".join(struct.pack(">LBB", len(f) + 2, cid, mch) + f for cid, mch, f in pdvs)
-    return struct.pack(">BBL", 0x04, 0, len(body)) + body
-
-
-def _one_per_pdu(pdvs: Iterable[_Pdv]) -> bytes:
-    """One P-DATA-TF per PDV."""
-    return b"".join(_pdu([pdv]) for pdv in pdvs)
+    return message_pdvs(command, dataset, context_id, size)
 
 
 def _context_ids() -> st.SearchStrategy[int]:
@@ -307,7 +278,7 @@ def _no_pdv(draw: st.DrawFn) -> MalformedStream:
     limit = draw(_limits())
     size = fragment_size(limit)
     messages = draw(_messages(st.integers(1, 2)))
-    pdus = [_pdu([pdv]) for m, cid in messages for pdv in _pdvs(m, cid, size)]
+    pdus = [p_data_tf([pdv]) for m, cid in messages for pdv in _pdvs(m, cid, size)]
     pdus.insert(draw(st.integers(0, len(pdus))), _EMPTY_P_DATA)
     return _labelled(
         _D.NO_PDV, "P-DATA-TF without a PDV", limit, b"".join(pdus), [m for m, _ in messages]
@@ -327,7 +298,7 @@ def _empty_pdv(draw: st.DrawFn) -> MalformedStream:
     empty = (context_id, MCH_COMMAND if where < commands else 0, b"")
     pdvs.insert(where, empty)
     return _labelled(
-        _D.EMPTY_PDV, "empty PDV inside a message", limit, _one_per_pdu(pdvs), [primitive]
+        _D.EMPTY_PDV, "empty PDV inside a message", limit, one_pdv_per_pdu(pdvs), [primitive]
     )
 
 
@@ -342,7 +313,7 @@ def _odd_fragment(draw: st.DrawFn) -> MalformedStream:
     context_id = draw(_context_ids())
     pdvs = _pdvs(primitive, context_id, fragment_size(limit))
     return _labelled(
-        _D.ODD_FRAGMENT, "data set of odd length", limit, _one_per_pdu(pdvs), [primitive]
+        _D.ODD_FRAGMENT, "data set of odd length", limit, one_pdv_per_pdu(pdvs), [primitive]
     )
 
 
@@ -360,8 +331,8 @@ def _data_before_command(draw: st.DrawFn) -> MalformedStream:
         )
     )
     stray = [(stray_id, 0, f) for f in fragments[:-1]] + [(stray_id, MCH_LAST, fragments[-1])]
-    blocks = [_one_per_pdu(_pdvs(m, cid, size)) for m, cid in messages]
-    blocks.insert(draw(st.integers(0, len(blocks))), _one_per_pdu(stray))
+    blocks = [one_pdv_per_pdu(_pdvs(m, cid, size)) for m, cid in messages]
+    blocks.insert(draw(st.integers(0, len(blocks))), one_pdv_per_pdu(stray))
     return _labelled(
         _D.DATA_BEFORE_COMMAND,
         "data PDV that no command announced",
@@ -392,7 +363,7 @@ def _interleaved(draw: st.DrawFn) -> MalformedStream:
         _D.INTERLEAVED,
         "a whole message inside another on a different context",
         limit,
-        _one_per_pdu(pdvs),
+        one_pdv_per_pdu(pdvs),
         [two, one],
     )
 
@@ -411,7 +382,7 @@ def _context_changed(draw: st.DrawFn) -> MalformedStream:
         _D.CONTEXT_CHANGED,
         "one data PDV on another context",
         limit,
-        _one_per_pdu(pdvs),
+        one_pdv_per_pdu(pdvs),
         [primitive],
     )
 
@@ -424,12 +395,12 @@ def _stream_ends_mid_message(draw: st.DrawFn) -> MalformedStream:
     last = draw(_any_messages())
     pdvs = _pdvs(last, draw(_context_ids()), size)
     kept = draw(st.integers(1, len(pdvs) - 1))
-    data = b"".join(_one_per_pdu(_pdvs(m, cid, size)) for m, cid in messages)
+    data = b"".join(one_pdv_per_pdu(_pdvs(m, cid, size)) for m, cid in messages)
     return _labelled(
         _D.MESSAGE_INCOMPLETE,
         "stream ends between two PDVs of a message",
         limit,
-        data + _one_per_pdu(pdvs[:kept]),
+        data + one_pdv_per_pdu(pdvs[:kept]),
         [m for m, _ in messages],
     )
 
@@ -444,7 +415,7 @@ def _command_cuts_data_set(draw: st.DrawFn) -> MalformedStream:
     commands = sum(1 for _, mch, _ in pdvs if mch & MCH_COMMAND)
     kept = draw(st.integers(commands, len(pdvs) - 1))
     following = draw(_any_messages())
-    data = _one_per_pdu(pdvs[:kept]) + _one_per_pdu(_pdvs(following, context_id, size))
+    data = one_pdv_per_pdu(pdvs[:kept]) + one_pdv_per_pdu(_pdvs(following, context_id, size))
     return _labelled(
         _D.MESSAGE_INCOMPLETE,
         "a new command on the context before the data set ended",
@@ -459,8 +430,8 @@ def _stream_truncated(draw: st.DrawFn) -> MalformedStream:
     limit = draw(_limits())
     size = fragment_size(limit)
     messages = draw(_messages(st.integers(0, 2)))
-    data = b"".join(_one_per_pdu(_pdvs(m, cid, size)) for m, cid in messages)
-    start = _pdu([_pdvs(draw(_any_messages()), draw(_context_ids()), size)[0]])
+    data = b"".join(one_pdv_per_pdu(_pdvs(m, cid, size)) for m, cid in messages)
+    start = p_data_tf([_pdvs(draw(_any_messages()), draw(_context_ids()), size)[0]])
     return _labelled(
         _D.STREAM_TRUNCATED,
         "stream ends inside a PDU or PDV header",
@@ -475,7 +446,7 @@ def _pdu_over_maximum(draw: st.DrawFn) -> MalformedStream:
     limit = draw(_limits())
     size = fragment_size(limit)
     messages = draw(_messages(st.integers(1, 2)))
-    pdus: list[list[_Pdv]] = []
+    pdus: list[list[Pdv]] = []
     full: list[int] = []  # PDUs whose PDV is full and followed by one of the same message
     for primitive, cid in messages:
         pdvs = _pdvs(primitive, cid, size)
@@ -489,7 +460,7 @@ def _pdu_over_maximum(draw: st.DrawFn) -> MalformedStream:
         _D.PDU_OVER_MAXIMUM,
         "two PDVs in one P-DATA-TF over the maximum length",
         limit,
-        b"".join(_pdu(p) for p in pdus),
+        b"".join(p_data_tf(p) for p in pdus),
         [m for m, _ in messages],
     )
 
