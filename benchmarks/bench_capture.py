@@ -57,7 +57,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dimse_codec.capture import CaptureReader, TcpReassembler
+from dimse_codec.pcap import CaptureReader, TcpReassembler
 
 try:
     import dpkt

@@ -33,6 +33,13 @@ else:
 with _imports:
     from dimse_codec import DimseCodecError, Policy
     from dimse_codec.capture import (
+        AssociationEvent,
+        CaptureDecoder,
+        CapturedMessage,
+        CaptureProblem,
+        StreamGap,
+    )
+    from dimse_codec.pcap import (
         CaptureReader,
         ConnectionClosed,
         ConnectionOpened,
@@ -43,13 +50,6 @@ with _imports:
         StreamData,
         StreamEnded,
         TcpReassembler,
-    )
-    from dimse_codec.capture.dicom import (
-        AssociationEvent,
-        CaptureDecoder,
-        CapturedMessage,
-        CaptureProblem,
-        StreamGap,
     )
 
 MAX_RECORD_LENGTH = 1 << 16

@@ -29,14 +29,14 @@ from pathlib import Path
 import pytest
 from conftest import IN_CI, require_tool
 
-from dimse_codec.capture import Endpoint
-from dimse_codec.capture.dicom import (
+from dimse_codec.capture import (
     AssociationEvent,
     CapturedMessage,
+    CaptureRecord,
     DicomDirection,
-    Record,
     decode_capture,
 )
+from dimse_codec.pcap import Endpoint
 
 SENTINEL = b"dimse-codec capture sentinel"
 MARKER_TIMEOUT = 30.0
@@ -209,17 +209,17 @@ class Seen:
     instance: str | None
 
 
-def decode_records(path: Path, port: int | None = None) -> list[Record]:
+def decode_records(path: Path, port: int | None = None) -> list[CaptureRecord]:
     """Everything dimse-codec's :func:`decode_capture` yields for ``path``."""
     return list(decode_capture(path, port=port))
 
 
-def messages_of(records: Sequence[Record]) -> list[CapturedMessage]:
+def messages_of(records: Sequence[CaptureRecord]) -> list[CapturedMessage]:
     """The messages among ``records``, in the order they were decoded."""
     return [record for record in records if isinstance(record, CapturedMessage)]
 
 
-def ours_seen(records: Sequence[Record]) -> list[tuple[Seen, CapturedMessage]]:
+def ours_seen(records: Sequence[CaptureRecord]) -> list[tuple[Seen, CapturedMessage]]:
     """Our messages as :class:`Seen` values (ports taken from the association's endpoints)."""
     endpoints: dict[int, tuple[Endpoint | None, Endpoint | None]] = {}
     for record in records:
@@ -280,7 +280,7 @@ def by_stream(items: Sequence[tuple[Seen, object]]) -> dict[tuple[int, int], lis
 def agree_with_tshark(
     path: Path,
     port: int,
-    records: Sequence[Record],
+    records: Sequence[CaptureRecord],
     *,
     tshark_is_wrong_on: Callable[[Seen], bool] | None = None,
 ) -> list[CapturedMessage]:

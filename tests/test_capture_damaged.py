@@ -31,17 +31,17 @@ from peers import dcmtk_server, free_port, run_tool, secondary_capture, split_pa
 from recording import agree_with_tshark, tcpdump
 
 from dimse_codec import STRICT, DimseCodecError
-from dimse_codec.capture import GapReason
-from dimse_codec.capture.dicom import (
+from dimse_codec.capture import (
     AssociationEvent,
     CapturedMessage,
     CaptureProblem,
+    CaptureRecord,
     DicomDirection,
-    Record,
     StreamGap,
     decode_capture,
 )
 from dimse_codec.errors import PolicyViolation, TruncatedError
+from dimse_codec.pcap import GapReason
 
 pytestmark = pytest.mark.peer
 
@@ -192,7 +192,7 @@ class Recorded:
     path: Path
     raw: bytes
     port: int
-    records: list[Record]
+    records: list[CaptureRecord]
     pcap: list[PcapRecord]
     segments: list[Segment]
     pdu_starts: list[int]
@@ -319,7 +319,9 @@ def expected_messages(
     return expected
 
 
-def problems(records: Sequence[Record], direction: DicomDirection = R2A) -> list[CaptureProblem]:
+def problems(
+    records: Sequence[CaptureRecord], direction: DicomDirection = R2A
+) -> list[CaptureProblem]:
     return [r for r in records if isinstance(r, CaptureProblem) and r.direction is direction]
 
 

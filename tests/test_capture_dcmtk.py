@@ -44,7 +44,7 @@ from recording import (
 )
 
 from dimse_codec import DiagnosticCode, decode_command_set
-from dimse_codec.capture.dicom import (
+from dimse_codec.capture import (
     AssociationEvent,
     CapturedMessage,
     CaptureProblem,

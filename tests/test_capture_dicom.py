@@ -19,8 +19,7 @@ from dicom_conversation import (
 
 from dimse_codec import C_ECHO, C_STORE
 from dimse_codec.association import build_request, respond
-from dimse_codec.capture import GapReason
-from dimse_codec.capture.dicom import (
+from dimse_codec.capture import (
     AssociationEvent,
     CapturedMessage,
     CaptureProblem,
@@ -29,6 +28,7 @@ from dimse_codec.capture.dicom import (
     decode_capture,
 )
 from dimse_codec.dimse.responses import build_response
+from dimse_codec.pcap import GapReason
 from dimse_codec.pdu import AAbort, AbortReason, AbortSource, RejectReasonUser, encode_pdu
 
 R2A = DicomDirection.REQUESTOR_TO_ACCEPTOR

@@ -51,12 +51,12 @@ from recording import agree_with_tshark, decode_records, tcpdump, tshark_dicom
 
 from dimse_codec import C_ECHO, C_STORE
 from dimse_codec.association import Accepted, build_request, read_response
-from dimse_codec.capture.dicom import (
+from dimse_codec.capture import (
     AssociationEvent,
     CapturedMessage,
     CaptureProblem,
+    CaptureRecord,
     DicomDirection,
-    Record,
     StreamGap,
 )
 from dimse_codec.dataset import decode_dataset, encode_dataset
@@ -197,11 +197,13 @@ def requestor_ae(ae_title: str, contexts: dict[str, list[str]]) -> Any:
     return ae
 
 
-def problems_of(records: list[Record]) -> list[Record]:
+def problems_of(records: list[CaptureRecord]) -> list[CaptureRecord]:
     return [r for r in records if isinstance(r, (StreamGap, CaptureProblem))]
 
 
-def events_of(records: list[Record], association: int | None = None) -> list[AssociationEvent]:
+def events_of(
+    records: list[CaptureRecord], association: int | None = None
+) -> list[AssociationEvent]:
     return [
         r
         for r in records

@@ -21,7 +21,8 @@ from construct import Construct
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dimse_codec.capture import (
+from dimse_codec.errors import DecodeError, DimseCodecError, LimitExceeded, TruncatedError
+from dimse_codec.pcap import (
     SUPPORTED_LINK_TYPES,
     CaptureError,
     CaptureLimitExceeded,
@@ -35,8 +36,7 @@ from dimse_codec.capture import (
     read_packets,
     structures,
 )
-from dimse_codec.capture import reader as reader_module
-from dimse_codec.errors import DecodeError, DimseCodecError, LimitExceeded, TruncatedError
+from dimse_codec.pcap import reader as reader_module
 
 T0 = 1_700_000_000_123_456_000  # exact in µs, so every format keeps it
 ADDRESSES = {4: ("192.0.2.1", "198.51.100.7"), 6: ("2001:db8::1", "2001:db8:ffff::104")}

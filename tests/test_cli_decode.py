@@ -34,7 +34,7 @@ from dimse_codec.association import (
     reject,
     respond,
 )
-from dimse_codec.capture.dicom import CapturedMessage, decode_capture
+from dimse_codec.capture import CapturedMessage, decode_capture
 from dimse_codec.cli.decode import export_message, percentile
 from dimse_codec.cli.main import main
 from dimse_codec.dataset import encode_dataset

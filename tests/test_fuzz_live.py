@@ -45,7 +45,10 @@ from peers import (
 from dimse_codec import C_CANCEL, C_ECHO
 from dimse_codec.association import read_response, respond
 from dimse_codec.cli.main import main
-from dimse_codec.fuzz import (
+from dimse_codec.pdata import encode_pdata
+from dimse_codec.pdu import AReleaseRQ, encode_pdu
+from dimse_codec.policy import IGNORED_BY_THE_STANDARD
+from dimse_codec.scpfuzz import (
     STORAGE_SOP_CLASSES,
     VERIFICATION,
     Answer,
@@ -73,10 +76,7 @@ from dimse_codec.fuzz import (
     run_campaign,
     write_reproducer,
 )
-from dimse_codec.fuzz.findings import outcomes
-from dimse_codec.pdata import encode_pdata
-from dimse_codec.pdu import AReleaseRQ, encode_pdu
-from dimse_codec.policy import IGNORED_BY_THE_STANDARD
+from dimse_codec.scpfuzz.findings import outcomes
 
 pytestmark = pytest.mark.peer
 

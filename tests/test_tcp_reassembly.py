@@ -19,24 +19,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 from recording import tcpdump
 
-from dimse_codec.capture import (
+from dimse_codec.errors import DimseCodecError
+from dimse_codec.pcap import (
     CaptureReader,
     CloseReason,
     ConnectionClosed,
     ConnectionOpened,
     Direction,
     Endpoint,
-    Event,
     Gap,
     GapReason,
     Packet,
     RetransmissionMismatch,
     StreamData,
     StreamEnded,
+    TcpEvent,
     TcpFlags,
     TcpReassembler,
 )
-from dimse_codec.errors import DimseCodecError
 
 CLIENT = (bytes([10, 0, 0, 1]), 40000)
 SERVER = (bytes([10, 0, 0, 2]), 104)
@@ -76,15 +76,15 @@ class Wire:
         )
 
 
-def run(packets: list[Packet], reassembler: TcpReassembler | None = None) -> list[Event]:
+def run(packets: list[Packet], reassembler: TcpReassembler | None = None) -> list[TcpEvent]:
     reassembler = reassembler or TcpReassembler()
-    events: list[Event] = []
+    events: list[TcpEvent] = []
     for packet in packets:
         events += reassembler.feed(packet)
     return events + reassembler.finish()
 
 
-def streams(events: list[Event]) -> dict[tuple[int, Direction], bytes]:
+def streams(events: list[TcpEvent]) -> dict[tuple[int, Direction], bytes]:
     """Concatenate delivered data per (connection, direction), checking offsets are contiguous
     once gaps are counted."""
     out: dict[tuple[int, Direction], bytearray] = defaultdict(bytearray)
@@ -103,7 +103,7 @@ def streams(events: list[Event]) -> dict[tuple[int, Direction], bytes]:
     return {key: bytes(value) for key, value in out.items()}
 
 
-def of(kind: type, events: list[Event]) -> list:  # type: ignore[type-arg]
+def of(kind: type, events: list[TcpEvent]) -> list:  # type: ignore[type-arg]
     return [event for event in events if isinstance(event, kind)]
 
 
@@ -294,7 +294,7 @@ def test_ack_beyond_the_capture_declares_a_gap_at_once() -> None:
         wire.packet(SERVER, 1, ack=31),
     ]
     reassembler = TcpReassembler()
-    events: list[Event] = []
+    events: list[TcpEvent] = []
     for packet in packets[:-1]:
         events += reassembler.feed(packet)
     assert of(Gap, events) == []  # may still come
@@ -334,7 +334,7 @@ def test_capture_end_reports_open_connections_and_holes_before_fin() -> None:
         wire.packet(SERVER, 1, b"xy"),
     ]
     reassembler = TcpReassembler()
-    events: list[Event] = []
+    events: list[TcpEvent] = []
     for packet in packets:
         events += reassembler.feed(packet)
     assert [c.index for c in reassembler.open_connections] == [0]
@@ -441,7 +441,7 @@ def test_closed_connections_are_forgotten_past_the_bound() -> None:
 
     wire = Wire()
     reassembler = TcpReassembler(max_closed_connections=1)
-    events: list[Event] = []
+    events: list[TcpEvent] = []
     for port in (40001, 40002):
         closing = [*handshake(wire, 1, 5), wire.packet(CLIENT, 2, flags=cb.RST)]
         for packet in closing:
@@ -583,7 +583,7 @@ def test_tcpdump_loopback_capture_reassembles_both_directions(tmp_path: Path) ->
         server.close()
 
     reassembler = TcpReassembler()
-    events: list[Event] = []
+    events: list[TcpEvent] = []
     with CaptureReader(path) as reader:
         for packet in reader:
             events += reassembler.feed(packet)

@@ -1,97 +1,42 @@
-"""Captures to TCP byte streams: pcap/pcapng records, IP/TCP decoding and per-direction reassembly.
+"""DICOM over captured TCP: associations and DIMSE messages from a capture file or live bytes.
 
-The lower half of capture decoding, sans-I/O above the file reader: :func:`read_packets` (or a
-:class:`CaptureReader`, which also keeps notes, statistics and truncation) turns a pcap or pcapng
-file into :class:`Packet` values, and a :class:`TcpReassembler` fed those packets returns events
-carrying each direction's bytes in order, with gaps where the capture lost bytes.
+:func:`decode_capture` reads a pcap or pcapng file (through :mod:`dimse_codec.pcap`, the generic
+packet and TCP layer below) and yields records; :class:`CaptureDecoder` does the same for TCP
+events fed by hand. Every record is one of :data:`CaptureRecord`: an :class:`AssociationEvent`, a
+:class:`CapturedMessage`, a :class:`StreamGap` or a :class:`CaptureProblem`.
 
-    reassembler = TcpReassembler()
-    with CaptureReader("dicom.pcapng") as reader:
-        for packet in reader:
-            for event in reassembler.feed(packet):
-                ...
-    for event in reassembler.finish():
-        ...
+    for record in decode_capture("dicom.pcapng"):
+        if isinstance(record, CapturedMessage):
+            print(record.name, record.response_time_ns)
 """
 
-from dimse_codec.capture.errors import (
-    CaptureError,
-    CaptureLimitExceeded,
-    CaptureTruncated,
-    NotACaptureFile,
-    UnsupportedLinkType,
-)
-from dimse_codec.capture.packets import (
-    SUPPORTED_LINK_TYPES,
-    LinkType,
-    NoteKind,
-    Packet,
-    TcpFlags,
-    link_type_name,
-)
-from dimse_codec.capture.reader import (
-    DEFAULT_MAX_RECORD_LENGTH,
-    BinaryReadable,
-    CaptureNote,
-    CaptureReader,
-    CaptureSource,
-    CaptureStats,
-    Interface,
-    Record,
-    Truncation,
-    read_packets,
-)
-from dimse_codec.capture.tcp import (
-    CloseReason,
-    Connection,
-    ConnectionClosed,
-    ConnectionOpened,
-    Direction,
-    Endpoint,
-    Event,
-    Gap,
-    GapReason,
-    ReassemblyStats,
-    RetransmissionMismatch,
-    StreamData,
-    StreamEnded,
-    TcpReassembler,
+from dimse_codec import pcap
+from dimse_codec._deprecation import deprecated_aliases
+from dimse_codec.capture.dicom import (
+    AssociationEvent,
+    AssociationRecord,
+    CaptureDecoder,
+    CapturedMessage,
+    CaptureProblem,
+    CaptureRecord,
+    DicomDirection,
+    StreamGap,
+    decode_capture,
 )
 
 __all__ = [
-    "DEFAULT_MAX_RECORD_LENGTH",
-    "SUPPORTED_LINK_TYPES",
-    "BinaryReadable",
-    "CaptureError",
-    "CaptureLimitExceeded",
-    "CaptureNote",
-    "CaptureReader",
-    "CaptureSource",
-    "CaptureStats",
-    "CaptureTruncated",
-    "CloseReason",
-    "Connection",
-    "ConnectionClosed",
-    "ConnectionOpened",
-    "Direction",
-    "Endpoint",
-    "Event",
-    "Gap",
-    "GapReason",
-    "Interface",
-    "LinkType",
-    "NotACaptureFile",
-    "NoteKind",
-    "Packet",
-    "ReassemblyStats",
-    "Record",
-    "RetransmissionMismatch",
-    "StreamData",
-    "StreamEnded",
-    "TcpFlags",
-    "TcpReassembler",
-    "Truncation",
-    "UnsupportedLinkType",
-    "link_type_name",
-    "read_packets",
+    "AssociationEvent",
+    "AssociationRecord",
+    "CaptureDecoder",
+    "CaptureProblem",
+    "CaptureRecord",
+    "CapturedMessage",
+    "DicomDirection",
+    "StreamGap",
+    "decode_capture",
 ]
+
+# the packet and TCP names this face exported before they moved to dimse_codec.pcap
+__getattr__ = deprecated_aliases(
+    __name__, {name: (f"dimse_codec.pcap.{name}", getattr(pcap, name)) for name in pcap.__all__}
+)

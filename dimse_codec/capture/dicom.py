@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
+from dimse_codec._deprecation import deprecated_aliases
 from dimse_codec.association import (
     Accepted,
     AcceptedContext,
@@ -27,8 +28,11 @@ from dimse_codec.association import (
     RejectedContext,
     read_response,
 )
-from dimse_codec.capture.reader import CaptureReader, CaptureSource
-from dimse_codec.capture.tcp import (
+from dimse_codec.dataset.sniff import sniff_transfer_syntax
+from dimse_codec.dimse.primitives import DIMSEPrimitive
+from dimse_codec.errors import DimseCodecError
+from dimse_codec.pcap.reader import CaptureReader, CaptureSource
+from dimse_codec.pcap.tcp import (
     CloseReason,
     Connection,
     ConnectionClosed,
@@ -39,12 +43,9 @@ from dimse_codec.capture.tcp import (
     RetransmissionMismatch,
     StreamData,
     StreamEnded,
+    TcpEvent,
     TcpReassembler,
 )
-from dimse_codec.capture.tcp import Event as TcpEvent
-from dimse_codec.dataset.sniff import sniff_transfer_syntax
-from dimse_codec.dimse.primitives import DIMSEPrimitive
-from dimse_codec.errors import DimseCodecError
 from dimse_codec.pdata import (
     IncompleteMessage,
     MessageReceived,
@@ -68,9 +69,9 @@ __all__ = [
     "AssociationRecord",
     "CaptureDecoder",
     "CaptureProblem",
+    "CaptureRecord",
     "CapturedMessage",
     "DicomDirection",
-    "Record",
     "StreamGap",
     "decode_capture",
 ]
@@ -222,8 +223,10 @@ class CaptureProblem:
     data: bytes = b""
 
 
-Record = AssociationEvent | CapturedMessage | StreamGap | CaptureProblem
+CaptureRecord = AssociationEvent | CapturedMessage | StreamGap | CaptureProblem
 """Everything :class:`CaptureDecoder` returns."""
+
+__getattr__ = deprecated_aliases(__name__, {"Record": ("CaptureRecord", CaptureRecord)})
 
 
 # -- plausibility --------------------------------------------------------------------------------
@@ -266,7 +269,7 @@ def _looks_like_associate_rq(data: bytes) -> bool:
 # -- per-direction state ---------------------------------------------------------------------
 
 
-class _Half:
+class _DirectionDecoder:
     """One direction of a DICOM connection: its decoder, frame map and resynchronisation."""
 
     def __init__(self, policy: Policy, syncing: bool) -> None:
@@ -373,7 +376,7 @@ class _Conn:
     """A TCP connection that carries DICOM."""
 
     connection: Connection
-    halves: dict[Direction, _Half] = field(default_factory=dict)
+    halves: dict[Direction, _DirectionDecoder] = field(default_factory=dict)
     association: _Assoc | None = None
 
 
@@ -396,7 +399,7 @@ class CaptureDecoder:
 
     # -- input ---------------------------------------------------------------------------------
 
-    def feed(self, event: TcpEvent) -> list[Record]:
+    def feed(self, event: TcpEvent) -> list[CaptureRecord]:
         """Take one reassembly event; return the records it completed."""
         connection = event.connection
         index = connection.index
@@ -409,9 +412,9 @@ class CaptureDecoder:
             return self._decide(index, connection, event, force=True)
         return self._decide(index, connection, event, force=False)
 
-    def finish(self) -> list[Record]:
+    def finish(self) -> list[CaptureRecord]:
         """Nothing more will come (call after :meth:`TcpReassembler.finish` events)."""
-        out: list[Record] = []
+        out: list[CaptureRecord] = []
         for index in list(self._undecided):
             events = self._undecided.pop(index)
             out += self._decide(index, events[0].connection, None, force=True, queued=events)
@@ -430,7 +433,7 @@ class CaptureDecoder:
         *,
         force: bool,
         queued: list[TcpEvent] | None = None,
-    ) -> list[Record]:
+    ) -> list[CaptureRecord]:
         """Queue a new connection's events until its first bytes show whether it is DICOM."""
         events = queued if queued is not None else self._undecided.setdefault(index, [])
         if event is not None:
@@ -450,7 +453,7 @@ class CaptureDecoder:
             return []
         conn = _Conn(connection)
         self._conns[index] = conn
-        out: list[Record] = []
+        out: list[CaptureRecord] = []
         for queued_event in events:
             out += self._dispatch(conn, queued_event)
         return out
@@ -502,10 +505,10 @@ class CaptureDecoder:
             return None, DicomDirection.UNKNOWN
         return assoc.index, assoc.direction_of(direction)
 
-    def _half(self, conn: _Conn, direction: Direction) -> _Half:
+    def _half(self, conn: _Conn, direction: Direction) -> _DirectionDecoder:
         half = conn.halves.get(direction)
         if half is None:
-            half = _Half(self.policy, syncing=False)
+            half = _DirectionDecoder(self.policy, syncing=False)
             conn.halves[direction] = half
         return half
 
@@ -520,8 +523,8 @@ class CaptureDecoder:
                         break
         return conn.association
 
-    def _dispatch(self, conn: _Conn, event: TcpEvent) -> list[Record]:
-        out: list[Record] = []
+    def _dispatch(self, conn: _Conn, event: TcpEvent) -> list[CaptureRecord]:
+        out: list[CaptureRecord] = []
         if isinstance(event, StreamData):
             half = self._half(conn, event.direction)
             half.note_frames(event.offset, event.first_frame, event.time_ns)
@@ -563,8 +566,13 @@ class CaptureDecoder:
     # -- bytes ---------------------------------------------------------------------------------
 
     def _bytes(
-        self, conn: _Conn, direction: Direction, half: _Half, offset: int, data: memoryview
-    ) -> list[Record]:
+        self,
+        conn: _Conn,
+        direction: Direction,
+        half: _DirectionDecoder,
+        offset: int,
+        data: memoryview,
+    ) -> list[CaptureRecord]:
         if half.decoder is None and not half.syncing:
             half.start_decoder(offset)
         if half.syncing:
@@ -592,10 +600,10 @@ class CaptureDecoder:
         self,
         conn: _Conn,
         direction: Direction,
-        half: _Half,
+        half: _DirectionDecoder,
         decoder: StreamDecoder,
         data: bytes | memoryview,
-    ) -> list[Record]:
+    ) -> list[CaptureRecord]:
         """Feed one direction's decoder; on an error keep what it finished, then resynchronise."""
         try:
             events = decoder.feed(data)
@@ -607,8 +615,8 @@ class CaptureDecoder:
         return self._events(conn, direction, half, events)
 
     def _decoder_failed(
-        self, conn: _Conn, direction: Direction, half: _Half, exc: DimseCodecError
-    ) -> list[Record]:
+        self, conn: _Conn, direction: Direction, half: _DirectionDecoder, exc: DimseCodecError
+    ) -> list[CaptureRecord]:
         """A stream decoder gave up (a cap, or strict mode): report it and resynchronise."""
         if self.policy.strict:
             raise exc
@@ -628,7 +636,9 @@ class CaptureDecoder:
             )
         ]
 
-    def _flush(self, conn: _Conn, direction: Direction, half: _Half, frame: int) -> list[Record]:
+    def _flush(
+        self, conn: _Conn, direction: Direction, half: _DirectionDecoder, frame: int
+    ) -> list[CaptureRecord]:
         """The bytes of this direction stop (a gap or its end): report what was unfinished."""
         decoder = half.decoder
         if decoder is None:
@@ -640,8 +650,8 @@ class CaptureDecoder:
             return self._decoder_failed(conn, direction, half, exc)
         return self._events(conn, direction, half, events)
 
-    def _close_halves(self, conn: _Conn, event: ConnectionClosed | None) -> list[Record]:
-        out: list[Record] = []
+    def _close_halves(self, conn: _Conn, event: ConnectionClosed | None) -> list[CaptureRecord]:
+        out: list[CaptureRecord] = []
         for direction, half in conn.halves.items():
             frame = event.frame if event is not None else 0
             out += self._flush(conn, direction, half, frame)
@@ -666,9 +676,9 @@ class CaptureDecoder:
     # -- stream decoder events -------------------------------------------------------------------
 
     def _events(
-        self, conn: _Conn, direction: Direction, half: _Half, events: list[Any]
-    ) -> list[Record]:
-        out: list[Record] = []
+        self, conn: _Conn, direction: Direction, half: _DirectionDecoder, events: list[Any]
+    ) -> list[CaptureRecord]:
+        out: list[CaptureRecord] = []
         for event in events:
             if isinstance(event, PDUReceived):
                 out += self._pdu(conn, direction, half, event)
@@ -699,8 +709,8 @@ class CaptureDecoder:
         return out
 
     def _pdu(
-        self, conn: _Conn, direction: Direction, half: _Half, event: PDUReceived
-    ) -> list[Record]:
+        self, conn: _Conn, direction: Direction, half: _DirectionDecoder, event: PDUReceived
+    ) -> list[CaptureRecord]:
         pdu = event.pdu
         frame, time_ns = half.frame_at(half.base + event.offset)
         if isinstance(pdu, AAssociateRQ):
@@ -736,7 +746,7 @@ class CaptureDecoder:
             record = assoc.update(
                 answer=pdu, negotiated=negotiated, state="accepted", last_frame=frame
             )
-            out: list[Record] = [AssociationEvent("accept", record, way, frame, time_ns)]
+            out: list[CaptureRecord] = [AssociationEvent("accept", record, way, frame, time_ns)]
             out += [CaptureProblem(assoc.index, way, frame, d) for d in diagnostics]
             return out
         if isinstance(pdu, AAssociateRJ):
@@ -759,13 +769,13 @@ class CaptureDecoder:
         return [CaptureProblem(assoc.index, way, frame, problem)]
 
     def _message(
-        self, conn: _Conn, direction: Direction, half: _Half, event: MessageReceived
-    ) -> list[Record]:
+        self, conn: _Conn, direction: Direction, half: _DirectionDecoder, event: MessageReceived
+    ) -> list[CaptureRecord]:
         first_frame, _ = half.frame_at(half.base + event.offset)
         frame, time_ns = half.frame_at(half.base + event.end - 1)
         fresh = conn.association is None
         assoc = self._assoc(conn, first_frame)
-        out: list[Record] = []
+        out: list[CaptureRecord] = []
         primitive = event.primitive
         spec = primitive.message_spec
         if assoc.requestor_direction is None and spec is not None:
@@ -876,7 +886,7 @@ def decode_capture(
     port: int | None = None,
     policy: Policy = LENIENT,
     on_frame: Callable[[int], object] | None = None,
-) -> Iterator[Record]:
+) -> Iterator[CaptureRecord]:
     """Read a pcap/pcapng capture and yield its DICOM records in order (the I/O edge).
 
     A file cut mid-record ends with a :class:`CaptureProblem` (STREAM_TRUNCATED) after the

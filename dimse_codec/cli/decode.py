@@ -23,13 +23,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 from pydicom.uid import UID
 
 from dimse_codec.association import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
-from dimse_codec.capture import CaptureError, NotACaptureFile
-from dimse_codec.capture.dicom import (
+from dimse_codec.capture import (
     AssociationEvent,
     AssociationRecord,
     CapturedMessage,
+    CaptureRecord,
     DicomDirection,
-    Record,
     StreamGap,
     decode_capture,
 )
@@ -37,6 +36,7 @@ from dimse_codec.cli.inspect import diagnostic_json, element_values
 from dimse_codec.dataset import decode_dataset
 from dimse_codec.dimse.status import describe, service_for_dimse, service_for_sop_class
 from dimse_codec.errors import DimseCodecError
+from dimse_codec.pcap import CaptureError, NotACaptureFile
 from dimse_codec.pdu import AAbort, AAssociateAC, AAssociateRJ, AAssociateRQ, UserIdentityRQSubItem
 from dimse_codec.policy import LENIENT, STRICT
 
@@ -105,7 +105,7 @@ class _Progress:
 
 def decode_records(
     path: str, *, port: int | None, strict: bool, progress: _Progress | None = None
-) -> Iterator[Record]:
+) -> Iterator[CaptureRecord]:
     """Yield the records of the capture at ``path`` (a truncated file ends with a problem)."""
     return decode_capture(
         path,
@@ -295,7 +295,9 @@ def message_json(message: CapturedMessage, datasets: bool = False) -> dict[str, 
     }
 
 
-def record_json(record: Record, *, datasets: bool = False, show_secrets: bool = False) -> Any:
+def record_json(
+    record: CaptureRecord, *, datasets: bool = False, show_secrets: bool = False
+) -> Any:
     """Any record as its NDJSON object."""
     if isinstance(record, AssociationEvent):
         return association_json(record, show_secrets)
@@ -411,7 +413,7 @@ def _message_text(message: CapturedMessage) -> str:
     return "\n".join(lines)
 
 
-def record_text(record: Record, *, show_secrets: bool = False) -> str:
+def record_text(record: CaptureRecord, *, show_secrets: bool = False) -> str:
     """One record as one line (a message's diagnostics follow it, indented)."""
     if isinstance(record, AssociationEvent):
         return _association_text(record, show_secrets)
@@ -446,7 +448,7 @@ class _Summary:
         self.gaps = 0
         self.problems = 0
 
-    def add(self, record: Record) -> None:
+    def add(self, record: CaptureRecord) -> None:
         """Count one record."""
         if isinstance(record, AssociationEvent):
             self.associations.add(record.association.index)

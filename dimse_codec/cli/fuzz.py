@@ -1,6 +1,6 @@
 """``dimse-codec fuzz HOST PORT``: send generated valid and malformed traffic to a running SCP.
 
-A thin layer over :func:`dimse_codec.fuzz.fuzz`: it checks the arguments, prints what the SCP
+A thin layer over :func:`dimse_codec.scpfuzz.fuzz`: it checks the arguments, prints what the SCP
 accepted, one line per finding as it is found (with the folder its reproducer went to) and a
 summary of every outcome at the end. Loopback only unless ``--allow-remote``. Exit status: 0
 no finding, 1 findings, 2 usage error, a refused host or an SCP that cannot be reached or
@@ -18,7 +18,7 @@ from dimse_codec.errors import DimseCodecError
 
 if TYPE_CHECKING:
     from dimse_codec.cli.main import SubParsers
-    from dimse_codec.fuzz import Finding, FuzzResult, Observation
+    from dimse_codec.scpfuzz import Finding, FuzzResult, Observation
 
 __all__ = ["register", "run"]
 
@@ -168,7 +168,7 @@ class _Printer:
 
 def _summary(result: FuzzResult, out: TextIO) -> None:
     """Counts per outcome and answer, the findings, and why the run stopped early (if it did)."""
-    from dimse_codec.fuzz import SEVERITY, Classification
+    from dimse_codec.scpfuzz import SEVERITY, Classification
 
     report = result.report
     print(
@@ -200,7 +200,7 @@ def _summary(result: FuzzResult, out: TextIO) -> None:
 def run(args: argparse.Namespace) -> int:
     """Fuzz the SCP: 0 nothing found, 1 findings, 2 refused or unreachable (see the module)."""
     # imported here: Hypothesis and the strategies are not needed by the other subcommands
-    from dimse_codec.fuzz import NotLoopback, ServerUnavailable, fuzz
+    from dimse_codec.scpfuzz import NotLoopback, ServerUnavailable, fuzz
 
     printer = _Printer(sys.stdout, args.verbose)
     try:

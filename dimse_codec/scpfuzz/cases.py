@@ -14,7 +14,7 @@ thing: a PDU (``malformed-pdu``), a command set (``malformed-command``), a data 
 (``malformed-dataset``), the P-DATA stream (``malformed-stream``, ``odd-fragment``,
 ``context-change``, ``bad-length``, ``oversized``) or the protocol (``wrong-context``,
 ``unexpected-pdu``). Whether a step really is invalid is decided by our decoder, not by the kind
-(see :mod:`dimse_codec.fuzz.oracle`): a flaw PS3.8 tells receivers to ignore leaves it valid.
+(see :mod:`dimse_codec.scpfuzz.oracle`): a flaw PS3.8 tells receivers to ignore leaves it valid.
 """
 
 from __future__ import annotations

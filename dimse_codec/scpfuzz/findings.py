@@ -1,8 +1,8 @@
 """What an SCP answered, what that means, and the reproducer a finding leaves behind.
 
-Sans-I/O: the live layer (:mod:`dimse_codec.fuzz.live`) fills in :class:`Answer`,
+Sans-I/O: the live layer (:mod:`dimse_codec.scpfuzz.live`) fills in :class:`Answer`,
 :class:`StepRecord` and :class:`Liveness` from the socket; :func:`classify` turns them, with the
-decoder's verdict on each step (:mod:`dimse_codec.fuzz.oracle`), into one
+decoder's verdict on each step (:mod:`dimse_codec.scpfuzz.oracle`), into one
 :class:`Classification`:
 
 ``crash``
@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from dimse_codec.dimse.status import StatusCategory, category
-from dimse_codec.fuzz.cases import Case, Expect, Step
-from dimse_codec.fuzz.oracle import Judgement
+from dimse_codec.scpfuzz.cases import Case, Expect, Step
+from dimse_codec.scpfuzz.oracle import Judgement
 
 __all__ = [
     "SEVERITY",

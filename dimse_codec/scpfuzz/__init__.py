@@ -2,23 +2,23 @@
 
 The layers, from pure to I/O:
 
-* :mod:`~dimse_codec.fuzz.cases`: what is sent. A :class:`Case` is one association's bytes cut
+* :mod:`~dimse_codec.scpfuzz.cases`: what is sent. A :class:`Case` is one association's bytes cut
   into steps; :func:`cases` generates valid and malformed ones with Hypothesis for a
   :class:`Target` (what the SCP accepted when we proposed :func:`proposal`).
-* :mod:`~dimse_codec.fuzz.oracle`: the decoder's view. :func:`judge` says which steps our own
+* :mod:`~dimse_codec.scpfuzz.oracle`: the decoder's view. :func:`judge` says which steps our own
   strict decoder (and the protocol) accepts, so "valid" means what the library says it means.
-* :mod:`~dimse_codec.fuzz.findings`: what the answers mean. :func:`classify` maps the answers
+* :mod:`~dimse_codec.scpfuzz.findings`: what the answers mean. :func:`classify` maps the answers
   and the liveness check to ``crash``, ``hang``, ``abort-on-valid``, ``answer-to-invalid`` or
   ``normal``; :func:`write_reproducer` writes a finding's bytes, JSON and ``replay.py``.
-* :mod:`~dimse_codec.fuzz.engine`: :func:`run_campaign` drives Hypothesis (generate, then
+* :mod:`~dimse_codec.scpfuzz.engine`: :func:`run_campaign` drives Hypothesis (generate, then
   shrink each new finding) over any ``execute`` function.
-* :mod:`~dimse_codec.fuzz.live`: sockets. :func:`fuzz` runs a whole campaign against
+* :mod:`~dimse_codec.scpfuzz.live`: sockets. :func:`fuzz` runs a whole campaign against
   ``host:port``; loopback only unless ``allow_remote``.
 
 See ``docs/fuzzing-live.md``.
 """
 
-from dimse_codec.fuzz.cases import (
+from dimse_codec.scpfuzz.cases import (
     MALFORMED_KINDS,
     STORAGE_SOP_CLASSES,
     VALID_KINDS,
@@ -31,8 +31,8 @@ from dimse_codec.fuzz.cases import (
     probe_steps,
     proposal,
 )
-from dimse_codec.fuzz.engine import CampaignSettings, Report, run_campaign
-from dimse_codec.fuzz.findings import (
+from dimse_codec.scpfuzz.engine import CampaignSettings, Report, run_campaign
+from dimse_codec.scpfuzz.findings import (
     SEVERITY,
     Answer,
     AnswerKind,
@@ -47,7 +47,7 @@ from dimse_codec.fuzz.findings import (
     classify,
     write_reproducer,
 )
-from dimse_codec.fuzz.live import (
+from dimse_codec.scpfuzz.live import (
     Endpoint,
     FuzzResult,
     LiveRunner,
@@ -59,7 +59,7 @@ from dimse_codec.fuzz.live import (
     resolve,
     run_case,
 )
-from dimse_codec.fuzz.oracle import Judgement, StepVerdict, judge
+from dimse_codec.scpfuzz.oracle import Judgement, StepVerdict, judge
 
 __all__ = [
     "MALFORMED_KINDS",

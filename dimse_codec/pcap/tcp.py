@@ -25,7 +25,8 @@ from collections import deque
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
-from dimse_codec.capture.packets import Packet, TcpFlags
+from dimse_codec._deprecation import deprecated_aliases
+from dimse_codec.pcap.packets import Packet, TcpFlags
 
 __all__ = [
     "CloseReason",
@@ -34,13 +35,13 @@ __all__ = [
     "ConnectionOpened",
     "Direction",
     "Endpoint",
-    "Event",
     "Gap",
     "GapReason",
     "ReassemblyStats",
     "RetransmissionMismatch",
     "StreamData",
     "StreamEnded",
+    "TcpEvent",
     "TcpReassembler",
 ]
 
@@ -211,10 +212,12 @@ class ConnectionClosed:
     time_ns: int | None
 
 
-Event = (
+TcpEvent = (
     ConnectionOpened | StreamData | Gap | RetransmissionMismatch | StreamEnded | ConnectionClosed
 )
 """Everything :meth:`TcpReassembler.feed` and :meth:`TcpReassembler.finish` return."""
+
+__getattr__ = deprecated_aliases(__name__, {"Event": ("TcpEvent", TcpEvent)})
 
 
 @dataclass(slots=True)
@@ -319,9 +322,9 @@ class TcpReassembler:
 
     # --- public ------------------------------------------------------------------------------
 
-    def feed(self, packet: Packet) -> list[Event]:
+    def feed(self, packet: Packet) -> list[TcpEvent]:
         """Take the next packet of the capture; return the events it causes, in order."""
-        events: list[Event] = []
+        events: list[TcpEvent] = []
         self._last_frame = packet.frame
         self._last_time = packet.time_ns
         flags = int(packet.flags)
@@ -346,10 +349,10 @@ class TcpReassembler:
         self._segment(state, direction, packet, flags, events)
         return events
 
-    def finish(self) -> list[Event]:
+    def finish(self) -> list[TcpEvent]:
         """End of capture: declare the holes still open, deliver what waited behind them, and
         close every connection still open with :attr:`CloseReason.CAPTURE_END`."""
-        events: list[Event] = []
+        events: list[TcpEvent] = []
         for index in sorted(self._open):
             self._close(
                 self._open[index],
@@ -368,7 +371,7 @@ class TcpReassembler:
     # --- connections -------------------------------------------------------------------------
 
     def _new_connection(
-        self, packet: Packet, flags: int, key: _Key, events: list[Event]
+        self, packet: Packet, flags: int, key: _Key, events: list[TcpEvent]
     ) -> tuple[_Connection, Direction]:
         source = Endpoint(packet.src, packet.src_port)
         destination = Endpoint(packet.dst, packet.dst_port)
@@ -397,7 +400,7 @@ class TcpReassembler:
         reason: CloseReason,
         frame: int,
         time_ns: int | None,
-        events: list[Event],
+        events: list[TcpEvent],
     ) -> None:
         for direction in (Direction.FORWARD, Direction.REVERSE):
             self._flush(state, direction, frame, events)
@@ -423,7 +426,7 @@ class TcpReassembler:
         direction: Direction,
         packet: Packet,
         flags: int,
-        events: list[Event],
+        events: list[TcpEvent],
     ) -> None:
         half = state.halves[direction]
         seq = packet.seq
@@ -494,7 +497,7 @@ class TcpReassembler:
         data: memoryview | None,
         frame: int,
         time_ns: int | None,
-        events: list[Event],
+        events: list[TcpEvent],
     ) -> None:
         """Take the bytes [start, end) (or their absence, when ``data`` is None): drop what was
         delivered or is already waiting (comparing the bytes), keep the rest waiting."""
@@ -576,7 +579,7 @@ class TcpReassembler:
         stop: int,
         data: memoryview,
         frame: int,
-        events: list[Event],
+        events: list[TcpEvent],
     ) -> None:
         """Compare old bytes [start, stop) (``data`` begins at ``start``) with the history."""
         if stop - start <= 1 and stop == half.next_offset:
@@ -602,7 +605,7 @@ class TcpReassembler:
         data: memoryview,
         frame: int,
         time_ns: int | None,
-        events: list[Event],
+        events: list[TcpEvent],
     ) -> None:
         events.append(StreamData(state.value, direction, start, data, frame, frame, time_ns))
         half.next_offset = end
@@ -622,14 +625,19 @@ class TcpReassembler:
         length: int | None,
         frame: int,
         reason: GapReason,
-        events: list[Event],
+        events: list[TcpEvent],
     ) -> None:
         self.stats.gaps += 1
         self.stats.gap_bytes += length or 0
         events.append(Gap(state.value, direction, offset, length, frame, reason))
 
     def _advance(
-        self, state: _Connection, direction: Direction, half: _Half, frame: int, events: list[Event]
+        self,
+        state: _Connection,
+        direction: Direction,
+        half: _Half,
+        frame: int,
+        events: list[TcpEvent],
     ) -> None:
         """Deliver waiting pieces that now follow on; past the buffer cap, declare the first
         hole missing; report the FIN once the stream reaches it."""
@@ -671,7 +679,7 @@ class TcpReassembler:
         half: _Half,
         ack: int,
         frame: int,
-        events: list[Event],
+        events: list[TcpEvent],
     ) -> None:
         """The receiver of ``direction`` has every byte before ``ack``: what the capture lacks
         there was lost by the capture, not by the network, and will never be retransmitted."""
@@ -698,7 +706,7 @@ class TcpReassembler:
             self._advance(state, direction, half, frame, events)
 
     def _flush(
-        self, state: _Connection, direction: Direction, frame: int, events: list[Event]
+        self, state: _Connection, direction: Direction, frame: int, events: list[TcpEvent]
     ) -> None:
         """Declare every remaining hole missing and deliver what waited behind it."""
         half = state.halves[direction]

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
-from dimse_codec.capture.structures import (
+from dimse_codec.pcap.structures import (
     ETHERNET_HEADER,
     IPV4_HEADER,
     IPV6_FRAGMENT_HEADER,

@@ -1,7 +1,7 @@
 """The campaign: Hypothesis generates cases, runs each through ``execute`` and shrinks findings.
 
-No I/O here: ``execute`` (in practice :class:`dimse_codec.fuzz.live.LiveRunner`) sends a case
-and returns its :class:`~dimse_codec.fuzz.findings.Observation`, so the engine is tested with a
+No I/O here: ``execute`` (in practice :class:`dimse_codec.scpfuzz.live.LiveRunner`) sends a case
+and returns its :class:`~dimse_codec.scpfuzz.findings.Observation`, so the engine is tested with a
 simulated server as well as real ones.
 
 Hypothesis drives everything, in rounds. Each round is one ``@given`` test run
@@ -28,8 +28,8 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
-from dimse_codec.fuzz.cases import Case
-from dimse_codec.fuzz.findings import Classification, Finding, Observation
+from dimse_codec.scpfuzz.cases import Case
+from dimse_codec.scpfuzz.findings import Classification, Finding, Observation
 
 __all__ = ["CampaignSettings", "Report", "run_campaign"]
 

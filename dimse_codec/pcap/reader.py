@@ -5,7 +5,7 @@ mapping and nothing is copied; other file objects (pipes, compressed streams) ar
 of :data:`CHUNK_SIZE`. Every declared length is checked against :data:`max_record_length` and
 against the bytes present before anything is sliced or read, so a corrupt length never allocates.
 A file cut inside a record yields every complete record and then records a :class:`Truncation`;
-corrupt structure raises a :class:`~dimse_codec.capture.errors.CaptureError`.
+corrupt structure raises a :class:`~dimse_codec.pcap.errors.CaptureError`.
 """
 
 from __future__ import annotations
@@ -22,14 +22,15 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import IO, Literal, Protocol
 
-from dimse_codec.capture.errors import (
+from dimse_codec._deprecation import deprecated_aliases
+from dimse_codec.pcap.errors import (
     CaptureError,
     CaptureLimitExceeded,
     CaptureTruncated,
     NotACaptureFile,
     UnsupportedLinkType,
 )
-from dimse_codec.capture.packets import (
+from dimse_codec.pcap.packets import (
     NOT_IP,
     NOT_TCP,
     Decoder,
@@ -39,7 +40,7 @@ from dimse_codec.capture.packets import (
     decoder_for,
     link_type_name,
 )
-from dimse_codec.capture.structures import (
+from dimse_codec.pcap.structures import (
     PCAP_FILE_HEADER,
     PCAP_RECORD_HEADER,
     PCAPNG_BLOCK_HEADER,
@@ -61,7 +62,7 @@ __all__ = [
     "CaptureSource",
     "CaptureStats",
     "Interface",
-    "Record",
+    "PacketRecord",
     "Truncation",
     "read_packets",
 ]
@@ -143,7 +144,7 @@ class Interface:
 
 
 @dataclass(frozen=True, slots=True)
-class Record:
+class PacketRecord:
     """One packet record of the file, before any link-layer decoding (``data`` is a view)."""
 
     frame: int
@@ -159,6 +160,9 @@ class Record:
         """Seconds since the epoch, as a float (``time_ns`` holds the exact value)."""
         return None if self.time_ns is None else self.time_ns / 1e9
 
+
+
+__getattr__ = deprecated_aliases(__name__, {"Record": ("PacketRecord", PacketRecord)})
 
 @dataclass(frozen=True, slots=True)
 class Truncation:
@@ -336,7 +340,7 @@ class CaptureReader:
     file leaves ``truncation`` set instead of raising.
 
     Opening reads the file header, so a file that is not a capture fails here with
-    :class:`~dimse_codec.capture.errors.NotACaptureFile`. A reader is read once.
+    :class:`~dimse_codec.pcap.errors.NotACaptureFile`. A reader is read once.
     """
 
     def __init__(
@@ -369,10 +373,10 @@ class CaptureReader:
 
     # --- public ----------------------------------------------------------------------------
 
-    def records(self) -> Iterator[Record]:
+    def records(self) -> Iterator[PacketRecord]:
         """Every packet record (EPB, SPB, obsolete PB, or pcap record), numbered from 1."""
         for raw in self._start():
-            yield Record(*raw)
+            yield PacketRecord(*raw)
 
     def packets(self) -> Iterator[Packet]:
         """Every frame that carries a TCP segment over IPv4 or IPv6, as a :class:`Packet`."""
@@ -793,7 +797,7 @@ def read_packets(
     raise_on_truncation: bool = True,
 ) -> Iterator[Packet]:
     """Every TCP packet of a capture; when the file is cut mid-record, the complete packets come
-    first and then :class:`~dimse_codec.capture.errors.CaptureTruncated` is raised (unless
+    first and then :class:`~dimse_codec.pcap.errors.CaptureTruncated` is raised (unless
     ``raise_on_truncation`` is false). Use :class:`CaptureReader` to also see notes and stats."""
     with CaptureReader(
         source,

@@ -1,11 +1,11 @@
 """The thin socket layer of the live fuzzer, and :func:`fuzz`, which runs a whole campaign.
 
 Everything here is I/O with a deadline: :func:`negotiate` finds out what the SCP accepts (the
-:class:`~dimse_codec.fuzz.cases.Target` every case is generated for), :func:`run_case` sends a
+:class:`~dimse_codec.scpfuzz.cases.Target` every case is generated for), :func:`run_case` sends a
 case step by step and reads each answer with a lenient
 :class:`~dimse_codec.pdata.StreamDecoder`, and :func:`check_liveness` opens a new association
 and sends a C-ECHO to see whether the SCP survived. :class:`LiveRunner` chains the three with
-the oracle and :func:`~dimse_codec.fuzz.findings.classify`; :func:`fuzz` adds the loopback
+the oracle and :func:`~dimse_codec.scpfuzz.findings.classify`; :func:`fuzz` adds the loopback
 check, the Hypothesis campaign and the reproducers. Every read and connect has a timeout,
 every loop a deadline or a fixed number of attempts, and every socket is closed on the way out.
 """
@@ -35,7 +35,15 @@ from dimse_codec.association import (
     read_response,
 )
 from dimse_codec.errors import DimseCodecError
-from dimse_codec.fuzz.cases import (
+from dimse_codec.pdata import (
+    Event,
+    IncompleteMessage,
+    MessageReceived,
+    PDUReceived,
+    StreamDecoder,
+)
+from dimse_codec.pdu import AAbort, AAssociateAC, AAssociateRJ, AReleaseRP, AReleaseRQ, encode_pdu
+from dimse_codec.scpfuzz.cases import (
     Case,
     Expect,
     Step,
@@ -45,8 +53,8 @@ from dimse_codec.fuzz.cases import (
     probe_steps,
     proposal,
 )
-from dimse_codec.fuzz.engine import CampaignSettings, Report, run_campaign
-from dimse_codec.fuzz.findings import (
+from dimse_codec.scpfuzz.engine import CampaignSettings, Report, run_campaign
+from dimse_codec.scpfuzz.findings import (
     Answer,
     AnswerKind,
     Finding,
@@ -58,15 +66,7 @@ from dimse_codec.fuzz.findings import (
     outcomes,
     write_reproducer,
 )
-from dimse_codec.fuzz.oracle import describe_events, judge
-from dimse_codec.pdata import (
-    Event,
-    IncompleteMessage,
-    MessageReceived,
-    PDUReceived,
-    StreamDecoder,
-)
-from dimse_codec.pdu import AAbort, AAssociateAC, AAssociateRJ, AReleaseRP, AReleaseRQ, encode_pdu
+from dimse_codec.scpfuzz.oracle import describe_events, judge
 
 __all__ = [
     "Endpoint",
@@ -555,7 +555,7 @@ def fuzz(
     """Fuzz the SCP at ``host:port``: negotiate, run the campaign, write the reproducers.
 
     ``seed`` defaults to a random one (reported, so a run can be repeated); ``out`` receives
-    one folder per finding (:func:`~dimse_codec.fuzz.findings.write_reproducer`) and
+    one folder per finding (:func:`~dimse_codec.scpfuzz.findings.write_reproducer`) and
     ``summary.json``. Raises :class:`NotLoopback` for a remote host without ``allow_remote``
     and :class:`ServerUnavailable` when the SCP cannot be reached or will not associate.
     """

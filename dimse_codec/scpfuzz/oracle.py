@@ -24,7 +24,6 @@ from dimse_codec.dataset import decode_dataset
 from dimse_codec.dimse.codec import message_spec
 from dimse_codec.dimse.status import category
 from dimse_codec.errors import DimseCodecError
-from dimse_codec.fuzz.cases import Case, Expect, Target, message_name
 from dimse_codec.pdata import (
     Event,
     IncompleteMessage,
@@ -42,6 +41,7 @@ from dimse_codec.pdu import (
     AReleaseRQ,
 )
 from dimse_codec.policy import LENIENT, STRICT, Diagnostic
+from dimse_codec.scpfuzz.cases import Case, Expect, Target, message_name
 
 __all__ = ["Judgement", "StepVerdict", "describe_events", "describe_stream", "judge"]
 
@@ -256,7 +256,7 @@ def judge(case: Case, target: Target) -> Judgement:
 
     A step is valid when the strict decoder takes it whole (not ending inside a PDU or a
     message), the protocol allows it where it is, and the generator knows of no defect in it
-    (:attr:`~dimse_codec.fuzz.cases.Step.defect`). Every step after an invalid one is invalid.
+    (:attr:`~dimse_codec.scpfuzz.cases.Step.defect`). Every step after an invalid one is invalid.
     """
     syntaxes = {cid: ctx.transfer_syntax for cid, ctx in target.accepted.items()}
     limit = target.peer_max_pdu_length

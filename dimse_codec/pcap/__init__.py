@@ -1,0 +1,104 @@
+"""Captures to TCP byte streams: pcap/pcapng records, IP/TCP decoding and per-direction reassembly.
+
+A generic packet library that knows nothing of DICOM, the lower half of capture decoding
+(:mod:`dimse_codec.capture` is the DICOM half on top of it). Sans-I/O above the file reader:
+:func:`read_packets` (or a :class:`CaptureReader`, which also keeps notes, statistics and
+truncation) turns a pcap or pcapng file into :class:`Packet` values, and a
+:class:`TcpReassembler` fed those packets returns events carrying each direction's bytes in
+order, with gaps where the capture lost bytes.
+
+    reassembler = TcpReassembler()
+    with CaptureReader("dicom.pcapng") as reader:
+        for packet in reader:
+            for event in reassembler.feed(packet):
+                ...
+    for event in reassembler.finish():
+        ...
+"""
+
+from dimse_codec._deprecation import deprecated_aliases
+from dimse_codec.pcap.errors import (
+    CaptureError,
+    CaptureLimitExceeded,
+    CaptureTruncated,
+    NotACaptureFile,
+    UnsupportedLinkType,
+)
+from dimse_codec.pcap.packets import (
+    SUPPORTED_LINK_TYPES,
+    LinkType,
+    NoteKind,
+    Packet,
+    TcpFlags,
+    link_type_name,
+)
+from dimse_codec.pcap.reader import (
+    DEFAULT_MAX_RECORD_LENGTH,
+    BinaryReadable,
+    CaptureNote,
+    CaptureReader,
+    CaptureSource,
+    CaptureStats,
+    Interface,
+    PacketRecord,
+    Truncation,
+    read_packets,
+)
+from dimse_codec.pcap.tcp import (
+    CloseReason,
+    Connection,
+    ConnectionClosed,
+    ConnectionOpened,
+    Direction,
+    Endpoint,
+    Gap,
+    GapReason,
+    ReassemblyStats,
+    RetransmissionMismatch,
+    StreamData,
+    StreamEnded,
+    TcpEvent,
+    TcpReassembler,
+)
+
+__all__ = [
+    "DEFAULT_MAX_RECORD_LENGTH",
+    "SUPPORTED_LINK_TYPES",
+    "BinaryReadable",
+    "CaptureError",
+    "CaptureLimitExceeded",
+    "CaptureNote",
+    "CaptureReader",
+    "CaptureSource",
+    "CaptureStats",
+    "CaptureTruncated",
+    "CloseReason",
+    "Connection",
+    "ConnectionClosed",
+    "ConnectionOpened",
+    "Direction",
+    "Endpoint",
+    "Gap",
+    "GapReason",
+    "Interface",
+    "LinkType",
+    "NotACaptureFile",
+    "NoteKind",
+    "Packet",
+    "PacketRecord",
+    "ReassemblyStats",
+    "RetransmissionMismatch",
+    "StreamData",
+    "StreamEnded",
+    "TcpEvent",
+    "TcpFlags",
+    "TcpReassembler",
+    "Truncation",
+    "UnsupportedLinkType",
+    "link_type_name",
+    "read_packets",
+]
+
+__getattr__ = deprecated_aliases(
+    __name__, {"Record": ("PacketRecord", PacketRecord), "Event": ("TcpEvent", TcpEvent)}
+)
