@@ -24,7 +24,7 @@ def struct_of(declaration: Construct, byte_order: Literal["<", ">"] = ">") -> st
         raise ValueError(f"byte order must be '<' or '>', not {byte_order!r}")
     if isinstance(declaration, FormatField):
         return struct.Struct(byte_order + declaration.fmtstr[1:])
-    fmt = byte_order
+    fmt: str = byte_order
     for renamed in declaration.subcons:
         field = renamed.subcon
         if isinstance(field, FormatField) and field.fmtstr[0] in "<>":
