@@ -7,9 +7,10 @@ a test can show how a peer under test reacts to the traffic of another peer it w
 our own decoder can be checked against traffic it will meet. All are off by default.
 
 :data:`CATALOGUE` is the one table: what each quirk does on the wire, who does it (with the
-issue or note that shows it), how receivers are known to react, which layer applies it, the
-keyword argument that already expresses it (if any), and the :class:`DiagnosticCode` our decoder
-reports when it meets it (``None`` for the conformant ones it accepts silently).
+public issue, public source file or test of this repository that shows it), how receivers are
+known to react, which layer applies it, the keyword argument that already expresses it (if any),
+and the :class:`DiagnosticCode` our decoder reports when it meets it (``None`` for the conformant
+ones it accepts silently).
 ``docs/quirks.md`` shows this table and a test keeps the two equal.
 """
 
@@ -61,7 +62,11 @@ class QuirkLayer(str, enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Reference:
-    """Who does (or how who reacts to) a quirk, and where that is shown (an issue or a note)."""
+    """Who does (or how who reacts to) a quirk, and where that is shown.
+
+    ``where`` names public evidence: an issue or pull request (``owner/repo#N``), a file of a
+    public repository, or a test of this repository that shows the behaviour.
+    """
 
     who: str
     where: str
@@ -95,8 +100,8 @@ class QuirkSpec:
         return self.diagnostic is not None and policy.raises(self.diagnostic)
 
 
-_PYNETDICOM_NOTES = "shared/reference/pynetdicom.md"
-_PEERS_NOTES = "shared/reference/peers.md"
+_PYNETDICOM_ENCODE = "pydicom/pynetdicom pynetdicom/dimse_messages.py, DIMSEMessage.encode_msg"
+_DCMTK_SEND = "DCMTK/dcmtk dcmnet/libsrc/dimse.cc, sendDcmDataset"
 
 _ROWS = (
     QuirkSpec(
@@ -106,7 +111,7 @@ _ROWS = (
         (
             Reference(
                 "pynetdicom 3.0 at an odd maximum PDU length (max - 6, not rounded)",
-                _PYNETDICOM_NOTES + " X8",
+                _PYNETDICOM_ENCODE + "; tests/test_quirks.py",
             ),
             Reference("fo-dicom 2.0 with odd-length Pixel Data", "fo-dicom/fo-dicom#284"),
         ),
@@ -208,7 +213,13 @@ _ROWS = (
         Quirk.EXPLICIT_VR_COMMAND_SET,
         "writes the command set in Explicit VR Little Endian (PS3.7 6.3.1 requires Implicit VR)",
         (),
-        (Reference("pynetdicom 3.0 decodes it silently and answers", _PYNETDICOM_NOTES + " E14"),),
+        (
+            Reference(
+                "pynetdicom 3.0 decodes it: pydicom's read_dataset, asked for Implicit VR, reads "
+                "Explicit VR with only a UserWarning",
+                "pydicom/pydicom tests/test_filereader.py, test_implicit_vr_expected_explicit_used",
+            ),
+        ),
         QuirkLayer.COMMAND_SET,
         DiagnosticCode.EXPLICIT_VR_COMMAND,
         False,
@@ -225,7 +236,10 @@ _ROWS = (
         ),
         (
             Reference("dicom-rs strict reader: Incoming pdu was too large", "Enet4/dicom-rs#712"),
-            Reference("DCMTK: ILLEGALPDULENGTH", _PEERS_NOTES + " §1.1"),
+            Reference(
+                "DCMTK: DUL Illegal PDU Length (ILLEGALPDULENGTH)",
+                "DCMTK/dcmtk dcmnet/libsrc/dulfsm.cc, readPDUHead",
+            ),
         ),
         QuirkLayer.PDATA,
         DiagnosticCode.PDU_OVER_MAXIMUM,
@@ -236,8 +250,8 @@ _ROWS = (
         "conservative fragments of max - 12 bytes (6 fewer than fit), so full P-DATA-TFs stay "
         "6 bytes under the limit, PDU-length max - 6 at an even max; harmless",
         (
-            Reference("DCMTK", _PEERS_NOTES + " §1.1"),
-            Reference("scapy DICOMSocket", _PEERS_NOTES + " §1.7"),
+            Reference("DCMTK", _DCMTK_SEND + "; tests/test_peers_dcmtk.py"),
+            Reference("scapy DICOMSocket", "secdev/scapy scapy/contrib/dicom.py, c_store"),
         ),
         (),
         QuirkLayer.PDATA,
@@ -247,11 +261,16 @@ _ROWS = (
     QuirkSpec(
         Quirk.NO_EMPTY_LAST_PDV,
         "sends no PDV at all for an empty data set, although CommandDataSetType announced one",
-        (Reference("pynetdicom 3.0 (an empty BytesIO data set)", _PYNETDICOM_NOTES + " §0.3"),),
         (
             Reference(
-                "the receiver waits for the data set: the association hangs",
-                _PYNETDICOM_NOTES + " §0.3",
+                "pynetdicom 3.0 (an empty BytesIO data set, as every decoded primitive carries)",
+                _PYNETDICOM_ENCODE + "; tests/test_interop_pynetdicom.py",
+            ),
+        ),
+        (
+            Reference(
+                "a receiver waits for the data set CommandDataSetType announced: the association hangs",
+                "PS3.7 E.1; tests/test_quirks.py",
             ),
         ),
         QuirkLayer.PDATA,
