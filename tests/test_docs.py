@@ -1,7 +1,8 @@
 """The documentation's Python examples run, so they cannot drift from the code.
 
-Each page's ``python`` blocks run in order in one namespace, so a later block may use what an
-earlier one defined, as a reader would.
+Each page's ``python`` blocks (the README's and those of ``docs/``) run in order in one namespace,
+so a later block may use what an earlier one defined, as a reader would. Other blocks (``sh``,
+``console``, plain) are commands or output and are not run.
 """
 
 from __future__ import annotations
@@ -11,23 +12,24 @@ from pathlib import Path
 
 import pytest
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 PAGES = {
-    "primitives.md": 8,
-    "pdata.md": 5,
-    "association.md": 3,
-    "capture.md": 2,
-    "decode.md": 1,
-    "quirks.md": 4,
-    "strategies.md": 1,
-    "fuzzing.md": 1,
+    "README.md": 3,
+    "docs/primitives.md": 8,
+    "docs/pdata.md": 5,
+    "docs/association.md": 3,
+    "docs/capture.md": 2,
+    "docs/decode.md": 1,
+    "docs/quirks.md": 4,
+    "docs/strategies.md": 1,
+    "docs/fuzzing.md": 1,
 }
-"""Pages whose examples run here, with the fewest examples each must keep."""
+"""Pages (from the repository root) whose examples run here, with the fewest each must keep."""
 
 
 def blocks(page: str) -> list[str]:
-    return BLOCK.findall((DOCS / page).read_text(encoding="utf-8"))
+    return BLOCK.findall((ROOT / page).read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("page", sorted(PAGES))
@@ -36,4 +38,4 @@ def test_page_examples_run(page: str) -> None:
     examples = blocks(page)
     assert len(examples) >= PAGES[page]
     for index, code in enumerate(examples):
-        exec(compile(code, f"docs/{page}[{index}]", "exec"), namespace)
+        exec(compile(code, f"{page}[{index}]", "exec"), namespace)

@@ -331,7 +331,7 @@ EMPTY_VECTORS = {
 
 def test_vector_inventory() -> None:
     # pynetdicom 3.0.x ships 26 command vectors (12 DIMSE-C, 14 DIMSE-N), each MCH 03H + command
-    # (the shared reference notes count 27; there are 26 "*_cmd*" values in the two modules)
+    # (26 "*_cmd*" values in pynetdicom.tests.encoded_dimse_msg and encoded_dimse_n_msg)
     assert len(COMMAND_VECTORS) == 26
     assert all(value[:1] == b"\x03" for value in COMMAND_VECTORS.values())
     assert MALFORMED in COMMAND_VECTORS

@@ -51,8 +51,8 @@ def test_we_reassemble_what_pynetdicom_sends(p: DIMSEPrimitive, limit: int, half
     context_id = half * 2 + 1
     encoded = encode_message(p)
     wire = pn_wire(pn_message_for(encoded.command_set, encoded.dataset), context_id, limit)
-    # pynetdicom cuts odd fragments at an odd limit (reference note 3.5): strict refuses them,
-    # lenient reports each one
+    # pynetdicom cuts max - 6 fragments, odd at an odd limit (DIMSEMessage.encode_msg): strict
+    # refuses them, lenient reports each one
     odd = limit % 2 == 1
     decoder = StreamDecoder(policy=LENIENT if odd else STRICT, max_pdu_length=limit)
     events = [*decoder.feed(wire), *decoder.close()]
@@ -70,7 +70,7 @@ def test_we_reassemble_what_pynetdicom_sends(p: DIMSEPrimitive, limit: int, half
         assert getattr(event.primitive, keyword) == getattr(p, keyword), keyword
     expected = None if encoded.dataset is None else bytes(encoded.dataset)
     if expected == b"":
-        expected = None  # pynetdicom sends no PDV for an empty data set (reference note 3.5)
+        expected = None  # pynetdicom's encode_msg sends no PDV for an empty data set
     got = None if event.dataset is None else bytes(event.dataset)
     assert got == expected
 

@@ -1,4 +1,5 @@
-"""The primitives: the seeds' contract (names, tables, types), conversions and validity."""
+"""The primitives: pynetdicom's documented contract (names, tables, types), conversions and
+validity."""
 
 from __future__ import annotations
 
@@ -31,10 +32,10 @@ from dimse_codec import (
 from dimse_codec.dimse.primitives import PRIMITIVES
 from dimse_codec.tables.messages import SERVICES
 
-# -- the seeds' parameter tables, transcribed cell by cell from ../shared/seeds/ -------------------
+# -- pynetdicom's documented parameter tables (dimse_primitives), transcribed cell by cell ---------
 
-SEED_TABLES = {
-    # 000: N-ACTION
+DOCUMENTED_TABLES = {
+    # PS3.7 10.1.4: N-ACTION
     "N-ACTION": {
         "MessageID": ("M", "-"),
         "MessageIDBeingRespondedTo": ("-", "M"),
@@ -47,7 +48,7 @@ SEED_TABLES = {
         "ActionReply": ("-", "C"),
         "Status": ("-", "M"),
     },
-    # 001: N-SET
+    # PS3.7 10.1.3: N-SET
     "N-SET": {
         "MessageID": ("M", "-"),
         "MessageIDBeingRespondedTo": ("-", "M"),
@@ -59,7 +60,7 @@ SEED_TABLES = {
         "AffectedSOPInstanceUID": ("-", "U"),
         "Status": ("-", "M"),
     },
-    # 002: N-GET
+    # PS3.7 10.1.2: N-GET
     "N-GET": {
         "MessageID": ("M", "-"),
         "MessageIDBeingRespondedTo": ("-", "M"),
@@ -71,7 +72,7 @@ SEED_TABLES = {
         "AttributeList": ("-", "C"),
         "Status": ("-", "M"),
     },
-    # 004: N-EVENT-REPORT
+    # PS3.7 10.1.1: N-EVENT-REPORT
     "N-EVENT-REPORT": {
         "MessageID": ("M", "-"),
         "MessageIDBeingRespondedTo": ("-", "M"),
@@ -86,7 +87,7 @@ SEED_TABLES = {
 
 CELLS = [
     (service, keyword, direction, cell)
-    for service, table in SEED_TABLES.items()
+    for service, table in DOCUMENTED_TABLES.items()
     for keyword, cells in table.items()
     for direction, cell in zip(("request", "response"), cells, strict=True)
 ]
@@ -95,19 +96,19 @@ CELLS = [
 @pytest.mark.parametrize(
     ("service", "keyword", "direction", "cell"), CELLS, ids=[f"{s}.{k}.{d}" for s, k, d, _ in CELLS]
 )
-def test_seed_table_cell(service: str, keyword: str, direction: str, cell: str) -> None:
+def test_documented_table_cell(service: str, keyword: str, direction: str, cell: str) -> None:
     rows = [p for p in SERVICES[service].parameters if p.keyword == keyword and not p.status_detail]
     assert len(rows) == 1, f"{service} has no single {keyword} row"
     assert getattr(rows[0], direction) == cell
 
 
-@pytest.mark.parametrize("service", sorted(SEED_TABLES))
-def test_seed_tables_have_no_extra_rows(service: str) -> None:
+@pytest.mark.parametrize("service", sorted(DOCUMENTED_TABLES))
+def test_documented_tables_have_no_extra_rows(service: str) -> None:
     ours = {p.keyword for p in SERVICES[service].parameters if not p.status_detail}
-    assert ours == set(SEED_TABLES[service])
+    assert ours == set(DOCUMENTED_TABLES[service])
 
 
-def test_seed_attributes_exist_with_their_names() -> None:
+def test_documented_attributes_exist_with_their_names() -> None:
     for cls in PRIMITIVES.values():
         instance = cls()
         for name in (
@@ -137,7 +138,7 @@ def test_seed_attributes_exist_with_their_names() -> None:
     assert set(C_GET.STATUS_OPTIONAL_KEYWORDS) == {"OffendingElement", "ErrorComment"}
 
 
-# -- conversions the seeds specify -------------------------------------------------------------
+# -- conversions pynetdicom's documentation specifies -------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""Responses from handler results (seed 003): build_response, Event and handle."""
+"""Responses from handler results, as pynetdicom's handlers return them: build_response, Event
+and handle (PS3.7 10.1.4 for N-ACTION, Annex C for the status elements)."""
 
 from __future__ import annotations
 
