@@ -15,7 +15,7 @@ pcapng. For each, one process times, in interleaved rounds, full passes over the
 Results are ratios, never absolute numbers (the machine is shared): the median over rounds of
 ours/dpkt throughput and of each reader's throughput over the memcpy's, both in MB/s and
 records/s (equal ratios, since both sides read the same file). The one absolute figure printed
-is the issue's goal check (records alone >= 800 MB/s on 16 KiB segments).
+is the goal check (records alone >= 800 MB/s on 16 KiB segments).
 Run ``python benchmarks/bench_capture.py [--quick] [--rounds N]``; dpkt is needed only here
 (``pip install dpkt``), and its rows are skipped when it is missing.
 

@@ -5,7 +5,7 @@ alternating who goes first, in one run of this script; each process's time and p
 from the kernel (``os.wait4``: user + system CPU time, wall time, and ``ru_maxrss``). Results are
 ratios (tshark over ours for time, ours over tshark for memory), medians over the rounds.
 
-The tshark commands are the two the issue names, output to /dev/null like ours:
+The tshark commands are its two full decodes, output to /dev/null like ours:
 
 - ``tshark -r FILE -d tcp.port==N,dicom -T pdml``: tshark's structured output, the like-for-like
   counterpart of our NDJSON (every field of every PDU);
