@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 from dimse_codec.errors import DimseCodecError
 
 if TYPE_CHECKING:
-    from dimse_codec.cli.main import SubParsers
+    from dimse_codec.cli._types import SubParsers
     from dimse_codec.scpfuzz import Finding, FuzzResult, Observation
 
 __all__ = ["register", "run"]
