@@ -15,8 +15,17 @@ The layers, from pure to I/O:
 * :mod:`~dimse_codec.scpfuzz.live`: sockets. :func:`fuzz` runs a whole campaign against
   ``host:port``; loopback only unless ``allow_remote``.
 
-See ``docs/fuzzing-live.md``.
+Hypothesis is optional: install it with ``pip install 'dimse-codec[strategies]'``. See
+``docs/fuzzing-live.md``.
 """
+
+try:
+    import hypothesis as _hypothesis  # noqa: F401
+except ImportError:
+    raise ModuleNotFoundError(
+        "dimse_codec.scpfuzz needs Hypothesis: pip install 'dimse-codec[strategies]'",
+        name="hypothesis",
+    ) from None
 
 from dimse_codec.scpfuzz.cases import (
     MALFORMED_KINDS,
