@@ -15,6 +15,7 @@ requested examples and classify every one; what they find is recorded, not requi
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -56,12 +57,12 @@ from dimse_codec.scpfuzz import (
     CampaignSettings,
     Case,
     Classification,
-    Endpoint,
     Expect,
     Health,
     Liveness,
     NotLoopback,
     Observation,
+    ScpAddress,
     Step,
     StepOutcome,
     StepRecord,
@@ -76,6 +77,7 @@ from dimse_codec.scpfuzz import (
     run_campaign,
     write_reproducer,
 )
+from dimse_codec.scpfuzz.cases import pdu_label
 from dimse_codec.scpfuzz.findings import outcomes
 
 pytestmark = pytest.mark.peer
@@ -331,6 +333,29 @@ def test_engine_stops_when_the_server_stays_down(tmp_path: Path) -> None:
     assert imports <= {"argparse", "socket", "struct", "sys", "time"}
 
 
+@pytest.mark.parametrize(
+    ("module", "old", "new"),
+    [
+        ("dimse_codec.scpfuzz", "Verdict", "CaseVerdict"),
+        ("dimse_codec.scpfuzz", "Endpoint", "ScpAddress"),
+        ("dimse_codec.scpfuzz.findings", "Verdict", "CaseVerdict"),
+        ("dimse_codec.scpfuzz.live", "Endpoint", "ScpAddress"),
+        ("dimse_codec.scpfuzz.cases", "pdu_name", "pdu_label"),
+    ],
+)
+def test_renamed_names_still_resolve_with_a_warning(module: str, old: str, new: str) -> None:
+    imported = importlib.import_module(module)
+    with pytest.warns(DeprecationWarning, match=rf"{module}\.{old} is deprecated; use {new}"):
+        value = getattr(imported, old)
+    assert value is getattr(imported, new)
+
+
+def test_pdu_label_names_the_first_byte() -> None:
+    assert pdu_label(b"\x01\x00") == "A-ASSOCIATE-RQ"
+    assert pdu_label(b"\x42") == "PDU 0x42"
+    assert pdu_label(b"") == "empty PDU"
+
+
 # -- the command line without a server ------------------------------------------------------------
 
 
@@ -437,9 +462,9 @@ def test_a_crash_is_shrunk_when_the_server_can_be_restarted(tmp_path: Path) -> N
     started: list[Server] = []
     with ExitStack() as stack:  # every fragile SCP started is stopped by PID on the way out
 
-        def restart() -> Endpoint:
+        def restart() -> ScpAddress:
             started.append(stack.enter_context(fragile_scp(tmp_path / f"{len(started)}.log")))
-            return Endpoint("127.0.0.1", started[-1].port)
+            return ScpAddress("127.0.0.1", started[-1].port)
 
         first = restart()
         result = fuzz(

@@ -27,6 +27,7 @@ except ImportError:
         name="hypothesis",
     ) from None
 
+from dimse_codec._deprecation import deprecated_aliases
 from dimse_codec.scpfuzz.cases import (
     MALFORMED_KINDS,
     STORAGE_SOP_CLASSES,
@@ -45,6 +46,7 @@ from dimse_codec.scpfuzz.findings import (
     SEVERITY,
     Answer,
     AnswerKind,
+    CaseVerdict,
     Classification,
     Finding,
     Health,
@@ -52,15 +54,14 @@ from dimse_codec.scpfuzz.findings import (
     Observation,
     StepOutcome,
     StepRecord,
-    Verdict,
     classify,
     write_reproducer,
 )
 from dimse_codec.scpfuzz.live import (
-    Endpoint,
     FuzzResult,
     LiveRunner,
     NotLoopback,
+    ScpAddress,
     ServerUnavailable,
     check_liveness,
     fuzz,
@@ -80,8 +81,8 @@ __all__ = [
     "AnswerKind",
     "CampaignSettings",
     "Case",
+    "CaseVerdict",
     "Classification",
-    "Endpoint",
     "Expect",
     "Finding",
     "FuzzResult",
@@ -92,13 +93,13 @@ __all__ = [
     "NotLoopback",
     "Observation",
     "Report",
+    "ScpAddress",
     "ServerUnavailable",
     "Step",
     "StepOutcome",
     "StepRecord",
     "StepVerdict",
     "Target",
-    "Verdict",
     "cases",
     "check_liveness",
     "classify",
@@ -112,3 +113,7 @@ __all__ = [
     "run_case",
     "write_reproducer",
 ]
+
+__getattr__ = deprecated_aliases(
+    __name__, {"Verdict": ("CaseVerdict", CaseVerdict), "Endpoint": ("ScpAddress", ScpAddress)}
+)

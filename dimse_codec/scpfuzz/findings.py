@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dimse_codec._deprecation import deprecated_aliases
 from dimse_codec.dimse.status import StatusCategory, category
 from dimse_codec.scpfuzz.cases import Case, Expect, Step
 from dimse_codec.scpfuzz.oracle import Judgement
@@ -43,6 +44,7 @@ __all__ = [
     "SEVERITY",
     "Answer",
     "AnswerKind",
+    "CaseVerdict",
     "Classification",
     "Finding",
     "Health",
@@ -50,7 +52,6 @@ __all__ = [
     "Observation",
     "StepOutcome",
     "StepRecord",
-    "Verdict",
     "classify",
     "finding_json",
     "outcomes",
@@ -162,13 +163,15 @@ SEVERITY: Mapping[Classification, str] = {
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
+class CaseVerdict:
     """An example's classification, the reason in one sentence, and the step it is about."""
 
     classification: Classification
     reason: str
     step: int | None = None
 
+
+__getattr__ = deprecated_aliases(__name__, {"Verdict": ("CaseVerdict", CaseVerdict)})
 
 _NORMAL_FOR_VALID: Mapping[Expect, frozenset[AnswerKind]] = {
     Expect.ASSOCIATION: frozenset({AnswerKind.ACCEPTED, AnswerKind.REJECTED}),
@@ -179,7 +182,7 @@ _NORMAL_FOR_VALID: Mapping[Expect, frozenset[AnswerKind]] = {
 """Answers a conforming SCP gives to valid input, by what the step expects."""
 
 
-def classify(steps: Sequence[StepOutcome], liveness: Liveness) -> Verdict:
+def classify(steps: Sequence[StepOutcome], liveness: Liveness) -> CaseVerdict:
     """Classify one example from its sent steps (in order) and the liveness check after it.
 
     The liveness check wins (a server that went down crashed, whatever it answered); then the
@@ -188,11 +191,11 @@ def classify(steps: Sequence[StepOutcome], liveness: Liveness) -> Verdict:
     is ``answer-to-invalid``, anything else is ``normal``.
     """
     if liveness.health is Health.DOWN:
-        return Verdict(
+        return CaseVerdict(
             Classification.CRASH, f"the server stopped accepting connections: {liveness.detail}"
         )
     if liveness.health is Health.UNRESPONSIVE:
-        return Verdict(
+        return CaseVerdict(
             Classification.HANG, f"the server stopped answering new associations: {liveness.detail}"
         )
     for index, step in enumerate(steps):
@@ -200,32 +203,32 @@ def classify(steps: Sequence[StepOutcome], liveness: Liveness) -> Verdict:
         what = f"{answer.kind.value}" + (f" ({answer.detail})" if answer.detail else "")
         if not step.valid:
             if step.expect is not Expect.NOTHING and answer.accepts:
-                return Verdict(
+                return CaseVerdict(
                     Classification.ANSWER_TO_INVALID,
                     f"step {index + 1} is invalid but was answered {what}: accepted invalid input",
                     index,
                 )
-            return Verdict(
+            return CaseVerdict(
                 Classification.NORMAL, f"invalid step {index + 1} answered {what}", index
             )
         if answer.kind in _NORMAL_FOR_VALID[step.expect]:
             continue
         if answer.kind is AnswerKind.REFUSED:
-            return Verdict(
+            return CaseVerdict(
                 Classification.NORMAL,
                 "the connection was refused, but the server answered the liveness check",
                 index,
             )
         if answer.kind is AnswerKind.SILENCE:
-            return Verdict(
+            return CaseVerdict(
                 Classification.HANG,
                 f"no answer to valid step {index + 1} within the timeout",
                 index,
             )
-        return Verdict(
+        return CaseVerdict(
             Classification.ABORT_ON_VALID, f"valid step {index + 1} was answered {what}", index
         )
-    return Verdict(Classification.NORMAL, "every step was answered as expected")
+    return CaseVerdict(Classification.NORMAL, "every step was answered as expected")
 
 
 def outcomes(case: Case, judgement: Judgement, records: Sequence[StepRecord]) -> list[StepOutcome]:
@@ -248,7 +251,7 @@ class Observation:
     judgement: Judgement
     records: tuple[StepRecord, ...]
     liveness: Liveness
-    verdict: Verdict
+    verdict: CaseVerdict
     restarted: bool = False
 
     @property
