@@ -25,6 +25,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -78,7 +79,7 @@ from dimse_codec.scpfuzz import (
     write_reproducer,
 )
 from dimse_codec.scpfuzz.cases import pdu_label
-from dimse_codec.scpfuzz.findings import outcomes
+from dimse_codec.scpfuzz.findings import REPLAY_TEMPLATE, outcomes, replay_script
 
 pytestmark = pytest.mark.peer
 
@@ -568,6 +569,40 @@ def test_pynetdicom_scp(tmp_path: Path) -> None:
 
 
 FINDINGS = Path(__file__).resolve().parent.parent / "docs" / "findings"
+
+
+def test_the_replay_template_is_filled_once_per_placeholder() -> None:
+    template = (resources.files("dimse_codec.scpfuzz") / REPLAY_TEMPLATE).read_text("utf-8")
+    for placeholder in ("@TITLE@", "[]  # @STEPS@", "[]  # @PROBE@", "3.0  # @TIMEOUT@"):
+        assert template.count(placeholder) == 1, placeholder
+    script = replay_script('a "title" \\ here', [("s.bin", "X", "response")], [], 1.5)
+    assert "@" not in script.split('"""')[1]  # the docstring's title was filled
+    assert "STEPS: list[tuple[str, str, str]] = [\n    ('s.bin', 'X', 'response'),\n]" in script
+    assert "PROBE: list[tuple[str, str, str]] = [\n]" in script
+    assert "\nTIMEOUT = 1.5\n" in script
+    assert "a 'title' ' here" in script
+    compile(script, "replay.py", "exec")
+
+
+def test_the_committed_reproducer_is_what_the_template_writes() -> None:
+    # docs/findings keeps a generated replay.py: regenerate it from its own values to compare
+    import ast
+
+    source = (FINDINGS / "storescp-crash-mixed-pdvs" / "replay.py").read_text("utf-8")
+    tree = ast.parse(source)
+    values = {
+        node.target.id: ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value
+    }
+    timeout = next(
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "TIMEOUT"
+    )
+    docstring = ast.get_docstring(tree, clean=False) or ""
+    title = docstring.split("\n")[0].split(": ", 1)[1]
+    assert source == replay_script(title, values["STEPS"], values["PROBE"], timeout)
 
 
 def test_storescp_crash_reproducer_still_crashes_it(tmp_path: Path) -> None:
