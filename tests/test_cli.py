@@ -459,3 +459,33 @@ def test_installed_console_script() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("C-ECHO-RQ (CommandField 0030H), request, data set follows: no")
     assert result.stdout.rstrip().endswith("Diagnostics: none")
+
+
+def test_render_names_moved_from_inspect_warn() -> None:
+    from dimse_codec.cli import inspect as inspect_command
+    from dimse_codec.cli import render
+
+    with pytest.warns(DeprecationWarning, match=r"dimse_codec\.cli\.render\.inspect_bytes"):
+        old = inspect_command.inspect_bytes
+    assert old is render.inspect_bytes
+
+
+def test_no_cli_module_imports_main() -> None:
+    # main wires the subcommands; a subcommand importing it back would close a cycle
+    import ast
+
+    for path in sorted((ROOT / "dimse_codec" / "cli").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module is not None
+        }
+        imported |= {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        }
+        if path.name != "__init__.py":
+            assert "dimse_codec.cli.main" not in imported, path.name

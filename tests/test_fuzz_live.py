@@ -15,6 +15,7 @@ requested examples and classify every one; what they find is recorded, not requi
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -24,6 +25,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -56,12 +58,12 @@ from dimse_codec.scpfuzz import (
     CampaignSettings,
     Case,
     Classification,
-    Endpoint,
     Expect,
     Health,
     Liveness,
     NotLoopback,
     Observation,
+    ScpAddress,
     Step,
     StepOutcome,
     StepRecord,
@@ -76,7 +78,8 @@ from dimse_codec.scpfuzz import (
     run_campaign,
     write_reproducer,
 )
-from dimse_codec.scpfuzz.findings import outcomes
+from dimse_codec.scpfuzz.cases import pdu_label
+from dimse_codec.scpfuzz.findings import REPLAY_TEMPLATE, outcomes, replay_script
 
 pytestmark = pytest.mark.peer
 
@@ -331,6 +334,29 @@ def test_engine_stops_when_the_server_stays_down(tmp_path: Path) -> None:
     assert imports <= {"argparse", "socket", "struct", "sys", "time"}
 
 
+@pytest.mark.parametrize(
+    ("module", "old", "new"),
+    [
+        ("dimse_codec.scpfuzz", "Verdict", "CaseVerdict"),
+        ("dimse_codec.scpfuzz", "Endpoint", "ScpAddress"),
+        ("dimse_codec.scpfuzz.findings", "Verdict", "CaseVerdict"),
+        ("dimse_codec.scpfuzz.live", "Endpoint", "ScpAddress"),
+        ("dimse_codec.scpfuzz.cases", "pdu_name", "pdu_label"),
+    ],
+)
+def test_renamed_names_still_resolve_with_a_warning(module: str, old: str, new: str) -> None:
+    imported = importlib.import_module(module)
+    with pytest.warns(DeprecationWarning, match=rf"{module}\.{old} is deprecated; use {new}"):
+        value = getattr(imported, old)
+    assert value is getattr(imported, new)
+
+
+def test_pdu_label_names_the_first_byte() -> None:
+    assert pdu_label(b"\x01\x00") == "A-ASSOCIATE-RQ"
+    assert pdu_label(b"\x42") == "PDU 0x42"
+    assert pdu_label(b"") == "empty PDU"
+
+
 # -- the command line without a server ------------------------------------------------------------
 
 
@@ -437,9 +463,9 @@ def test_a_crash_is_shrunk_when_the_server_can_be_restarted(tmp_path: Path) -> N
     started: list[Server] = []
     with ExitStack() as stack:  # every fragile SCP started is stopped by PID on the way out
 
-        def restart() -> Endpoint:
+        def restart() -> ScpAddress:
             started.append(stack.enter_context(fragile_scp(tmp_path / f"{len(started)}.log")))
-            return Endpoint("127.0.0.1", started[-1].port)
+            return ScpAddress("127.0.0.1", started[-1].port)
 
         first = restart()
         result = fuzz(
@@ -543,6 +569,40 @@ def test_pynetdicom_scp(tmp_path: Path) -> None:
 
 
 FINDINGS = Path(__file__).resolve().parent.parent / "docs" / "findings"
+
+
+def test_the_replay_template_is_filled_once_per_placeholder() -> None:
+    template = (resources.files("dimse_codec.scpfuzz") / REPLAY_TEMPLATE).read_text("utf-8")
+    for placeholder in ("@TITLE@", "[]  # @STEPS@", "[]  # @PROBE@", "3.0  # @TIMEOUT@"):
+        assert template.count(placeholder) == 1, placeholder
+    script = replay_script('a "title" \\ here', [("s.bin", "X", "response")], [], 1.5)
+    assert "@" not in script.split('"""')[1]  # the docstring's title was filled
+    assert "STEPS: list[tuple[str, str, str]] = [\n    ('s.bin', 'X', 'response'),\n]" in script
+    assert "PROBE: list[tuple[str, str, str]] = [\n]" in script
+    assert "\nTIMEOUT = 1.5\n" in script
+    assert "a 'title' ' here" in script
+    compile(script, "replay.py", "exec")
+
+
+def test_the_committed_reproducer_is_what_the_template_writes() -> None:
+    # docs/findings keeps a generated replay.py: regenerate it from its own values to compare
+    import ast
+
+    source = (FINDINGS / "storescp-crash-mixed-pdvs" / "replay.py").read_text("utf-8")
+    tree = ast.parse(source)
+    values = {
+        node.target.id: ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value
+    }
+    timeout = next(
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "TIMEOUT"
+    )
+    docstring = ast.get_docstring(tree, clean=False) or ""
+    title = docstring.split("\n")[0].split(": ", 1)[1]
+    assert source == replay_script(title, values["STEPS"], values["PROBE"], timeout)
 
 
 def test_storescp_crash_reproducer_still_crashes_it(tmp_path: Path) -> None:

@@ -32,16 +32,17 @@ from dimse_codec.capture import (
     StreamGap,
     decode_capture,
 )
-from dimse_codec.cli.inspect import diagnostic_json, element_values
+from dimse_codec.cli._types import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from dimse_codec.cli.render import diagnostic_json, element_values, status_service
 from dimse_codec.dataset import decode_dataset
-from dimse_codec.dimse.status import describe, service_for_dimse, service_for_sop_class
+from dimse_codec.dimse.status import describe
 from dimse_codec.errors import DimseCodecError
 from dimse_codec.pcap import CaptureError, NotACaptureFile
 from dimse_codec.pdu import AAbort, AAssociateAC, AAssociateRJ, AAssociateRQ, UserIdentityRQSubItem
 from dimse_codec.policy import LENIENT, STRICT
 
 if TYPE_CHECKING:
-    from dimse_codec.cli.main import SubParsers
+    from dimse_codec.cli._types import SubParsers
 
 __all__ = [
     "association_json",
@@ -224,19 +225,8 @@ def association_json(event: AssociationEvent, show_secrets: bool = False) -> dic
 
 
 def _status_service(message: CapturedMessage) -> str | None:
-    """The service class whose status meanings apply to this message."""
-    for keyword in ("AffectedSOPClassUID", "RequestedSOPClassUID"):
-        uid = getattr(message.primitive, keyword, None)
-        if isinstance(uid, str) and uid:
-            service = service_for_sop_class(uid)
-            if service is not None:
-                return service
-    if message.abstract_syntax is not None:
-        service = service_for_sop_class(message.abstract_syntax)
-        if service is not None:
-            return service
-    dimse = message.primitive.SERVICE
-    return service_for_dimse(dimse.name) if dimse is not None else None
+    """The service class whose status meanings apply to this message (its context's too)."""
+    return status_service(message.primitive, message.abstract_syntax)
 
 
 def _command_json(command_set: bytes) -> dict[str, Any]:
@@ -645,7 +635,7 @@ def run(args: argparse.Namespace) -> int:
             export.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             print(f"error: cannot create {export}: {exc.strerror or exc}", file=sys.stderr)
-            return 2
+            return EXIT_USAGE
     try:
         for record in decode_records(
             args.capture, port=args.port, strict=args.strict, progress=progress
@@ -677,20 +667,20 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         progress.clear()
         print(f"error: cannot read {args.capture}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except NotACaptureFile as exc:
         progress.clear()
         print(f"error: {args.capture} is not a pcap or pcapng capture: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except CaptureError as exc:
         progress.clear()
         print(f"error: {args.capture}: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except DimseCodecError as exc:
         progress.clear()
         print(f"error: [{exc.code}] {exc}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     progress.clear()
     if not args.json:
         out.write(summary.text() + "\n")
-    return 0
+    return EXIT_OK

@@ -3,8 +3,8 @@
 A thin layer over :func:`dimse_codec.scpfuzz.fuzz`: it checks the arguments, prints what the SCP
 accepted, one line per finding as it is found (with the folder its reproducer went to) and a
 summary of every outcome at the end. Loopback only unless ``--allow-remote``. Exit status: 0
-no finding, 1 findings, 2 usage error, a refused host or an SCP that cannot be reached or
-will not associate.
+no finding, 1 findings, 2 usage error, a refused host, an SCP that cannot be reached or
+will not associate, or no Hypothesis installed (the ``strategies`` extra).
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from dimse_codec.cli._types import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from dimse_codec.errors import DimseCodecError
 
 if TYPE_CHECKING:
-    from dimse_codec.cli.main import SubParsers
+    from dimse_codec.cli._types import SubParsers
     from dimse_codec.scpfuzz import Finding, FuzzResult, Observation
 
 __all__ = ["register", "run"]
@@ -199,9 +200,12 @@ def _summary(result: FuzzResult, out: TextIO) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Fuzz the SCP: 0 nothing found, 1 findings, 2 refused or unreachable (see the module)."""
-    # imported here: Hypothesis and the strategies are not needed by the other subcommands
-    from dimse_codec.scpfuzz import NotLoopback, ServerUnavailable, fuzz
-
+    # imported here: Hypothesis is optional, and the other subcommands never need it
+    try:
+        from dimse_codec.scpfuzz import NotLoopback, ServerUnavailable, fuzz
+    except ModuleNotFoundError as exc:  # names the extra to install when it is Hypothesis
+        print(f"dimse-codec fuzz: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     printer = _Printer(sys.stdout, args.verbose)
     try:
         result = fuzz(
@@ -221,15 +225,15 @@ def run(args: argparse.Namespace) -> int:
         )
     except NotLoopback as exc:
         print(f"dimse-codec fuzz: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except ServerUnavailable as exc:
         print(f"dimse-codec fuzz: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except DimseCodecError as exc:  # an AE title we cannot send
         print(f"dimse-codec fuzz: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except OSError as exc:
         print(f"dimse-codec fuzz: error: cannot write to {args.out}: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     _summary(result, sys.stdout)
-    return 1 if result.report.findings else 0
+    return EXIT_FAILED if result.report.findings else EXIT_OK

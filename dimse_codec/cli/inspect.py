@@ -1,9 +1,8 @@
-"""``dimse-codec inspect``: show a command set element by element, in wire order, with diagnostics.
+"""``dimse-codec inspect``: show a command set element by element, or a PDU stream PDU by PDU.
 
-The input is a command set as raw bytes or as hex text. The message type, the decoded values and
-the diagnostics come from :func:`~dimse_codec.decode_command_set`; the element listing comes from
-:func:`~dimse_codec.dimse.command_set.parse_elements`, so it shows every element as it sits on the
-wire (duplicates, retired, unknown and out-of-order elements included).
+The subcommand reads raw bytes or hex text and hands them to the renderers:
+:mod:`dimse_codec.cli.render` for one command set, :mod:`dimse_codec.cli.stream` for a stream of
+Upper Layer PDUs.
 """
 
 from __future__ import annotations
@@ -12,51 +11,23 @@ import argparse
 import json
 import re
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydicom.uid import UID
-
-from dimse_codec.dimse.codec import decode_command_set
-from dimse_codec.dimse.command_set import parse_elements
-from dimse_codec.dimse.primitives import DIMSEPrimitive, UnknownMessage
-from dimse_codec.dimse.status import describe, service_for_dimse, service_for_sop_class
-from dimse_codec.dimse.values import DECODERS, decode_text
+from dimse_codec._deprecation import deprecated_aliases
+from dimse_codec.cli import render
+from dimse_codec.cli._types import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from dimse_codec.cli.stream import inspect_stream, looks_like_pdus, stream_json, stream_text
 from dimse_codec.errors import DimseCodecError
-from dimse_codec.policy import LENIENT, STRICT, Diagnostic, Policy
-from dimse_codec.tables.elements import BY_TAG, format_tag
-from dimse_codec.tables.messages import COMMAND_DATA_SET_TYPE_NULL, MESSAGES_BY_FIELD, Priority
+from dimse_codec.policy import LENIENT, STRICT
 
 if TYPE_CHECKING:
-    from dimse_codec.cli.main import SubParsers
+    from dimse_codec.cli._types import SubParsers
 
-__all__ = [
-    "ElementView",
-    "InputError",
-    "Inspection",
-    "diagnostic_json",
-    "inspect_bytes",
-    "read_input",
-    "register",
-    "render_json",
-    "render_text",
-    "run",
-    "to_command_set",
-]
+__all__ = ["InputError", "read_input", "register", "run", "to_command_set"]
 
-_COMMAND_FIELD = 0x00000100
-_PRIORITY = 0x00000700
-_DATA_SET_TYPE = 0x00000800
-_STATUS = 0x00000900
-
-_TEXT_VRS = frozenset(
-    {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UR", "UT"}
-)
-_INT_SIZES = {"US": 2, "UL": 4}
 _HEX_NOISE = re.compile(rb"(?<![0-9A-Fa-f])0[xX]|[\s:,]")
 _HEX_DIGITS = re.compile(rb"[0-9A-Fa-f]+")
-_PREVIEW = 16
 
 
 class InputError(ValueError):
@@ -95,354 +66,6 @@ def to_command_set(data: bytes) -> bytes:
         if not digits:
             raise InputError("input holds only whitespace")
     return data
-
-
-# -- model ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ElementView:
-    """One element as found on the wire, with its value decoded and rendered for people."""
-
-    offset: int
-    tag: int
-    keyword: str
-    retired: bool
-    vr: str
-    value_bytes: bytes
-    element_bytes: bytes
-    value: Any
-    """The decoded value in JSON form (int, str, list of them, or ``None``)."""
-    text: str
-    details: dict[str, Any] = field(default_factory=dict)
-    """Extra facts for JSON: the UID name, the status category and meaning, ..."""
-
-    @property
-    def label(self) -> str:
-        """The keyword column: the keyword, marked when retired."""
-        return f"{self.keyword} (retired)" if self.retired else self.keyword
-
-
-@dataclass(frozen=True)
-class Inspection:
-    """What ``inspect`` found in one command set: the primitive and the elements in wire order."""
-
-    source: bytes
-    explicit: bool
-    primitive: DIMSEPrimitive
-    elements: tuple[ElementView, ...]
-
-    @property
-    def message_name(self) -> str | None:
-        """The message type, e.g. ``N-ACTION-RQ``, or ``None`` when CommandField names none."""
-        spec = self.primitive.message_spec
-        return spec.name if spec is not None else None
-
-    @property
-    def command_field(self) -> int | None:
-        """The CommandField value the message type was taken from."""
-        spec = self.primitive.message_spec
-        if spec is not None:
-            return spec.command_field
-        if isinstance(self.primitive, UnknownMessage):
-            return self.primitive.command_field
-        return None
-
-    @property
-    def direction(self) -> str | None:
-        """``request`` or ``response``, or ``None`` for an unknown message type."""
-        spec = self.primitive.message_spec
-        if spec is None:
-            return None
-        return "request" if spec.is_request else "response"
-
-    @property
-    def data_set_type(self) -> int | None:
-        """The CommandDataSetType value (read off the wire for an unknown message type)."""
-        value = self.primitive.command_data_set_type
-        if value is None and isinstance(self.primitive, UnknownMessage):
-            for element in self.elements:
-                if element.tag == _DATA_SET_TYPE and len(element.value_bytes) == 2:
-                    return int.from_bytes(element.value_bytes, "little")
-        return value
-
-    @property
-    def data_set_follows(self) -> bool | None:
-        """Whether CommandDataSetType announces a data set (``None`` when it is absent)."""
-        value = self.data_set_type
-        return None if value is None else value != COMMAND_DATA_SET_TYPE_NULL
-
-    @property
-    def encoding(self) -> str:
-        """The element encoding the command set was written in."""
-        return "Explicit VR Little Endian" if self.explicit else "Implicit VR Little Endian"
-
-    @property
-    def diagnostics(self) -> tuple[Diagnostic, ...]:
-        """The decoder's diagnostics (the authoritative list)."""
-        return self.primitive.diagnostics
-
-
-def inspect_bytes(data: bytes, policy: Policy = LENIENT) -> Inspection:
-    """Decode a command set under ``policy`` and list its elements; raise DimseCodecError if bad."""
-    primitive = decode_command_set(data, policy=policy)
-    elements, explicit = parse_elements(data, LENIENT, [])
-    service = _status_service(primitive)
-    views = []
-    for index, (tag, offset, value) in enumerate(elements):
-        stop = elements[index + 1][1] if index + 1 < len(elements) else len(data)
-        wire_vr = data[offset + 4 : offset + 6].decode("ascii") if explicit else None
-        views.append(_view(tag, offset, value, data[offset:stop], wire_vr, service))
-    return Inspection(data, explicit, primitive, tuple(views))
-
-
-def _status_service(primitive: DIMSEPrimitive) -> str | None:
-    """The service class whose status meanings apply: by SOP Class first, then by DIMSE service."""
-    for keyword in ("AffectedSOPClassUID", "RequestedSOPClassUID"):
-        uid = getattr(primitive, keyword, None)
-        if uid:
-            service = service_for_sop_class(uid)
-            if service is not None:
-                return service
-    return service_for_dimse(primitive.SERVICE.name) if primitive.SERVICE is not None else None
-
-
-def _view(
-    tag: int,
-    offset: int,
-    value: bytes,
-    element_bytes: bytes,
-    wire_vr: str | None,
-    service: str | None,
-) -> ElementView:
-    """Decode and render one element; value diagnostics go to a throwaway list."""
-    spec = BY_TAG.get(tag)
-    vr = spec.vr if spec is not None else (wire_vr or "UN")
-    shown_vr = wire_vr or vr
-    keyword = spec.keyword if spec is not None else "Unknown"
-    retired = spec.retired if spec is not None else False
-    single = spec is None or spec.vm == "1"
-    decoded, text, details = _render(tag, offset, value, vr, single, service)
-    return ElementView(
-        offset, tag, keyword, retired, shown_vr, value, element_bytes, decoded, text, details
-    )
-
-
-def element_values(data: bytes) -> dict[str, Any]:
-    """Keyword (tag text when unknown) -> JSON value of every element of a command set.
-
-    The JSON values of :func:`inspect_bytes` without its display text, for callers that only
-    need the values (NDJSON output, once per message); raises DimseCodecError if the elements
-    cannot be split.
-    """
-    elements, explicit = parse_elements(data, LENIENT, [])
-    out: dict[str, Any] = {}
-    for tag, offset, value in elements:
-        spec = BY_TAG.get(tag)
-        if spec is not None:
-            out[spec.keyword] = _json_value(tag, offset, value, spec.vr)
-        else:
-            wire_vr = data[offset + 4 : offset + 6].decode("ascii") if explicit else None
-            out[format_tag(tag)] = _json_value(tag, offset, value, wire_vr or "UN")
-    return out
-
-
-def _json_value(tag: int, offset: int, value: bytes, vr: str) -> Any:
-    """One element value of this VR as JSON: int(s), UID, tag texts or text; None otherwise."""
-    if not value:
-        return None
-    scratch: list[Diagnostic] = []
-    if vr in _INT_SIZES:
-        size = _INT_SIZES[vr]
-        if len(value) == size:
-            return int.from_bytes(value, "little")
-        if len(value) % size:
-            return None
-        numbers = [
-            int.from_bytes(value[pos : pos + size], "little") for pos in range(0, len(value), size)
-        ]
-        return numbers[0] if len(numbers) == 1 else numbers
-    if vr == "UI":
-        return str(DECODERS["UI"](value, offset, tag, LENIENT, scratch))
-    if vr == "AT":
-        return [format_tag(t) for t in DECODERS["AT"](value, offset, tag, LENIENT, scratch)]
-    if vr in _TEXT_VRS:
-        return str(DECODERS.get(vr, decode_text)(value, offset, tag, LENIENT, scratch))
-    return None
-
-
-def _render(
-    tag: int, offset: int, value: bytes, vr: str, single: bool, service: str | None
-) -> tuple[Any, str, dict[str, Any]]:
-    """Return (JSON value, display text, details) for one element value of this VR."""
-    if not value:
-        return None, "(empty)", {}
-    decoded = _json_value(tag, offset, value, vr)
-    if vr in _INT_SIZES:
-        if decoded is None:
-            size = _INT_SIZES[vr]
-            return None, f"{_preview(value)} (length is not a multiple of {size})", {}
-        numbers = decoded if isinstance(decoded, list) else [decoded]
-        texts, details = zip(*(_int_text(tag, n, service) for n in numbers), strict=True)
-        text = "\\".join(texts)
-        if len(numbers) > 1 and single:
-            text += f"  ({len(numbers)} values; VM is 1)"
-        return decoded, text, details[0]
-    if vr == "UI":
-        name = UID(decoded).name if decoded else decoded
-        if name != decoded:
-            return decoded, f"{decoded} ({name})", {"name": name}
-        return decoded, decoded, {}
-    if vr == "AT":
-        extra = f"  (+{len(value) % 4} stray byte(s))" if len(value) % 4 else ""
-        return decoded, "\\".join(decoded) + extra, {}
-    if vr in _TEXT_VRS:
-        return decoded, repr(decoded), {}
-    return None, _preview(value), {}
-
-
-def _int_text(tag: int, number: int, service: str | None) -> tuple[str, dict[str, Any]]:
-    """Render one integer: decimal, plus hex and a name for the elements that have names."""
-    head = f"{number} ({number:04X}H)"
-    if tag == _COMMAND_FIELD:
-        spec = MESSAGES_BY_FIELD.get(number)
-        name = spec.name if spec is not None else "names no DIMSE message"
-        return f"{head} {name}", {"name": spec.name if spec is not None else None}
-    if tag == _DATA_SET_TYPE:
-        follows = number != COMMAND_DATA_SET_TYPE_NULL
-        return f"{head} {'data set follows' if follows else 'no data set'}", {
-            "data_set_follows": follows
-        }
-    if tag == _PRIORITY:
-        try:
-            name = Priority(number).name
-        except ValueError:
-            return f"{head} not a priority", {"name": None}
-        return f"{head} {name}", {"name": name}
-    if tag == _STATUS:
-        status = describe(number, service)
-        return f"{head} {status.category.value}: {status.meaning}", {
-            "category": status.category.value,
-            "meaning": status.meaning,
-        }
-    return str(number), {}
-
-
-def _preview(value: bytes) -> str:
-    """Show up to 16 bytes of a value that has no typed rendering."""
-    shown = " ".join(f"{byte:02x}" for byte in value[:_PREVIEW])
-    more = " ..." if len(value) > _PREVIEW else ""
-    return f"<{len(value)} bytes: {shown}{more}>"
-
-
-# -- output --------------------------------------------------------------------------------------
-
-
-def _header(inspection: Inspection) -> str:
-    """The first line: message type, CommandField, direction, and whether a data set follows."""
-    field_value = inspection.command_field
-    name = inspection.message_name or "Unknown message"
-    where = "no CommandField" if field_value is None else f"CommandField {field_value:04X}H"
-    direction = inspection.direction or "direction unknown"
-    data_set_type = inspection.data_set_type
-    if data_set_type is None:
-        follows = "unknown (no CommandDataSetType)"
-    else:
-        answer = "yes" if inspection.data_set_follows else "no"
-        follows = f"{answer} (CommandDataSetType {data_set_type:04X}H)"
-    return f"{name} ({where}), {direction}, data set follows: {follows}"
-
-
-def _hexdump(start: int, data: bytes, indent: str) -> list[str]:
-    """Lines of 16 bytes: decimal offset, hex bytes, printable ASCII."""
-    lines = []
-    for pos in range(0, len(data), 16):
-        chunk = data[pos : pos + 16]
-        hexes = " ".join(f"{byte:02x}" for byte in chunk)
-        text = "".join(chr(byte) if 0x20 <= byte < 0x7F else "." for byte in chunk)
-        lines.append(f"{indent}{start + pos:>5}  {hexes:<47}  |{text}|")
-    return lines
-
-
-def render_text(inspection: Inspection, *, hexdump: bool = False) -> str:
-    """Render an inspection as the human-readable report ``inspect`` prints."""
-    elements = inspection.elements
-    lines = [
-        _header(inspection),
-        f"Command set: {len(inspection.source)} bytes, {inspection.encoding}, "
-        f"{len(elements)} element(s)",
-    ]
-    offset_width = max([len("offset"), *(len(str(e.offset)) for e in elements)])
-    label_width = max([len("keyword"), *(len(e.label) for e in elements)])
-    length_width = max([len("length"), *(len(str(len(e.value_bytes))) for e in elements)])
-    lines.append(
-        f"  {'offset':>{offset_width}}  {'tag':<11}  {'keyword':<{label_width}}  VR  "
-        f"{'length':>{length_width}}  value"
-    )
-    for element in elements:
-        lines.append(
-            f"  {element.offset:>{offset_width}}  {format_tag(element.tag)}  "
-            f"{element.label:<{label_width}}  {element.vr:<2}  "
-            f"{len(element.value_bytes):>{length_width}}  {element.text}".rstrip()
-        )
-        if hexdump:
-            lines.extend(_hexdump(element.offset, element.element_bytes, " " * (offset_width + 4)))
-    diagnostics = inspection.diagnostics
-    if not diagnostics:
-        lines.append("Diagnostics: none")
-    else:
-        lines.append("Diagnostics:")
-        code_width = max(len(d.code.value) for d in diagnostics)
-        for diagnostic in diagnostics:
-            at = "@-" if diagnostic.offset is None else f"@{diagnostic.offset}"
-            path = f" {diagnostic.path}:" if diagnostic.path else ""
-            lines.append(
-                f"  {diagnostic.code.value:<{code_width}}  {at:<5}{path} {diagnostic.message}"
-            )
-    return "\n".join(lines) + "\n"
-
-
-def render_json(inspection: Inspection, *, hexdump: bool = False) -> dict[str, Any]:
-    """Render an inspection as one JSON-ready object (what ``inspect --json`` prints)."""
-    elements = []
-    for element in inspection.elements:
-        entry: dict[str, Any] = {
-            "offset": element.offset,
-            "tag": format_tag(element.tag),
-            "keyword": element.keyword,
-            "retired": element.retired,
-            "vr": element.vr,
-            "length": len(element.value_bytes),
-            "value": element.value,
-            "text": element.text,
-            "value_hex": element.value_bytes.hex(),
-        }
-        entry.update(element.details)
-        if hexdump:
-            entry["element_hex"] = element.element_bytes.hex()
-        elements.append(entry)
-    return {
-        "message": inspection.message_name,
-        "command_field": inspection.command_field,
-        "direction": inspection.direction,
-        "command_data_set_type": inspection.data_set_type,
-        "data_set_follows": inspection.data_set_follows,
-        "encoding": inspection.encoding,
-        "length": len(inspection.source),
-        "primitive": repr(inspection.primitive),
-        "elements": elements,
-        "diagnostics": [diagnostic_json(d) for d in inspection.diagnostics],
-    }
-
-
-def diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:
-    """A diagnostic as the JSON object every subcommand prints: code, offset, path, message."""
-    return {
-        "code": diagnostic.code.value,
-        "offset": diagnostic.offset,
-        "path": diagnostic.path,
-        "message": diagnostic.message,
-    }
 
 
 # -- the subcommand ------------------------------------------------------------------------------
@@ -497,16 +120,13 @@ def run(args: argparse.Namespace) -> int:
     path: str | None = args.file
     if path in (None, "-") and sys.stdin is not None and sys.stdin.isatty():
         print("error: no input: give FILE, or pipe the command set into stdin", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     try:
         data = read_input(path)
     except OSError as exc:
         print(f"error: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     policy = STRICT if args.strict else LENIENT
-    # imported here: the stream view renders each message's command set with this module
-    from dimse_codec.cli.stream import inspect_stream, looks_like_pdus, stream_json, stream_text
-
     try:
         raw = to_command_set(data)
         if args.kind == "pdu" or (args.kind is None and looks_like_pdus(raw)):
@@ -515,22 +135,36 @@ def run(args: argparse.Namespace) -> int:
                 print(json.dumps(stream_json(stream, show_secrets=args.show_secrets), indent=2))
             else:
                 sys.stdout.write(stream_text(stream, show_secrets=args.show_secrets))
-            return 0
-        inspection = inspect_bytes(raw, policy)
+            return EXIT_OK
+        inspection = render.inspect_bytes(raw, policy)
     except (DimseCodecError, InputError) as exc:
         code = getattr(exc, "code", None)
         print(f"error: [{code}] {exc}" if code else f"error: {exc}", file=sys.stderr)
         if args.json:
             print(json.dumps({"error": _error_json(exc)}, indent=2))
-        return 1
+        return EXIT_FAILED
     if args.json:
-        print(json.dumps(render_json(inspection, hexdump=args.hexdump), indent=2))
+        print(json.dumps(render.render_json(inspection, hexdump=args.hexdump), indent=2))
     else:
-        sys.stdout.write(render_text(inspection, hexdump=args.hexdump))
-    return 0
+        sys.stdout.write(render.render_text(inspection, hexdump=args.hexdump))
+    return EXIT_OK
 
 
 def _error_json(exc: Exception) -> dict[str, Any]:
     if isinstance(exc, DimseCodecError):
         return {"message": exc.message, "offset": exc.offset, "path": exc.path, "code": exc.code}
     return {"message": str(exc), "offset": None, "path": "", "code": None}
+
+
+_MOVED = (
+    "ElementView",
+    "Inspection",
+    "diagnostic_json",
+    "inspect_bytes",
+    "render_json",
+    "render_text",
+)
+"""Names that moved to :mod:`dimse_codec.cli.render`; they resolve here for one release."""
+__getattr__ = deprecated_aliases(
+    __name__, {name: (f"dimse_codec.cli.render.{name}", getattr(render, name)) for name in _MOVED}
+)

@@ -2,7 +2,8 @@
 
 Each subcommand lives in its own module with a ``register(subparsers)`` function that adds its
 parser and sets ``handler`` (``Namespace -> int``) as a default; adding a subcommand means adding
-its module to :data:`SUBCOMMANDS`.
+its module to :data:`SUBCOMMANDS`. Nothing imports this module back: the shared types live in
+:mod:`dimse_codec.cli._types`, the shared rendering in :mod:`dimse_codec.cli.render`.
 """
 
 from __future__ import annotations
@@ -11,20 +12,18 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING
 
 from dimse_codec import __version__
 from dimse_codec.cli import decode as decode_command
 from dimse_codec.cli import fuzz as fuzz_command
 from dimse_codec.cli import inspect as inspect_command
+from dimse_codec.cli._types import EXIT_FAILED, EXIT_USAGE, Handler
 
 if TYPE_CHECKING:
-    SubParsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
-    """What ``add_subparsers()`` returns, which each subcommand's ``register`` receives."""
+    from dimse_codec.cli._types import SubParsers
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
-
-Handler = Callable[[argparse.Namespace], int]
 
 SUBCOMMANDS: tuple[Callable[[SubParsers], None], ...] = (
     inspect_command.register,
@@ -56,17 +55,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits on --help, --version and usage errors
-        return exc.code if isinstance(exc.code, int) else 2
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_usage(sys.stderr)
         print("dimse-codec: error: a subcommand is required", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     try:
         return handler(args)
     except BrokenPipeError:  # the reader went away (``| head``): stop quietly, as Unix tools do
         _silence_stdout()
-        return 1
+        return EXIT_FAILED
 
 
 def _silence_stdout() -> None:

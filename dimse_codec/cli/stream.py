@@ -1,4 +1,4 @@
-"""``dimse-codec inspect`` on PDUs: a PDU stream shown PDU by PDU, with the reassembled messages.
+"""How ``dimse-codec inspect`` shows PDUs: a stream PDU by PDU, with the reassembled messages.
 
 The bytes go through :class:`~dimse_codec.pdata.StreamDecoder` (with ``report_pdata``), so what is
 shown is exactly what a program using the library would get: every PDU with its offset, the
@@ -13,7 +13,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from dimse_codec.cli.inspect import diagnostic_json, inspect_bytes, render_json, render_text
+from dimse_codec.cli.render import diagnostic_json, inspect_bytes, render_json, render_text
 from dimse_codec.pdata import (
     Event,
     Fragment,

@@ -15,9 +15,19 @@ The layers, from pure to I/O:
 * :mod:`~dimse_codec.scpfuzz.live`: sockets. :func:`fuzz` runs a whole campaign against
   ``host:port``; loopback only unless ``allow_remote``.
 
-See ``docs/fuzzing-live.md``.
+Hypothesis is optional: install it with ``pip install 'dimse-codec[strategies]'``. See
+``docs/fuzzing-live.md``.
 """
 
+try:
+    import hypothesis as _hypothesis  # noqa: F401
+except ImportError:
+    raise ModuleNotFoundError(
+        "dimse_codec.scpfuzz needs Hypothesis: pip install 'dimse-codec[strategies]'",
+        name="hypothesis",
+    ) from None
+
+from dimse_codec._deprecation import deprecated_aliases
 from dimse_codec.scpfuzz.cases import (
     MALFORMED_KINDS,
     STORAGE_SOP_CLASSES,
@@ -36,6 +46,7 @@ from dimse_codec.scpfuzz.findings import (
     SEVERITY,
     Answer,
     AnswerKind,
+    CaseVerdict,
     Classification,
     Finding,
     Health,
@@ -43,15 +54,14 @@ from dimse_codec.scpfuzz.findings import (
     Observation,
     StepOutcome,
     StepRecord,
-    Verdict,
     classify,
     write_reproducer,
 )
 from dimse_codec.scpfuzz.live import (
-    Endpoint,
     FuzzResult,
     LiveRunner,
     NotLoopback,
+    ScpAddress,
     ServerUnavailable,
     check_liveness,
     fuzz,
@@ -71,8 +81,8 @@ __all__ = [
     "AnswerKind",
     "CampaignSettings",
     "Case",
+    "CaseVerdict",
     "Classification",
-    "Endpoint",
     "Expect",
     "Finding",
     "FuzzResult",
@@ -83,13 +93,13 @@ __all__ = [
     "NotLoopback",
     "Observation",
     "Report",
+    "ScpAddress",
     "ServerUnavailable",
     "Step",
     "StepOutcome",
     "StepRecord",
     "StepVerdict",
     "Target",
-    "Verdict",
     "cases",
     "check_liveness",
     "classify",
@@ -103,3 +113,7 @@ __all__ = [
     "run_case",
     "write_reproducer",
 ]
+
+__getattr__ = deprecated_aliases(
+    __name__, {"Verdict": ("CaseVerdict", CaseVerdict), "Endpoint": ("ScpAddress", ScpAddress)}
+)

@@ -29,6 +29,8 @@ from typing import Any
 from hypothesis import strategies as st
 from pydicom.dataset import Dataset
 
+import dimse_codec.pdu
+from dimse_codec._deprecation import deprecated_aliases
 from dimse_codec.association import (
     DEFAULT_MAX_PDU_LENGTH,
     AcceptedContext,
@@ -52,7 +54,6 @@ from dimse_codec.pdu import (
     AReleaseRQ,
     encode_pdu,
 )
-from dimse_codec.pdu import pdu_name as _type_name
 from dimse_codec.strategies import (
     aborts,
     associate_acs,
@@ -81,7 +82,7 @@ __all__ = [
     "Target",
     "cases",
     "message_name",
-    "pdu_name",
+    "pdu_label",
     "probe_steps",
     "proposal",
     "release_step",
@@ -674,11 +675,15 @@ def message_name(primitive: DIMSEPrimitive) -> str:
         return primitive.msg_type
 
 
-def pdu_name(data: bytes) -> str:
-    """The PDU type the first byte of ``data`` names (``"PDU 0x42"`` when undefined)."""
+def pdu_label(data: bytes) -> str:
+    """The PDU type the first byte of ``data`` names (``"PDU 0x42"`` when undefined; PS3.8 9.3)."""
     if not data:
         return "empty PDU"
-    return _type_name(data[0])
+    # called by its module so that this module's old ``pdu_name`` stays the deprecated alias
+    return dimse_codec.pdu.pdu_name(data[0])
+
+
+__getattr__ = deprecated_aliases(__name__, {"pdu_name": ("pdu_label", pdu_label)})
 
 
 @st.composite
@@ -686,7 +691,7 @@ def _malformed_pdu(draw: st.DrawFn, target: Target) -> Case:
     """A PDU from :func:`~dimse_codec.strategies.malformed_pdu_bytes`, where its type belongs."""
     # an empty "PDU" sends nothing, so the peer cannot see its flaw: it is not a case
     broken = draw(malformed_pdu_bytes().filter(lambda m: len(m.data) > 0))
-    name = pdu_name(broken.data)
+    name = pdu_label(broken.data)
     kind = broken.data[0] if broken.data else None
     expect = _EXPECT_BY_PDU_TYPE.get(kind or 0, Expect.NOTHING)
     label = f"malformed {name}: {broken.flaw}"

@@ -22,27 +22,33 @@ decoder's verdict on each step (:mod:`dimse_codec.scpfuzz.oracle`), into one
 
 :func:`write_reproducer` writes a finding's bytes (one ``.bin`` per step and direction), a JSON
 description and a standalone ``replay.py`` (standard library only) that sends the same bytes
-to a server and reports what comes back, then whether the server is still alive.
+to a server and reports what comes back, then whether the server is still alive; that script is
+``replay_template.py`` in this package, filled in by :func:`replay_script`.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from dimse_codec._deprecation import deprecated_aliases
 from dimse_codec.dimse.status import StatusCategory, category
 from dimse_codec.scpfuzz.cases import Case, Expect, Step
 from dimse_codec.scpfuzz.oracle import Judgement
 
 __all__ = [
+    "REPLAY_TEMPLATE",
     "SEVERITY",
     "Answer",
     "AnswerKind",
+    "CaseVerdict",
     "Classification",
     "Finding",
     "Health",
@@ -50,10 +56,10 @@ __all__ = [
     "Observation",
     "StepOutcome",
     "StepRecord",
-    "Verdict",
     "classify",
     "finding_json",
     "outcomes",
+    "replay_script",
     "write_reproducer",
 ]
 
@@ -162,13 +168,15 @@ SEVERITY: Mapping[Classification, str] = {
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
+class CaseVerdict:
     """An example's classification, the reason in one sentence, and the step it is about."""
 
     classification: Classification
     reason: str
     step: int | None = None
 
+
+__getattr__ = deprecated_aliases(__name__, {"Verdict": ("CaseVerdict", CaseVerdict)})
 
 _NORMAL_FOR_VALID: Mapping[Expect, frozenset[AnswerKind]] = {
     Expect.ASSOCIATION: frozenset({AnswerKind.ACCEPTED, AnswerKind.REJECTED}),
@@ -179,7 +187,7 @@ _NORMAL_FOR_VALID: Mapping[Expect, frozenset[AnswerKind]] = {
 """Answers a conforming SCP gives to valid input, by what the step expects."""
 
 
-def classify(steps: Sequence[StepOutcome], liveness: Liveness) -> Verdict:
+def classify(steps: Sequence[StepOutcome], liveness: Liveness) -> CaseVerdict:
     """Classify one example from its sent steps (in order) and the liveness check after it.
 
     The liveness check wins (a server that went down crashed, whatever it answered); then the
@@ -188,11 +196,11 @@ def classify(steps: Sequence[StepOutcome], liveness: Liveness) -> Verdict:
     is ``answer-to-invalid``, anything else is ``normal``.
     """
     if liveness.health is Health.DOWN:
-        return Verdict(
+        return CaseVerdict(
             Classification.CRASH, f"the server stopped accepting connections: {liveness.detail}"
         )
     if liveness.health is Health.UNRESPONSIVE:
-        return Verdict(
+        return CaseVerdict(
             Classification.HANG, f"the server stopped answering new associations: {liveness.detail}"
         )
     for index, step in enumerate(steps):
@@ -200,32 +208,32 @@ def classify(steps: Sequence[StepOutcome], liveness: Liveness) -> Verdict:
         what = f"{answer.kind.value}" + (f" ({answer.detail})" if answer.detail else "")
         if not step.valid:
             if step.expect is not Expect.NOTHING and answer.accepts:
-                return Verdict(
+                return CaseVerdict(
                     Classification.ANSWER_TO_INVALID,
                     f"step {index + 1} is invalid but was answered {what}: accepted invalid input",
                     index,
                 )
-            return Verdict(
+            return CaseVerdict(
                 Classification.NORMAL, f"invalid step {index + 1} answered {what}", index
             )
         if answer.kind in _NORMAL_FOR_VALID[step.expect]:
             continue
         if answer.kind is AnswerKind.REFUSED:
-            return Verdict(
+            return CaseVerdict(
                 Classification.NORMAL,
                 "the connection was refused, but the server answered the liveness check",
                 index,
             )
         if answer.kind is AnswerKind.SILENCE:
-            return Verdict(
+            return CaseVerdict(
                 Classification.HANG,
                 f"no answer to valid step {index + 1} within the timeout",
                 index,
             )
-        return Verdict(
+        return CaseVerdict(
             Classification.ABORT_ON_VALID, f"valid step {index + 1} was answered {what}", index
         )
-    return Verdict(Classification.NORMAL, "every step was answered as expected")
+    return CaseVerdict(Classification.NORMAL, "every step was answered as expected")
 
 
 def outcomes(case: Case, judgement: Judgement, records: Sequence[StepRecord]) -> list[StepOutcome]:
@@ -248,7 +256,7 @@ class Observation:
     judgement: Judgement
     records: tuple[StepRecord, ...]
     liveness: Liveness
-    verdict: Verdict
+    verdict: CaseVerdict
     restarted: bool = False
 
     @property
@@ -455,13 +463,41 @@ def write_reproducer(
         (files[i][0], step.label, step.expect.value)
         for i, step in enumerate(finding.observation.case.steps[: len(records)])
     ]
-    script = _REPLAY.replace("@TITLE@", _docstring_safe(finding.summary))
-    script = script.replace("@STEPS@", _literal(steps)).replace("@PROBE@", _literal(probe_files))
-    script = script.replace("@TIMEOUT@", repr(float(timeout)))
     replay = directory / "replay.py"
-    replay.write_text(script, encoding="utf-8")
+    replay.write_text(replay_script(finding.summary, steps, probe_files, timeout), encoding="utf-8")
     replay.chmod(0o755)
     return directory
+
+
+REPLAY_TEMPLATE = "replay_template.py"
+"""The replay script with placeholders, a module of this package (so ruff and mypy read it)."""
+
+_PLACEHOLDERS = ("@TITLE@", "[]  # @STEPS@", "[]  # @PROBE@", "3.0  # @TIMEOUT@")
+"""What :func:`replay_script` replaces in the template, each exactly once."""
+
+
+def replay_script(
+    title: str,
+    steps: Sequence[tuple[str, str, str]],
+    probe: Sequence[tuple[str, str, str]],
+    timeout: float,
+) -> str:
+    """The ``replay.py`` text: the template with the title, the step and probe files, the timeout.
+
+    ``steps`` and ``probe`` are (file, label, expected answer) rows; the script sends the files in
+    order and then runs the probe to tell whether the server survived.
+    """
+    title_at, steps_at, probe_at, timeout_at = _PLACEHOLDERS
+    script = _template()
+    script = script.replace(title_at, _docstring_safe(title))
+    script = script.replace(steps_at, _literal(steps)).replace(probe_at, _literal(probe))
+    return script.replace(timeout_at, repr(float(timeout)))
+
+
+@functools.cache
+def _template() -> str:
+    """The template's text, read once from the installed package."""
+    return (resources.files("dimse_codec.scpfuzz") / REPLAY_TEMPLATE).read_text(encoding="utf-8")
 
 
 def _literal(rows: Sequence[tuple[str, str, str]]) -> str:
@@ -473,154 +509,3 @@ def _literal(rows: Sequence[tuple[str, str, str]]) -> str:
 def _docstring_safe(text: str) -> str:
     """Text that cannot end a triple-quoted docstring or smuggle a backslash escape."""
     return re.sub(r'["\\]', "'", text)
-
-
-_REPLAY = '''#!/usr/bin/env python3
-"""Replay a finding of ``dimse-codec fuzz``: @TITLE@
-
-Sends the recorded bytes, step by step, to HOST PORT, prints what comes back after each step
-(PDU by PDU), then checks whether the server still takes an association (and a C-ECHO). Only
-the Python standard library is needed; the .bin files must sit next to this script.
-
-    python3 replay.py HOST PORT [--timeout SECONDS]
-
-Exit status: 0 the server is still alive afterwards, 1 it is down or no longer answers,
-2 it could not be reached at all.
-"""
-
-import argparse
-import socket
-import struct
-import sys
-import time
-from pathlib import Path
-
-HERE = Path(__file__).resolve().parent
-STEPS = @STEPS@
-"""(file, what it is, the answer a conforming server gives to it when valid)"""
-PROBE = @PROBE@
-"""The liveness check: our A-ASSOCIATE-RQ, a C-ECHO-RQ (when Verification was accepted), release."""
-TIMEOUT = @TIMEOUT@
-NAMES = {1: "A-ASSOCIATE-RQ", 2: "A-ASSOCIATE-AC", 3: "A-ASSOCIATE-RJ", 4: "P-DATA-TF",
-         5: "A-RELEASE-RQ", 6: "A-RELEASE-RP", 7: "A-ABORT"}
-
-
-def describe(pdu):
-    """One PDU as text: its type, length and what matters in it."""
-    kind, length = pdu[0], struct.unpack(">L", pdu[2:6])[0]
-    text = f"{NAMES.get(kind, 'PDU type 0x%02X' % kind)} ({length} bytes)"
-    body = pdu[6:]
-    if kind in (3, 7) and len(body) >= 4:
-        text += f" result/source/reason {body[1]}/{body[2]}/{body[3]}"
-    if kind == 4:
-        pos, pdvs = 0, []
-        while pos + 6 <= len(body):
-            item = struct.unpack(">L", body[pos:pos + 4])[0]
-            fragment = body[pos + 6:pos + 4 + item]
-            pdvs.append(f"context {body[pos + 4]} MCH {body[pos + 5]:02X}H {len(fragment)} bytes")
-            status = fragment.find(bytes([0, 0, 0, 9, 2, 0, 0, 0]))
-            if body[pos + 5] & 1 and status >= 0 and status + 10 <= len(fragment):
-                code = struct.unpack("<H", fragment[status + 8:status + 10])[0]
-                pdvs[-1] += f", Status {code:04X}H"
-            pos += 4 + max(item, 2)
-        text += ": " + "; ".join(pdvs)
-    return text
-
-
-def read_pdus(sock, timeout, until_quiet=0.3):
-    """Read whole PDUs until one arrives and the line goes quiet, EOF, or the timeout."""
-    deadline = time.monotonic() + timeout
-    data, pdus, state = b"", [], "silence"
-    while True:
-        while len(data) >= 6 and len(data) >= 6 + struct.unpack(">L", data[2:6])[0]:
-            end = 6 + struct.unpack(">L", data[2:6])[0]
-            pdus.append(data[:end])
-            data = data[end:]
-        wait = deadline - time.monotonic()
-        if pdus:
-            wait = min(wait, until_quiet)
-        if wait <= 0:
-            return pdus, state, data
-        sock.settimeout(wait)
-        try:
-            chunk = sock.recv(65536)
-        except socket.timeout:
-            return pdus, state, data
-        except OSError as exc:
-            return pdus, f"closed ({exc.__class__.__name__})", data
-        if not chunk:
-            return pdus, "closed", data
-        data += chunk
-
-
-def alive(host, port, timeout):
-    """Whether the server answers a new association (and a C-ECHO, and the release)."""
-    for attempt in range(3):
-        try:
-            sock = socket.create_connection((host, port), timeout=timeout)
-        except OSError as exc:
-            print(f"  probe {attempt + 1}: cannot connect: {exc}")
-            time.sleep(0.2 * (attempt + 1))
-            continue
-        with sock:
-            for name, label, expect in PROBE:
-                try:
-                    sock.sendall((HERE / name).read_bytes())
-                except OSError as exc:
-                    print(f"  probe {attempt + 1}: {label}: send failed: {exc}")
-                    break
-                pdus, state, _ = read_pdus(sock, timeout)
-                if not pdus:
-                    print(f"  probe {attempt + 1}: {label}: no answer ({state})")
-                    if state == "silence":
-                        return False
-                    break
-                print(f"  probe {attempt + 1}: {label} -> {describe(pdus[0])}")
-                if pdus[0][0] in (3, 7):
-                    return True
-            else:
-                return True
-        time.sleep(0.2 * (attempt + 1))
-    return False
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\\n\\n")[0])
-    parser.add_argument("host")
-    parser.add_argument("port", type=int)
-    parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds per answer")
-    args = parser.parse_args()
-    try:
-        sock = socket.create_connection((args.host, args.port), timeout=args.timeout)
-    except OSError as exc:
-        print(f"cannot connect to {args.host}:{args.port}: {exc}")
-        return 2
-    with sock:
-        for number, (name, label, expect) in enumerate(STEPS, start=1):
-            data = (HERE / name).read_bytes()
-            print(f"step {number}: sending {label} ({len(data)} bytes; a valid one gets: {expect})")
-            try:
-                sock.sendall(data)
-            except OSError as exc:
-                print(f"  send failed: {exc}")
-            pdus, state, rest = read_pdus(sock, args.timeout)
-            for pdu in pdus:
-                print(f"  <- {describe(pdu)}")
-            if rest:
-                print(f"  <- {len(rest)} bytes that make no whole PDU")
-            if not pdus:
-                print(f"  <- nothing: {state}")
-            if state.startswith("closed"):
-                print("  the server closed the connection")
-                break
-    print("is the server still alive?")
-    if alive(args.host, args.port, args.timeout):
-        print("server alive")
-        return 0
-    print("server down or not answering")
-    return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
-'''

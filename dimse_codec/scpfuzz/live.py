@@ -27,6 +27,7 @@ from typing import Any
 
 import hypothesis
 
+from dimse_codec._deprecation import deprecated_aliases
 from dimse_codec.association import (
     DEFAULT_MAX_PDU_LENGTH,
     Aborted,
@@ -69,10 +70,10 @@ from dimse_codec.scpfuzz.findings import (
 from dimse_codec.scpfuzz.oracle import describe_events, judge
 
 __all__ = [
-    "Endpoint",
     "FuzzResult",
     "LiveRunner",
     "NotLoopback",
+    "ScpAddress",
     "ServerUnavailable",
     "check_liveness",
     "fuzz",
@@ -96,7 +97,7 @@ class ServerUnavailable(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class Endpoint:
+class ScpAddress:
     """Where the SCP listens: an IP address (already resolved) and a TCP port."""
 
     host: str
@@ -105,6 +106,9 @@ class Endpoint:
     def __str__(self) -> str:
         """``host:port`` (``[::1]:port`` for IPv6)."""
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+__getattr__ = deprecated_aliases(__name__, {"Endpoint": ("ScpAddress", ScpAddress)})
 
 
 def resolve(host: str, *, allow_remote: bool = False) -> str:
@@ -157,7 +161,7 @@ class _Connection:
 
     @classmethod
     def open(
-        cls, endpoint: Endpoint, timeout: float, target: Target | None, max_pdu_length: int
+        cls, endpoint: ScpAddress, timeout: float, target: Target | None, max_pdu_length: int
     ) -> _Connection:
         """Connect (raises ``OSError`` when refused or timed out)."""
         sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
@@ -277,7 +281,7 @@ def _proceeds(step: Step, valid: bool, answer: Answer) -> bool:
 
 
 def run_case(
-    endpoint: Endpoint,
+    endpoint: ScpAddress,
     case: Case,
     valid: Sequence[bool],
     *,
@@ -320,7 +324,7 @@ def run_case(
 
 
 def _probe_once(
-    endpoint: Endpoint, target: Target, steps: Sequence[Step], timeout: float
+    endpoint: ScpAddress, target: Target, steps: Sequence[Step], timeout: float
 ) -> tuple[str, str]:
     """One liveness attempt: ``("alive" | "refused" | "closed" | "silent", what happened)``."""
     try:
@@ -351,7 +355,7 @@ def _probe_once(
 
 
 def check_liveness(
-    endpoint: Endpoint, target: Target, *, timeout: float, attempts: int = 3
+    endpoint: ScpAddress, target: Target, *, timeout: float, attempts: int = 3
 ) -> Liveness:
     """Whether the SCP still answers an association and a C-ECHO, in up to ``attempts`` tries.
 
@@ -371,7 +375,7 @@ def check_liveness(
 
 
 def negotiate(
-    endpoint: Endpoint,
+    endpoint: ScpAddress,
     calling_ae_title: str,
     called_ae_title: str,
     *,
@@ -422,11 +426,11 @@ class LiveRunner:
 
     def __init__(
         self,
-        endpoint: Endpoint,
+        endpoint: ScpAddress,
         target: Target,
         *,
         timeout: float,
-        restart: Callable[[], Endpoint] | None = None,
+        restart: Callable[[], ScpAddress] | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.target = target
@@ -461,7 +465,7 @@ class FuzzResult:
 
     report: Report
     target: Target
-    endpoint: Endpoint
+    endpoint: ScpAddress
     reproducers: list[Path] = field(default_factory=list)
     summary: Path | None = None
 
@@ -547,7 +551,7 @@ def fuzz(
     out: Path | None = None,
     allow_remote: bool = False,
     kinds: Iterable[str] | None = None,
-    restart: Callable[[], Endpoint] | None = None,
+    restart: Callable[[], ScpAddress] | None = None,
     on_start: Callable[[FuzzResult], None] | None = None,
     on_finding: Callable[[Finding, Path | None], None] | None = None,
     on_example: Callable[[int, Observation], None] | None = None,
@@ -561,7 +565,7 @@ def fuzz(
     """
     if timeout <= 0:
         raise ValueError("timeout must be positive")
-    endpoint = Endpoint(resolve(host, allow_remote=allow_remote), port)
+    endpoint = ScpAddress(resolve(host, allow_remote=allow_remote), port)
     target = negotiate(endpoint, calling_ae_title, called_ae_title, timeout=timeout)
     config = CampaignSettings(
         max_examples=max_examples,

@@ -2,7 +2,16 @@
 
 They follow Hypothesis conventions (functions returning ``SearchStrategy``, keyword arguments to
 narrow) and are driven by the same PS3.7 table and PS3.8 value classes as the codec.
+Hypothesis is optional: install it with ``pip install 'dimse-codec[strategies]'``.
 """
+
+try:
+    import hypothesis as _hypothesis  # noqa: F401
+except ImportError:
+    raise ModuleNotFoundError(
+        "dimse_codec.strategies needs Hypothesis: pip install 'dimse-codec[strategies]'",
+        name="hypothesis",
+    ) from None
 
 from dimse_codec.strategies.commands import MalformedCommandSet, malformed_command_sets
 from dimse_codec.strategies.datasets import (

@@ -11,6 +11,8 @@ Exit status: 0 the server is still alive afterwards, 1 it is down or no longer a
 2 it could not be reached at all.
 """
 
+# Written by dimse-codec from dimse_codec/scpfuzz/replay_template.py; standard library only.
+
 import argparse
 import socket
 import struct
@@ -19,45 +21,54 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-STEPS = [
+STEPS: list[tuple[str, str, str]] = [
     ('step-1-sent.bin', 'A-ASSOCIATE-RQ', 'association'),
     ('step-2-sent.bin', 'C-STORE-RQ', 'response'),
 ]
 """(file, what it is, the answer a conforming server gives to it when valid)"""
-PROBE = [
+PROBE: list[tuple[str, str, str]] = [
     ('probe-1.bin', 'A-ASSOCIATE-RQ', 'association'),
     ('probe-2.bin', 'C-ECHO-RQ', 'response'),
     ('probe-3.bin', 'A-RELEASE-RQ', 'release'),
 ]
-"""The liveness check: our A-ASSOCIATE-RQ, a C-ECHO-RQ (when Verification was accepted), release."""
+"""The liveness check: our A-ASSOCIATE-RQ, a C-ECHO-RQ (if Verification was accepted), release."""
 TIMEOUT = 2.0
-NAMES = {1: "A-ASSOCIATE-RQ", 2: "A-ASSOCIATE-AC", 3: "A-ASSOCIATE-RJ", 4: "P-DATA-TF",
-         5: "A-RELEASE-RQ", 6: "A-RELEASE-RP", 7: "A-ABORT"}
+NAMES = {
+    1: "A-ASSOCIATE-RQ",
+    2: "A-ASSOCIATE-AC",
+    3: "A-ASSOCIATE-RJ",
+    4: "P-DATA-TF",
+    5: "A-RELEASE-RQ",
+    6: "A-RELEASE-RP",
+    7: "A-ABORT",
+}
 
 
-def describe(pdu):
+def describe(pdu: bytes) -> str:
     """One PDU as text: its type, length and what matters in it."""
     kind, length = pdu[0], struct.unpack(">L", pdu[2:6])[0]
-    text = f"{NAMES.get(kind, 'PDU type 0x%02X' % kind)} ({length} bytes)"
+    text = f"{NAMES.get(kind, f'PDU type 0x{kind:02X}')} ({length} bytes)"
     body = pdu[6:]
     if kind in (3, 7) and len(body) >= 4:
         text += f" result/source/reason {body[1]}/{body[2]}/{body[3]}"
     if kind == 4:
         pos, pdvs = 0, []
         while pos + 6 <= len(body):
-            item = struct.unpack(">L", body[pos:pos + 4])[0]
-            fragment = body[pos + 6:pos + 4 + item]
+            item = struct.unpack(">L", body[pos : pos + 4])[0]
+            fragment = body[pos + 6 : pos + 4 + item]
             pdvs.append(f"context {body[pos + 4]} MCH {body[pos + 5]:02X}H {len(fragment)} bytes")
             status = fragment.find(bytes([0, 0, 0, 9, 2, 0, 0, 0]))
             if body[pos + 5] & 1 and status >= 0 and status + 10 <= len(fragment):
-                code = struct.unpack("<H", fragment[status + 8:status + 10])[0]
+                code = struct.unpack("<H", fragment[status + 8 : status + 10])[0]
                 pdvs[-1] += f", Status {code:04X}H"
             pos += 4 + max(item, 2)
         text += ": " + "; ".join(pdvs)
     return text
 
 
-def read_pdus(sock, timeout, until_quiet=0.3):
+def read_pdus(
+    sock: socket.socket, timeout: float, until_quiet: float = 0.3
+) -> tuple[list[bytes], str, bytes]:
     """Read whole PDUs until one arrives and the line goes quiet, EOF, or the timeout."""
     deadline = time.monotonic() + timeout
     data, pdus, state = b"", [], "silence"
@@ -74,7 +85,7 @@ def read_pdus(sock, timeout, until_quiet=0.3):
         sock.settimeout(wait)
         try:
             chunk = sock.recv(65536)
-        except socket.timeout:
+        except TimeoutError:
             return pdus, state, data
         except OSError as exc:
             return pdus, f"closed ({exc.__class__.__name__})", data
@@ -83,7 +94,7 @@ def read_pdus(sock, timeout, until_quiet=0.3):
         data += chunk
 
 
-def alive(host, port, timeout):
+def alive(host: str, port: int, timeout: float) -> bool:
     """Whether the server answers a new association (and a C-ECHO, and the release)."""
     for attempt in range(3):
         try:
@@ -93,7 +104,7 @@ def alive(host, port, timeout):
             time.sleep(0.2 * (attempt + 1))
             continue
         with sock:
-            for name, label, expect in PROBE:
+            for name, label, _expect in PROBE:
                 try:
                     sock.sendall((HERE / name).read_bytes())
                 except OSError as exc:
@@ -114,8 +125,8 @@ def alive(host, port, timeout):
     return False
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("host")
     parser.add_argument("port", type=int)
     parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds per answer")
