@@ -16,6 +16,7 @@ from pydicom.datadict import DicomDictionary
 
 from dimse_codec.tables import STANDARD_EDITION, uids
 from dimse_codec.tables.elements import ELEMENTS
+from dimse_codec.tables.messages import CONDITIONS, MESSAGES_BY_NAME, SERVICES, message_for
 from dimse_codec.tables.vrs import (
     AE_CHARACTERS,
     UID_GRAMMAR,
@@ -159,3 +160,27 @@ def test_alphabets_and_forbidden_characters() -> None:
     with pytest.raises(ValueError):
         forbidden_character("US", "1")
     assert UID_GRAMMAR.match("1.2") and not UID_GRAMMAR.match("1.2\n")
+
+
+def test_every_conditional_cell_names_a_condition_record() -> None:
+    for service in SERVICES.values():
+        for parameter in service.parameters:
+            if "C" in (parameter.request[:1], parameter.response[:1]):
+                assert parameter.condition in CONDITIONS, (service.name, parameter.keyword)
+    for name, condition in CONDITIONS.items():
+        assert condition.name == name and condition.sentence
+        rules = (condition.only_with, condition.required_with, condition.depends_on)
+        assert any(rule is not None for rule in rules), name
+
+
+def test_message_specs_precompute_what_validation_checks() -> None:
+    store_rsp = MESSAGES_BY_NAME["C-STORE-RSP"]
+    assert {"Priority", "DataSet", "MoveDestination"} & set(store_rsp.unused) == {
+        "Priority",
+        "DataSet",
+    }
+    assert [p.keyword for p in store_rsp.mandatory] == ["MessageIDBeingRespondedTo", "Status"]
+    assert [p.keyword for p in store_rsp.conditional] == ["OffendingElement", "ErrorComment"]
+    assert store_rsp.equal == ("AffectedSOPClassUID", "AffectedSOPInstanceUID")
+    assert message_for(SERVICES["C-CANCEL"], False) is None
+    assert message_for(SERVICES["C-ECHO"], True) is MESSAGES_BY_NAME["C-ECHO-RQ"]
