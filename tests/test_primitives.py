@@ -1,4 +1,4 @@
-"""The primitives: the seeds' contract (names, tables, types), conversions and validity."""
+"""The primitives: PS3.7's contract (names, parameter tables, types), conversions and validity."""
 
 from __future__ import annotations
 
@@ -37,10 +37,10 @@ from dimse_codec.dimse.values import decode_ae, decode_ui
 from dimse_codec.tables.messages import MESSAGES_BY_NAME, SERVICES
 from dimse_codec.tables.vrs import is_valid_ae, is_valid_uid
 
-# -- the seeds' parameter tables, transcribed cell by cell from ../shared/seeds/ -------------------
+# -- PS3.7 10.1 parameter tables, transcribed cell by cell apart from tables/messages.py --------
 
-SEED_TABLES = {
-    # 000: N-ACTION
+PS37_TABLES = {
+    # PS3.7 Table 10.1-4: N-ACTION
     "N-ACTION": {
         "MessageID": ("M", "-"),
         "MessageIDBeingRespondedTo": ("-", "M"),
@@ -53,7 +53,7 @@ SEED_TABLES = {
         "ActionReply": ("-", "C"),
         "Status": ("-", "M"),
     },
-    # 001: N-SET
+    # PS3.7 Table 10.1-3: N-SET
     "N-SET": {
         "MessageID": ("M", "-"),
         "MessageIDBeingRespondedTo": ("-", "M"),
@@ -65,7 +65,7 @@ SEED_TABLES = {
         "AffectedSOPInstanceUID": ("-", "U"),
         "Status": ("-", "M"),
     },
-    # 002: N-GET
+    # PS3.7 Table 10.1-2: N-GET
     "N-GET": {
         "MessageID": ("M", "-"),
         "MessageIDBeingRespondedTo": ("-", "M"),
@@ -77,7 +77,7 @@ SEED_TABLES = {
         "AttributeList": ("-", "C"),
         "Status": ("-", "M"),
     },
-    # 004: N-EVENT-REPORT
+    # PS3.7 Table 10.1-1: N-EVENT-REPORT
     "N-EVENT-REPORT": {
         "MessageID": ("M", "-"),
         "MessageIDBeingRespondedTo": ("-", "M"),
@@ -92,7 +92,7 @@ SEED_TABLES = {
 
 CELLS = [
     (service, keyword, direction, cell)
-    for service, table in SEED_TABLES.items()
+    for service, table in PS37_TABLES.items()
     for keyword, cells in table.items()
     for direction, cell in zip(("request", "response"), cells, strict=True)
 ]
@@ -101,19 +101,19 @@ CELLS = [
 @pytest.mark.parametrize(
     ("service", "keyword", "direction", "cell"), CELLS, ids=[f"{s}.{k}.{d}" for s, k, d, _ in CELLS]
 )
-def test_seed_table_cell(service: str, keyword: str, direction: str, cell: str) -> None:
+def test_ps37_table_cell(service: str, keyword: str, direction: str, cell: str) -> None:
     rows = [p for p in SERVICES[service].parameters if p.keyword == keyword and not p.status_detail]
     assert len(rows) == 1, f"{service} has no single {keyword} row"
     assert getattr(rows[0], direction) == cell
 
 
-@pytest.mark.parametrize("service", sorted(SEED_TABLES))
-def test_seed_tables_have_no_extra_rows(service: str) -> None:
+@pytest.mark.parametrize("service", sorted(PS37_TABLES))
+def test_ps37_tables_have_no_extra_rows(service: str) -> None:
     ours = {p.keyword for p in SERVICES[service].parameters if not p.status_detail}
-    assert ours == set(SEED_TABLES[service])
+    assert ours == set(PS37_TABLES[service])
 
 
-def test_seed_attributes_exist_with_their_names() -> None:
+def test_ps37_attributes_exist_with_their_names() -> None:
     for cls in PRIMITIVES.values():
         instance = cls()
         for name in (
@@ -143,7 +143,7 @@ def test_seed_attributes_exist_with_their_names() -> None:
     assert set(C_GET.STATUS_OPTIONAL_KEYWORDS) == {"OffendingElement", "ErrorComment"}
 
 
-# -- conversions the seeds specify -------------------------------------------------------------
+# -- conversions the setters do ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
