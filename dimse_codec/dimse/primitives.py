@@ -1,5 +1,5 @@
-"""The 12 DIMSE service primitives (PS3.7 9.1 and 10.1), named and typed as PS3.7 9.1 and 10.1 name
-their parameters (keywords and VRs of PS3.7 Annex E).
+"""The 12 DIMSE service primitives (PS3.7 9.1 and 10.1), with PS3.7's parameter names and the
+VRs of PS3.7 Annex E.
 
 Each primitive class declares its parameters as typed descriptors; at class creation the
 declaration is checked against :data:`dimse_codec.tables.messages.SERVICES` (the one table),
@@ -28,7 +28,14 @@ from dimse_codec.errors import InvalidParameter, InvalidParameterType
 from dimse_codec.policy import Diagnostic
 from dimse_codec.tables.elements import BY_KEYWORD
 from dimse_codec.tables.messages import SERVICES, MessageSpec, ServiceSpec
-from dimse_codec.tables.vrs import VR_RULES, forbidden_character, is_valid_ae, is_valid_uid
+from dimse_codec.tables.vrs import (
+    AE_MAX_LENGTH,
+    UID_MAX_LENGTH,
+    VR_RULES,
+    forbidden_character,
+    is_valid_ae,
+    is_valid_uid,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -152,7 +159,7 @@ class _UI(_Param[UID | None, UID | str | bytes | None]):
         if text and not is_valid_uid(text):
             raise InvalidParameter(
                 f"{self.keyword} {text!r} is not a UID (PS3.5 9.1: numbers without leading "
-                f"zeros joined by dots, at most {VR_RULES['UI'].max_length} characters)",
+                f"zeros joined by dots, at most {UID_MAX_LENGTH} characters)",
                 path=self.keyword,
             )
         return UID(text)
@@ -172,7 +179,7 @@ class _AE(_Param[str | None, str | bytes | None]):
         if text and not is_valid_ae(text):
             raise InvalidParameter(
                 f"{self.keyword} {text!r} is not an AE title (at most "
-                f"{VR_RULES['AE'].max_length} characters, no backslash or control characters)",
+                f"{AE_MAX_LENGTH} characters, no backslash or control characters)",
                 path=self.keyword,
             )
         return text

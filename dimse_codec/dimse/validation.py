@@ -1,9 +1,9 @@
 """Validity of a primitive as a request or a response, by the whole M/U/C/(=) table of PS3.7.
 
 Not just "is not None": a mandatory parameter must be present and non-empty, a ``-`` parameter
-must be absent, conditional cells are decided by their :class:`~dimse_codec.tables.messages.
-Condition` record, and with the request at hand the ``(=)`` cells must equal the request's
-values. What to check per message type is precomputed in
+must be absent, conditional cells are decided by their rule's record
+(:class:`~dimse_codec.tables.messages.Condition`), and with the request at hand the ``(=)``
+cells must equal the request's values. What to check per message type is precomputed in
 :class:`~dimse_codec.tables.messages.MessageSpec`; a primitive is read through its public
 accessors (:class:`Checkable`). The answer is a :class:`Verdict`, falsy with the reasons when
 the primitive is not valid.
