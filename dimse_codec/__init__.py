@@ -5,6 +5,7 @@ and :func:`encode_command_set`, or the message-level :func:`decode_message` /
 :func:`encode_message` that also carry the data set.
 """
 
+from dimse_codec._version import VERSION
 from dimse_codec.dimse.codec import (
     EncodedMessage,
     decode_command_set,
@@ -45,7 +46,8 @@ from dimse_codec.policy import LENIENT, STRICT, Diagnostic, DiagnosticCode, Poli
 from dimse_codec.tables.quirks import CATALOGUE as QUIRKS
 from dimse_codec.tables.quirks import Quirk, QuirkLayer, QuirkSpec
 
-__version__ = "0.1.0"
+__version__ = VERSION
+"""The installed distribution's version (``importlib.metadata``), ``0+unknown`` if not installed."""
 
 __all__ = [
     "C_CANCEL",

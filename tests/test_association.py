@@ -4,6 +4,7 @@ parameter checks, the docs' examples, and interop with pynetdicom in both direct
 from __future__ import annotations
 
 import dataclasses
+import importlib.metadata
 import re
 import string
 import uuid
@@ -16,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import dimse_codec
+import dimse_codec.tables.uids
 from dimse_codec import STRICT, InvalidParameter, InvalidParameterType, PolicyViolation
 from dimse_codec.association import (
     APPLICATION_CONTEXT_NAME,
@@ -203,6 +205,15 @@ def test_implementation_version_name_tracks_the_package_version() -> None:
     assert f"DIMSECODEC_{dimse_codec.__version__}" == IMPLEMENTATION_VERSION_NAME
     assert 1 <= len(IMPLEMENTATION_VERSION_NAME) <= 16
     assert IMPLEMENTATION_VERSION_NAME.isascii() and IMPLEMENTATION_VERSION_NAME.isprintable()
+
+
+def test_the_version_comes_from_the_distribution_metadata() -> None:
+    assert importlib.metadata.version("dimse-codec") == dimse_codec.__version__
+
+
+def test_the_application_context_name_is_the_tables_one() -> None:
+    assert APPLICATION_CONTEXT_NAME is dimse_codec.tables.uids.APPLICATION_CONTEXT_NAME
+    assert APPLICATION_CONTEXT_NAME == "1.2.840.10008.3.1.1.1"
 
 
 def test_max_pdu_arithmetic_is_pdatas() -> None:

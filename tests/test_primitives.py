@@ -1,5 +1,4 @@
-"""The primitives: pynetdicom's documented contract (names, tables, types), conversions and
-validity."""
+"""The primitives: PS3.7's contract (names, parameter tables, types), conversions and validity."""
 
 from __future__ import annotations
 
@@ -17,25 +16,31 @@ from dimse_codec import (
     C_GET,
     C_MOVE,
     C_STORE,
+    LENIENT,
     N_ACTION,
     N_CREATE,
     N_DELETE,
     N_EVENT_REPORT,
     N_GET,
     N_SET,
+    Diagnostic,
+    EncodeError,
     InvalidParameter,
     InvalidParameterType,
     decode_message,
     encode_message,
+    message_spec,
     validate,
 )
 from dimse_codec.dimse.primitives import PRIMITIVES
-from dimse_codec.tables.messages import SERVICES
+from dimse_codec.dimse.values import decode_ae, decode_ui
+from dimse_codec.tables.messages import MESSAGES_BY_NAME, SERVICES
+from dimse_codec.tables.vrs import is_valid_ae, is_valid_uid
 
-# -- pynetdicom's documented parameter tables (dimse_primitives), transcribed cell by cell ---------
+# -- PS3.7 10.1 parameter tables, transcribed cell by cell apart from tables/messages.py --------
 
-DOCUMENTED_TABLES = {
-    # PS3.7 10.1.4: N-ACTION
+PS37_TABLES = {
+    # PS3.7 Table 10.1-4: N-ACTION
     "N-ACTION": {
         "MessageID": ("M", "-"),
         "MessageIDBeingRespondedTo": ("-", "M"),
@@ -48,7 +53,7 @@ DOCUMENTED_TABLES = {
         "ActionReply": ("-", "C"),
         "Status": ("-", "M"),
     },
-    # PS3.7 10.1.3: N-SET
+    # PS3.7 Table 10.1-3: N-SET
     "N-SET": {
         "MessageID": ("M", "-"),
         "MessageIDBeingRespondedTo": ("-", "M"),
@@ -60,7 +65,7 @@ DOCUMENTED_TABLES = {
         "AffectedSOPInstanceUID": ("-", "U"),
         "Status": ("-", "M"),
     },
-    # PS3.7 10.1.2: N-GET
+    # PS3.7 Table 10.1-2: N-GET
     "N-GET": {
         "MessageID": ("M", "-"),
         "MessageIDBeingRespondedTo": ("-", "M"),
@@ -72,7 +77,7 @@ DOCUMENTED_TABLES = {
         "AttributeList": ("-", "C"),
         "Status": ("-", "M"),
     },
-    # PS3.7 10.1.1: N-EVENT-REPORT
+    # PS3.7 Table 10.1-1: N-EVENT-REPORT
     "N-EVENT-REPORT": {
         "MessageID": ("M", "-"),
         "MessageIDBeingRespondedTo": ("-", "M"),
@@ -87,7 +92,7 @@ DOCUMENTED_TABLES = {
 
 CELLS = [
     (service, keyword, direction, cell)
-    for service, table in DOCUMENTED_TABLES.items()
+    for service, table in PS37_TABLES.items()
     for keyword, cells in table.items()
     for direction, cell in zip(("request", "response"), cells, strict=True)
 ]
@@ -96,19 +101,19 @@ CELLS = [
 @pytest.mark.parametrize(
     ("service", "keyword", "direction", "cell"), CELLS, ids=[f"{s}.{k}.{d}" for s, k, d, _ in CELLS]
 )
-def test_documented_table_cell(service: str, keyword: str, direction: str, cell: str) -> None:
+def test_ps37_table_cell(service: str, keyword: str, direction: str, cell: str) -> None:
     rows = [p for p in SERVICES[service].parameters if p.keyword == keyword and not p.status_detail]
     assert len(rows) == 1, f"{service} has no single {keyword} row"
     assert getattr(rows[0], direction) == cell
 
 
-@pytest.mark.parametrize("service", sorted(DOCUMENTED_TABLES))
-def test_documented_tables_have_no_extra_rows(service: str) -> None:
+@pytest.mark.parametrize("service", sorted(PS37_TABLES))
+def test_ps37_tables_have_no_extra_rows(service: str) -> None:
     ours = {p.keyword for p in SERVICES[service].parameters if not p.status_detail}
-    assert ours == set(DOCUMENTED_TABLES[service])
+    assert ours == set(PS37_TABLES[service])
 
 
-def test_documented_attributes_exist_with_their_names() -> None:
+def test_ps37_attributes_exist_with_their_names() -> None:
     for cls in PRIMITIVES.values():
         instance = cls()
         for name in (
@@ -138,7 +143,7 @@ def test_documented_attributes_exist_with_their_names() -> None:
     assert set(C_GET.STATUS_OPTIONAL_KEYWORDS) == {"OffendingElement", "ErrorComment"}
 
 
-# -- conversions pynetdicom's documentation specifies -------------------------------------------
+# -- conversions the setters do ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -413,3 +418,86 @@ def test_equality_and_repr() -> None:
     assert other != n_action_rq()
     assert "ActionTypeID=1" in repr(n_action_rq())
     assert N_DELETE() != C_ECHO()
+
+
+# -- one value rule: the setters refuse exactly what the command-set decoder reports -----------
+
+_UIDS = [
+    "1.2.840.10008.1.1",
+    "0",
+    "2.25." + "9" * 39,
+    "1." + "1" * 62,
+    "1." + "1" * 63,
+    "1..2",
+    "1.",
+    ".1",
+    "01.2",
+    "1.02",
+    "1.2a",
+    "1-2",
+    "1.2\u00e9",
+]
+_AES = ["STORESCP", "A B", "A" * 16, "A" * 17, "A\\B", "A\tB", "A\x7fB", "\u00c4E", "A\x1bB"]
+
+
+def _refused(cls: type, keyword: str, value: str) -> bool:
+    try:
+        cls(**{keyword: value})
+    except InvalidParameter:
+        return True
+    return False
+
+
+def _padded(text: str, pad: bytes) -> bytes:
+    raw = text.encode("latin-1")
+    return raw + pad if len(raw) % 2 else raw
+
+
+@pytest.mark.parametrize("text", _UIDS)
+def test_uid_setter_agrees_with_the_decoder(text: str) -> None:
+    diagnostics: list[Diagnostic] = []
+    decode_ui(_padded(text, b"\x00"), 0, 0x00000002, LENIENT, diagnostics)
+    assert _refused(C_ECHO, "AffectedSOPClassUID", text) == bool(diagnostics), diagnostics
+    assert _refused(C_ECHO, "AffectedSOPClassUID", text) != is_valid_uid(text)
+
+
+@pytest.mark.parametrize("text", _AES)
+def test_ae_setter_agrees_with_the_decoder(text: str) -> None:
+    diagnostics: list[Diagnostic] = []
+    decode_ae(_padded(text, b" "), 0, 0x00000600, LENIENT, diagnostics)
+    assert _refused(C_MOVE, "MoveDestination", text) == bool(diagnostics), diagnostics
+    assert _refused(C_MOVE, "MoveDestination", text) != is_valid_ae(text)
+
+
+def test_uid_setter_refuses_what_the_old_digits_and_dots_rule_let_through() -> None:
+    for text in ("1..2", "1.", ".", "01"):
+        with pytest.raises(InvalidParameter):
+            C_ECHO(AffectedSOPClassUID=text)
+    assert C_ECHO(AffectedSOPClassUID="").AffectedSOPClassUID == ""  # present and empty
+
+
+# -- the public accessors validation reads ------------------------------------------------------
+
+
+def test_values_maps_every_parameter_in_table_order() -> None:
+    echo = C_ECHO(MessageID=1, AffectedSOPClassUID="1.2.840.10008.1.1")
+    values = echo.values()
+    assert list(values) == list(C_ECHO.PARAMETERS)
+    assert values["MessageID"] == 1 and values["Status"] is None
+    values["MessageID"] = 9  # a fresh dict: the primitive is untouched
+    assert echo.MessageID == 1
+    store = C_STORE(DataSet=b"\x00\x00", OffendingElement=0x00100010)
+    assert store.values()["DataSet"] == b"\x00\x00"
+    assert store.values()["OffendingElement"] == (BaseTag(0x00100010),)
+
+
+def test_message_spec_default_and_the_deprecated_message_spec_for() -> None:
+    cancel = C_CANCEL(MessageIDBeingRespondedTo=1)
+    assert message_spec(cancel, False, default=None) is None
+    with pytest.raises(EncodeError):
+        message_spec(cancel, False)
+    assert message_spec(cancel, True, default=None) is MESSAGES_BY_NAME["C-CANCEL-RQ"]
+    with pytest.warns(DeprecationWarning, match="message_spec"):
+        from dimse_codec.dimse.validation import message_spec_for
+    assert message_spec_for(cancel, True) is MESSAGES_BY_NAME["C-CANCEL-RQ"]
+    assert message_spec_for(cancel, False) is None

@@ -1,5 +1,4 @@
-"""Responses from handler results, as pynetdicom's handlers return them: build_response, Event
-and handle (PS3.7 10.1.4 for N-ACTION, Annex C for the status elements)."""
+"""Responses from handler results (PS3.7 9.3 and 10.3): build_response, RequestContext, handle."""
 
 from __future__ import annotations
 
@@ -16,8 +15,10 @@ from dimse_codec import (
     N_CREATE,
     N_EVENT_REPORT,
     DecodeError,
+    DiagnosticCode,
     InvalidParameter,
     InvalidParameterType,
+    StatusCategory,
     decode_message,
     encode_message,
     validate,
@@ -26,10 +27,12 @@ from dimse_codec.dimse.responses import (
     NO_HANDLER_STATUS,
     Event,
     PresentationContextTuple,
+    RequestContext,
     build_response,
     handle,
     no_handler_response,
 )
+from dimse_codec.tables.messages import CONDITIONS
 
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 
@@ -196,3 +199,24 @@ def test_store_response_copies_affected_uids_and_cancel_has_none() -> None:
     assert rsp.AffectedSOPInstanceUID == "1.2.3" and rsp.is_valid_response
     with pytest.raises(InvalidParameter, match="no response"):
         build_response(C_CANCEL(MessageIDBeingRespondedTo=5), 0)
+
+
+def test_event_is_request_context_under_pynetdicoms_name() -> None:
+    assert Event is RequestContext
+    request = action_request()
+    context = RequestContext(request)
+    assert context.request is request and context.name == "EVT_N_ACTION"
+
+
+def test_the_reply_rule_comes_from_the_condition_record() -> None:
+    # CONDITIONS["reply_on_success"].only_with decides: a Failure leaves the reply out
+    assert CONDITIONS["reply_on_success"].only_with == {
+        StatusCategory.SUCCESS,
+        StatusCategory.WARNING,
+    }
+    reply = Dataset()
+    reply.PatientID = "X"
+    failed = build_response(action_request(), 0x0110, reply)
+    assert failed.ActionReply is None
+    assert [d.code for d in failed.diagnostics] == [DiagnosticCode.DATA_SET_UNEXPECTED]
+    assert build_response(action_request(), 0x0000, reply).ActionReply is not None

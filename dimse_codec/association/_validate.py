@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
 from dimse_codec.association.model import AsyncWindow, Roles
-from dimse_codec.dimse.values import UID_PATTERN
 from dimse_codec.errors import InvalidParameter, InvalidParameterType
 from dimse_codec.pdu import UserIdentityRQSubItem, UserIdentityType
-
-_PLAIN = re.compile(r"[\x20-\x5b\x5d-\x7e]*\Z")
-"""Printable ASCII without a backslash: what AE titles and version names may hold."""
+from dimse_codec.tables.vrs import (
+    AE_CHARACTERS,
+    AE_MAX_LENGTH,
+    VR_RULES,
+    is_valid_ae,
+    is_valid_uid,
+)
 
 
 def _text(value: object, name: str) -> str:
@@ -40,21 +42,21 @@ def flag(value: object, name: str) -> bool:
 def ae_title(value: object, name: str) -> str:
     """Return an AE title without its insignificant spaces, checked against PS3.5 (AE VR)."""
     text = _text(value, name).strip(" ")
+    if is_valid_ae(text):
+        return text
     if not text:
-        raise InvalidParameter("an AE title needs 1-16 significant characters", path=name)
-    if len(text) > 16:
-        raise InvalidParameter(f"{text!r} is longer than 16 characters", path=name)
-    if _PLAIN.match(text) is None:
         raise InvalidParameter(
-            f"{text!r} holds a backslash, control or non-ASCII character", path=name
+            f"an AE title needs 1-{AE_MAX_LENGTH} significant characters", path=name
         )
-    return text
+    if len(text) > AE_MAX_LENGTH:
+        raise InvalidParameter(f"{text!r} is longer than {AE_MAX_LENGTH} characters", path=name)
+    raise InvalidParameter(f"{text!r} holds a backslash, control or non-ASCII character", path=name)
 
 
 def uid(value: object, name: str) -> str:
     """Return a UID that PS3.5 9.1 allows (digits and dots, no leading zeros, at most 64)."""
     text = _text(value, name)
-    if not text or len(text) > 64 or UID_PATTERN.match(text) is None:
+    if not is_valid_uid(text):
         raise InvalidParameter(f"{text!r} is not a valid UID (PS3.5 9.1)", path=name)
     return text
 
@@ -108,9 +110,13 @@ def application_information(values: Mapping[str, object], name: str) -> dict[str
 
 
 def version_name(value: object, name: str) -> str:
-    """Return an Implementation Version Name: 1-16 printable ASCII characters (PS3.7 D.3.3.2)."""
+    """Return an Implementation Version Name: 1-16 printable ASCII characters (PS3.7 D.3.3.2).
+
+    Its characters are those of an AE title (the SH default repertoire without backslash and
+    control characters, PS3.5 Table 6.2-1).
+    """
     text = _text(value, name)
-    if not 1 <= len(text) <= 16 or _PLAIN.match(text) is None:
+    if not 1 <= len(text) <= VR_RULES["SH"].max_length or AE_CHARACTERS.match(text) is None:
         raise InvalidParameter(
             f"{text!r} is not 1-16 printable ASCII characters without a backslash", path=name
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 
-from dimse_codec.association import _validate as check
+from dimse_codec.association import _validate
 from dimse_codec.association._common import (
     Reporter,
     common_extended,
@@ -48,6 +48,9 @@ from dimse_codec.pdu import (
     MaximumLengthSubItem,
     PresentationContextACItem,
     PresentationContextResult,
+    RejectReasonACSE,
+    RejectReasonPresentation,
+    RejectReasonUser,
     RejectResult,
     RejectSource,
     Role,
@@ -60,9 +63,6 @@ from dimse_codec.pdu import (
     UserSubItem,
     VariableItem,
 )
-from dimse_codec.pdu import RejectReasonACSE as ACSE
-from dimse_codec.pdu import RejectReasonPresentation as Presentation
-from dimse_codec.pdu import RejectReasonUser as User
 from dimse_codec.policy import LENIENT, DiagnosticCode, Policy
 
 __all__ = ["ExtendedNegotiation", "Supported", "UserIdentityCheck", "reject", "respond"]
@@ -82,14 +82,17 @@ callable from (SOP class, the requestor's information) to ours (``None``: no ans
 _D = DiagnosticCode
 _R = PresentationContextResult
 
-_SOURCES: dict[type[User | ACSE | Presentation], RejectSource] = {
-    User: RejectSource.SERVICE_USER,
-    ACSE: RejectSource.SERVICE_PROVIDER_ACSE,
-    Presentation: RejectSource.SERVICE_PROVIDER_PRESENTATION,
+_RejectReason = RejectReasonUser | RejectReasonACSE | RejectReasonPresentation
+"""A reason of any of the three A-ASSOCIATE-RJ sources (PS3.8 9.3.4)."""
+
+_SOURCES: dict[type[_RejectReason], RejectSource] = {
+    RejectReasonUser: RejectSource.SERVICE_USER,
+    RejectReasonACSE: RejectSource.SERVICE_PROVIDER_ACSE,
+    RejectReasonPresentation: RejectSource.SERVICE_PROVIDER_PRESENTATION,
 }
 
 
-def reject(reason: User | ACSE | Presentation, *, transient: bool | None = None) -> Rejected:
+def reject(reason: _RejectReason, *, transient: bool | None = None) -> Rejected:
     """Build an A-ASSOCIATE-RJ; the reason's enum picks the source (PS3.8 Table 9-21).
 
     A ``RejectReasonUser`` is from the service-user (1), ``RejectReasonACSE`` from the ACSE
@@ -116,7 +119,7 @@ def _titles(values: Collection[str] | None, name: str) -> frozenset[str] | None:
     if isinstance(values, (str, bytes)):
         raise InvalidParameterType("expected a collection of AE titles, not one string", path=name)
     return frozenset(
-        check.ae_title(value, f"{name}[{index}]") for index, value in enumerate(values)
+        _validate.ae_title(value, f"{name}[{index}]") for index, value in enumerate(values)
     )
 
 
@@ -125,8 +128,8 @@ def _supported_mapping(supported: Mapping[str, Sequence[str]]) -> dict[str, tupl
     checked: dict[str, tuple[str, ...]] = {}
     for abstract, tss in supported.items():
         name = f"supported[{abstract!r}]"
-        check.uid(abstract, name)
-        checked[abstract] = check.uids(tss, name, allow_empty=True)  # empty: no TS acceptable
+        _validate.uid(abstract, name)
+        checked[abstract] = _validate.uids(tss, name, allow_empty=True)  # empty: no TS acceptable
     return checked
 
 
@@ -145,7 +148,7 @@ def _lookup(supported: Supported) -> Callable[[str], tuple[str, ...] | None]:
         answer = supported(abstract)
         if answer is None:
             return None
-        return check.uids(answer, f"supported({abstract!r})", allow_empty=True)
+        return _validate.uids(answer, f"supported({abstract!r})", allow_empty=True)
 
     return ask
 
@@ -155,7 +158,7 @@ def _accepted_roles(roles: Mapping[str, Roles | tuple[bool, bool]] | None) -> di
     checked: dict[str, Roles] = {}
     for sop, pair in (roles or {}).items():
         name = f"roles[{sop!r}]"
-        checked[check.uid(sop, name)] = check.roles(pair, name)
+        checked[_validate.uid(sop, name)] = _validate.roles(pair, name)
     return checked
 
 
@@ -290,7 +293,7 @@ def _our_extended(ours: ExtendedNegotiation | None) -> ExtendedNegotiation | Non
             f"expected a mapping or a callable, not {type(ours).__name__}",
             path="extended_negotiation",
         )
-    return check.application_information(ours, "extended_negotiation")
+    return _validate.application_information(ours, "extended_negotiation")
 
 
 def _identity_verdict(
@@ -385,15 +388,15 @@ def respond(
     calling_ok = _titles(calling_ae_titles, "calling_ae_titles")
     our_max = check_max_pdu_length(max_pdu_length)
     accepted_roles = _accepted_roles(roles)
-    class_uid = check.uid(implementation_class_uid, "implementation_class_uid")
+    class_uid = _validate.uid(implementation_class_uid, "implementation_class_uid")
     version = (
         None
         if implementation_version_name is None
-        else check.version_name(implementation_version_name, "implementation_version_name")
+        else _validate.version_name(implementation_version_name, "implementation_version_name")
     )
     rq_user = rq.user_information or UserInformationItem()
     window = _window_answer(
-        rq_user, None if async_window is None else check.window(async_window, "async_window")
+        rq_user, None if async_window is None else _validate.window(async_window, "async_window")
     )
     extended_negotiation = _our_extended(extended_negotiation)
     if user_identity is not None and not callable(user_identity):
@@ -402,19 +405,19 @@ def respond(
         )
 
     if not rq.protocol_version & 1:
-        return reject(ACSE.PROTOCOL_VERSION_NOT_SUPPORTED)
+        return reject(RejectReasonACSE.PROTOCOL_VERSION_NOT_SUPPORTED)
     if rq.application_context_name != APPLICATION_CONTEXT_NAME:
-        return reject(User.APPLICATION_CONTEXT_NAME_NOT_SUPPORTED)
+        return reject(RejectReasonUser.APPLICATION_CONTEXT_NAME_NOT_SUPPORTED)
     if called_ok is not None and rq.called_ae_title.strip(" ") not in called_ok:
-        return reject(User.CALLED_AE_TITLE_NOT_RECOGNIZED)
+        return reject(RejectReasonUser.CALLED_AE_TITLE_NOT_RECOGNIZED)
     if calling_ok is not None and rq.calling_ae_title.strip(" ") not in calling_ok:
-        return reject(User.CALLING_AE_TITLE_NOT_RECOGNIZED)
+        return reject(RejectReasonUser.CALLING_AE_TITLE_NOT_RECOGNIZED)
     identity = requested_identity(rq_user)
     passed, identity_response = _identity_verdict(identity, user_identity)
     if not passed:
-        return reject(ACSE.NO_REASON_GIVEN)
+        return reject(RejectReasonACSE.NO_REASON_GIVEN)
     if not rq.presentation_contexts:
-        return reject(User.NO_REASON_GIVEN)
+        return reject(RejectReasonUser.NO_REASON_GIVEN)
 
     report = Reporter(policy)
     common = common_extended(rq_user)
@@ -422,7 +425,7 @@ def respond(
         rq, lookup, accepted_roles, common, accept_related_general_sop_classes, report
     )
     if require_accepted_context and not negotiation.accepted:
-        return reject(User.NO_REASON_GIVEN)
+        return reject(RejectReasonUser.NO_REASON_GIVEN)
     peer_max = peer_max_length(rq_user, report, "A-ASSOCIATE-RQ > user information")
     accepted_sops = {context.abstract_syntax for context in negotiation.accepted.values()}
     extended = _extended_answers(rq_user, extended_negotiation, accepted_sops)

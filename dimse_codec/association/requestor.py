@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from dimse_codec.association import _validate as check
+from dimse_codec.association import _validate
 from dimse_codec.association._common import (
     Reporter,
     common_extended,
@@ -100,9 +100,9 @@ def _proposals(contexts: object) -> list[tuple[int | None, str, tuple[str, ...]]
             )
         found.append(
             (
-                None if given is None else check.context_id(given, f"{name}.context_id"),
-                check.uid(abstract, f"{name}.abstract_syntax"),
-                check.uids(tss, f"{name}.transfer_syntaxes"),
+                None if given is None else _validate.context_id(given, f"{name}.context_id"),
+                _validate.uid(abstract, f"{name}.abstract_syntax"),
+                _validate.uids(tss, f"{name}.transfer_syntaxes"),
             )
         )
     return found
@@ -128,9 +128,9 @@ def _role_items(
     items = []
     for sop, pair in (roles or {}).items():
         name = f"roles[{sop!r}]"
-        if check.uid(sop, name) not in abstracts:
+        if _validate.uid(sop, name) not in abstracts:
             raise InvalidParameter("no proposed context has this abstract syntax", path=name)
-        scu, scp = check.roles(pair, name)
+        scu, scp = _validate.roles(pair, name)
         if not (scu or scp):
             raise InvalidParameter("propose at least one of the SCU and SCP roles", path=name)
         items.append(SCPSCURoleSelectionSubItem(sop, Role(scu), Role(scp)))
@@ -144,19 +144,19 @@ def _extended_items(
     """SOP Class (0x56) and SOP Class Common (0x57) Extended Negotiation sub-items."""
     items: list[UserSubItem] = [
         SOPClassExtendedNegotiationSubItem(sop, info)
-        for sop, info in check.application_information(
+        for sop, info in _validate.application_information(
             extended or {}, "extended_negotiation"
         ).items()
     ]
     for sop, spec in (common or {}).items():
         name = f"common_extended_negotiation[{sop!r}]"
-        check.uid(sop, name)
+        _validate.uid(sop, name)
         if not isinstance(spec, tuple) or len(spec) != 2:
             raise InvalidParameterType(
                 "expected (service class UID, related general SOP class UIDs)", path=name
             )
-        service = check.uid(spec[0], f"{name}.service_class_uid")
-        related_uids = check.uids(spec[1], f"{name}.related", allow_empty=True)
+        service = _validate.uid(spec[0], f"{name}.service_class_uid")
+        related_uids = _validate.uids(spec[1], f"{name}.related", allow_empty=True)
         items.append(SOPClassCommonExtendedNegotiationSubItem(sop, service, related_uids))
     return items
 
@@ -185,12 +185,12 @@ def build_request(
     :class:`~dimse_codec.errors.InvalidParameter` (or ``InvalidParameterType``) naming the
     parameter.
     """
-    calling = check.ae_title(calling_ae_title, "calling_ae_title")
-    called = check.ae_title(called_ae_title, "called_ae_title")
+    calling = _validate.ae_title(calling_ae_title, "calling_ae_title")
+    called = _validate.ae_title(called_ae_title, "called_ae_title")
     proposals = _proposals(contexts)
     ids = _assign_ids(proposals)
     items: list[VariableItem] = [
-        ApplicationContextItem(check.uid(application_context_name, "application_context_name"))
+        ApplicationContextItem(_validate.uid(application_context_name, "application_context_name"))
     ]
     items.extend(
         PresentationContextRQItem.build(cid, abstract, tss)
@@ -199,19 +199,19 @@ def build_request(
     user: list[UserSubItem] = [
         MaximumLengthSubItem(check_max_pdu_length(max_pdu_length)),
         ImplementationClassUIDSubItem(
-            check.uid(implementation_class_uid, "implementation_class_uid")
+            _validate.uid(implementation_class_uid, "implementation_class_uid")
         ),
     ]
     if async_window is not None:
-        window = check.window(async_window, "async_window")
+        window = _validate.window(async_window, "async_window")
         user.append(AsynchronousOperationsWindowSubItem(window.invoked, window.performed))
     user.extend(_role_items(roles, {abstract for _, abstract, _ in proposals}))
     if implementation_version_name is not None:
-        name = check.version_name(implementation_version_name, "implementation_version_name")
+        name = _validate.version_name(implementation_version_name, "implementation_version_name")
         user.append(ImplementationVersionNameSubItem(name))
     user.extend(_extended_items(extended_negotiation, common_extended_negotiation))
     if user_identity is not None:
-        user.append(check.user_identity(user_identity, "user_identity"))
+        user.append(_validate.user_identity(user_identity, "user_identity"))
     items.append(UserInformationItem(tuple(user)))
     return AAssociateRQ(called, calling, tuple(items))
 

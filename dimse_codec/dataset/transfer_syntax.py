@@ -7,7 +7,6 @@ where pydicom 3's generic rules disagree with PS3.5 (see ``_CORRECTIONS``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -15,6 +14,7 @@ from pydicom._uid_dict import UID_dictionary
 from pydicom.uid import UID, PrivateTransferSyntaxes
 
 from dimse_codec.errors import InvalidParameter, InvalidParameterType
+from dimse_codec.tables.vrs import is_valid_uid
 
 __all__ = [
     "DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN",
@@ -26,9 +26,6 @@ __all__ = [
     "TransferSyntaxLike",
     "lookup_transfer_syntax",
 ]
-
-_UID_PATTERN = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
-_UID_MAX_LENGTH = 64
 
 
 class TransferSyntax(NamedTuple):
@@ -162,7 +159,7 @@ def lookup_transfer_syntax(uid: TransferSyntaxLike, *, guess: bool = False) -> T
     found = _REGISTRY.get(text) or _private(text)
     if found is not None:
         return found
-    well_formed = len(text) <= _UID_MAX_LENGTH and _UID_PATTERN.fullmatch(text) is not None
+    well_formed = is_valid_uid(text)
     if guess and well_formed:
         return TransferSyntax(
             uid=text,

@@ -9,9 +9,10 @@ derives CommandDataSetType from whether a data set is present (0101H if and only
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar, overload
 
 from pydicom.uid import UID
 
@@ -35,6 +36,7 @@ from dimse_codec.tables.messages import (
     MESSAGES_BY_FIELD,
     MessageSpec,
     Priority,
+    message_for,
 )
 from dimse_codec.tables.quirks import Quirk, QuirkLayer, select_quirks
 
@@ -578,15 +580,42 @@ def attach_dataset(
 # -- encoding ------------------------------------------------------------------------------------
 
 
-def message_spec(primitive: DIMSEPrimitive, is_request: bool | None = None) -> MessageSpec:
-    """The message type a primitive encodes as.
+class _NoDefault(enum.Enum):
+    NO_DEFAULT = enum.auto()
+
+
+_T = TypeVar("_T")
+
+
+@overload
+def message_spec(primitive: DIMSEPrimitive, is_request: bool | None = None) -> MessageSpec: ...
+
+
+@overload
+def message_spec(
+    primitive: DIMSEPrimitive, is_request: bool | None = None, *, default: _T
+) -> MessageSpec | _T: ...
+
+
+def message_spec(
+    primitive: DIMSEPrimitive,
+    is_request: bool | None = None,
+    *,
+    default: Any = _NoDefault.NO_DEFAULT,
+) -> Any:
+    """The message type a primitive encodes as (PS3.7 9.3 and 10.3).
 
     Explicit ``is_request`` wins; otherwise a decoded primitive keeps its message type, and a
     hand-built one is a response when MessageIDBeingRespondedTo is set (C-CANCEL is always a
-    request).
+    request). When there is no such message type (an :class:`UnknownMessage`, or a C-CANCEL
+    response) it returns ``default`` if one is given, else raises
+    :class:`~dimse_codec.errors.EncodeError`; ``message_spec(p, is_request, default=None)`` is
+    the lookup the deprecated ``validation.message_spec_for`` did.
     """
     service = primitive.SERVICE
     if service is None:
+        if default is not _NoDefault.NO_DEFAULT:
+            return default
         raise EncodeError(f"{type(primitive).__name__} has no DIMSE message type")
     if is_request is None:
         decoded = primitive.message_spec
@@ -596,10 +625,12 @@ def message_spec(primitive: DIMSEPrimitive, is_request: bool | None = None) -> M
             service.response_field is None
             or primitive.__dict__.get("_MessageIDBeingRespondedTo") is None
         )
-    field = service.request_field if is_request else service.response_field
-    if field is None:
+    spec = message_for(service, is_request)
+    if spec is None:
+        if default is not _NoDefault.NO_DEFAULT:
+            return default
         raise EncodeError(f"{service.name} has no response message", path=service.name)
-    return MESSAGES_BY_FIELD[field]
+    return spec
 
 
 def encode_command_set(

@@ -1,17 +1,19 @@
-"""The 12 DIMSE service primitives (PS3.7 9.1 and 10.1), with the seeds' names and types.
+"""The 12 DIMSE service primitives (PS3.7 9.1 and 10.1), with PS3.7's parameter names and the
+VRs of PS3.7 Annex E.
 
 Each primitive class declares its parameters as typed descriptors; at class creation the
 declaration is checked against :data:`dimse_codec.tables.messages.SERVICES` (the one table),
 so a parameter cannot exist here without a row there, nor with another VR. Setters convert and
-range-check (UIDs from ``str``/``bytes``/``UID``; ints 0..65535; data sets from a pydicom
-``Dataset``, bytes-like or ``io.BytesIO``), request and response data sets are separate fields,
-and ``None`` means "absent" while an empty value means "present and empty".
+range-check by the VR rules of :mod:`dimse_codec.tables.vrs` (UIDs from ``str``/``bytes``/``UID``
+by the PS3.5 9.1 grammar, so a setter refuses exactly what the decoder reports; ints 0..65535;
+data sets from a pydicom ``Dataset``, bytes-like or ``io.BytesIO``), request and response data
+sets are separate fields, and ``None`` means "absent" while an empty value means "present and
+empty".
 """
 
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
@@ -19,16 +21,24 @@ from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag, Tag
 from pydicom.uid import UID, ImplicitVRLittleEndian
 
+from dimse_codec.dataset.codec import encode_dataset
 from dimse_codec.dimse.command_set import RawElement
+from dimse_codec.dimse.validation import Verdict, validate
 from dimse_codec.errors import InvalidParameter, InvalidParameterType
 from dimse_codec.policy import Diagnostic
 from dimse_codec.tables.elements import BY_KEYWORD
 from dimse_codec.tables.messages import SERVICES, MessageSpec, ServiceSpec
+from dimse_codec.tables.vrs import (
+    AE_MAX_LENGTH,
+    UID_MAX_LENGTH,
+    VR_RULES,
+    forbidden_character,
+    is_valid_ae,
+    is_valid_uid,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Self
-
-    from dimse_codec.dimse.validation import Verdict
 
 __all__ = [
     "C_CANCEL",
@@ -58,10 +68,6 @@ TagLike = int | str | tuple[int, int] | BaseTag
 
 DatasetValue = Dataset | bytes | bytearray | memoryview | io.BytesIO
 """What a data set parameter accepts."""
-
-_UID_CHARS = re.compile(r"[0-9.]*\Z")
-_AE_BAD = re.compile(r"[\x00-\x1f\x7f\\]")
-_TEXT_BAD = re.compile(r"[\x00-\x1a\x1c-\x1f\x7f\\]")
 
 
 class _Param(Generic[G, S]):
@@ -150,9 +156,10 @@ class _UI(_Param[UID | None, UID | str | bytes | None]):
         if isinstance(value, bytes):
             text = text.rstrip("\x00")
         text = text.strip(" ")
-        if len(text) > 64 or _UID_CHARS.match(text) is None:
+        if text and not is_valid_uid(text):
             raise InvalidParameter(
-                f"{self.keyword} {text!r} is not a UID (digits and dots, at most 64)",
+                f"{self.keyword} {text!r} is not a UID (PS3.5 9.1: numbers without leading "
+                f"zeros joined by dots, at most {UID_MAX_LENGTH} characters)",
                 path=self.keyword,
             )
         return UID(text)
@@ -169,10 +176,10 @@ class _AE(_Param[str | None, str | bytes | None]):
                 f"{self.keyword} must be a str, not {type(value).__name__}", path=self.keyword
             )
         text = _ascii(self.keyword, value).strip(" ")
-        if len(text) > 16 or _AE_BAD.search(text):
+        if text and not is_valid_ae(text):
             raise InvalidParameter(
-                f"{self.keyword} {text!r} is not an AE title (at most 16 characters, "
-                "no backslash or control characters)",
+                f"{self.keyword} {text!r} is not an AE title (at most "
+                f"{AE_MAX_LENGTH} characters, no backslash or control characters)",
                 path=self.keyword,
             )
         return text
@@ -189,10 +196,11 @@ class _LO(_Param[str | None, str | None]):
                 f"{self.keyword} must be a str, not {type(value).__name__}", path=self.keyword
             )
         text = _ascii(self.keyword, value).rstrip(" ")
-        if len(text) > 64 or _TEXT_BAD.search(text):
+        limit = VR_RULES[self.vr].max_length
+        if len(text) > limit or forbidden_character(self.vr, text) is not None:
             raise InvalidParameter(
-                f"{self.keyword} must be at most 64 characters without backslash or control "
-                f"characters, got {text!r}",
+                f"{self.keyword} must be at most {limit} characters without backslash or "
+                f"control characters, got {text!r}",
                 path=self.keyword,
             )
         return text
@@ -401,6 +409,15 @@ class DIMSEPrimitive:
         value: bytes | memoryview | None = self.__dict__["_unexpected_dataset"]
         return value
 
+    def values(self) -> dict[str, Any]:
+        """Every parameter's stored value by keyword (``None`` when absent), in table order.
+
+        Data set parameters hold what was given (bytes-like or a pydicom ``Dataset``) and AT
+        parameters a tuple of tags; the result is a fresh dict the caller may keep.
+        """
+        state = self.__dict__
+        return {keyword: state["_" + keyword] for keyword in self.PARAMETERS}
+
     def dataset_follows(self, keyword: str | None = None) -> bool:
         """Whether a data set is present or was announced by a decoded CommandDataSetType.
 
@@ -426,8 +443,6 @@ class DIMSEPrimitive:
         """The data set parameter as encoded bytes (a ``Dataset`` is encoded on demand)."""
         value = self.payload(keyword)
         if isinstance(value, Dataset):
-            from dimse_codec.dataset.codec import encode_dataset
-
             return encode_dataset(value, self.transfer_syntax)
         return value
 
@@ -439,15 +454,11 @@ class DIMSEPrimitive:
 
         The result is truthy or falsy like a ``bool`` and lists its ``reasons`` when false.
         """
-        from dimse_codec.dimse.validation import validate
-
         return validate(self, is_request=True)
 
     @property
     def is_valid_response(self) -> Verdict:
         """Whether this is a valid response/confirmation under the whole PS3.7 table."""
-        from dimse_codec.dimse.validation import validate
-
         return validate(self, is_request=False)
 
     # -- comparison and display -------------------------------------------------------------------

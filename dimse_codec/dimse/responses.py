@@ -1,14 +1,15 @@
-"""Responses from handler results (seed 003): ``build_response``, ``Event`` and ``handle``.
+"""Responses from handler results: ``build_response``, ``RequestContext`` and ``handle``.
 
-A service handler receives an :class:`Event` for a request and returns a status (an int, or a
-pydicom ``Dataset`` holding (0000,0900) and optional status elements) and, for Success or
-Warning, a reply data set. :func:`build_response` turns that into the response primitive: the
-(=) parameters are copied from the request, only the status elements the response may carry go
-into its command set, and whatever had to be left out is reported in the response's
-``diagnostics`` rather than dropped silently.
+A service handler receives a :class:`RequestContext` for a request and returns a status (an
+int, or a pydicom ``Dataset`` holding (0000,0900) and optional status elements, PS3.7 Annex C)
+and, for Success or Warning, a reply data set. :func:`build_response` turns that into the
+response primitive of PS3.7 9.3 and 10.3: the (=) parameters are copied from the request, only
+the status elements the response may carry go into its command set, the reply data set goes in
+only with the statuses its :class:`~dimse_codec.tables.messages.Condition` allows, and whatever
+had to be left out is reported in the response's ``diagnostics`` rather than dropped silently.
 
-The seed leaves the status of an unhandled request as "FIXME"; dimse-codec answers it with
-0110H *Processing Failure* and an Error Comment saying no handler serves that request
+PS3.7 gives no status for a request nobody serves; dimse-codec answers it with 0110H
+*Processing Failure* (PS3.7 C.4.2) and an Error Comment saying no handler serves that request
 (:data:`NO_HANDLER_STATUS`, :func:`no_handler_response`).
 """
 
@@ -20,19 +21,21 @@ from typing import Any, NamedTuple
 
 from pydicom.dataset import Dataset
 
+from dimse_codec.dataset.codec import decode_dataset
 from dimse_codec.dimse.codec import message_spec
 from dimse_codec.dimse.primitives import DIMSEPrimitive
 from dimse_codec.dimse.status import StatusCategory, category
 from dimse_codec.errors import DimseCodecError, InvalidParameter, InvalidParameterType
 from dimse_codec.policy import LENIENT, Diagnostic, DiagnosticCode, Policy
 from dimse_codec.tables.elements import BY_KEYWORD
-from dimse_codec.tables.messages import MESSAGES_BY_FIELD, MessageSpec
+from dimse_codec.tables.messages import CONDITIONS, MESSAGES_BY_FIELD, MessageSpec
 
 __all__ = [
     "NO_HANDLER_STATUS",
     "Event",
     "HandlerResult",
     "PresentationContextTuple",
+    "RequestContext",
     "build_response",
     "handle",
     "no_handler_response",
@@ -40,12 +43,6 @@ __all__ = [
 
 NO_HANDLER_STATUS = 0x0110
 """Status sent for a request no handler serves: 0110H Processing Failure (PS3.7 C.4.2)."""
-
-_REPLY_CATEGORIES: dict[str | None, frozenset[StatusCategory]] = {
-    "reply_on_success": frozenset({StatusCategory.SUCCESS, StatusCategory.WARNING}),
-    "pending_identifier": frozenset({StatusCategory.PENDING}),
-}
-"""Which status categories a response data set may travel with, by the table's rule name."""
 
 _TYPE_ID_CATEGORIES = frozenset({StatusCategory.SUCCESS, StatusCategory.WARNING})
 """PS3.7 10.1.1.1.7 and 10.1.4.1.5: Event/Action Type ID go with a successful response."""
@@ -63,7 +60,7 @@ HandlerResult = int | Dataset | tuple[int | Dataset, Dataset | bytes | None]
 """What a handler returns: a status, or a (status, reply data set) pair."""
 
 
-class Event:
+class RequestContext:
     """A request as a handler sees it: the request, its presentation context and a timestamp.
 
     The data set properties decode the request's data set lazily, once, in the context's
@@ -99,8 +96,6 @@ class Event:
         cached = self._decoded.get(keyword)
         if cached is not None:
             return cached
-        from dimse_codec.dataset.codec import decode_dataset
-
         raw = self.request.payload_bytes(keyword)
         syntax = self.context.transfer_syntax if self.context else self.request.transfer_syntax
         decoded = decode_dataset(
@@ -143,6 +138,11 @@ class Event:
         return self._dataset("DataSet")
 
 
+Event = RequestContext
+"""pynetdicom's name for :class:`RequestContext`, kept (not deprecated) so that handler code
+written for pynetdicom, which receives an ``Event``, runs unchanged."""
+
+
 def _response_spec(request: DIMSEPrimitive) -> MessageSpec:
     spec = message_spec(request, is_request=True)
     field = spec.service.response_field
@@ -166,7 +166,8 @@ def build_response(
     parameters, e.g. ``AffectedSOPInstanceUID`` of an N-CREATE or the sub-operation counts.
     """
     spec = _response_spec(request)
-    if request.__dict__.get("_MessageID") is None:
+    asked = request.values()
+    if asked.get("MessageID") is None:
         raise InvalidParameter("the request has no MessageID to respond to", path="MessageID")
     response = type(request)()
     response.context_id = request.context_id
@@ -197,19 +198,20 @@ def build_response(
             continue
         usage = parameter.response
         if keyword in ("AffectedSOPClassUID", "AffectedSOPInstanceUID"):
-            source = request.__dict__.get("_" + keyword)
+            source = asked.get(keyword)
             if source is None:  # N-GET/SET/ACTION/DELETE name the instance as Requested...
-                source = request.__dict__.get("_" + keyword.replace("Affected", "Requested"))
+                source = asked.get(keyword.replace("Affected", "Requested"))
             if source is not None:
                 state["_" + keyword] = source
         elif usage.endswith("(=)") and state_category in _TYPE_ID_CATEGORIES:
-            value = request.__dict__.get("_" + keyword)
+            value = asked.get(keyword)
             if value is not None:
                 state["_" + keyword] = value
 
     if dataset is not None:
         reply = spec.dataset
-        allowed = _REPLY_CATEGORIES.get(reply.condition if reply else None)
+        rule = CONDITIONS[reply.condition] if reply is not None and reply.condition else None
+        allowed = None if rule is None else rule.only_with
         if reply is None:
             LENIENT.report(
                 diagnostics,
@@ -269,7 +271,7 @@ def no_handler_response(request: DIMSEPrimitive) -> DIMSEPrimitive:
     return build_response(request, status)
 
 
-Handler = Callable[[Event], HandlerResult]
+Handler = Callable[[RequestContext], HandlerResult]
 
 
 def handle(
@@ -287,7 +289,7 @@ def handle(
     """
     if handler is None:
         return no_handler_response(request)
-    event = Event(request, context, timestamp=timestamp)
+    event = RequestContext(request, context, timestamp=timestamp)
     try:
         result = handler(event)
     except NotImplementedError:

@@ -9,7 +9,6 @@ service with no ``0110H`` of its own gets "Processing failure".
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
 from dimse_codec.errors import InvalidParameter
@@ -18,6 +17,7 @@ from dimse_codec.tables.status import (
     GENERAL_BY_CODE,
     SERVICES,
     SOP_CLASS_SERVICE,
+    StatusCategory,
     StatusEntry,
 )
 
@@ -32,17 +32,6 @@ __all__ = [
     "service_for_dimse",
     "service_for_sop_class",
 ]
-
-
-class StatusCategory(str, enum.Enum):
-    """The status class of a DIMSE status code (PS3.7 Annex C), plus Unknown for unlisted codes."""
-
-    SUCCESS = "Success"
-    WARNING = "Warning"
-    FAILURE = "Failure"
-    CANCEL = "Cancel"
-    PENDING = "Pending"
-    UNKNOWN = "Unknown"
 
 
 _WARNING_CODES = frozenset({0x0001, 0x0107, 0x0116})

@@ -2,12 +2,12 @@
 
 Decoders never raise for a bad value: they report to the policy (which raises in strict mode) and
 return the best value they can, while the raw bytes stay with the decoded message. Encoders
-produce the canonical PS3.5 form (even length; UI padded with NUL, text with space).
+produce the canonical PS3.5 form (even length; UI padded with NUL, text with space). Lengths,
+characters and the UID grammar come from :mod:`dimse_codec.tables.vrs` (PS3.5 Table 6.2-1).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,6 +16,7 @@ from pydicom.uid import UID
 
 from dimse_codec.dimse.command_set import AT, UL, US, element_path
 from dimse_codec.policy import Diagnostic, DiagnosticCode, Policy
+from dimse_codec.tables.vrs import AE_MAX_LENGTH, CONTROL_BYTES, UID_GRAMMAR, VR_RULES
 
 __all__ = [
     "DECODERS",
@@ -34,13 +35,12 @@ __all__ = [
     "encode_us",
 ]
 
-UID_PATTERN = re.compile(r"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*\Z")
-"""PS3.5 9.1: numeric components separated by dots, no leading zeros, no empty component."""
+UID_PATTERN = UID_GRAMMAR
+"""PS3.5 9.1: numeric components separated by dots, no leading zeros, no empty component
+(:data:`dimse_codec.tables.vrs.UID_GRAMMAR`)."""
 
-_CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
-
-MAX_LENGTH = {"AE": 16, "CS": 16, "IS": 12, "LO": 64, "LT": 10240, "SH": 16, "UI": 64}
-"""Maximum value lengths in characters (PS3.5 Table 6.2-1) of the VRs used in group 0000."""
+MAX_LENGTH = {vr: rule.max_length for vr, rule in VR_RULES.items() if not rule.fixed}
+"""Maximum value lengths in characters (PS3.5 Table 6.2-1) of the text VRs used in group 0000."""
 
 Decoder = Callable[[bytes, int, int, Policy, list[Diagnostic]], Any]
 
@@ -95,9 +95,7 @@ def _first_of_many(
     return int(unpack_from(raw, 0)[0])
 
 
-def _text(
-    raw: bytes, offset: int, tag: int, policy: Policy, diagnostics: list[Diagnostic]
-) -> str:
+def _text(raw: bytes, offset: int, tag: int, policy: Policy, diagnostics: list[Diagnostic]) -> str:
     """Decode bytes as the default repertoire, reporting (not dropping) anything else."""
     try:
         return raw.decode("ascii")
@@ -138,15 +136,16 @@ def decode_ui(
         )
         body = body.strip(b" ")
     text = _text(body, offset, tag, policy, diagnostics)
-    if len(text) > 64:
+    limit = VR_RULES["UI"].max_length
+    if len(text) > limit:
         policy.report(
             diagnostics,
             DiagnosticCode.UID_TOO_LONG,
-            f"{len(text)} characters; a UID has at most 64",
+            f"{len(text)} characters; a UID has at most {limit}",
             offset,
             element_path(tag),
         )
-    if text and UID_PATTERN.match(text) is None:
+    if text and UID_GRAMMAR.match(text) is None:
         policy.report(
             diagnostics,
             DiagnosticCode.UID_INVALID,
@@ -193,15 +192,15 @@ def decode_ae(
             offset,
             element_path(tag),
         )
-    if len(text) > 16:
+    if len(text) > AE_MAX_LENGTH:
         policy.report(
             diagnostics,
             DiagnosticCode.AE_TOO_LONG,
-            f"{len(text)} characters; an AE title has at most 16",
+            f"{len(text)} characters; an AE title has at most {AE_MAX_LENGTH}",
             offset,
             element_path(tag),
         )
-    if _CONTROL.search(body):
+    if CONTROL_BYTES.search(body):
         policy.report(
             diagnostics,
             DiagnosticCode.NON_ASCII,
@@ -228,7 +227,7 @@ def decode_text(
             offset,
             element_path(tag),
         )
-    limit = MAX_LENGTH["LO"]
+    limit = VR_RULES["LO"].max_length
     if len(text) > limit:
         policy.report(
             diagnostics,

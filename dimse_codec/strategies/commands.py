@@ -41,6 +41,7 @@ from dimse_codec.tables.messages import (
     PROTOCOL_KEYWORDS,
     MessageSpec,
 )
+from dimse_codec.tables.vrs import AE_MAX_LENGTH, VR_RULES, alphabet
 
 __all__ = ["MalformedCommandSet", "malformed_command_sets"]
 
@@ -54,8 +55,8 @@ _ERROR_COMMENT = BY_KEYWORD["ErrorComment"].tag
 _PROTOCOL = frozenset(BY_KEYWORD[k].tag for k in PROTOCOL_KEYWORDS)
 _UNDEFINED_LENGTH = 0xFFFFFFFF
 
-_AE_ALPHABET = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "\\")
-_TEXT_ALPHABET = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "\\")
+_AE_ALPHABET = alphabet("AE").replace(" ", "")
+_TEXT_ALPHABET = alphabet("LO").replace(" ", "")
 
 _Element = tuple[int, bytes]
 
@@ -378,7 +379,7 @@ def _priority(draw: st.DrawFn, spec: MessageSpec, elements: list[_Element]) -> b
 
 
 def _comment_too_long(draw: st.DrawFn, spec: MessageSpec, elements: list[_Element]) -> bytes:
-    text = draw(st.text(_TEXT_ALPHABET, min_size=65, max_size=80))
+    text = draw(st.text(_TEXT_ALPHABET, min_size=VR_RULES["LO"].max_length + 1, max_size=80))
     return _join(_put(elements, _ERROR_COMMENT, _pad(text.encode(), b" ")))
 
 
@@ -411,7 +412,8 @@ def _ae(
     tag = draw(st.sampled_from(_tags_of(spec, "AE")))
     title = draw(_shared(ae_titles))[:15]
     if code is _D.AE_TOO_LONG:
-        raw = _pad(draw(st.text(_AE_ALPHABET, min_size=17, max_size=32)).encode(), b" ")
+        too_long = st.text(_AE_ALPHABET, min_size=AE_MAX_LENGTH + 1, max_size=32)
+        raw = _pad(draw(too_long).encode(), b" ")
     elif code is _D.AE_BACKSLASH:
         raw = _pad(_insert_char(draw, title, "\\").encode(), b" ")
     elif code is _D.AE_NUL_PADDED:

@@ -17,7 +17,8 @@ from dimse_codec.dimse.codec import encode_command_set
 from dimse_codec.dimse.primitives import PRIMITIVES, DIMSEPrimitive
 from dimse_codec.dimse.status import StatusCategory, category
 from dimse_codec.tables.elements import BY_KEYWORD
-from dimse_codec.tables.messages import MESSAGES, SERVICES, MessageSpec, Parameter
+from dimse_codec.tables.messages import CONDITIONS, MESSAGES, SERVICES, MessageSpec, Parameter
+from dimse_codec.tables.vrs import UID_MAX_LENGTH, VR_RULES, alphabet
 
 __all__ = [
     "ae_titles",
@@ -31,7 +32,7 @@ __all__ = [
     "uids",
 ]
 
-_DIGITS = "0123456789"
+_DIGITS = alphabet("UI").replace(".", "")
 
 
 @st.composite
@@ -55,21 +56,27 @@ def _uid(draw: st.DrawFn, max_length: int) -> str:
     return uid[:max_length].rstrip(".") or "1"
 
 
-def uids(max_length: int = 64) -> st.SearchStrategy[str]:
+def uids(max_length: int = UID_MAX_LENGTH) -> st.SearchStrategy[str]:
     """Valid UIDs (PS3.5 9.1): dot-separated numbers without leading zeros, at most 64 chars."""
     return _uid(max_length)
 
 
 def ae_titles() -> st.SearchStrategy[str]:
     """Valid AE titles: 1 to 16 printable ASCII characters, no backslash, no edge spaces."""
-    alphabet = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "\\")
-    return st.text(alphabet=alphabet + " ", min_size=1, max_size=16).map(str.strip).filter(bool)
+    return (
+        st.text(alphabet=alphabet("AE"), min_size=1, max_size=VR_RULES["AE"].max_length)
+        .map(str.strip)
+        .filter(bool)
+    )
 
 
 def error_comments() -> st.SearchStrategy[str]:
-    """Error Comment values: default-repertoire text of at most 64 characters."""
-    alphabet = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "\\")
-    return st.text(alphabet=alphabet, min_size=1, max_size=64).map(str.rstrip).filter(bool)
+    """Error Comment values: default-repertoire text of at most 64 characters (LO)."""
+    return (
+        st.text(alphabet=alphabet("LO"), min_size=1, max_size=VR_RULES["LO"].max_length)
+        .map(str.rstrip)
+        .filter(bool)
+    )
 
 
 def attribute_tags() -> st.SearchStrategy[list[BaseTag]]:
@@ -89,8 +96,9 @@ def dataset_payloads(max_size: int = 64) -> st.SearchStrategy[bytes]:
 def status_codes(*categories: StatusCategory) -> st.SearchStrategy[int]:
     """Status codes, optionally only of the given categories (PS3.7 Annex C)."""
     codes = st.one_of(
-        st.sampled_from([0x0000, 0x0001, 0x0107, 0x0110, 0x0122, 0xA700, 0xB000, 0xC000,
-                         0xFE00, 0xFF00, 0xFF01]),
+        st.sampled_from(
+            [0x0000, 0x0001, 0x0107, 0x0110, 0x0122, 0xA700, 0xB000, 0xC000, 0xFE00, 0xFF00, 0xFF01]
+        ),
         st.integers(min_value=0, max_value=0xFFFF),
     )
     if not categories:
@@ -122,25 +130,24 @@ def _value(keyword: str) -> st.SearchStrategy[Any]:
 
 
 def _include(
-    draw: st.DrawFn, parameter: Parameter, usage: str, status: StatusCategory | None,
+    draw: st.DrawFn,
+    parameter: Parameter,
+    usage: str,
+    status: StatusCategory | None,
     reply_present: bool,
 ) -> bool:
-    """Decide from the usage cell and its rule whether a valid message carries a parameter."""
+    """Decide from the usage cell and its rule's record whether a valid message carries it."""
     if usage.startswith("M"):
         return True
-    if usage.startswith("U"):
+    if usage.startswith("U") or parameter.condition is None:
         return draw(st.booleans())
-    rule = parameter.condition
-    if rule == "status_detail":
-        return status in (StatusCategory.WARNING, StatusCategory.FAILURE) and draw(st.booleans())
-    if rule == "pending_identifier":
-        return status is StatusCategory.PENDING
-    if rule == "suboperations":
-        return status is StatusCategory.PENDING or draw(st.booleans())
-    if rule == "reply_on_success":
-        return status in (StatusCategory.SUCCESS, StatusCategory.WARNING) and draw(st.booleans())
-    if rule == "with_reply":
-        return reply_present or draw(st.booleans())
+    rule = CONDITIONS[parameter.condition]
+    if rule.required_with is not None and status in rule.required_with:
+        return True
+    if rule.only_with is not None and status not in rule.only_with:
+        return False
+    if rule.depends_on == "reply" and reply_present:
+        return True
     return bool(draw(st.booleans()))
 
 

@@ -1,21 +1,23 @@
 """PS3.7 sections 9 and 10 as data: the 12 DIMSE services, their parameters, and the 23 messages.
 
-Each service lists its parameters the way PS3.7 (and the seeds) tabulate them: one usage cell for
-the request/indication and one for the response/confirmation, spelled as in the standard
-(``M``, ``U``, ``C``, ``U(=)``, ``C(=)``, ``-``). Status-related parameters from PS3.7 Annex C
-(Error Comment, Error ID, Offending Element, ...) are marked ``status_detail``. Conditional cells
-name the rule that decides them (see :data:`CONDITIONS`). Everything else is derived from this:
-the command elements of each message, which data set parameter it carries, the primitives'
-attributes, validation and the Hypothesis strategies.
+Each service lists its parameters the way the service parameter tables of PS3.7 9.1 and 10.1
+tabulate them (e.g. PS3.7 Table 9.1-1 for C-STORE): one usage cell for the request/indication
+and one for the response/confirmation, spelled as in the standard (``M``, ``U``, ``C``,
+``U(=)``, ``C(=)``, ``-``). Status-related parameters from PS3.7 Annex C (Error Comment, Error
+ID, Offending Element, ...) are marked ``status_detail``. Conditional cells name the rule that
+decides them, a :class:`Condition` record of :data:`CONDITIONS`. Everything else is derived from
+this: the command elements of each message (PS3.7 Annex E), which data set parameter it
+carries, the primitives' attributes, what validation checks, and the Hypothesis strategies.
 """
 
 from __future__ import annotations
 
 import enum
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from dimse_codec.tables.elements import BY_KEYWORD
+from dimse_codec.tables.status import StatusCategory
 
 __all__ = [
     "COMMAND_DATA_SET_TYPE_NULL",
@@ -25,10 +27,12 @@ __all__ = [
     "MESSAGES_BY_NAME",
     "SERVICES",
     "CommandField",
+    "Condition",
     "MessageSpec",
     "Parameter",
     "Priority",
     "ServiceSpec",
+    "message_for",
 ]
 
 COMMAND_DATA_SET_TYPE_NULL = 0x0101
@@ -91,17 +95,72 @@ class Parameter(NamedTuple):
         return self.request if is_request else self.response
 
 
-CONDITIONS: MappingProxyType[str, str] = MappingProxyType(
+class Condition(NamedTuple):
+    """The rule behind conditional (``C``) cells: when the parameter may or shall be present.
+
+    Every field that is not ``None`` applies. A status-bound rule reads the category of the
+    response's Status (PS3.7 Annex C); a dependent rule reads the rest of the exchange.
+    """
+
+    name: str
+    sentence: str
+    """The rule as the PS3.7 tables' notes state it."""
+    only_with: frozenset[StatusCategory] | None = None
+    """The parameter may be present only with a Status of one of these categories."""
+    required_with: frozenset[StatusCategory] | None = None
+    """The parameter shall be present with a Status of one of these categories."""
+    depends_on: Literal["reply", "request_instance"] | None = None
+    """``"reply"``: shall be present when the message's data set parameter is present;
+    ``"request_instance"``: shall be present when the request gave no Affected SOP Instance UID."""
+
+
+_S = StatusCategory
+
+CONDITIONS: MappingProxyType[str, Condition] = MappingProxyType(
     {
-        "status_detail": "may be present only when the Status is a Warning or a Failure",
-        "pending_identifier": "present if and only if the Status is Pending (FF00H or FF01H)",
-        "suboperations": "shall be present when the Status is Pending; may be present otherwise",
-        "reply_on_success": "may be present only when the Status is Success or Warning",
-        "with_reply": "shall be present when the reply data set is present; equal to the request's",
-        "created_instance": "shall be present when the request had no Affected SOP Instance UID",
+        condition.name: condition
+        for condition in (
+            # PS3.7 Annex C: the status-related elements go with the statuses that list them
+            Condition(
+                "status_detail",
+                "may be present only when the Status is a Warning or a Failure",
+                only_with=frozenset({_S.WARNING, _S.FAILURE}),
+            ),
+            # PS3.7 9.1.2.1 (Table 9.1-2): a C-FIND response has an Identifier while Pending
+            Condition(
+                "pending_identifier",
+                "present if and only if the Status is Pending (FF00H or FF01H)",
+                only_with=frozenset({_S.PENDING}),
+                required_with=frozenset({_S.PENDING}),
+            ),
+            # PS3.7 9.1.3.1 and 9.1.4.1: C-GET and C-MOVE sub-operation counts
+            Condition(
+                "suboperations",
+                "shall be present when the Status is Pending; may be present otherwise",
+                required_with=frozenset({_S.PENDING}),
+            ),
+            # PS3.7 10.1.1.1, 10.1.2.1 and 10.1.4.1: the N-services' reply data sets
+            Condition(
+                "reply_on_success",
+                "may be present only when the Status is Success or Warning",
+                only_with=frozenset({_S.SUCCESS, _S.WARNING}),
+            ),
+            # PS3.7 10.1.1.1.7 and 10.1.4.1.5: Event/Action Type ID with the reply
+            Condition(
+                "with_reply",
+                "shall be present when the reply data set is present; equal to the request's",
+                depends_on="reply",
+            ),
+            # PS3.7 10.1.5.1: the instance the N-CREATE SCP created
+            Condition(
+                "created_instance",
+                "shall be present when the request had no Affected SOP Instance UID",
+                depends_on="request_instance",
+            ),
+        )
     }
 )
-"""The rules behind conditional (``C``) cells, by name, with the sentence that states each."""
+"""The rules behind conditional (``C``) cells, by name."""
 
 
 class ServiceSpec(NamedTuple):
@@ -356,6 +415,14 @@ class MessageSpec(NamedTuple):
     """The data set parameter this message may carry, or ``None`` if it never carries one."""
     allowed_tags: frozenset[int]
     """Tags that may appear in this message's command set, protocol elements included."""
+    unused: tuple[str, ...]
+    """Parameters of the service that this message must not carry (``-``)."""
+    mandatory: tuple[Parameter, ...]
+    """Parameters whose cell is ``M``."""
+    conditional: tuple[Parameter, ...]
+    """Parameters whose cell is ``C``, each with its :data:`CONDITIONS` rule."""
+    equal: tuple[str, ...]
+    """Parameters whose cell carries ``(=)``: equal to the request's value (responses)."""
 
     def usage(self, keyword: str) -> str:
         """Return the usage cell of a parameter in this message (``-`` when not used)."""
@@ -379,6 +446,7 @@ def _message(service: ServiceSpec, is_request: bool) -> MessageSpec:
     datasets = [p for p in parameters if p.dataset]
     tags = {BY_KEYWORD[k].tag for k in PROTOCOL_KEYWORDS}
     tags.update(BY_KEYWORD[p.keyword].tag for p in parameters if not p.dataset)
+    keywords = dict.fromkeys(p.keyword for p in service.parameters)
     return MessageSpec(
         name=f"{service.name}-{'RQ' if is_request else 'RSP'}",
         command_field=field,
@@ -387,6 +455,12 @@ def _message(service: ServiceSpec, is_request: bool) -> MessageSpec:
         parameters=parameters,
         dataset=datasets[0] if datasets else None,
         allowed_tags=frozenset(tags),
+        unused=tuple(k for k in keywords if k not in used),
+        mandatory=tuple(p for p in parameters if p.usage(is_request).startswith("M")),
+        conditional=tuple(
+            p for p in parameters if p.usage(is_request).startswith("C") and p.condition
+        ),
+        equal=tuple(p.keyword for p in parameters if p.usage(is_request).endswith("(=)")),
     )
 
 
@@ -404,3 +478,9 @@ MESSAGES_BY_FIELD: MappingProxyType[int, MessageSpec] = MappingProxyType(
 MESSAGES_BY_NAME: MappingProxyType[str, MessageSpec] = MappingProxyType(
     {spec.name: spec for spec in MESSAGES}
 )
+
+
+def message_for(service: ServiceSpec, is_request: bool) -> MessageSpec | None:
+    """The message type of a service in one direction, or ``None`` (C-CANCEL has no response)."""
+    field = service.request_field if is_request else service.response_field
+    return None if field is None else MESSAGES_BY_FIELD[field]

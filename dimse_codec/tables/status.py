@@ -18,6 +18,7 @@ data set that may accompany it instead (e.g. the invalid values of an N-SET for 
 
 from __future__ import annotations
 
+import enum
 from types import MappingProxyType
 from typing import Literal, NamedTuple
 
@@ -46,10 +47,22 @@ __all__ = [
     "UPS",
     "VERIFICATION",
     "CategoryName",
+    "StatusCategory",
     "StatusEntry",
 ]
 
 CategoryName = Literal["Success", "Warning", "Failure", "Cancel", "Pending"]
+
+
+class StatusCategory(str, enum.Enum):
+    """The status class of a DIMSE status code (PS3.7 Annex C), plus Unknown for unlisted codes."""
+
+    SUCCESS = "Success"
+    WARNING = "Warning"
+    FAILURE = "Failure"
+    CANCEL = "Cancel"
+    PENDING = "Pending"
+    UNKNOWN = "Unknown"
 
 
 class StatusEntry(NamedTuple):
