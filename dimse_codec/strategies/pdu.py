@@ -125,7 +125,10 @@ def _shared(factory: Callable[[], st.SearchStrategy[_T]]) -> st.SearchStrategy[_
 
 
 Expected = DiagnosticCode | type[DimseCodecError]
-"""What a decoder must answer a malformed input with: a diagnostic code or an error class."""
+"""What a decoder must answer a malformed input with: a diagnostic code or an error class.
+
+Shared by the malformed PDU, command set and data set strategies.
+"""
 
 
 # --- values --------------------------------------------------------------------------------------
