@@ -17,6 +17,7 @@ from pynetdicom import pdu as pyn_pdu
 from pynetdicom import pdu_items as pyn_items
 from pynetdicom.tests import encoded_pdu_items as vectors
 
+from dimse_codec._wire import struct_of as struct_of_wire
 from dimse_codec.errors import (
     DecodeError,
     DimseCodecError,
@@ -44,8 +45,10 @@ from dimse_codec.pdu import (
     AsynchronousOperationsWindowSubItem,
     ImplementationClassUIDSubItem,
     ImplementationVersionNameSubItem,
+    ItemType,
     MaximumLengthSubItem,
     PDataTF,
+    PDUType,
     PresentationContextACItem,
     PresentationContextResult,
     PresentationContextRQItem,
@@ -70,6 +73,7 @@ from dimse_codec.pdu import (
     decode_pdu,
     encode_item,
     encode_pdu,
+    pdu_name,
     read_pdu_header,
 )
 from dimse_codec.pdu import structures as S
@@ -1179,6 +1183,182 @@ def test_unknown_sub_item_0x5a_and_item_0x60_are_preserved(payload: bytes, reser
     assert decoded.presentation_contexts[0].abstract_syntax == VERIFICATION
     canonical = decode_pdu(encode_pdu(decoded, canonical=True))
     assert canonical.unknown_items[0].raw == payload[::-1]
+
+
+# --- the wire vocabulary: PDUType, ItemType, CONTAINS ---------------------------------------------
+
+SAMPLES: dict[Any, Any] = {
+    ItemType.APPLICATION_CONTEXT: ApplicationContextItem(),
+    ItemType.PRESENTATION_CONTEXT_RQ: PresentationContextRQItem.build(3, VERIFICATION, (IMPLICIT,)),
+    ItemType.PRESENTATION_CONTEXT_AC: PresentationContextACItem.build(
+        3, PresentationContextResult.ACCEPTANCE, IMPLICIT
+    ),
+    ItemType.ABSTRACT_SYNTAX: AbstractSyntaxSubItem(CT),
+    ItemType.TRANSFER_SYNTAX: TransferSyntaxSubItem(EXPLICIT),
+    ItemType.USER_INFORMATION: UserInformationItem(
+        (MaximumLengthSubItem(16384), ImplementationClassUIDSubItem("1.2.3"))
+    ),
+    ItemType.MAXIMUM_LENGTH: MaximumLengthSubItem(32768),
+    ItemType.IMPLEMENTATION_CLASS_UID: ImplementationClassUIDSubItem("1.2.3.5"),
+    ItemType.ASYNCHRONOUS_OPERATIONS_WINDOW: AsynchronousOperationsWindowSubItem(1, 1),
+    ItemType.SCP_SCU_ROLE_SELECTION: SCPSCURoleSelectionSubItem(CT, Role.SUPPORT, Role.SUPPORT),
+    ItemType.IMPLEMENTATION_VERSION_NAME: ImplementationVersionNameSubItem("VOCAB_1"),
+    ItemType.SOP_CLASS_EXTENDED_NEGOTIATION: SOPClassExtendedNegotiationSubItem(CT, b"\x01"),
+    ItemType.SOP_CLASS_COMMON_EXTENDED_NEGOTIATION: SOPClassCommonExtendedNegotiationSubItem(
+        CT, "1.2.840.10008.4.2"
+    ),
+    ItemType.USER_IDENTITY_RQ: UserIdentityRQSubItem(UserIdentityType.USERNAME, b"user"),
+    ItemType.USER_IDENTITY_AC: UserIdentityACSubItem(b"ok"),
+}
+"""One well-formed item of every type PS3.8 and PS3.7 Annex D.3 define."""
+
+ASSOCIATE_CLASSES = {PDUType.A_ASSOCIATE_RQ: AAssociateRQ, PDUType.A_ASSOCIATE_AC: AAssociateAC}
+PDU_CLASSES = [AAssociateRQ, AAssociateAC, AAssociateRJ, PDataTF, AReleaseRQ, AReleaseRP, AAbort]
+
+
+def test_every_item_type_has_a_value_class_and_decodes_on_its_own() -> None:
+    assert set(SAMPLES) == set(ItemType)
+    for item_type, sample in SAMPLES.items():
+        assert type(sample).item_type is item_type
+        assert decode_item(encode_item(sample)) == (sample, ())
+
+
+def test_pdu_type_labels_are_the_pdu_names() -> None:
+    assert sorted(cls.pdu_type for cls in PDU_CLASSES) == list(PDUType)
+    for cls in PDU_CLASSES:
+        assert isinstance(cls.pdu_type, PDUType)
+        assert cls.name == cls.pdu_type.label == pdu_name(cls.pdu_type)
+    assert [pdu_name(t) for t in range(1, 8)] == [t.label for t in PDUType]
+    assert pdu_name(0x42) == "PDU 0x42"
+    assert pdu_name(0) == "PDU 0x00"
+    assert PDUType.P_DATA_TF == 4 and f"{PDUType.A_ABORT:#04x}" == "0x07"
+
+
+@pytest.mark.parametrize(
+    ("data", "item_type"),
+    [
+        (rq_bytes(items=(PC_RQ, standard_user())), ItemType.APPLICATION_CONTEXT),
+        (rq_bytes(items=(APP, standard_user())), ItemType.PRESENTATION_CONTEXT_RQ),
+        (pdu(0x02, associate_body(APP, standard_user())), ItemType.PRESENTATION_CONTEXT_AC),
+        (rq_bytes(items=(APP, PC_RQ)), ItemType.USER_INFORMATION),
+        (
+            rq_bytes(
+                items=(APP, item(0x20, b"\x01\x00\x00\x00" + item(0x40, b"1.2")), standard_user())
+            ),
+            ItemType.ABSTRACT_SYNTAX,
+        ),
+        (
+            rq_bytes(
+                items=(APP, item(0x20, b"\x01\x00\x00\x00" + item(0x30, b"1.2")), standard_user())
+            ),
+            ItemType.TRANSFER_SYNTAX,
+        ),
+        (
+            rq_bytes(items=(APP, PC_RQ, item(0x50, item(0x52, b"1.2.3.4")))),
+            ItemType.MAXIMUM_LENGTH,
+        ),
+        (
+            rq_bytes(items=(APP, PC_RQ, item(0x50, item(0x51, bytes(4))))),
+            ItemType.IMPLEMENTATION_CLASS_UID,
+        ),
+    ],
+)
+def test_missing_items_are_named_by_their_label(data: bytes, item_type: Any) -> None:
+    decoded = decode_pdu(data)
+    messages = [d.message for d in decoded.diagnostics if d.code is D.MISSING_ITEM]
+    assert messages == [f"no {item_type.label}"]
+
+
+@pytest.mark.parametrize(
+    "item_type",
+    [
+        ItemType.ASYNCHRONOUS_OPERATIONS_WINDOW,
+        ItemType.IMPLEMENTATION_VERSION_NAME,
+        ItemType.USER_IDENTITY_RQ,
+    ],
+)
+def test_duplicate_sub_items_are_named_by_their_label(item_type: Any) -> None:
+    twice = encode_item(SAMPLES[item_type]) * 2
+    decoded = decode_pdu(rq_bytes(twice))
+    messages = [d.message for d in decoded.diagnostics if d.code is D.DUPLICATE_ITEM]
+    assert messages == [f"more than one {item_type.label}"]
+
+
+def test_fixed_size_values_are_named_by_their_label() -> None:
+    for item_type, value in ((0x51, bytes(5)), (0x53, bytes(6))):
+        decoded = decode_pdu(rq_bytes(item(item_type, value)))
+        (message,) = [d.message for d in decoded.diagnostics if d.code is D.ITEM_LENGTH_MISMATCH]
+        assert message.startswith(ItemType(item_type).label.removesuffix(" sub-item") + " value")
+
+
+def test_only_in_agrees_with_what_each_pdu_contains() -> None:
+    rq, ac = PDUType.A_ASSOCIATE_RQ, PDUType.A_ASSOCIATE_AC
+    for item_type, only in S.ONLY_IN.items():
+        other = ac if only is rq else rq
+        assert item_type not in S.allowed_in(ItemType.USER_INFORMATION, other)
+        assert item_type not in S.CONTAINS[other]
+    assert S.allowed_in(rq, rq) == S.CONTAINS[rq]
+    assert S.allowed_in(ac, ac) == S.CONTAINS[ac]
+    everything = set().union(*S.CONTAINS.values()) | {*S.CONTAINS[rq], *S.CONTAINS[ac]}
+    assert everything == set(ItemType)
+
+
+def placed(pdu_type: Any, container: Any, extra: Any) -> AAssociateRQ | AAssociateAC:
+    """A standard A-ASSOCIATE of ``pdu_type`` with ``extra`` added at the end of ``container``."""
+    rq = pdu_type is PDUType.A_ASSOCIATE_RQ
+    context: Any = SAMPLES[
+        ItemType.PRESENTATION_CONTEXT_RQ if rq else ItemType.PRESENTATION_CONTEXT_AC
+    ]
+    context = dataclasses.replace(context, presentation_context_id=1)
+    user: Any = SAMPLES[ItemType.USER_INFORMATION]
+    if container is ItemType.USER_INFORMATION:
+        user = dataclasses.replace(user, sub_items=(*user.sub_items, extra))
+    elif container is not pdu_type:
+        context = dataclasses.replace(context, sub_items=(*context.sub_items, extra))
+    items = (ApplicationContextItem(), context, user)
+    if container is pdu_type:
+        items = (*items, extra)
+    return ASSOCIATE_CLASSES[pdu_type]("CALLED", "CALLING", items)
+
+
+def containers() -> list[tuple[Any, Any]]:
+    """Every (PDU, container) pair of CONTAINS, the PDU a container of items stands in."""
+    rq, ac = PDUType.A_ASSOCIATE_RQ, PDUType.A_ASSOCIATE_AC
+    return [
+        (rq, rq),
+        (ac, ac),
+        (rq, ItemType.PRESENTATION_CONTEXT_RQ),
+        (ac, ItemType.PRESENTATION_CONTEXT_AC),
+        (rq, ItemType.USER_INFORMATION),
+        (ac, ItemType.USER_INFORMATION),
+    ]
+
+
+def test_containers_cover_contains() -> None:
+    assert {container for _, container in containers()} == set(S.CONTAINS)
+
+
+@pytest.mark.parametrize(("pdu_type", "container"), containers())
+@pytest.mark.parametrize("item_type", list(ItemType))
+def test_contains_agrees_with_the_decoder(pdu_type: Any, container: Any, item_type: Any) -> None:
+    value = placed(pdu_type, container, SAMPLES[item_type])
+    data = encode_pdu(value)
+    decoded = decode_pdu(data)
+    assert encode_pdu(decoded) == data
+    not_allowed = [d for d in decoded.diagnostics if d.code is D.ITEM_NOT_ALLOWED]
+    if item_type in S.allowed_in(container, pdu_type):
+        assert not_allowed == []
+        assert decoded == dataclasses.replace(value, diagnostics=decoded.diagnostics)
+        assert {d.code for d in decoded.diagnostics} <= {D.DUPLICATE_ITEM}
+    else:
+        assert [d.message for d in not_allowed] == [
+            f"item type 0x{item_type:02X} does not belong here"
+        ]
+        assert all(d.code in (D.ITEM_NOT_ALLOWED, D.DUPLICATE_ITEM) for d in decoded.diagnostics)
+
+
+def test_pdu_structures_share_the_wire_helpers() -> None:
+    assert S.struct_of is struct_of_wire
 
 
 # --- the documentation page -----------------------------------------------------------------------

@@ -97,7 +97,7 @@ SHRINK = settings(
 )
 """Settings for ``find`` when the shrunk example itself is checked."""
 
-CODEC_SOURCE = Path(__file__).resolve().parent.parent / "dimse_codec" / "pdu" / "codec.py"
+DECODER_SOURCE = Path(__file__).resolve().parent.parent / "dimse_codec" / "pdu" / "decode.py"
 
 
 def codes(decoded: Any) -> list[DiagnosticCode]:
@@ -400,8 +400,9 @@ def test_malformed_bytes_get_exactly_the_promised_answer(case: MalformedPDU) -> 
 
 
 def pdu_codes_the_decoder_reports() -> list[DiagnosticCode]:
-    """Every diagnostic code the PDU codec's source reports (``_D.NAME``)."""
-    names = set(re.findall(r"\b_D\.([A-Z_]+)\b", CODEC_SOURCE.read_text(encoding="utf-8")))
+    """Every diagnostic code the PDU decoder's source reports (``DiagnosticCode.NAME``)."""
+    source = DECODER_SOURCE.read_text(encoding="utf-8")
+    names = set(re.findall(r"\bDiagnosticCode\.([A-Z_]+)\b", source))
     return sorted((DiagnosticCode[name] for name in names), key=lambda c: c.value)
 
 

@@ -48,7 +48,7 @@ from dimse_codec.pdata.events import (
     _Run,
 )
 from dimse_codec.pdata.limits import check_max_pdu_length
-from dimse_codec.pdu.codec import decode_pdu
+from dimse_codec.pdu.decode import decode_pdu
 from dimse_codec.pdu.pdus import MCH_COMMAND, MCH_LAST, PDataTF
 from dimse_codec.pdu.structures import PDU_HEADER, PDV_HEADER, struct_of
 from dimse_codec.policy import LENIENT, Diagnostic, DiagnosticCode, Policy

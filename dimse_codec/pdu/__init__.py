@@ -3,17 +3,18 @@
 Sans-I/O: :func:`read_pdu_header` frames a byte stream, :func:`decode_pdu` turns one PDU's bytes
 into a frozen value (with the diagnostics the policy tolerated) and :func:`encode_pdu` writes it
 back, byte for byte as received or, with ``canonical=True``, in the standard form.
+:class:`PDUType` and :class:`ItemType` name the type codes (PS3.8 9.3); the decoder lives in
+:mod:`~dimse_codec.pdu.decode`, the encoder in :mod:`~dimse_codec.pdu.encode`.
 """
 
-from dimse_codec.pdu.codec import (
+from dimse_codec.pdu.decode import (
     PDU_HEADER_SIZE,
     decode_item,
     decode_pdu,
-    encode_item,
-    encode_pdu,
     pdu_name,
     read_pdu_header,
 )
+from dimse_codec.pdu.encode import encode_item, encode_pdu
 from dimse_codec.pdu.items import (
     AbstractSyntaxSubItem,
     ApplicationContextItem,
@@ -59,6 +60,7 @@ from dimse_codec.pdu.pdus import (
     RejectSource,
     UnknownPDU,
 )
+from dimse_codec.pdu.structures import ItemType, PDUType
 
 __all__ = [
     "MCH_COMMAND",
@@ -78,7 +80,9 @@ __all__ = [
     "AsynchronousOperationsWindowSubItem",
     "ImplementationClassUIDSubItem",
     "ImplementationVersionNameSubItem",
+    "ItemType",
     "MaximumLengthSubItem",
+    "PDUType",
     "PDataTF",
     "PresentationContextACItem",
     "PresentationContextItem",

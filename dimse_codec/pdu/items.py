@@ -18,6 +18,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import ClassVar, TypeVar
 
+from dimse_codec.pdu.structures import ItemType
+
 __all__ = [
     "AbstractSyntaxSubItem",
     "ApplicationContextItem",
@@ -110,7 +112,7 @@ class UnknownItem:
 class ApplicationContextItem:
     """Application Context item 0x10: the application context name (a UID)."""
 
-    item_type: ClassVar[int] = 0x10
+    item_type: ClassVar[ItemType] = ItemType.APPLICATION_CONTEXT
     application_context_name: str = DEFAULT_APPLICATION_CONTEXT
     raw: bytes | None = None
     reserved: int = 0
@@ -121,7 +123,7 @@ class ApplicationContextItem:
 class AbstractSyntaxSubItem:
     """Abstract Syntax sub-item 0x30: the SOP class proposed in a presentation context."""
 
-    item_type: ClassVar[int] = 0x30
+    item_type: ClassVar[ItemType] = ItemType.ABSTRACT_SYNTAX
     abstract_syntax_name: str
     raw: bytes | None = None
     reserved: int = 0
@@ -132,7 +134,7 @@ class AbstractSyntaxSubItem:
 class TransferSyntaxSubItem:
     """Transfer Syntax sub-item 0x40: one transfer syntax proposed or accepted."""
 
-    item_type: ClassVar[int] = 0x40
+    item_type: ClassVar[ItemType] = ItemType.TRANSFER_SYNTAX
     transfer_syntax_name: str
     raw: bytes | None = None
     reserved: int = 0
@@ -143,7 +145,7 @@ class TransferSyntaxSubItem:
 class ImplementationClassUIDSubItem:
     """Implementation Class UID sub-item 0x52 (PS3.7 D.3.3.2.1)."""
 
-    item_type: ClassVar[int] = 0x52
+    item_type: ClassVar[ItemType] = ItemType.IMPLEMENTATION_CLASS_UID
     implementation_class_uid: str
     raw: bytes | None = None
     reserved: int = 0
@@ -163,7 +165,7 @@ class PresentationContextRQItem:
     the abstract syntax and the transfer syntaxes.
     """
 
-    item_type: ClassVar[int] = 0x20
+    item_type: ClassVar[ItemType] = ItemType.PRESENTATION_CONTEXT_RQ
     presentation_context_id: int
     sub_items: tuple[PresentationSubItem, ...] = ()
     reserved_1: int = 0
@@ -208,7 +210,7 @@ class PresentationContextACItem:
     then not tested); both are kept as received.
     """
 
-    item_type: ClassVar[int] = 0x21
+    item_type: ClassVar[ItemType] = ItemType.PRESENTATION_CONTEXT_AC
     presentation_context_id: int
     result_reason: PresentationContextResult | int = PresentationContextResult.ACCEPTANCE
     sub_items: tuple[PresentationSubItem, ...] = ()
@@ -247,7 +249,7 @@ PresentationContextItem = PresentationContextRQItem | PresentationContextACItem
 class MaximumLengthSubItem:
     """Maximum Length sub-item 0x51: the largest P-DATA-TF PDU length accepted (0: no limit)."""
 
-    item_type: ClassVar[int] = 0x51
+    item_type: ClassVar[ItemType] = ItemType.MAXIMUM_LENGTH
     maximum_length_received: int
     trailing: bytes = b""
     reserved: int = 0
@@ -258,7 +260,7 @@ class MaximumLengthSubItem:
 class AsynchronousOperationsWindowSubItem:
     """Asynchronous Operations Window sub-item 0x53 (PS3.7 D.3.3.3)."""
 
-    item_type: ClassVar[int] = 0x53
+    item_type: ClassVar[ItemType] = ItemType.ASYNCHRONOUS_OPERATIONS_WINDOW
     maximum_number_operations_invoked: int
     maximum_number_operations_performed: int
     trailing: bytes = b""
@@ -274,7 +276,7 @@ class SCPSCURoleSelectionSubItem:
     then the bytes between the length field and the two role bytes.
     """
 
-    item_type: ClassVar[int] = 0x54
+    item_type: ClassVar[ItemType] = ItemType.SCP_SCU_ROLE_SELECTION
     sop_class_uid: str
     scu_role: Role | int
     scp_role: Role | int
@@ -288,7 +290,7 @@ class SCPSCURoleSelectionSubItem:
 class ImplementationVersionNameSubItem:
     """Implementation Version Name sub-item 0x55: 1-16 characters (non-ASCII read as Latin-1)."""
 
-    item_type: ClassVar[int] = 0x55
+    item_type: ClassVar[ItemType] = ItemType.IMPLEMENTATION_VERSION_NAME
     implementation_version_name: str
     reserved: int = 0
     offset: int | None = field(default=None, compare=False)
@@ -298,7 +300,7 @@ class ImplementationVersionNameSubItem:
 class SOPClassExtendedNegotiationSubItem:
     """SOP Class Extended Negotiation sub-item 0x56: a SOP class and service-specific bytes."""
 
-    item_type: ClassVar[int] = 0x56
+    item_type: ClassVar[ItemType] = ItemType.SOP_CLASS_EXTENDED_NEGOTIATION
     sop_class_uid: str
     service_class_application_information: bytes = b""
     sop_class_uid_raw: bytes | None = None
@@ -315,7 +317,7 @@ class SOPClassCommonExtendedNegotiationSubItem:
     disagreed with the item (the list is then read to the end of the item).
     """
 
-    item_type: ClassVar[int] = 0x57
+    item_type: ClassVar[ItemType] = ItemType.SOP_CLASS_COMMON_EXTENDED_NEGOTIATION
     sop_class_uid: str
     service_class_uid: str
     related_general_sop_class_uids: tuple[str, ...] = ()
@@ -340,7 +342,7 @@ class UserIdentityRQSubItem:
     secondary field is then the rest of the item). The secondary field is left out of ``repr``.
     """
 
-    item_type: ClassVar[int] = 0x58
+    item_type: ClassVar[ItemType] = ItemType.USER_IDENTITY_RQ
     user_identity_type: UserIdentityType | int
     primary_field: bytes
     secondary_field: bytes = field(default=b"", repr=False)
@@ -357,7 +359,7 @@ class UserIdentityACSubItem:
     ``server_response_length`` is the declared length when it disagreed with the item.
     """
 
-    item_type: ClassVar[int] = 0x59
+    item_type: ClassVar[ItemType] = ItemType.USER_IDENTITY_AC
     server_response: bytes = b""
     server_response_length: int | None = None
     reserved: int = 0
@@ -392,7 +394,7 @@ _S = TypeVar(
 class UserInformationItem:
     """User Information item 0x50: its sub-items in wire order, with typed accessors."""
 
-    item_type: ClassVar[int] = 0x50
+    item_type: ClassVar[ItemType] = ItemType.USER_INFORMATION
     sub_items: tuple[UserSubItem, ...] = ()
     trailing: bytes = b""
     reserved: int = 0

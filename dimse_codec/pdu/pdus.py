@@ -21,6 +21,7 @@ from dimse_codec.pdu.items import (
     UserInformationItem,
     VariableItem,
 )
+from dimse_codec.pdu.structures import PDUType
 from dimse_codec.policy import Diagnostic
 
 __all__ = [
@@ -149,8 +150,8 @@ class AAssociateRQ(_Associate):
     bytes when they were not the value space-padded on the right.
     """
 
-    pdu_type: ClassVar[int] = 0x01
-    name: ClassVar[str] = "A-ASSOCIATE-RQ"
+    pdu_type: ClassVar[PDUType] = PDUType.A_ASSOCIATE_RQ
+    name: ClassVar[str] = PDUType.A_ASSOCIATE_RQ.label
     called_ae_title: str
     calling_ae_title: str
     variable_items: tuple[VariableItem, ...] = ()
@@ -173,8 +174,8 @@ class AAssociateRQ(_Associate):
 class AAssociateAC(_Associate):
     """A-ASSOCIATE-AC PDU 0x02; the AE fields and ``reserved_2`` echo the request's bytes."""
 
-    pdu_type: ClassVar[int] = 0x02
-    name: ClassVar[str] = "A-ASSOCIATE-AC"
+    pdu_type: ClassVar[PDUType] = PDUType.A_ASSOCIATE_AC
+    name: ClassVar[str] = PDUType.A_ASSOCIATE_AC.label
     called_ae_title: str
     calling_ae_title: str
     variable_items: tuple[VariableItem, ...] = ()
@@ -197,8 +198,8 @@ class AAssociateAC(_Associate):
 class AAssociateRJ:
     """A-ASSOCIATE-RJ PDU 0x03: result, source and a reason whose meaning depends on the source."""
 
-    pdu_type: ClassVar[int] = 0x03
-    name: ClassVar[str] = "A-ASSOCIATE-RJ"
+    pdu_type: ClassVar[PDUType] = PDUType.A_ASSOCIATE_RJ
+    name: ClassVar[str] = PDUType.A_ASSOCIATE_RJ.label
     result: RejectResult | int
     source: RejectSource | int
     reason_diag: RejectReasonUser | RejectReasonACSE | RejectReasonPresentation | int
@@ -240,8 +241,8 @@ class PresentationDataValueItem:
 class PDataTF:
     """P-DATA-TF PDU 0x04: one or more presentation data values."""
 
-    pdu_type: ClassVar[int] = 0x04
-    name: ClassVar[str] = "P-DATA-TF"
+    pdu_type: ClassVar[PDUType] = PDUType.P_DATA_TF
+    name: ClassVar[str] = PDUType.P_DATA_TF.label
     presentation_data_value_items: tuple[PresentationDataValueItem, ...] = ()
     reserved: int = 0
     pdu_length: int | None = None
@@ -255,8 +256,8 @@ class PDataTF:
 class AReleaseRQ:
     """A-RELEASE-RQ PDU 0x05."""
 
-    pdu_type: ClassVar[int] = 0x05
-    name: ClassVar[str] = "A-RELEASE-RQ"
+    pdu_type: ClassVar[PDUType] = PDUType.A_RELEASE_RQ
+    name: ClassVar[str] = PDUType.A_RELEASE_RQ.label
     reserved_1: bytes = bytes(4)
     trailing: bytes = b""
     reserved: int = 0
@@ -268,8 +269,8 @@ class AReleaseRQ:
 class AReleaseRP:
     """A-RELEASE-RP PDU 0x06."""
 
-    pdu_type: ClassVar[int] = 0x06
-    name: ClassVar[str] = "A-RELEASE-RP"
+    pdu_type: ClassVar[PDUType] = PDUType.A_RELEASE_RP
+    name: ClassVar[str] = PDUType.A_RELEASE_RP.label
     reserved_1: bytes = bytes(4)
     trailing: bytes = b""
     reserved: int = 0
@@ -281,8 +282,8 @@ class AReleaseRP:
 class AAbort:
     """A-ABORT PDU 0x07; source 2 (service provider) is what PS3.8 calls A-P-ABORT."""
 
-    pdu_type: ClassVar[int] = 0x07
-    name: ClassVar[str] = "A-ABORT"
+    pdu_type: ClassVar[PDUType] = PDUType.A_ABORT
+    name: ClassVar[str] = PDUType.A_ABORT.label
     source: AbortSource | int = AbortSource.SERVICE_USER
     reason_diag: AbortReason | int = AbortReason.REASON_NOT_SPECIFIED
     reserved_1: int = 0

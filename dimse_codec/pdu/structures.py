@@ -7,17 +7,22 @@ too. Variable parts (UIDs, sub-item lists, PDV fragments) are sliced by hand aft
 checks. The ``*_GRAMMAR`` declarations describe whole well-formed structures; they are the
 reference the tests compare the hand-written decoders against and are never used on hot paths.
 
+The wire vocabulary lives here too, once: :class:`PDUType` and :class:`ItemType` name every type
+code with the label the codec prints, and :data:`CONTAINS` says which item may stand in which PDU
+or item. The decoder's dispatch tables, the value classes' type codes and the strategies are
+derived from them.
+
 Everything in PS3.8 is big endian.
 """
 
 from __future__ import annotations
 
-import struct
+import enum
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from construct import (
     Bytes,
-    Construct,
-    FormatField,
     GreedyBytes,
     GreedyRange,
     Int8ub,
@@ -28,15 +33,19 @@ from construct import (
     this,
 )
 
+from dimse_codec._wire import struct_of
+
 __all__ = [
     "ABORT_BODY",
     "ASSOCIATE_FIXED",
     "ASYNC_WINDOW",
     "COMMON_EXT_NEG_GRAMMAR",
+    "CONTAINS",
     "ITEM_GRAMMAR",
     "ITEM_HEADER",
     "LENGTH_PREFIX",
     "MAXIMUM_LENGTH",
+    "ONLY_IN",
     "PDU_GRAMMAR",
     "PDU_HEADER",
     "PDV_HEADER",
@@ -48,8 +57,123 @@ __all__ = [
     "USER_IDENTITY_AC_GRAMMAR",
     "USER_IDENTITY_RQ_FIXED",
     "USER_IDENTITY_RQ_GRAMMAR",
+    "ItemType",
+    "PDUType",
+    "allowed_in",
     "struct_of",
 ]
+
+# --- the wire vocabulary (PS3.8 9.3, PS3.7 D.3) ---------------------------------------------
+
+
+class _Labelled(enum.IntEnum):
+    """A type code that compares as its integer and carries a human name in ``label``."""
+
+    label: str
+
+    def __new__(cls, value: int, label: str) -> _Labelled:
+        """Make a member equal to ``value`` whose ``label`` is ``label``."""
+        member = int.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+
+class PDUType(_Labelled):
+    """The PDU type codes of PS3.8 9.3 (Table 9-11), each with the name PS3.8 gives it."""
+
+    A_ASSOCIATE_RQ = 0x01, "A-ASSOCIATE-RQ"
+    A_ASSOCIATE_AC = 0x02, "A-ASSOCIATE-AC"
+    A_ASSOCIATE_RJ = 0x03, "A-ASSOCIATE-RJ"
+    P_DATA_TF = 0x04, "P-DATA-TF"
+    A_RELEASE_RQ = 0x05, "A-RELEASE-RQ"
+    A_RELEASE_RP = 0x06, "A-RELEASE-RP"
+    A_ABORT = 0x07, "A-ABORT"
+
+
+class ItemType(_Labelled):
+    """The item and sub-item type codes of A-ASSOCIATE (PS3.8 9.3.2-9.3.3, Annex D; PS3.7 D.3).
+
+    PS3.8 gives the codes distinct values across levels, so a code alone says what an item is.
+    The label is the name the decoder's diagnostics use.
+    """
+
+    APPLICATION_CONTEXT = 0x10, "Application Context item"
+    PRESENTATION_CONTEXT_RQ = 0x20, "Presentation Context item"
+    PRESENTATION_CONTEXT_AC = 0x21, "Presentation Context item"
+    ABSTRACT_SYNTAX = 0x30, "Abstract Syntax sub-item"
+    TRANSFER_SYNTAX = 0x40, "Transfer Syntax sub-item"
+    USER_INFORMATION = 0x50, "User Information item"
+    MAXIMUM_LENGTH = 0x51, "Maximum Length sub-item"
+    IMPLEMENTATION_CLASS_UID = 0x52, "Implementation Class UID sub-item"
+    ASYNCHRONOUS_OPERATIONS_WINDOW = 0x53, "Asynchronous Operations Window sub-item"
+    SCP_SCU_ROLE_SELECTION = 0x54, "SCP/SCU Role Selection sub-item"
+    IMPLEMENTATION_VERSION_NAME = 0x55, "Implementation Version Name sub-item"
+    SOP_CLASS_EXTENDED_NEGOTIATION = 0x56, "SOP Class Extended Negotiation sub-item"
+    SOP_CLASS_COMMON_EXTENDED_NEGOTIATION = 0x57, "SOP Class Common Extended Negotiation sub-item"
+    USER_IDENTITY_RQ = 0x58, "User Identity sub-item"
+    USER_IDENTITY_AC = 0x59, "User Identity sub-item"
+
+
+CONTAINS: Mapping[PDUType | ItemType, frozenset[ItemType]] = MappingProxyType(
+    {
+        # PS3.8 9.3.2 and 9.3.3: the variable items of A-ASSOCIATE-RQ and -AC
+        PDUType.A_ASSOCIATE_RQ: frozenset(
+            {
+                ItemType.APPLICATION_CONTEXT,
+                ItemType.PRESENTATION_CONTEXT_RQ,
+                ItemType.USER_INFORMATION,
+            }
+        ),
+        PDUType.A_ASSOCIATE_AC: frozenset(
+            {
+                ItemType.APPLICATION_CONTEXT,
+                ItemType.PRESENTATION_CONTEXT_AC,
+                ItemType.USER_INFORMATION,
+            }
+        ),
+        # PS3.8 9.3.2.2 and 9.3.3.2: a proposed context names its abstract and transfer syntaxes,
+        # an accepted one its transfer syntax
+        ItemType.PRESENTATION_CONTEXT_RQ: frozenset(
+            {ItemType.ABSTRACT_SYNTAX, ItemType.TRANSFER_SYNTAX}
+        ),
+        ItemType.PRESENTATION_CONTEXT_AC: frozenset({ItemType.TRANSFER_SYNTAX}),
+        # PS3.8 Annex D and PS3.7 D.3.3: the user information sub-items of either direction
+        # (ONLY_IN narrows them to one)
+        ItemType.USER_INFORMATION: frozenset(
+            {
+                ItemType.MAXIMUM_LENGTH,
+                ItemType.IMPLEMENTATION_CLASS_UID,
+                ItemType.ASYNCHRONOUS_OPERATIONS_WINDOW,
+                ItemType.SCP_SCU_ROLE_SELECTION,
+                ItemType.IMPLEMENTATION_VERSION_NAME,
+                ItemType.SOP_CLASS_EXTENDED_NEGOTIATION,
+                ItemType.SOP_CLASS_COMMON_EXTENDED_NEGOTIATION,
+                ItemType.USER_IDENTITY_RQ,
+                ItemType.USER_IDENTITY_AC,
+            }
+        ),
+    }
+)
+"""Which item types may stand directly in each PDU or item; a type not listed does not belong."""
+
+ONLY_IN: Mapping[ItemType, PDUType] = MappingProxyType(
+    {
+        ItemType.PRESENTATION_CONTEXT_RQ: PDUType.A_ASSOCIATE_RQ,
+        ItemType.PRESENTATION_CONTEXT_AC: PDUType.A_ASSOCIATE_AC,
+        # PS3.7 D.3.3.6: common extended negotiation is proposed, never answered
+        ItemType.SOP_CLASS_COMMON_EXTENDED_NEGOTIATION: PDUType.A_ASSOCIATE_RQ,
+        ItemType.USER_IDENTITY_RQ: PDUType.A_ASSOCIATE_RQ,  # PS3.7 D.3.3.7.1
+        ItemType.USER_IDENTITY_AC: PDUType.A_ASSOCIATE_AC,  # PS3.7 D.3.3.7.2
+    }
+)
+"""Item types that only one of A-ASSOCIATE-RQ and -AC carries, at whatever depth."""
+
+
+def allowed_in(container: PDUType | ItemType, pdu: PDUType) -> frozenset[ItemType]:
+    """The item types that may stand in ``container`` inside an A-ASSOCIATE of type ``pdu``."""
+    return frozenset(t for t in CONTAINS[container] if ONLY_IN.get(t, pdu) is pdu)
+
 
 # --- headers (PS3.8 9.3.1) -------------------------------------------------------------------
 
@@ -171,19 +295,3 @@ COMMON_EXT_NEG_GRAMMAR = Struct(
     / Prefixed(Int16ub, GreedyRange(Prefixed(Int16ub, GreedyBytes))),
 )
 """A well-formed SOP Class Common Extended Negotiation value."""
-
-
-def struct_of(declaration: Construct) -> struct.Struct:
-    """Derive a :class:`struct.Struct` from a construct of fixed-size big-endian fields."""
-    if isinstance(declaration, FormatField):
-        return struct.Struct(declaration.fmtstr)
-    fmt = ">"
-    for renamed in declaration.subcons:
-        field = renamed.subcon
-        if isinstance(field, FormatField) and field.fmtstr[0] == ">":
-            fmt += field.fmtstr[1:]
-        elif isinstance(field, Bytes) and isinstance(field.length, int):
-            fmt += f"{field.length}s"
-        else:
-            raise TypeError(f"{renamed.name!r} is not a fixed-size big-endian field")
-    return struct.Struct(fmt)

@@ -21,8 +21,8 @@ from dimse_codec.strategies.datasets import (
     encoded_datasets,
     malformed_datasets,
 )
+from dimse_codec.strategies.malformed_pdu import MalformedPDU, malformed_pdu_bytes
 from dimse_codec.strategies.pdu import (
-    MalformedPDU,
     aborts,
     abstract_syntax_items,
     application_context_items,
@@ -34,7 +34,6 @@ from dimse_codec.strategies.pdu import (
     extended_negotiation_items,
     implementation_class_uid_items,
     implementation_version_name_items,
-    malformed_pdu_bytes,
     max_pdu_lengths,
     maximum_length_items,
     p_data_tfs,

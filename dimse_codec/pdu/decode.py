@@ -1,30 +1,33 @@
-"""Decode and encode Upper Layer PDUs and their items, keeping every wire detail for re-encoding.
+"""Decode Upper Layer PDUs and their items, keeping every wire detail for re-encoding.
 
 Decoding keeps everything the wire held (unknown items, reserved bytes, padding, inconsistent
 declared lengths) so ``encode_pdu(decode_pdu(b)) == b`` for every decodable ``b``, and reports each
 departure from PS3.8 to the :class:`~dimse_codec.policy.Policy` (lenient: a diagnostic; strict: a
-:class:`~dimse_codec.errors.PolicyViolation`). ``encode_pdu(pdu, canonical=True)`` writes the
-standard form instead. Lengths are checked against the bytes present before anything is sliced,
-and only :class:`~dimse_codec.errors.DimseCodecError` is ever raised.
+:class:`~dimse_codec.errors.PolicyViolation`). Lengths are checked against the bytes present
+before anything is sliced, and only :class:`~dimse_codec.errors.DimseCodecError` is ever raised.
+
+How the dispatch works: :func:`decode_pdu` frames the PDU, sends P-DATA-TF to its own hot path and
+looks every other type up in ``_BODIES`` (keyed by :class:`~dimse_codec.pdu.structures.PDUType`).
+An A-ASSOCIATE body is a list of items; each level of nesting (the PDU, a presentation context, the
+user information item) decodes its list with a table ``{ItemType: decoder}`` and the set of types
+allowed there. Both come from :data:`~dimse_codec.pdu.structures.CONTAINS` (and ``ONLY_IN`` for
+what only one direction carries), so one table says where an item belongs. A type that has a
+decoder but is not allowed where it stands is decoded and reported ``ITEM_NOT_ALLOWED``; a type
+PS3.8 does not define is kept as :class:`~dimse_codec.pdu.items.UnknownItem` and reported
+``UNKNOWN_ITEM``; a known item whose value does not fit its length is kept undecoded
+(``ITEM_MALFORMED``). The sections below follow the wire: framing, P-DATA-TF, field values, item
+lists, A-ASSOCIATE and its items, fixed-size PDUs, then the tables.
 """
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import re
-import struct
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from dimse_codec.errors import (
-    DecodeError,
-    EncodeError,
-    InvalidParameter,
-    InvalidParameterType,
-    LimitExceeded,
-    TruncatedError,
-)
+from dimse_codec._wire import byte_view, struct_of
+from dimse_codec.errors import DecodeError, LimitExceeded, TruncatedError
 from dimse_codec.pdu.items import (
     AbstractSyntaxSubItem,
     ApplicationContextItem,
@@ -70,6 +73,7 @@ from dimse_codec.pdu.structures import (
     ABORT_BODY,
     ASSOCIATE_FIXED,
     ASYNC_WINDOW,
+    CONTAINS,
     ITEM_HEADER,
     LENGTH_PREFIX,
     MAXIMUM_LENGTH,
@@ -80,7 +84,9 @@ from dimse_codec.pdu.structures import (
     RELEASE_BODY,
     ROLES,
     USER_IDENTITY_RQ_FIXED,
-    struct_of,
+    ItemType,
+    PDUType,
+    allowed_in,
 )
 from dimse_codec.policy import LENIENT, Diagnostic, DiagnosticCode, Policy
 
@@ -88,14 +94,10 @@ __all__ = [
     "PDU_HEADER_SIZE",
     "decode_item",
     "decode_pdu",
-    "encode_item",
-    "encode_pdu",
+    "pdu_name",
     "read_pdu_header",
     "report",
 ]
-
-
-_D = DiagnosticCode
 
 
 def report(
@@ -134,20 +136,13 @@ _PDV = _PDV_HEADER.size
 _FIXED_BODY = _REJECT.size  # RJ, release and abort bodies are all four bytes
 _MCH_BITS = 0x03
 
-_NAMES = {
-    0x01: "A-ASSOCIATE-RQ",
-    0x02: "A-ASSOCIATE-AC",
-    0x03: "A-ASSOCIATE-RJ",
-    0x04: "P-DATA-TF",
-    0x05: "A-RELEASE-RQ",
-    0x06: "A-RELEASE-RP",
-    0x07: "A-ABORT",
-}
+_P_DATA_TF = PDataTF.name
 
 
 def pdu_name(pdu_type: int) -> str:
     """The PS3.8 name of a PDU type (``"PDU 0x42"`` for one PS3.8 does not define)."""
-    return _NAMES.get(pdu_type, f"PDU 0x{pdu_type:02X}")
+    member = coded(PDUType, pdu_type)
+    return member.label if isinstance(member, PDUType) else f"PDU 0x{pdu_type:02X}"
 
 
 _UID_PATTERN = re.compile(r"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*\Z")
@@ -171,17 +166,6 @@ def _check_cap(length: int, max_pdu_length: int | None, name: str) -> None:
         )
 
 
-def _view(data: bytes | bytearray | memoryview) -> memoryview:
-    """View the input as unsigned bytes, or fail with InvalidParameterType."""
-    try:
-        view = memoryview(data)
-        return view if view.format == "B" and view.ndim == 1 else view.cast("B")
-    except TypeError as exc:
-        raise InvalidParameterType(
-            f"expected bytes, bytearray or memoryview, not {type(data).__name__}"
-        ) from exc
-
-
 def read_pdu_header(
     data: bytes | bytearray | memoryview, *, max_pdu_length: int | None = None
 ) -> tuple[int, int]:
@@ -191,7 +175,7 @@ def read_pdu_header(
     than six bytes and LimitExceeded when the declared length is over ``max_pdu_length``, so a
     reader can refuse before it buffers anything.
     """
-    view = _view(data)
+    view = byte_view(data)
     if len(view) < PDU_HEADER_SIZE:
         raise TruncatedError(
             f"{len(view)} byte(s); a PDU header needs {PDU_HEADER_SIZE}",
@@ -225,7 +209,12 @@ class _Decoder:
         """Report a reserved field that is not zero (PS3.8 says to send zero, not to test it)."""
         if value if isinstance(value, int) else any(value):
             shown = f"{value:#04x}" if isinstance(value, int) else bytes(value).hex(" ")
-            self.report(_D.RESERVED_NONZERO, f"reserved field is {shown}, not zero", offset, path)
+            self.report(
+                DiagnosticCode.RESERVED_NONZERO,
+                f"reserved field is {shown}, not zero",
+                offset,
+                path,
+            )
 
 
 def decode_pdu(
@@ -241,7 +230,7 @@ def decode_pdu(
     than the bytes present is reported and the whole buffer is decoded. P-DATA-TF fragments are
     ``memoryview`` slices of ``data``.
     """
-    view = _view(data)
+    view = byte_view(data)
     n = len(view)
     if n < PDU_HEADER_SIZE:
         raise TruncatedError(
@@ -257,7 +246,7 @@ def decode_pdu(
             offset=2,
             path=name,
         )
-    if pdu_type == 0x04:
+    if pdu_type == PDUType.P_DATA_TF:
         return _decode_p_data(view, reserved, length, policy)
     dec = _Decoder(bytes(view), policy)
     dec.reserved(reserved, 1, name)
@@ -265,7 +254,7 @@ def decode_pdu(
     body: Callable[[_Decoder, int, int | None], PDU] | None = _BODIES.get(pdu_type)
     if body is None:
         dec.report(
-            _D.UNKNOWN_PDU_TYPE,
+            DiagnosticCode.UNKNOWN_PDU_TYPE,
             f"PDU type {pdu_type:#04x} is not defined by PS3.8; kept whole",
             0,
             name,
@@ -281,7 +270,7 @@ def _declared_pdu_length(dec: _Decoder, length: int, available: int, name: str) 
     if length == available:
         return None
     dec.report(
-        _D.PDU_LENGTH_MISMATCH,
+        DiagnosticCode.PDU_LENGTH_MISMATCH,
         f"PDU-length says {length} but {available} byte(s) follow; all are decoded",
         2,
         name,
@@ -297,7 +286,7 @@ def _decode_p_data(view: memoryview, reserved: int, length: int, policy: Policy)
     diagnostics: list[Diagnostic] = []
     if reserved:
         message = f"reserved field is {reserved:#04x}, not zero"
-        report(policy, diagnostics, _D.RESERVED_NONZERO, message, 1, "P-DATA-TF")
+        report(policy, diagnostics, DiagnosticCode.RESERVED_NONZERO, message, 1, _P_DATA_TF)
     end = len(view)
     declared = None
     if length != end - PDU_HEADER_SIZE:
@@ -305,10 +294,10 @@ def _decode_p_data(view: memoryview, reserved: int, length: int, policy: Policy)
         report(
             policy,
             diagnostics,
-            _D.PDU_LENGTH_MISMATCH,
+            DiagnosticCode.PDU_LENGTH_MISMATCH,
             f"PDU-length says {length} but {end - PDU_HEADER_SIZE} byte(s) follow; all are decoded",
             2,
-            "P-DATA-TF",
+            _P_DATA_TF,
         )
     pdvs: list[PresentationDataValueItem] = []
     append = pdvs.append
@@ -322,7 +311,7 @@ def _decode_p_data(view: memoryview, reserved: int, length: int, policy: Policy)
             raise TruncatedError(
                 f"{end - pos} byte(s) left; a PDV header needs {_PDV}",
                 offset=pos,
-                path=f"P-DATA-TF > PDV @{pos}",
+                path=f"{_P_DATA_TF} > PDV @{pos}",
             )
         item_length, context_id, mch = unpack(view, pos)
         stop = pos + 4 + item_length
@@ -332,14 +321,21 @@ def _decode_p_data(view: memoryview, reserved: int, length: int, policy: Policy)
             raise TruncatedError(
                 f"PDV item length {item_length} runs past the end ({end - pos - 4} left)",
                 offset=pos,
-                path=f"P-DATA-TF > PDV @{pos}",
+                path=f"{_P_DATA_TF} > PDV @{pos}",
             )
         if not context_id & 1 or mch & ~_MCH_BITS:
             _check_pdv(policy, diagnostics, pos, context_id, mch)
         append(pdv(context_id, mch, view[pos + _PDV : stop], pos))
         pos = stop
     if not pdvs:
-        report(policy, diagnostics, _D.NO_PDV, "P-DATA-TF carries no PDV item", 6, "P-DATA-TF")
+        report(
+            policy,
+            diagnostics,
+            DiagnosticCode.NO_PDV,
+            "P-DATA-TF carries no PDV item",
+            6,
+            _P_DATA_TF,
+        )
     return PDataTF(tuple(pdvs), reserved, declared, tuple(diagnostics))
 
 
@@ -348,7 +344,7 @@ def _short_pdv(pos: int, item_length: int) -> None:
     raise DecodeError(
         f"PDV item length {item_length} leaves no room for the context ID and MCH",
         offset=pos,
-        path=f"P-DATA-TF > PDV @{pos}",
+        path=f"{_P_DATA_TF} > PDV @{pos}",
     )
 
 
@@ -356,12 +352,12 @@ def _check_pdv(
     policy: Policy, diagnostics: list[Diagnostic], pos: int, context_id: int, mch: int
 ) -> None:
     """Report an even context ID or reserved MCH bits (both kept as received)."""
-    path = f"P-DATA-TF > PDV @{pos}"
+    path = f"{_P_DATA_TF} > PDV @{pos}"
     if not context_id & 1:
         report(
             policy,
             diagnostics,
-            _D.CONTEXT_ID_INVALID,
+            DiagnosticCode.CONTEXT_ID_INVALID,
             f"presentation context ID {context_id} is not an odd number 1-255",
             pos + 4,
             path,
@@ -370,7 +366,7 @@ def _check_pdv(
         report(
             policy,
             diagnostics,
-            _D.MCH_RESERVED_BITS,
+            DiagnosticCode.MCH_RESERVED_BITS,
             f"message control header {mch:#04x} sets reserved bits 2-7",
             pos + 5,
             path,
@@ -396,20 +392,27 @@ def _decode_ae(
     """Decode an AE field into (value, raw kept when not standard), reporting when ``tested``."""
     value = _ae_value(raw)
     if tested:
-        if b"\x00" in raw:
-            dec.report(
-                _D.AE_NUL_PADDED,
-                "NUL bytes in an AE title; AE titles are padded with spaces",
-                offset,
-                path,
-            )
-        if not value:
-            dec.report(_D.AE_EMPTY, "AE title is all spaces", offset, path)
-        if "\\" in value:
-            dec.report(_D.AE_BACKSLASH, "backslash in an AE title", offset, path)
-        if not value.isascii() or _CONTROL.search(value):
-            dec.report(_D.NON_ASCII, "AE title holds control or non-ASCII characters", offset, path)
+        _check_ae(dec, raw, value, offset, path)
     return value, (None if raw == _ae_field(value) else raw)
+
+
+def _check_ae(dec: _Decoder, raw: bytes, value: str, offset: int, path: str) -> None:
+    """Report what is wrong with an AE title field and its value (PS3.5 6.2, PS3.8 9.3.2)."""
+    if b"\x00" in raw:
+        dec.report(
+            DiagnosticCode.AE_NUL_PADDED,
+            "NUL bytes in an AE title; AE titles are padded with spaces",
+            offset,
+            path,
+        )
+    if not value:
+        dec.report(DiagnosticCode.AE_EMPTY, "AE title is all spaces", offset, path)
+    if "\\" in value:
+        dec.report(DiagnosticCode.AE_BACKSLASH, "backslash in an AE title", offset, path)
+    if not value.isascii() or _CONTROL.search(value):
+        dec.report(
+            DiagnosticCode.NON_ASCII, "AE title holds control or non-ASCII characters", offset, path
+        )
 
 
 def _uid_value(raw: bytes) -> str:
@@ -429,23 +432,37 @@ def _decode_uid(
         pad = raw[: len(raw) - len(raw.lstrip(b" "))] + raw[len(raw.rstrip(b" \x00")) :]
         if b"\x00" in pad:
             dec.report(
-                _D.UID_NUL_PADDED,
+                DiagnosticCode.UID_NUL_PADDED,
                 "UID padded with NUL; PS3.8 Annex F says item UIDs are not padded",
                 offset,
                 path,
             )
         if b" " in pad:
-            dec.report(_D.UID_SPACE_PADDED, "UID padded with spaces", offset, path)
-    if not value:
-        dec.report(_D.EMPTY_VALUE, "empty UID", offset, path)
-        return value, kept
-    if not value.isascii():
-        dec.report(_D.NON_ASCII, "UID holds non-ASCII bytes (kept as Latin-1)", offset, path)
-    if len(value) > 64:
-        dec.report(_D.UID_TOO_LONG, f"{len(value)} characters; a UID has at most 64", offset, path)
-    if _UID_PATTERN.match(value) is None:
-        dec.report(_D.UID_INVALID, f"{value!r} is not a valid UID (PS3.5 9.1)", offset, path)
+            dec.report(DiagnosticCode.UID_SPACE_PADDED, "UID padded with spaces", offset, path)
+    _check_uid(dec, value, offset, path)
     return value, kept
+
+
+def _check_uid(dec: _Decoder, value: str, offset: int, path: str) -> None:
+    """Report what is wrong with a UID value (PS3.5 9.1: at most 64 digits and dots)."""
+    if not value:
+        dec.report(DiagnosticCode.EMPTY_VALUE, "empty UID", offset, path)
+        return
+    if not value.isascii():
+        dec.report(
+            DiagnosticCode.NON_ASCII, "UID holds non-ASCII bytes (kept as Latin-1)", offset, path
+        )
+    if len(value) > 64:
+        dec.report(
+            DiagnosticCode.UID_TOO_LONG,
+            f"{len(value)} characters; a UID has at most 64",
+            offset,
+            path,
+        )
+    if _UID_PATTERN.match(value) is None:
+        dec.report(
+            DiagnosticCode.UID_INVALID, f"{value!r} is not a valid UID (PS3.5 9.1)", offset, path
+        )
 
 
 def _coded(
@@ -454,7 +471,9 @@ def _coded(
     """Decode a coded byte to its enum member, reporting (and keeping) an unknown code."""
     member = coded(enum_type, value)
     if not isinstance(member, enum.Enum):
-        dec.report(_D.VALUE_OUT_OF_RANGE, f"{what} {value} is not a defined code", offset, path)
+        dec.report(
+            DiagnosticCode.VALUE_OUT_OF_RANGE, f"{what} {value} is not a defined code", offset, path
+        )
     return member
 
 
@@ -496,7 +515,9 @@ def _items(
             problem = f"item 0x{item_type:02X} length {length} runs past the end ({left} left)"
         if top:
             raise TruncatedError(problem, offset=pos, path=path)
-        dec.report(_D.ITEM_LENGTH_MISMATCH, f"{problem}; kept as trailing bytes", pos, path)
+        dec.report(
+            DiagnosticCode.ITEM_LENGTH_MISMATCH, f"{problem}; kept as trailing bytes", pos, path
+        )
         return out, data[pos:end]
     return out, b""
 
@@ -516,23 +537,28 @@ def _item(
     if item_type not in allowed:
         if decoder is None and item_type not in _ALL_KNOWN:
             dec.report(
-                _D.UNKNOWN_ITEM,
+                DiagnosticCode.UNKNOWN_ITEM,
                 f"item type 0x{item_type:02X} is not known; kept and ignored (PS3.8 D.2)",
                 pos,
                 path,
             )
         else:
             dec.report(
-                _D.ITEM_NOT_ALLOWED, f"item type 0x{item_type:02X} does not belong here", pos, path
+                DiagnosticCode.ITEM_NOT_ALLOWED,
+                f"item type 0x{item_type:02X} does not belong here",
+                pos,
+                path,
             )
     if decoder is None:
         return UnknownItem(item_type, dec.data[pos + _ITEM : stop], pos, reserved)
-    if item_type != 0x57:
+    if item_type != ItemType.SOP_CLASS_COMMON_EXTENDED_NEGOTIATION:
         dec.reserved(reserved, pos + 1, path)
     try:
         return decoder(dec, reserved, pos, pos + _ITEM, stop, path)
     except _Malformed as exc:
-        dec.report(_D.ITEM_MALFORMED, f"{exc.message}; kept undecoded", exc.offset or pos, path)
+        dec.report(
+            DiagnosticCode.ITEM_MALFORMED, f"{exc.message}; kept undecoded", exc.offset or pos, path
+        )
         return UnknownItem(item_type, dec.data[pos + _ITEM : stop], pos, reserved)
 
 
@@ -540,19 +566,21 @@ def _count(
     dec: _Decoder,
     items: Iterable[Any],
     kind: type[Any],
-    label: str,
     offset: int,
     path: str,
     required: bool,
     single: bool = True,
 ) -> None:
     """Report a required item that is missing, or a second one of a kind allowed once."""
+    label = kind.item_type.label
     found = [item for item in items if isinstance(item, kind)]
     if required and not found:
-        dec.report(_D.MISSING_ITEM, f"no {label}", offset, path)
+        dec.report(DiagnosticCode.MISSING_ITEM, f"no {label}", offset, path)
     if single and len(found) > 1:
         extra = found[1]
-        dec.report(_D.DUPLICATE_ITEM, f"more than one {label}", extra.offset or offset, path)
+        dec.report(
+            DiagnosticCode.DUPLICATE_ITEM, f"more than one {label}", extra.offset or offset, path
+        )
 
 
 # --- A-ASSOCIATE-RQ / -AC -------------------------------------------------------------------------
@@ -560,7 +588,8 @@ def _count(
 
 def _decode_associate(dec: _Decoder, reserved: int, declared: int | None, is_rq: bool) -> PDU:
     """Decode the fixed fields and the variable items of an A-ASSOCIATE-RQ or -AC."""
-    name = "A-ASSOCIATE-RQ" if is_rq else "A-ASSOCIATE-AC"
+    cls = AAssociateRQ if is_rq else AAssociateAC
+    name = cls.name
     data = dec.data
     if len(data) < PDU_HEADER_SIZE + _ASSOCIATE.size:
         raise TruncatedError(
@@ -572,7 +601,7 @@ def _decode_associate(dec: _Decoder, reserved: int, declared: int | None, is_rq:
     version, reserved_1, called, calling, reserved_2 = _ASSOCIATE.unpack_from(data, 6)
     if not version & 1:
         dec.report(
-            _D.PROTOCOL_VERSION,
+            DiagnosticCode.PROTOCOL_VERSION,
             f"protocol version {version:#06x} does not have bit 0 (version 1) set",
             6,
             f"{name} > protocol version",
@@ -582,26 +611,25 @@ def _decode_associate(dec: _Decoder, reserved: int, declared: int | None, is_rq:
     calling_value, calling_raw = _decode_ae(dec, calling, 26, f"{name} > calling AE title", is_rq)
     if is_rq:
         dec.reserved(reserved_2, 42, f"{name} > reserved")
-    allowed = _RQ_ITEMS if is_rq else _AC_ITEMS
+    allowed = CONTAINS[cls.pdu_type]
     decoders = _RQ_DECODERS if is_rq else _AC_DECODERS
     start = PDU_HEADER_SIZE + _ASSOCIATE.size
     items, _ = _items(dec, start, len(data), name, "item", decoders, allowed, top=True)
-    _count(dec, items, ApplicationContextItem, "Application Context item", start, name, True)
+    _count(dec, items, ApplicationContextItem, start, name, True)
     context_kind = PresentationContextRQItem if is_rq else PresentationContextACItem
-    _count(dec, items, context_kind, "Presentation Context item", start, name, True, False)
-    _count(dec, items, UserInformationItem, "User Information item", start, name, True)
+    _count(dec, items, context_kind, start, name, True, False)
+    _count(dec, items, UserInformationItem, start, name, True)
     seen: set[int] = set()
     for item in items:
         if isinstance(item, context_kind):
             if item.presentation_context_id in seen:
                 dec.report(
-                    _D.DUPLICATE_ITEM,
+                    DiagnosticCode.DUPLICATE_ITEM,
                     f"presentation context ID {item.presentation_context_id} appears twice",
                     item.offset or start,
                     name,
                 )
             seen.add(item.presentation_context_id)
-    cls = AAssociateRQ if is_rq else AAssociateAC
     return cls(
         called_value,
         calling_value,
@@ -639,14 +667,15 @@ def _transfer_syntax(tested: bool) -> _ItemDecoder:
     return decode
 
 
-def _fixed(dec: _Decoder, start: int, stop: int, size: int, path: str, what: str) -> bytes:
+def _fixed(dec: _Decoder, start: int, stop: int, size: int, path: str, kind: ItemType) -> bytes:
     """Check a fixed-size value: too short is malformed, longer is reported; return the extra."""
+    what = kind.label.removesuffix(" sub-item")
     length = stop - start
     if length < size:
         raise _Malformed(f"{what} value is {length} byte(s); it needs {size}", offset=start)
     if length > size:
         dec.report(
-            _D.ITEM_LENGTH_MISMATCH,
+            DiagnosticCode.ITEM_LENGTH_MISMATCH,
             f"{what} value is {length} byte(s), not {size}; the extra bytes are kept",
             start,
             path,
@@ -658,7 +687,7 @@ def _context_id(dec: _Decoder, context_id: int, offset: int, path: str) -> None:
     """Report a presentation context ID that is not odd (PS3.8 9.3.2.2: odd, 1-255)."""
     if not context_id & 1:
         dec.report(
-            _D.CONTEXT_ID_INVALID,
+            DiagnosticCode.CONTEXT_ID_INVALID,
             f"presentation context ID {context_id} is not an odd number 1-255",
             offset,
             path,
@@ -677,8 +706,8 @@ def _presentation_rq(
     subs, trailing = _items(
         dec, start + 4, stop, path, "sub-item", _PC_DECODERS, _PC_RQ_SUBS, top=False
     )
-    _count(dec, subs, AbstractSyntaxSubItem, "Abstract Syntax sub-item", pos, path, True)
-    _count(dec, subs, TransferSyntaxSubItem, "Transfer Syntax sub-item", pos, path, True, False)
+    _count(dec, subs, AbstractSyntaxSubItem, pos, path, True)
+    _count(dec, subs, TransferSyntaxSubItem, pos, path, True, False)
     return PresentationContextRQItem(context_id, tuple(subs), r1, r2, r3, trailing, reserved, pos)
 
 
@@ -698,7 +727,7 @@ def _presentation_ac(
     subs, trailing = _items(
         dec, start + 4, stop, path, "sub-item", decoders, _PC_AC_SUBS, top=False
     )
-    _count(dec, subs, TransferSyntaxSubItem, "Transfer Syntax sub-item", pos, path, accepted)
+    _count(dec, subs, TransferSyntaxSubItem, pos, path, accepted)
     return PresentationContextACItem(
         context_id, result_reason, tuple(subs), r1, r3, trailing, reserved, pos
     )
@@ -714,23 +743,15 @@ def _user_information(allowed: frozenset[int]) -> _ItemDecoder:
         subs, trailing = _items(
             dec, start, stop, path, "sub-item", _USER_DECODERS, allowed, top=False
         )
-        _count(dec, subs, MaximumLengthSubItem, "Maximum Length sub-item", pos, path, True)
-        _count(
-            dec,
-            subs,
-            ImplementationClassUIDSubItem,
-            "Implementation Class UID sub-item",
-            pos,
-            path,
-            True,
-        )
-        for kind, label in (
-            (AsynchronousOperationsWindowSubItem, "Asynchronous Operations Window sub-item"),
-            (ImplementationVersionNameSubItem, "Implementation Version Name sub-item"),
-            (UserIdentityRQSubItem, "User Identity sub-item"),
-            (UserIdentityACSubItem, "User Identity sub-item"),
+        _count(dec, subs, MaximumLengthSubItem, pos, path, True)
+        _count(dec, subs, ImplementationClassUIDSubItem, pos, path, True)
+        for kind in (
+            AsynchronousOperationsWindowSubItem,
+            ImplementationVersionNameSubItem,
+            UserIdentityRQSubItem,
+            UserIdentityACSubItem,
         ):
-            _count(dec, subs, kind, label, pos, path, False)
+            _count(dec, subs, kind, pos, path, False)
         return UserInformationItem(tuple(subs), trailing, reserved, pos)
 
     return decode
@@ -740,7 +761,7 @@ def _maximum_length(
     dec: _Decoder, reserved: int, pos: int, start: int, stop: int, path: str
 ) -> MaximumLengthSubItem:
     """Decode a Maximum Length sub-item 0x51 (four bytes)."""
-    extra = _fixed(dec, start, stop, _MAX_LENGTH.size, path, "Maximum Length")
+    extra = _fixed(dec, start, stop, _MAX_LENGTH.size, path, ItemType.MAXIMUM_LENGTH)
     (value,) = _MAX_LENGTH.unpack_from(dec.data, start)
     return MaximumLengthSubItem(value, extra, reserved, pos)
 
@@ -749,7 +770,7 @@ def _async_window(
     dec: _Decoder, reserved: int, pos: int, start: int, stop: int, path: str
 ) -> AsynchronousOperationsWindowSubItem:
     """Decode an Asynchronous Operations Window sub-item 0x53 (two two-byte counts)."""
-    extra = _fixed(dec, start, stop, _ASYNC.size, path, "Asynchronous Operations Window")
+    extra = _fixed(dec, start, stop, _ASYNC.size, path, ItemType.ASYNCHRONOUS_OPERATIONS_WINDOW)
     invoked, performed = _ASYNC.unpack_from(dec.data, start)
     return AsynchronousOperationsWindowSubItem(invoked, performed, extra, reserved, pos)
 
@@ -767,7 +788,7 @@ def _role_selection(
     if uid_length != actual:
         declared = uid_length
         dec.report(
-            _D.FIELD_LENGTH_MISMATCH,
+            DiagnosticCode.FIELD_LENGTH_MISMATCH,
             f"UID-length says {uid_length} but the item leaves {actual} byte(s) for the UID",
             start,
             path,
@@ -786,11 +807,18 @@ def _version_name(
     """Decode an Implementation Version Name sub-item 0x55 (1-16 characters)."""
     value = dec.data[start:stop].decode("latin-1")
     if not value:
-        dec.report(_D.EMPTY_VALUE, "empty Implementation Version Name", start, path)
+        dec.report(DiagnosticCode.EMPTY_VALUE, "empty Implementation Version Name", start, path)
     elif len(value) > 16:
-        dec.report(_D.VALUE_TOO_LONG, f"{len(value)} characters; at most 16", start, path)
+        dec.report(
+            DiagnosticCode.VALUE_TOO_LONG, f"{len(value)} characters; at most 16", start, path
+        )
     if not value.isascii() or _CONTROL.search(value):
-        dec.report(_D.NON_ASCII, "control or non-ASCII characters (kept as Latin-1)", start, path)
+        dec.report(
+            DiagnosticCode.NON_ASCII,
+            "control or non-ASCII characters (kept as Latin-1)",
+            start,
+            path,
+        )
     return ImplementationVersionNameSubItem(value, reserved, pos)
 
 
@@ -832,7 +860,7 @@ def _common_extended_negotiation(
     if list_length != stop - list_start:
         declared = list_length
         dec.report(
-            _D.FIELD_LENGTH_MISMATCH,
+            DiagnosticCode.FIELD_LENGTH_MISMATCH,
             f"related general SOP class identification length says {list_length} but "
             f"{stop - list_start} byte(s) remain; the list is read to the end of the item",
             svc_end,
@@ -882,7 +910,7 @@ def _user_identity_rq(
     if secondary_length != stop - secondary_start:
         declared = secondary_length
         dec.report(
-            _D.FIELD_LENGTH_MISMATCH,
+            DiagnosticCode.FIELD_LENGTH_MISMATCH,
             f"secondary field length says {secondary_length} but {stop - secondary_start} "
             "byte(s) remain; the secondary field is read to the end of the item",
             primary_end,
@@ -891,7 +919,7 @@ def _user_identity_rq(
     identity_type = _coded(dec, UserIdentityType, kind, start, path, "user identity type")
     if response not in (0, 1):
         dec.report(
-            _D.VALUE_OUT_OF_RANGE,
+            DiagnosticCode.VALUE_OUT_OF_RANGE,
             f"positive response requested is {response}, not 0 or 1",
             start + 1,
             path,
@@ -899,9 +927,11 @@ def _user_identity_rq(
     primary = data[start + _UID_RQ.size : primary_end]
     secondary = data[secondary_start:stop]
     if not primary:
-        dec.report(_D.EMPTY_VALUE, "empty primary field", start + 2, path)
+        dec.report(DiagnosticCode.EMPTY_VALUE, "empty primary field", start + 2, path)
     if kind == UserIdentityType.USERNAME_AND_PASSCODE and not secondary:
-        dec.report(_D.EMPTY_VALUE, "user identity type 2 without a passcode", primary_end, path)
+        dec.report(
+            DiagnosticCode.EMPTY_VALUE, "user identity type 2 without a passcode", primary_end, path
+        )
     return UserIdentityRQSubItem(
         identity_type, primary, secondary, response, declared, reserved, pos
     )
@@ -920,7 +950,7 @@ def _user_identity_ac(
     if length != stop - start - _LENGTH.size:
         declared = length
         dec.report(
-            _D.FIELD_LENGTH_MISMATCH,
+            DiagnosticCode.FIELD_LENGTH_MISMATCH,
             f"server response length says {length} but {stop - start - 2} byte(s) remain",
             start,
             path,
@@ -943,7 +973,7 @@ def _fixed_body(dec: _Decoder, name: str) -> bytes:
         )
     if size > _FIXED_BODY:
         dec.report(
-            _D.PDU_LENGTH_MISMATCH,
+            DiagnosticCode.PDU_LENGTH_MISMATCH,
             f"{size} byte(s) after the header for a {_FIXED_BODY}-byte body; the extra bytes "
             "are kept",
             PDU_HEADER_SIZE + _FIXED_BODY,
@@ -961,7 +991,7 @@ _REASONS: dict[int, type[enum.IntEnum]] = {
 
 def _decode_reject(dec: _Decoder, reserved: int, declared: int | None) -> AAssociateRJ:
     """Decode an A-ASSOCIATE-RJ; the reason's meaning depends on the source."""
-    name = "A-ASSOCIATE-RJ"
+    name = AAssociateRJ.name
     trailing = _fixed_body(dec, name)
     reserved_1, result, source, reason = _REJECT.unpack_from(dec.data, PDU_HEADER_SIZE)
     dec.reserved(reserved_1, 6, f"{name} > reserved")
@@ -985,17 +1015,17 @@ def _decode_reject(dec: _Decoder, reserved: int, declared: int | None) -> AAssoc
 
 def _decode_release(dec: _Decoder, reserved: int, declared: int | None, is_rq: bool) -> PDU:
     """Decode an A-RELEASE-RQ or -RP (four reserved bytes)."""
-    name = "A-RELEASE-RQ" if is_rq else "A-RELEASE-RP"
+    cls = AReleaseRQ if is_rq else AReleaseRP
+    name = cls.name
     trailing = _fixed_body(dec, name)
     (reserved_1,) = _RELEASE.unpack_from(dec.data, PDU_HEADER_SIZE)
     dec.reserved(reserved_1, 6, f"{name} > reserved")
-    cls = AReleaseRQ if is_rq else AReleaseRP
     return cls(reserved_1, trailing, reserved, declared, tuple(dec.diagnostics))
 
 
 def _decode_abort(dec: _Decoder, reserved: int, declared: int | None) -> AAbort:
     """Decode an A-ABORT; the reason is significant only from the service provider."""
-    name = "A-ABORT"
+    name = AAbort.name
     trailing = _fixed_body(dec, name)
     reserved_1, reserved_2, source, reason = _ABORT.unpack_from(dec.data, PDU_HEADER_SIZE)
     dec.reserved(bytes((reserved_1, reserved_2)), 6, f"{name} > reserved")
@@ -1018,56 +1048,56 @@ def _decode_abort(dec: _Decoder, reserved: int, declared: int | None) -> AAbort:
 
 # --- dispatch tables -----------------------------------------------------------------------------
 
-_RQ_ITEMS = frozenset({0x10, 0x20, 0x50})
-_AC_ITEMS = frozenset({0x10, 0x21, 0x50})
-_PC_RQ_SUBS = frozenset({0x30, 0x40})
-_PC_AC_SUBS = frozenset({0x40})
-_USER_RQ_SUBS = frozenset({0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58})
-_USER_AC_SUBS = frozenset({0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x59})
+_RQ, _AC = PDUType.A_ASSOCIATE_RQ, PDUType.A_ASSOCIATE_AC
+_PC_RQ_SUBS = CONTAINS[ItemType.PRESENTATION_CONTEXT_RQ]
+_PC_AC_SUBS = CONTAINS[ItemType.PRESENTATION_CONTEXT_AC]
+_USER_RQ_SUBS = allowed_in(ItemType.USER_INFORMATION, _RQ)
+_USER_AC_SUBS = allowed_in(ItemType.USER_INFORMATION, _AC)
 
 _BODIES: dict[int, Callable[[_Decoder, int, int | None], PDU]] = {
-    0x01: lambda dec, r, d: _decode_associate(dec, r, d, True),
-    0x02: lambda dec, r, d: _decode_associate(dec, r, d, False),
-    0x03: _decode_reject,
-    0x05: lambda dec, r, d: _decode_release(dec, r, d, True),
-    0x06: lambda dec, r, d: _decode_release(dec, r, d, False),
-    0x07: _decode_abort,
+    PDUType.A_ASSOCIATE_RQ: lambda dec, r, d: _decode_associate(dec, r, d, True),
+    PDUType.A_ASSOCIATE_AC: lambda dec, r, d: _decode_associate(dec, r, d, False),
+    PDUType.A_ASSOCIATE_RJ: _decode_reject,
+    PDUType.A_RELEASE_RQ: lambda dec, r, d: _decode_release(dec, r, d, True),
+    PDUType.A_RELEASE_RP: lambda dec, r, d: _decode_release(dec, r, d, False),
+    PDUType.A_ABORT: _decode_abort,
 }
+"""Every PDU type but P-DATA-TF (decoded on its own hot path) to its body decoder."""
 
-_PC_DECODERS: dict[int, _ItemDecoder] = {
-    0x30: _uid_item(AbstractSyntaxSubItem),
-    0x40: _transfer_syntax(True),
+_DECODERS: dict[int, _ItemDecoder] = {
+    ItemType.APPLICATION_CONTEXT: _uid_item(ApplicationContextItem),
+    ItemType.PRESENTATION_CONTEXT_RQ: _presentation_rq,
+    ItemType.PRESENTATION_CONTEXT_AC: _presentation_ac,
+    ItemType.ABSTRACT_SYNTAX: _uid_item(AbstractSyntaxSubItem),
+    ItemType.TRANSFER_SYNTAX: _transfer_syntax(True),
+    ItemType.USER_INFORMATION: _user_information(CONTAINS[ItemType.USER_INFORMATION]),
+    ItemType.MAXIMUM_LENGTH: _maximum_length,
+    ItemType.IMPLEMENTATION_CLASS_UID: _uid_item(ImplementationClassUIDSubItem),
+    ItemType.ASYNCHRONOUS_OPERATIONS_WINDOW: _async_window,
+    ItemType.SCP_SCU_ROLE_SELECTION: _role_selection,
+    ItemType.IMPLEMENTATION_VERSION_NAME: _version_name,
+    ItemType.SOP_CLASS_EXTENDED_NEGOTIATION: _extended_negotiation,
+    ItemType.SOP_CLASS_COMMON_EXTENDED_NEGOTIATION: _common_extended_negotiation,
+    ItemType.USER_IDENTITY_RQ: _user_identity_rq,
+    ItemType.USER_IDENTITY_AC: _user_identity_ac,
 }
-_PC_REJECTED_DECODERS: dict[int, _ItemDecoder] = {
-    0x30: _uid_item(AbstractSyntaxSubItem),
-    0x40: _transfer_syntax(False),
-}
-_USER_DECODERS: dict[int, _ItemDecoder] = {
-    0x51: _maximum_length,
-    0x52: _uid_item(ImplementationClassUIDSubItem),
-    0x53: _async_window,
-    0x54: _role_selection,
-    0x55: _version_name,
-    0x56: _extended_negotiation,
-    0x57: _common_extended_negotiation,
-    0x58: _user_identity_rq,
-    0x59: _user_identity_ac,
-}
-_RQ_DECODERS: dict[int, _ItemDecoder] = {
-    0x10: _uid_item(ApplicationContextItem),
-    0x20: _presentation_rq,
-    0x21: _presentation_ac,
-    0x50: _user_information(_USER_RQ_SUBS),
-}
-_AC_DECODERS: dict[int, _ItemDecoder] = {**_RQ_DECODERS, 0x50: _user_information(_USER_AC_SUBS)}
-_ANY_DECODERS: dict[int, _ItemDecoder] = {
-    **_RQ_DECODERS,
-    0x50: _user_information(_USER_RQ_SUBS | _USER_AC_SUBS),
-    **_PC_DECODERS,
-    **_USER_DECODERS,
-}
+"""One decoder per item type, as the type is read on its own (either direction's sub-items)."""
 
-_ALL_KNOWN = frozenset(_ANY_DECODERS)
+
+def _level(types: Iterable[ItemType]) -> dict[int, _ItemDecoder]:
+    """The decoders of ``types``, for the items that may stand at one level."""
+    return {t: _DECODERS[t] for t in types}
+
+
+_PC_DECODERS = _level(_PC_RQ_SUBS | _PC_AC_SUBS)
+_PC_REJECTED_DECODERS = {**_PC_DECODERS, ItemType.TRANSFER_SYNTAX: _transfer_syntax(False)}
+_USER_DECODERS = _level(CONTAINS[ItemType.USER_INFORMATION])
+_RQ_DECODERS = {
+    **_level(CONTAINS[_RQ] | CONTAINS[_AC]),
+    ItemType.USER_INFORMATION: _user_information(_USER_RQ_SUBS),
+}
+_AC_DECODERS = {**_RQ_DECODERS, ItemType.USER_INFORMATION: _user_information(_USER_AC_SUBS)}
+_ALL_KNOWN = frozenset(ItemType)
 
 
 def decode_item(
@@ -1078,7 +1108,7 @@ def decode_item(
     The type code alone says what the item is (the codes of PS3.8 are distinct across levels),
     so this decodes any of 0x10-0x59 as it would inside a PDU, or keeps an unknown type.
     """
-    dec = _Decoder(bytes(_view(data)), policy)
+    dec = _Decoder(bytes(byte_view(data)), policy)
     n = len(dec.data)
     if n < _ITEM:
         raise TruncatedError(f"{n} byte(s); an item header needs {_ITEM}", offset=0, path="item")
@@ -1092,325 +1122,5 @@ def decode_item(
         raise DecodeError(
             f"{n - _ITEM - length} byte(s) after the item", offset=_ITEM + length, path=path
         )
-    item = _item(dec, item_type, reserved, 0, n, path, _ANY_DECODERS, _ALL_KNOWN)
+    item = _item(dec, item_type, reserved, 0, n, path, _DECODERS, _ALL_KNOWN)
     return item, tuple(dec.diagnostics)
-
-
-def encode_item(item: Any, *, canonical: bool = False) -> bytes:
-    """Encode one item or sub-item with its header, as received or (``canonical``) standard."""
-    with _field_types("item"):
-        return _item_bytes(item, canonical, "item")
-
-
-# --- encoding ------------------------------------------------------------------------------------
-
-
-def _pack(fmt: struct.Struct, path: str, *values: Any) -> bytes:
-    """Pack fixed fields, turning an out-of-range value into EncodeError."""
-    try:
-        return fmt.pack(*values)
-    except struct.error as exc:
-        raise EncodeError(f"cannot encode {values!r}: {exc}", path=path) from exc
-
-
-def _text_bytes(value: str, path: str) -> bytes:
-    """Encode text as Latin-1 (the decoders' reversible reading), or fail with EncodeError."""
-    if not isinstance(value, str):
-        raise InvalidParameterType(f"expected str, not {type(value).__name__}", path=path)
-    try:
-        return value.encode("latin-1")
-    except UnicodeEncodeError as exc:
-        raise EncodeError(f"{value!r} has characters outside Latin-1", path=path) from exc
-
-
-def _uid_bytes(value: str, raw: bytes | None, canonical: bool, path: str) -> bytes:
-    """The UID field to write: the kept raw bytes when they still carry ``value``."""
-    if raw is not None and not canonical and _uid_value(raw) == value:
-        return raw
-    return _text_bytes(value, path)
-
-
-def _ae_bytes(value: str, raw: bytes | None, canonical: bool, path: str) -> bytes:
-    """The 16-byte AE field to write: the kept raw bytes when they still carry ``value``."""
-    if raw is not None and not canonical and len(raw) == 16 and _ae_value(raw) == value:
-        return raw
-    encoded = _text_bytes(value, path)
-    if len(encoded) > 16:
-        raise EncodeError(f"AE title {value!r} is longer than 16 characters", path=path)
-    return encoded.ljust(16, b" ")
-
-
-def _prefix(value: bytes, declared: int | None, canonical: bool, path: str) -> bytes:
-    """A two-byte length (declared when kept, else actual) followed by ``value``."""
-    length = len(value) if declared is None or canonical else declared
-    return _pack(_LENGTH, path, length) + value
-
-
-def _item_bytes(item: Any, canonical: bool, path: str) -> bytes:
-    """Encode one item or sub-item with its header."""
-    encoder = _ENCODERS.get(type(item))
-    if encoder is None:
-        raise InvalidParameterType(f"{type(item).__name__} is not a PDU item", path=path)
-    item_path = f"{path} > item 0x{item.item_type:02X}"
-    value = encoder(item, canonical, item_path)
-    if isinstance(item, SOPClassCommonExtendedNegotiationSubItem):
-        reserved = item.sub_item_version
-    else:
-        reserved = 0 if canonical else item.reserved
-    if len(value) > 0xFFFF:
-        raise EncodeError(
-            f"item value of {len(value)} bytes does not fit a 2-byte length", path=item_path
-        )
-    return _pack(_ITEM_HEADER, item_path, item.item_type, reserved, len(value)) + value
-
-
-def _items_bytes(items: Iterable[Any], canonical: bool, path: str) -> bytes:
-    """Encode a sequence of items."""
-    return b"".join(_item_bytes(item, canonical, path) for item in items)
-
-
-def _trailing(item: Any, canonical: bool) -> bytes:
-    """Bytes kept after an item's last field; canonical output drops them."""
-    return b"" if canonical else bytes(item.trailing)
-
-
-def _enc_unknown(item: UnknownItem, canonical: bool, path: str) -> bytes:
-    """Write an unknown or undecodable item's value exactly as it was kept."""
-    return bytes(item.raw)
-
-
-def _enc_uid(attribute: str) -> Callable[[Any, bool, str], bytes]:
-    """Make the value encoder of an item whose whole value is the UID in ``attribute``."""
-
-    def encode(item: Any, canonical: bool, path: str) -> bytes:
-        """Write the UID, or its kept raw bytes while they still carry it."""
-        return _uid_bytes(getattr(item, attribute), item.raw, canonical, path)
-
-    return encode
-
-
-def _enc_pc_rq(item: PresentationContextRQItem, canonical: bool, path: str) -> bytes:
-    """Write a Presentation Context (RQ) value: ID, three reserved bytes, sub-items."""
-    reserved = (0, 0, 0) if canonical else (item.reserved_1, item.reserved_2, item.reserved_3)
-    fixed = _pack(_PC_FIXED, path, item.presentation_context_id, *reserved)
-    return fixed + _items_bytes(item.sub_items, canonical, path) + _trailing(item, canonical)
-
-
-def _enc_pc_ac(item: PresentationContextACItem, canonical: bool, path: str) -> bytes:
-    """Write a Presentation Context (AC) value: ID, reserved, result, reserved, sub-items."""
-    r1, r3 = (0, 0) if canonical else (item.reserved_1, item.reserved_3)
-    fixed = _pack(_PC_FIXED, path, item.presentation_context_id, r1, item.result_reason, r3)
-    return fixed + _items_bytes(item.sub_items, canonical, path) + _trailing(item, canonical)
-
-
-def _enc_user(item: UserInformationItem, canonical: bool, path: str) -> bytes:
-    """Write a User Information value: its sub-items in order."""
-    return _items_bytes(item.sub_items, canonical, path) + _trailing(item, canonical)
-
-
-def _enc_max_length(item: MaximumLengthSubItem, canonical: bool, path: str) -> bytes:
-    """Write a Maximum Length value (four bytes)."""
-    return _pack(_MAX_LENGTH, path, item.maximum_length_received) + _trailing(item, canonical)
-
-
-def _enc_async(item: AsynchronousOperationsWindowSubItem, canonical: bool, path: str) -> bytes:
-    """Write an Asynchronous Operations Window value (two two-byte counts)."""
-    counts = (item.maximum_number_operations_invoked, item.maximum_number_operations_performed)
-    return _pack(_ASYNC, path, *counts) + _trailing(item, canonical)
-
-
-def _enc_role(item: SCPSCURoleSelectionSubItem, canonical: bool, path: str) -> bytes:
-    """Write a Role Selection value: UID-length, UID and the two role bytes."""
-    uid = _uid_bytes(item.sop_class_uid, item.sop_class_uid_raw, canonical, path)
-    return _prefix(uid, item.uid_length, canonical, path) + _pack(
-        _ROLES, path, item.scu_role, item.scp_role
-    )
-
-
-def _enc_version(item: ImplementationVersionNameSubItem, canonical: bool, path: str) -> bytes:
-    """Write an Implementation Version Name value (Latin-1, as it was read)."""
-    return _text_bytes(item.implementation_version_name, path)
-
-
-def _enc_ext_neg(item: SOPClassExtendedNegotiationSubItem, canonical: bool, path: str) -> bytes:
-    """Write a SOP Class Extended Negotiation value: UID-length, UID, application info."""
-    uid = _uid_bytes(item.sop_class_uid, item.sop_class_uid_raw, canonical, path)
-    return _prefix(uid, None, canonical, path) + bytes(item.service_class_application_information)
-
-
-def _enc_common_ext_neg(
-    item: SOPClassCommonExtendedNegotiationSubItem, canonical: bool, path: str
-) -> bytes:
-    """Write a Common Extended Negotiation value: two prefixed UIDs and the related list."""
-    sop = _uid_bytes(item.sop_class_uid, item.sop_class_uid_raw, canonical, path)
-    svc = _uid_bytes(item.service_class_uid, item.service_class_uid_raw, canonical, path)
-    related = item.related_general_sop_class_uids
-    raws: tuple[bytes | None, ...] = (None,) * len(related)
-    kept = item.related_general_sop_class_uids_raw
-    if kept is not None and len(kept) == len(related):
-        raws = kept
-    listed = b"".join(
-        _prefix(_uid_bytes(value, raw, canonical, path), None, canonical, path)
-        for value, raw in zip(related, raws, strict=True)
-    )
-    return (
-        _prefix(sop, None, canonical, path)
-        + _prefix(svc, None, canonical, path)
-        + _prefix(listed, item.related_general_sop_class_identification_length, canonical, path)
-    )
-
-
-def _enc_identity_rq(item: UserIdentityRQSubItem, canonical: bool, path: str) -> bytes:
-    """Write a User Identity (RQ) value: type, flag, primary and secondary fields."""
-    primary = bytes(item.primary_field)
-    fixed = _pack(
-        _UID_RQ, path, item.user_identity_type, item.positive_response_requested, len(primary)
-    )
-    secondary = _prefix(bytes(item.secondary_field), item.secondary_field_length, canonical, path)
-    return fixed + primary + secondary
-
-
-def _enc_identity_ac(item: UserIdentityACSubItem, canonical: bool, path: str) -> bytes:
-    """Write a User Identity (AC) value: the prefixed server response."""
-    return _prefix(bytes(item.server_response), item.server_response_length, canonical, path)
-
-
-_ENCODERS: dict[type[Any], Callable[[Any, bool, str], bytes]] = {
-    UnknownItem: _enc_unknown,
-    ApplicationContextItem: _enc_uid("application_context_name"),
-    AbstractSyntaxSubItem: _enc_uid("abstract_syntax_name"),
-    TransferSyntaxSubItem: _enc_uid("transfer_syntax_name"),
-    ImplementationClassUIDSubItem: _enc_uid("implementation_class_uid"),
-    PresentationContextRQItem: _enc_pc_rq,
-    PresentationContextACItem: _enc_pc_ac,
-    UserInformationItem: _enc_user,
-    MaximumLengthSubItem: _enc_max_length,
-    AsynchronousOperationsWindowSubItem: _enc_async,
-    SCPSCURoleSelectionSubItem: _enc_role,
-    ImplementationVersionNameSubItem: _enc_version,
-    SOPClassExtendedNegotiationSubItem: _enc_ext_neg,
-    SOPClassCommonExtendedNegotiationSubItem: _enc_common_ext_neg,
-    UserIdentityRQSubItem: _enc_identity_rq,
-    UserIdentityACSubItem: _enc_identity_ac,
-}
-
-
-def encode_pdu(pdu: PDU, *, canonical: bool = False) -> bytes:
-    """Encode a PDU; by default as received, with ``canonical=True`` in the standard form.
-
-    The default writes every kept wire detail (reserved bytes, declared lengths, raw AE titles
-    and UIDs while they still carry the value, trailing bytes), so a decoded PDU re-encodes byte
-    for byte. Canonical output computes every length, zeroes reserved bytes and MCH reserved
-    bits, writes AE titles space-padded to 16 bytes and UIDs unpadded, and drops trailing bytes.
-    """
-    if isinstance(pdu, PDataTF):
-        return _encode_p_data(pdu, canonical)
-    encoder = _PDU_ENCODERS.get(type(pdu))
-    if encoder is None:
-        raise InvalidParameterType(f"{type(pdu).__name__} is not a PDU")
-    path = pdu.name
-    with _field_types(path):
-        body = encoder(pdu, canonical, path)
-        return _header(pdu, len(body), canonical, path) + body
-
-
-@contextlib.contextmanager
-def _field_types(path: str) -> Iterator[None]:
-    """Turn a field of the wrong type or value met while encoding into a codec error."""
-    try:
-        yield
-    except (TypeError, AttributeError) as exc:
-        raise InvalidParameterType(f"a field has the wrong type: {exc}", path=path) from exc
-    except (ValueError, OverflowError) as exc:
-        raise InvalidParameter(f"a field has an unusable value: {exc}", path=path) from exc
-
-
-def _header(pdu: Any, body_length: int, canonical: bool, path: str) -> bytes:
-    """The six-byte PDU header, with the declared length kept unless canonical."""
-    declared = pdu.pdu_length
-    length = body_length if declared is None or canonical else declared
-    reserved = 0 if canonical else pdu.reserved
-    return _pack(_PDU_HEADER, path, pdu.pdu_type, reserved, length)
-
-
-def _encode_p_data(pdu: PDataTF, canonical: bool) -> bytes:
-    """Encode a P-DATA-TF by joining PDV headers and fragments (one copy of each fragment)."""
-    pack = _PDV_HEADER.pack
-    parts: list[bytes | memoryview] = [b""]
-    total = 0
-    try:
-        for pdv in pdu.presentation_data_value_items:
-            fragment = pdv.fragment
-            size = fragment.nbytes if isinstance(fragment, memoryview) else len(fragment)
-            mch = pdv.message_control_header
-            parts.append(
-                pack(size + 2, pdv.presentation_context_id, mch & _MCH_BITS if canonical else mch)
-            )
-            parts.append(fragment)
-            total += _PDV + size
-    except struct.error as exc:
-        raise EncodeError(f"cannot encode a PDV: {exc}", path="P-DATA-TF") from exc
-    except (AttributeError, TypeError) as exc:
-        raise InvalidParameterType(f"not a PDV item: {exc}", path="P-DATA-TF") from exc
-    parts[0] = _header(pdu, total, canonical, "P-DATA-TF")
-    try:
-        return b"".join(parts)
-    except TypeError as exc:
-        raise InvalidParameterType(
-            f"PDV fragment is not bytes-like: {exc}", path="P-DATA-TF"
-        ) from exc
-
-
-def _enc_associate(pdu: AAssociateRQ | AAssociateAC, canonical: bool, path: str) -> bytes:
-    """Write the fixed fields and the variable items of an A-ASSOCIATE-RQ or -AC."""
-    reserved_2 = bytes(32) if canonical else bytes(pdu.reserved_2)
-    if len(reserved_2) != 32:
-        raise EncodeError(f"reserved_2 is {len(reserved_2)} bytes, not 32", path=path)
-    fixed = _pack(
-        _ASSOCIATE,
-        path,
-        pdu.protocol_version,
-        0 if canonical else pdu.reserved_1,
-        _ae_bytes(pdu.called_ae_title, pdu.called_ae_title_raw, canonical, f"{path} > called"),
-        _ae_bytes(pdu.calling_ae_title, pdu.calling_ae_title_raw, canonical, f"{path} > calling"),
-        reserved_2,
-    )
-    return fixed + _items_bytes(pdu.variable_items, canonical, path)
-
-
-def _enc_reject(pdu: AAssociateRJ, canonical: bool, path: str) -> bytes:
-    """Write an A-ASSOCIATE-RJ body."""
-    reserved_1 = 0 if canonical else pdu.reserved_1
-    body = _pack(_REJECT, path, reserved_1, pdu.result, pdu.source, pdu.reason_diag)
-    return body + _trailing(pdu, canonical)
-
-
-def _enc_release(pdu: AReleaseRQ | AReleaseRP, canonical: bool, path: str) -> bytes:
-    """Write an A-RELEASE-RQ or -RP body (four reserved bytes)."""
-    reserved_1 = bytes(4) if canonical else bytes(pdu.reserved_1)
-    if len(reserved_1) != 4:
-        raise EncodeError(f"reserved_1 is {len(reserved_1)} bytes, not 4", path=path)
-    return reserved_1 + _trailing(pdu, canonical)
-
-
-def _enc_abort(pdu: AAbort, canonical: bool, path: str) -> bytes:
-    """Write an A-ABORT body."""
-    r1, r2 = (0, 0) if canonical else (pdu.reserved_1, pdu.reserved_2)
-    body = _pack(_ABORT, path, r1, r2, pdu.source, pdu.reason_diag)
-    return body + _trailing(pdu, canonical)
-
-
-def _enc_unknown_pdu(pdu: UnknownPDU, canonical: bool, path: str) -> bytes:
-    """Write an unknown PDU's body exactly as it was kept."""
-    return bytes(pdu.body)
-
-
-_PDU_ENCODERS: dict[type[Any], Callable[[Any, bool, str], bytes]] = {
-    AAssociateRQ: _enc_associate,
-    AAssociateAC: _enc_associate,
-    AAssociateRJ: _enc_reject,
-    AReleaseRQ: _enc_release,
-    AReleaseRP: _enc_release,
-    AAbort: _enc_abort,
-    UnknownPDU: _enc_unknown_pdu,
-}
