@@ -22,7 +22,6 @@ lists, A-ASSOCIATE and its items, fixed-size PDUs, then the tables.
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -89,6 +88,13 @@ from dimse_codec.pdu.structures import (
     allowed_in,
 )
 from dimse_codec.policy import LENIENT, Diagnostic, DiagnosticCode, Policy
+from dimse_codec.tables.vrs import (
+    AE_MAX_LENGTH,
+    CONTROL_BYTES,
+    UID_GRAMMAR,
+    UID_MAX_LENGTH,
+    VR_RULES,
+)
 
 __all__ = [
     "PDU_HEADER_SIZE",
@@ -143,10 +149,6 @@ def pdu_name(pdu_type: int) -> str:
     """The PS3.8 name of a PDU type (``"PDU 0x42"`` for one PS3.8 does not define)."""
     member = coded(PDUType, pdu_type)
     return member.label if isinstance(member, PDUType) else f"PDU 0x{pdu_type:02X}"
-
-
-_UID_PATTERN = re.compile(r"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*\Z")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class _Malformed(DecodeError):
@@ -383,7 +385,7 @@ def _ae_value(raw: bytes) -> str:
 
 def _ae_field(value: str) -> bytes:
     """The standard 16-byte field for an AE title: the value space-padded on the right."""
-    return value.encode("latin-1").ljust(16, b" ")
+    return value.encode("latin-1").ljust(AE_MAX_LENGTH, b" ")
 
 
 def _decode_ae(
@@ -409,7 +411,7 @@ def _check_ae(dec: _Decoder, raw: bytes, value: str, offset: int, path: str) -> 
         dec.report(DiagnosticCode.AE_EMPTY, "AE title is all spaces", offset, path)
     if "\\" in value:
         dec.report(DiagnosticCode.AE_BACKSLASH, "backslash in an AE title", offset, path)
-    if not value.isascii() or _CONTROL.search(value):
+    if not value.isascii() or CONTROL_BYTES.search(value.encode("latin-1")):
         dec.report(
             DiagnosticCode.NON_ASCII, "AE title holds control or non-ASCII characters", offset, path
         )
@@ -452,14 +454,14 @@ def _check_uid(dec: _Decoder, value: str, offset: int, path: str) -> None:
         dec.report(
             DiagnosticCode.NON_ASCII, "UID holds non-ASCII bytes (kept as Latin-1)", offset, path
         )
-    if len(value) > 64:
+    if len(value) > UID_MAX_LENGTH:
         dec.report(
             DiagnosticCode.UID_TOO_LONG,
-            f"{len(value)} characters; a UID has at most 64",
+            f"{len(value)} characters; a UID has at most {UID_MAX_LENGTH}",
             offset,
             path,
         )
-    if _UID_PATTERN.match(value) is None:
+    if UID_GRAMMAR.match(value) is None:
         dec.report(
             DiagnosticCode.UID_INVALID, f"{value!r} is not a valid UID (PS3.5 9.1)", offset, path
         )
@@ -805,14 +807,18 @@ def _version_name(
     dec: _Decoder, reserved: int, pos: int, start: int, stop: int, path: str
 ) -> ImplementationVersionNameSubItem:
     """Decode an Implementation Version Name sub-item 0x55 (1-16 characters)."""
-    value = dec.data[start:stop].decode("latin-1")
+    raw = bytes(dec.data[start:stop])
+    value = raw.decode("latin-1")
     if not value:
         dec.report(DiagnosticCode.EMPTY_VALUE, "empty Implementation Version Name", start, path)
-    elif len(value) > 16:
+    elif len(value) > VR_RULES["SH"].max_length:
         dec.report(
-            DiagnosticCode.VALUE_TOO_LONG, f"{len(value)} characters; at most 16", start, path
+            DiagnosticCode.VALUE_TOO_LONG,
+            f"{len(value)} characters; at most {VR_RULES['SH'].max_length}",
+            start,
+            path,
         )
-    if not value.isascii() or _CONTROL.search(value):
+    if not value.isascii() or CONTROL_BYTES.search(raw):
         dec.report(
             DiagnosticCode.NON_ASCII,
             "control or non-ASCII characters (kept as Latin-1)",

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, TypeVar
 
 from dimse_codec.pdu.structures import ItemType
+from dimse_codec.tables.uids import APPLICATION_CONTEXT_NAME
 
 __all__ = [
     "AbstractSyntaxSubItem",
@@ -46,8 +47,8 @@ __all__ = [
     "coded",
 ]
 
-DEFAULT_APPLICATION_CONTEXT = "1.2.840.10008.3.1.1.1"
-"""The DICOM Application Context Name (PS3.7 A.2.1)."""
+DEFAULT_APPLICATION_CONTEXT = APPLICATION_CONTEXT_NAME
+"""The DICOM Application Context Name (PS3.7 A.2.1), the one an A-ASSOCIATE carries by default."""
 
 E = TypeVar("E", bound=enum.IntEnum)
 

@@ -70,6 +70,7 @@ from dimse_codec.strategies import (
 )
 from dimse_codec.strategies.raw import message_pdvs, one_pdv_per_pdu, pdv_item
 from dimse_codec.tables.messages import COMMAND_DATA_SET_TYPE_NULL
+from dimse_codec.tables.uids import VERIFICATION_SOP_CLASS
 
 __all__ = [
     "MALFORMED_KINDS",
@@ -88,7 +89,7 @@ __all__ = [
     "release_step",
 ]
 
-VERIFICATION = "1.2.840.10008.1.1"
+VERIFICATION = VERIFICATION_SOP_CLASS
 """The Verification SOP class (C-ECHO), proposed first."""
 
 STORAGE_SOP_CLASSES: Mapping[str, str] = MappingProxyType(
