@@ -9,8 +9,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "dimse_codec"
 
 # lowest first; a module may import its own layer and any layer before it
 LAYERS = [
-    {"_deprecation"},
-    {"errors", "policy", "_wire"},
+    {"_deprecation", "diagnostics"},
+    {"errors"},
+    {"policy", "_wire"},
     {"pcap"},
     {"tables"},
     {"dataset"},
@@ -61,4 +62,3 @@ def test_no_layer_imports_one_above_it() -> None:
             assert layer_of(name) <= layer_of(own), f"{relative} imports dimse_codec.{name}"
         checked += 1
     assert checked >= 20
-
