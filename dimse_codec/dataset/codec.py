@@ -25,10 +25,11 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
-from pydicom.valuerep import AMBIGUOUS_VR, EXPLICIT_VR_LENGTH_32, VR
+from pydicom.valuerep import AMBIGUOUS_VR, VR
 from pydicom.values import convert_string
 
 from dimse_codec._wire import byte_view
+from dimse_codec.dataset.structures import BIG_ENDIAN, LITTLE_ENDIAN, LONG_LENGTH_VRS, VRS
 from dimse_codec.dataset.transfer_syntax import (
     TransferSyntax,
     TransferSyntaxLike,
@@ -69,8 +70,7 @@ _ITEM_NAMES = {
     _SEQUENCE_DELIMITER: "sequence delimitation item",
 }
 
-_VR_BYTES = frozenset(str(vr.value).encode("ascii") for vr in VR if len(vr.value) == 2)
-_LONG_LENGTH_VRS = frozenset(str(vr.value) for vr in EXPLICIT_VR_LENGTH_32)
+_LONG_LENGTH_VRS = frozenset(vr.decode("ascii") for vr in LONG_LENGTH_VRS)
 _FRAGMENT_VRS = frozenset({"OB", "OW", "OB or OW"})
 _BULK_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW"})
 
@@ -336,20 +336,17 @@ class _Syntax(NamedTuple):
     implicit: bool
     little: bool
     tag_length: struct.Struct
+    """:data:`~dimse_codec.dataset.structures.ELEMENT_HEADER` in this byte order."""
     explicit: struct.Struct
-    long_length: struct.Struct
+    """:data:`~dimse_codec.dataset.structures.EXPLICIT_SHORT_HEADER` in this byte order."""
+    explicit_long: struct.Struct
+    """:data:`~dimse_codec.dataset.structures.EXPLICIT_LONG_HEADER` in this byte order."""
 
 
 def _syntax(implicit: bool, little: bool) -> _Syntax:
-    """Build the struct layouts for an element encoding."""
-    order = "<" if little else ">"
-    return _Syntax(
-        implicit,
-        little,
-        struct.Struct(f"{order}HHL"),
-        struct.Struct(f"{order}HH2sH"),
-        struct.Struct(f"{order}L"),
-    )
+    """Pick the declared header layouts for an element encoding."""
+    headers = LITTLE_ENDIAN if little else BIG_ENDIAN
+    return _Syntax(implicit, little, *headers)
 
 
 _IMPLICIT_LE = _syntax(True, True)
@@ -418,7 +415,7 @@ class _Parser:
                 position += 8
             else:
                 _, _, raw_vr, short_length = syntax.explicit.unpack_from(self.buffer, position)
-                if raw_vr not in _VR_BYTES:
+                if raw_vr not in VRS:
                     raise DecodeError(
                         f"invalid VR {bytes(raw_vr)!r} in an explicit VR transfer syntax",
                         offset=position + 4,
@@ -432,7 +429,7 @@ class _Parser:
                             offset=position,
                             path=element_path,
                         )
-                    (length,) = syntax.long_length.unpack_from(self.buffer, position + 8)
+                    length = syntax.explicit_long.unpack_from(self.buffer, position)[4]
                     position += 12
                 else:
                     length = short_length
