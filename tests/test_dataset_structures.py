@@ -28,7 +28,7 @@ BIG_ENDIAN_TWINS = {
 FIELDS = ["implicit", "explicit_short", "explicit_long"]
 
 
-@pytest.mark.parametrize(("field", "name"), zip(FIELDS, BIG_ENDIAN_TWINS, strict=True))
+@pytest.mark.parametrize(("field", "name"), list(zip(FIELDS, BIG_ENDIAN_TWINS, strict=True)))
 def test_derived_headers_parse_as_declared(field: str, name: str) -> None:
     declaration = getattr(structures, name)
     little = getattr(structures.LITTLE_ENDIAN, field)
