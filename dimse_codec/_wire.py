@@ -14,10 +14,13 @@ from construct import Bytes, Construct, FormatField
 
 from dimse_codec.errors import InvalidParameter, InvalidParameterType
 
-__all__ = ["byte_view", "struct_of"]
+__all__ = ["ByteOrder", "byte_view", "struct_of"]
+
+ByteOrder = Literal["<", ">"]
+"""A :mod:`struct` byte-order prefix: ``"<"`` little endian, ``">"`` big endian (network order)."""
 
 
-def struct_of(declaration: Construct, byte_order: Literal["<", ">"] = ">") -> struct.Struct:
+def struct_of(declaration: Construct, byte_order: ByteOrder = ">") -> struct.Struct:
     """Derive a :class:`struct.Struct` in ``byte_order`` from a construct of fixed-size integer
     and byte-string fields, or fail loudly when a field has no fixed size."""
     if byte_order not in ("<", ">"):
@@ -37,17 +40,20 @@ def struct_of(declaration: Construct, byte_order: Literal["<", ">"] = ">") -> st
 
 
 def byte_view(data: object, what: str = "data") -> memoryview:
-    """A flat unsigned-byte view of ``data`` without copying it.
+    """A flat unsigned-byte view of ``data`` (bytes, bytearray, memoryview or any other buffer),
+    without copying it, so a decoder can slice the caller's bytes for free.
 
-    Raises :class:`InvalidParameterType` (naming ``what``) for anything that is not bytes,
-    bytearray or memoryview, and :class:`InvalidParameter` for a non-contiguous buffer.
+    Raises :class:`InvalidParameterType` (naming ``what``) for an object that exposes no buffer,
+    such as ``str``, and :class:`InvalidParameter` for a non-contiguous buffer, which no view of
+    unsigned bytes can cover.
     """
-    if not isinstance(data, bytes | bytearray | memoryview):
+    try:
+        view = memoryview(data)  # type: ignore[arg-type]
+    except TypeError as exc:
         raise InvalidParameterType(
             f"{what} must be bytes, bytearray or memoryview, not {type(data).__name__}",
             path=what,
-        )
-    view = memoryview(data)
+        ) from exc
     if view.format != "B" or view.ndim != 1:
         if not view.c_contiguous:
             raise InvalidParameter(f"{what} must be a contiguous buffer", path=what)

@@ -6,10 +6,7 @@ caller that catches :class:`DimseCodecError` has caught every way bad bytes can 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from dimse_codec.policy import Diagnostic
+from dimse_codec.diagnostics import Diagnostic
 
 __all__ = [
     "DecodeError",

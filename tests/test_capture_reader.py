@@ -21,6 +21,7 @@ from construct import Construct
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dimse_codec._wire import struct_of
 from dimse_codec.errors import DecodeError, DimseCodecError, LimitExceeded, TruncatedError
 from dimse_codec.pcap import (
     SUPPORTED_LINK_TYPES,
@@ -678,19 +679,19 @@ def test_huge_declared_length_does_not_allocate_it() -> None:
 
 # --- declarations against the fast path ------------------------------------------------------
 
-DECLARATIONS = [name for name in structures.__all__ if name != "struct_of"]
+DECLARATIONS = list(structures.__all__)
 
 
 @pytest.mark.parametrize("name", DECLARATIONS)
 @pytest.mark.parametrize("order", ["<", ">"])
 def test_struct_of_matches_construct(name: str, order: str) -> None:
     declaration: Construct = getattr(structures, name)
-    fast = structures.struct_of(declaration, ">")
+    fast = struct_of(declaration, ">")
     assert fast.size == declaration.sizeof()
     blob = random.Random(name).randbytes(fast.size)
     parsed = declaration.parse(blob)
     assert list(fast.unpack(blob)) == [parsed[sub.name] for sub in declaration.subcons]
-    swapped = structures.struct_of(declaration, order)
+    swapped = struct_of(declaration, order)
     assert swapped.size == fast.size
 
 
@@ -698,9 +699,15 @@ def test_struct_of_refuses_variable_fields() -> None:
     from construct import GreedyBytes, Struct
 
     with pytest.raises(TypeError):
-        structures.struct_of(Struct("rest" / GreedyBytes))
+        struct_of(Struct("rest" / GreedyBytes))
     with pytest.raises(ValueError):
-        structures.struct_of(structures.TCP_HEADER, "!")
+        struct_of(structures.TCP_HEADER, "!")  # type: ignore[arg-type]
+
+
+def test_struct_of_is_a_deprecated_alias_in_structures() -> None:
+    with pytest.warns(DeprecationWarning, match=r"dimse_codec\._wire\.struct_of"):
+        old = structures.struct_of
+    assert old is struct_of
 
 
 # --- a real peer -----------------------------------------------------------------------------

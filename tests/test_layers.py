@@ -9,8 +9,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "dimse_codec"
 
 # lowest first; a module may import its own layer and any layer before it
 LAYERS = [
-    {"_deprecation", "_version"},
-    {"errors", "policy", "_wire"},
+    {"_deprecation", "_version", "diagnostics"},
+    {"errors"},
+    {"policy", "_wire"},
     {"pcap"},
     {"tables"},
     {"dataset"},
@@ -62,3 +63,98 @@ def test_no_layer_imports_one_above_it() -> None:
         checked += 1
     assert checked >= 20
 
+
+def module_of(path: Path) -> str:
+    """The dotted module name of a file of the package (a package is its ``__init__``)."""
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Every module of dimse_codec and the modules it imports, wherever the import stands
+    (module level, inside a function, under ``TYPE_CHECKING``): each ties the two together."""
+    files = {module_of(path): path for path in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for module, path in files.items():
+        package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    anchor = package[: len(package) - node.level + 1]
+                    stem = ".".join(anchor + ([node.module] if node.module else []))
+                else:
+                    stem = node.module or ""
+                names = [stem] + [f"{stem}.{alias.name}" for alias in node.names]
+            for name in names:
+                while name and name not in files:  # the module a dotted name points into
+                    name = name.rpartition(".")[0]
+                # a package's face re-exporting its own modules is not a cycle of design
+                if name and name != module and not name.startswith(module + "."):
+                    targets.add(name)
+        graph[module] = targets
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan, iteratively)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, successors = work[-1]
+            advanced = False
+            for successor in successors:
+                if successor not in index:
+                    index[successor] = low[successor] = len(index)
+                    stack.append(successor)
+                    on_stack.add(successor)
+                    work.append((successor, iter(sorted(graph[successor]))))
+                    advanced = True
+                    break
+                if successor in on_stack:
+                    low[node] = min(low[node], index[successor])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_the_cycle_finder_finds_cycles() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": {"e"}}
+    assert cycles(graph) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycles() -> None:
+    graph = import_graph()
+    assert len(graph) >= 60
+    assert "dimse_codec.errors" in graph["dimse_codec.policy"]  # imports are seen at all
+    found = cycles(graph)
+    assert not found, "import cycles: " + "; ".join(" <-> ".join(c) for c in found)

@@ -778,3 +778,21 @@ def test_events_before_an_error_are_kept_for_the_caller() -> None:
     salvaged = decoder.events_before_error()
     assert [type(e).__name__ for e in salvaged] == ["MessageReceived"]
     assert decoder.events_before_error() == []  # handed over once
+
+
+def test_the_p_data_headers_are_declared_once() -> None:
+    from dimse_codec.pdata import fragmenter, stream
+    from dimse_codec.pdata import structures as pdata_structures
+    from dimse_codec.pdu import structures as pdu_structures
+
+    both = pdata_structures.PDU_PDV_HEADER_STRUCT
+    assert both.size == 12 == pdata_structures.PDU_PDV_HEADER.sizeof()
+    assert both.format == ">BBLLBB"
+    blob = bytes([0x04, 0x00, 0, 0, 0, 10, 0, 0, 0, 4, 7, 0x02])
+    parsed = pdata_structures.PDU_PDV_HEADER.parse(blob)
+    assert both.unpack(blob) == (4, 0, 10, 4, 7, 2)
+    fields = pdata_structures.PDU_PDV_HEADER.subcons
+    assert tuple(parsed[sub.name] for sub in fields) == both.unpack(blob)
+    assert blob[:6] == pdu_structures.PDU_HEADER.build(parsed)
+    assert blob[6:] == pdu_structures.PDV_HEADER.build(parsed)
+    assert fragmenter.PDU_PDV_HEADER_STRUCT is both is stream.PDU_PDV_HEADER_STRUCT

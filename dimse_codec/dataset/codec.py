@@ -25,9 +25,11 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
-from pydicom.valuerep import AMBIGUOUS_VR, EXPLICIT_VR_LENGTH_32, VR
+from pydicom.valuerep import AMBIGUOUS_VR, VR
 from pydicom.values import convert_string
 
+from dimse_codec._wire import byte_view
+from dimse_codec.dataset.structures import BIG_ENDIAN, LITTLE_ENDIAN, LONG_LENGTH_VRS, VRS
 from dimse_codec.dataset.transfer_syntax import (
     TransferSyntax,
     TransferSyntaxLike,
@@ -68,8 +70,7 @@ _ITEM_NAMES = {
     _SEQUENCE_DELIMITER: "sequence delimitation item",
 }
 
-_VR_BYTES = frozenset(str(vr.value).encode("ascii") for vr in VR if len(vr.value) == 2)
-_LONG_LENGTH_VRS = frozenset(str(vr.value) for vr in EXPLICIT_VR_LENGTH_32)
+_LONG_LENGTH_VRS = frozenset(vr.decode("ascii") for vr in LONG_LENGTH_VRS)
 _FRAGMENT_VRS = frozenset({"OB", "OW", "OB or OW"})
 _BULK_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW"})
 
@@ -80,20 +81,6 @@ _BULK_THRESHOLD = 64 * 1024
 _Bytes = bytes | bytearray | memoryview
 _Element = RawDataElement | DataElement
 _Encoding = str | MutableSequence[str]
-
-
-def _as_view(data: object, what: str = "data") -> memoryview:
-    """Return a flat unsigned-byte view of ``data`` without copying it, or raise a typed error."""
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise InvalidParameterType(
-            f"{what} must be bytes, bytearray or memoryview, not {type(data).__name__}"
-        )
-    view = memoryview(data)
-    if view.format != "B" or view.ndim != 1:
-        if not view.c_contiguous:
-            raise InvalidParameter(f"{what} must be a contiguous buffer")
-        view = view.cast("B")
-    return view
 
 
 def _resolve(transfer_syntax: TransferSyntaxLike) -> TransferSyntax:
@@ -114,7 +101,7 @@ def _tag_text(tag: int) -> str:
 
 def deflate(data: _Bytes, *, pad: bool = True) -> bytes:
     """Raw-DEFLATE ``data`` (no zlib header, PS3.5 A.5), padded with one 0x00 to even length."""
-    view = _as_view(data)
+    view = byte_view(data)
     compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -zlib.MAX_WBITS)
     parts = [compressor.compress(view), compressor.flush()]
     if pad and sum(len(part) for part in parts) % 2:
@@ -141,7 +128,7 @@ def inflate(
         raise InvalidParameterType(f"max_size must be an int, not {type(max_size).__name__}")
     if max_size < 0:
         raise InvalidParameter(f"max_size must be >= 0, not {max_size}")
-    view = _as_view(data)
+    view = byte_view(data)
     sink = diagnostics if diagnostics is not None else []
     path = "deflated data set"
     total_in = len(view)
@@ -272,7 +259,7 @@ def _bulk_view(element: _Element) -> tuple[str, memoryview] | None:
         value = element.value
     if vr not in _BULK_VRS or not isinstance(value, bytes | bytearray | memoryview):
         return None
-    view = _as_view(value)
+    view = byte_view(value)
     if len(view) < _BULK_THRESHOLD or len(view) % 2:
         return None
     return vr, view
@@ -349,20 +336,17 @@ class _Syntax(NamedTuple):
     implicit: bool
     little: bool
     tag_length: struct.Struct
+    """:data:`~dimse_codec.dataset.structures.ELEMENT_HEADER` in this byte order."""
     explicit: struct.Struct
-    long_length: struct.Struct
+    """:data:`~dimse_codec.dataset.structures.EXPLICIT_SHORT_HEADER` in this byte order."""
+    explicit_long: struct.Struct
+    """:data:`~dimse_codec.dataset.structures.EXPLICIT_LONG_HEADER` in this byte order."""
 
 
 def _syntax(implicit: bool, little: bool) -> _Syntax:
-    """Build the struct layouts for an element encoding."""
-    order = "<" if little else ">"
-    return _Syntax(
-        implicit,
-        little,
-        struct.Struct(f"{order}HHL"),
-        struct.Struct(f"{order}HH2sH"),
-        struct.Struct(f"{order}L"),
-    )
+    """Pick the declared header layouts for an element encoding."""
+    headers = LITTLE_ENDIAN if little else BIG_ENDIAN
+    return _Syntax(implicit, little, *headers)
 
 
 _IMPLICIT_LE = _syntax(True, True)
@@ -431,7 +415,7 @@ class _Parser:
                 position += 8
             else:
                 _, _, raw_vr, short_length = syntax.explicit.unpack_from(self.buffer, position)
-                if raw_vr not in _VR_BYTES:
+                if raw_vr not in VRS:
                     raise DecodeError(
                         f"invalid VR {bytes(raw_vr)!r} in an explicit VR transfer syntax",
                         offset=position + 4,
@@ -445,7 +429,7 @@ class _Parser:
                             offset=position,
                             path=element_path,
                         )
-                    (length,) = syntax.long_length.unpack_from(self.buffer, position + 8)
+                    length = syntax.explicit_long.unpack_from(self.buffer, position)[4]
                     position += 12
                 else:
                     length = short_length
@@ -773,7 +757,7 @@ def decode_dataset(
     garbage input raises a :class:`DimseCodecError` here rather than later; empty input is an
     empty data set. Tolerated problems go to ``diagnostics`` (or raise, per ``policy``).
     """
-    view = _as_view(data)
+    view = byte_view(data)
     syntax = _resolve(transfer_syntax)
     sink = diagnostics if diagnostics is not None else []
     if len(view) == 0:
@@ -802,7 +786,7 @@ class EncodedDataset:
 
     def __init__(self, data: _Bytes, transfer_syntax: TransferSyntaxLike) -> None:
         self._raw: bytes | memoryview = (
-            data if isinstance(data, bytes) else _as_view(data).toreadonly()
+            data if isinstance(data, bytes) else byte_view(data).toreadonly()
         )
         self._syntax = _resolve(transfer_syntax)
         self._inflated: tuple[bytes, list[Diagnostic]] | None = None
@@ -883,7 +867,7 @@ class EncodedDataset:
                     memoryview(data), self._syntax, policy, sink, "data set (inflated)"
                 )
             else:
-                ds = _decode_plain(_as_view(self._raw), self._syntax, policy, sink, "data set")
+                ds = _decode_plain(byte_view(self._raw), self._syntax, policy, sink, "data set")
             cached = (ds, sink)
             self._decoded[policy] = cached
         self._diagnostics = list(cached[1])

@@ -11,19 +11,16 @@ from __future__ import annotations
 import zlib
 from typing import Literal, NamedTuple
 
+from dimse_codec.dataset.structures import LONG_LENGTH_VRS, VRS
+from dimse_codec.dataset.transfer_syntax import (
+    DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+    EXPLICIT_VR_BIG_ENDIAN,
+    EXPLICIT_VR_LITTLE_ENDIAN,
+    IMPLICIT_VR_LITTLE_ENDIAN,
+)
+
 __all__ = ["Sniffed", "sniff_transfer_syntax"]
 
-IMPLICIT_LE = "1.2.840.10008.1.2"
-EXPLICIT_LE = "1.2.840.10008.1.2.1"
-EXPLICIT_BE = "1.2.840.10008.1.2.2"
-DEFLATED_LE = "1.2.840.10008.1.2.1.99"
-
-_VRS = frozenset(
-    b"AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL "
-    b"UN UR US UT UV".split()
-)
-_LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN",
-                       b"UR", b"UT", b"UV"})
 _PROBE = 256
 _MAX_FIRST_LENGTHS = 1 << 24
 
@@ -53,9 +50,9 @@ def _plausible(data: bytes, little: bool, explicit: bool) -> bool:
         last = tag
         if explicit:
             vr = data[pos + 4 : pos + 6]
-            if vr not in _VRS:
+            if vr not in VRS:
                 return False
-            if vr in _LONG_VRS:
+            if vr in LONG_LENGTH_VRS:
                 if len(data) - pos < 12:
                     return True
                 length = int.from_bytes(data[pos + 8 : pos + 12], order)
@@ -89,12 +86,15 @@ def sniff_transfer_syntax(data: bytes | bytearray | memoryview) -> Sniffed | Non
     except zlib.error:
         return None
     if _plausible(inflated, little=True, explicit=True):
-        return Sniffed(DEFLATED_LE, "the bytes inflate into an Explicit VR Little Endian data set")
+        return Sniffed(
+            DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN.uid,
+            "the bytes inflate into an Explicit VR Little Endian data set",
+        )
     return None
 
 
 _CANDIDATES = (
-    (True, True, EXPLICIT_LE, "a VR follows each tag, little endian"),
-    (True, False, IMPLICIT_LE, "a 4-byte length follows each tag, little endian"),
-    (False, True, EXPLICIT_BE, "a VR follows each tag, big endian"),
+    (True, True, EXPLICIT_VR_LITTLE_ENDIAN.uid, "a VR follows each tag, little endian"),
+    (True, False, IMPLICIT_VR_LITTLE_ENDIAN.uid, "a 4-byte length follows each tag, little endian"),
+    (False, True, EXPLICIT_VR_BIG_ENDIAN.uid, "a VR follows each tag, big endian"),
 )

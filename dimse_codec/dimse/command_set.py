@@ -1,20 +1,30 @@
 """The command-set element stream: Implicit VR Little Endian elements of group 0000, in construct.
 
-The construct declarations below are the single source of truth for the wire layout. The hot
-path does not run construct's interpreter per element: it uses :class:`struct.Struct` objects
-*derived from* those declarations (their format strings), so a change to a declaration changes
-the fast path too, and a test checks both give the same answer on random input.
+The construct declarations are the single source of truth for the wire layout: the element
+headers are the data-set layer's (:mod:`dimse_codec.dataset.structures`, re-exported here), the
+whole-element grammar and the value layouts are below. The hot path does not run construct's
+interpreter per element: it uses :class:`struct.Struct` objects *derived from* those
+declarations (their format strings), so a change to a declaration changes the fast path too, and
+a test checks both give the same answer on random input.
 
 Elements are handled as plain tuples ``(tag, offset, value)``: no object per element.
 """
 
 from __future__ import annotations
 
-import struct
 from typing import NamedTuple
 
-from construct import Bytes, Construct, FormatField, GreedyRange, Int16ul, Int32ul, Struct, this
+from construct import Bytes, GreedyRange, Int16ul, Int32ul, Struct, this
 
+from dimse_codec._wire import struct_of
+from dimse_codec.dataset.structures import (
+    ELEMENT_HEADER,
+    EXPLICIT_LONG_HEADER,
+    EXPLICIT_SHORT_HEADER,
+    LITTLE_ENDIAN,
+    LONG_LENGTH_VRS,
+    VRS,
+)
 from dimse_codec.errors import DecodeError, EncodeError, TruncatedError
 from dimse_codec.policy import Diagnostic, DiagnosticCode, Policy
 from dimse_codec.tables.elements import BY_TAG, format_tag
@@ -35,68 +45,24 @@ __all__ = [
 
 # --- declarations (PS3.5 7.1.3 implicit VR, 7.1.2 explicit VR) ---------------------------------
 
-ELEMENT_HEADER = Struct("group" / Int16ul, "element" / Int16ul, "length" / Int32ul)
-"""Implicit VR Little Endian element header: tag and a 32-bit value length."""
-
-ELEMENT = Struct(
-    "group" / Int16ul, "element" / Int16ul, "length" / Int32ul, "value" / Bytes(this.length)
-)
-"""One Implicit VR Little Endian element: header and value."""
+ELEMENT = Struct(*ELEMENT_HEADER.subcons, "value" / Bytes(this.length))
+"""One Implicit VR Little Endian element: the header of
+:data:`~dimse_codec.dataset.structures.ELEMENT_HEADER` and the value."""
 
 COMMAND_SET = GreedyRange(ELEMENT)
 """A whole command set as construct sees it; the reference grammar (not used on hot paths)."""
-
-EXPLICIT_SHORT_HEADER = Struct(
-    "group" / Int16ul, "element" / Int16ul, "vr" / Bytes(2), "length" / Int16ul
-)
-"""Explicit VR Little Endian header with a 16-bit length (most VRs)."""
-
-EXPLICIT_LONG_HEADER = Struct(
-    "group" / Int16ul,
-    "element" / Int16ul,
-    "vr" / Bytes(2),
-    "reserved" / Int16ul,
-    "length" / Int32ul,
-)
-"""Explicit VR Little Endian header with reserved bytes and a 32-bit length (OB, OW, SQ, UN...)."""
 
 US_VALUE = Int16ul
 UL_VALUE = Int32ul
 AT_VALUE = Struct("group" / Int16ul, "element" / Int16ul)
 """One AT value: an attribute tag as group then element, each little endian."""
 
-
-def _struct_of(declaration: Construct) -> struct.Struct:
-    """Derive a :class:`struct.Struct` from a construct of fixed-size fields, or fail loudly."""
-    if isinstance(declaration, FormatField):
-        return struct.Struct(declaration.fmtstr)
-    fmt = "<"
-    for renamed in declaration.subcons:
-        field = renamed.subcon
-        if isinstance(field, FormatField) and field.fmtstr[0] == "<":
-            fmt += field.fmtstr[1:]
-        elif isinstance(field, Bytes) and isinstance(field.length, int):
-            fmt += f"{field.length}s"
-        else:
-            raise TypeError(f"{renamed.name!r} is not a fixed-size little-endian field")
-    return struct.Struct(fmt)
-
-
-_HEADER = _struct_of(ELEMENT_HEADER)
-_EXPLICIT_SHORT = _struct_of(EXPLICIT_SHORT_HEADER)
-_EXPLICIT_LONG = _struct_of(EXPLICIT_LONG_HEADER)
-US = _struct_of(US_VALUE)
-UL = _struct_of(UL_VALUE)
-AT = _struct_of(AT_VALUE)
+_HEADER, _EXPLICIT_SHORT, _EXPLICIT_LONG = LITTLE_ENDIAN
+US = struct_of(US_VALUE, "<")
+UL = struct_of(UL_VALUE, "<")
+AT = struct_of(AT_VALUE, "<")
 
 HEADER_SIZE = _HEADER.size
-
-_LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN",
-                       b"UR", b"UT", b"UV"})
-_ALL_VRS = _LONG_VRS | frozenset(
-    {b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FD", b"FL", b"IS", b"LO", b"LT", b"PN",
-     b"SH", b"SL", b"SS", b"ST", b"TM", b"UI", b"UL", b"US"}
-)
 
 UNDEFINED_LENGTH = 0xFFFFFFFF
 
@@ -118,7 +84,7 @@ def element_path(tag: int) -> str:
 
 def _looks_explicit(data: bytes) -> bool:
     """Tell an Explicit VR element stream from an implicit one by its first header."""
-    if len(data) < HEADER_SIZE or data[4:6] not in _ALL_VRS:
+    if len(data) < HEADER_SIZE or data[4:6] not in VRS:
         return False
     implicit_length = UL.unpack_from(data, 4)[0]
     return bool(HEADER_SIZE + implicit_length > len(data))
@@ -142,7 +108,7 @@ def parse_elements(
     length never allocates. An explicit VR stream is decoded only if the policy tolerates
     ``EXPLICIT_VR_COMMAND``.
     """
-    if data[4:6] in _ALL_VRS and _looks_explicit(data):
+    if data[4:6] in VRS and _looks_explicit(data):
         policy.report(
             diagnostics,
             DiagnosticCode.EXPLICIT_VR_COMMAND,
@@ -170,8 +136,7 @@ def parse_elements(
             tag = (group << 16) | element
             if pos == 0 and _looks_big_endian(data):
                 raise DecodeError(
-                    "command set looks big endian; PS3.7 6.3.1 requires Implicit VR Little "
-                    "Endian",
+                    "command set looks big endian; PS3.7 6.3.1 requires Implicit VR Little Endian",
                     offset=0,
                     path="command set",
                     code="BIG_ENDIAN_COMMAND",
@@ -206,14 +171,14 @@ def _parse_explicit(data: bytes) -> list[tuple[int, int, bytes]]:
             )
         group, element, vr, length = _EXPLICIT_SHORT.unpack_from(data, pos)
         tag = (group << 16) | element
-        if vr in _LONG_VRS:
+        if vr in LONG_LENGTH_VRS:
             if end - pos < _EXPLICIT_LONG.size:
                 raise TruncatedError(
                     "explicit VR long header is cut short", offset=pos, path=element_path(tag)
                 )
             length = _EXPLICIT_LONG.unpack_from(data, pos)[4]
             start = pos + _EXPLICIT_LONG.size
-        elif vr in _ALL_VRS:
+        elif vr in VRS:
             start = pos + _EXPLICIT_SHORT.size
         else:
             raise DecodeError(
@@ -251,7 +216,7 @@ def build_explicit_element(tag: int, vr: str, value: bytes) -> bytes:
     :class:`~dimse_codec.errors.EncodeError` for a value too long for a 16-bit length.
     """
     code = vr.encode("ascii")
-    if code in _LONG_VRS:
+    if code in LONG_LENGTH_VRS:
         return _EXPLICIT_LONG.pack(tag >> 16, tag & 0xFFFF, code, 0, len(value)) + value
     if len(value) > 0xFFFF:
         raise EncodeError(

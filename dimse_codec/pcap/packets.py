@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
+from dimse_codec._wire import struct_of
 from dimse_codec.pcap.structures import (
     ETHERNET_HEADER,
     IPV4_HEADER,
@@ -25,7 +26,6 @@ from dimse_codec.pcap.structures import (
     SLL_HEADER,
     TCP_HEADER,
     VLAN_TAG,
-    struct_of,
 )
 
 __all__ = [

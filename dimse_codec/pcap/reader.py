@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import IO, Literal, Protocol
 
 from dimse_codec._deprecation import deprecated_aliases
+from dimse_codec._wire import ByteOrder, byte_view, struct_of
 from dimse_codec.pcap.errors import (
     CaptureError,
     CaptureLimitExceeded,
@@ -50,7 +51,6 @@ from dimse_codec.pcap.structures import (
     PCAPNG_PB_FIXED,
     PCAPNG_SHB_FIXED,
     PCAPNG_SPB_FIXED,
-    struct_of,
 )
 
 __all__ = [
@@ -109,7 +109,7 @@ OPTION_IF_TSOFFSET = 14
 _SHB_BYTES = PCAPNG_SHB.to_bytes(4, "big")
 _BOM_BIG = PCAPNG_BYTE_ORDER_MAGIC.to_bytes(4, "big")
 _BOM_LITTLE = PCAPNG_BYTE_ORDER_MAGIC.to_bytes(4, "little")
-_PCAP_MAGICS = {
+_PCAP_MAGICS: dict[bytes, tuple[ByteOrder, bool]] = {
     PCAP_MAGIC_MICROSECONDS.to_bytes(4, "big"): (">", False),
     PCAP_MAGIC_MICROSECONDS.to_bytes(4, "little"): ("<", False),
     PCAP_MAGIC_NANOSECONDS.to_bytes(4, "big"): (">", True),
@@ -161,8 +161,8 @@ class PacketRecord:
         return None if self.time_ns is None else self.time_ns / 1e9
 
 
-
 __getattr__ = deprecated_aliases(__name__, {"Record": ("PacketRecord", PacketRecord)})
+
 
 @dataclass(frozen=True, slots=True)
 class Truncation:
@@ -294,8 +294,7 @@ class _Input:
 def _open_input(source: CaptureSource) -> _Input:
     """Map a path or a regular file; wrap bytes; read any other file object as a stream."""
     if isinstance(source, (bytes, bytearray, memoryview)):
-        view = memoryview(source)
-        return _Input(view if view.format == "B" and view.ndim == 1 else view.cast("B"))
+        return _Input(byte_view(source, "source"))
     if isinstance(source, (str, os.PathLike)):
         handle: IO[bytes] = open(source, "rb")  # noqa: SIM115 - closed below or by _Input
         mapped = _try_map(handle)
@@ -362,7 +361,7 @@ class CaptureReader:
         self._max_notes = max_notes
         self._used = False
         self._active: Iterator[object] | None = None
-        self._byte_order = ">"
+        self._byte_order: ByteOrder = ">"
         self._nanoseconds = False
         self._input = _open_input(source)
         try:
@@ -576,7 +575,7 @@ class CaptureReader:
         pos = 0
         data, view = inp.data, inp.view
         end = len(data)
-        order = ">"  # until the first section header says; its block type reads the same
+        order: ByteOrder = ">"  # until the first section header says; its block type reads the same
         header = struct_of(PCAPNG_BLOCK_HEADER, order).unpack_from
         u32 = struct.Struct(order + "I").unpack_from
         epb = struct_of(PCAPNG_EPB_FIXED, order).unpack_from
@@ -604,6 +603,7 @@ class CaptureReader:
                             self._truncated(inp.base + pos, 12, end - pos, frame, "block header")
                             return
                     magic = bytes(view[pos + 8 : pos + 12])
+                    new_order: ByteOrder
                     if magic == _BOM_BIG:
                         new_order = ">"
                     elif magic == _BOM_LITTLE:
@@ -750,7 +750,7 @@ class CaptureReader:
         )
 
     def _interface(
-        self, view: memoryview, pos: int, length: int, order: str, where: int
+        self, view: memoryview, pos: int, length: int, order: ByteOrder, where: int
     ) -> tuple[int, int, int, int, int, int, int]:
         """Read an Interface Description Block and its time options; record the interface."""
         link, _reserved, snaplen = struct_of(PCAPNG_IDB_FIXED, order).unpack_from(view, pos + 8)

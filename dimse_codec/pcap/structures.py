@@ -2,21 +2,18 @@
 
 These declarations are the single source of truth for every fixed-size header the capture reader
 reads. As in :mod:`dimse_codec.pdu.structures`, the readers never run construct's interpreter:
-they use :class:`struct.Struct` objects derived from the declarations by :func:`struct_of`, which
-can also retarget a declaration to the other byte order (pcap and pcapng headers are written in
-the byte order of the machine that made the file; network headers are always big endian).
+they use :class:`struct.Struct` objects derived from the declarations by
+:func:`dimse_codec._wire.struct_of`, which can also retarget a declaration to the other byte order
+(pcap and pcapng headers are written in the byte order of the machine that made the file; network
+headers are always big endian).
 Bit fields (IPv4 version and header length, TCP data offset and flags) are declared as the whole
 bytes that hold them and split by the decoder.
 """
 
 from __future__ import annotations
 
-import struct
-
 from construct import (
     Bytes,
-    Construct,
-    FormatField,
     Int8ub,
     Int16ub,
     Int32sb,
@@ -24,6 +21,9 @@ from construct import (
     Int64sb,
     Struct,
 )
+
+import dimse_codec._wire
+from dimse_codec._deprecation import deprecated_aliases
 
 __all__ = [
     "ETHERNET_HEADER",
@@ -45,7 +45,6 @@ __all__ = [
     "SLL_HEADER",
     "TCP_HEADER",
     "VLAN_TAG",
-    "struct_of",
 ]
 
 # --- classic pcap (draft-ietf-opsawg-pcap) -------------------------------------------------------
@@ -192,20 +191,6 @@ TCP_HEADER = Struct(
 """TCP header without options (RFC 9293); data offset in the top 4 bits of ``offset_flags``."""
 
 
-def struct_of(declaration: Construct, byte_order: str = ">") -> struct.Struct:
-    """Derive a :class:`struct.Struct` in ``byte_order`` (``">"`` or ``"<"``) from a construct of
-    fixed-size integer and byte-string fields, so the fast path follows the declaration."""
-    if byte_order not in ("<", ">"):
-        raise ValueError(f"byte order must be '<' or '>', not {byte_order!r}")
-    if isinstance(declaration, FormatField):
-        return struct.Struct(byte_order + declaration.fmtstr[1:])
-    fmt = byte_order
-    for renamed in declaration.subcons:
-        field = renamed.subcon
-        if isinstance(field, FormatField) and field.fmtstr[0] in "<>":
-            fmt += field.fmtstr[1:]
-        elif isinstance(field, Bytes) and isinstance(field.length, int):
-            fmt += f"{field.length}s"
-        else:
-            raise TypeError(f"{renamed.name!r} is not a fixed-size field")
-    return struct.Struct(fmt)
+__getattr__ = deprecated_aliases(
+    __name__, {"struct_of": ("dimse_codec._wire.struct_of", dimse_codec._wire.struct_of)}
+)

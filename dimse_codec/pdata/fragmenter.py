@@ -15,11 +15,11 @@ peers; without them the output is the conformant one.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 
+from dimse_codec._wire import byte_view
 from dimse_codec.dimse.codec import EncodedMessage, encode_message
 from dimse_codec.dimse.primitives import DIMSEPrimitive
 from dimse_codec.errors import EncodeError, InvalidParameter, InvalidParameterType
@@ -28,8 +28,12 @@ from dimse_codec.pdata.limits import (
     PDV_OVERHEAD,
     fragment_size,
 )
+from dimse_codec.pdata.structures import (
+    PDU_HEADER_STRUCT,
+    PDU_PDV_HEADER_STRUCT,
+    PDV_HEADER_STRUCT,
+)
 from dimse_codec.pdu.pdus import MCH_COMMAND, MCH_LAST, PDataTF
-from dimse_codec.pdu.structures import PDU_HEADER, PDV_HEADER, struct_of
 from dimse_codec.tables.quirks import CATALOGUE, Quirk, QuirkLayer, select_quirks
 
 __all__ = ["Buffer", "PDataMessage", "encode_pdata", "fragment_message"]
@@ -37,10 +41,6 @@ __all__ = ["Buffer", "PDataMessage", "encode_pdata", "fragment_message"]
 Buffer = bytes | bytearray | memoryview
 """A bytes-like piece of a PDU; write the pieces in order."""
 
-_PDU_HEADER = struct_of(PDU_HEADER)
-_PDV_HEADER = struct_of(PDV_HEADER)
-_BOTH = struct.Struct(_PDU_HEADER.format + _PDV_HEADER.format.lstrip("><!="))
-"""A P-DATA-TF header followed by its single PDV's header: 12 bytes packed at once."""
 _P_DATA_TF = PDataTF.pdu_type
 _LAST_DATA = MCH_LAST
 _LAST_COMMAND = MCH_COMMAND | MCH_LAST
@@ -69,18 +69,6 @@ def _budget_shift(max_pdu_length: int, quirks: frozenset[Quirk]) -> int:
     if Quirk.MAX_PDU_MINUS_12 in quirks:
         return -PDV_OVERHEAD
     return 0
-
-
-def _as_view(data: object, name: str) -> memoryview:
-    """View a bytes-like parameter as unsigned bytes, refusing other types by name."""
-    try:
-        view = memoryview(data)  # type: ignore[arg-type]
-    except TypeError as exc:
-        raise InvalidParameterType(
-            f"{name} must be bytes, bytearray or memoryview, not {type(data).__name__}",
-            path=name,
-        ) from exc
-    return view if view.format == "B" and view.ndim == 1 else view.cast("B")
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,14 +189,18 @@ def _single_pdv_pdus(
 ) -> Iterator[tuple[Buffer, ...]]:
     """The hot path: one data PDV per PDU with one prebuilt 12-byte header for full fragments."""
     end = len(view)
-    full = _BOTH.pack(_P_DATA_TF, reserved, size + PDV_OVERHEAD, size + 2, context_id, 0)
+    full = PDU_PDV_HEADER_STRUCT.pack(
+        _P_DATA_TF, reserved, size + PDV_OVERHEAD, size + 2, context_id, 0
+    )
     pos = start
     while end - pos > size:
         yield full, view[pos : pos + size]
         pos += size
     rest = end - pos
     yield (
-        _BOTH.pack(_P_DATA_TF, reserved, rest + PDV_OVERHEAD, rest + 2, context_id, _LAST_DATA),
+        PDU_PDV_HEADER_STRUCT.pack(
+            _P_DATA_TF, reserved, rest + PDV_OVERHEAD, rest + 2, context_id, _LAST_DATA
+        ),
         view[pos:end],
     )
 
@@ -236,10 +228,10 @@ def _grouped(
 def _pdu(group: list[_Pdv], context_id: int, reserved: int = 0) -> tuple[Buffer, ...]:
     """One P-DATA-TF: its header (``reserved`` is 0 but for a quirk), then each PDV."""
     parts: list[Buffer] = [
-        _PDU_HEADER.pack(_P_DATA_TF, reserved, sum(len(f) + PDV_OVERHEAD for _, f in group))
+        PDU_HEADER_STRUCT.pack(_P_DATA_TF, reserved, sum(len(f) + PDV_OVERHEAD for _, f in group))
     ]
     for mch, fragment in group:
-        parts.append(_PDV_HEADER.pack(len(fragment) + 2, context_id, mch))
+        parts.append(PDV_HEADER_STRUCT.pack(len(fragment) + 2, context_id, mch))
         parts.append(fragment)
     return tuple(parts)
 
@@ -296,8 +288,8 @@ def fragment_message(
             f"context_id {context_id} is not an odd number from 1 to 255 (PS3.8 9.3.2.2)",
             path="context_id",
         )
-    command_view = _as_view(command_set, "command_set")
-    data_view = None if dataset is None else _as_view(dataset, "dataset")
+    command_view = byte_view(command_set, "command_set")
+    data_view = None if dataset is None else byte_view(dataset, "dataset")
     for name, view in (("command set", command_view), ("data set", data_view)):
         if view is not None and len(view) & 1:
             raise EncodeError(

@@ -22,10 +22,10 @@ and the decoder then refuses more input; lenient reports and carries on.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from dimse_codec._wire import byte_view
 from dimse_codec.dimse.codec import attach_dataset, decode_command_set
 from dimse_codec.dimse.primitives import DIMSEPrimitive
 from dimse_codec.errors import (
@@ -48,20 +48,20 @@ from dimse_codec.pdata.events import (
     _Run,
 )
 from dimse_codec.pdata.limits import check_max_pdu_length
+from dimse_codec.pdata.structures import (
+    PDU_HEADER_STRUCT,
+    PDU_PDV_HEADER_STRUCT,
+    PDV_HEADER_STRUCT,
+)
 from dimse_codec.pdu.decode import decode_pdu
 from dimse_codec.pdu.pdus import MCH_COMMAND, MCH_LAST, PDataTF
-from dimse_codec.pdu.structures import PDU_HEADER, PDV_HEADER, struct_of
 from dimse_codec.policy import LENIENT, Diagnostic, DiagnosticCode, Policy
 
 __all__ = ["DatasetSink", "StreamDecoder"]
 
-_D = DiagnosticCode
-_PDU_HEADER = struct_of(PDU_HEADER)
-_PDV_HEADER = struct_of(PDV_HEADER)
-_HEADER_SIZE = _PDU_HEADER.size
-_PDV_SIZE = _PDV_HEADER.size
-_BOTH = struct.Struct(_PDU_HEADER.format + _PDV_HEADER.format.lstrip("><!="))
-_BOTH_SIZE = _BOTH.size
+_HEADER_SIZE = PDU_HEADER_STRUCT.size
+_PDV_SIZE = PDV_HEADER_STRUCT.size
+_PDU_PDV_SIZE = PDU_PDV_HEADER_STRUCT.size
 _MAX_FIELD = 0xFFFFFFFF
 _P_DATA_TF = PDataTF.pdu_type
 _MCH_BITS = MCH_COMMAND | MCH_LAST
@@ -229,14 +229,7 @@ class StreamDecoder:
                 offset=self._offset,
                 path="stream",
             )
-        try:
-            view = memoryview(data)
-        except TypeError as exc:
-            raise InvalidParameterType(
-                f"expected bytes, bytearray or memoryview, not {type(data).__name__}"
-            ) from exc
-        if view.format != "B" or view.ndim != 1:
-            view = view.cast("B")
+        view = byte_view(data)
         try:
             self._run(view)
         except DimseCodecError as exc:
@@ -268,7 +261,7 @@ class StreamDecoder:
                 else:
                     what, start, kept = "a PDU", self._pdu_offset, bytes(self._head or self._body)
                 self._stream_problem(
-                    _D.STREAM_TRUNCATED,
+                    DiagnosticCode.STREAM_TRUNCATED,
                     f"the stream ended inside {what} that started at {start}",
                     self._offset,
                     "stream",
@@ -280,7 +273,7 @@ class StreamDecoder:
             for message in [*self._messages.values(), *self._stray.values()]:
                 self._incomplete(
                     message,
-                    _D.MESSAGE_INCOMPLETE,
+                    DiagnosticCode.MESSAGE_INCOMPLETE,
                     f"the stream ended inside the {_STATE_NAMES[message.state]} of a message",
                 )
         except DimseCodecError as exc:
@@ -334,14 +327,14 @@ class StreamDecoder:
                 self._pdu_left -= take
                 if not self._left:
                     self._end_pdv()
-            elif state == _PDU_START and not self._head and end - pos >= _BOTH_SIZE:
+            elif state == _PDU_START and not self._head and end - pos >= _PDU_PDV_SIZE:
                 # the hot path: P-DATA-TFs each holding one data PDV of the message in progress
                 moved = self._bulk(view, pos, end)
                 if moved != pos:
                     pos = moved
                     continue
-                pdu_type, reserved, length, item_length, context_id, mch = _BOTH.unpack_from(
-                    view, pos
+                pdu_type, reserved, length, item_length, context_id, mch = (
+                    PDU_PDV_HEADER_STRUCT.unpack_from(view, pos)
                 )
                 message = self._last
                 size = item_length - 2
@@ -370,8 +363,8 @@ class StreamDecoder:
                     self._mch = mch
                     self._left = self._pdu_left = size
                     self._state = _PDV_BODY
-                    pos += _BOTH_SIZE
-                    self._offset = offset + _BOTH_SIZE
+                    pos += _PDU_PDV_SIZE
+                    self._offset = offset + _PDU_PDV_SIZE
                     continue
                 self._head_offset = self._offset
                 pos += _HEADER_SIZE
@@ -387,9 +380,9 @@ class StreamDecoder:
                 if not head:
                     self._head_offset = self._offset
                     if end - pos >= _HEADER_SIZE:
-                        fields = (_PDU_HEADER if state == _PDU_START else _PDV_HEADER).unpack_from(
-                            view, pos
-                        )
+                        fields = (
+                            PDU_HEADER_STRUCT if state == _PDU_START else PDV_HEADER_STRUCT
+                        ).unpack_from(view, pos)
                         pos += _HEADER_SIZE
                         self._offset += _HEADER_SIZE
                         self._header(state, fields)
@@ -399,7 +392,9 @@ class StreamDecoder:
                 pos += take
                 self._offset += take
                 if len(head) == _HEADER_SIZE:
-                    fields = (_PDU_HEADER if state == _PDU_START else _PDV_HEADER).unpack(head)
+                    fields = (
+                        PDU_HEADER_STRUCT if state == _PDU_START else PDV_HEADER_STRUCT
+                    ).unpack(head)
                     head.clear()
                     self._header(state, fields)
             elif state == _PDU_BODY:
@@ -456,14 +451,14 @@ class StreamDecoder:
         maximum = self.max_pdu_length or _MAX_FIELD
         room = _MAX_FIELD if sink is not None else self.max_dataset_size - message.length
         fragments = message.fragments
-        unpack = _BOTH.unpack_from
+        unpack = PDU_PDV_HEADER_STRUCT.unpack_from
         total = 0
         mch = 0
         run_start = run_count = run_length = 0
         expected = None  # the header of the run in progress
-        while end - pos >= _BOTH_SIZE:
+        while end - pos >= _PDU_PDV_SIZE:
             header = unpack(view, pos)
-            start = pos + _BOTH_SIZE
+            start = pos + _PDU_PDV_SIZE
             if header == expected and start + run_length <= end and run_length <= room - total:
                 write(view[start : start + run_length])
                 run_count += 1
@@ -565,7 +560,7 @@ class StreamDecoder:
                     offset=offset + 2,
                     path=f"PDU @{offset}",
                 )
-            self._body = bytearray(_PDU_HEADER.pack(pdu_type, reserved, length))
+            self._body = bytearray(PDU_HEADER_STRUCT.pack(pdu_type, reserved, length))
             self._left = length
             self._state = _PDU_BODY
             if not length:
@@ -581,14 +576,14 @@ class StreamDecoder:
             )
         if reserved:
             self._stream_problem(
-                _D.RESERVED_NONZERO,
+                DiagnosticCode.RESERVED_NONZERO,
                 f"reserved field is {reserved:#04x}, not zero",
                 offset + 1,
                 path,
             )
         if self.max_pdu_length and length > self.max_pdu_length:
             self._stream_problem(
-                _D.PDU_OVER_MAXIMUM,
+                DiagnosticCode.PDU_OVER_MAXIMUM,
                 f"PDU-length {length} is over the maximum of {self.max_pdu_length} we announced",
                 offset + 2,
                 path,
@@ -596,7 +591,9 @@ class StreamDecoder:
         self._pdu_fragments = []
         self._pdu_left = length
         if not length:
-            self._stream_problem(_D.NO_PDV, "P-DATA-TF carries no PDV item", offset + 6, path)
+            self._stream_problem(
+                DiagnosticCode.NO_PDV, "P-DATA-TF carries no PDV item", offset + 6, path
+            )
             self._end_p_data()
             return
         self._state = _PDV_START
@@ -616,7 +613,7 @@ class StreamDecoder:
                 raise
             at = offset + exc.offset if exc.offset is not None else offset
             self._stream_problem(
-                _D.UNDECODABLE,
+                DiagnosticCode.UNDECODABLE,
                 f"{exc.message}; the PDU's {len(raw)} bytes are kept",
                 at,
                 f"PDU @{offset}" + (f" > {exc.path}" if exc.path else ""),
@@ -641,7 +638,7 @@ class StreamDecoder:
     def _unframeable(self, why: str) -> None:
         """The rest of this P-DATA-TF cannot be cut into PDVs: report, then skip to its end."""
         self._stream_problem(
-            _D.ITEM_LENGTH_MISMATCH,
+            DiagnosticCode.ITEM_LENGTH_MISMATCH,
             f"{why}; the remaining {self._pdu_left} byte(s) of the PDU are skipped",
             self._offset,
             f"P-DATA-TF @{self._pdu_offset} > PDV @{self._offset}",
@@ -665,7 +662,7 @@ class StreamDecoder:
         if length > self._pdu_left:
             notes.append(
                 self._problem(
-                    _D.ITEM_LENGTH_MISMATCH,
+                    DiagnosticCode.ITEM_LENGTH_MISMATCH,
                     f"PDV item length {item_length} runs past the P-DATA-TF's end; "
                     f"its fragment is cut to the {self._pdu_left} byte(s) there",
                     offset,
@@ -676,7 +673,7 @@ class StreamDecoder:
         if not context_id & 1:
             notes.append(
                 self._problem(
-                    _D.CONTEXT_ID_INVALID,
+                    DiagnosticCode.CONTEXT_ID_INVALID,
                     f"presentation context ID {context_id} is not odd",
                     offset + 4,
                     path,
@@ -685,7 +682,7 @@ class StreamDecoder:
         if mch & ~_MCH_BITS:
             notes.append(
                 self._problem(
-                    _D.MCH_RESERVED_BITS,
+                    DiagnosticCode.MCH_RESERVED_BITS,
                     f"message control header {mch:#04x} sets reserved bits",
                     offset + 5,
                     path,
@@ -694,7 +691,10 @@ class StreamDecoder:
         if length & 1:
             notes.append(
                 self._problem(
-                    _D.ODD_FRAGMENT, f"the fragment is {length} bytes, an odd length", offset, path
+                    DiagnosticCode.ODD_FRAGMENT,
+                    f"the fragment is {length} bytes, an odd length",
+                    offset,
+                    path,
                 )
             )
         fragment = Fragment(offset, self._pdu_offset, context_id, mch, length)
@@ -706,7 +706,9 @@ class StreamDecoder:
             and target.state == _DATA
             and not any(not f.is_command for f in target.fragments if isinstance(f, Fragment))
         ):
-            notes.append(self._problem(_D.EMPTY_PDV, "the PDV carries no bytes", offset, path))
+            notes.append(
+                self._problem(DiagnosticCode.EMPTY_PDV, "the PDV carries no bytes", offset, path)
+            )
         target.fragments.append(fragment)
         target.diagnostics.extend(notes)
         if self.report_pdata:
@@ -744,7 +746,7 @@ class StreamDecoder:
                 self._messages.pop(context_id)
                 self._incomplete(
                     message,
-                    _D.MESSAGE_INCOMPLETE,
+                    DiagnosticCode.MESSAGE_INCOMPLETE,
                     f"a new command started on context {context_id} before the data set ended",
                 )
                 message = None
@@ -757,7 +759,7 @@ class StreamDecoder:
                 message = waiting[0]
                 message.diagnostics.append(
                     self._problem(
-                        _D.CONTEXT_CHANGED,
+                        DiagnosticCode.CONTEXT_CHANGED,
                         f"a data set begun on context {message.context_id} continues on "
                         f"context {context_id}",
                         fragment.offset + 4,
@@ -769,7 +771,7 @@ class StreamDecoder:
                 if message is None:
                     message = _Message(context_id, _STRAY, fragment.offset)
                     message.reason = self._problem(
-                        _D.DATA_BEFORE_COMMAND,
+                        DiagnosticCode.DATA_BEFORE_COMMAND,
                         f"a data fragment on context {context_id} that no command announced",
                         fragment.offset,
                         path,
@@ -779,7 +781,7 @@ class StreamDecoder:
         if last is not None and last is not message:
             message.diagnostics.append(
                 self._problem(
-                    _D.INTERLEAVED,
+                    DiagnosticCode.INTERLEAVED,
                     f"a PDV for context {context_id} arrived while the message on context "
                     f"{last.context_id} was unfinished",
                     fragment.offset,
@@ -822,7 +824,7 @@ class StreamDecoder:
             self._messages.pop(message.context_id, None)
             self._incomplete(
                 message,
-                _D.UNDECODABLE,
+                DiagnosticCode.UNDECODABLE,
                 f"the command set cannot be decoded: {exc}",
             )
             return
