@@ -64,6 +64,14 @@ def test_no_layer_imports_one_above_it() -> None:
     assert checked >= 20
 
 
+
+def test_the_readme_states_the_layer_order() -> None:
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    sentence = readme.split("The order of the layers:", 1)[1].split("\n\n", 1)[0]
+    stated = [set(group.strip("` .\n").split("`/`")) for group in sentence.split(",")]
+    assert stated == LAYERS
+
+
 def module_of(path: Path) -> str:
     """The dotted module name of a file of the package (a package is its ``__init__``)."""
     parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
