@@ -704,12 +704,6 @@ def test_struct_of_refuses_variable_fields() -> None:
         struct_of(structures.TCP_HEADER, "!")  # type: ignore[arg-type]
 
 
-def test_struct_of_is_a_deprecated_alias_in_structures() -> None:
-    with pytest.warns(DeprecationWarning, match=r"dimse_codec\._wire\.struct_of"):
-        old = structures.struct_of
-    assert old is struct_of
-
-
 # --- a real peer -----------------------------------------------------------------------------
 
 

@@ -38,5 +38,10 @@ __all__ = [
 
 # the packet and TCP names this face exported before they moved to dimse_codec.pcap
 __getattr__ = deprecated_aliases(
-    __name__, {name: (f"dimse_codec.pcap.{name}", getattr(pcap, name)) for name in pcap.__all__}
+    __name__,
+    {name: (f"dimse_codec.pcap.{name}", getattr(pcap, name)) for name in pcap.__all__}
+    | {
+        "Record": ("dimse_codec.pcap.PacketRecord", pcap.PacketRecord),
+        "Event": ("dimse_codec.pcap.TcpEvent", pcap.TcpEvent),
+    },
 )

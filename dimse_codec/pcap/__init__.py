@@ -16,7 +16,6 @@ order, with gaps where the capture lost bytes.
         ...
 """
 
-from dimse_codec._deprecation import deprecated_aliases
 from dimse_codec.pcap.errors import (
     CaptureError,
     CaptureLimitExceeded,
@@ -98,7 +97,3 @@ __all__ = [
     "link_type_name",
     "read_packets",
 ]
-
-__getattr__ = deprecated_aliases(
-    __name__, {"Record": ("PacketRecord", PacketRecord), "Event": ("TcpEvent", TcpEvent)}
-)

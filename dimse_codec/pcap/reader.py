@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import IO, Literal, Protocol
 
-from dimse_codec._deprecation import deprecated_aliases
 from dimse_codec._wire import ByteOrder, byte_view, struct_of
 from dimse_codec.pcap.errors import (
     CaptureError,
@@ -159,9 +158,6 @@ class PacketRecord:
     def time(self) -> float | None:
         """Seconds since the epoch, as a float (``time_ns`` holds the exact value)."""
         return None if self.time_ns is None else self.time_ns / 1e9
-
-
-__getattr__ = deprecated_aliases(__name__, {"Record": ("PacketRecord", PacketRecord)})
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,9 +22,6 @@ from construct import (
     Struct,
 )
 
-import dimse_codec._wire
-from dimse_codec._deprecation import deprecated_aliases
-
 __all__ = [
     "ETHERNET_HEADER",
     "IPV4_HEADER",
@@ -189,8 +186,3 @@ TCP_HEADER = Struct(
     "urgent_pointer" / Int16ub,
 )
 """TCP header without options (RFC 9293); data offset in the top 4 bits of ``offset_flags``."""
-
-
-__getattr__ = deprecated_aliases(
-    __name__, {"struct_of": ("dimse_codec._wire.struct_of", dimse_codec._wire.struct_of)}
-)

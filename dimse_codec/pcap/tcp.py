@@ -25,7 +25,6 @@ from collections import deque
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
-from dimse_codec._deprecation import deprecated_aliases
 from dimse_codec.pcap.packets import Packet, TcpFlags
 
 __all__ = [
@@ -216,8 +215,6 @@ TcpEvent = (
     ConnectionOpened | StreamData | Gap | RetransmissionMismatch | StreamEnded | ConnectionClosed
 )
 """Everything :meth:`TcpReassembler.feed` and :meth:`TcpReassembler.finish` return."""
-
-__getattr__ = deprecated_aliases(__name__, {"Event": ("TcpEvent", TcpEvent)})
 
 
 @dataclass(slots=True)
