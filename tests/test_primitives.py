@@ -491,6 +491,24 @@ def test_values_maps_every_parameter_in_table_order() -> None:
     assert store.values()["OffendingElement"] == (BaseTag(0x00100010),)
 
 
+
+@pytest.mark.parametrize("name", sorted(PRIMITIVES))
+def test_parameter_values_stand_where_the_message_spec_says(name: str) -> None:
+    cls = PRIMITIVES[name]
+    primitive = cls(**{k: None for k in cls.PARAMETERS})
+    primitive.__dict__.update({"_" + k: f"value of {k}" for k in cls.PARAMETERS})
+    values = primitive.parameter_values()
+    assert values == tuple(primitive.values().values())
+    assert len(values) == len(cls.PARAMETERS)
+    for is_request in (True, False):
+        spec = message_spec(primitive, is_request, default=None)
+        if spec is None:
+            continue
+        assert set(spec.position) == set(cls.PARAMETERS)
+        for keyword, index in spec.position.items():
+            assert values[index] == f"value of {keyword}"
+
+
 def test_message_spec_default_and_the_deprecated_message_spec_for() -> None:
     cancel = C_CANCEL(MessageIDBeingRespondedTo=1)
     assert message_spec(cancel, False, default=None) is None

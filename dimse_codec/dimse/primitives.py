@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, overload
 
 from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag, Tag
@@ -68,6 +69,33 @@ TagLike = int | str | tuple[int, int] | BaseTag
 
 DatasetValue = Dataset | bytes | bytearray | memoryview | io.BytesIO
 """What a data set parameter accepts."""
+
+
+class _StateReader(Protocol):
+    """Reads some slots of a primitive's state as one tuple."""
+
+    def __call__(self, state: dict[str, Any], /) -> tuple[Any, ...]: ...
+
+
+class _FewSlots:
+    """The reader of zero or one slot, which ``itemgetter`` would not return as a tuple."""
+
+    __slots__ = ("slots",)
+
+    def __init__(self, slots: tuple[str, ...]) -> None:
+        self.slots = slots
+
+    def __call__(self, state: dict[str, Any], /) -> tuple[Any, ...]:
+        return tuple(state[slot] for slot in self.slots)
+
+
+def _read_all(slots: tuple[str, ...]) -> _StateReader:
+    """A reader of a primitive's state slots as one tuple (``itemgetter`` runs in C). Neither
+    kind is a function, so a class attribute holding one does not bind as a method."""
+    if len(slots) < 2:
+        return _FewSlots(slots)
+    read: _StateReader = itemgetter(*slots)
+    return read
 
 
 class _Param(Generic[G, S]):
@@ -310,6 +338,8 @@ class DIMSEPrimitive:
     STATUS_OPTIONAL_KEYWORDS: ClassVar[tuple[str, ...]] = ()
     """Status-related parameters (PS3.7 Annex C) the response may carry."""
     _TEMPLATE: ClassVar[dict[str, Any]] = {}
+    _READ_STATE: ClassVar[_StateReader] = _FewSlots(())
+    """Reads every one of :attr:`PARAMETERS` from the instance state, in the same order."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -336,6 +366,7 @@ class DIMSEPrimitive:
             if type(descriptor) is not expected:
                 raise TypeError(f"{cls.__name__}.{keyword} must be declared as {expected.__name__}")
         cls.PARAMETERS = tuple(keywords)
+        cls._READ_STATE = _read_all(tuple("_" + keyword for keyword in keywords))
         cls.DATASET_PARAMETERS = tuple(k for k in keywords if k in datasets)
         cls.REQUEST_KEYWORDS = tuple(
             dict.fromkeys(p.keyword for p in service.parameters if p.request.startswith("M"))
@@ -415,8 +446,12 @@ class DIMSEPrimitive:
         Data set parameters hold what was given (bytes-like or a pydicom ``Dataset``) and AT
         parameters a tuple of tags; the result is a fresh dict the caller may keep.
         """
-        state = self.__dict__
-        return {keyword: state["_" + keyword] for keyword in self.PARAMETERS}
+        return dict(zip(self.PARAMETERS, self._READ_STATE(self.__dict__), strict=False))
+
+    def parameter_values(self) -> tuple[Any, ...]:
+        """Every parameter's stored value in :attr:`PARAMETERS` (table) order: what
+        :meth:`values` holds, without building a mapping (validation reads it by position)."""
+        return self._READ_STATE(self.__dict__)
 
     def dataset_follows(self, keyword: str | None = None) -> bool:
         """Whether a data set is present or was announced by a decoded CommandDataSetType.

@@ -45,6 +45,9 @@ class Checkable(Protocol):
     def values(self) -> Mapping[str, Any]:
         """Every parameter's value by keyword, ``None`` when absent."""
 
+    def parameter_values(self) -> tuple[Any, ...]:
+        """The same values in the service's table order (:attr:`MessageSpec.position`)."""
+
     def dataset_follows(self, keyword: str | None = None) -> bool:
         """Whether a data set (parameter ``keyword``) is present or announced."""
 
@@ -93,10 +96,12 @@ __getattr__ = deprecated_aliases(
 )
 
 
-def _present(primitive: Checkable, values: Mapping[str, Any], parameter: Parameter) -> bool:
+def _present(
+    primitive: Checkable, values: tuple[Any, ...], at: Mapping[str, int], parameter: Parameter
+) -> bool:
     if parameter.dataset:
         return primitive.dataset_follows(parameter.keyword)
-    return values[parameter.keyword] is not None
+    return values[at[parameter.keyword]] is not None
 
 
 def validate(primitive: Checkable, is_request: bool, request: Checkable | None = None) -> Verdict:
@@ -106,11 +111,12 @@ def validate(primitive: Checkable, is_request: bool, request: Checkable | None =
         if primitive.SERVICE is None:
             return Verdict(["the CommandField names no DIMSE message"])
         return Verdict([f"{primitive.msg_type} has no response message"])
-    values = primitive.values()
+    values = primitive.parameter_values()
+    at = spec.position
     empty = primitive.empty_keywords
     reasons: list[str] = []
     for keyword in spec.unused:
-        if values[keyword] is not None or keyword in empty:
+        if values[at[keyword]] is not None or keyword in empty:
             reasons.append(f"{keyword} is not a parameter of {spec.name}")
     for parameter in spec.mandatory:
         keyword = parameter.keyword
@@ -118,7 +124,7 @@ def validate(primitive: Checkable, is_request: bool, request: Checkable | None =
             if not primitive.dataset_follows(keyword):
                 reasons.append(f"{keyword} is mandatory (M) in {spec.name} and is missing")
             continue
-        value = values[keyword]
+        value = values[at[keyword]]
         if value is None:
             if keyword in empty:
                 reasons.append(f"{keyword} is mandatory (M) in {spec.name} and is empty")
@@ -127,7 +133,7 @@ def validate(primitive: Checkable, is_request: bool, request: Checkable | None =
         elif (value == "" or value == ()) and not isinstance(value, int):
             reasons.append(f"{keyword} is mandatory (M) in {spec.name} and is empty")
     if spec.conditional:
-        status = values.get("Status")
+        status = values[at["Status"]] if "Status" in at else None
         status_category = (
             category(status) if isinstance(status, int) and 0 <= status <= 0xFFFF else None
         )
@@ -138,11 +144,11 @@ def validate(primitive: Checkable, is_request: bool, request: Checkable | None =
     if request is not None:
         theirs_all = request.values()
         for keyword in spec.equal:
-            mine: Any = values[keyword]
+            mine: Any = values[at[keyword]]
             theirs: Any = theirs_all.get(keyword)
             if mine is not None and theirs is not None and mine != theirs:
                 reasons.append(f"{keyword} {mine!r} must equal the request's value {theirs!r} (=)")
-    priority = values.get("Priority")
+    priority = values[at["Priority"]] if "Priority" in at else None
     if priority is not None and "Priority" not in spec.unused and priority > 2:
         reasons.append(f"Priority {priority} is none of LOW (2), MEDIUM (0), HIGH (1)")
     return Verdict(reasons) if reasons else _VALID
@@ -159,7 +165,7 @@ def _category_names(categories: Iterable[StatusCategory]) -> str:
 
 def _condition(
     primitive: Checkable,
-    values: Mapping[str, Any],
+    values: tuple[Any, ...],
     spec: MessageSpec,
     parameter: Parameter,
     status: StatusCategory | None,
@@ -168,7 +174,7 @@ def _condition(
     """Decide one conditional cell by its rule's record; return the reason it fails, if it does."""
     keyword = parameter.keyword
     rule = CONDITIONS[parameter.condition or ""]
-    present = _present(primitive, values, parameter)
+    present = _present(primitive, values, spec.position, parameter)
     if present:
         if rule.only_with is not None and status is not None and status not in rule.only_with:
             return f"{keyword} is only sent with a {_category_names(rule.only_with)} status"
@@ -177,7 +183,7 @@ def _condition(
         return f"{keyword} is required in a {_category_names(rule.required_with)} {spec.name}"
     if rule.depends_on == "reply":
         reply = spec.dataset
-        if reply is not None and _present(primitive, values, reply):
+        if reply is not None and _present(primitive, values, spec.position, reply):
             return f"{keyword} is required when {reply.keyword} is present"
     elif rule.depends_on == "request_instance" and (
         request is not None and request.values().get("AffectedSOPInstanceUID") is None

@@ -13,6 +13,7 @@ carries, the primitives' attributes, what validation checks, and the Hypothesis 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Literal, NamedTuple
 
@@ -423,6 +424,9 @@ class MessageSpec(NamedTuple):
     """Parameters whose cell is ``C``, each with its :data:`CONDITIONS` rule."""
     equal: tuple[str, ...]
     """Parameters whose cell carries ``(=)``: equal to the request's value (responses)."""
+    position: Mapping[str, int]
+    """Where each parameter of the service stands in its table order (a primitive's
+    ``parameter_values()``), so a check reads a value by index instead of building a mapping."""
 
     def usage(self, keyword: str) -> str:
         """Return the usage cell of a parameter in this message (``-`` when not used)."""
@@ -461,6 +465,7 @@ def _message(service: ServiceSpec, is_request: bool) -> MessageSpec:
             p for p in parameters if p.usage(is_request).startswith("C") and p.condition
         ),
         equal=tuple(p.keyword for p in parameters if p.usage(is_request).endswith("(=)")),
+        position={keyword: index for index, keyword in enumerate(keywords)},
     )
 
 
