@@ -64,7 +64,6 @@ def test_no_layer_imports_one_above_it() -> None:
     assert checked >= 20
 
 
-
 def test_the_readme_states_the_layer_order() -> None:
     readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
     sentence = readme.split("The order of the layers:", 1)[1].split("\n\n", 1)[0]

@@ -491,7 +491,6 @@ def test_values_maps_every_parameter_in_table_order() -> None:
     assert store.values()["OffendingElement"] == (BaseTag(0x00100010),)
 
 
-
 @pytest.mark.parametrize("name", sorted(PRIMITIVES))
 def test_parameter_values_stand_where_the_message_spec_says(name: str) -> None:
     cls = PRIMITIVES[name]
