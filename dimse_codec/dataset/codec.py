@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import struct
+import warnings
 import zlib
 from collections.abc import MutableSequence
 from typing import NamedTuple
@@ -35,6 +36,7 @@ from dimse_codec.dataset.transfer_syntax import (
     TransferSyntaxLike,
     lookup_transfer_syntax,
 )
+from dimse_codec.diagnostics import Diagnostic, DiagnosticCode
 from dimse_codec.errors import (
     DecodeError,
     DimseCodecError,
@@ -44,7 +46,8 @@ from dimse_codec.errors import (
     LimitExceeded,
     TruncatedError,
 )
-from dimse_codec.policy import LENIENT, Diagnostic, DiagnosticCode, Policy
+from dimse_codec.limits import DEFAULT_LIMITS, Limits
+from dimse_codec.policy import LENIENT, Policy
 
 __all__ = [
     "MAX_SEQUENCE_DEPTH",
@@ -55,8 +58,9 @@ __all__ = [
     "inflate",
 ]
 
-MAX_SEQUENCE_DEPTH = 64
-"""Deepest sequence nesting the decoder follows; deeper input is a :class:`LimitExceeded`."""
+MAX_SEQUENCE_DEPTH = DEFAULT_LIMITS.max_depth
+"""The default of :attr:`Limits.max_depth <dimse_codec.limits.Limits.max_depth>`, the deepest
+sequence nesting the decoder follows; deeper input is a :class:`LimitExceeded`."""
 
 _UNDEFINED = 0xFFFFFFFF
 _ITEM = 0xFFFEE000
@@ -73,6 +77,26 @@ _ITEM_NAMES = {
 _LONG_LENGTH_VRS = frozenset(vr.decode("ascii") for vr in LONG_LENGTH_VRS)
 _FRAGMENT_VRS = frozenset({"OB", "OW", "OB or OW"})
 _BULK_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW"})
+_MULTI_TEXT_VRS = frozenset(
+    {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "PN", "SH", "TM", "UC", "UI"}
+)
+"""VRs whose value is backslash-separated text (PS3.5 6.4); LT, ST, UT and UR hold one value."""
+_BINARY_VALUE_SIZE = {
+    "AT": 4,
+    "FD": 8,
+    "FL": 4,
+    "SL": 4,
+    "SS": 2,
+    "SV": 8,
+    "UL": 4,
+    "US": 2,
+    "UV": 8,
+}
+"""VRs whose value is a list of fixed-size binary numbers, with the size of one."""
+_PATH_KEEP = 3
+_TOLERABLE_LIMITS = frozenset({"max_elements", "max_items", "max_values", "max_decoded_size"})
+"""Limits a lenient decode survives by keeping the rest as bytes; input nested deeper than
+``max_depth`` (or inflating past ``max_inflated_size``) is refused under every policy."""
 
 _IN_CHUNK = 64 * 1024
 _OUT_CHUNK = 1024 * 1024
@@ -93,6 +117,23 @@ def _tag_text(tag: int) -> str:
     keyword = keyword_for_tag(tag)
     text = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
     return f"{text} {keyword}" if keyword else text
+
+
+def _limit_message(name: str, value: int, what: str) -> str:
+    """One line naming a limit, its value and how to raise it."""
+    return (
+        f"more than {value} {what} (Limits.{name}); raise it with "
+        f"Policy(limits=replace(DEFAULT_LIMITS, {name}=...))"
+    )
+
+
+def _short_path(path: str) -> str:
+    """Shorten a deep path to its first and last steps, so a limit message stays one short line."""
+    steps = path.split(" > ")
+    if len(steps) <= 2 * _PATH_KEEP + 1:
+        return path
+    left = len(steps) - 2 * _PATH_KEEP
+    return " > ".join([*steps[:_PATH_KEEP], f"... {left} steps ...", *steps[-_PATH_KEEP:]])
 
 
 # --------------------------------------------------------------------------------------------
@@ -147,9 +188,10 @@ def inflate(
         produced += len(piece)
         if produced > max_size:
             raise LimitExceeded(
-                f"inflated data set exceeds max_size of {max_size} bytes",
+                _limit_message("max_inflated_size", max_size, "bytes inflated"),
                 offset=position - len(decompressor.unconsumed_tail),
                 path=path,
+                code=DiagnosticCode.LIMIT_EXCEEDED.value,
             )
         out.write(piece)
         if decompressor.eof:
@@ -359,6 +401,43 @@ class _Parser:
         self.buffer = buffer
         self.policy = policy
         self.sink = sink
+        self.limits: Limits = policy.limits
+        self.elements = 0
+        """Elements read so far, at every nesting level."""
+        self.items = 0
+        """Sequence items read so far, over every sequence."""
+        self.decoded = 0
+        """Bytes of element values kept so far."""
+        self.met = ""
+        """The name of the limit met, once one is."""
+
+    def over(self, name: str, what: str, offset: int, path: str) -> LimitExceeded:
+        """Return the error for the limit ``name`` met at ``offset`` (``what`` names its unit)."""
+        value: int = getattr(self.limits, name)
+        self.met = name
+        return LimitExceeded(
+            _limit_message(name, value, what),
+            offset=offset,
+            path=_short_path(path),
+            code=DiagnosticCode.LIMIT_EXCEEDED.value,
+        )
+
+    def check_values(
+        self, tag: int, vr: str | None, value: memoryview, position: int, path: str
+    ) -> None:
+        """Refuse a value with more than ``max_values`` values before pydicom splits it."""
+        limit = self.limits.max_values
+        if len(value) < limit:
+            return  # every value but the last needs at least one byte (a separator or a number)
+        kind = vr if vr is not None else _dictionary_vr(tag)
+        if kind in _MULTI_TEXT_VRS:
+            count = value.tobytes().count(b"\\") + 1
+        elif kind in _BINARY_VALUE_SIZE:
+            count = len(value) // _BINARY_VALUE_SIZE[kind]
+        else:
+            return
+        if count > limit:
+            raise self.over("max_values", f"values in one element ({count})", position, path)
 
     def header(self, syntax: _Syntax, position: int) -> tuple[int, int]:
         """Read a tag and a 32-bit length (implicit VR element or item header)."""
@@ -434,17 +513,26 @@ class _Parser:
                 else:
                     length = short_length
                     position += 8
-            element, position = self.element(
-                tag,
-                vr,
-                length,
-                position,
-                end,
-                syntax=syntax,
-                depth=depth,
-                encoding=own_encoding,
-                path=element_path,
-            )
+            self.elements += 1
+            try:
+                if self.elements > self.limits.max_elements:
+                    raise self.over("max_elements", "data elements", header_at, element_path)
+                element, position = self.element(
+                    tag,
+                    vr,
+                    length,
+                    position,
+                    end,
+                    syntax=syntax,
+                    depth=depth,
+                    encoding=own_encoding,
+                    path=element_path,
+                )
+            except LimitExceeded as exc:
+                if depth or self.met not in _TOLERABLE_LIMITS:
+                    raise
+                position = self.stop(exc, header_at, end)
+                break
             key = BaseTag(tag)
             if key in elements:
                 self.policy.report(
@@ -470,6 +558,23 @@ class _Parser:
         ds = Dataset(elements, parent_encoding=encoding)
         ds.set_original_encoding(syntax.implicit, syntax.little, own_encoding)
         return ds, position
+
+    def stop(self, exc: LimitExceeded, at: int, end: int) -> int:
+        """Raise ``exc`` under a policy that raises on ``LIMIT_EXCEEDED`` (strict), else report it
+        and keep the data set up to ``at``: the element that met the limit and all after it
+        stay undecoded, bytes ``at`` to ``end`` of the decoded buffer. Returns ``at``."""
+        if self.policy.raises(DiagnosticCode.LIMIT_EXCEEDED):
+            raise exc
+        self.policy.report(
+            self.sink,
+            DiagnosticCode.LIMIT_EXCEEDED,
+            f"{exc.message} (at {exc.path} @{exc.offset}); decoding stopped: the {end - at} "
+            f"bytes from offset {at} (this top-level element and all after it) are kept "
+            "undecoded",
+            at,
+            exc.path,
+        )
+        return at
 
     def check_zero_length(self, length: int, position: int, path: str, what: str) -> None:
         """Report a delimiter whose length field is not zero (PS3.5 7.5 says it is)."""
@@ -525,6 +630,11 @@ class _Parser:
                     path=path,
                 )
                 return DataElement(tag, "SQ", sequence, position, False), value_end
+            self.decoded += length
+            if self.decoded > self.limits.max_decoded_size:
+                raise self.over("max_decoded_size", "bytes of values", position, path)
+            if length:
+                self.check_values(tag, vr, self.buffer[position:value_end], position, path)
             value = (
                 bytes(self.buffer[position:value_end])
                 if length
@@ -557,6 +667,9 @@ class _Parser:
             return DataElement(tag, "SQ", sequence, position, True), next_position
         if kind in _FRAGMENT_VRS:
             value_end = self.fragments(position, end, syntax=syntax, path=path)
+            self.decoded += value_end - position
+            if self.decoded > self.limits.max_decoded_size:
+                raise self.over("max_decoded_size", "bytes of values", position, path)
             raw = RawDataElement(
                 BaseTag(tag),
                 vr,
@@ -583,10 +696,8 @@ class _Parser:
         path: str,
     ) -> tuple[Sequence, int]:
         """Read the items of a sequence (defined length up to ``end``, else up to its delimiter)."""
-        if depth >= MAX_SEQUENCE_DEPTH:
-            raise LimitExceeded(
-                f"sequences nested deeper than {MAX_SEQUENCE_DEPTH} levels", offset=start, path=path
-            )
+        if depth >= self.limits.max_depth:
+            raise self.over("max_depth", "levels of nested sequences", start, path)
         items: list[Dataset] = []
         position = start
         while True:
@@ -617,6 +728,9 @@ class _Parser:
                     offset=position,
                     path=item_path,
                 )
+            self.items += 1
+            if self.items > self.limits.max_items:
+                raise self.over("max_items", "sequence items", position, item_path)
             content = position + 8
             if length == _UNDEFINED:
                 item, position = self.dataset(
@@ -764,7 +878,9 @@ def decode_dataset(
         return _empty(syntax)
     root = "data set"
     if syntax.deflated:
-        inflated = inflate(view, max_size=policy.max_inflated_size, policy=policy, diagnostics=sink)
+        inflated = inflate(
+            view, max_size=policy.limits.max_inflated_size, policy=policy, diagnostics=sink
+        )
         view = memoryview(inflated)
         root = "data set (inflated)"
     return _decode_plain(view, syntax, policy, sink, root)
@@ -838,7 +954,7 @@ class EncodedDataset:
 
     def _inflate(self, policy: Policy, sink: list[Diagnostic]) -> bytes:
         """Inflate once, then replay the recorded problems through ``policy`` on every call."""
-        limit = policy.max_inflated_size
+        limit = policy.limits.max_inflated_size
         if self._inflated is None:
             found: list[Diagnostic] = []
             data = inflate(self._raw, max_size=limit, policy=LENIENT, diagnostics=found)
@@ -846,7 +962,9 @@ class EncodedDataset:
         data, found = self._inflated
         if len(data) > limit:
             raise LimitExceeded(
-                f"inflated data set exceeds max_size of {limit} bytes", path="deflated data set"
+                _limit_message("max_inflated_size", limit, "bytes inflated"),
+                path="deflated data set",
+                code=DiagnosticCode.LIMIT_EXCEEDED.value,
             )
         for diagnostic in found:
             policy.report(
