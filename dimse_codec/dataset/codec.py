@@ -589,13 +589,19 @@ class _Parser:
 
     def character_set(self, element: RawDataElement, syntax: _Syntax, path: str) -> _Encoding:
         """Return the Python codecs named by a (0008,0005) value, for the elements that follow."""
-        try:
-            value = convert_string(element.value or b"", syntax.little)
-            return convert_encodings(value) if value else default_encoding
-        except Exception as exc:
-            raise DecodeError(
-                f"cannot read Specific Character Set: {exc}", offset=element.value_tell, path=path
-            ) from exc
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                value = convert_string(element.value or b"", syntax.little)
+                encodings = convert_encodings(value) if value else default_encoding
+            except Exception as exc:
+                raise DecodeError(
+                    f"cannot read Specific Character Set: {exc}",
+                    offset=element.value_tell,
+                    path=path,
+                ) from exc
+        _report_warnings(caught, self.policy, self.sink, element.value_tell, path)
+        return encodings
 
     def element(
         self,
@@ -803,51 +809,94 @@ def _dictionary_vr(tag: int) -> str | None:
         return None
 
 
-def _convert(ds: Dataset, path: str) -> None:
-    """Convert every raw value now (except pixel data) so bad values fail here, not later.
+def _report_warnings(
+    caught: list[warnings.WarningMessage],
+    policy: Policy,
+    sink: list[Diagnostic],
+    offset: int | None,
+    path: str,
+) -> None:
+    """Turn caught pydicom warnings into ``PYDICOM_WARNING`` diagnostics (one line each, without
+    pydicom's pointer to PS3.5) and empty ``caught``."""
+    for one in caught:
+        text = str(one.message).split(" Please see <", 1)[0]
+        policy.report(sink, DiagnosticCode.PYDICOM_WARNING, f"pydicom: {text}", offset, path)
+    caught.clear()
 
-    An implicit VR element whose VR is ambiguous and cannot be resolved from the data set (e.g.
-    LUT Data without LUT Descriptor) has well-formed bytes, so it is left raw, as pydicom would.
-    """
-    for tag in list(ds.keys()):
-        element: _Element | None = ds.get_item(tag, keep_deferred=True)
-        if element is None or int(tag) in _PIXEL_TAGS:
-            continue
-        element_path = f"{path} > {_tag_text(tag)}"
-        if isinstance(element, RawDataElement):
-            try:
-                converted = ds[tag]
-            except Exception as exc:
-                partial = ds.get_item(tag, keep_deferred=True)
-                if not isinstance(partial, RawDataElement) and partial.VR in AMBIGUOUS_VR:
-                    ds[tag] = element  # the value converted; only the VR choice failed
-                    continue
-                raise DecodeError(
-                    f"cannot convert value: {exc}", offset=element.value_tell, path=element_path
-                ) from exc
-        else:
-            converted = element
-        if converted.VR == VR.SQ:
-            for index, item in enumerate(converted.value, start=1):
-                _convert(item, f"{element_path} > item {index}")
+
+class _Converter:
+    """Converts every raw value now (except pixel data) so bad values fail here, not later, and
+    turns what pydicom warns about while doing so into ``PYDICOM_WARNING`` diagnostics."""
+
+    def __init__(
+        self, caught: list[warnings.WarningMessage], policy: Policy, sink: list[Diagnostic]
+    ) -> None:
+        self.caught = caught
+        self.policy = policy
+        self.sink = sink
+
+    def report(self, offset: int | None, path: str) -> None:
+        """Report the warnings pydicom raised since the last call, as met at ``path``."""
+        _report_warnings(self.caught, self.policy, self.sink, offset, path)
+
+    def convert(self, ds: Dataset, path: str) -> None:
+        """Convert the values of ``ds`` and of every item below it.
+
+        An implicit VR element whose VR is ambiguous and cannot be resolved from the data set
+        (e.g. LUT Data without LUT Descriptor) has well-formed bytes, so it is left raw, as
+        pydicom would.
+        """
+        for tag in list(ds.keys()):
+            element: _Element | None = ds.get_item(tag, keep_deferred=True)
+            if element is None or int(tag) in _PIXEL_TAGS:
+                continue
+            if isinstance(element, RawDataElement):
+                try:
+                    converted = ds[tag]
+                except Exception as exc:
+                    partial = ds.get_item(tag, keep_deferred=True)
+                    if not isinstance(partial, RawDataElement) and partial.VR in AMBIGUOUS_VR:
+                        ds[tag] = element  # the value converted; only the VR choice failed
+                        continue
+                    raise DecodeError(
+                        f"cannot convert value: {exc}",
+                        offset=element.value_tell,
+                        path=f"{path} > {_tag_text(tag)}",
+                    ) from exc
+                if self.caught:
+                    self.report(element.value_tell, f"{path} > {_tag_text(tag)}")
+            else:
+                converted = element
+            if converted.VR == VR.SQ:
+                element_path = f"{path} > {_tag_text(tag)}"
+                for index, item in enumerate(converted.value, start=1):
+                    self.convert(item, f"{element_path} > item {index}")
 
 
 def _decode_plain(
     buffer: memoryview, syntax: TransferSyntax, policy: Policy, sink: list[Diagnostic], root: str
 ) -> Dataset:
-    """Decode non-deflated data-set bytes in exactly the given element encoding."""
+    """Decode non-deflated data-set bytes in exactly the given element encoding.
+
+    pydicom's warnings (an invalid value for its VR, an unknown character set) are caught here
+    and become ``PYDICOM_WARNING`` diagnostics, so nothing reaches stderr.
+    """
     layout = _syntax(syntax.implicit_vr, syntax.little_endian)
     parser = _Parser(buffer, policy, sink)
-    ds, _ = parser.dataset(
-        0,
-        len(buffer),
-        syntax=layout,
-        delimited=False,
-        depth=0,
-        encoding=default_encoding,
-        path=root,
-    )
-    _convert(ds, root)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds, _ = parser.dataset(
+            0,
+            len(buffer),
+            syntax=layout,
+            delimited=False,
+            depth=0,
+            encoding=default_encoding,
+            path=root,
+        )
+        converter = _Converter(caught, policy, sink)
+        converter.report(None, root)
+        converter.convert(ds, root)
     return ds
 
 
