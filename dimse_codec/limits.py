@@ -7,7 +7,10 @@ items, a short element a million values, a stream of zeros a million diagnostics
 takes its :class:`Limits` from the :class:`~dimse_codec.policy.Policy` it is given, so one
 explicit value, passed like the policy, bounds the work and the memory of a whole decode.
 Exceeding a limit is a :class:`~dimse_codec.errors.LimitExceeded` (strict), or a
-``LIMIT_EXCEEDED`` diagnostic with the rest of the message kept as bytes (lenient).
+``LIMIT_EXCEEDED`` diagnostic with the rest of the message kept as bytes (lenient): a data set
+keeps the elements before the top-level element in which the limit was met, and the diagnostic's
+offset is where the undecoded tail starts. ``docs/limits.md`` gives each default, what it
+protects against and what it costs.
 """
 
 from __future__ import annotations
