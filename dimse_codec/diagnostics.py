@@ -94,6 +94,9 @@ class DiagnosticCode(str, enum.Enum):
     MAX_LENGTH_TOO_SMALL = "MAX_LENGTH_TOO_SMALL"
     APPLICATION_CONTEXT_CHANGED = "APPLICATION_CONTEXT_CHANGED"
     UNEXPECTED_PDU = "UNEXPECTED_PDU"
+    # limits on what decoding may create (dimse_codec.limits)
+    LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+    PYDICOM_WARNING = "PYDICOM_WARNING"
 
 
 IGNORED_BY_THE_STANDARD = frozenset(

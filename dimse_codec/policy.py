@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from dimse_codec.diagnostics import IGNORED_BY_THE_STANDARD, Diagnostic, DiagnosticCode
 from dimse_codec.errors import PolicyViolation
+from dimse_codec.limits import DEFAULT_LIMITS, Limits
 
 __all__ = [
     "IGNORED_BY_THE_STANDARD",
@@ -41,6 +42,8 @@ class Policy:
     """Codes that raise even when lenient, or that strict would otherwise only report."""
     allow: frozenset[DiagnosticCode] = field(default_factory=frozenset)
     max_inflated_size: int = 1 << 30
+    limits: Limits = DEFAULT_LIMITS
+    """What decoding may create (:mod:`dimse_codec.limits`)."""
 
     def raises(self, code: DiagnosticCode) -> bool:
         """Return whether a problem with this code is an error under this policy."""

@@ -8,6 +8,7 @@ import tracemalloc
 import warnings
 import zlib
 from collections.abc import Iterator
+from dataclasses import replace
 from io import BytesIO
 
 import pytest
@@ -42,6 +43,7 @@ from dimse_codec.errors import (
     PolicyViolation,
     TruncatedError,
 )
+from dimse_codec.limits import DEFAULT_LIMITS
 from dimse_codec.policy import LENIENT, STRICT, Diagnostic, DiagnosticCode, Policy
 
 NATIVE = (
@@ -721,7 +723,9 @@ def test_deflated_decode_honours_policy_limit() -> None:
     encoded = encode_dataset(ds, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN)
     with pytest.raises(LimitExceeded):
         decode_dataset(
-            encoded, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, policy=Policy(max_inflated_size=16)
+            encoded,
+            DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+            policy=Policy(limits=replace(DEFAULT_LIMITS, max_inflated_size=16)),
         )
 
 
@@ -767,7 +771,7 @@ def test_deflate_bomb_is_stopped_with_bounded_memory(gigabyte_bomb: bytes) -> No
 
 
 def test_deflate_bomb_through_decode_and_encoded_dataset(gigabyte_bomb: bytes) -> None:
-    policy = Policy(max_inflated_size=10 * MB)
+    policy = Policy(limits=replace(DEFAULT_LIMITS, max_inflated_size=10 * MB))
     with pytest.raises(LimitExceeded):
         decode_dataset(gigabyte_bomb, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, policy=policy)
     wrapped = EncodedDataset(gigabyte_bomb, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN)
@@ -854,7 +858,7 @@ def test_encoded_dataset_diagnostics_and_strict_policy() -> None:
     with pytest.raises(PolicyViolation):
         wrapped.inflated(STRICT)
     with pytest.raises(LimitExceeded):
-        wrapped.dataset(Policy(max_inflated_size=4))
+        wrapped.dataset(Policy(limits=replace(DEFAULT_LIMITS, max_inflated_size=4)))
     assert wrapped.dataset(LENIENT).PatientID == ds.PatientID
 
 

@@ -24,6 +24,7 @@ PAGES = {
     "docs/quirks.md": 4,
     "docs/strategies.md": 1,
     "docs/fuzzing.md": 1,
+    "docs/limits.md": 1,
 }
 """Pages (from the repository root) whose examples run here, with the fewest each must keep."""
 

@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "dimse_codec"
 LAYERS = [
     {"_deprecation", "_version", "diagnostics"},
     {"errors"},
-    {"policy", "_wire"},
+    {"limits", "policy", "_wire"},
     {"pcap"},
     {"tables"},
     {"dataset"},

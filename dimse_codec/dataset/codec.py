@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import struct
+import warnings
 import zlib
 from collections.abc import MutableSequence
 from typing import NamedTuple
@@ -35,6 +36,7 @@ from dimse_codec.dataset.transfer_syntax import (
     TransferSyntaxLike,
     lookup_transfer_syntax,
 )
+from dimse_codec.diagnostics import Diagnostic, DiagnosticCode
 from dimse_codec.errors import (
     DecodeError,
     DimseCodecError,
@@ -44,7 +46,8 @@ from dimse_codec.errors import (
     LimitExceeded,
     TruncatedError,
 )
-from dimse_codec.policy import LENIENT, Diagnostic, DiagnosticCode, Policy
+from dimse_codec.limits import DEFAULT_LIMITS, Limits
+from dimse_codec.policy import LENIENT, Policy
 
 __all__ = [
     "MAX_SEQUENCE_DEPTH",
@@ -55,8 +58,9 @@ __all__ = [
     "inflate",
 ]
 
-MAX_SEQUENCE_DEPTH = 64
-"""Deepest sequence nesting the decoder follows; deeper input is a :class:`LimitExceeded`."""
+MAX_SEQUENCE_DEPTH = DEFAULT_LIMITS.max_depth
+"""The default of :attr:`Limits.max_depth <dimse_codec.limits.Limits.max_depth>`, the deepest
+sequence nesting the decoder follows; deeper input is a :class:`LimitExceeded`."""
 
 _UNDEFINED = 0xFFFFFFFF
 _ITEM = 0xFFFEE000
@@ -73,6 +77,26 @@ _ITEM_NAMES = {
 _LONG_LENGTH_VRS = frozenset(vr.decode("ascii") for vr in LONG_LENGTH_VRS)
 _FRAGMENT_VRS = frozenset({"OB", "OW", "OB or OW"})
 _BULK_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW"})
+_MULTI_TEXT_VRS = frozenset(
+    {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "PN", "SH", "TM", "UC", "UI"}
+)
+"""VRs whose value is backslash-separated text (PS3.5 6.4); LT, ST, UT and UR hold one value."""
+_BINARY_VALUE_SIZE = {
+    "AT": 4,
+    "FD": 8,
+    "FL": 4,
+    "SL": 4,
+    "SS": 2,
+    "SV": 8,
+    "UL": 4,
+    "US": 2,
+    "UV": 8,
+}
+"""VRs whose value is a list of fixed-size binary numbers, with the size of one."""
+_PATH_KEEP = 3
+_TOLERABLE_LIMITS = frozenset({"max_elements", "max_items", "max_values", "max_decoded_size"})
+"""Limits a lenient decode survives by keeping the rest as bytes; input nested deeper than
+``max_depth`` (or inflating past ``max_inflated_size``) is refused under every policy."""
 
 _IN_CHUNK = 64 * 1024
 _OUT_CHUNK = 1024 * 1024
@@ -93,6 +117,23 @@ def _tag_text(tag: int) -> str:
     keyword = keyword_for_tag(tag)
     text = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
     return f"{text} {keyword}" if keyword else text
+
+
+def _limit_message(name: str, value: int, what: str) -> str:
+    """One line naming a limit, its value and how to raise it."""
+    return (
+        f"more than {value} {what} (Limits.{name}); raise it with "
+        f"Policy(limits=replace(DEFAULT_LIMITS, {name}=...))"
+    )
+
+
+def _short_path(path: str) -> str:
+    """Shorten a deep path to its first and last steps, so a limit message stays one short line."""
+    steps = path.split(" > ")
+    if len(steps) <= 2 * _PATH_KEEP + 1:
+        return path
+    left = len(steps) - 2 * _PATH_KEEP
+    return " > ".join([*steps[:_PATH_KEEP], f"... {left} steps ...", *steps[-_PATH_KEEP:]])
 
 
 # --------------------------------------------------------------------------------------------
@@ -147,9 +188,10 @@ def inflate(
         produced += len(piece)
         if produced > max_size:
             raise LimitExceeded(
-                f"inflated data set exceeds max_size of {max_size} bytes",
+                _limit_message("max_inflated_size", max_size, "bytes inflated"),
                 offset=position - len(decompressor.unconsumed_tail),
                 path=path,
+                code=DiagnosticCode.LIMIT_EXCEEDED.value,
             )
         out.write(piece)
         if decompressor.eof:
@@ -359,6 +401,46 @@ class _Parser:
         self.buffer = buffer
         self.policy = policy
         self.sink = sink
+        self.limits: Limits = policy.limits
+        self.elements = 0
+        """Elements read so far, at every nesting level."""
+        self.items = 0
+        """Sequence items read so far, over every sequence."""
+        self.decoded = 0
+        """Bytes of element values kept so far."""
+        self.met = ""
+        """The name of the limit met, once one is."""
+        fresh = Dataset().__dict__
+        self.template = tuple(fresh.items())
+        """The attributes of a fresh data set, in order, for :meth:`new_dataset`."""
+
+    def over(self, name: str, what: str, offset: int, path: str) -> LimitExceeded:
+        """Return the error for the limit ``name`` met at ``offset`` (``what`` names its unit)."""
+        value: int = getattr(self.limits, name)
+        self.met = name
+        return LimitExceeded(
+            _limit_message(name, value, what),
+            offset=offset,
+            path=_short_path(path),
+            code=DiagnosticCode.LIMIT_EXCEEDED.value,
+        )
+
+    def check_values(
+        self, tag: int, vr: str | None, value: memoryview, position: int, path: str
+    ) -> None:
+        """Refuse a value with more than ``max_values`` values before pydicom splits it."""
+        limit = self.limits.max_values
+        if len(value) < limit:
+            return  # every value but the last needs at least one byte (a separator or a number)
+        kind = vr if vr is not None else _dictionary_vr(tag)
+        if kind in _MULTI_TEXT_VRS:
+            count = value.tobytes().count(b"\\") + 1
+        elif kind in _BINARY_VALUE_SIZE:
+            count = len(value) // _BINARY_VALUE_SIZE[kind]
+        else:
+            return
+        if count > limit:
+            raise self.over("max_values", f"values in one element ({count})", position, path)
 
     def header(self, syntax: _Syntax, position: int) -> tuple[int, int]:
         """Read a tag and a 32-bit length (implicit VR element or item header)."""
@@ -434,17 +516,26 @@ class _Parser:
                 else:
                     length = short_length
                     position += 8
-            element, position = self.element(
-                tag,
-                vr,
-                length,
-                position,
-                end,
-                syntax=syntax,
-                depth=depth,
-                encoding=own_encoding,
-                path=element_path,
-            )
+            self.elements += 1
+            try:
+                if self.elements > self.limits.max_elements:
+                    raise self.over("max_elements", "data elements", header_at, element_path)
+                element, position = self.element(
+                    tag,
+                    vr,
+                    length,
+                    position,
+                    end,
+                    syntax=syntax,
+                    depth=depth,
+                    encoding=own_encoding,
+                    path=element_path,
+                )
+            except LimitExceeded as exc:
+                if depth or self.met not in _TOLERABLE_LIMITS:
+                    raise
+                position = self.stop(exc, header_at, end)
+                break
             key = BaseTag(tag)
             if key in elements:
                 self.policy.report(
@@ -467,9 +558,55 @@ class _Parser:
             elements[key] = element
             if tag == _SPECIFIC_CHARACTER_SET and isinstance(element, RawDataElement):
                 own_encoding = self.character_set(element, syntax, element_path)
-        ds = Dataset(elements, parent_encoding=encoding)
-        ds.set_original_encoding(syntax.implicit, syntax.little, own_encoding)
-        return ds, position
+        return self.new_dataset(elements, encoding, syntax, own_encoding, delimited), position
+
+    def new_dataset(
+        self,
+        elements: dict[BaseTag, _Element],
+        parent_encoding: _Encoding,
+        syntax: _Syntax,
+        encoding: _Encoding,
+        delimited: bool,
+    ) -> Dataset:
+        """Return a data set holding ``elements``, as ``Dataset(elements, parent_encoding=...)``
+        followed by ``set_original_encoding`` would, in a third of the time.
+
+        ``Dataset.__init__`` sets each of its attributes through ``Dataset.__setattr__``, which
+        costs more than the rest of reading an empty item, and a data set of many items pays it
+        once per item. The attributes of a fresh ``Dataset()`` (taken once per decode, so
+        whatever this pydicom version sets) are set directly instead, dicts copied shallowly.
+        """
+        ds: Dataset = Dataset.__new__(Dataset)
+        put = object.__setattr__  # in __init__'s order, so instances share their dict keys
+        for name, value in self.template:
+            if name == "_dict":
+                value = elements
+            elif isinstance(value, dict):
+                value = value.copy() if value else {}  # {}.copy() costs twice {}
+            put(ds, name, value)
+        put(ds, "_parent_encoding", parent_encoding)
+        put(ds, "_read_implicit", syntax.implicit)
+        put(ds, "_read_little", syntax.little)
+        put(ds, "_read_charset", encoding)
+        put(ds, "is_undefined_length_sequence_item", delimited)
+        return ds
+
+    def stop(self, exc: LimitExceeded, at: int, end: int) -> int:
+        """Raise ``exc`` under a policy that raises on ``LIMIT_EXCEEDED`` (strict), else report it
+        and keep the data set up to ``at``: the element that met the limit and all after it
+        stay undecoded, bytes ``at`` to ``end`` of the decoded buffer. Returns ``at``."""
+        if self.policy.raises(DiagnosticCode.LIMIT_EXCEEDED):
+            raise exc
+        self.policy.report(
+            self.sink,
+            DiagnosticCode.LIMIT_EXCEEDED,
+            f"{exc.message} (at {exc.path} @{exc.offset}); decoding stopped: the {end - at} "
+            f"bytes from offset {at} (this top-level element and all after it) are kept "
+            "undecoded",
+            at,
+            exc.path,
+        )
+        return at
 
     def check_zero_length(self, length: int, position: int, path: str, what: str) -> None:
         """Report a delimiter whose length field is not zero (PS3.5 7.5 says it is)."""
@@ -484,13 +621,19 @@ class _Parser:
 
     def character_set(self, element: RawDataElement, syntax: _Syntax, path: str) -> _Encoding:
         """Return the Python codecs named by a (0008,0005) value, for the elements that follow."""
-        try:
-            value = convert_string(element.value or b"", syntax.little)
-            return convert_encodings(value) if value else default_encoding
-        except Exception as exc:
-            raise DecodeError(
-                f"cannot read Specific Character Set: {exc}", offset=element.value_tell, path=path
-            ) from exc
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                value = convert_string(element.value or b"", syntax.little)
+                encodings = convert_encodings(value) if value else default_encoding
+            except Exception as exc:
+                raise DecodeError(
+                    f"cannot read Specific Character Set: {exc}",
+                    offset=element.value_tell,
+                    path=path,
+                ) from exc
+        _report_warnings(caught, self.policy, self.sink, element.value_tell, path)
+        return encodings
 
     def element(
         self,
@@ -525,6 +668,11 @@ class _Parser:
                     path=path,
                 )
                 return DataElement(tag, "SQ", sequence, position, False), value_end
+            self.decoded += length
+            if self.decoded > self.limits.max_decoded_size:
+                raise self.over("max_decoded_size", "bytes of values", position, path)
+            if length:
+                self.check_values(tag, vr, self.buffer[position:value_end], position, path)
             value = (
                 bytes(self.buffer[position:value_end])
                 if length
@@ -557,6 +705,9 @@ class _Parser:
             return DataElement(tag, "SQ", sequence, position, True), next_position
         if kind in _FRAGMENT_VRS:
             value_end = self.fragments(position, end, syntax=syntax, path=path)
+            self.decoded += value_end - position
+            if self.decoded > self.limits.max_decoded_size:
+                raise self.over("max_decoded_size", "bytes of values", position, path)
             raw = RawDataElement(
                 BaseTag(tag),
                 vr,
@@ -583,10 +734,8 @@ class _Parser:
         path: str,
     ) -> tuple[Sequence, int]:
         """Read the items of a sequence (defined length up to ``end``, else up to its delimiter)."""
-        if depth >= MAX_SEQUENCE_DEPTH:
-            raise LimitExceeded(
-                f"sequences nested deeper than {MAX_SEQUENCE_DEPTH} levels", offset=start, path=path
-            )
+        if depth >= self.limits.max_depth:
+            raise self.over("max_depth", "levels of nested sequences", start, path)
         items: list[Dataset] = []
         position = start
         while True:
@@ -617,6 +766,9 @@ class _Parser:
                     offset=position,
                     path=item_path,
                 )
+            self.items += 1
+            if self.items > self.limits.max_items:
+                raise self.over("max_items", "sequence items", position, item_path)
             content = position + 8
             if length == _UNDEFINED:
                 item, position = self.dataset(
@@ -644,7 +796,6 @@ class _Parser:
                     encoding=encoding,
                     path=item_path,
                 )
-            item.is_undefined_length_sequence_item = length == _UNDEFINED
             items.append(item)
         sequence = Sequence(items)
         sequence.is_undefined_length = delimited
@@ -689,51 +840,94 @@ def _dictionary_vr(tag: int) -> str | None:
         return None
 
 
-def _convert(ds: Dataset, path: str) -> None:
-    """Convert every raw value now (except pixel data) so bad values fail here, not later.
+def _report_warnings(
+    caught: list[warnings.WarningMessage],
+    policy: Policy,
+    sink: list[Diagnostic],
+    offset: int | None,
+    path: str,
+) -> None:
+    """Turn caught pydicom warnings into ``PYDICOM_WARNING`` diagnostics (one line each, without
+    pydicom's pointer to PS3.5) and empty ``caught``."""
+    for one in caught:
+        text = str(one.message).split(" Please see <", 1)[0]
+        policy.report(sink, DiagnosticCode.PYDICOM_WARNING, f"pydicom: {text}", offset, path)
+    caught.clear()
 
-    An implicit VR element whose VR is ambiguous and cannot be resolved from the data set (e.g.
-    LUT Data without LUT Descriptor) has well-formed bytes, so it is left raw, as pydicom would.
-    """
-    for tag in list(ds.keys()):
-        element: _Element | None = ds.get_item(tag, keep_deferred=True)
-        if element is None or int(tag) in _PIXEL_TAGS:
-            continue
-        element_path = f"{path} > {_tag_text(tag)}"
-        if isinstance(element, RawDataElement):
-            try:
-                converted = ds[tag]
-            except Exception as exc:
-                partial = ds.get_item(tag, keep_deferred=True)
-                if not isinstance(partial, RawDataElement) and partial.VR in AMBIGUOUS_VR:
-                    ds[tag] = element  # the value converted; only the VR choice failed
-                    continue
-                raise DecodeError(
-                    f"cannot convert value: {exc}", offset=element.value_tell, path=element_path
-                ) from exc
-        else:
-            converted = element
-        if converted.VR == VR.SQ:
-            for index, item in enumerate(converted.value, start=1):
-                _convert(item, f"{element_path} > item {index}")
+
+class _Converter:
+    """Converts every raw value now (except pixel data) so bad values fail here, not later, and
+    turns what pydicom warns about while doing so into ``PYDICOM_WARNING`` diagnostics."""
+
+    def __init__(
+        self, caught: list[warnings.WarningMessage], policy: Policy, sink: list[Diagnostic]
+    ) -> None:
+        self.caught = caught
+        self.policy = policy
+        self.sink = sink
+
+    def report(self, offset: int | None, path: str) -> None:
+        """Report the warnings pydicom raised since the last call, as met at ``path``."""
+        _report_warnings(self.caught, self.policy, self.sink, offset, path)
+
+    def convert(self, ds: Dataset, path: str) -> None:
+        """Convert the values of ``ds`` and of every item below it.
+
+        An implicit VR element whose VR is ambiguous and cannot be resolved from the data set
+        (e.g. LUT Data without LUT Descriptor) has well-formed bytes, so it is left raw, as
+        pydicom would.
+        """
+        for tag in list(ds.keys()):
+            element: _Element | None = ds.get_item(tag, keep_deferred=True)
+            if element is None or int(tag) in _PIXEL_TAGS:
+                continue
+            if isinstance(element, RawDataElement):
+                try:
+                    converted = ds[tag]
+                except Exception as exc:
+                    partial = ds.get_item(tag, keep_deferred=True)
+                    if not isinstance(partial, RawDataElement) and partial.VR in AMBIGUOUS_VR:
+                        ds[tag] = element  # the value converted; only the VR choice failed
+                        continue
+                    raise DecodeError(
+                        f"cannot convert value: {exc}",
+                        offset=element.value_tell,
+                        path=f"{path} > {_tag_text(tag)}",
+                    ) from exc
+                if self.caught:
+                    self.report(element.value_tell, f"{path} > {_tag_text(tag)}")
+            else:
+                converted = element
+            if converted.VR == VR.SQ:
+                element_path = f"{path} > {_tag_text(tag)}"
+                for index, item in enumerate(converted.value, start=1):
+                    self.convert(item, f"{element_path} > item {index}")
 
 
 def _decode_plain(
     buffer: memoryview, syntax: TransferSyntax, policy: Policy, sink: list[Diagnostic], root: str
 ) -> Dataset:
-    """Decode non-deflated data-set bytes in exactly the given element encoding."""
+    """Decode non-deflated data-set bytes in exactly the given element encoding.
+
+    pydicom's warnings (an invalid value for its VR, an unknown character set) are caught here
+    and become ``PYDICOM_WARNING`` diagnostics, so nothing reaches stderr.
+    """
     layout = _syntax(syntax.implicit_vr, syntax.little_endian)
     parser = _Parser(buffer, policy, sink)
-    ds, _ = parser.dataset(
-        0,
-        len(buffer),
-        syntax=layout,
-        delimited=False,
-        depth=0,
-        encoding=default_encoding,
-        path=root,
-    )
-    _convert(ds, root)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds, _ = parser.dataset(
+            0,
+            len(buffer),
+            syntax=layout,
+            delimited=False,
+            depth=0,
+            encoding=default_encoding,
+            path=root,
+        )
+        converter = _Converter(caught, policy, sink)
+        converter.report(None, root)
+        converter.convert(ds, root)
     return ds
 
 
@@ -764,7 +958,9 @@ def decode_dataset(
         return _empty(syntax)
     root = "data set"
     if syntax.deflated:
-        inflated = inflate(view, max_size=policy.max_inflated_size, policy=policy, diagnostics=sink)
+        inflated = inflate(
+            view, max_size=policy.limits.max_inflated_size, policy=policy, diagnostics=sink
+        )
         view = memoryview(inflated)
         root = "data set (inflated)"
     return _decode_plain(view, syntax, policy, sink, root)
@@ -838,7 +1034,7 @@ class EncodedDataset:
 
     def _inflate(self, policy: Policy, sink: list[Diagnostic]) -> bytes:
         """Inflate once, then replay the recorded problems through ``policy`` on every call."""
-        limit = policy.max_inflated_size
+        limit = policy.limits.max_inflated_size
         if self._inflated is None:
             found: list[Diagnostic] = []
             data = inflate(self._raw, max_size=limit, policy=LENIENT, diagnostics=found)
@@ -846,7 +1042,9 @@ class EncodedDataset:
         data, found = self._inflated
         if len(data) > limit:
             raise LimitExceeded(
-                f"inflated data set exceeds max_size of {limit} bytes", path="deflated data set"
+                _limit_message("max_inflated_size", limit, "bytes inflated"),
+                path="deflated data set",
+                code=DiagnosticCode.LIMIT_EXCEEDED.value,
             )
         for diagnostic in found:
             policy.report(
