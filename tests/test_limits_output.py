@@ -24,13 +24,16 @@ from pathlib import Path
 
 import pytest
 from dicom_conversation import Conversation, message
+from pydicom.dataset import Dataset
 
 from dimse_codec import C_STORE
 from dimse_codec.association import build_request, respond
 from dimse_codec.cli import _types
 from dimse_codec.cli import decode as decode_command
 from dimse_codec.cli.main import main
+from dimse_codec.dataset import decode_dataset
 from dimse_codec.dimse.responses import build_response
+from dimse_codec.errors import LimitExceeded
 from dimse_codec.pdu import AReleaseRP, AReleaseRQ, encode_pdu
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,8 +140,6 @@ def test_output_follows_the_elements_not_the_bytes(
 
 def test_small_binary_values_stay_inline(tmp_path: Path) -> None:
     head, value = dataset_bytes(decode_command.BULK_DATA_THRESHOLD, fill=7)
-    from dimse_codec.dataset import decode_dataset
-
     ds = decode_dataset(head + value, EXPLICIT)
     model = decode_command.dataset_model(ds)
     assert model[PIXEL_DATA]["InlineBinary"] == base64.b64encode(value).decode()
@@ -157,8 +158,6 @@ def test_bulk_data_inline_keeps_the_base64(
     model = store_record(out)["dataset"]["json"]  # type: ignore[index]
     assert model[PIXEL_DATA] == {"vr": "OB", "InlineBinary": base64.b64encode(value).decode()}
     # exactly what pydicom's own DICOM JSON model gives (the output before bulk data digests)
-    from dimse_codec.dataset import decode_dataset
-
     assert model == decode_dataset(head + value, EXPLICIT).to_json_dict()
 
 
@@ -166,7 +165,9 @@ def test_inline_with_no_cap_is_the_whole_base64(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     capture = pixel_capture(tmp_path, 2 * MiB)
-    code, out, _ = run_json(capsys, "--bulk-data", "inline", "--max-dataset-json", "0", str(capture))
+    code, out, _ = run_json(
+        capsys, "--bulk-data", "inline", "--max-dataset-json", "0", str(capture)
+    )
     assert code == _types.EXIT_OK
     model = store_record(out)["dataset"]["json"]  # type: ignore[index]
     assert base64.b64decode(model[PIXEL_DATA]["InlineBinary"]) == bytes(2 * MiB)
@@ -185,14 +186,13 @@ def test_a_data_set_past_the_cap_is_cut_and_counted(
     assert isinstance(dataset, dict)
     assert "json" not in dataset and "error" not in dataset
     assert "--max-dataset-json 1048576" in dataset["json_cut"]
+    assert "(met at data set > (7FE0,0010))" in dataset["json_cut"]
     assert dataset["length"] > 0 and re.fullmatch(r"[0-9a-f]{64}", dataset["sha256"])
     assert len(out) < 8000  # the 2 MiB of base64 was never written (nor built)
     assert "1 data set(s) longer than --max-dataset-json 1048576" in err
 
 
 def test_the_cap_counts_many_small_elements(tmp_path: Path) -> None:
-    from dimse_codec.dataset import decode_dataset
-
     # 2000 private elements of 64 bytes each: about 200 KB of JSON
     body = b"".join(
         _explicit(0x0009, 0x1000 + index, b"LO", b"x" * 64) for index in range(0x10, 0x10 + 2000)
@@ -208,19 +208,22 @@ def test_the_cap_counts_many_small_elements(tmp_path: Path) -> None:
 
 
 def test_the_cap_is_checked_before_a_long_value_is_built() -> None:
-    from pydicom.dataset import Dataset
-
     ds = Dataset()
     ds.add_new(0x00080016, "UI", CT)
     ds.add_new(0x00204000, "UT", "y" * (4 * MiB))
     tracemalloc.start()
     try:
-        with pytest.raises(decode_command.DatasetJsonCut):
+        with pytest.raises(decode_command.DatasetJsonCut) as cut:
             decode_command.dataset_model(ds, max_json=MiB)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert peak < MiB  # no JSON string of the 4 MiB text was made
+    assert isinstance(cut.value, LimitExceeded)  # the library's one exception family
+    assert (
+        str(cut.value)
+        == "data set > (0020,4000): the DICOM JSON model is longer than 1048576 bytes"
+    )
 
 
 def test_bad_option_values_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
@@ -265,9 +268,7 @@ def exit_code_table() -> dict[int, str]:
 
 
 def test_the_exit_code_table_is_the_constants() -> None:
-    constants = {
-        getattr(_types, name): name for name in _types.__all__ if name.startswith("EXIT_")
-    }
+    constants = {getattr(_types, name): name for name in _types.__all__ if name.startswith("EXIT_")}
     assert len(constants) == len([n for n in _types.__all__ if n.startswith("EXIT_")])
     assert exit_code_table() == constants
     text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
@@ -328,9 +329,7 @@ def test_decode_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
     capture = pixel_capture(tmp_path, 2 * MiB)
     command = [sys.executable, "-m", "dimse_codec.cli.main", "decode", "--json", "--datasets"]
     command += ["--bulk-data", "inline", "--max-dataset-json", "0", str(capture)]
-    process = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert process.stdout is not None and process.stderr is not None
     assert process.stdout.read(100)
     process.stdout.close()

@@ -45,7 +45,7 @@ from dimse_codec.cli._types import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from dimse_codec.cli.render import diagnostic_json, element_values, status_service
 from dimse_codec.dataset import decode_dataset
 from dimse_codec.dimse.status import describe
-from dimse_codec.errors import DimseCodecError, InvalidParameter
+from dimse_codec.errors import DimseCodecError, InvalidParameter, LimitExceeded
 from dimse_codec.pcap import CaptureError, NotACaptureFile
 from dimse_codec.pdu import AAbort, AAssociateAC, AAssociateRJ, AAssociateRQ, UserIdentityRQSubItem
 from dimse_codec.policy import LENIENT, STRICT
@@ -262,22 +262,26 @@ def _command_json(command_set: bytes) -> dict[str, Any]:
         return {}
 
 
-class DatasetJsonCut(Exception):
-    """The DICOM JSON model of a data set would exceed the bytes allowed for it."""
+class DatasetJsonCut(LimitExceeded):
+    """The DICOM JSON model of a data set would exceed the bytes allowed for it; ``path`` names
+    the element where the cap was met."""
 
 
 class _Budget:
     """Bytes of JSON left for one data set (``None``: no limit); spending past zero cuts it."""
 
     def __init__(self, limit: int | None) -> None:
+        self.limit = limit
         self.left = limit
 
-    def spend(self, size: int) -> None:
-        """Count ``size`` bytes of JSON; raise :class:`DatasetJsonCut` when the budget is gone."""
+    def spend(self, size: int, path: str) -> None:
+        """Count ``size`` bytes of JSON for ``path``; raise :class:`DatasetJsonCut` past the cap."""
         if self.left is not None:
             self.left -= size
             if self.left < 0:
-                raise DatasetJsonCut
+                raise DatasetJsonCut(
+                    f"the DICOM JSON model is longer than {self.limit} bytes", path=path
+                )
 
 
 def bulk_data_uri(value: bytes | bytearray | memoryview) -> str:
@@ -295,39 +299,42 @@ def _least_json(value: object) -> int:
         return len(value)
     if isinstance(value, bytes | bytearray | memoryview):
         return 4 * -(-len(value) // 3)  # its base64
-    if isinstance(value, list | tuple):  # a MultiValue: one character a value at least
-        return len(value)
+    if isinstance(value, list | tuple) and value:  # a MultiValue: "v", "v", ...
+        return 3 * len(value) - 2
     return 0
 
 
-def _element_model(element: DataElement, inline: bool, budget: _Budget) -> dict[str, Any]:
+def _element_model(
+    element: DataElement, inline: bool, budget: _Budget, path: str
+) -> dict[str, Any]:
     """One element of the DICOM JSON model (PS3.18 F.2.2), paid for before it is built."""
     if element.VR == "SQ":
-        budget.spend(26)  # {"vr": "SQ", "Value": []}
+        budget.spend(26, path)  # {"vr": "SQ", "Value": []}
         items = []
-        for item in element.value:
-            budget.spend(4)
-            items.append(_model(item, inline, budget))
+        for index, item in enumerate(element.value, start=1):
+            budget.spend(4, path)
+            items.append(_model(item, inline, budget, f"{path} > item {index}"))
         return {"vr": "SQ", "Value": items}
     value = element.value
     bulk = isinstance(value, bytes | bytearray | memoryview) and element.VR in _BINARY_VRS
     if bulk and not inline and len(value) > BULK_DATA_THRESHOLD:
         model = {"vr": str(element.VR), "BulkDataURI": bulk_data_uri(value)}
-        budget.spend(len(json.dumps(model)))
+        budget.spend(len(json.dumps(model)), path)
         return model
     least = _least_json(value)
-    budget.spend(least)  # a value too large is cut before its JSON exists
+    budget.spend(least, path)  # a value too large is cut before its JSON exists
     model = element.to_json_dict(None, 0)
-    budget.spend(len(json.dumps(model)) - least)
+    budget.spend(len(json.dumps(model)) - least, path)
     return model
 
 
-def _model(dataset: Dataset, inline: bool, budget: _Budget) -> dict[str, Any]:
+def _model(dataset: Dataset, inline: bool, budget: _Budget, path: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for tag in dataset.keys():  # noqa: SIM118 -- wire order, as to_json_dict; iteration sorts
         key = f"{int(tag):08X}"
-        budget.spend(len(key) + 6)  # "gggggggg": , and the braces
-        out[key] = _element_model(dataset[tag], inline, budget)
+        where = f"{path} > ({key[:4]},{key[4:]})"
+        budget.spend(len(key) + 6, where)  # "gggggggg": , and the braces
+        out[key] = _element_model(dataset[tag], inline, budget, where)
     return out
 
 
@@ -341,7 +348,7 @@ def dataset_model(
     estimated) and :class:`DatasetJsonCut` is raised as soon as the model would exceed it, so a
     data set of millions of elements or values costs no more than the cap to show.
     """
-    return _model(dataset, inline, _Budget(max_json))
+    return _model(dataset, inline, _Budget(max_json), "data set")
 
 
 def _dataset_json(
@@ -362,10 +369,10 @@ def _dataset_json(
             try:
                 dataset = decode_dataset(message.dataset, message.transfer_syntax)
                 out["json"] = dataset_model(dataset, inline=inline, max_json=max_json)
-            except DatasetJsonCut:
+            except DatasetJsonCut as cut:
                 out["json_cut"] = (
-                    f"the DICOM JSON model is longer than --max-dataset-json {max_json} bytes; "
-                    "the data set is shown by its length and sha256 only"
+                    f"the DICOM JSON model is longer than --max-dataset-json {max_json} bytes "
+                    f"(met at {cut.path}); the data set is shown by its length and sha256 only"
                 )
             except Exception as exc:  # any decoding failure is reported, never fatal
                 out["error"] = str(exc) or type(exc).__name__
