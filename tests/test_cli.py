@@ -423,7 +423,7 @@ def test_broken_pipe_is_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
             raise BrokenPipeError(32, "Broken pipe")
 
     monkeypatch.setattr(sys, "stdout", ClosedPipe())
-    assert main(["inspect", example("c-echo-rq.bin")]) == 1
+    assert main(["inspect", example("c-echo-rq.bin")]) == 141  # EXIT_BROKEN_PIPE (was 1)
 
 
 # -- the examples themselves -----------------------------------------------------------------------

@@ -5,11 +5,17 @@ line each (with a summary of message types, statuses and response times at the e
 NDJSON object each (``--json``; schema in ``docs/decode.md``), read through
 :func:`~dimse_codec.capture.dicom.decode_capture`. ``--export DIR`` writes every
 C-STORE-RQ data set as a DICOM Part-10 file (:func:`export_message`).
+
+``--datasets`` adds each data set as the DICOM JSON model (PS3.18 F.2) with output proportional
+to what was asked for: bulk data (binary values over :data:`BULK_DATA_THRESHOLD` bytes) becomes
+its SHA-256 and length as a ``BulkDataURI`` (PS3.18 F.2.7), not base64, unless
+``--bulk-data inline``; and the JSON of one data set stops at ``--max-dataset-json`` bytes.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import struct
@@ -20,7 +26,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
 from pydicom.uid import UID
+from pydicom.valuerep import AMBIGUOUS_VR, BYTES_VR
 
 from dimse_codec.association import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from dimse_codec.capture import (
@@ -36,7 +45,7 @@ from dimse_codec.cli._types import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from dimse_codec.cli.render import diagnostic_json, element_values, status_service
 from dimse_codec.dataset import decode_dataset
 from dimse_codec.dimse.status import describe
-from dimse_codec.errors import DimseCodecError
+from dimse_codec.errors import DimseCodecError, InvalidParameter, LimitExceeded
 from dimse_codec.pcap import CaptureError, NotACaptureFile
 from dimse_codec.pdu import AAbort, AAssociateAC, AAssociateRJ, AAssociateRQ, UserIdentityRQSubItem
 from dimse_codec.policy import LENIENT, STRICT
@@ -45,7 +54,13 @@ if TYPE_CHECKING:
     from dimse_codec.cli._types import SubParsers
 
 __all__ = [
+    "BULK_DATA_MODES",
+    "BULK_DATA_THRESHOLD",
+    "DEFAULT_MAX_DATASET_JSON",
+    "DatasetJsonCut",
     "association_json",
+    "bulk_data_uri",
+    "dataset_model",
     "decode_records",
     "export_message",
     "file_meta",
@@ -71,6 +86,16 @@ _EVENT_LABELS = {
 _NAME_TYPES = (1, 2)
 """User identity types whose primary field is a user name (shown; PS3.7 D.3.3.7.1)."""
 _PROGRESS_EVERY = 0.5
+
+BULK_DATA_THRESHOLD = 1024
+"""Binary values (OB, OD, OF, OL, OV, OW, UN) longer than this many bytes are bulk data: the
+DICOM JSON model shows their digest and length, not their base64 (unless ``inline``)."""
+DEFAULT_MAX_DATASET_JSON = 1 << 20
+"""Bytes of DICOM JSON written for one data set (``--max-dataset-json``); past it the data set is
+shown by its length and digest only, with ``json_cut`` saying so."""
+BULK_DATA_MODES = ("digest", "inline")
+"""What ``--bulk-data`` accepts: bulk values as digest and length, or as base64."""
+_BINARY_VRS = frozenset(str(vr) for vr in (BYTES_VR | AMBIGUOUS_VR)) - {"US or SS"}
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -237,7 +262,98 @@ def _command_json(command_set: bytes) -> dict[str, Any]:
         return {}
 
 
-def _dataset_json(message: CapturedMessage, with_model: bool) -> dict[str, Any] | None:
+class DatasetJsonCut(LimitExceeded):
+    """The DICOM JSON model of a data set would exceed the bytes allowed for it; ``path`` names
+    the element where the cap was met."""
+
+
+class _Budget:
+    """Bytes of JSON left for one data set (``None``: no limit); spending past zero cuts it."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self.left = limit
+
+    def spend(self, size: int, path: str) -> None:
+        """Count ``size`` bytes of JSON for ``path``; raise :class:`DatasetJsonCut` past the cap."""
+        if self.left is not None:
+            self.left -= size
+            if self.left < 0:
+                raise DatasetJsonCut(
+                    f"the DICOM JSON model is longer than {self.limit} bytes", path=path
+                )
+
+
+def bulk_data_uri(value: bytes | bytearray | memoryview) -> str:
+    """The ``BulkDataURI`` naming a bulk value by content: ``sha256:<hex digest>;length=<bytes>``.
+
+    PS3.18 F.2.7 lets a BulkDataURI stand for a value that is not inline; this one retrieves
+    nothing, it identifies the bytes (the value as carried in the data set's transfer syntax).
+    """
+    return f"sha256:{hashlib.sha256(value).hexdigest()};length={len(value)}"
+
+
+def _least_json(value: object) -> int:
+    """A lower bound on the JSON length of a value, known before building any of it."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return 4 * -(-len(value) // 3)  # its base64
+    if isinstance(value, list | tuple) and value:  # a MultiValue: "v", "v", ...
+        return 3 * len(value) - 2
+    return 0
+
+
+def _element_model(
+    element: DataElement, inline: bool, budget: _Budget, path: str
+) -> dict[str, Any]:
+    """One element of the DICOM JSON model (PS3.18 F.2.2), paid for before it is built."""
+    if element.VR == "SQ":
+        budget.spend(26, path)  # {"vr": "SQ", "Value": []}
+        items = []
+        for index, item in enumerate(element.value, start=1):
+            budget.spend(4, path)
+            items.append(_model(item, inline, budget, f"{path} > item {index}"))
+        return {"vr": "SQ", "Value": items}
+    value = element.value
+    bulk = isinstance(value, bytes | bytearray | memoryview) and element.VR in _BINARY_VRS
+    if bulk and not inline and len(value) > BULK_DATA_THRESHOLD:
+        model = {"vr": str(element.VR), "BulkDataURI": bulk_data_uri(value)}
+        budget.spend(len(json.dumps(model)), path)
+        return model
+    least = _least_json(value)
+    budget.spend(least, path)  # a value too large is cut before its JSON exists
+    model = element.to_json_dict(None, 0)
+    budget.spend(len(json.dumps(model)) - least, path)
+    return model
+
+
+def _model(dataset: Dataset, inline: bool, budget: _Budget, path: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for tag in dataset.keys():  # noqa: SIM118 -- wire order, as to_json_dict; iteration sorts
+        key = f"{int(tag):08X}"
+        where = f"{path} > ({key[:4]},{key[4:]})"
+        budget.spend(len(key) + 6, where)  # "gggggggg": , and the braces
+        out[key] = _element_model(dataset[tag], inline, budget, where)
+    return out
+
+
+def dataset_model(
+    dataset: Dataset, *, inline: bool = False, max_json: int | None = None
+) -> dict[str, Any]:
+    """A decoded data set as the DICOM JSON model (PS3.18 F.2), bulk data as :func:`bulk_data_uri`.
+
+    ``inline`` writes every binary value as base64 ``InlineBinary`` instead (as pydicom's
+    ``to_json_dict`` does); ``max_json`` caps the model's JSON in bytes (about: separators are
+    estimated) and :class:`DatasetJsonCut` is raised as soon as the model would exceed it, so a
+    data set of millions of elements or values costs no more than the cap to show.
+    """
+    return _model(dataset, inline, _Budget(max_json), "data set")
+
+
+def _dataset_json(
+    message: CapturedMessage, with_model: bool, inline: bool, max_json: int | None
+) -> dict[str, Any] | None:
     """Length, hash and transfer syntax of the wire bytes; the DICOM JSON model if asked."""
     if message.dataset is None:
         return None
@@ -251,15 +367,33 @@ def _dataset_json(message: CapturedMessage, with_model: bool) -> dict[str, Any] 
             out["error"] = "the transfer syntax is unknown (no A-ASSOCIATE seen, none guessed)"
         else:
             try:
-                dataset = decode_dataset(bytes(message.dataset), message.transfer_syntax)
-                out["json"] = dataset.to_json_dict()
+                dataset = decode_dataset(message.dataset, message.transfer_syntax)
+                out["json"] = dataset_model(dataset, inline=inline, max_json=max_json)
+            except DatasetJsonCut as cut:
+                out["json_cut"] = (
+                    f"the DICOM JSON model is longer than --max-dataset-json {max_json} bytes "
+                    f"(met at {cut.path}); the data set is shown by its length and sha256 only"
+                )
             except Exception as exc:  # any decoding failure is reported, never fatal
                 out["error"] = str(exc) or type(exc).__name__
     return out
 
 
-def message_json(message: CapturedMessage, datasets: bool = False) -> dict[str, Any]:
-    """A DIMSE message as its NDJSON object (see docs/decode.md)."""
+def message_json(
+    message: CapturedMessage,
+    datasets: bool = False,
+    *,
+    bulk_data: str = "digest",
+    max_dataset_json: int | None = DEFAULT_MAX_DATASET_JSON,
+) -> dict[str, Any]:
+    """A DIMSE message as its NDJSON object (see docs/decode.md).
+
+    With ``datasets`` its data set is added as the DICOM JSON model: bulk data as digest and
+    length (``bulk_data="digest"``) or base64 (``"inline"``), at most ``max_dataset_json`` bytes
+    of it (``None``: no limit).
+    """
+    if bulk_data not in BULK_DATA_MODES:
+        raise InvalidParameter(f"bulk_data must be one of {BULK_DATA_MODES}, not {bulk_data!r}")
     status = message.status
     described = None if status is None else describe(status, _status_service(message))
     return {
@@ -280,19 +414,26 @@ def message_json(message: CapturedMessage, datasets: bool = False) -> dict[str, 
         "status_meaning": None if described is None else described.meaning,
         "request_frame": message.request_frame,
         "response_time": _seconds(message.response_time_ns),
-        "dataset": _dataset_json(message, datasets),
+        "dataset": _dataset_json(message, datasets, bulk_data == "inline", max_dataset_json),
         "diagnostics": [diagnostic_json(d) for d in message.diagnostics],
     }
 
 
 def record_json(
-    record: CaptureRecord, *, datasets: bool = False, show_secrets: bool = False
+    record: CaptureRecord,
+    *,
+    datasets: bool = False,
+    show_secrets: bool = False,
+    bulk_data: str = "digest",
+    max_dataset_json: int | None = DEFAULT_MAX_DATASET_JSON,
 ) -> Any:
-    """Any record as its NDJSON object."""
+    """Any record as its NDJSON object (data sets as in :func:`message_json`)."""
     if isinstance(record, AssociationEvent):
         return association_json(record, show_secrets)
     if isinstance(record, CapturedMessage):
-        return message_json(record, datasets)
+        return message_json(
+            record, datasets, bulk_data=bulk_data, max_dataset_json=max_dataset_json
+        )
     if isinstance(record, StreamGap):
         return {
             "type": "gap",
@@ -559,6 +700,12 @@ def export_message(
         return None, f"cannot write: {exc.strerror or exc}"
 
 
+def _is_cut(line: dict[str, Any]) -> bool:
+    """Whether a record's data set model was cut at ``--max-dataset-json``."""
+    dataset = line.get("dataset")
+    return isinstance(dataset, dict) and "json_cut" in dataset
+
+
 def _sender_title(
     message: CapturedMessage, titles: dict[int, tuple[str | None, str | None]]
 ) -> str | None:
@@ -585,6 +732,17 @@ def _export_text(message: CapturedMessage, path: Path | None, why: str | None) -
 # -- the subcommand ------------------------------------------------------------------------------
 
 
+def _byte_count(text: str) -> int:
+    """An argparse type: a number of bytes, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"not a number of bytes: {text!r}")
+    return value
+
+
 def register(subparsers: SubParsers) -> None:
     """Add the ``decode`` subcommand to the ``dimse-codec`` parser."""
     parser = subparsers.add_parser(
@@ -605,6 +763,25 @@ def register(subparsers: SubParsers) -> None:
         "--datasets",
         action="store_true",
         help="with --json, add each data set decoded as the DICOM JSON model",
+    )
+    parser.add_argument(
+        "--bulk-data",
+        choices=BULK_DATA_MODES,
+        default="digest",
+        help=(
+            f"with --datasets, binary values over {BULK_DATA_THRESHOLD} bytes as their SHA-256 "
+            "and length (digest, the default) or as base64 (inline)"
+        ),
+    )
+    parser.add_argument(
+        "--max-dataset-json",
+        metavar="BYTES",
+        type=_byte_count,
+        default=DEFAULT_MAX_DATASET_JSON,
+        help=(
+            "with --datasets, the most JSON written for one data set; a longer one is shown by "
+            f"its length and digest only (default {DEFAULT_MAX_DATASET_JSON}; 0: no limit)"
+        ),
     )
     parser.add_argument(
         "--show-secrets",
@@ -630,6 +807,7 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     export = None if args.export is None else Path(args.export)
     titles: dict[int, tuple[str | None, str | None]] = {}
+    cut = 0
     if export is not None:
         try:
             export.mkdir(parents=True, exist_ok=True)
@@ -654,7 +832,14 @@ def run(args: argparse.Namespace) -> int:
             ):
                 exported = export_message(record, export, _sender_title(record, titles))
             if args.json:
-                line = record_json(record, datasets=args.datasets, show_secrets=args.show_secrets)
+                line = record_json(
+                    record,
+                    datasets=args.datasets,
+                    show_secrets=args.show_secrets,
+                    bulk_data=args.bulk_data,
+                    max_dataset_json=args.max_dataset_json or None,
+                )
+                cut += _is_cut(line)
                 if exported is not None:
                     line["exported"] = None if exported[0] is None else str(exported[0])
                     line["export_skipped"] = exported[1]
@@ -664,6 +849,8 @@ def run(args: argparse.Namespace) -> int:
                 out.write(record_text(record, show_secrets=args.show_secrets) + "\n")
                 if exported is not None and isinstance(record, CapturedMessage):
                     out.write(_export_text(record, *exported) + "\n")
+    except BrokenPipeError:  # stdout closed, not the capture: main() ends quietly
+        raise
     except OSError as exc:
         progress.clear()
         print(f"error: cannot read {args.capture}: {exc.strerror or exc}", file=sys.stderr)
@@ -683,4 +870,10 @@ def run(args: argparse.Namespace) -> int:
     progress.clear()
     if not args.json:
         out.write(summary.text() + "\n")
+    if cut:
+        print(
+            f"decode: {cut} data set(s) longer than --max-dataset-json {args.max_dataset_json} "
+            "bytes shown by length and sha256 only (json_cut)",
+            file=sys.stderr,
+        )
     return EXIT_OK

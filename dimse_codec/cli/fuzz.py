@@ -4,7 +4,8 @@ A thin layer over :func:`dimse_codec.scpfuzz.fuzz`: it checks the arguments, pri
 accepted, one line per finding as it is found (with the folder its reproducer went to) and a
 summary of every outcome at the end. Loopback only unless ``--allow-remote``. Exit status: 0
 no finding, 1 findings, 2 usage error, a refused host, an SCP that cannot be reached or
-will not associate, or no Hypothesis installed (the ``strategies`` extra).
+will not associate, or no Hypothesis installed (the ``strategies`` extra); 130 after Ctrl-C
+(the codes of every subcommand: ``docs/cli.md``, "Exit codes").
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from dimse_codec import __version__
 from dimse_codec.cli import decode as decode_command
 from dimse_codec.cli import fuzz as fuzz_command
 from dimse_codec.cli import inspect as inspect_command
-from dimse_codec.cli._types import EXIT_FAILED, EXIT_USAGE, Handler
+from dimse_codec.cli._types import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_USAGE, Handler
 
 if TYPE_CHECKING:
     from dimse_codec.cli._types import SubParsers
@@ -49,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``dimse-codec`` with ``argv`` (default: the process arguments); return the exit code.
 
-    0: done; 1: the input could not be decoded (or strict mode refused it); 2: usage error.
+    One of the ``EXIT_*`` codes of :mod:`dimse_codec.cli._types` (the table in ``docs/cli.md``):
+    0 done, 1 not decodable / refused / a finding, 2 usage or environment error, 130 Ctrl-C,
+    141 stdout closed; the last two end quietly, without a traceback.
     """
     parser = build_parser()
     try:
@@ -65,7 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except BrokenPipeError:  # the reader went away (``| head``): stop quietly, as Unix tools do
         _silence_stdout()
-        return EXIT_FAILED
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:  # Ctrl-C: one line, not a traceback
+        print("\ndimse-codec: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _silence_stdout() -> None:
