@@ -27,7 +27,9 @@ from capture_builder import (
     shb,
     tcp,
 )
+from conftest import require_tool
 from dicom_conversation import CT, EXPLICIT, VERIFICATION, Conversation, message
+from recording import agree_with_tshark
 
 from dimse_codec import C_STORE
 from dimse_codec.association import build_request, respond
@@ -409,3 +411,15 @@ def test_every_note_kind_has_a_problem_code() -> None:
     from dimse_codec.capture.dicom import _NOTE_CODES
 
     assert set(_NOTE_CODES) == set(NoteKind)
+
+
+@pytest.mark.parametrize("version", [4, 6])
+def test_tshark_reassembles_the_same_fragments(version: int, tmp_path: Path) -> None:
+    """tshark (whose IP reassembly is on by default) sees the same commands in the same frames."""
+    require_tool("tshark")
+    capture = (fragmented_ipv4 if version == 4 else as_ipv6)(store_conversation())
+    path = tmp_path / "fragments.pcap"
+    path.write_bytes(capture)
+    found = decoded(capture)
+    ours = agree_with_tshark(path, 11112, found)  # type: ignore[arg-type]
+    assert [m.name for m in ours] == ["C-STORE-RQ", "C-STORE-RSP"]
