@@ -9,6 +9,7 @@ in the summary, so that "0 problems" means nothing was skipped.
 from __future__ import annotations
 
 import ipaddress
+import struct
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,11 +29,9 @@ from capture_builder import (
     tcp,
 )
 from conftest import require_tool
-from dicom_conversation import CT, EXPLICIT, VERIFICATION, Conversation, message
+from dicom_conversation import Conversation, echo_and_store
 from recording import agree_with_tshark
 
-from dimse_codec import C_STORE
-from dimse_codec.association import build_request, respond
 from dimse_codec.capture import (
     AssociationEvent,
     CapturedMessage,
@@ -42,7 +41,6 @@ from dimse_codec.capture import (
 )
 from dimse_codec.cli.main import main
 from dimse_codec.diagnostics import DiagnosticCode
-from dimse_codec.dimse.responses import build_response
 from dimse_codec.limits import Limits
 from dimse_codec.pcap import (
     CaptureReader,
@@ -57,43 +55,33 @@ from dimse_codec.pcap import (
 )
 from dimse_codec.pcap.fragments import FragmentReassembler
 from dimse_codec.pcap.packets import Fragment
-from dimse_codec.pdu import AReleaseRP, AReleaseRQ, encode_pdu
 from dimse_codec.policy import LENIENT
 
 R2A = DicomDirection.REQUESTOR_TO_ACCEPTOR
 A2R = DicomDirection.ACCEPTOR_TO_REQUESTOR
 STORE_DATA = b"\x08\x00\x16\x00UI\x06\x001.2.3\x00"
 EXPECTED_MESSAGES = [
+    ("C-ECHO-RQ", R2A, 1, None),
+    ("C-ECHO-RSP", A2R, 1, None),
     ("C-STORE-RQ", R2A, 3, STORE_DATA),
     ("C-STORE-RSP", A2R, 3, None),
 ]
 EXPECTED_EVENTS = ["request", "accept", "release-request", "release"]
 
 
-def store_conversation(*, reset_distance: int | None = None, segment: int = 1400) -> Conversation:
-    """Associate, C-STORE, release; with ``reset_distance``, the requestor sends a RST that
-    many sequence numbers past its next byte right after the A-ASSOCIATE-AC."""
-    rq = build_request("STORESCU", "ARCHIVE", [(VERIFICATION, [EXPLICIT]), (CT, [EXPLICIT])])
-    accepted = respond(rq, {VERIFICATION: [EXPLICIT], CT: [EXPLICIT]})
-    store = C_STORE(
-        MessageID=2,
-        AffectedSOPClassUID=CT,
-        AffectedSOPInstanceUID="1.2.3",
-        Priority=0,
-        DataSet=STORE_DATA,
-    )
-    conversation = Conversation(segment=segment).handshake()
-    conversation.send(True, encode_pdu(rq)).send(False, encode_pdu(accepted.pdu))
+def store_conversation(*, reset_distance: int | None = None) -> Conversation:
+    """Associate, C-ECHO, C-STORE, release; with ``reset_distance``, the requestor sends a RST
+    that many sequence numbers past its next byte right after the A-ASSOCIATE-AC (frame 6)."""
+    conversation = echo_and_store()
     if reset_distance is not None:
+        request = conversation.frames[3].data  # frame 4: the A-ASSOCIATE-RQ, one segment
+        (seq,) = struct.unpack_from(">I", request, 24)
         src, dst = conversation.client, conversation.server
-        seq = conversation.seq[True] + reset_distance
-        segment_bytes = tcp(src[1], dst[1], seq, conversation.seq[False], RST | ACK)
-        conversation.time_ns += 1_000_000
-        conversation.frames.append(Frame(conversation.time_ns, ipv4(src[0], dst[0], segment_bytes)))
-    conversation.send(True, message(store, 3))
-    conversation.send(False, message(build_response(store, 0xB000), 3))
-    conversation.send(True, encode_pdu(AReleaseRQ())).send(False, encode_pdu(AReleaseRP()))
-    return conversation.close()
+        (ack,) = struct.unpack_from(">I", request, 28)
+        reset = tcp(src[1], dst[1], seq + len(request) - 40 + reset_distance, ack, RST | ACK)
+        time_ns = conversation.frames[4].time_ns + 1
+        conversation.frames.insert(5, Frame(time_ns, ipv4(src[0], dst[0], reset)))
+    return conversation
 
 
 def decoded(capture: bytes, **options: object) -> list[object]:
@@ -155,16 +143,18 @@ def test_out_of_window_reset_is_reported_and_ignored(
     assert "RFC 5961" in problem.diagnostic.message
     assert str(-(1 << 31)) in problem.diagnostic.message  # 2**31 away reads as -2**31
     summary = cli(tmp_path, capsys, capture)
-    assert summary[0] == ("summary: 1 association(s), 2 message(s), 0 gap(s), 1 problem(s)")
+    assert summary[0] == ("summary: 1 association(s), 4 message(s), 0 gap(s), 1 problem(s)")
     assert "  problems: RST_OUT_OF_WINDOW 1" in summary
 
 
 @pytest.mark.parametrize("distance", [0, 1, 1000])
 def test_in_window_reset_still_closes(distance: int) -> None:
     found = decoded(store_conversation(reset_distance=distance).capture())
-    assert messages(found) == []  # the C-STORE came after the reset: late, dropped
+    assert messages(found) == []  # the C-STORE came after the reset: late, dropped...
     assert events(found) == ["request", "accept", "close"]
-    assert problems(found) == []
+    # ... but not in silence: each of the 6 segments with bytes after the reset is a problem
+    assert problems(found) == [(DiagnosticCode.SEGMENT_AFTER_RESET, 1)] * 6
+    assert [r.frame for r in found if isinstance(r, CaptureProblem)] == [7, 8, 9, 10, 11, 12]
 
 
 def test_reassembler_reports_the_reset_and_keeps_the_stream() -> None:
@@ -231,7 +221,7 @@ def test_ipv4_fragments_decode_like_the_whole_packets(
     assert events(found) == EXPECTED_EVENTS
     assert problems(found) == []
     summary = cli(tmp_path, capsys, capture)
-    assert summary[0] == "summary: 1 association(s), 2 message(s), 0 gap(s), 0 problem(s)"
+    assert summary[0] == "summary: 1 association(s), 4 message(s), 0 gap(s), 0 problem(s)"
     with CaptureReader(capture) as reader:
         packets = list(reader)
     whole = store_conversation().frames
@@ -250,13 +240,14 @@ def test_ipv6_fragments_decode_like_the_whole_packets() -> None:
 def test_missing_fragment_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     conversation = store_conversation()
     frames = [Frame(frame.time_ns, frame.data) for frame in conversation.frames]
-    store_frame = 6  # handshake 3, A-ASSOCIATE-RQ and -AC (one segment each), then the store
+    store_frame = 8  # handshake 3, A-ASSOCIATE-RQ and -AC, C-ECHO-RQ and -RSP, then the store
     pieces = fragment_ipv4(frames[store_frame - 1].data)
     del pieces[3]
-    frames[store_frame - 1 : store_frame] = [Frame(frames[5].time_ns, p) for p in pieces]
+    frames[store_frame - 1 : store_frame] = [Frame(frames[7].time_ns, p) for p in pieces]
     capture = pcap(frames, link_type=101, nanoseconds=True)
     found = decoded(capture)
-    assert [m[0] for m in messages(found)] == ["C-STORE-RSP"]  # the C-STORE-RQ never came whole
+    names = [m[0] for m in messages(found)]
+    assert names == ["C-ECHO-RQ", "C-ECHO-RSP", "C-STORE-RSP"]  # the C-STORE-RQ never came whole
     assert (DiagnosticCode.IP_FRAGMENT, 1) in problems(found)
     problem = next(
         r
@@ -357,7 +348,7 @@ def test_bad_interface_notes_are_problems(
     assert first.frame == len(store_conversation().frames) + 1
     assert "interface 7" in first.diagnostic.message
     summary = cli(tmp_path, capsys, capture)
-    assert summary[0] == "summary: 1 association(s), 2 message(s), 0 gap(s), 12 problem(s)"
+    assert summary[0] == "summary: 1 association(s), 4 message(s), 0 gap(s), 12 problem(s)"
     assert "  problems: BAD_INTERFACE 12" in summary
 
 
@@ -422,4 +413,4 @@ def test_tshark_reassembles_the_same_fragments(version: int, tmp_path: Path) -> 
     path.write_bytes(capture)
     found = decoded(capture)
     ours = agree_with_tshark(path, 11112, found)  # type: ignore[arg-type]
-    assert [m.name for m in ours] == ["C-STORE-RQ", "C-STORE-RSP"]
+    assert [m[0] for m in messages(list(ours))] == [m[0] for m in EXPECTED_MESSAGES]

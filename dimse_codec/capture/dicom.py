@@ -41,6 +41,7 @@ from dimse_codec.pcap.tcp import (
     Endpoint,
     Gap,
     GapReason,
+    LateSegment,
     ResetIgnored,
     RetransmissionMismatch,
     StreamData,
@@ -644,6 +645,16 @@ class CaptureDecoder:
                     f"connection {conn.connection}",
                 )
                 out.append(CaptureProblem(index, way, event.frame, diagnostic))
+        elif isinstance(event, LateSegment):
+            if self._cap.admit(DiagnosticCode.SEGMENT_AFTER_RESET):
+                diagnostic = Diagnostic(
+                    DiagnosticCode.SEGMENT_AFTER_RESET,
+                    f"frame {event.frame}: {event.length} byte(s) sent after a RST closed the "
+                    "connection, dropped (its receiver drops them too)",
+                    None,
+                    f"connection {conn.connection}",
+                )
+                out.append(CaptureProblem(None, DicomDirection.UNKNOWN, event.frame, diagnostic))
         elif isinstance(event, StreamEnded):
             half = self._half(conn, event.direction)
             out += self._flush(conn, event.direction, half, event.frame)

@@ -14,7 +14,8 @@ numbers are compared modulo 2**32, so wrap-around and streams beyond 4 GiB work.
   reached in order), :class:`ConnectionClosed` (both FINs, a reset, or :meth:`finish`).
 - A RST whose sequence number lies outside the window the stream expects does not close the
   connection (RFC 5961 section 3: a receiver drops it, so the connection goes on); it is
-  reported as :class:`ResetIgnored` and the segment is dropped.
+  reported as :class:`ResetIgnored` and the segment is dropped. Bytes sent after a reset
+  closed the connection are dropped too, reported as :class:`LateSegment`.
 
 Data is delivered as views of the packets' payloads (no copy); each :class:`StreamData` carries
 the frame its bytes came from, so the layer above can name the frames of every message.
@@ -39,6 +40,7 @@ __all__ = [
     "Endpoint",
     "Gap",
     "GapReason",
+    "LateSegment",
     "ReassemblyStats",
     "ResetIgnored",
     "RetransmissionMismatch",
@@ -231,6 +233,18 @@ class ResetIgnored:
     distance: int
 
 
+@dataclass(frozen=True, slots=True)
+class LateSegment:
+    """A segment with bytes for a connection a RST already closed: dropped, as its receiver
+    does (RFC 9293 section 3.10.7.4); ``length`` is its payload length."""
+
+    connection: Connection
+    direction: Direction
+    frame: int
+    time_ns: int | None
+    length: int
+
+
 TcpEvent = (
     ConnectionOpened
     | StreamData
@@ -239,6 +253,7 @@ TcpEvent = (
     | StreamEnded
     | ConnectionClosed
     | ResetIgnored
+    | LateSegment
 )
 """Everything :meth:`TcpReassembler.feed` and :meth:`TcpReassembler.finish` return."""
 
@@ -305,12 +320,13 @@ class _Half:
 
 
 class _Connection:
-    __slots__ = ("closed", "halves", "keys", "value")
+    __slots__ = ("closed", "halves", "keys", "reason", "value")
 
     def __init__(self, value: Connection, keys: tuple[_Key, _Key]) -> None:
         self.value = value
         self.halves = (_Half(), _Half())
         self.closed = False
+        self.reason: CloseReason | None = None
         self.keys = keys
 
 
@@ -364,6 +380,13 @@ class TcpReassembler:
             if state.closed:
                 if not flags & _SYN:
                     self.stats.late_segments += 1
+                    if packet.payload_length and state.reason is CloseReason.RST:
+                        events.append(
+                            LateSegment(
+                                state.value, direction, packet.frame, packet.time_ns,
+                                packet.payload_length,
+                            )
+                        )  # fmt: skip
                     return events
                 entry = None
             elif flags & (_SYN | _ACK) == _SYN:
@@ -434,6 +457,7 @@ class TcpReassembler:
         for direction in (Direction.FORWARD, Direction.REVERSE):
             self._flush(state, direction, frame, events)
         state.closed = True
+        state.reason = reason
         for half in state.halves:
             half.pieces.clear()
             half.starts.clear()
