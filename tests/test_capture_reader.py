@@ -474,6 +474,7 @@ def test_notes_are_capped() -> None:
     reader = CaptureReader(data, max_notes=5)
     assert list(reader) == []
     assert len(reader.notes) == 5 and reader.notes_dropped == 15
+    assert reader.note_counts == {NoteKind.IP_FRAGMENT: 20}  # every note counted, kept or not
 
 
 # --- link types ------------------------------------------------------------------------------
