@@ -444,6 +444,12 @@ class CaptureReader:
             stats.fragments += fragments
             stats.reassembled += reassembler.reassembled
 
+    def take_notes(self) -> list[CaptureNote]:
+        """The notes recorded since the last call, forgotten by the reader once taken (so a
+        consumer reporting them as it goes keeps in the reader only the notes not yet taken)."""
+        taken, self.notes = self.notes, []
+        return taken
+
     def __iter__(self) -> Iterator[Packet]:
         return self.packets()
 
@@ -468,12 +474,6 @@ class CaptureReader:
         self.close()
 
     # --- file structure ---------------------------------------------------------------------
-
-    def take_notes(self) -> list[CaptureNote]:
-        """The notes recorded since the last call, forgotten by the reader once taken (so a
-        consumer reporting them as it goes keeps the reader's memory at the not yet taken)."""
-        taken, self.notes = self.notes, []
-        return taken
 
     def _note(self, kind: NoteKind, message: str, frame: int | None, offset: int | None) -> None:
         self.note_counts[kind] = self.note_counts.get(kind, 0) + 1
