@@ -97,6 +97,16 @@ class DiagnosticCode(str, enum.Enum):
     # limits on what decoding may create (dimse_codec.limits)
     LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
     PYDICOM_WARNING = "PYDICOM_WARNING"
+    # what the capture layer skipped (docs/capture.md): frames, fragments, resets
+    IP_FRAGMENT = "IP_FRAGMENT"
+    FRAGMENT_OVERLAP = "FRAGMENT_OVERLAP"
+    MALFORMED_PACKET = "MALFORMED_PACKET"
+    HEADER_CUT = "HEADER_CUT"
+    BAD_INTERFACE = "BAD_INTERFACE"
+    BAD_OPTION = "BAD_OPTION"
+    UNSUPPORTED_LINK_TYPE = "UNSUPPORTED_LINK_TYPE"
+    RST_OUT_OF_WINDOW = "RST_OUT_OF_WINDOW"
+    SEGMENT_AFTER_RESET = "SEGMENT_AFTER_RESET"
 
 
 IGNORED_BY_THE_STANDARD = frozenset(

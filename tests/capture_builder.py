@@ -91,6 +91,46 @@ def ipv6(
     return header + chain + payload
 
 
+def fragment_ipv4(packet: bytes, size: int = 8) -> list[bytes]:
+    """An unfragmented IPv4 packet (no options) cut into fragments of ``size`` payload bytes
+    (a multiple of 8), in order, with the More Fragments flag and offsets of RFC 791."""
+    assert size % 8 == 0 and packet[0] == 0x45
+    header, payload = packet[:20], packet[20:]
+    out = []
+    for start in range(0, len(payload), size):
+        piece = payload[start : start + size]
+        more = 0x2000 if start + size < len(payload) else 0
+        out.append(
+            header[:2] + struct.pack(">H", 20 + len(piece)) + header[4:6]
+            + struct.pack(">H", more | start // 8) + header[8:] + piece
+        )  # fmt: skip
+    return out
+
+
+def ipv6_fragment(
+    src: str, dst: str, segment: bytes, *, ident: int, offset: int, more: bool
+) -> bytes:
+    """One IPv6 fragment (RFC 8200 section 4.5) of ``segment``, a TCP datagram's payload."""
+    body = struct.pack(">HI", offset | more, ident)
+    return ipv6(src, dst, segment, extensions=[(44, body)])
+
+
+def fragment_ipv6(src: str, dst: str, segment: bytes, ident: int, size: int = 8) -> list[bytes]:
+    """A TCP segment sent over IPv6 in fragments of ``size`` bytes (a multiple of 8)."""
+    assert size % 8 == 0
+    return [
+        ipv6_fragment(
+            src,
+            dst,
+            segment[start : start + size],
+            ident=ident,
+            offset=start,
+            more=start + size < len(segment),
+        )
+        for start in range(0, len(segment), size)
+    ]
+
+
 # --- link layers -------------------------------------------------------------------------------
 
 MAC_A = bytes.fromhex("020000000001")

@@ -466,11 +466,15 @@ def test_bad_headers_are_noted(frame: bytes, link_type: int, kind: NoteKind) -> 
 
 
 def test_notes_are_capped() -> None:
-    fragment = cb.ipv4("10.0.0.1", "10.0.0.2", cb.tcp(5, 6, 7, 8), flags_fragment=0x2000)
-    data = cb.pcap([cb.Frame(T0, fragment)] * 20, link_type=101)
+    def fragment(ident: int) -> bytes:  # each its own datagram, never completed
+        segment = cb.tcp(5, 6, 7, 8)
+        return cb.ipv4("10.0.0.1", "10.0.0.2", segment, ident=ident, flags_fragment=0x2000)
+
+    data = cb.pcap([cb.Frame(T0, fragment(ident)) for ident in range(20)], link_type=101)
     reader = CaptureReader(data, max_notes=5)
     assert list(reader) == []
     assert len(reader.notes) == 5 and reader.notes_dropped == 15
+    assert reader.note_counts == {NoteKind.IP_FRAGMENT: 20}  # every note counted, kept or not
 
 
 # --- link types ------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from dimse_codec.pcap import (
     Endpoint,
     Gap,
     GapReason,
+    LateSegment,
     Packet,
     RetransmissionMismatch,
     StreamData,
@@ -446,7 +447,8 @@ def test_closed_connections_are_forgotten_past_the_bound() -> None:
         closing = [*handshake(wire, 1, 5), wire.packet(CLIENT, 2, flags=cb.RST)]
         for packet in closing:
             events += reassembler.feed(moved(packet, port))
-    assert reassembler.feed(moved(wire.packet(CLIENT, 2, b"x"), 40002)) == []  # remembered
+    remembered = reassembler.feed(moved(wire.packet(CLIENT, 2, b"x"), 40002))
+    assert [type(e) for e in remembered] == [LateSegment]  # remembered: no new connection
     late = reassembler.feed(moved(wire.packet(CLIENT, 2, b"x"), 40001))  # forgotten: new
     assert [type(e) for e in late] == [ConnectionOpened, Gap, StreamData]
     assert len(of(ConnectionOpened, events)) == 2
@@ -668,6 +670,8 @@ def test_arbitrary_packets_keep_every_stream_tiled(
         if isinstance(event, ConnectionOpened):
             assert index not in opened
             opened.add(index)
+        elif isinstance(event, LateSegment):  # bytes after a reset: only once closed
+            assert index in closed
         else:
             assert index in opened and index not in closed
             if isinstance(event, ConnectionClosed):

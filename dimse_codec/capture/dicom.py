@@ -31,7 +31,8 @@ from dimse_codec.association import (
 from dimse_codec.dataset.sniff import sniff_transfer_syntax
 from dimse_codec.dimse.primitives import DIMSEPrimitive
 from dimse_codec.errors import DimseCodecError
-from dimse_codec.pcap.reader import CaptureReader, CaptureSource
+from dimse_codec.pcap.packets import NoteKind
+from dimse_codec.pcap.reader import CaptureNote, CaptureReader, CaptureSource
 from dimse_codec.pcap.tcp import (
     CloseReason,
     Connection,
@@ -40,6 +41,8 @@ from dimse_codec.pcap.tcp import (
     Endpoint,
     Gap,
     GapReason,
+    LateSegment,
+    ResetIgnored,
     RetransmissionMismatch,
     StreamData,
     StreamEnded,
@@ -214,19 +217,92 @@ class StreamGap:
 
 @dataclass(frozen=True, slots=True)
 class CaptureProblem:
-    """Something decoding tolerated that belongs to no single message (or a message never whole)."""
+    """Something decoding tolerated that belongs to no single message (or a message never whole).
+
+    This includes what the capture layer skipped (a frame it could not read to TCP, fragments it
+    could not reassemble, a RST it ignored), so that no problem means nothing was skipped.
+    ``count`` is how many occurrences the record stands for: 1, except for the one record that
+    ends a run of one code past the cap (``policy.limits.max_diagnostics``), which says how many
+    more there were.
+    """
 
     association: int | None
     direction: DicomDirection
     frame: int | None
     diagnostic: Diagnostic
     data: bytes = b""
+    count: int = 1
 
 
 CaptureRecord = AssociationEvent | CapturedMessage | StreamGap | CaptureProblem
 """Everything :class:`CaptureDecoder` returns."""
 
 __getattr__ = deprecated_aliases(__name__, {"Record": ("CaptureRecord", CaptureRecord)})
+
+
+# -- problems of the capture layer ----------------------------------------------------------------
+
+_NOTE_CODES: dict[NoteKind, DiagnosticCode] = {
+    NoteKind.IP_FRAGMENT: DiagnosticCode.IP_FRAGMENT,
+    NoteKind.FRAGMENT_OVERLAP: DiagnosticCode.FRAGMENT_OVERLAP,
+    NoteKind.MALFORMED: DiagnosticCode.MALFORMED_PACKET,
+    NoteKind.HEADER_CUT: DiagnosticCode.HEADER_CUT,
+    NoteKind.BAD_INTERFACE: DiagnosticCode.BAD_INTERFACE,
+    NoteKind.BAD_OPTION: DiagnosticCode.BAD_OPTION,
+    NoteKind.UNSUPPORTED_LINK_TYPE: DiagnosticCode.UNSUPPORTED_LINK_TYPE,
+}
+"""The problem code of each note of the capture reader."""
+
+
+class _ProblemCap:
+    """Per code, the first ``limit`` problems of the capture layer become records; the rest
+    are only counted, and :meth:`rest` gives one record per code that says how many."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.shown: dict[DiagnosticCode, int] = {}
+        self.hidden: dict[DiagnosticCode, int] = {}
+
+    def admit(self, code: DiagnosticCode) -> bool:
+        """Whether one more problem of ``code`` becomes a record (else it is counted)."""
+        shown = self.shown.get(code, 0)
+        if shown < self.limit:
+            self.shown[code] = shown + 1
+            return True
+        self.hidden[code] = self.hidden.get(code, 0) + 1
+        return False
+
+    def count(self, code: DiagnosticCode, occurrences: int) -> None:
+        """Count occurrences that never reached :meth:`admit` (dropped before, by the reader)."""
+        if occurrences > 0:
+            self.hidden[code] = self.hidden.get(code, 0) + occurrences
+
+    def rest(self) -> list[CaptureProblem]:
+        """One record per code whose problems went past the cap, then forget them."""
+        out = [
+            CaptureProblem(
+                None,
+                DicomDirection.UNKNOWN,
+                None,
+                Diagnostic(
+                    code,
+                    f"{hidden} more {code.value} problem(s) not shown (the first "
+                    f"{self.shown.get(code, 0)} were)",
+                    None,
+                    "capture",
+                ),
+                count=hidden,
+            )
+            for code, hidden in self.hidden.items()
+        ]
+        self.hidden.clear()
+        return out
+
+
+def _note_problem(note: CaptureNote) -> CaptureProblem:
+    """A note of the capture reader as a record."""
+    diagnostic = Diagnostic(_NOTE_CODES[note.kind], note.message, note.offset, "capture")
+    return CaptureProblem(None, DicomDirection.UNKNOWN, note.frame, diagnostic)
 
 
 # -- plausibility --------------------------------------------------------------------------------
@@ -396,6 +472,7 @@ class CaptureDecoder:
         self._mid: set[tuple[int, Direction]] = set()
         self._undecided: dict[int, list[TcpEvent]] = {}
         self._next_association = 0
+        self._cap = _ProblemCap(policy.limits.max_diagnostics)
 
     # -- input ---------------------------------------------------------------------------------
 
@@ -421,7 +498,7 @@ class CaptureDecoder:
         for conn in self._conns.values():
             if conn is not None:
                 out += self._close_halves(conn, None)
-        return out
+        return out + self._cap.rest()
 
     # -- deciding whether a connection is DICOM -----------------------------------------------
 
@@ -556,6 +633,28 @@ class CaptureDecoder:
                 f"connection {conn.connection}",
             )
             out.append(CaptureProblem(index, way, event.frame, diagnostic))
+        elif isinstance(event, ResetIgnored):
+            if self._cap.admit(DiagnosticCode.RST_OUT_OF_WINDOW):
+                index, way = self._where(conn, event.direction)
+                diagnostic = Diagnostic(
+                    DiagnosticCode.RST_OUT_OF_WINDOW,
+                    f"frame {event.frame}: a RST {event.distance} sequence number(s) away from "
+                    "the next byte of its stream, outside its window: ignored (RFC 5961 "
+                    "section 3), the connection goes on",
+                    None,
+                    f"connection {conn.connection}",
+                )
+                out.append(CaptureProblem(index, way, event.frame, diagnostic))
+        elif isinstance(event, LateSegment):
+            if self._cap.admit(DiagnosticCode.SEGMENT_AFTER_RESET):
+                diagnostic = Diagnostic(
+                    DiagnosticCode.SEGMENT_AFTER_RESET,
+                    f"frame {event.frame}: {event.length} byte(s) sent after a RST closed the "
+                    "connection, dropped (its receiver drops them too)",
+                    None,
+                    f"connection {conn.connection}",
+                )
+                out.append(CaptureProblem(None, DicomDirection.UNKNOWN, event.frame, diagnostic))
         elif isinstance(event, StreamEnded):
             half = self._half(conn, event.direction)
             out += self._flush(conn, event.direction, half, event.frame)
@@ -891,16 +990,34 @@ def decode_capture(
 
     A file cut mid-record ends with a :class:`CaptureProblem` (STREAM_TRUNCATED) after the
     records of its intact packets, so a truncated capture is never mistaken for a whole one.
-    ``on_frame`` is called with each packet's frame number (for a progress display).
+    Every note of the reader (a frame it could not read down to TCP, IP fragments it could not
+    reassemble, a packet on an undescribed interface...) is a :class:`CaptureProblem` too, as
+    soon as the next packet comes; past ``policy.limits.max_diagnostics`` notes of one kind,
+    one last record counts the rest. ``on_frame`` is called with each packet's frame number
+    (for a progress display).
     """
     reassembler = TcpReassembler()
     decoder = CaptureDecoder(port=port, policy=policy)
+    cap = decoder._cap
+    taken: dict[NoteKind, int] = {}
+
+    def problems(notes: list[CaptureNote]) -> Iterator[CaptureProblem]:
+        for note in notes:
+            taken[note.kind] = taken.get(note.kind, 0) + 1
+            if cap.admit(_NOTE_CODES[note.kind]):
+                yield _note_problem(note)
+
     with CaptureReader(source) as reader:
         for packet in reader:
             if on_frame is not None:
                 on_frame(packet.frame)
+            if reader.notes:
+                yield from problems(reader.take_notes())
             for event in reassembler.feed(packet):
                 yield from decoder.feed(event)
+        yield from problems(reader.take_notes())
+        for kind, seen in reader.note_counts.items():
+            cap.count(_NOTE_CODES[kind], seen - taken.get(kind, 0))
         truncation = reader.truncation
     for event in reassembler.finish():
         yield from decoder.feed(event)

@@ -578,6 +578,7 @@ class _Summary:
         self.times_ms: list[float] = []
         self.gaps = 0
         self.problems = 0
+        self.problem_codes: Counter[str] = Counter()
 
     def add(self, record: CaptureRecord) -> None:
         """Count one record."""
@@ -592,8 +593,9 @@ class _Summary:
                 self.times_ms.append(record.response_time_ns / 1e6)
         elif isinstance(record, StreamGap):
             self.gaps += 1
-        else:
-            self.problems += 1
+        else:  # a record past the cap stands for the problems it counts
+            self.problems += record.count
+            self.problem_codes[record.diagnostic.code.value] += record.count
 
     def text(self) -> str:
         """The summary lines."""
@@ -605,6 +607,9 @@ class _Summary:
         if self.messages:
             shown = ", ".join(f"{name} {count}" for name, count in sorted(self.messages.items()))
             lines.append(f"  messages: {shown}")
+        if self.problem_codes:
+            shown = ", ".join(f"{code} {n}" for code, n in sorted(self.problem_codes.items()))
+            lines.append(f"  problems: {shown}")
         if self.statuses:
             shown = ", ".join(f"{name} {count}" for name, count in sorted(self.statuses.items()))
             lines.append(f"  statuses: {shown}")

@@ -2,9 +2,10 @@
 
 Each supported link type has a decoder that takes the frame's bytes and returns either the TCP
 fields with the payload as a :class:`memoryview` slice of the frame, or why the frame carries no
-TCP segment it can give: not IP, not TCP (both silently skipped), or a problem worth reporting
-(an IP fragment, a malformed header, a header cut by the snap length). IP lengths, not frame
-lengths, bound the payload, so Ethernet padding and trailers never leak into a TCP stream.
+TCP segment it can give: not IP, not TCP (both silently skipped), an IP :class:`Fragment` (for
+:mod:`dimse_codec.pcap.fragments` to reassemble), or a problem worth reporting (a malformed
+header, a header cut by the snap length). IP lengths, not frame lengths, bound the payload, so
+Ethernet padding and trailers never leak into a TCP stream.
 """
 
 from __future__ import annotations
@@ -31,10 +32,12 @@ from dimse_codec.pcap.structures import (
 __all__ = [
     "LINK_TYPE_NAMES",
     "SUPPORTED_LINK_TYPES",
+    "Fragment",
     "LinkType",
     "NoteKind",
     "Packet",
     "TcpFlags",
+    "decode_ip",
     "decoder_for",
     "link_type_name",
 ]
@@ -108,12 +111,13 @@ _FLAG_VALUES = tuple(TcpFlags(value) for value in range(0x200))  # lookup, not e
 class NoteKind(str, enum.Enum):
     """Why a frame or a file structure was reported; each value is a stable code."""
 
-    IP_FRAGMENT = "IP_FRAGMENT"  # a fragment of an IP datagram: not reassembled, skipped
+    IP_FRAGMENT = "IP_FRAGMENT"  # fragments of an IP datagram that could not be reassembled
     MALFORMED = "MALFORMED"  # a header contradicts itself: skipped
     HEADER_CUT = "HEADER_CUT"  # the snap length cut a link/IP/TCP header: skipped
     BAD_INTERFACE = "BAD_INTERFACE"  # a pcapng packet names an interface that was not described
     BAD_OPTION = "BAD_OPTION"  # a pcapng option runs past its block: options ignored
     UNSUPPORTED_LINK_TYPE = "UNSUPPORTED_LINK_TYPE"  # skipped, because the reader was told to
+    FRAGMENT_OVERLAP = "FRAGMENT_OVERLAP"  # IP fragments overlap with other bytes: dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,12 +177,33 @@ class Problem:
     message: str
 
 
-# Decoder results: a tuple of TCP fields, one of these two ints (silently skipped), or a Problem.
+@dataclass(frozen=True, slots=True)
+class Fragment:
+    """One fragment of an IPv4 (RFC 791) or IPv6 (RFC 8200 section 4.5) datagram carrying TCP.
+
+    ``protocol`` is the IPv4 protocol or the IPv6 header that follows the fragment header;
+    ``offset`` is in bytes; ``data`` is the fragment's captured payload (a view) and ``cut``
+    says the snap length cut it.
+    """
+
+    version: int
+    src: bytes
+    dst: bytes
+    ident: int
+    protocol: int
+    offset: int
+    more: bool
+    data: memoryview
+    cut: bool
+
+
+# Decoder results: a tuple of TCP fields, one of these two ints (silently skipped), a Fragment,
+# or a Problem.
 NOT_IP = 0
 NOT_TCP = 1
 
 Fields = tuple[bytes, int, bytes, int, int, int, TcpFlags, memoryview, int]
-Decoded = Fields | int | Problem
+Decoded = Fields | int | Problem | Fragment
 Decoder = Callable[[memoryview], Decoded]
 
 _IPV4 = struct_of(IPV4_HEADER).unpack_from
@@ -202,6 +227,8 @@ VLAN_ETHERTYPES = frozenset({0x8100, 0x88A8, 0x9100, 0x9200})  # 802.1Q, 802.1ad
 MAX_VLAN_TAGS = 8
 MAX_IPV6_EXTENSIONS = 16
 IPPROTO_TCP = 6
+# what may follow an IPv6 fragment header on the way to TCP: TCP or an extension header
+_FRAGMENTABLE = frozenset({IPPROTO_TCP, 0, 43, 60, 51})
 # BSD address families of IPv6 (NetBSD/OpenBSD, FreeBSD, Darwin, Linux); IPv4 is 2 everywhere
 _AF_INET6 = frozenset({24, 28, 30, 10})
 
@@ -250,12 +277,6 @@ def _ipv4(data: memoryview, off: int) -> Decoded:
         return _malformed(f"IPv4 header length {ihl} is below 20")
     if proto != IPPROTO_TCP:
         return NOT_TCP
-    if flags_offset & 0x3FFF:
-        return Problem(
-            NoteKind.IP_FRAGMENT,
-            f"IPv4 fragment (id {ident}, offset {(flags_offset & 0x1FFF) * 8}, "
-            f"more fragments {bool(flags_offset & 0x2000)}): IP reassembly is not supported",
-        )
     if total == 0:  # TCP segmentation offload: the length was never filled in
         total = n - off
     if total < ihl:
@@ -263,6 +284,11 @@ def _ipv4(data: memoryview, off: int) -> Decoded:
     if n - off < ihl:
         return _cut("IPv4 options")
     end = off + total
+    if flags_offset & 0x3FFF:  # more fragments, or a fragment offset
+        return Fragment(
+            4, src, dst, ident, proto, (flags_offset & 0x1FFF) << 3, bool(flags_offset & 0x2000),
+            data[off + ihl : end if end < n else n], end > n,
+        )  # fmt: skip
     return _tcp(data, off + ihl, end if end < n else n, total - ihl, src, dst)
 
 
@@ -284,12 +310,13 @@ def _ipv6(data: memoryview, off: int) -> Decoded:
                 return _cut("IPv6 extension header")
             if next_header == 44:
                 following, _reserved, offset_flags, ident = _IPV6_FRAGMENT(data, p)
-                if offset_flags & 0xFFF9:
-                    return Problem(
-                        NoteKind.IP_FRAGMENT,
-                        f"IPv6 fragment (id {ident}, offset {offset_flags & 0xFFF8}, more "
-                        f"fragments {bool(offset_flags & 1)}): IP reassembly is not supported",
-                    )
+                if offset_flags & 0xFFF9:  # not an atomic fragment (RFC 6946)
+                    if following not in _FRAGMENTABLE:
+                        return NOT_TCP
+                    return Fragment(
+                        6, src, dst, ident, following, offset_flags & 0xFFF8,
+                        bool(offset_flags & 1), data[p + 8 : end], wire_end > n,
+                    )  # fmt: skip
                 p += 8
             elif next_header == 51:  # authentication header: length in 4-byte units - 2
                 following = data[p]
@@ -380,6 +407,11 @@ def _raw(data: memoryview) -> Decoded:
     if version == 6:
         return _ipv6(data, 0)
     return NOT_IP
+
+
+def decode_ip(data: memoryview) -> Decoded:
+    """Decode an IPv4 or IPv6 packet that starts at byte 0 (a reassembled datagram)."""
+    return _raw(data)
 
 
 def _ipv4_only(data: memoryview) -> Decoded:

@@ -30,13 +30,17 @@ from dimse_codec.pcap.errors import (
     NotACaptureFile,
     UnsupportedLinkType,
 )
+from dimse_codec.pcap.fragments import FragmentReassembler
 from dimse_codec.pcap.packets import (
     NOT_IP,
     NOT_TCP,
+    Decoded,
     Decoder,
+    Fragment,
     NoteKind,
     Packet,
     Problem,
+    decode_ip,
     decoder_for,
     link_type_name,
 )
@@ -202,6 +206,8 @@ class CaptureStats:
     not_ip: int = 0
     not_tcp: int = 0
     skipped: int = 0  # fragments, malformed or cut headers, unknown interfaces or link types
+    fragments: int = 0  # frames that held an IP fragment (reassembled or reported)
+    reassembled: int = 0  # IP datagrams rebuilt from fragments
 
 
 class _Input:
@@ -332,7 +338,13 @@ def _try_map(handle: BinaryReadable) -> _Input | None:
 class CaptureReader:
     """An open pcap or pcapng capture: iterate it for TCP :class:`Packet` values, or call
     :meth:`records` for the raw records; what it skipped is in ``notes`` and ``stats``, and a cut
-    file leaves ``truncation`` set instead of raising.
+    file leaves ``truncation`` set instead of raising. IP fragments are reassembled (see
+    :mod:`dimse_codec.pcap.fragments`); a datagram that cannot be is a note.
+
+    ``notes`` keeps at most ``max_notes`` notes (``notes_dropped`` counts the rest), while
+    ``note_counts`` counts every note by kind, so a consumer that shows only some of them can
+    still say how many there were. :meth:`take_notes` hands out the notes recorded since its
+    last call, for consumers that report them as they go.
 
     Opening reads the file header, so a file that is not a capture fails here with
     :class:`~dimse_codec.pcap.errors.NotACaptureFile`. A reader is read once.
@@ -350,6 +362,7 @@ class CaptureReader:
         self.interfaces: list[Interface] = []
         self.notes: list[CaptureNote] = []
         self.notes_dropped = 0
+        self.note_counts: dict[NoteKind, int] = {}
         self.truncation: Truncation | None = None
         self.stats = CaptureStats()
         self._max_record_length = max_record_length
@@ -380,9 +393,11 @@ class CaptureReader:
             link = self.interfaces[0].link_type
             if decoder_for(link) is None:
                 raise UnsupportedLinkType(link, link_type_name(link), offset=20)
-        tcp = not_ip = not_tcp = skipped = 0
+        tcp = not_ip = not_tcp = skipped = fragments = 0
         last_link = -1
         decode: Decoder | None = None
+        reassembler = FragmentReassembler(self._fragment_dropped)
+        result: Decoded
         try:
             for frame, time_ns, interface, link, data, _original, offset in raws:
                 if link != last_link:
@@ -399,6 +414,12 @@ class CaptureReader:
                     )
                     continue
                 result = decode(data)
+                if isinstance(result, Fragment):
+                    fragments += 1
+                    whole = reassembler.add(result, frame, time_ns, offset)
+                    if whole is None:
+                        continue
+                    result = decode_ip(memoryview(whole))
                 if isinstance(result, tuple):
                     tcp += 1
                     src, sport, dst, dport, seq, ack, flags, payload, length = result
@@ -413,12 +434,21 @@ class CaptureReader:
                 elif isinstance(result, Problem):
                     skipped += 1
                     self._note(result.kind, result.message, frame, offset)
+            reassembler.finish()
         finally:
             stats = self.stats
             stats.tcp_packets += tcp
             stats.not_ip += not_ip
             stats.not_tcp += not_tcp
-            stats.skipped += skipped
+            stats.skipped += skipped + reassembler.late_fragments
+            stats.fragments += fragments
+            stats.reassembled += reassembler.reassembled
+
+    def take_notes(self) -> list[CaptureNote]:
+        """The notes recorded since the last call, forgotten by the reader once taken (so a
+        consumer reporting them as it goes keeps in the reader only the notes not yet taken)."""
+        taken, self.notes = self.notes, []
+        return taken
 
     def __iter__(self) -> Iterator[Packet]:
         return self.packets()
@@ -446,10 +476,17 @@ class CaptureReader:
     # --- file structure ---------------------------------------------------------------------
 
     def _note(self, kind: NoteKind, message: str, frame: int | None, offset: int | None) -> None:
+        self.note_counts[kind] = self.note_counts.get(kind, 0) + 1
         if len(self.notes) < self._max_notes:
             self.notes.append(CaptureNote(kind, message, frame, offset))
         else:
             self.notes_dropped += 1
+
+    def _fragment_dropped(
+        self, kind: NoteKind, message: str, frame: int, offset: int | None, frames: int
+    ) -> None:
+        self.stats.skipped += frames
+        self._note(kind, message, frame, offset)
 
     def _truncated(self, offset: int, needed: int, available: int, frames: int, what: str) -> None:
         self.truncation = Truncation(offset, needed, available, frames, what)

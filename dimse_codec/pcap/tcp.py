@@ -12,6 +12,10 @@ numbers are compared modulo 2**32, so wrap-around and streams beyond 4 GiB work.
   the connection ends (reset, capture end); then the bytes after it are delivered.
 - SYN, FIN and RST drive the connection: :class:`ConnectionOpened`, :class:`StreamEnded` (a FIN
   reached in order), :class:`ConnectionClosed` (both FINs, a reset, or :meth:`finish`).
+- A RST whose sequence number lies outside the window the stream expects does not close the
+  connection (RFC 5961 section 3: a receiver drops it, so the connection goes on); it is
+  reported as :class:`ResetIgnored` and the segment is dropped. Bytes sent after a reset
+  closed the connection are dropped too, reported as :class:`LateSegment`.
 
 Data is delivered as views of the packets' payloads (no copy); each :class:`StreamData` carries
 the frame its bytes came from, so the layer above can name the frames of every message.
@@ -36,7 +40,9 @@ __all__ = [
     "Endpoint",
     "Gap",
     "GapReason",
+    "LateSegment",
     "ReassemblyStats",
+    "ResetIgnored",
     "RetransmissionMismatch",
     "StreamData",
     "StreamEnded",
@@ -211,8 +217,43 @@ class ConnectionClosed:
     time_ns: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class ResetIgnored:
+    """A RST outside the window of its stream, dropped without closing (RFC 5961 section 3).
+
+    ``distance`` is how far (in sequence numbers, modulo 2**32 and signed) the RST lies from
+    the next byte the stream expects; a receiver would drop such a segment, so the connection
+    and its later bytes go on.
+    """
+
+    connection: Connection
+    direction: Direction
+    frame: int
+    time_ns: int | None
+    distance: int
+
+
+@dataclass(frozen=True, slots=True)
+class LateSegment:
+    """A segment with bytes for a connection a RST already closed: dropped, as its receiver
+    does (RFC 9293 section 3.10.7.4); ``length`` is its payload length."""
+
+    connection: Connection
+    direction: Direction
+    frame: int
+    time_ns: int | None
+    length: int
+
+
 TcpEvent = (
-    ConnectionOpened | StreamData | Gap | RetransmissionMismatch | StreamEnded | ConnectionClosed
+    ConnectionOpened
+    | StreamData
+    | Gap
+    | RetransmissionMismatch
+    | StreamEnded
+    | ConnectionClosed
+    | ResetIgnored
+    | LateSegment
 )
 """Everything :meth:`TcpReassembler.feed` and :meth:`TcpReassembler.finish` return."""
 
@@ -228,6 +269,7 @@ class ReassemblyStats:
     gap_bytes: int = 0  # known lengths only
     late_segments: int = 0  # segments for a closed connection (without SYN), dropped
     stale_fins: int = 0  # FINs below the bytes already in their stream, ignored
+    ignored_resets: int = 0  # RSTs outside their stream's window, dropped (RFC 5961)
 
 
 # a waiting piece: (start, end, data or None for bytes known to be missing, frame, time_ns)
@@ -278,12 +320,13 @@ class _Half:
 
 
 class _Connection:
-    __slots__ = ("closed", "halves", "keys", "value")
+    __slots__ = ("closed", "halves", "keys", "reason", "value")
 
     def __init__(self, value: Connection, keys: tuple[_Key, _Key]) -> None:
         self.value = value
         self.halves = (_Half(), _Half())
         self.closed = False
+        self.reason: CloseReason | None = None
         self.keys = keys
 
 
@@ -296,7 +339,10 @@ class TcpReassembler:
     ``max_buffered_bytes`` bounds, per direction, the bytes waiting behind a hole (past it the
     hole is declared a :class:`Gap`); ``history_bytes`` bounds, per direction, the delivered
     bytes kept to compare retransmissions with; ``max_closed_connections`` bounds the closed
-    connections remembered so that their late packets are not taken for new connections.
+    connections remembered so that their late packets are not taken for new connections;
+    ``reset_window`` is how far from the bytes a direction has sent a RST's sequence number may
+    lie and still close the connection (a passive observer's stand-in for the receive window of
+    RFC 5961 section 3; further away, the RST is reported and dropped).
     """
 
     def __init__(
@@ -305,8 +351,10 @@ class TcpReassembler:
         max_buffered_bytes: int = 16 << 20,
         history_bytes: int = 1 << 20,
         max_closed_connections: int = 65_536,
+        reset_window: int = 1 << 24,
     ) -> None:
         self.max_buffered_bytes = max_buffered_bytes
+        self.reset_window = reset_window
         self.history_limit = history_bytes
         self.max_closed_connections = max_closed_connections
         self.stats = ReassemblyStats()
@@ -332,6 +380,13 @@ class TcpReassembler:
             if state.closed:
                 if not flags & _SYN:
                     self.stats.late_segments += 1
+                    if packet.payload_length and state.reason is CloseReason.RST:
+                        events.append(
+                            LateSegment(
+                                state.value, direction, packet.frame, packet.time_ns,
+                                packet.payload_length,
+                            )
+                        )  # fmt: skip
                     return events
                 entry = None
             elif flags & (_SYN | _ACK) == _SYN:
@@ -402,6 +457,7 @@ class TcpReassembler:
         for direction in (Direction.FORWARD, Direction.REVERSE):
             self._flush(state, direction, frame, events)
         state.closed = True
+        state.reason = reason
         for half in state.halves:
             half.pieces.clear()
             half.starts.clear()
@@ -428,6 +484,12 @@ class TcpReassembler:
         half = state.halves[direction]
         seq = packet.seq
         frame = packet.frame
+        if flags & _RST and half.started:
+            distance = self._reset_distance(half, seq)
+            if distance:
+                self.stats.ignored_resets += 1
+                events.append(ResetIgnored(state.value, direction, frame, packet.time_ns, distance))
+                return
         if flags & _SYN:
             if not half.started:
                 half.start((seq + 1) & _MASK, seq)
@@ -472,6 +534,17 @@ class TcpReassembler:
             self._close(state, CloseReason.FIN, frame, packet.time_ns, events)
         elif flags & _RST:
             self._close(state, CloseReason.RST, frame, packet.time_ns, events)
+
+    def _reset_distance(self, half: _Half, seq: int) -> int:
+        """0 when a RST's ``seq`` lies in the window of ``half`` (from ``reset_window`` before
+        the next expected byte to ``reset_window`` past the last byte seen), else how far from
+        the next expected byte it lies (signed, never 0)."""
+        offset = half.offset_of(seq)
+        distance = offset - half.next_offset
+        highest = half.pieces[-1][1] if half.pieces else half.next_offset
+        if -self.reset_window <= distance and offset <= highest + self.reset_window:
+            return 0
+        return distance
 
     def _trim_last(self, half: _Half, limit: int) -> None:
         start, end, data, frame, time_ns = half.pieces[-1]
