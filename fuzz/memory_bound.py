@@ -49,13 +49,21 @@ def bound(basis: int) -> int:
 
 
 def traced_peak(call: Callable[[], object]) -> int:
-    """Run ``call`` under tracemalloc and return its allocation peak in bytes."""
-    tracemalloc.start()
+    """Run ``call`` under tracemalloc and return its allocation peak in bytes (above what was
+    traced before, when tracemalloc was already running)."""
+    running = tracemalloc.is_tracing()
+    if running:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+    else:
+        before = 0
+        tracemalloc.start()
     try:
         call()
     finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
+        peak = tracemalloc.get_traced_memory()[1] - before
+        if not running:
+            tracemalloc.stop()
     return peak
 
 
