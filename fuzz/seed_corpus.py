@@ -10,19 +10,14 @@ from pathlib import Path
 
 import pydicom
 import pydicom.data
+from fuzz_dataset import SYNTAXES  # the harness's control byte indexes this
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from dimse_codec import DIMSEPrimitive, encode_message
-from dimse_codec.dataset import (
-    DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
-    EXPLICIT_VR_BIG_ENDIAN,
-    EXPLICIT_VR_LITTLE_ENDIAN,
-    IMPLICIT_VR_LITTLE_ENDIAN,
-    encode_dataset,
-)
+from dimse_codec.dataset import DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, encode_dataset
 from dimse_codec.pdata import encode_pdata
 from dimse_codec.pdu import PDU, encode_pdu
 from dimse_codec.strategies import (
@@ -34,13 +29,6 @@ from dimse_codec.strategies import (
 )
 
 ROOT = Path(__file__).resolve().parent
-SYNTAXES = (
-    IMPLICIT_VR_LITTLE_ENDIAN,
-    EXPLICIT_VR_LITTLE_ENDIAN,
-    EXPLICIT_VR_BIG_ENDIAN,
-    DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
-)
-"""The data-set harness's transfer syntaxes, in the order its control byte picks them."""
 PYDICOM_FILES = ("CT_small.dcm", "MR_small.dcm", "rtplan.dcm", "rtstruct.dcm", "rtdose.dcm",
                  "image_dfl.dcm", "ExplVR_BigEnd.dcm")  # fmt: skip
 """pydicom's bundled test files (shipped in the wheel, read offline) that seed the data sets."""
