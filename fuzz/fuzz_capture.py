@@ -52,6 +52,8 @@ with _imports:
         TcpReassembler,
     )
 
+import memory_bound  # from fuzz/: the script's folder, or put on sys.path by replay.py
+
 MAX_RECORD_LENGTH = 1 << 16
 MAX_NOTES = 64
 LENIENT_POLICY = Policy(max_inflated_size=1 << 20)
@@ -234,7 +236,7 @@ def _source(body: bytes, kind: int, step: int) -> object:
     return Trickle(body, step)
 
 
-def test_one_input(data: bytes) -> None:
+def check(data: bytes) -> None:
     """Read and decode one capture, checking the invariants above."""
     if not data:
         return
@@ -296,8 +298,13 @@ def test_one_input(data: bytes) -> None:
         raise RuntimeError("a connection was opened and never closed")
 
 
+test_one_input = memory_bound.guard(check)
+"""The harness: :func:`check`, and the memory bound (fuzz/memory_bound.py)."""
+
+
 def main() -> None:
     """Run libFuzzer with the arguments given on the command line."""
+    memory_bound.sample_every(memory_bound.SAMPLE_EVERY)
     atheris.Setup(sys.argv, test_one_input)
     atheris.Fuzz()
 

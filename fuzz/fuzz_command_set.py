@@ -24,8 +24,10 @@ with _imports:
         encode_command_set,
     )
 
+import memory_bound  # from fuzz/: the script's folder, or put on sys.path by replay.py
 
-def test_one_input(data: bytes) -> None:
+
+def check(data: bytes) -> None:
     """Decode one input under both policies and check the round-trip invariants."""
     try:
         decoded = decode_command_set(data)
@@ -46,8 +48,13 @@ def test_one_input(data: bytes) -> None:
         return
 
 
+test_one_input = memory_bound.guard(check)
+"""The harness: :func:`check`, and the memory bound (fuzz/memory_bound.py)."""
+
+
 def main() -> None:
     """Run libFuzzer with the arguments given on the command line."""
+    memory_bound.sample_every(memory_bound.SAMPLE_EVERY)
     atheris.Setup(sys.argv, test_one_input)
     atheris.Fuzz()
 

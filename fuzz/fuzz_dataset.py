@@ -1,4 +1,10 @@
-"""Coverage-guided fuzzing of the data-set decoder (atheris) in each native transfer syntax."""
+"""Coverage-guided fuzzing of the data-set decoder (atheris) in each native transfer syntax.
+
+The first byte picks the transfer syntax (implicit VR LE, explicit VR LE, explicit VR BE,
+deflated); the rest is the data set. Deflated data sets inflate up to the library's default cap
+(``DEFAULT_LIMITS.max_inflated_size``), so a few kilobytes can reach millions of elements, and
+their memory bound (fuzz/memory_bound.py) is taken against the inflated size.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +26,11 @@ with _imports:
         EXPLICIT_VR_LITTLE_ENDIAN,
         IMPLICIT_VR_LITTLE_ENDIAN,
         decode_dataset,
+        inflate,
     )
+    from dimse_codec.limits import DEFAULT_LIMITS
+
+import memory_bound  # from fuzz/: the script's folder, or put on sys.path by replay.py
 
 SYNTAXES = (
     IMPLICIT_VR_LITTLE_ENDIAN,
@@ -28,10 +38,10 @@ SYNTAXES = (
     EXPLICIT_VR_BIG_ENDIAN,
     DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
 )
-POLICY = Policy(max_inflated_size=1 << 20)
+POLICY = Policy(max_inflated_size=DEFAULT_LIMITS.max_inflated_size)
 
 
-def test_one_input(data: bytes) -> None:
+def check(data: bytes) -> None:
     """Decode one input; the first byte picks the transfer syntax."""
     if not data:
         return
@@ -42,8 +52,23 @@ def test_one_input(data: bytes) -> None:
         return
 
 
+def inflated_size(data: bytes) -> int:
+    """The bytes a deflated input inflates to (its memory basis); its length for the others."""
+    if not data or not SYNTAXES[data[0] % len(SYNTAXES)].deflated:
+        return len(data)
+    try:
+        return len(inflate(data[1:], max_size=POLICY.max_inflated_size))
+    except DimseCodecError:
+        return len(data)
+
+
+test_one_input = memory_bound.guard(check, inflated_size)
+"""The harness: :func:`check`, and the memory bound (fuzz/memory_bound.py)."""
+
+
 def main() -> None:
     """Run libFuzzer with the arguments given on the command line."""
+    memory_bound.sample_every(memory_bound.SAMPLE_EVERY)
     atheris.Setup(sys.argv, test_one_input)
     atheris.Fuzz()
 

@@ -23,6 +23,8 @@ with _imports:
     from dimse_codec.pdu import PDU_HEADER_SIZE, decode_pdu, encode_pdu, read_pdu_header
     from dimse_codec.policy import IGNORED_BY_THE_STANDARD
 
+import memory_bound  # from fuzz/: the script's folder, or put on sys.path by replay.py
+
 
 def _frame(data: bytes) -> tuple[int, int] | None:
     """Read the header as a stream reader would, checking the cap is exact; None when short."""
@@ -46,7 +48,7 @@ def _frame(data: bytes) -> tuple[int, int] | None:
     return pdu_type, length
 
 
-def test_one_input(data: bytes) -> None:
+def check(data: bytes) -> None:
     """Frame and decode one input under both policies and check the round-trip invariants."""
     header = _frame(data)
     try:
@@ -76,8 +78,13 @@ def test_one_input(data: bytes) -> None:
         raise RuntimeError("the canonical encoding is not stable")
 
 
+test_one_input = memory_bound.guard(check)
+"""The harness: :func:`check`, and the memory bound (fuzz/memory_bound.py)."""
+
+
 def main() -> None:
     """Run libFuzzer with the arguments given on the command line."""
+    memory_bound.sample_every(memory_bound.SAMPLE_EVERY)
     atheris.Setup(sys.argv, test_one_input)
     atheris.Fuzz()
 

@@ -22,8 +22,10 @@ with _imports:
     from dimse_codec import LENIENT, STRICT, DimseCodecError
     from dimse_codec.pdata import IncompleteMessage, MessageReceived, StreamDecoder
 
+import memory_bound  # from fuzz/: the script's folder, or put on sys.path by replay.py
 
-def test_one_input(data: bytes) -> None:
+
+def check(data: bytes) -> None:
     """Feed one input in pieces and check the events against the bytes."""
     if not data:
         return
@@ -58,8 +60,13 @@ def test_one_input(data: bytes) -> None:
         raise RuntimeError("the decoder did not consume every byte")
 
 
+test_one_input = memory_bound.guard(check)
+"""The harness: :func:`check`, and the memory bound (fuzz/memory_bound.py)."""
+
+
 def main() -> None:
     """Run libFuzzer with the arguments given on the command line."""
+    memory_bound.sample_every(memory_bound.SAMPLE_EVERY)
     atheris.Setup(sys.argv, test_one_input)
     atheris.Fuzz()
 

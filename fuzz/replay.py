@@ -21,6 +21,8 @@ from dimse_codec import DimseCodecError
 FUZZ = Path(__file__).resolve().parent
 HARNESSES = tuple(sorted(path.stem for path in FUZZ.glob("fuzz_*.py")))
 """Every harness in fuzz/, by module name (``fuzz_capture``, ``fuzz_pdu``...)."""
+if str(FUZZ) not in sys.path:  # the harnesses import memory_bound from their own folder
+    sys.path.insert(0, str(FUZZ))
 REPRODUCERS = FUZZ / "reproducers"
 """Saved inputs, one folder per harness: ``reproducers/fuzz_pdu/...``."""
 

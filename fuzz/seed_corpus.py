@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import struct
 import sys
 from pathlib import Path
 
+import pydicom
+import pydicom.data
+from fuzz_dataset import SYNTAXES  # the harness's control byte indexes this
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
 
 from dimse_codec import DIMSEPrimitive, encode_message
-from dimse_codec.dataset import (
-    DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
-    EXPLICIT_VR_BIG_ENDIAN,
-    EXPLICIT_VR_LITTLE_ENDIAN,
-    IMPLICIT_VR_LITTLE_ENDIAN,
-    encode_dataset,
-)
+from dimse_codec.dataset import DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, encode_dataset
 from dimse_codec.pdata import encode_pdata
 from dimse_codec.pdu import PDU, encode_pdu
 from dimse_codec.strategies import (
@@ -30,6 +29,24 @@ from dimse_codec.strategies import (
 )
 
 ROOT = Path(__file__).resolve().parent
+PYDICOM_FILES = ("CT_small.dcm", "MR_small.dcm", "rtplan.dcm", "rtstruct.dcm", "rtdose.dcm",
+                 "image_dfl.dcm", "ExplVR_BigEnd.dcm")  # fmt: skip
+"""pydicom's bundled test files (shipped in the wheel, read offline) that seed the data sets."""
+SEED_PIXEL_BYTES = 512
+"""Pixel Data of the real files is cut to this many bytes, so libFuzzer's ``max_len`` (the
+largest seed) stays a few kilobytes and the mutations stay fast."""
+
+
+def _hostile() -> object:
+    """``benchmarks/hostile.py``: the hostile input builders the limits benchmark measures too."""
+    spec = importlib.util.spec_from_file_location(
+        "hostile", ROOT.parent / "benchmarks" / "hostile.py"
+    )
+    if spec is None or spec.loader is None:  # pragma: no cover - the file is in the repository
+        raise ImportError("benchmarks/hostile.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _save(folder: Path, data: bytes) -> None:
@@ -49,17 +66,75 @@ def write(corpus: Path, examples: int) -> None:
     one()
     for example in sorted((ROOT.parent / "docs" / "examples").glob("*.bin")):
         _save(commands, example.read_bytes())
-    sample = Dataset()
-    sample.PatientName = "Tube^HeNe"
-    sample.PatientID = "Test1101"
-    sample.Rows = 16
-    syntaxes = (IMPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN,
-                DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN)
-    for index, syntax in enumerate(syntaxes):
-        _save(corpus / "dataset", bytes([index]) + encode_dataset(sample, syntax))
+    write_datasets(corpus / "dataset")
     write_pdus(corpus / "pdu", examples)
     write_streams(corpus / "stream", examples)
     write_captures(corpus / "capture")
+
+
+def _real_datasets() -> list[Dataset]:
+    """pydicom's bundled test files without their file meta, pixel data cut short."""
+    folder = Path(pydicom.data.__file__).parent / "test_files"
+    found = []
+    for name in PYDICOM_FILES:
+        if not (folder / name).is_file():
+            print(f"pydicom test file {name} not found: not seeded", file=sys.stderr)
+            continue
+        ds = pydicom.dcmread(folder / name, force=True)
+        ds.file_meta = None  # type: ignore[assignment]
+        if "PixelData" in ds:
+            ds.PixelData = bytes(ds.PixelData[:SEED_PIXEL_BYTES])
+            ds["PixelData"].VR = "OB" if ds["PixelData"].VR == "OB" else "OW"
+        found.append(ds)
+    return found
+
+
+def _generated_datasets() -> list[Dataset]:
+    """Data sets of many small items and multi-valued elements, nested sequences, empty ones."""
+    small = Dataset()
+    small.PatientName = "Tube^HeNe"
+    small.PatientID = "Test1101"
+    small.Rows = 16
+    items = Dataset()
+    items.ReferencedSOPSequence = Sequence(
+        [Dataset() for _ in range(20)] + [_reference(index) for index in range(60)]
+    )
+    values = Dataset()
+    values.ImagePositionPatient = [f"{index * 0.5:g}" for index in range(200)]
+    values.FrameIncrementPointer = [0x00181063, 0x00181065] * 40
+    values.ReferencedFrameNumber = list(range(1, 120))
+    values.WindowCenter = ["40", "400"]
+    nested = Dataset()
+    nested.ReferencedSOPSequence = Sequence([Dataset()])
+    inner = nested.ReferencedSOPSequence[0]
+    for _ in range(8):
+        inner.ReferencedSOPSequence = Sequence([_reference(1), Dataset()])
+        inner = inner.ReferencedSOPSequence[0]
+    return [small, items, values, nested, Dataset()]
+
+
+def _reference(index: int) -> Dataset:
+    item = Dataset()
+    item.ReferencedSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    item.ReferencedSOPInstanceUID = f"1.2.3.4.{index}"
+    return item
+
+
+def write_datasets(folder: Path) -> None:
+    """Real and generated data sets in every transfer syntax, and small hostile ones.
+
+    The first byte is the harness's control byte (the index of the syntax in SYNTAXES). The
+    hostile seeds stay below the memory bound (a few hundred empty items, a thousand DS values,
+    a 64 KiB Pixel Data bomb): their mutations are what should find a blow-up.
+    """
+    for ds in _real_datasets() + _generated_datasets():
+        for index, syntax in enumerate(SYNTAXES):
+            _save(folder, bytes([index]) + encode_dataset(ds, syntax))
+    hostile = _hostile()
+    deflated = SYNTAXES.index(DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN)
+    _save(folder, bytes([deflated]) + hostile.empty_items_deflated(200))  # type: ignore[attr-defined]
+    _save(folder, bytes([deflated]) + hostile.pixel_bomb_deflated(1 << 16))  # type: ignore[attr-defined]
+    _save(folder, b"\x00" + hostile.many_values(1000))  # type: ignore[attr-defined]
 
 
 def write_streams(folder: Path, examples: int) -> None:

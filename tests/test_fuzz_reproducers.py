@@ -3,7 +3,12 @@
 ``fuzz/reproducers/<harness>/`` holds inputs that once crashed a harness (``fuzz/run`` copies each
 new finding there) or that reach an error path worth keeping; each one is a test here. A harness
 may let the library's own DimseCodecError through; any other exception, including an invariant
-the harness checks, fails the test.
+the harness checks, fails the test. Every harness also checks the memory bound of
+``fuzz/memory_bound.py`` on every replayed input (tracemalloc peak at most 10 times the input, the
+inflated size for a deflated data set, plus 1 MiB), so a memory blow-up kept here is a test too.
+
+A reproducer of a known library bug not fixed yet is listed in ``KNOWN_LIBRARY_BUGS`` and runs
+as a strict xfail: the fix makes it pass, which fails the test until its entry is removed.
 """
 
 from __future__ import annotations
@@ -39,7 +44,24 @@ CASES = sorted(
 )
 
 
-KNOWN_LIBRARY_BUGS: dict[str, str] = {}
+_UNTIL_LIMITS = "until the data-set limits land (issue 11)"
+KNOWN_LIBRARY_BUGS: dict[str, str] = {
+    "fuzz_dataset/many-empty-items-deflated": (
+        "85 deflated bytes, 4000 empty sequence items (32 KB inflated) allocate 2.3 MB, 73x "
+        f"the inflated size: each empty item becomes a pydicom Dataset; {_UNTIL_LIMITS}"
+    ),
+    "fuzz_dataset/many-ds-values": (
+        "a 20 KB DS element of 10000 values allocates 4.2 MB, 212x the input: one DSfloat per "
+        f"two input bytes; {_UNTIL_LIMITS}"
+    ),
+    "fuzz_command_set/zeros-64k": (
+        "64 KiB of zeros as a command set allocate 3.5 MB, 54x the input (one element and "
+        f"diagnostic per 8 zero bytes); {_UNTIL_LIMITS}"
+    ),
+    "fuzz_stream/zeros-64k": (
+        "64 KiB of zeros fed to StreamDecoder allocate 4.6 MB, 71x the input; " + _UNTIL_LIMITS
+    ),
+}
 """Reproducers of library bugs not fixed yet: strict xfails, so a fix makes them fail until the
 entry is removed here."""
 
