@@ -15,8 +15,9 @@ from typing import Any
 
 from pydicom.uid import UID
 
+from dimse_codec.dataset.structures import LONG_LENGTH_VRS
 from dimse_codec.dimse.codec import decode_command_set
-from dimse_codec.dimse.command_set import parse_elements
+from dimse_codec.dimse.command_set import EXPLICIT_LONG_SIZE, HEADER_SIZE, parse_elements
 from dimse_codec.dimse.primitives import DIMSEPrimitive, UnknownMessage
 from dimse_codec.dimse.status import describe, service_for_dimse, service_for_sop_class
 from dimse_codec.dimse.values import DECODERS, decode_text
@@ -134,16 +135,34 @@ class Inspection:
 
 
 def inspect_bytes(data: bytes, policy: Policy = LENIENT) -> Inspection:
-    """Decode a command set under ``policy`` and list its elements; raise DimseCodecError if bad."""
+    """Decode a command set under ``policy`` and list its elements; raise DimseCodecError if bad.
+
+    Both stop at ``policy.limits.max_command_set_length``, so the listing and its output are
+    bounded by the limit, whatever the input's size.
+    """
     primitive = decode_command_set(data, policy=policy)
-    elements, explicit = parse_elements(data, LENIENT, [])
+    elements, explicit = parse_elements(data, _listing(policy), [])
     service = status_service(primitive)
     views = []
     for index, (tag, offset, value) in enumerate(elements):
-        stop = elements[index + 1][1] if index + 1 < len(elements) else len(data)
+        stop = elements[index + 1][1] if index + 1 < len(elements) else None
+        if stop is None:  # the last element ends where its value does, not at the input's end
+            stop = offset + _header_size(data, offset, explicit) + len(value)
         wire_vr = data[offset + 4 : offset + 6].decode("ascii") if explicit else None
         views.append(_view(tag, offset, value, data[offset:stop], wire_vr, service))
     return Inspection(data, explicit, primitive, tuple(views))
+
+
+def _header_size(data: bytes, offset: int, explicit: bool) -> int:
+    """Bytes of the element header at ``offset`` (PS3.5 7.1.2-7.1.3)."""
+    if explicit and data[offset + 4 : offset + 6] in LONG_LENGTH_VRS:
+        return EXPLICIT_LONG_SIZE
+    return HEADER_SIZE
+
+
+def _listing(policy: Policy) -> Policy:
+    """The lenient policy the element listing splits with: ``policy``'s limits, no raising."""
+    return LENIENT if policy.limits is LENIENT.limits else Policy(limits=policy.limits)
 
 
 def status_service(primitive: DIMSEPrimitive, abstract_syntax: str | None = None) -> str | None:
