@@ -26,6 +26,7 @@ from dimse_codec.tables.elements import BY_TAG, format_tag
 from dimse_codec.tables.messages import COMMAND_DATA_SET_TYPE_NULL, MESSAGES_BY_FIELD, Priority
 
 __all__ = [
+    "MAX_ELEMENTS",
     "ElementView",
     "Inspection",
     "diagnostic_json",
@@ -46,6 +47,11 @@ _TEXT_VRS = frozenset(
 )
 _INT_SIZES = {"US": 2, "UL": 4}
 _PREVIEW = 16
+
+MAX_ELEMENTS = 1000
+"""Elements ``inspect`` lists of one command set (a real one has about ten); past it they are
+counted, so the listing of a hostile command set stays short (its size is already capped by
+``Limits.max_command_set_length``)."""
 
 
 # -- model ---------------------------------------------------------------------------------------
@@ -82,6 +88,8 @@ class Inspection:
     explicit: bool
     primitive: DIMSEPrimitive
     elements: tuple[ElementView, ...]
+    omitted: int = 0
+    """Elements past :data:`MAX_ELEMENTS`: counted, not listed."""
 
     @property
     def message_name(self) -> str | None:
@@ -144,13 +152,14 @@ def inspect_bytes(data: bytes, policy: Policy = LENIENT) -> Inspection:
     elements, explicit = parse_elements(data, _listing(policy), [])
     service = status_service(primitive)
     views = []
-    for index, (tag, offset, value) in enumerate(elements):
+    for index, (tag, offset, value) in enumerate(elements[:MAX_ELEMENTS]):
         stop = elements[index + 1][1] if index + 1 < len(elements) else None
         if stop is None:  # the last element ends where its value does, not at the input's end
             stop = offset + _header_size(data, offset, explicit) + len(value)
         wire_vr = data[offset + 4 : offset + 6].decode("ascii") if explicit else None
         views.append(_view(tag, offset, value, data[offset:stop], wire_vr, service))
-    return Inspection(data, explicit, primitive, tuple(views))
+    omitted = max(0, len(elements) - MAX_ELEMENTS)
+    return Inspection(data, explicit, primitive, tuple(views), omitted)
 
 
 def _header_size(data: bytes, offset: int, explicit: bool) -> int:
@@ -347,7 +356,7 @@ def render_text(inspection: Inspection, *, hexdump: bool = False) -> str:
     lines = [
         _header(inspection),
         f"Command set: {len(inspection.source)} bytes, {inspection.encoding}, "
-        f"{len(elements)} element(s)",
+        f"{len(elements) + inspection.omitted} element(s)",
     ]
     offset_width = max([len("offset"), *(len(str(e.offset)) for e in elements)])
     label_width = max([len("keyword"), *(len(e.label) for e in elements)])
@@ -364,6 +373,8 @@ def render_text(inspection: Inspection, *, hexdump: bool = False) -> str:
         )
         if hexdump:
             lines.extend(_hexdump(element.offset, element.element_bytes, " " * (offset_width + 4)))
+    if inspection.omitted:
+        lines.append(f"  ... and {inspection.omitted} more element(s) not listed")
     diagnostics = inspection.diagnostics
     if not diagnostics:
         lines.append("Diagnostics: none")
@@ -398,7 +409,7 @@ def render_json(inspection: Inspection, *, hexdump: bool = False) -> dict[str, A
         if hexdump:
             entry["element_hex"] = element.element_bytes.hex()
         elements.append(entry)
-    return {
+    out = {
         "message": inspection.message_name,
         "command_field": inspection.command_field,
         "direction": inspection.direction,
@@ -410,6 +421,9 @@ def render_json(inspection: Inspection, *, hexdump: bool = False) -> dict[str, A
         "elements": elements,
         "diagnostics": [diagnostic_json(d) for d in inspection.diagnostics],
     }
+    if inspection.omitted:
+        out["elements_omitted"] = inspection.omitted
+    return out
 
 
 def diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:

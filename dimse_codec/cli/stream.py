@@ -39,7 +39,7 @@ MAX_EVENTS = 10_000
 """Events ``inspect`` keeps and shows by default; past it they are only counted, so a hostile
 stream (30 MB of zero bytes is five million empty PDUs) gives a bounded report."""
 
-_CHUNK = 1 << 16
+_CHUNK = 1 << 14
 """Bytes fed to the stream decoder at a time, so its events never pile up past the cap."""
 
 _PDU_TYPES = range(0x01, 0x08)
@@ -105,7 +105,7 @@ def inspect_stream(
     """Run the stream decoder over ``data``; raise DimseCodecError if bad.
 
     The first ``max_events`` events (0: all) are kept; the rest are counted, not kept, and the
-    input is fed in 64 KiB pieces so that the decoder's own event list stays small too: memory
+    input is fed in 16 KiB pieces so that the decoder's own event list stays small too: memory
     and output follow the cap, not the input.
     """
     decoder = StreamDecoder(policy=policy, report_pdata=True)
