@@ -10,6 +10,7 @@ a wall-clock bound.
 from __future__ import annotations
 
 import json
+import struct
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -35,7 +36,7 @@ from dimse_codec.cli.stream import inspect_stream
 from dimse_codec.dimse.command_set import build_element
 from dimse_codec.errors import InvalidParameter, LimitExceeded, PolicyViolation
 from dimse_codec.limits import DEFAULT_LIMITS
-from dimse_codec.pdata import StreamDecoder
+from dimse_codec.pdata import MessageReceived, StreamDecoder
 from dimse_codec.pdu import AReleaseRQ, encode_pdu
 from dimse_codec.policy import LENIENT, STRICT, Diagnostic, DiagnosticCode, Policy
 
@@ -412,3 +413,14 @@ def test_inspect_never_prints_a_traceback(
 def test_binary_input_is_not_scanned_as_hex_and_hex_after_blank_lines_still_is() -> None:
     assert to_command_set(ZEROS) is ZEROS
     assert to_command_set(b"\n" * 100 + b"00 00 04 00") == b"\x00\x00\x04\x00"
+
+
+def test_a_streamed_message_keeps_the_cap_too() -> None:
+    """3000 empty PDVs before a C-ECHO-RQ's command: 3000 EMPTY_PDV, of which 1000 are kept."""
+    command = encode_command_set(C_ECHO(MessageID=1, AffectedSOPClassUID=VERIFICATION))
+    empty = struct.pack(">IBB", 2, 1, 1) * 3000
+    pdvs = empty + struct.pack(">IBB", len(command) + 2, 1, 3) + command
+    events = StreamDecoder().feed(struct.pack(">BBI", 4, 0, len(pdvs)) + pdvs)
+    (message,) = [e for e in events if isinstance(e, MessageReceived)]
+    assert len(message.diagnostics) == CAP + 1
+    assert message.diagnostics[-1].message.startswith(f"and {3000 - CAP} more ")

@@ -714,7 +714,8 @@ class StreamDecoder:
                 self._problem(DiagnosticCode.EMPTY_PDV, "the PDV carries no bytes", offset, path)
             )
         target.fragments.append(fragment)
-        target.diagnostics.extend(notes)
+        for note in notes:
+            self.policy.keep(target.diagnostics, note)
         if self.report_pdata:
             self._pdu_fragments.append(fragment)
         self._check_size(target, fragment, path)
@@ -761,14 +762,15 @@ class StreamDecoder:
             waiting = [m for m in self._messages.values() if m.state == _DATA]
             if message is None and len(waiting) == 1:
                 message = waiting[0]
-                message.diagnostics.append(
+                self.policy.keep(
+                    message.diagnostics,
                     self._problem(
                         DiagnosticCode.CONTEXT_CHANGED,
                         f"a data set begun on context {message.context_id} continues on "
                         f"context {context_id}",
                         fragment.offset + 4,
                         path,
-                    )
+                    ),
                 )
             else:
                 message = self._stray.get(context_id)
@@ -783,14 +785,15 @@ class StreamDecoder:
                     self._stray[context_id] = message
         last = self._last
         if last is not None and last is not message:
-            message.diagnostics.append(
+            self.policy.keep(
+                message.diagnostics,
                 self._problem(
                     DiagnosticCode.INTERLEAVED,
                     f"a PDV for context {context_id} arrived while the message on context "
                     f"{last.context_id} was unfinished",
                     fragment.offset,
                     path,
-                )
+                ),
             )
         self._last = message
         return message
