@@ -17,9 +17,15 @@ from typing import TYPE_CHECKING, Any
 from dimse_codec._deprecation import deprecated_aliases
 from dimse_codec.cli import render
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from dimse_codec.cli.stream import inspect_stream, looks_like_pdus, stream_json, stream_text
+from dimse_codec.cli.stream import (
+    MAX_EVENTS,
+    inspect_stream,
+    looks_like_pdus,
+    stream_json,
+    stream_text,
+)
 from dimse_codec.errors import DimseCodecError
-from dimse_codec.policy import LENIENT, STRICT
+from dimse_codec.policy import LENIENT, STRICT, Policy
 
 if TYPE_CHECKING:
     from dimse_codec.cli._types import SubParsers
@@ -28,6 +34,8 @@ __all__ = ["InputError", "read_input", "register", "run", "to_command_set"]
 
 _HEX_NOISE = re.compile(rb"(?<![0-9A-Fa-f])0[xX]|[\s:,]")
 _HEX_DIGITS = re.compile(rb"[0-9A-Fa-f]+")
+_HEX_PROBE = 64
+"""Bytes looked at first: input whose start is not hex text is taken as raw bytes at once."""
 
 
 class InputError(ValueError):
@@ -57,6 +65,9 @@ def to_command_set(data: bytes) -> bytes:
     """
     if not data:
         raise InputError("empty input")
+    head = _HEX_NOISE.sub(b"", data[:_HEX_PROBE])
+    if head and not _HEX_DIGITS.fullmatch(head):
+        return data  # binary from its first bytes on: no need to scan (or copy) the whole input
     if data.isascii():
         digits = _HEX_NOISE.sub(b"", data)
         if digits and _HEX_DIGITS.fullmatch(digits):
@@ -112,7 +123,28 @@ def register(subparsers: SubParsers) -> None:
         action="store_true",
         help="show user identity passwords and tokens instead of their length",
     )
+    parser.add_argument(
+        "--max-events",
+        type=_event_count,
+        default=MAX_EVENTS,
+        metavar="N",
+        help=(
+            f"with a PDU stream, show the first N events and only count the rest "
+            f"(default {MAX_EVENTS}; 0 shows all)"
+        ),
+    )
     parser.set_defaults(handler=run, kind=None)
+
+
+def _event_count(text: str) -> int:
+    """A ``--max-events`` value: a count, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a count (0 or more), not {text!r}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -126,28 +158,61 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"error: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
+    except MemoryError:
+        print(f"error: cannot read {path}: out of memory", file=sys.stderr)
+        return EXIT_USAGE
     policy = STRICT if args.strict else LENIENT
     try:
-        raw = to_command_set(data)
-        if args.kind == "pdu" or (args.kind is None and looks_like_pdus(raw)):
-            stream = inspect_stream(raw, policy)
-            if args.json:
-                print(json.dumps(stream_json(stream, show_secrets=args.show_secrets), indent=2))
-            else:
-                sys.stdout.write(stream_text(stream, show_secrets=args.show_secrets))
-            return EXIT_OK
-        inspection = render.inspect_bytes(raw, policy)
+        return _inspect(data, policy, args)
     except (DimseCodecError, InputError) as exc:
         code = getattr(exc, "code", None)
-        print(f"error: [{code}] {exc}" if code else f"error: {exc}", file=sys.stderr)
+        print(
+            f"error: [{code}] {_one_line(exc)}" if code else f"error: {_one_line(exc)}",
+            file=sys.stderr,
+        )
         if args.json:
             print(json.dumps({"error": _error_json(exc)}, indent=2))
         return EXIT_FAILED
+    except MemoryError:
+        print(
+            f"error: out of memory inspecting {len(data)} bytes",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    except BrokenPipeError:
+        raise  # main() stops quietly
+    except Exception as exc:  # a bug, not bad input: one line, never a traceback
+        print(
+            f"error: internal error ({type(exc).__name__}): {_one_line(exc)}; please report it",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+
+
+def _inspect(data: bytes, policy: Policy, args: argparse.Namespace) -> int:
+    """Decode and print; the output is built whole first, so an error prints nothing of it."""
+    raw = to_command_set(data)
+    if args.kind == "pdu" or (args.kind is None and looks_like_pdus(raw)):
+        stream = inspect_stream(raw, policy, max_events=args.max_events)
+        if args.json:
+            text = json.dumps(stream_json(stream, show_secrets=args.show_secrets), indent=2)
+            sys.stdout.write(text + "\n")
+        else:
+            sys.stdout.write(stream_text(stream, show_secrets=args.show_secrets))
+        return EXIT_OK
+    inspection = render.inspect_bytes(raw, policy)
     if args.json:
-        print(json.dumps(render.render_json(inspection, hexdump=args.hexdump), indent=2))
+        sys.stdout.write(
+            json.dumps(render.render_json(inspection, hexdump=args.hexdump), indent=2) + "\n"
+        )
     else:
         sys.stdout.write(render.render_text(inspection, hexdump=args.hexdump))
     return EXIT_OK
+
+
+def _one_line(exc: BaseException) -> str:
+    """An error message on one line (a library message never needs more)."""
+    return " ".join(str(exc).split())
 
 
 def _error_json(exc: Exception) -> dict[str, Any]:

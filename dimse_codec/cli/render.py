@@ -15,8 +15,9 @@ from typing import Any
 
 from pydicom.uid import UID
 
+from dimse_codec.dataset.structures import LONG_LENGTH_VRS
 from dimse_codec.dimse.codec import decode_command_set
-from dimse_codec.dimse.command_set import parse_elements
+from dimse_codec.dimse.command_set import EXPLICIT_LONG_SIZE, HEADER_SIZE, parse_elements
 from dimse_codec.dimse.primitives import DIMSEPrimitive, UnknownMessage
 from dimse_codec.dimse.status import describe, service_for_dimse, service_for_sop_class
 from dimse_codec.dimse.values import DECODERS, decode_text
@@ -25,6 +26,7 @@ from dimse_codec.tables.elements import BY_TAG, format_tag
 from dimse_codec.tables.messages import COMMAND_DATA_SET_TYPE_NULL, MESSAGES_BY_FIELD, Priority
 
 __all__ = [
+    "MAX_ELEMENTS",
     "ElementView",
     "Inspection",
     "diagnostic_json",
@@ -45,6 +47,11 @@ _TEXT_VRS = frozenset(
 )
 _INT_SIZES = {"US": 2, "UL": 4}
 _PREVIEW = 16
+
+MAX_ELEMENTS = 1000
+"""Elements ``inspect`` lists of one command set (a real one has about ten); past it they are
+counted, so the listing of a hostile command set stays short (its size is already capped by
+``Limits.max_command_set_length``)."""
 
 
 # -- model ---------------------------------------------------------------------------------------
@@ -81,6 +88,8 @@ class Inspection:
     explicit: bool
     primitive: DIMSEPrimitive
     elements: tuple[ElementView, ...]
+    omitted: int = 0
+    """Elements past :data:`MAX_ELEMENTS`: counted, not listed."""
 
     @property
     def message_name(self) -> str | None:
@@ -134,16 +143,35 @@ class Inspection:
 
 
 def inspect_bytes(data: bytes, policy: Policy = LENIENT) -> Inspection:
-    """Decode a command set under ``policy`` and list its elements; raise DimseCodecError if bad."""
+    """Decode a command set under ``policy`` and list its elements; raise DimseCodecError if bad.
+
+    Both stop at ``policy.limits.max_command_set_length``, so the listing and its output are
+    bounded by the limit, whatever the input's size.
+    """
     primitive = decode_command_set(data, policy=policy)
-    elements, explicit = parse_elements(data, LENIENT, [])
+    elements, explicit = parse_elements(data, _listing(policy), [])
     service = status_service(primitive)
     views = []
-    for index, (tag, offset, value) in enumerate(elements):
-        stop = elements[index + 1][1] if index + 1 < len(elements) else len(data)
+    for index, (tag, offset, value) in enumerate(elements[:MAX_ELEMENTS]):
+        stop = elements[index + 1][1] if index + 1 < len(elements) else None
+        if stop is None:  # the last element ends where its value does, not at the input's end
+            stop = offset + _header_size(data, offset, explicit) + len(value)
         wire_vr = data[offset + 4 : offset + 6].decode("ascii") if explicit else None
         views.append(_view(tag, offset, value, data[offset:stop], wire_vr, service))
-    return Inspection(data, explicit, primitive, tuple(views))
+    omitted = max(0, len(elements) - MAX_ELEMENTS)
+    return Inspection(data, explicit, primitive, tuple(views), omitted)
+
+
+def _header_size(data: bytes, offset: int, explicit: bool) -> int:
+    """Bytes of the element header at ``offset`` (PS3.5 7.1.2-7.1.3)."""
+    if explicit and data[offset + 4 : offset + 6] in LONG_LENGTH_VRS:
+        return EXPLICIT_LONG_SIZE
+    return HEADER_SIZE
+
+
+def _listing(policy: Policy) -> Policy:
+    """The lenient policy the element listing splits with: ``policy``'s limits, no raising."""
+    return LENIENT if policy.limits is LENIENT.limits else Policy(limits=policy.limits)
 
 
 def status_service(primitive: DIMSEPrimitive, abstract_syntax: str | None = None) -> str | None:
@@ -328,7 +356,7 @@ def render_text(inspection: Inspection, *, hexdump: bool = False) -> str:
     lines = [
         _header(inspection),
         f"Command set: {len(inspection.source)} bytes, {inspection.encoding}, "
-        f"{len(elements)} element(s)",
+        f"{len(elements) + inspection.omitted} element(s)",
     ]
     offset_width = max([len("offset"), *(len(str(e.offset)) for e in elements)])
     label_width = max([len("keyword"), *(len(e.label) for e in elements)])
@@ -345,6 +373,8 @@ def render_text(inspection: Inspection, *, hexdump: bool = False) -> str:
         )
         if hexdump:
             lines.extend(_hexdump(element.offset, element.element_bytes, " " * (offset_width + 4)))
+    if inspection.omitted:
+        lines.append(f"  ... and {inspection.omitted} more element(s) not listed")
     diagnostics = inspection.diagnostics
     if not diagnostics:
         lines.append("Diagnostics: none")
@@ -379,7 +409,7 @@ def render_json(inspection: Inspection, *, hexdump: bool = False) -> dict[str, A
         if hexdump:
             entry["element_hex"] = element.element_bytes.hex()
         elements.append(entry)
-    return {
+    out = {
         "message": inspection.message_name,
         "command_field": inspection.command_field,
         "direction": inspection.direction,
@@ -391,6 +421,9 @@ def render_json(inspection: Inspection, *, hexdump: bool = False) -> dict[str, A
         "elements": elements,
         "diagnostics": [diagnostic_json(d) for d in inspection.diagnostics],
     }
+    if inspection.omitted:
+        out["elements_omitted"] = inspection.omitted
+    return out
 
 
 def diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:

@@ -26,7 +26,21 @@ from dimse_codec.pdata import (
 )
 from dimse_codec.policy import Diagnostic, Policy
 
-__all__ = ["StreamInspection", "inspect_stream", "looks_like_pdus", "stream_json", "stream_text"]
+__all__ = [
+    "MAX_EVENTS",
+    "StreamInspection",
+    "inspect_stream",
+    "looks_like_pdus",
+    "stream_json",
+    "stream_text",
+]
+
+MAX_EVENTS = 10_000
+"""Events ``inspect`` keeps and shows by default; past it they are only counted, so a hostile
+stream (30 MB of zero bytes is five million empty PDUs) gives a bounded report."""
+
+_CHUNK = 1 << 14
+"""Bytes fed to the stream decoder at a time, so its events never pile up past the cap."""
 
 _PDU_TYPES = range(0x01, 0x08)
 _WIRE_EXTRAS = ("reserved", "raw", "trailing")
@@ -44,35 +58,75 @@ def looks_like_pdus(data: bytes) -> bool:
 
 @dataclass(frozen=True)
 class StreamInspection:
-    """Everything the stream decoder reported for the input, in stream order."""
+    """What the stream decoder reported for the input, in stream order: the first events, and
+    the counts of those past the cap (``omitted``, with their PDUs, messages and problems)."""
 
     length: int
     events: tuple[Event, ...]
+    omitted: int = 0
+    omitted_pdus: int = 0
+    omitted_messages: int = 0
+    omitted_problems: int = 0
 
     @property
     def pdu_count(self) -> int:
-        """PDUs seen (P-DATA-TF and the others)."""
-        return sum(isinstance(e, (PDUReceived, PDataReceived)) for e in self.events)
+        """PDUs seen (P-DATA-TF and the others), the omitted ones included."""
+        return _count(self.events, _PDUS) + self.omitted_pdus
 
     @property
     def message_count(self) -> int:
-        """Whole DIMSE messages reassembled."""
-        return sum(isinstance(e, MessageReceived) for e in self.events)
+        """Whole DIMSE messages reassembled, the omitted ones included."""
+        return _count(self.events, MessageReceived) + self.omitted_messages
 
     @property
     def problems(self) -> tuple[Diagnostic, ...]:
-        """Every diagnostic, from PDUs, PDVs, messages and the stream."""
+        """Every diagnostic of the events kept, from PDUs, PDVs, messages and the stream."""
         found: list[Diagnostic] = []
         for event in self.events:
             found.extend(_diagnostics(event))
         return tuple(found)
 
+    @property
+    def problem_count(self) -> int:
+        """Diagnostics in the whole stream, those of the omitted events included."""
+        return len(self.problems) + self.omitted_problems
 
-def inspect_stream(data: bytes, policy: Policy) -> StreamInspection:
-    """Run the stream decoder over ``data`` and keep every event; raise DimseCodecError if bad."""
+
+_PDUS = (PDUReceived, PDataReceived)
+
+
+def _count(events: tuple[Event, ...], kind: type | tuple[type, ...]) -> int:
+    return sum(isinstance(e, kind) for e in events)
+
+
+def inspect_stream(
+    data: bytes, policy: Policy, *, max_events: int = MAX_EVENTS
+) -> StreamInspection:
+    """Run the stream decoder over ``data``; raise DimseCodecError if bad.
+
+    The first ``max_events`` events (0: all) are kept; the rest are counted, not kept, and the
+    input is fed in 16 KiB pieces so that the decoder's own event list stays small too: memory
+    and output follow the cap, not the input.
+    """
     decoder = StreamDecoder(policy=policy, report_pdata=True)
-    events = [*decoder.feed(data), *decoder.close()]
-    return StreamInspection(len(data), tuple(events))
+    kept: list[Event] = []
+    counts = [0, 0, 0, 0]  # omitted events, PDUs, messages, problems
+    view = memoryview(data)
+    for start in range(0, len(view), _CHUNK):
+        _keep(decoder.feed(view[start : start + _CHUNK]), kept, counts, max_events)
+    _keep(decoder.close(), kept, counts, max_events)
+    return StreamInspection(len(data), tuple(kept), *counts)
+
+
+def _keep(events: list[Event], kept: list[Event], counts: list[int], max_events: int) -> None:
+    """Keep events up to the cap; count the others and what they held."""
+    room = len(events) if not max_events else max(0, max_events - len(kept))
+    kept.extend(events[:room])
+    for event in events[room:]:
+        counts[0] += 1
+        counts[1] += isinstance(event, _PDUS)
+        counts[2] += isinstance(event, MessageReceived)
+        counts[3] += len(_diagnostics(event))
 
 
 def _diagnostics(event: Event) -> list[Diagnostic]:
@@ -197,13 +251,17 @@ def stream_json(inspection: StreamInspection, *, show_secrets: bool = False) -> 
                 "data_hex": event.data.hex(),
             }
         events.append(entry)
-    return {
+    out = {
         "input": "pdu-stream",
         "length": inspection.length,
         "pdus": inspection.pdu_count,
         "messages": inspection.message_count,
         "events": events,
     }
+    if inspection.omitted:
+        out["events_omitted"] = inspection.omitted
+        out["problems_omitted"] = inspection.omitted_problems
+    return out
 
 
 # -- text ----------------------------------------------------------------------------------------
@@ -247,7 +305,7 @@ def stream_text(inspection: StreamInspection, *, show_secrets: bool = False) -> 
     """The stream as the human-readable report ``inspect`` prints for PDUs."""
     lines = [
         f"PDU stream: {inspection.length} bytes, {inspection.pdu_count} PDU(s), "
-        f"{inspection.message_count} message(s), {len(inspection.problems)} problem(s)"
+        f"{inspection.message_count} message(s), {inspection.problem_count} problem(s)"
     ]
     for event in inspection.events:
         if isinstance(event, PDUReceived):
@@ -281,4 +339,10 @@ def stream_text(inspection: StreamInspection, *, show_secrets: bool = False) -> 
         else:
             kept = f" ({len(event.data)} bytes kept)" if event.data else ""
             lines.append(f"  ! {event.diagnostic}{kept}")
+    if inspection.omitted:
+        lines.append(
+            f"... and {inspection.omitted} more event(s) not shown "
+            f"({inspection.omitted_pdus} PDU(s), {inspection.omitted_messages} message(s), "
+            f"{inspection.omitted_problems} problem(s))"
+        )
     return "\n".join(lines) + "\n"

@@ -114,6 +114,12 @@ def decode_command_set(
     ``diagnostics``; strict raises :class:`~dimse_codec.errors.PolicyViolation` on the first
     problem. An unknown or missing CommandField gives an :class:`UnknownMessage` that keeps every
     element. Only :class:`~dimse_codec.errors.DimseCodecError` is ever raised.
+
+    A command set longer than ``policy.limits.max_command_set_length`` (64 KiB; PS3.7 6.3 command
+    sets are a few hundred bytes) raises :class:`~dimse_codec.errors.LimitExceeded` when strict;
+    lenient, it is reported as ``LIMIT_EXCEEDED``, only the elements within the limit are
+    decoded, and the rest stays in the primitive's source bytes (an unchanged primitive still
+    re-encodes to all of them). Diagnostics are capped at ``policy.limits.max_diagnostics``.
     """
     raw = data if isinstance(data, bytes) else bytes(data)
     diagnostics: list[Diagnostic] = []
@@ -122,6 +128,7 @@ def decode_command_set(
     # one pass: order, duplicates, value decoding; ascending tags cannot repeat, so the
     # duplicate check runs only when a tag is not above the highest seen so far
     extras: list[RawElement] = []
+    extra_tags: set[int] = set()  # so a repeated tag is found in O(1), not by scanning extras
     values: dict[str, Any] = {}  # slot -> decoded value
     empty: list[str] = []
     protocol: dict[int, tuple[int, bytes]] = {}
@@ -130,7 +137,7 @@ def decode_command_set(
     for tag, offset, value in elements:
         if tag > highest:
             highest = tag
-        elif _repeated(tag, values, protocol, extras):
+        elif _repeated(tag, values, protocol, extra_tags):
             policy.report(
                 diagnostics,
                 DiagnosticCode.DUPLICATE_TAG,
@@ -159,6 +166,7 @@ def decode_command_set(
             if tag >> 16:
                 other_groups = True
             extras.append(RawElement(tag, offset, value))
+            extra_tags.add(tag)
             continue
         slot, decoder, vr = info
         size = len(value)
@@ -193,7 +201,12 @@ def decode_command_set(
                 empty.append(slot[1:])
 
     group_length = protocol.get(_GROUP_LENGTH)
-    if explicit or other_groups or (group_length is not None and group_length[0] != 0):
+    if (
+        explicit
+        or other_groups
+        or (group_length is not None and group_length[0] != 0)
+        or len(raw) > policy.limits.max_command_set_length  # only its head was split
+    ):
         group_bytes = _group_bytes(elements, raw, explicit)
     else:  # implicit, group 0000 only, group length first: the rest of the buffer
         group_bytes = len(raw) - (HEADER_SIZE + len(group_length[1]) if group_length else 0)
@@ -343,13 +356,13 @@ def _offset(elements: list[tuple[int, int, bytes]], tag: int) -> int | None:
 
 
 def _repeated(
-    tag: int, values: dict[str, Any], protocol: dict[int, Any], extras: list[RawElement]
+    tag: int, values: dict[str, Any], protocol: dict[int, Any], extra_tags: set[int]
 ) -> bool:
     """Whether a tag was already met (called only when tags stop ascending)."""
     info = _DISPATCH.get(tag)
     if info is not None and info is not _PROTOCOL:
         return info[0] in values
-    return tag in protocol or any(extra.tag == tag for extra in extras)
+    return tag in protocol or tag in extra_tags
 
 
 def _group_bytes(elements: list[tuple[int, int, bytes]], raw: bytes, explicit: bool) -> int:

@@ -63,6 +63,7 @@ UL = struct_of(UL_VALUE, "<")
 AT = struct_of(AT_VALUE, "<")
 
 HEADER_SIZE = _HEADER.size
+EXPLICIT_LONG_SIZE = _EXPLICIT_LONG.size
 
 UNDEFINED_LENGTH = 0xFFFFFFFF
 
@@ -106,8 +107,21 @@ def parse_elements(
 
     Lengths are checked against the bytes present before anything is sliced, so a declared
     length never allocates. An explicit VR stream is decoded only if the policy tolerates
-    ``EXPLICIT_VR_COMMAND``.
+    ``EXPLICIT_VR_COMMAND``. A command set longer than ``policy.limits.max_command_set_length``
+    raises :class:`~dimse_codec.errors.LimitExceeded` (strict) or, lenient, is reported as
+    ``LIMIT_EXCEEDED`` and only the whole elements within its first that many bytes are split:
+    the work and the memory follow the limit, not the input, and the rest stays in the bytes.
     """
+    limit = policy.limits.max_command_set_length
+    cut = len(data) > limit
+    if cut:
+        policy.exceeded(
+            diagnostics,
+            f"command set of {len(data)} bytes is over Limits.max_command_set_length ({limit})",
+            limit,
+            "command set",
+        )
+        data = data[:limit]
     if data[4:6] in VRS and _looks_explicit(data):
         policy.report(
             diagnostics,
@@ -116,7 +130,7 @@ def parse_elements(
             0,
             "command set",
         )
-        return _parse_explicit(data), True
+        return _parse_explicit(data, cut), True
     end = len(data)
     out: list[tuple[int, int, bytes]] = []
     append = out.append
@@ -124,6 +138,8 @@ def parse_elements(
     pos = 0
     while pos < end:
         if end - pos < HEADER_SIZE:
+            if cut:
+                break
             raise TruncatedError(
                 f"{end - pos} byte(s) left, an element header needs {HEADER_SIZE}",
                 offset=pos,
@@ -133,6 +149,8 @@ def parse_elements(
         start = pos + HEADER_SIZE
         stop = start + length
         if stop > end:
+            if cut:
+                break
             tag = (group << 16) | element
             if pos == 0 and _looks_big_endian(data):
                 raise DecodeError(
@@ -157,13 +175,19 @@ def parse_elements(
     return out, False
 
 
-def _parse_explicit(data: bytes) -> list[tuple[int, int, bytes]]:
-    """Split an Explicit VR Little Endian element stream, checking every length first."""
+def _parse_explicit(data: bytes, cut: bool) -> list[tuple[int, int, bytes]]:
+    """Split an Explicit VR Little Endian element stream, checking every length first.
+
+    ``cut``: the bytes were cut at the command-set limit, so an element that runs past their
+    end ends the stream instead of being an error.
+    """
     out: list[tuple[int, int, bytes]] = []
     pos = 0
     end = len(data)
     while pos < end:
         if end - pos < _EXPLICIT_SHORT.size:
+            if cut:
+                break
             raise TruncatedError(
                 f"{end - pos} byte(s) left, an explicit VR header needs {_EXPLICIT_SHORT.size}",
                 offset=pos,
@@ -173,6 +197,8 @@ def _parse_explicit(data: bytes) -> list[tuple[int, int, bytes]]:
         tag = (group << 16) | element
         if vr in LONG_LENGTH_VRS:
             if end - pos < _EXPLICIT_LONG.size:
+                if cut:
+                    break
                 raise TruncatedError(
                     "explicit VR long header is cut short", offset=pos, path=element_path(tag)
                 )
@@ -188,6 +214,8 @@ def _parse_explicit(data: bytes) -> list[tuple[int, int, bytes]]:
             )
         stop = start + length
         if stop > end:
+            if cut:
+                break
             raise TruncatedError(
                 f"value length {length} runs past the end ({end - start} byte(s) left)",
                 offset=pos,

@@ -153,7 +153,8 @@ class StreamDecoder:
     end of the stream. ``max_pdu_length`` is the Maximum Length Received we announced (0: none);
     a longer P-DATA-TF is reported. The caps refuse input before it is buffered:
     ``max_other_pdu_length`` for PDUs other than P-DATA-TF (which are decoded whole),
-    ``max_command_size`` and ``max_dataset_size`` for what a message accumulates in memory, and
+    ``max_command_size`` (default: the policy's ``limits.max_command_set_length``) and
+    ``max_dataset_size`` for what a message accumulates in memory, and
     ``max_pdata_length`` (0: none) for a P-DATA-TF's declared length, so that a corrupt length
     field (a capture's flipped byte) is refused at once instead of swallowing the stream after
     it as PDV items; a length between ``max_pdu_length`` and this cap is only reported.
@@ -170,7 +171,7 @@ class StreamDecoder:
         max_pdu_length: int = 0,
         max_other_pdu_length: int = 1 << 20,
         max_pdata_length: int = 0,
-        max_command_size: int = 1 << 16,
+        max_command_size: int | None = None,
         max_dataset_size: int = 1 << 32,
         dataset_sink: SinkFactory | None = None,
         transfer_syntaxes: Mapping[int, str] | None = None,
@@ -180,7 +181,10 @@ class StreamDecoder:
         self.max_pdu_length = check_max_pdu_length(max_pdu_length)
         self.max_other_pdu_length = _limit(max_other_pdu_length, "max_other_pdu_length")
         self.max_pdata_length = _limit(max_pdata_length, "max_pdata_length")
-        self.max_command_size = _limit(max_command_size, "max_command_size")
+        self.max_command_size = _limit(
+            policy.limits.max_command_set_length if max_command_size is None else max_command_size,
+            "max_command_size",
+        )
         self.max_dataset_size = _limit(max_dataset_size, "max_dataset_size")
         self.dataset_sink = dataset_sink
         self.transfer_syntaxes: dict[int, str] = dict(transfer_syntaxes or {})
@@ -710,7 +714,8 @@ class StreamDecoder:
                 self._problem(DiagnosticCode.EMPTY_PDV, "the PDV carries no bytes", offset, path)
             )
         target.fragments.append(fragment)
-        target.diagnostics.extend(notes)
+        for note in notes:
+            self.policy.keep(target.diagnostics, note)
         if self.report_pdata:
             self._pdu_fragments.append(fragment)
         self._check_size(target, fragment, path)
@@ -757,14 +762,15 @@ class StreamDecoder:
             waiting = [m for m in self._messages.values() if m.state == _DATA]
             if message is None and len(waiting) == 1:
                 message = waiting[0]
-                message.diagnostics.append(
+                self.policy.keep(
+                    message.diagnostics,
                     self._problem(
                         DiagnosticCode.CONTEXT_CHANGED,
                         f"a data set begun on context {message.context_id} continues on "
                         f"context {context_id}",
                         fragment.offset + 4,
                         path,
-                    )
+                    ),
                 )
             else:
                 message = self._stray.get(context_id)
@@ -779,14 +785,15 @@ class StreamDecoder:
                     self._stray[context_id] = message
         last = self._last
         if last is not None and last is not message:
-            message.diagnostics.append(
+            self.policy.keep(
+                message.diagnostics,
                 self._problem(
                     DiagnosticCode.INTERLEAVED,
                     f"a PDV for context {context_id} arrived while the message on context "
                     f"{last.context_id} was unfinished",
                     fragment.offset,
                     path,
-                )
+                ),
             )
         self._last = message
         return message
