@@ -44,22 +44,25 @@ CASES = sorted(
 )
 
 
-_UNTIL_LIMITS = "until the data-set limits land (issue 11)"
+_PER_OBJECT = (
+    "within every Limits default: the cost is per decoded object (a Python object per few input "
+    "bytes), which the limits bound in total but not per byte"
+)
 KNOWN_LIBRARY_BUGS: dict[str, str] = {
     "fuzz_dataset/many-empty-items-deflated": (
         "85 deflated bytes, 4000 empty sequence items (32 KB inflated) allocate 2.3 MB, 73x "
-        f"the inflated size: each empty item becomes a pydicom Dataset; {_UNTIL_LIMITS}"
+        f"the inflated size: each empty item becomes a pydicom Dataset; {_PER_OBJECT}"
     ),
     "fuzz_dataset/many-ds-values": (
         "a 20 KB DS element of 10000 values allocates 4.2 MB, 212x the input: one DSfloat per "
-        f"two input bytes; {_UNTIL_LIMITS}"
+        f"two input bytes; {_PER_OBJECT}"
     ),
     "fuzz_command_set/zeros-64k": (
         "64 KiB of zeros as a command set allocate 3.5 MB, 54x the input (one element and "
-        f"diagnostic per 8 zero bytes); {_UNTIL_LIMITS}"
+        f"diagnostic per 8 zero bytes); {_PER_OBJECT}"
     ),
     "fuzz_stream/zeros-64k": (
-        "64 KiB of zeros fed to StreamDecoder allocate 4.6 MB, 71x the input; " + _UNTIL_LIMITS
+        "64 KiB of zeros fed to StreamDecoder allocate 4.6 MB, 71x the input; " + _PER_OBJECT
     ),
 }
 """Reproducers of library bugs not fixed yet: strict xfails, so a fix makes them fail until the

@@ -18,6 +18,7 @@ import re
 import struct
 import subprocess
 import sys
+import time
 import tracemalloc
 import zlib
 from pathlib import Path
@@ -336,3 +337,59 @@ def test_decode_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
     err = process.stderr.read().decode()
     assert process.wait() == _types.EXIT_BROKEN_PIPE, err
     assert "Traceback" not in err and err == ""
+
+
+# -- the issue's second row: 3,000,000 empty items in a captured C-STORE ------------------------
+
+
+def empty_items_capture(tmp_path: Path, items: int, name: str) -> Path:
+    """A capture whose one deflated C-STORE data set is a sequence of ``items`` empty items
+    (3,000,000 of them: 35 KB on the wire, 24 MB inflated)."""
+    head, _ = dataset_bytes(0)
+    head = head[: head.index(b"\xe0\x7f\x10\x00")]  # no Pixel Data: the sequence instead
+    sequence = b"\x08\x00\x15\x11SQ\x00\x00\xff\xff\xff\xff"
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    parts = [compressor.compress(head + sequence)]
+    unit = b"\xfe\xff\x00\xe0\x00\x00\x00\x00" * 65536
+    for _ in range(items // 65536):
+        parts.append(compressor.compress(unit))
+    parts.append(compressor.compress(b"\xfe\xff\x00\xe0\x00\x00\x00\x00" * (items % 65536)))
+    parts.append(compressor.compress(b"\xfe\xff\xdd\xe0\x00\x00\x00\x00") + compressor.flush())
+    data = b"".join(parts)
+    return store_capture(tmp_path / name, data + b"\x00" if len(data) % 2 else data)
+
+
+def test_millions_of_empty_items_in_a_capture_are_bounded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    items = 3_000_000
+    hostile = empty_items_capture(tmp_path, items, "items.pcap")
+    inflated = items * 8
+    assert hostile.stat().st_size < 64 * 1024
+    # a normal capture of the same inflated size: one C-STORE of 24 MB pixel data
+    normal = pixel_capture(tmp_path, inflated, name="normal.pcap")
+
+    def timed(capture: Path) -> float:
+        start = time.process_time()
+        code = main(["decode", "--json", "--datasets", str(capture)])
+        elapsed = time.process_time() - start
+        capsys.readouterr()
+        assert code == _types.EXIT_OK
+        return elapsed
+
+    ratio = timed(hostile) / max(timed(normal), 1e-3)
+    tracemalloc.start()
+    try:
+        code = main(["decode", "--json", "--datasets", str(hostile)])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    out, _ = capsys.readouterr()
+    assert code == _types.EXIT_OK
+    record = store_record(out)
+    codes = [d["code"] for d in record["dataset"]["diagnostics"]]  # type: ignore[index]
+    assert "LIMIT_EXCEEDED" in codes
+    assert len(out) < 2 * MiB  # the JSON of one data set is capped
+    # was 103 s and 2.0 GB: now bounded by Limits.max_items, under 10x the inflated size
+    assert peak < 10 * inflated, f"peak {peak / MiB:.0f} MiB for {inflated / MiB:.0f} MiB"
+    assert ratio < 100, f"{ratio:.0f} times the CPU time of a normal capture of that size"

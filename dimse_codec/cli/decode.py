@@ -44,6 +44,7 @@ from dimse_codec.capture import (
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from dimse_codec.cli.render import diagnostic_json, element_values, status_service
 from dimse_codec.dataset import decode_dataset
+from dimse_codec.diagnostics import Diagnostic
 from dimse_codec.dimse.status import describe
 from dimse_codec.errors import DimseCodecError, InvalidParameter, LimitExceeded
 from dimse_codec.pcap import CaptureError, NotACaptureFile
@@ -366,8 +367,11 @@ def _dataset_json(
         if message.transfer_syntax is None:
             out["error"] = "the transfer syntax is unknown (no A-ASSOCIATE seen, none guessed)"
         else:
+            found: list[Diagnostic] = []
             try:
-                dataset = decode_dataset(message.dataset, message.transfer_syntax)
+                dataset = decode_dataset(
+                    message.dataset, message.transfer_syntax, diagnostics=found
+                )
                 out["json"] = dataset_model(dataset, inline=inline, max_json=max_json)
             except DatasetJsonCut as cut:
                 out["json_cut"] = (
@@ -376,6 +380,8 @@ def _dataset_json(
                 )
             except Exception as exc:  # any decoding failure is reported, never fatal
                 out["error"] = str(exc) or type(exc).__name__
+            if found:  # what decoding tolerated, e.g. a limit met and the rest kept as bytes
+                out["diagnostics"] = [diagnostic_json(d) for d in found]
     return out
 
 
