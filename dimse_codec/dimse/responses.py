@@ -24,7 +24,7 @@ from pydicom.dataset import Dataset
 from dimse_codec.dataset.codec import decode_dataset
 from dimse_codec.dimse.codec import message_spec
 from dimse_codec.dimse.primitives import DIMSEPrimitive
-from dimse_codec.dimse.status import StatusCategory, category
+from dimse_codec.dimse.status import category
 from dimse_codec.errors import DimseCodecError, InvalidParameter, InvalidParameterType
 from dimse_codec.policy import LENIENT, Diagnostic, DiagnosticCode, Policy
 from dimse_codec.tables.elements import BY_KEYWORD
@@ -44,8 +44,9 @@ __all__ = [
 NO_HANDLER_STATUS = 0x0110
 """Status sent for a request no handler serves: 0110H Processing Failure (PS3.7 C.4.2)."""
 
-_TYPE_ID_CATEGORIES = frozenset({StatusCategory.SUCCESS, StatusCategory.WARNING})
-"""PS3.7 10.1.1.1.7 and 10.1.4.1.5: Event/Action Type ID go with a successful response."""
+_TYPE_ID_CATEGORIES = CONDITIONS["reply_on_success"].only_with or frozenset()
+"""PS3.7 10.1.1.1.7 and 10.1.4.1.5: Event/Action Type ID go with the reply, so with the statuses
+the reply's own condition row allows (Success or Warning)."""
 
 
 class PresentationContextTuple(NamedTuple):
