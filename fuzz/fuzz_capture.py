@@ -45,7 +45,9 @@ with _imports:
         ConnectionOpened,
         Gap,
         GapReason,
+        LateSegment,
         Packet,
+        ResetIgnored,
         RetransmissionMismatch,
         StreamData,
         StreamEnded,
@@ -160,6 +162,10 @@ class _Tiling:
                 raise RuntimeError(f"connection {index} opened, {self.opened} expected")
             self.opened += 1
             return
+        if isinstance(event, LateSegment):  # bytes after a reset: only once closed
+            if index not in self.closed or event.length <= 0 or event.frame > frame:
+                raise RuntimeError(f"late segment {event} for an open connection")
+            return
         if index >= self.opened or index in self.closed:
             raise RuntimeError(f"{type(event).__name__} for connection {index}, not open")
         if isinstance(event, ConnectionClosed):
@@ -170,6 +176,8 @@ class _Tiling:
         if isinstance(event, RetransmissionMismatch):
             if event.offset < 0 or event.length <= 0 or event.original_frame > frame:
                 raise RuntimeError(f"retransmission mismatch {event}")
+            return
+        if isinstance(event, ResetIgnored):  # an out-of-window RST changes nothing
             return
         if key in self.ended:
             raise RuntimeError(f"{type(event).__name__} after its direction's StreamEnded")
