@@ -694,8 +694,7 @@ class Connection:
         assert isinstance(result, Rejected)
         self._send(encode_pdu(result.pdu))
         self._arm("artim")
-        if self._decide is not None:
-            self._emit(AssociationRejected(result, False))
+        self._emit(AssociationRejected(result, False))
         return 0
 
     def _established(self, association: Association) -> None:
