@@ -569,3 +569,16 @@ def test_our_connection_echoes_and_stores_with_dcmtk_storescp(tmp_path: object) 
             sock.close()
         (stored,) = [p for p in work.iterdir() if p.suffix != ".log"]
         assert stored.read_bytes().endswith(encode_dataset(ds, EXPLICIT))
+
+
+def test_an_undecodable_pdu_is_evt19_and_aborts() -> None:
+    _scu, scp = associate()
+    broken = b"\x05\x00\x00\x00\x00\x02\x00\x00"  # an A-RELEASE-RQ two bytes short of its body
+    events = scp.receive_data(broken)
+    assert kinds(events) == ["Aborted", "ProtocolDiagnostic"] and scp.state == "Sta13"
+    diagnostic = events[1]
+    assert isinstance(diagnostic, ProtocolDiagnostic)
+    assert (diagnostic.state, diagnostic.event) == ("Sta6", "Evt19")
+    assert decode_pdu(scp.data_to_send()) == AAbort(
+        AbortSource.SERVICE_PROVIDER, AbortReason.INVALID_PDU_PARAMETER_VALUE
+    )

@@ -535,8 +535,9 @@ class Connection:
         elif isinstance(item, StreamDiagnostic):
             if item.data:  # a PDU other than P-DATA-TF that could not be decoded
                 self._arm_network()
+                before = self.state
                 self._fire("Evt19", reason=AbortReason.INVALID_PDU_PARAMETER_VALUE)
-                self._diagnose(item.diagnostic, "Evt19")
+                self._diagnose(item.diagnostic, "Evt19", before)
             else:
                 self._diagnose(item.diagnostic, "Evt10")
 
@@ -750,8 +751,7 @@ class Connection:
 
     def _ar_6(self, event: str, pdu: object, reason: int) -> int:
         """P-DATA indication while waiting for the A-RELEASE-RP."""
-        self._deliverable = True
-        return 0
+        return self._dt_2(event, pdu, reason)
 
     def _ar_7(self, event: str, pdu: object, reason: int) -> int:
         """Send P-DATA-TF while the peer waits for our A-RELEASE-RP."""
@@ -808,8 +808,7 @@ class Connection:
 
     def _aa_5(self, event: str, pdu: object, reason: int) -> int:
         """Stop ARTIM: the peer closed before sending an A-ASSOCIATE-RQ."""
-        self._disarm("artim")
-        return 0
+        return self._ar_5(event, pdu, reason)
 
     def _aa_6(self, event: str, pdu: object, reason: int) -> int:
         """Ignore the PDU: the association no longer exists."""
