@@ -108,6 +108,10 @@ class DiagnosticCode(str, enum.Enum):
     RST_OUT_OF_WINDOW = "RST_OUT_OF_WINDOW"
     SEGMENT_AFTER_RESET = "SEGMENT_AFTER_RESET"
     DIAGNOSTICS_TRUNCATED = "DIAGNOSTICS_TRUNCATED"
+    # what the Upper Layer connection met in a peer's messages (docs/connection.md)
+    CONTEXT_NOT_ACCEPTED = "CONTEXT_NOT_ACCEPTED"
+    ASYNC_WINDOW_EXCEEDED = "ASYNC_WINDOW_EXCEEDED"
+    UNKNOWN_MESSAGE_ID = "UNKNOWN_MESSAGE_ID"
 
 
 IGNORED_BY_THE_STANDARD = frozenset(
