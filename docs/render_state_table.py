@@ -27,7 +27,7 @@ from dimse_codec.tables.upper_layer import (
 
 PAGE = Path(__file__).resolve().parent / "state-machine.md"
 MARKED = re.compile(
-    r"(<!-- generated: (?P<name>[a-z-]+) -->\n).*?(<!-- end generated: (?P=name) -->)", re.DOTALL
+    r"(<!-- generated: (?P<name>[a-z0-9-]+) -->\n).*?(<!-- end generated: (?P=name) -->)", re.DOTALL
 )
 ACTION_TABLES = {
     "AE": "Table 9-6, association establishment",
@@ -171,7 +171,9 @@ def sections(fsm: ModuleType) -> dict[str, str]:
 def render(page: str, fsm: ModuleType | None = None) -> str:
     """The page with every marked part written anew; a marker without a part is an error."""
     if fsm is None:
-        from pynetdicom import fsm
+        from pynetdicom import fsm as installed
+
+        fsm = installed
     parts = sections(fsm)
     seen = {m.group("name") for m in MARKED.finditer(page)}
     if seen != set(parts):

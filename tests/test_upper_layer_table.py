@@ -248,24 +248,26 @@ def test_no_cell_outside_the_table() -> None:
     assert len(TRANSITIONS) == len(STANDARD_TRANSITIONS)
 
 
-def test_the_states_in_order() -> None:
-    assert list(STATES) == list(STANDARD_STATES)
+@pytest.mark.parametrize(
+    ("records", "standard"),
+    [(STATES, STANDARD_STATES), (EVENTS, STANDARD_EVENTS)],
+    ids=["states", "events"],
+)
+def test_the_states_and_events_in_order(
+    records: Mapping[str, Any], standard: dict[str, str]
+) -> None:
+    assert list(records) == list(standard)
 
 
-@pytest.mark.parametrize("name", list(STANDARD_STATES))
-def test_state(name: str) -> None:
-    assert STATES[name].name == name
-    assert STATES[name].description == STANDARD_STATES[name]
-
-
-def test_the_events_in_order() -> None:
-    assert list(EVENTS) == list(STANDARD_EVENTS)
-
-
-@pytest.mark.parametrize("name", list(STANDARD_EVENTS))
-def test_event(name: str) -> None:
-    assert EVENTS[name].name == name
-    assert EVENTS[name].description == STANDARD_EVENTS[name]
+@pytest.mark.parametrize(
+    ("records", "name", "description"),
+    [(STATES, *item) for item in STANDARD_STATES.items()]
+    + [(EVENTS, *item) for item in STANDARD_EVENTS.items()],
+    ids=[*STANDARD_STATES, *STANDARD_EVENTS],
+)
+def test_state_or_event(records: Mapping[str, Any], name: str, description: str) -> None:
+    assert records[name].name == name
+    assert records[name].description == description
 
 
 def test_the_actions() -> None:
@@ -362,7 +364,8 @@ def test_the_module_imports_only_the_standard_library() -> None:
 
 @pytest.fixture(scope="module")
 def pynetdicom_fsm() -> ModuleType:
-    return pytest.importorskip("pynetdicom.fsm")
+    fsm: ModuleType = pytest.importorskip("pynetdicom.fsm")
+    return fsm
 
 
 @pytest.mark.parametrize(("state", "event"), ALL_CELLS, ids=CELL_IDS)
