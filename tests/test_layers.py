@@ -19,6 +19,8 @@ LAYERS = [
     {"pdu"},
     {"pdata", "association"},
     {"upper_layer"},
+    {"services"},
+    {"net"},
     {"capture"},
     {"strategies"},
     {"scpfuzz"},

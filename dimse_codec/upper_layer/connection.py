@@ -46,6 +46,7 @@ from dimse_codec.errors import (
 )
 from dimse_codec.pdata import (
     Buffer,
+    DatasetSink,
     IncompleteMessage,
     PDataReceived,
     PDUReceived,
@@ -150,7 +151,10 @@ class Connection:
     or :meth:`answer`. ``max_pdu_length`` is the Maximum Length we announce (requestor) or allow
     (acceptor with ``supported``). ``policy`` judges the peer's problems: under a strict policy
     a problem becomes :class:`~dimse_codec.errors.RemoteProtocolError` after the connection has
-    aborted as PS3.8 prescribes.
+    aborted as PS3.8 prescribes. ``dataset_sink`` (the :class:`~dimse_codec.pdata.StreamDecoder`
+    hook, called with the context ID and the decoded command) may return a writable object for a
+    received data set, which then goes there instead of memory (``MessageReceived.dataset`` is
+    ``None`` and ``message.sink`` is that object).
     """
 
     def __init__(
@@ -162,8 +166,10 @@ class Connection:
         supported: Supported | None = None,
         decide: Callable[[AAssociateRQ], Accepted | Rejected] | None = None,
         timeouts: Timeouts = Timeouts(),
+        dataset_sink: Callable[[int, DIMSEPrimitive], DatasetSink | None] | None = None,
     ) -> None:
         self.role = ConnectionRole(role)
+        self.dataset_sink = dataset_sink
         self.policy = policy
         self.max_pdu_length = max_pdu_length
         self.timeouts = timeouts
@@ -965,7 +971,9 @@ class Connection:
             self._now = now
 
     def _new_decoder(self) -> StreamDecoder:
-        return StreamDecoder(policy=self.policy, report_pdata=True)
+        return StreamDecoder(
+            policy=self.policy, report_pdata=True, dataset_sink=self.dataset_sink
+        )
 
 
 def _pending(primitive: DIMSEPrimitive) -> bool:
