@@ -1,0 +1,253 @@
+"""A blocking DICOM client over a plain socket: the asyncio :class:`~dimse_codec.net.Client`'s
+surface without an event loop or threads, for scripts and tests.
+
+Each read waits at most until the connection's ``next_deadline()``; when it passes,
+``handle_timeout`` runs the timer (which aborts), exactly as in the asyncio client.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl as _ssl
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from types import TracebackType
+
+from pydicom.dataset import Dataset
+
+from dimse_codec.association import DEFAULT_MAX_PDU_LENGTH, Association, ContextSpec, Roles
+from dimse_codec.dimse.primitives import C_ECHO, C_FIND, C_GET, C_MOVE, N_ACTION, DIMSEPrimitive
+from dimse_codec.net._common import AssociationAborted, answer_events, final_or_raise
+from dimse_codec.net.client import (
+    CLIENT_TIMEOUTS,
+    CONNECT_TIMEOUT,
+    READ_SIZE,
+    DatasetLike,
+    _instance,
+    _n_get,
+    _store_request,
+)
+from dimse_codec.policy import LENIENT, Policy
+from dimse_codec.services import VERIFICATION, Handlers, Services, contexts_for
+from dimse_codec.services.contexts import NATIVE, STUDY_ROOT_FIND, STUDY_ROOT_GET, STUDY_ROOT_MOVE
+from dimse_codec.services.results import Response
+from dimse_codec.upper_layer import Connection, Event, Timeouts
+
+__all__ = ["BlockingClient"]
+
+
+class BlockingClient:
+    """An association we request over a blocking socket (TLS with ``ssl``); the same
+    arguments and methods as :class:`~dimse_codec.net.Client`, without ``await``."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        calling_ae_title: str = "DIMSE-CODEC",
+        called_ae_title: str = "ANY-SCP",
+        contexts: Iterable[ContextSpec] = (),
+        datasets: Iterable[DatasetLike] = (),
+        roles: Mapping[str, Roles | tuple[bool, bool]] | None = None,
+        handlers: Handlers | None = None,
+        ssl: _ssl.SSLContext | None = None,
+        timeouts: Timeouts = CLIENT_TIMEOUTS,
+        max_pdu_length: int = DEFAULT_MAX_PDU_LENGTH,
+        policy: Policy = LENIENT,
+        connect_timeout: float = CONNECT_TIMEOUT,
+    ) -> None:
+        self.host, self.port = host, port
+        self.calling_ae_title, self.called_ae_title = calling_ae_title, called_ae_title
+        proposed = contexts_for([_instance(item) for item in datasets], list(contexts))
+        self.contexts = proposed or [(VERIFICATION, list(NATIVE))]
+        self.roles = roles
+        self.ssl = ssl
+        self.connect_timeout = connect_timeout
+        self.connection = Connection(
+            "requestor", policy=policy, max_pdu_length=max_pdu_length, timeouts=timeouts
+        )
+        self.services = Services(self.connection, handlers, policy=policy)
+        self._socket: socket.socket | None = None
+        self.closed = False
+        self.aborted: str | None = None
+
+    @property
+    def association(self) -> Association:
+        """What was negotiated."""
+        return self.services.association
+
+    # -- I/O -------------------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        data = self.connection.data_to_send()
+        if data and self._socket is not None:
+            try:
+                self._socket.sendall(data)
+            except OSError:
+                self._take(self.connection.transport_closed(now=time.monotonic()))
+        if self.closed:
+            self._close()
+
+    def _take(self, events: list[Event]) -> None:
+        closed, aborted = answer_events(self.services, events)
+        if aborted is not None and self.aborted is None:
+            self.aborted = aborted.description
+        if closed:
+            self.closed = True
+
+    def _close(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+
+    def _turn(self) -> None:
+        """Read once (bounded by the next deadline), or run a timer, or advance an operation."""
+        assert self._socket is not None
+        if self.services.runnable:
+            self.services.step()  # work for a new association is not done by this client
+            self._flush()
+            return
+        deadline = self.connection.next_deadline()
+        wait = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+        self._socket.settimeout(wait)
+        try:
+            data = self._socket.recv(READ_SIZE)
+        except TimeoutError:
+            self._take(self.connection.handle_timeout(time.monotonic()))
+        except OSError:
+            self._take(self.connection.transport_closed(now=time.monotonic()))
+        else:
+            now = time.monotonic()
+            if data:
+                self._take(self.connection.receive_data(data, now=now))
+            else:
+                self._take(self.connection.transport_closed(now=now))
+        self._flush()
+
+    # -- the association -------------------------------------------------------------------------
+
+    def connect(self) -> BlockingClient:
+        """Open the socket and negotiate, as ``Client.connect`` does."""
+        raw = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
+        self._socket = (
+            self.ssl.wrap_socket(raw, server_hostname=self.host) if self.ssl is not None else raw
+        )
+        now = time.monotonic()
+        self.connection.request_association(
+            self.calling_ae_title, self.called_ae_title, self.contexts, roles=self.roles, now=now
+        )
+        self._take(self.connection.transport_connected(now=now))
+        self._flush()
+        while self.connection.state != "Sta6" and not self.closed:
+            self._turn()
+        if self.connection.state != "Sta6":
+            self._close()
+            raise AssociationAborted(self.aborted or "no association")
+        return self
+
+    def __enter__(self) -> BlockingClient:
+        return self.connect()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.release()
+        else:
+            self.abort()
+
+    def release(self) -> None:
+        """A-RELEASE, waiting for the answer."""
+        if self._socket is None:
+            return
+        if self.connection.state == "Sta6":
+            self.connection.release(now=time.monotonic())
+            self._flush()
+        while not self.closed and self._socket is not None:
+            self._turn()
+        self._close()
+
+    def abort(self) -> None:
+        """A-ABORT and close."""
+        if self._socket is None:
+            return
+        if self.connection.state not in ("Sta1", "Sta13"):
+            self._take(self.connection.abort(now=time.monotonic()))
+        self._flush()
+        self._close()
+
+    # -- requests --------------------------------------------------------------------------------
+
+    def request(
+        self,
+        primitive: DIMSEPrimitive,
+        dataset: Dataset | bytes | memoryview | None = None,
+        *,
+        context_id: int | None = None,
+    ) -> Iterator[Response]:
+        """Send a request and yield its responses, Pending ones included."""
+        if self._socket is None or self.closed:
+            raise AssociationAborted(self.aborted or "the association is not open")
+        message_id = self.services.request(primitive, dataset, context_id=context_id)
+        self._flush()
+        while True:
+            for response in self.services.tracker.responses(message_id):
+                yield response
+                if not response.pending:
+                    return
+            if self.closed or self._socket is None:
+                raise AssociationAborted(self.aborted or "the association ended")
+            self._turn()
+
+    def send(
+        self,
+        primitive: DIMSEPrimitive,
+        dataset: Dataset | bytes | memoryview | None = None,
+        *,
+        context_id: int | None = None,
+    ) -> Response:
+        """Send a request and return its final response."""
+        return final_or_raise(
+            list(self.request(primitive, dataset, context_id=context_id)), "no final response"
+        )
+
+    def echo(self) -> Response:
+        """C-ECHO."""
+        return self.send(C_ECHO())
+
+    def store(self, item: DatasetLike, *, priority: int = 0) -> Response:
+        """C-STORE, a file byte for byte in its own transfer syntax."""
+        primitive, data, context_id = _store_request(self.association, _instance(item), priority)
+        return self.send(primitive, data, context_id=context_id)
+
+    def find(self, identifier: Dataset, model: str = STUDY_ROOT_FIND) -> Iterator[Response]:
+        """C-FIND: each Pending match, then the final response."""
+        return self.request(C_FIND(AffectedSOPClassUID=model, Priority=0), identifier)
+
+    def get(self, identifier: Dataset, model: str = STUDY_ROOT_GET) -> Response:
+        """C-GET; the instances go to the ``"C-STORE"`` handler."""
+        return self.send(C_GET(AffectedSOPClassUID=model, Priority=0), identifier)
+
+    def move(self, identifier: Dataset, destination: str, model: str = STUDY_ROOT_MOVE) -> Response:
+        """C-MOVE to ``destination``."""
+        request = C_MOVE(AffectedSOPClassUID=model, Priority=0, MoveDestination=destination)
+        return self.send(request, identifier)
+
+    def n_get(self, sop_class: str, sop_instance: str, attributes: Iterable[int] = ()) -> Response:
+        """N-GET."""
+        return self.send(_n_get(sop_class, sop_instance, attributes))
+
+    def n_action(
+        self, sop_class: str, sop_instance: str, action_type: int, information: Dataset | None
+    ) -> Response:
+        """N-ACTION."""
+        request = N_ACTION(
+            RequestedSOPClassUID=sop_class,
+            RequestedSOPInstanceUID=sop_instance,
+            ActionTypeID=action_type,
+        )
+        return self.send(request, information)
