@@ -59,8 +59,8 @@ class BlockingClient:
     ) -> None:
         self.host, self.port = host, port
         self.calling_ae_title, self.called_ae_title = calling_ae_title, called_ae_title
-        proposed = contexts_for([_instance(item) for item in datasets], list(contexts))
-        self.contexts = proposed or [(VERIFICATION, list(NATIVE))]
+        given = list(contexts) or [(VERIFICATION, list(NATIVE))]
+        self.contexts = contexts_for([_instance(item) for item in datasets], given)
         self.roles = roles
         self.ssl = ssl
         self.connect_timeout = connect_timeout

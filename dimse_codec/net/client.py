@@ -156,7 +156,7 @@ class Client:
 
     ``contexts`` are proposed as given; ``datasets`` (Datasets, :class:`Instance`\\ s or file
     paths) add one context per SOP class and transfer syntax they need, so each is sent as it
-    is; with neither, Verification is proposed. ``roles`` proposes SCP/SCU Role Selection (a
+    is; without ``contexts``, Verification is proposed too. ``roles`` proposes SCP/SCU Role Selection (a
     C-GET's storage classes need ``(True, True)``); ``handlers`` serve what the peer sends us.
     ``peers`` says where AE titles are, for work that needs a new association.
     """
@@ -182,8 +182,8 @@ class Client:
         self.host, self.port = host, port
         self.calling_ae_title, self.called_ae_title = calling_ae_title, called_ae_title
         instances = [_instance(item) for item in datasets]
-        proposed = contexts_for(instances, list(contexts))
-        self.contexts = proposed or [(VERIFICATION, list(NATIVE))]
+        given = list(contexts) or [(VERIFICATION, list(NATIVE))]
+        self.contexts = contexts_for(instances, given)
         self.roles = roles
         self.ssl = ssl
         self.connect_timeout = connect_timeout

@@ -138,7 +138,8 @@ def supported_for(
     """What an acceptor accepts for the services its handlers serve (a ``Supported`` mapping).
 
     ``storage`` lists the Storage SOP classes (C-STORE); ``storage_syntaxes`` defaults to every
-    transfer syntax pydicom knows, since a stored data set is kept as received.
+    transfer syntax pydicom knows, encapsulated ones first: a stored data set is kept as
+    received, so a requestor offering a compressed syntax need not decompress.
     """
     syntaxes = list(transfer_syntaxes)
     supported: dict[str, list[str]] = {}
@@ -159,9 +160,11 @@ def supported_for(
     return supported
 
 
-def _all_syntaxes(first: list[str]) -> list[str]:
-    """The preferred syntaxes first, then every other transfer syntax pydicom knows."""
-    return first + [str(uid) for uid in AllTransferSyntaxes if str(uid) not in first]
+def _all_syntaxes(native: list[str]) -> list[str]:
+    """Every transfer syntax pydicom knows: the encapsulated ones, then the native ones."""
+    others = [str(uid) for uid in AllTransferSyntaxes if str(uid) not in native]
+    plain = [uid for uid in others if uid in (DEFLATED, BIG_ENDIAN)]
+    return [uid for uid in others if uid not in plain] + native + plain
 
 
 def merge(*mappings: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
