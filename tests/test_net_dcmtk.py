@@ -224,9 +224,10 @@ def test_findscu_getscu_movescu_to_our_server(
 ) -> None:
     port, out = our_server
     keys = ["-S", "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID="]
-    find = run_tool([require_tool("findscu"), *keys, "-k", "PatientName=", "127.0.0.1", str(port)])
+    find = run_tool([require_tool("findscu"), "-v", *keys, "-k", "PatientName=", "127.0.0.1", str(port)])
     assert find.returncode == 0, find.stdout
-    assert "PatientName" in (out / "find.log").read_text()
+    assert "Patient's Name" in (out / "find.log").read_text()
+    assert "Doe^Jane" in find.stdout
     for tool, extra in (
         ("getscu", []),
         ("movescu", ["-aet", "MOVESCU", "-aem", "MOVESCU", "+P", str(MOVESCU_PORT)]),

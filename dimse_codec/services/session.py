@@ -182,6 +182,7 @@ class _Operation:
     cancelled: bool = False
     waiting: bool = False
     final: tuple[int | Dataset, Dataset | None] | None = None
+    spooled: SpooledDataset | None = None
 
 
 class Services:
@@ -310,15 +311,13 @@ class Services:
             dataset_path=spooled.path if spooled else None,
             policy=self.policy,
         )
+        if service in _GENERATOR_SERVICES and handler is not None:
+            self._start(request, handler, spooled)  # the data set lives as long as the results
+            return
         try:
-            if service in _GENERATOR_SERVICES and handler is not None:
-                self._start(request, handler)
-            else:
-                self._respond(handle(primitive, _bound(handler, request), context))
+            self._respond(handle(primitive, _bound(handler, request), context))
         finally:
-            if spooled is not None:
-                setattr(primitive, spec_dataset(primitive) or "", None)
-                spooled.close()
+            _release(primitive, spooled)
 
     def _respond(self, response: DIMSEPrimitive, dataset: object = None) -> None:
         """Send a response, then the requests handlers asked to follow it."""
@@ -330,7 +329,21 @@ class Services:
 
     # -- C-FIND, C-GET, C-MOVE: results one step at a time --------------------------------------
 
-    def _start(self, request: ServiceRequest, handler: Handler) -> None:
+    def _start(
+        self, request: ServiceRequest, handler: Handler, spooled: SpooledDataset | None
+    ) -> None:
+        primitive = request.request
+        try:
+            self._begin(request, handler, spooled)
+        except BaseException:
+            _release(primitive, spooled)
+            raise
+        if int(primitive.values()["MessageID"]) not in self._operations:
+            _release(primitive, spooled)
+
+    def _begin(
+        self, request: ServiceRequest, handler: Handler, spooled: SpooledDataset | None
+    ) -> None:
         primitive = request.request
         service = primitive.msg_type
         if service == "C-MOVE" and self.known_destination is not None:
@@ -350,7 +363,9 @@ class Services:
             self._respond(handle(primitive, _bound(lambda _: results, request)))
             return
         message_id = int(primitive.values()["MessageID"])
-        self._operations[message_id] = _Operation(primitive, message_id, results, service)
+        self._operations[message_id] = _Operation(
+            primitive, message_id, results, service, spooled=spooled
+        )
 
     @property
     def runnable(self) -> bool:
@@ -515,6 +530,8 @@ class Services:
         close = getattr(operation.results, "close", None)
         if close is not None:
             close()
+        _release(operation.request, operation.spooled)
+        operation.spooled = None
 
     def forget(self) -> None:
         """The association ended: stop every operation and forget every request."""
@@ -530,6 +547,13 @@ def spec_dataset(primitive: DIMSEPrimitive) -> str | None:
     """The keyword of a message's data set parameter (``None`` for a message without one)."""
     spec = message_spec(primitive, default=None)
     return spec.dataset.keyword if spec is not None and spec.dataset is not None else None
+
+
+def _release(primitive: DIMSEPrimitive, spooled: SpooledDataset | None) -> None:
+    """Detach a spooled data set from its request and free it."""
+    if spooled is not None:
+        setattr(primitive, spec_dataset(primitive) or "", None)
+        spooled.close()
 
 
 def _bound(
