@@ -27,6 +27,7 @@ PAGES = {
     "docs/limits.md": 1,
     "docs/state-machine.md": 1,
     "docs/connection.md": 4,
+    "docs/net.md": 2,
 }
 """Pages (from the repository root) whose examples run here, with the fewest each must keep."""
 

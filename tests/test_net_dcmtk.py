@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import require_tool
+from peers import dcmtk_server, free_port, run_tool
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
@@ -18,9 +20,6 @@ from dimse_codec.dataset.codec import decode_dataset
 from dimse_codec.net import AssociationRejectedError, Client, Server
 from dimse_codec.services import ServiceRequest, read_instance
 from dimse_codec.services.contexts import STUDY_ROOT_FIND
-
-from conftest import require_tool
-from peers import dcmtk_server, free_port, run_tool
 
 pytestmark = pytest.mark.peer
 
@@ -98,13 +97,11 @@ def dcmqrscp(tmp_path: Path) -> Iterator[tuple[int, int, Path]]:
     database.mkdir()
     config = tmp_path / "dcmqrscp.cfg"
     config.write_text(
-        "NetworkTCPPort = {port}\nMaxPDUSize = 16384\nMaxAssociations = 8\n"
+        f"NetworkTCPPort = {port}\nMaxPDUSize = 16384\nMaxAssociations = 8\n"
         "HostTable BEGIN\n"
-        "ours = (OURS, 127.0.0.1, {destination})\n"
+        f"ours = (OURS, 127.0.0.1, {destination})\n"
         "HostTable END\nVendorTable BEGIN\nVendorTable END\n"
-        "AETable BEGIN\nQRSCP {db} RW (100, 1024mb) ANY\nAETable END\n".format(
-            port=port, destination=destination, db=database
-        )
+        f"AETable BEGIN\nQRSCP {database} RW (100, 1024mb) ANY\nAETable END\n"
     )
     argv = [tool, "-c", str(config), str(port)]
     with dcmtk_server(argv, port, tmp_path / "dcmqrscp.log", database) as server:
@@ -147,13 +144,15 @@ def test_find_get_move_against_dcmqrscp(dcmqrscp: tuple[int, int, Path]) -> None
             "127.0.0.1",
             port,
             called_ae_title="QRSCP",
-            contexts=[("1.2.840.10008.5.1.4.1.2.2.3", ["1.2.840.10008.1.2.1"]),
-                      (storage, ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"])],
+            contexts=[
+                ("1.2.840.10008.5.1.4.1.2.2.3", ["1.2.840.10008.1.2.1"]),
+                (storage, ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]),
+            ],
             roles={storage: (True, True)},
             handlers={"C-STORE": on_store},
         ) as client:
             got = await client.get(retrieve)
-        async with Server({"C-STORE": on_store}, port=destination_port, ae_title="OURS"):
+        async with Server({"C-STORE": on_store}, port=destination_port, ae_title="OURS"):  # noqa: SIM117
             async with Client(
                 "127.0.0.1",
                 port,
@@ -219,12 +218,12 @@ def test_echoscu_storescu_to_our_server(our_server: tuple[int, Path]) -> None:
         assert decoded.PixelData == original.PixelData
 
 
-def test_findscu_getscu_movescu_to_our_server(
-    our_server: tuple[int, Path], tmp_path: Path
-) -> None:
+def test_findscu_getscu_movescu_to_our_server(our_server: tuple[int, Path], tmp_path: Path) -> None:
     port, out = our_server
     keys = ["-S", "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID="]
-    find = run_tool([require_tool("findscu"), "-v", *keys, "-k", "PatientName=", "127.0.0.1", str(port)])
+    find = run_tool(
+        [require_tool("findscu"), "-v", *keys, "-k", "PatientName=", "127.0.0.1", str(port)]
+    )
     assert find.returncode == 0, find.stdout
     assert "Patient's Name" in (out / "find.log").read_text()
     assert "Doe^Jane" in find.stdout

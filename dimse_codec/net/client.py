@@ -63,6 +63,8 @@ CLIENT_TIMEOUTS = Timeouts(artim=30.0, acse=30.0, dimse=60.0, network=None)
 CONNECT_TIMEOUT = 30.0
 """Seconds to open the TCP (and TLS) connection."""
 READ_SIZE = 1 << 16
+WRITE_CHUNK = 1 << 18
+"""Bytes written before waiting for the transport to drain."""
 
 DatasetLike = Dataset | Instance | str | Path
 """What ``store`` takes: a pydicom Dataset, an :class:`Instance` or a Part-10 file's path."""
@@ -99,13 +101,24 @@ class _Link:
         """Write what the connection has to send; close the transport once it may close."""
         buffers = self.connection.buffers_to_send()
         if buffers and not self.writer.is_closing():
-            self.writer.writelines(buffers)
             try:
-                await self.writer.drain()
+                await self._write(buffers)
             except (ConnectionError, OSError):
                 self._take(self.connection.transport_closed(now=self.now()))
         if self.closed:
             self.close()
+
+    async def _write(self, buffers: list[Any]) -> None:
+        """Write buffer by buffer, draining as the transport fills: ``writelines`` would join
+        them into one copy of the whole message, and a data set may be hundreds of MB."""
+        unflushed = 0
+        for buffer in buffers:
+            self.writer.write(buffer)
+            unflushed += len(buffer)
+            if unflushed >= WRITE_CHUNK:
+                await self.writer.drain()
+                unflushed = 0
+        await self.writer.drain()
 
     def _take(self, events: list[Any]) -> None:
         closed, aborted = answer_events(self.services, events)
@@ -156,8 +169,9 @@ class Client:
 
     ``contexts`` are proposed as given; ``datasets`` (Datasets, :class:`Instance`\\ s or file
     paths) add one context per SOP class and transfer syntax they need, so each is sent as it
-    is; without ``contexts``, Verification is proposed too. ``roles`` proposes SCP/SCU Role Selection (a
-    C-GET's storage classes need ``(True, True)``); ``handlers`` serve what the peer sends us.
+    is; without ``contexts``, Verification is proposed too. ``roles`` proposes SCP/SCU Role
+    Selection (a C-GET's storage classes need ``(True, True)``); ``handlers`` serve what the
+    peer sends us.
     ``peers`` says where AE titles are, for work that needs a new association.
     """
 

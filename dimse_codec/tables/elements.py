@@ -40,7 +40,9 @@ ELEMENTS: tuple[ElementSpec, ...] = (
     ElementSpec(0x00000003, "RequestedSOPClassUID", "UI", "1", "Requested SOP Class UID"),
     ElementSpec(0x00000100, "CommandField", "US", "1", "Command Field"),
     ElementSpec(0x00000110, "MessageID", "US", "1", "Message ID"),
-    ElementSpec(0x00000120, "MessageIDBeingRespondedTo", "US", "1", "Message ID Being Responded To"),
+    ElementSpec(
+        0x00000120, "MessageIDBeingRespondedTo", "US", "1", "Message ID Being Responded To"
+    ),
     ElementSpec(0x00000600, "MoveDestination", "AE", "1", "Move Destination"),
     ElementSpec(0x00000700, "Priority", "US", "1", "Priority"),
     ElementSpec(0x00000800, "CommandDataSetType", "US", "1", "Command Data Set Type"),
@@ -53,11 +55,33 @@ ELEMENTS: tuple[ElementSpec, ...] = (
     ElementSpec(0x00001002, "EventTypeID", "US", "1", "Event Type ID"),
     ElementSpec(0x00001005, "AttributeIdentifierList", "AT", "1-n", "Attribute Identifier List"),
     ElementSpec(0x00001008, "ActionTypeID", "US", "1", "Action Type ID"),
-    ElementSpec(0x00001020, "NumberOfRemainingSuboperations", "US", "1", "Number of Remaining Sub-operations"),
-    ElementSpec(0x00001021, "NumberOfCompletedSuboperations", "US", "1", "Number of Completed Sub-operations"),
-    ElementSpec(0x00001022, "NumberOfFailedSuboperations", "US", "1", "Number of Failed Sub-operations"),
-    ElementSpec(0x00001023, "NumberOfWarningSuboperations", "US", "1", "Number of Warning Sub-operations"),
-    ElementSpec(0x00001030, "MoveOriginatorApplicationEntityTitle", "AE", "1", "Move Originator Application Entity Title"),
+    ElementSpec(
+        0x00001020,
+        "NumberOfRemainingSuboperations",
+        "US",
+        "1",
+        "Number of Remaining Sub-operations",
+    ),
+    ElementSpec(
+        0x00001021,
+        "NumberOfCompletedSuboperations",
+        "US",
+        "1",
+        "Number of Completed Sub-operations",
+    ),
+    ElementSpec(
+        0x00001022, "NumberOfFailedSuboperations", "US", "1", "Number of Failed Sub-operations"
+    ),
+    ElementSpec(
+        0x00001023, "NumberOfWarningSuboperations", "US", "1", "Number of Warning Sub-operations"
+    ),
+    ElementSpec(
+        0x00001030,
+        "MoveOriginatorApplicationEntityTitle",
+        "AE",
+        "1",
+        "Move Originator Application Entity Title",
+    ),
     ElementSpec(0x00001031, "MoveOriginatorMessageID", "US", "1", "Move Originator Message ID"),
     # E.2 Retired command fields (still met in old ACR-NEMA style traffic)
     ElementSpec(0x00000001, "CommandLengthToEnd", "UL", "1", "Command Length to End", True),
@@ -78,7 +102,9 @@ ELEMENTS: tuple[ElementSpec, ...] = (
     ElementSpec(0x00005150, "AddGrayScale", "CS", "1", "Add Gray Scale", True),
     ElementSpec(0x00005160, "Borders", "CS", "1", "Borders", True),
     ElementSpec(0x00005170, "Copies", "IS", "1", "Copies", True),
-    ElementSpec(0x00005180, "CommandMagnificationType", "CS", "1", "Command Magnification Type", True),
+    ElementSpec(
+        0x00005180, "CommandMagnificationType", "CS", "1", "Command Magnification Type", True
+    ),
     ElementSpec(0x00005190, "Erase", "CS", "1", "Erase", True),
     ElementSpec(0x000051A0, "Print", "CS", "1", "Print", True),
     ElementSpec(0x000051B0, "Overlays", "US", "1-n", "Overlays", True),

@@ -971,9 +971,7 @@ class Connection:
             self._now = now
 
     def _new_decoder(self) -> StreamDecoder:
-        return StreamDecoder(
-            policy=self.policy, report_pdata=True, dataset_sink=self.dataset_sink
-        )
+        return StreamDecoder(policy=self.policy, report_pdata=True, dataset_sink=self.dataset_sink)
 
 
 def _pending(primitive: DIMSEPrimitive) -> bool:
