@@ -236,16 +236,26 @@ def test_the_cli_shows_them(
     assert "REJECTED_CONTEXT_USED" in capsys.readouterr().err
 
 
-def test_the_cli_json_keeps_the_bytes_undecoded(
+def test_the_cli_neither_decodes_nor_exports_them(
     built: tuple[bytes, dict[int, int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "contexts.pcap"
     path.write_bytes(built[0])
-    assert main(["decode", "--json", "--datasets", str(path)]) == 0
+    export = tmp_path / "export"
+    assert main(["decode", "--json", "--datasets", "--export", str(export), str(path)]) == 0
     objects = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    rejected = next(
-        o for o in objects if o.get("type") == "message" and o["context_id"] == REJECTED_ID
-    )
+    stores = {
+        o["context_id"]: o
+        for o in objects
+        if o.get("type") == "message" and o["message"] == "C-STORE-RQ"
+    }
+    assert stores[3]["exported"] is not None and stores[3]["dataset"]["json"]
+    for context_id in (REJECTED_ID, UNANSWERED_ID, UNPROPOSED_ID):
+        assert stores[context_id]["export_skipped"] == (
+            "no transfer syntax (no accepted presentation context seen, none guessed)"
+        )
+    assert len(list(export.iterdir())) == 1
+    rejected = stores[REJECTED_ID]
     assert rejected["transfer_syntax"] is None and rejected["transfer_syntax_guessed"] is None
     assert rejected["dataset"]["length"] == len(DATASET) and "json" not in rejected["dataset"]
     assert rejected["dataset"]["error"] == (
