@@ -108,6 +108,10 @@ class DiagnosticCode(str, enum.Enum):
     RST_OUT_OF_WINDOW = "RST_OUT_OF_WINDOW"
     SEGMENT_AFTER_RESET = "SEGMENT_AFTER_RESET"
     DIAGNOSTICS_TRUNCATED = "DIAGNOSTICS_TRUNCATED"
+    # what the Upper Layer connection met in a peer's messages (docs/connection.md)
+    CONTEXT_NOT_ACCEPTED = "CONTEXT_NOT_ACCEPTED"
+    ASYNC_WINDOW_EXCEEDED = "ASYNC_WINDOW_EXCEEDED"
+    UNKNOWN_MESSAGE_ID = "UNKNOWN_MESSAGE_ID"
     # a data set against its presentation context's transfer syntax (PS3.5 A.4, 7.3)
     PIXEL_DATA_ENCAPSULATED = "PIXEL_DATA_ENCAPSULATED"
     PIXEL_DATA_NATIVE = "PIXEL_DATA_NATIVE"
@@ -115,9 +119,6 @@ class DiagnosticCode(str, enum.Enum):
     PIXEL_DATA_NOT_ALLOWED = "PIXEL_DATA_NOT_ALLOWED"
     ENCODING_MISMATCH = "ENCODING_MISMATCH"
     BYTE_ORDER_MISMATCH = "BYTE_ORDER_MISMATCH"
-    # a message on a presentation context the A-ASSOCIATE-AC did not accept (PS3.8 9.3.5)
-    REJECTED_CONTEXT_USED = "REJECTED_CONTEXT_USED"
-    UNPROPOSED_CONTEXT_USED = "UNPROPOSED_CONTEXT_USED"
 
 
 IGNORED_BY_THE_STANDARD = frozenset(

@@ -17,7 +17,9 @@ __all__ = [
     "InvalidParameter",
     "InvalidParameterType",
     "LimitExceeded",
+    "LocalProtocolError",
     "PolicyViolation",
+    "RemoteProtocolError",
     "TransferSyntaxMismatch",
     "TruncatedError",
 ]
@@ -89,6 +91,42 @@ class InvalidParameter(DimseCodecError, ValueError):
 
 class InvalidParameterType(DimseCodecError, TypeError):
     """A value given to a primitive's parameter has a type the parameter does not accept."""
+
+
+class LocalProtocolError(DimseCodecError):
+    """A local call the DICOM Upper Layer state machine forbids now (PS3.8 9.2).
+
+    ``state`` ("Sta1".."Sta13") is where the connection stands and ``event`` ("Evt1".."Evt19")
+    the event the call would have been; nothing was sent and the state is unchanged.
+    """
+
+    def __init__(self, message: str, *, state: str, event: str, path: str = "") -> None:
+        self.state = state
+        self.event = event
+        super().__init__(message, path=path)
+
+
+class RemoteProtocolError(DecodeError):
+    """The peer broke the protocol and the policy makes that an error (strict).
+
+    The connection has already done what PS3.8 prescribes (an A-ABORT waits in its outbox);
+    ``diagnostic`` says what was wrong, ``state`` and ``event`` where the machine stood, and
+    ``events`` holds what the same call completed before the error, so nothing is lost.
+    """
+
+    def __init__(
+        self, diagnostic: Diagnostic, *, state: str, event: str, events: list[object]
+    ) -> None:
+        self.diagnostic = diagnostic
+        self.state = state
+        self.event = event
+        self.events = events
+        super().__init__(
+            f"{diagnostic.message} (in {state}, {event})",
+            offset=diagnostic.offset,
+            path=diagnostic.path,
+            code=diagnostic.code.value,
+        )
 
 
 class TransferSyntaxMismatch(EncodeError):

@@ -38,7 +38,7 @@ class Limits:
     max_depth: int = 64
     """Nesting of sequences within sequences."""
     max_inflated_size: int = 1 << 30
-    """Bytes a deflated data set may inflate to (a deflate bomb is an error, not out-of-memory)."""
+    """Bytes a deflated data set may inflate to (a deflate bomb meets it, never out-of-memory)."""
     max_command_set_length: int = 1 << 16
     """Bytes of one command set (PS3.7 6.3: a few hundred in practice)."""
     max_diagnostics: int = 1000

@@ -3,7 +3,8 @@
 The first byte picks the transfer syntax (implicit VR LE, explicit VR LE, explicit VR BE,
 deflated); the rest is the data set. Deflated data sets inflate up to the library's default cap
 (``DEFAULT_LIMITS.max_inflated_size``), so a few kilobytes can reach millions of elements, and
-their memory bound (fuzz/memory_bound.py) is taken against the inflated size.
+their memory bound (fuzz/memory_bound.py) is taken against the inflated size. The decode is
+lenient, so a limit met is a ``LIMIT_EXCEEDED`` diagnostic: a ``LimitExceeded`` is a failure.
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ else:
     _imports = contextlib.nullcontext()
 
 with _imports:
-    from dimse_codec import DimseCodecError, Policy
+    from dimse_codec import DimseCodecError, LimitExceeded, Policy
     from dimse_codec.dataset import (
         DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
         EXPLICIT_VR_BIG_ENDIAN,
         EXPLICIT_VR_LITTLE_ENDIAN,
         IMPLICIT_VR_LITTLE_ENDIAN,
+        EncodedDataset,
         decode_dataset,
-        inflate,
     )
     from dimse_codec.limits import DEFAULT_LIMITS
 
@@ -48,16 +49,19 @@ def check(data: bytes) -> None:
     syntax = SYNTAXES[data[0] % len(SYNTAXES)]
     try:
         decode_dataset(data[1:], syntax, policy=POLICY)
+    except LimitExceeded as exc:
+        raise RuntimeError(f"a lenient decode raised LimitExceeded: {exc}") from exc
     except DimseCodecError:
         return
 
 
 def inflated_size(data: bytes) -> int:
-    """The bytes a deflated input inflates to (its memory basis); its length for the others."""
+    """The bytes a deflated input inflates to, at most the cap (its memory basis); its length
+    for the others."""
     if not data or not SYNTAXES[data[0] % len(SYNTAXES)].deflated:
         return len(data)
     try:
-        return len(inflate(data[1:], max_size=POLICY.max_inflated_size))
+        return len(EncodedDataset(data[1:], DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN).inflated(POLICY))
     except DimseCodecError:
         return len(data)
 

@@ -2,7 +2,8 @@
 
 PS3.8 9.3.5: a P-DATA-TF names an accepted presentation context. A message on a context the
 acceptor rejected, left unanswered, or that was never proposed has no transfer syntax: the
-capture decoder reports it (an error under strict), keeps the message and its data set bytes,
+capture decoder reports it as ``CONTEXT_NOT_ACCEPTED``, as the ``Connection`` does (an error
+under strict), keeps the message and its data set bytes,
 and never guesses a syntax for them. Every message records its context's abstract syntax,
 transfer syntax and the AC's result for it.
 """
@@ -38,6 +39,7 @@ JPEG_2000 = "1.2.840.10008.1.2.4.91"
 DATASET = b"\x08\x00\x16\x00UI\x06\x001.2.3\x00"
 """An Explicit VR Little Endian data set: sniffing would take it for one."""
 REJECTED_ID, UNANSWERED_ID, UNPROPOSED_ID = 5, 7, 9
+NOT_ACCEPTED = DiagnosticCode.CONTEXT_NOT_ACCEPTED
 REJECTED_MESSAGE = (
     f"a message on context 5 ({CT}), which the A-ASSOCIATE-AC rejected with result 4 "
     "(transfer-syntaxes-not-supported); its data set is kept as bytes, in no transfer syntax"
@@ -66,8 +68,8 @@ def conversation() -> tuple[bytes, dict[int, int]]:
     """Contexts 1 (Verification) and 3 (CT, Explicit VR LE) accepted, 5 (CT in JPEG 2000 only)
     rejected, 7 (MR) proposed but left out of the AC; then a C-ECHO on 1, a C-STORE on 3, 5, 7
     and on 9 (never proposed), and release. Returns the capture and, per context, the stream
-    offset (requestor's direction) of its message's context ID byte, where a diagnostic points:
-    after the P-DATA-TF header (6 bytes) and the first PDV's length (4)."""
+    offset (requestor's direction) of its message's first PDV, where a diagnostic points: after
+    the P-DATA-TF header (6 bytes)."""
     rq = build_request(
         "STORESCU",
         "ARCHIVE",
@@ -96,7 +98,7 @@ def conversation() -> tuple[bytes, dict[int, int]]:
     def send_rq(data: bytes, context_id: int | None = None) -> None:
         nonlocal requestor_offset
         if context_id is not None:
-            offsets[context_id] = requestor_offset + 6 + 4
+            offsets[context_id] = requestor_offset + 6
         talk.send(True, data)
         requestor_offset += len(data)
 
@@ -147,23 +149,21 @@ def test_accepted_contexts_record_their_syntaxes(built: tuple[bytes, dict[int, i
 
 
 @pytest.mark.parametrize(
-    ("context_id", "code", "text", "abstract", "result"),
+    ("context_id", "text", "abstract", "result"),
     [
         (
             REJECTED_ID,
-            DiagnosticCode.REJECTED_CONTEXT_USED,
             REJECTED_MESSAGE,
             CT,
             PresentationContextResult.TRANSFER_SYNTAXES_NOT_SUPPORTED,
         ),
-        (UNANSWERED_ID, DiagnosticCode.REJECTED_CONTEXT_USED, UNANSWERED_MESSAGE, MR, None),
-        (UNPROPOSED_ID, DiagnosticCode.UNPROPOSED_CONTEXT_USED, UNPROPOSED_MESSAGE, None, None),
+        (UNANSWERED_ID, UNANSWERED_MESSAGE, MR, None),
+        (UNPROPOSED_ID, UNPROPOSED_MESSAGE, None, None),
     ],
 )
 def test_a_message_on_a_context_not_accepted(
     built: tuple[bytes, dict[int, int]],
     context_id: int,
-    code: DiagnosticCode,
     text: str,
     abstract: str | None,
     result: PresentationContextResult | None,
@@ -171,7 +171,7 @@ def test_a_message_on_a_context_not_accepted(
     capture, offsets = built
     record = requests(list(decode_capture(capture)))[context_id]
     assert record.diagnostics == (
-        Diagnostic(code, text, offsets[context_id], f"presentation context {context_id}"),
+        Diagnostic(NOT_ACCEPTED, text, offsets[context_id], f"message on context {context_id}"),
     )
     assert record.name == "C-STORE-RQ" and record.primitive == _store(record.primitive.MessageID)
     assert record.dataset is not None and bytes(record.dataset) == DATASET  # nothing lost
@@ -189,9 +189,9 @@ def test_only_those_messages_are_reported(built: tuple[bytes, dict[int, int]]) -
         for d in r.diagnostics
     ]
     assert coded == [
-        (REJECTED_ID, DiagnosticCode.REJECTED_CONTEXT_USED),
-        (UNANSWERED_ID, DiagnosticCode.REJECTED_CONTEXT_USED),
-        (UNPROPOSED_ID, DiagnosticCode.UNPROPOSED_CONTEXT_USED),
+        (REJECTED_ID, NOT_ACCEPTED),
+        (UNANSWERED_ID, NOT_ACCEPTED),
+        (UNPROPOSED_ID, NOT_ACCEPTED),
     ]
     # the AC's own problem (a proposed context left unanswered) stays a negotiation problem
     assert [r.diagnostic.code for r in records if isinstance(r, CaptureProblem)] == [
@@ -199,20 +199,14 @@ def test_only_those_messages_are_reported(built: tuple[bytes, dict[int, int]]) -
     ]
 
 
-def test_strict_refuses_each_in_turn(built: tuple[bytes, dict[int, int]]) -> None:
+def test_strict_refuses_it(built: tuple[bytes, dict[int, int]]) -> None:
     capture, offsets = built
     with pytest.raises(PolicyViolation) as first:
         list(decode_capture(capture, policy=STRICT))
-    assert first.value.code == "REJECTED_CONTEXT_USED"
-    assert first.value.diagnostic.message == REJECTED_MESSAGE
-    assert first.value.offset == offsets[REJECTED_ID]
-    allow = frozenset({DiagnosticCode.CONTEXT_NOT_ANSWERED, DiagnosticCode.REJECTED_CONTEXT_USED})
-    with pytest.raises(PolicyViolation) as second:
-        list(decode_capture(capture, policy=Policy(strict=True, allow=allow)))
-    assert second.value.code == "UNPROPOSED_CONTEXT_USED"
-    assert str(second.value) == f"presentation context 9 @{offsets[9]}: {UNPROPOSED_MESSAGE}"
-    everything = allow | {DiagnosticCode.UNPROPOSED_CONTEXT_USED}
-    records = list(decode_capture(capture, policy=Policy(strict=True, allow=everything)))
+    assert first.value.code == "CONTEXT_NOT_ACCEPTED"
+    assert str(first.value) == f"message on context 5 @{offsets[5]}: {REJECTED_MESSAGE}"
+    allow = frozenset({DiagnosticCode.CONTEXT_NOT_ANSWERED, NOT_ACCEPTED})
+    records = list(decode_capture(capture, policy=Policy(strict=True, allow=allow)))
     assert sorted(requests(records)) == [1, 3, REJECTED_ID, UNANSWERED_ID, UNPROPOSED_ID]
 
 
@@ -225,15 +219,15 @@ def test_the_cli_shows_them(
     lines = capsys.readouterr().out.splitlines()
     shown = [line.strip() for line in lines if line.strip().startswith("! ")]
     assert shown == [
-        f"! REJECTED_CONTEXT_USED: {REJECTED_MESSAGE}",
-        f"! REJECTED_CONTEXT_USED: {UNANSWERED_MESSAGE}",
-        f"! UNPROPOSED_CONTEXT_USED: {UNPROPOSED_MESSAGE}",
+        f"! CONTEXT_NOT_ACCEPTED: {REJECTED_MESSAGE}",
+        f"! CONTEXT_NOT_ACCEPTED: {UNANSWERED_MESSAGE}",
+        f"! CONTEXT_NOT_ACCEPTED: {UNPROPOSED_MESSAGE}",
     ]
     stores = [line.split() for line in lines if line.startswith("a0") and "C-STORE-RQ" in line]
     assert [words[3] for words in stores] == ["pc=3", "pc=5", "pc=7", "pc=9"]
     assert not any("guessed" in line for line in lines)
     assert main(["decode", "--strict", str(path)]) == 1
-    assert "REJECTED_CONTEXT_USED" in capsys.readouterr().err
+    assert "CONTEXT_NOT_ACCEPTED" in capsys.readouterr().err
 
 
 def test_the_cli_neither_decodes_nor_exports_them(
@@ -261,4 +255,4 @@ def test_the_cli_neither_decodes_nor_exports_them(
     assert rejected["dataset"]["error"] == (
         "the transfer syntax is unknown (no accepted presentation context seen, none guessed)"
     )
-    assert [d["code"] for d in rejected["diagnostics"]] == ["REJECTED_CONTEXT_USED"]
+    assert [d["code"] for d in rejected["diagnostics"]] == ["CONTEXT_NOT_ACCEPTED"]

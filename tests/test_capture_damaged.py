@@ -528,7 +528,7 @@ FLIPS: dict[str, Flip] = {
     # data PDV)
     "pdv-context-id": Flip(
         lambda recorded: recorded.stores[2].start + 10,
-        ("CONTEXT_ID_INVALID", "CONTEXT_CHANGED", "CONTEXT_CHANGED", "UNPROPOSED_CONTEXT_USED"),
+        ("CONTEXT_ID_INVALID", "CONTEXT_CHANGED", "CONTEXT_CHANGED", "CONTEXT_NOT_ACCEPTED"),
     ),
 }
 

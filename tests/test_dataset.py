@@ -494,7 +494,10 @@ def test_sequence_nesting_is_capped() -> None:
     tail = struct.pack("<HHI", 0xFFFE, 0xE00D, 0) + SEQ_DELIMITER_LE
     data = head * depth + tail * depth
     with pytest.raises(LimitExceeded, match="nested"):
-        decode_dataset(data, EXPLICIT_VR_LITTLE_ENDIAN)
+        decode_dataset(data, EXPLICIT_VR_LITTLE_ENDIAN, policy=STRICT)
+    found: list[Diagnostic] = []
+    assert len(decode_dataset(data, EXPLICIT_VR_LITTLE_ENDIAN, diagnostics=found)) == 0
+    assert [(d.code, d.offset) for d in found] == [(DiagnosticCode.LIMIT_EXCEEDED, 0)]
     ok = head * 10 + tail * 10
     assert decode_dataset(ok, EXPLICIT_VR_LITTLE_ENDIAN).ContentSequence
 
@@ -721,12 +724,17 @@ def test_deflated_decode_honours_policy_limit() -> None:
     ds = Dataset()
     ds.PatientID = "X" * 60
     encoded = encode_dataset(ds, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN)
+    small = Policy(limits=replace(DEFAULT_LIMITS, max_inflated_size=16))
     with pytest.raises(LimitExceeded):
         decode_dataset(
-            encoded,
-            DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
-            policy=Policy(limits=replace(DEFAULT_LIMITS, max_inflated_size=16)),
+            encoded, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, policy=replace(small, strict=True)
         )
+    found: list[Diagnostic] = []
+    decoded = decode_dataset(
+        encoded, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, policy=small, diagnostics=found
+    )
+    assert len(decoded) == 0  # Patient ID runs past the 16 bytes inflated
+    assert [(d.code, d.offset) for d in found] == [(DiagnosticCode.LIMIT_EXCEEDED, 0)]
 
 
 def test_deflated_garbage_and_truncation() -> None:
@@ -771,12 +779,16 @@ def test_deflate_bomb_is_stopped_with_bounded_memory(gigabyte_bomb: bytes) -> No
 
 
 def test_deflate_bomb_through_decode_and_encoded_dataset(gigabyte_bomb: bytes) -> None:
-    policy = Policy(limits=replace(DEFAULT_LIMITS, max_inflated_size=10 * MB))
+    policy = Policy(strict=True, limits=replace(DEFAULT_LIMITS, max_inflated_size=10 * MB))
     with pytest.raises(LimitExceeded):
         decode_dataset(gigabyte_bomb, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, policy=policy)
     wrapped = EncodedDataset(gigabyte_bomb, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN)
     with pytest.raises(LimitExceeded):
         wrapped.dataset(policy)
+    # lenient, the first 10 MiB are decoded: zeros are no data set (an invalid VR at once)
+    with pytest.raises(DecodeError, match="invalid VR"):
+        wrapped.dataset(replace(policy, strict=False))
+    assert len(wrapped.inflated(replace(policy, strict=False))) == 10 * MB
 
 
 # --------------------------------------------------------------------------------------------
@@ -857,8 +869,11 @@ def test_encoded_dataset_diagnostics_and_strict_policy() -> None:
         wrapped.dataset(STRICT)
     with pytest.raises(PolicyViolation):
         wrapped.inflated(STRICT)
+    tiny = Policy(limits=replace(DEFAULT_LIMITS, max_inflated_size=4))
     with pytest.raises(LimitExceeded):
-        wrapped.dataset(Policy(limits=replace(DEFAULT_LIMITS, max_inflated_size=4)))
+        wrapped.dataset(replace(tiny, strict=True))
+    assert len(wrapped.dataset(tiny)) == 0  # 4 bytes inflated: not even one element header
+    assert [d.code for d in wrapped.diagnostics] == [DiagnosticCode.LIMIT_EXCEEDED]
     assert wrapped.dataset(LENIENT).PatientID == ds.PatientID
 
 

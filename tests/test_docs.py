@@ -25,6 +25,8 @@ PAGES = {
     "docs/strategies.md": 1,
     "docs/fuzzing.md": 1,
     "docs/limits.md": 1,
+    "docs/state-machine.md": 1,
+    "docs/connection.md": 4,
 }
 """Pages (from the repository root) whose examples run here, with the fewest each must keep."""
 

@@ -18,6 +18,7 @@ LAYERS = [
     {"dimse"},
     {"pdu"},
     {"pdata", "association"},
+    {"upper_layer"},
     {"capture"},
     {"strategies"},
     {"scpfuzz"},

@@ -9,6 +9,7 @@ import struct
 import time
 import tracemalloc
 import warnings
+import zlib
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -29,7 +30,7 @@ from dimse_codec.dataset import (
     inflate,
 )
 from dimse_codec.diagnostics import Diagnostic, DiagnosticCode
-from dimse_codec.errors import LimitExceeded
+from dimse_codec.errors import DecodeError, LimitExceeded, TruncatedError
 from dimse_codec.limits import DEFAULT_LIMITS
 from dimse_codec.policy import LENIENT, STRICT, Policy
 
@@ -316,41 +317,283 @@ def test_max_decoded_size_bounds_the_bytes_of_values() -> None:
     assert ds.PatientID == "A" and "PatientName" not in ds and limit_diagnostics(found)
 
 
-def test_depth_error_is_one_short_line_and_max_depth_is_the_limit() -> None:
-    assert DEFAULT_LIMITS.max_depth == MAX_SEQUENCE_DEPTH
-    head = (
-        struct.pack("<HH", 0x0040, 0xA730)
-        + b"SQ\x00\x00\xff\xff\xff\xff"
-        + struct.pack("<HHI", 0xFFFE, 0xE000, 0xFFFFFFFF)
-    )
-    tail = struct.pack("<HHI", 0xFFFE, 0xE00D, 0) + SEQUENCE_END
-    data = head * 70 + tail * 70
-    for policy in (LENIENT, STRICT):  # too deep is refused under every policy
-        with pytest.raises(LimitExceeded) as caught:
-            decode_dataset(data, EXPLICIT_VR_LITTLE_ENDIAN, policy=policy)
-        text = str(caught.value)
-        assert "\n" not in text and len(text) < 400, len(text)
-        assert "more than 64 levels of nested sequences (Limits.max_depth)" in text
-    deeper = Policy(limits=replace(DEFAULT_LIMITS, max_depth=80))
-    assert decode_dataset(data, EXPLICIT_VR_LITTLE_ENDIAN, policy=deeper).ContentSequence
-
-
-def test_inflate_cap_comes_from_the_limits() -> None:
-    data = deflate(b"\x00" * 10_000)
-    small = Policy(limits=replace(DEFAULT_LIMITS, max_inflated_size=1000))
-    with pytest.raises(LimitExceeded, match=r"Limits\.max_inflated_size"):
-        decode_dataset(data, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, policy=small)
-    with pytest.raises(LimitExceeded, match=r"Limits\.max_inflated_size"):
-        EncodedDataset(data, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN).dataset(small)
-    assert len(inflate(data, max_size=10_000)) == 10_000
-
-
 def test_encoded_dataset_applies_the_limits_of_each_policy() -> None:
     wrapped = EncodedDataset(many_items(50), EXPLICIT_VR_LITTLE_ENDIAN)
     assert len(wrapped.dataset().ReferencedSeriesSequence) == 50
     policy = Policy(limits=replace(DEFAULT_LIMITS, max_items=10))
     assert "ReferencedSeriesSequence" not in wrapped.dataset(policy)
     assert limit_diagnostics(wrapped.diagnostics)
+
+
+# --------------------------------------------------------------------------------------------
+# nesting deeper than max_depth
+
+CONTENT_LEVEL = (
+    struct.pack("<HH", 0x0040, 0xA730)
+    + b"SQ\x00\x00\xff\xff\xff\xff"
+    + struct.pack("<HHI", 0xFFFE, 0xE000, 0xFFFFFFFF)
+)
+"""One level of nesting: (0040,A730) Content Sequence of undefined length, then an item of
+undefined length (12 + 8 bytes)."""
+CONTENT_END = struct.pack("<HHI", 0xFFFE, 0xE00D, 0) + SEQUENCE_END
+
+
+def nested(depth: int) -> bytes:
+    """Explicit VR LE: Patient ID, then Content Sequences nested ``depth`` deep, closed."""
+    return PATIENT_ID + CONTENT_LEVEL * depth + CONTENT_END * depth
+
+
+def deep_path(levels: int) -> str:
+    """The path, shortened as limit messages shorten it, of the Content Sequence that many
+    levels down."""
+    steps = ["data set"]
+    steps += ["(0040,A730) ContentSequence", "item 1"] * levels + ["(0040,A730) ContentSequence"]
+    return " > ".join([*steps[:3], f"... {len(steps) - 6} steps ...", *steps[-3:]])
+
+
+def test_too_deep_lenient_keeps_the_elements_before_and_reports_where() -> None:
+    data = nested(70)
+    found: list[Diagnostic] = []
+    ds = decode_dataset(data, EXPLICIT_VR_LITTLE_ENDIAN, diagnostics=found)
+    assert list(ds.keys()) == [0x00100020] and ds.PatientID == "A"
+    [diagnostic] = found
+    assert diagnostic.code is DiagnosticCode.LIMIT_EXCEEDED
+    assert diagnostic.offset == len(PATIENT_ID)  # the Content Sequence, kept as bytes
+    assert data[diagnostic.offset :] == CONTENT_LEVEL * 70 + CONTENT_END * 70
+    assert diagnostic.path == deep_path(MAX_SEQUENCE_DEPTH)
+    text = diagnostic.message
+    assert "\n" not in text and len(text) < 600, len(text)
+    assert "more than 64 levels of nested sequences (Limits.max_depth)" in text
+    level_65 = len(PATIENT_ID) + len(CONTENT_LEVEL) * MAX_SEQUENCE_DEPTH + 12
+    assert f"@{level_65})" in text
+
+
+def test_too_deep_strict_raises_one_short_line_with_offset_and_path() -> None:
+    assert DEFAULT_LIMITS.max_depth == MAX_SEQUENCE_DEPTH
+    for policy in (STRICT, Policy(raise_on=frozenset({DiagnosticCode.LIMIT_EXCEEDED}))):
+        with pytest.raises(LimitExceeded) as caught:
+            decode_dataset(nested(70), EXPLICIT_VR_LITTLE_ENDIAN, policy=policy)
+        error = caught.value
+        assert error.code == DiagnosticCode.LIMIT_EXCEEDED.value
+        assert error.offset == len(PATIENT_ID) + len(CONTENT_LEVEL) * MAX_SEQUENCE_DEPTH + 12
+        assert error.path == deep_path(MAX_SEQUENCE_DEPTH)
+        text = str(error)
+        assert "\n" not in text and len(text) < 400, len(text)
+        assert "more than 64 levels of nested sequences (Limits.max_depth)" in text
+    deeper = Policy(limits=replace(DEFAULT_LIMITS, max_depth=80))
+    assert decode_dataset(nested(70), EXPLICIT_VR_LITTLE_ENDIAN, policy=deeper).ContentSequence
+    assert decode_dataset(nested(64), EXPLICIT_VR_LITTLE_ENDIAN, policy=STRICT).ContentSequence
+
+
+def test_ten_thousand_levels_are_a_diagnostic_never_a_recursion_error() -> None:
+    data = nested(10_000)
+    found: list[Diagnostic] = []
+    ds = decode_dataset(data, EXPLICIT_VR_LITTLE_ENDIAN, diagnostics=found)
+    assert ds.PatientID == "A" and "ContentSequence" not in ds
+    [diagnostic] = limit_diagnostics(found)
+    assert diagnostic.offset == len(PATIENT_ID) and "Limits.max_depth" in diagnostic.message
+    # a max_depth the interpreter's stack cannot follow is met where the stack would end
+    unbounded = Policy(limits=replace(DEFAULT_LIMITS, max_depth=10**6))
+    found = []
+    ds = decode_dataset(data, EXPLICIT_VR_LITTLE_ENDIAN, policy=unbounded, diagnostics=found)
+    assert ds.PatientID == "A" and "ContentSequence" not in ds
+    [diagnostic] = limit_diagnostics(found)
+    assert diagnostic.offset == len(PATIENT_ID)
+    assert "recursion limit" in diagnostic.message and "Limits.max_depth is 1000000" in (
+        diagnostic.message
+    )
+    with pytest.raises(LimitExceeded, match="recursion limit"):
+        decode_dataset(data, EXPLICIT_VR_LITTLE_ENDIAN, policy=replace(unbounded, strict=True))
+
+
+def test_nesting_within_the_stack_decodes_whole_when_max_depth_allows_it() -> None:
+    deep = Policy(strict=True, limits=replace(DEFAULT_LIMITS, max_depth=200))
+    ds = decode_dataset(nested(200), EXPLICIT_VR_LITTLE_ENDIAN, policy=deep)
+    level = ds
+    for _ in range(199):
+        level = level.ContentSequence[0]
+    assert len(level.ContentSequence[0]) == 0
+
+
+# --------------------------------------------------------------------------------------------
+# inflating past max_inflated_size
+
+PIXEL_DATA_HEADER = struct.pack("<HH2sHI", 0x7FE0, 0x0010, b"OB", 0, 1 << 20)
+"""(7FE0,0010) Pixel Data, OB, of 1 MiB."""
+
+
+def with_pixels(pixels: int) -> bytes:
+    """Explicit VR LE: Accession Number, Patient ID, then ``pixels`` bytes of zero Pixel Data."""
+    header = struct.pack("<HH2sHI", 0x7FE0, 0x0010, b"OB", 0, pixels)
+    return ACCESSION + PATIENT_ID + header + bytes(pixels)
+
+
+def capped(size: int) -> Policy:
+    return Policy(limits=replace(DEFAULT_LIMITS, max_inflated_size=size))
+
+
+def test_inflating_past_the_cap_lenient_keeps_the_elements_before_it() -> None:
+    plain = with_pixels(1 << 20)
+    deflated = deflate(plain)
+    policy = capped(100_000)
+    found: list[Diagnostic] = []
+    ds = decode_dataset(
+        deflated, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, policy=policy, diagnostics=found
+    )
+    assert ds.AccessionNumber == "A" and ds.PatientID == "A" and "PixelData" not in ds
+    [diagnostic] = found
+    assert diagnostic.code is DiagnosticCode.LIMIT_EXCEEDED
+    assert diagnostic.offset == len(ACCESSION + PATIENT_ID)  # where Pixel Data starts, inflated
+    assert diagnostic.path == "data set (inflated) > (7FE0,0010) PixelData"
+    text = diagnostic.message
+    assert "\n" not in text and "more than 100000 bytes inflated (Limits.max_inflated_size)" in text
+    assert "rest of the deflate stream" in text
+    # what was inflated is the cap, no more, and its tail is the undecoded start of Pixel Data
+    wrapped = EncodedDataset(deflated, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN)
+    inflated = wrapped.inflated(policy)
+    assert bytes(inflated) == plain[:100_000]
+    assert bytes(inflated[diagnostic.offset :]) == plain[diagnostic.offset : 100_000]
+    [note] = wrapped.diagnostics
+    assert note.code is DiagnosticCode.LIMIT_EXCEEDED and note.path == "deflated data set"
+    assert note.offset is not None and 0 < note.offset <= len(deflated)
+    assert wrapped.dataset(policy).PatientID == "A" and "PixelData" not in wrapped.dataset(policy)
+    assert [d.offset for d in wrapped.diagnostics] == [diagnostic.offset]
+    # the same bytes under a larger cap decode whole, from the same wrapper
+    assert len(wrapped.dataset().PixelData) == 1 << 20 and not wrapped.diagnostics
+
+
+def test_inflating_past_the_cap_strict_raises_with_offset_and_path() -> None:
+    deflated = deflate(with_pixels(1 << 20))
+    for policy in (
+        replace(capped(100_000), strict=True),
+        replace(capped(100_000), raise_on=frozenset({DiagnosticCode.LIMIT_EXCEEDED})),
+    ):
+        with pytest.raises(LimitExceeded) as caught:
+            decode_dataset(deflated, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, policy=policy)
+        error = caught.value
+        assert error.code == DiagnosticCode.LIMIT_EXCEEDED.value
+        assert error.path == "deflated data set"
+        assert error.offset is not None and 0 < error.offset <= len(deflated)
+        assert "more than 100000 bytes inflated (Limits.max_inflated_size)" in str(error)
+        wrapped = EncodedDataset(deflated, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN)
+        for call in (wrapped.dataset, wrapped.inflated):
+            with pytest.raises(LimitExceeded) as again:
+                call(policy)
+            assert (again.value.offset, again.value.path) == (error.offset, error.path)
+    # inflate() returns bytes, not a data set: past its cap it raises under every policy
+    for policy in (LENIENT, STRICT):
+        with pytest.raises(LimitExceeded, match=r"Limits\.max_inflated_size"):
+            inflate(deflated, max_size=100_000, policy=policy)
+    assert len(inflate(deflated, max_size=len(with_pixels(1 << 20)))) == len(with_pixels(1 << 20))
+
+
+def test_cap_between_two_elements_stops_after_the_first() -> None:
+    deflated = deflate(ACCESSION + PATIENT_ID)
+    found: list[Diagnostic] = []
+    policy = capped(len(ACCESSION))
+    ds = decode_dataset(
+        deflated, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, policy=policy, diagnostics=found
+    )
+    assert list(ds.keys()) == [0x00080050]
+    [diagnostic] = limit_diagnostics(found)
+    assert (diagnostic.offset, diagnostic.path) == (len(ACCESSION), "data set (inflated)")
+    # exactly the cap, and nothing after it: whole, no limit met
+    found = []
+    exact = capped(len(ACCESSION + PATIENT_ID))
+    ds = decode_dataset(
+        deflated, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, policy=exact, diagnostics=found
+    )
+    assert ds.PatientID == "A" and not found
+
+
+@pytest.mark.parametrize("cut", [1, 7, 8, 11, 12, 20, 808, 812, 815])
+def test_cap_inside_a_sequence_stops_at_its_top_level_element(cut: int) -> None:
+    plain = many_items(1000)  # Accession Number, then a sequence of 1000 empty items
+    cap = len(ACCESSION) + cut  # inside the sequence header, an item header or an item
+    found: list[Diagnostic] = []
+    ds = decode_dataset(
+        deflate(plain), DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, policy=capped(cap), diagnostics=found
+    )
+    assert list(ds.keys()) == [0x00080050]
+    [diagnostic] = found
+    assert diagnostic.code is DiagnosticCode.LIMIT_EXCEEDED
+    assert diagnostic.offset == len(ACCESSION)
+    if cut < 8:  # the cap cuts the element's tag and VR: the data set is where it was met
+        assert diagnostic.path == "data set (inflated)"
+    else:
+        assert diagnostic.path.startswith("data set (inflated) > (0008,1115)")
+
+
+def test_a_value_whose_own_length_ends_at_the_cap_is_whole() -> None:
+    head = struct.pack("<HH2sHI", 0x0008, 0x1115, b"SQ", 0, 0xFFFFFFFF)
+    short_value = struct.pack("<HH2sH", 0x0010, 0x0020, b"LO", 100) + b"A "  # 100 claimed, 2 left
+    broken_item = struct.pack("<HHI", 0xFFFE, 0xE000, len(short_value)) + short_value
+    plain = ACCESSION + head + broken_item + SEQUENCE_END
+    cap = len(plain) - len(SEQUENCE_END)  # the item's own length ends at the cap
+    # the item is whole, so its short value is a truncation, as it is without a cap
+    for policy in (capped(cap), LENIENT):
+        with pytest.raises(TruncatedError, match="value length 100"):
+            decode_dataset(deflate(plain), DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, policy=policy)
+    # a whole item ending at the cap: the sequence's delimiter lies past it
+    good_item = struct.pack("<HHI", 0xFFFE, 0xE000, len(PATIENT_ID)) + PATIENT_ID
+    plain = ACCESSION + head + good_item + SEQUENCE_END
+    found: list[Diagnostic] = []
+    ds = decode_dataset(
+        deflate(plain),
+        DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+        policy=capped(len(plain) - len(SEQUENCE_END)),
+        diagnostics=found,
+    )
+    assert list(ds.keys()) == [0x00080050]
+    [diagnostic] = found
+    assert diagnostic.offset == len(ACCESSION) and "Limits.max_inflated_size" in diagnostic.message
+
+
+def test_a_garbage_prefix_is_still_an_error_under_the_cap() -> None:
+    deflated = deflate(bytes(10_000))  # zeros: an invalid VR at once
+    for policy in (capped(1000), LENIENT):
+        with pytest.raises(DecodeError, match="invalid VR"):
+            decode_dataset(deflated, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, policy=policy)
+    with pytest.raises(LimitExceeded, match=r"Limits\.max_inflated_size"):
+        decode_dataset(
+            deflated, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, policy=replace(capped(1000), strict=True)
+        )
+
+
+@pytest.fixture(scope="module")
+def pixel_bomb() -> bytes:
+    """256 MiB of zero Pixel Data after two short elements, deflated to about 256 KB."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    head = ACCESSION + PATIENT_ID + struct.pack("<HH2sHI", 0x7FE0, 0x0010, b"OB", 0, 256 << 20)
+    parts = [compressor.compress(head)]
+    parts += [compressor.compress(bytes(1 << 20)) for _ in range(256)]
+    parts.append(compressor.flush())
+    return b"".join(parts)
+
+
+def test_deflate_bomb_lenient_stays_within_the_inflate_cap(pixel_bomb: bytes) -> None:
+    cap = 8 << 20
+    assert len(pixel_bomb) < 400_000
+    found: list[Diagnostic] = []
+    result: list[Dataset] = []
+    used = peak(
+        lambda: result.append(
+            decode_dataset(
+                pixel_bomb,
+                DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+                policy=capped(cap),
+                diagnostics=found,
+            )
+        )
+    )
+    # the inflated bytes are the cap at most; inflating holds about one step of 256 KiB more
+    assert used <= cap + (1 << 20), (used - cap) / (1 << 20)
+    assert result[0].PatientID == "A" and "PixelData" not in result[0]
+    [diagnostic] = found
+    assert diagnostic.offset == len(ACCESSION + PATIENT_ID)
+    wrapped = EncodedDataset(pixel_bomb, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN)
+    assert peak(lambda: wrapped.inflated(capped(cap))) <= cap + (1 << 20)
+    assert len(wrapped.inflated(capped(cap))) == cap
 
 
 # --------------------------------------------------------------------------------------------

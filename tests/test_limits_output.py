@@ -393,3 +393,21 @@ def test_millions_of_empty_items_in_a_capture_are_bounded(
     # was 103 s and 2.0 GB: now bounded by Limits.max_items, under 10x the inflated size
     assert peak < 10 * inflated, f"peak {peak / MiB:.0f} MiB for {inflated / MiB:.0f} MiB"
     assert ratio < 100, f"{ratio:.0f} times the CPU time of a normal capture of that size"
+
+
+def test_a_data_set_nested_too_deep_shows_what_came_before_and_where_it_stopped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    head, _ = dataset_bytes(0)
+    head = head[: head.index(b"\xe0\x7f\x10\x00")]  # no Pixel Data: the nesting instead
+    level = b"\x40\x00\x30\xa7SQ\x00\x00\xff\xff\xff\xff\xfe\xff\x00\xe0\xff\xff\xff\xff"
+    close = b"\xfe\xff\x0d\xe0\x00\x00\x00\x00\xfe\xff\xdd\xe0\x00\x00\x00\x00"
+    capture = store_capture(tmp_path / "deep.pcap", head + level * 1000 + close * 1000, EXPLICIT)
+    code, out, _ = run_json(capsys, str(capture))
+    assert code == _types.EXIT_OK
+    shown = store_record(out)["dataset"]
+    assert isinstance(shown, dict) and "error" not in shown
+    assert set(shown["json"]) == {"00080016", "00080018", "00100010", "00280100"}
+    [diagnostic] = shown["diagnostics"]
+    assert diagnostic["code"] == "LIMIT_EXCEEDED" and diagnostic["offset"] == len(head)
+    assert "Limits.max_depth" in diagnostic["message"]

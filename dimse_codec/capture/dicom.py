@@ -903,9 +903,8 @@ class CaptureDecoder:
         if context is not None:
             result = PresentationContextResult.ACCEPTANCE
         elif negotiated is not None:
-            # the AC did not accept this context: report it at the first PDV's context ID
-            # byte (the PDV header is a 4-byte length, then the ID), and never guess a syntax
-            where = half.base + event.offset + 4
+            # the AC did not accept this context: report it, and never guess a syntax
+            where = half.base + event.offset
             abstract, result = self._unaccepted(assoc.record, event.context_id, where, found)
         elif event.dataset is not None:
             sniffed = sniff_transfer_syntax(event.dataset)
@@ -941,46 +940,30 @@ class CaptureDecoder:
     ) -> tuple[str | None, PresentationContextResult | int | None]:
         """Report a message on a context the A-ASSOCIATE-AC did not accept (PS3.8 9.3.5: a
         P-DATA-TF names an accepted context); return the proposed abstract syntax and result."""
-        path = f"presentation context {context_id}"
         rejected = record.rejected_contexts.get(context_id)
         proposed = () if record.request is None else record.request.presentation_contexts
         abstract = next(
             (c.abstract_syntax for c in proposed if c.presentation_context_id == context_id),
             None,
         )
-        if rejected is not None:
-            result = rejected.result
+        result = None if rejected is None else rejected.result
+        if result is not None:
             name = getattr(result, "name", "unknown").lower().replace("_", "-")
-            self.policy.report(
-                sink,
-                DiagnosticCode.REJECTED_CONTEXT_USED,
-                f"a message on context {context_id} ({rejected.abstract_syntax}), which the "
-                f"A-ASSOCIATE-AC rejected with result {int(result)} ({name}); its data set is "
-                "kept as bytes, in no transfer syntax",
-                offset,
-                path,
-            )
-            return rejected.abstract_syntax, result
-        if abstract is not None:
-            self.policy.report(
-                sink,
-                DiagnosticCode.REJECTED_CONTEXT_USED,
-                f"a message on context {context_id} ({abstract}), which the A-ASSOCIATE-AC "
-                "did not accept (no answer, or no transfer syntax); its data set is kept as "
-                "bytes, in no transfer syntax",
-                offset,
-                path,
-            )
-            return abstract, None
+            how = f"the A-ASSOCIATE-AC rejected with result {int(result)} ({name})"
+        elif abstract is not None:
+            how = "the A-ASSOCIATE-AC did not accept (no answer, or no transfer syntax)"
+        else:
+            how = "the A-ASSOCIATE-RQ never proposed"
+        which = f"context {context_id}" + ("" if abstract is None else f" ({abstract})")
         self.policy.report(
             sink,
-            DiagnosticCode.UNPROPOSED_CONTEXT_USED,
-            f"a message on context {context_id}, which the A-ASSOCIATE-RQ never proposed; its "
-            "data set is kept as bytes, in no transfer syntax",
+            DiagnosticCode.CONTEXT_NOT_ACCEPTED,
+            f"a message on {which}, which {how}; its data set is kept as bytes, in no "
+            "transfer syntax",
             offset,
-            path,
+            f"message on context {context_id}",
         )
-        return None, None
+        return abstract, result
 
     def _match(
         self,

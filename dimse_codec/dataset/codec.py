@@ -11,8 +11,10 @@ and here the transfer syntax is the contract and a truncation is an error.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import io
 import struct
+import sys
 import warnings
 import zlib
 from collections.abc import MutableSequence
@@ -60,7 +62,7 @@ __all__ = [
 
 MAX_SEQUENCE_DEPTH = DEFAULT_LIMITS.max_depth
 """The default of :attr:`Limits.max_depth <dimse_codec.limits.Limits.max_depth>`, the deepest
-sequence nesting the decoder follows; deeper input is a :class:`LimitExceeded`."""
+sequence nesting the decoder follows; deeper input is a limit met (``LIMIT_EXCEEDED``)."""
 
 _UNDEFINED = 0xFFFFFFFF
 _ITEM = 0xFFFEE000
@@ -94,12 +96,17 @@ _BINARY_VALUE_SIZE = {
 }
 """VRs whose value is a list of fixed-size binary numbers, with the size of one."""
 _PATH_KEEP = 3
-_TOLERABLE_LIMITS = frozenset({"max_elements", "max_items", "max_values", "max_decoded_size"})
-"""Limits a lenient decode survives by keeping the rest as bytes; input nested deeper than
-``max_depth`` (or inflating past ``max_inflated_size``) is refused under every policy."""
+_INFLATED_ROOT = "data set (inflated)"
+_FRAMES_PER_LEVEL = 3
+"""Python frames one level of sequence nesting takes in :class:`_Parser` (data set, element,
+sequence); the converter's walk takes one."""
+_STACK_MARGIN = 100
+"""Frames kept free below the recursion limit for what runs at the deepest level (pydicom's
+value conversion, the warnings machinery)."""
 
 _IN_CHUNK = 64 * 1024
-_OUT_CHUNK = 1024 * 1024
+_OUT_CHUNK = 256 * 1024
+"""Bytes inflated per step: what inflating holds beyond its output is about three of these."""
 _BULK_THRESHOLD = 64 * 1024
 
 _Bytes = bytes | bytearray | memoryview
@@ -136,6 +143,17 @@ def _short_path(path: str) -> str:
     return " > ".join([*steps[:_PATH_KEEP], f"... {left} steps ...", *steps[-_PATH_KEEP:]])
 
 
+def _depth_room() -> int:
+    """Return how many levels of sequence nesting a parser started from here can follow before
+    the interpreter's recursion limit, so deep input is a limit met, never a RecursionError."""
+    used = 0
+    frame = inspect.currentframe()
+    while frame is not None:
+        used += 1
+        frame = frame.f_back
+    return max(0, (sys.getrecursionlimit() - used - _STACK_MARGIN) // _FRAMES_PER_LEVEL)
+
+
 # --------------------------------------------------------------------------------------------
 # deflate / inflate
 
@@ -150,56 +168,81 @@ def deflate(data: _Bytes, *, pad: bool = True) -> bytes:
     return b"".join(parts)
 
 
-def inflate(
-    data: _Bytes,
-    *,
-    max_size: int,
-    policy: Policy = LENIENT,
-    diagnostics: list[Diagnostic] | None = None,
-) -> bytes:
-    """Inflate a raw DEFLATE stream in bounded steps, so a deflate bomb costs at most ``max_size``.
+class _Inflated(NamedTuple):
+    """What inflating gave: the bytes, at most the cap, and where in the deflated stream
+    inflation stopped at the cap (``None`` when the stream ended within it)."""
 
-    Output beyond ``max_size`` raises :class:`LimitExceeded`; the one 0x00 byte that pads an
-    odd-length stream to even length is expected, a pad after an even-length stream is reported
-    as ``DEFLATE_PADDING`` and any other trailing bytes as
-    ``DEFLATE_TRAILING_DATA``; a corrupt stream raises :class:`DecodeError` and a stream that
-    ends early :class:`TruncatedError`.
+    data: bytes
+    stopped: int | None
+
+
+def _answers(inflated: _Inflated, max_size: int) -> bool:
+    """Whether an inflation is what one up to ``max_size`` bytes would give: the whole stream
+    within that size, or a stream stopped at exactly that size."""
+    if inflated.stopped is None:
+        return len(inflated.data) <= max_size
+    return len(inflated.data) == max_size
+
+
+def _inflate_limit(max_size: int, offset: int | None) -> LimitExceeded:
+    """Return the error for a deflated data set that inflates past ``max_size`` bytes."""
+    return LimitExceeded(
+        _limit_message("max_inflated_size", max_size, "bytes inflated"),
+        offset=offset,
+        path="deflated data set",
+        code=DiagnosticCode.LIMIT_EXCEEDED.value,
+    )
+
+
+def _capacity(needed: int, max_size: int) -> int:
+    """Return the output buffer size for ``needed`` bytes: ``max_size`` halved while that still
+    holds them. Every growth at least doubles the buffer, so ``io.BytesIO`` allocates exactly
+    the size asked for (it over-allocates by an eighth only steps smaller than that), and the
+    largest buffer is ``max_size`` itself."""
+    return max_size >> ((max_size // needed).bit_length() - 1)
+
+
+def _inflate_capped(
+    view: memoryview, max_size: int, policy: Policy, sink: list[Diagnostic]
+) -> _Inflated:
+    """Inflate a raw DEFLATE stream in bounded steps up to ``max_size`` bytes and stop there.
+
+    Output never exceeds ``max_size``: each step asks zlib for at most the room left, and at the
+    cap one more byte is asked for only to learn whether the stream goes on. The output buffer
+    grows through :func:`_capacity`, so it is never allocated past the cap either.
     """
-    if isinstance(max_size, bool) or not isinstance(max_size, int):
-        raise InvalidParameterType(f"max_size must be an int, not {type(max_size).__name__}")
-    if max_size < 0:
-        raise InvalidParameter(f"max_size must be >= 0, not {max_size}")
-    view = byte_view(data)
-    sink = diagnostics if diagnostics is not None else []
     path = "deflated data set"
     total_in = len(view)
     decompressor = zlib.decompressobj(-zlib.MAX_WBITS)
     out = io.BytesIO()
+    capacity = 0
     produced = 0
     position = min(_IN_CHUNK, total_in)
     feed: bytes | memoryview = view[:position]
     fed_at = 0
     while True:
-        room = min(_OUT_CHUNK, max_size - produced + 1)
+        room = min(_OUT_CHUNK, max_size - produced) or 1  # at the cap: is there more?
         try:
             piece = decompressor.decompress(feed, room)
         except zlib.error as exc:
             raise DecodeError(f"corrupt deflate stream: {exc}", offset=fed_at, path=path) from exc
-        produced += len(piece)
-        if produced > max_size:
-            raise LimitExceeded(
-                _limit_message("max_inflated_size", max_size, "bytes inflated"),
-                offset=position - len(decompressor.unconsumed_tail),
-                path=path,
-                code=DiagnosticCode.LIMIT_EXCEEDED.value,
-            )
+        size = len(piece)
+        if produced + size > max_size:
+            return _Inflated(out.getvalue(), position - len(decompressor.unconsumed_tail))
+        if produced + size > capacity:
+            capacity = _capacity(produced + size, max_size)
+            out.seek(capacity - 1)  # allocate it at once, then write from where the data ends
+            out.write(b"\x00")
+            out.seek(produced)
         out.write(piece)
+        del piece  # not held while the next one is inflated
+        produced += size
         if decompressor.eof:
             break
         if decompressor.unconsumed_tail:
             fed_at = position - len(decompressor.unconsumed_tail)
             feed = decompressor.unconsumed_tail
-        elif len(piece) == room:
+        elif size == room:
             feed = b""
         elif position < total_in:
             fed_at = position
@@ -209,6 +252,7 @@ def inflate(
             raise TruncatedError(
                 "deflate stream ends before its final block", offset=total_in, path=path
             )
+    out.truncate(produced)
     trailing = len(decompressor.unused_data) + (total_in - position)
     if trailing:
         end = total_in - trailing
@@ -229,7 +273,33 @@ def inflate(
                 end,
                 path,
             )
-    return out.getvalue()
+    return _Inflated(out.getvalue(), None)
+
+
+def inflate(
+    data: _Bytes,
+    *,
+    max_size: int,
+    policy: Policy = LENIENT,
+    diagnostics: list[Diagnostic] | None = None,
+) -> bytes:
+    """Inflate a raw DEFLATE stream in bounded steps, so a deflate bomb costs at most ``max_size``.
+
+    Output beyond ``max_size`` raises :class:`LimitExceeded` (under every policy: these are
+    bytes, with no data set to keep a part of); the one 0x00 byte that pads an odd-length
+    stream to even length is expected, a pad after an even-length stream is reported as
+    ``DEFLATE_PADDING`` and any other trailing bytes as ``DEFLATE_TRAILING_DATA``; a corrupt
+    stream raises :class:`DecodeError` and a stream that ends early :class:`TruncatedError`.
+    """
+    if isinstance(max_size, bool) or not isinstance(max_size, int):
+        raise InvalidParameterType(f"max_size must be an int, not {type(max_size).__name__}")
+    if max_size < 0:
+        raise InvalidParameter(f"max_size must be >= 0, not {max_size}")
+    sink = diagnostics if diagnostics is not None else []
+    inflated = _inflate_capped(byte_view(data), max_size, policy, sink)
+    if inflated.stopped is not None:
+        raise _inflate_limit(max_size, inflated.stopped)
+    return inflated.data
 
 
 # --------------------------------------------------------------------------------------------
@@ -397,19 +467,24 @@ _IMPLICIT_LE = _syntax(True, True)
 class _Parser:
     """Walks data-set bytes into pydicom objects, checking every length against what is there."""
 
-    def __init__(self, buffer: memoryview, policy: Policy, sink: list[Diagnostic]) -> None:
+    def __init__(
+        self, buffer: memoryview, policy: Policy, sink: list[Diagnostic], *, cut: bool = False
+    ) -> None:
         self.buffer = buffer
         self.policy = policy
         self.sink = sink
         self.limits: Limits = policy.limits
+        self.open_end = len(buffer) if cut else -1
+        """Where the bytes end because inflation stopped at ``max_inflated_size`` (-1: they end
+        where the data set does). Input that runs on past it was cut by the limit, not short."""
+        self.max_depth = min(self.limits.max_depth, _depth_room())
+        """The nesting followed: ``max_depth``, or less when the interpreter's stack is smaller."""
         self.elements = 0
         """Elements read so far, at every nesting level."""
         self.items = 0
         """Sequence items read so far, over every sequence."""
         self.decoded = 0
         """Bytes of element values kept so far."""
-        self.met = ""
-        """The name of the limit met, once one is."""
         fresh = Dataset().__dict__
         self.template = tuple(fresh.items())
         """The attributes of a fresh data set, in order, for :meth:`new_dataset`."""
@@ -417,9 +492,37 @@ class _Parser:
     def over(self, name: str, what: str, offset: int, path: str) -> LimitExceeded:
         """Return the error for the limit ``name`` met at ``offset`` (``what`` names its unit)."""
         value: int = getattr(self.limits, name)
-        self.met = name
         return LimitExceeded(
             _limit_message(name, value, what),
+            offset=offset,
+            path=_short_path(path),
+            code=DiagnosticCode.LIMIT_EXCEEDED.value,
+        )
+
+    def short(self, what: str, offset: int, end: int, path: str) -> DecodeError:
+        """Return the error for bytes that end at ``end`` before ``what`` is complete: a
+        truncation, or ``max_inflated_size`` met when they end there because inflation stopped."""
+        if end == self.open_end:
+            return self.over("max_inflated_size", "bytes inflated", offset, path)
+        return TruncatedError(what, offset=offset, path=path)
+
+    def seal(self, end: int) -> int:
+        """Enter a value or item whose own length ends at ``end`` and return :attr:`open_end`
+        to restore after it: when it ends just where inflation stopped it is whole, and bytes
+        short inside it are a truncation."""
+        open_end = self.open_end
+        if end == open_end:
+            self.open_end = -1
+        return open_end
+
+    def too_deep(self, offset: int, path: str) -> LimitExceeded:
+        """Return the error for a sequence nested deeper than :attr:`max_depth`."""
+        if self.max_depth == self.limits.max_depth:
+            return self.over("max_depth", "levels of nested sequences", offset, path)
+        return LimitExceeded(
+            f"more than {self.max_depth} levels of nested sequences, all that the interpreter's "
+            f"recursion limit ({sys.getrecursionlimit()}) leaves room for (Limits.max_depth is "
+            f"{self.limits.max_depth})",
             offset=offset,
             path=_short_path(path),
             code=DiagnosticCode.LIMIT_EXCEEDED.value,
@@ -464,60 +567,66 @@ class _Parser:
         previous = -1
         position = start
         while True:
-            if position == end:
-                if delimited:
-                    raise TruncatedError(
-                        "item of undefined length ends without an item delimitation item",
+            header_at = position
+            try:
+                if position == end:
+                    if delimited:
+                        raise self.short(
+                            "item of undefined length ends without an item delimitation item",
+                            position,
+                            end,
+                            path,
+                        )
+                    if end == self.open_end:  # the top level, whole up to the inflation limit
+                        raise self.over("max_inflated_size", "bytes inflated", position, path)
+                    break
+                if end - position < 8:
+                    raise self.short(
+                        f"element header needs 8 bytes, {end - position} left",
+                        position,
+                        end,
+                        path,
+                    )
+                tag, length = self.header(syntax, position)
+                if tag >> 16 == 0xFFFE:
+                    if tag == _ITEM_DELIMITER and delimited:
+                        self.check_zero_length(length, position, path, "item delimitation item")
+                        position += 8
+                        break
+                    name = _ITEM_NAMES.get(tag, "item-group tag")
+                    raise DecodeError(
+                        f"unexpected {name} {_tag_text(tag)} where a data element should start",
                         offset=position,
                         path=path,
                     )
-                break
-            if end - position < 8:
-                raise TruncatedError(
-                    f"element header needs 8 bytes, {end - position} left",
-                    offset=position,
-                    path=path,
-                )
-            tag, length = self.header(syntax, position)
-            if tag >> 16 == 0xFFFE:
-                if tag == _ITEM_DELIMITER and delimited:
-                    self.check_zero_length(length, position, path, "item delimitation item")
+                element_path = f"{path} > {_tag_text(tag)}"
+                vr: str | None = None
+                if syntax.implicit:
                     position += 8
-                    break
-                name = _ITEM_NAMES.get(tag, "item-group tag")
-                raise DecodeError(
-                    f"unexpected {name} {_tag_text(tag)} where a data element should start",
-                    offset=position,
-                    path=path,
-                )
-            element_path = f"{path} > {_tag_text(tag)}"
-            vr: str | None = None
-            header_at = position
-            if syntax.implicit:
-                position += 8
-            else:
-                _, _, raw_vr, short_length = syntax.explicit.unpack_from(self.buffer, position)
-                if raw_vr not in VRS:
-                    raise DecodeError(
-                        f"invalid VR {bytes(raw_vr)!r} in an explicit VR transfer syntax",
-                        offset=position + 4,
-                        path=element_path,
-                    )
-                vr = raw_vr.decode("ascii")
-                if vr in _LONG_LENGTH_VRS:
-                    if end - position < 12:
-                        raise TruncatedError(
-                            f"element header with VR {vr} needs 12 bytes, {end - position} left",
-                            offset=position,
+                else:
+                    _, _, raw_vr, short_length = syntax.explicit.unpack_from(self.buffer, position)
+                    if raw_vr not in VRS:
+                        raise DecodeError(
+                            f"invalid VR {bytes(raw_vr)!r} in an explicit VR transfer syntax",
+                            offset=position + 4,
                             path=element_path,
                         )
-                    length = syntax.explicit_long.unpack_from(self.buffer, position)[4]
-                    position += 12
-                else:
-                    length = short_length
-                    position += 8
-            self.elements += 1
-            try:
+                    vr = raw_vr.decode("ascii")
+                    if vr in _LONG_LENGTH_VRS:
+                        if end - position < 12:
+                            raise self.short(
+                                f"element header with VR {vr} needs 12 bytes, "
+                                f"{end - position} left",
+                                position,
+                                end,
+                                element_path,
+                            )
+                        length = syntax.explicit_long.unpack_from(self.buffer, position)[4]
+                        position += 12
+                    else:
+                        length = short_length
+                        position += 8
+                self.elements += 1
                 if self.elements > self.limits.max_elements:
                     raise self.over("max_elements", "data elements", header_at, element_path)
                 element, position = self.element(
@@ -532,7 +641,7 @@ class _Parser:
                     path=element_path,
                 )
             except LimitExceeded as exc:
-                if depth or self.met not in _TOLERABLE_LIMITS:
+                if depth:
                     raise
                 position = self.stop(exc, header_at, end)
                 break
@@ -597,11 +706,13 @@ class _Parser:
         stay undecoded, bytes ``at`` to ``end`` of the decoded buffer. Returns ``at``."""
         if self.policy.raises(DiagnosticCode.LIMIT_EXCEEDED):
             raise exc
+        tail = f"the {end - at} bytes from offset {at} (this top-level element and all after it)"
+        if end == self.open_end:
+            tail += " and the rest of the deflate stream, not inflated,"
         self.policy.report(
             self.sink,
             DiagnosticCode.LIMIT_EXCEEDED,
-            f"{exc.message} (at {exc.path} @{exc.offset}); decoding stopped: the {end - at} "
-            f"bytes from offset {at} (this top-level element and all after it) are kept "
+            f"{exc.message} (at {exc.path} @{exc.offset}); decoding stopped: {tail} are kept "
             "undecoded",
             at,
             exc.path,
@@ -651,22 +762,27 @@ class _Parser:
         """Read one element's value at ``position``; return it and where the next element starts."""
         if length != _UNDEFINED:
             if length > end - position:
-                raise TruncatedError(
+                raise self.short(
                     f"value length {length} exceeds the {end - position} bytes left",
-                    offset=position,
-                    path=path,
+                    position,
+                    end,
+                    path,
                 )
             value_end = position + length
             if vr == "SQ" or (vr is None and _dictionary_vr(tag) == "SQ"):
-                sequence, _ = self.sequence(
-                    position,
-                    value_end,
-                    syntax=syntax,
-                    delimited=False,
-                    depth=depth,
-                    encoding=encoding,
-                    path=path,
-                )
+                open_end = self.seal(value_end)
+                try:
+                    sequence, _ = self.sequence(
+                        position,
+                        value_end,
+                        syntax=syntax,
+                        delimited=False,
+                        depth=depth,
+                        encoding=encoding,
+                        path=path,
+                    )
+                finally:
+                    self.open_end = open_end
                 return DataElement(tag, "SQ", sequence, position, False), value_end
             self.decoded += length
             if self.decoded > self.limits.max_decoded_size:
@@ -734,8 +850,8 @@ class _Parser:
         path: str,
     ) -> tuple[Sequence, int]:
         """Read the items of a sequence (defined length up to ``end``, else up to its delimiter)."""
-        if depth >= self.limits.max_depth:
-            raise self.over("max_depth", "levels of nested sequences", start, path)
+        if depth >= self.max_depth:
+            raise self.too_deep(start, path)
         items: list[Dataset] = []
         position = start
         while True:
@@ -747,7 +863,7 @@ class _Parser:
                     if delimited and position == end
                     else f"item header needs 8 bytes, {end - position} left"
                 )
-                raise TruncatedError(what, offset=position, path=path)
+                raise self.short(what, position, end, path)
             tag, length = self.header(syntax, position)
             item_path = f"{path} > item {len(items) + 1}"
             if tag == _SEQUENCE_DELIMITER:
@@ -782,20 +898,25 @@ class _Parser:
                 )
             else:
                 if length > end - content:
-                    raise TruncatedError(
+                    raise self.short(
                         f"item length {length} exceeds the {end - content} bytes left",
-                        offset=position + 4,
+                        position + 4,
+                        end,
+                        item_path,
+                    )
+                open_end = self.seal(content + length)
+                try:
+                    item, position = self.dataset(
+                        content,
+                        content + length,
+                        syntax=syntax,
+                        delimited=False,
+                        depth=depth + 1,
+                        encoding=encoding,
                         path=item_path,
                     )
-                item, position = self.dataset(
-                    content,
-                    content + length,
-                    syntax=syntax,
-                    delimited=False,
-                    depth=depth + 1,
-                    encoding=encoding,
-                    path=item_path,
-                )
+                finally:
+                    self.open_end = open_end
             items.append(item)
         sequence = Sequence(items)
         sequence.is_undefined_length = delimited
@@ -807,10 +928,11 @@ class _Parser:
         count = 0
         while True:
             if end - position < 8:
-                raise TruncatedError(
+                raise self.short(
                     "encapsulated value ends without a sequence delimitation item",
-                    offset=position,
-                    path=path,
+                    position,
+                    end,
+                    path,
                 )
             tag, length = self.header(syntax, position)
             if tag == _SEQUENCE_DELIMITER:
@@ -824,11 +946,11 @@ class _Parser:
                     path=f"{path} > fragment {count}",
                 )
             if length == _UNDEFINED or length > end - position - 8:
-                raise TruncatedError(
-                    f"fragment length {length} exceeds the {end - position - 8} bytes left",
-                    offset=position + 4,
-                    path=f"{path} > fragment {count}",
-                )
+                what = f"fragment length {length} exceeds the {end - position - 8} bytes left"
+                fragment_path = f"{path} > fragment {count}"
+                if length == _UNDEFINED:  # never a length, whatever follows
+                    raise TruncatedError(what, offset=position + 4, path=fragment_path)
+                raise self.short(what, position + 4, end, fragment_path)
             position += 8 + length
 
 
@@ -905,15 +1027,22 @@ class _Converter:
 
 
 def _decode_plain(
-    buffer: memoryview, syntax: TransferSyntax, policy: Policy, sink: list[Diagnostic], root: str
+    buffer: memoryview,
+    syntax: TransferSyntax,
+    policy: Policy,
+    sink: list[Diagnostic],
+    root: str,
+    *,
+    cut: bool = False,
 ) -> Dataset:
-    """Decode non-deflated data-set bytes in exactly the given element encoding.
+    """Decode non-deflated data-set bytes in exactly the given element encoding (``cut``: they
+    are what inflation gave up to ``max_inflated_size``, and the data set goes on after them).
 
     pydicom's warnings (an invalid value for its VR, an unknown character set) are caught here
     and become ``PYDICOM_WARNING`` diagnostics, so nothing reaches stderr.
     """
     layout = _syntax(syntax.implicit_vr, syntax.little_endian)
-    parser = _Parser(buffer, policy, sink)
+    parser = _Parser(buffer, policy, sink, cut=cut)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ds, _ = parser.dataset(
@@ -929,6 +1058,13 @@ def _decode_plain(
         converter.report(None, root)
         converter.convert(ds, root)
     return ds
+
+
+def _refuse_cut(inflated: _Inflated, policy: Policy) -> None:
+    """Raise :class:`LimitExceeded` when inflation stopped at the cap and ``policy`` raises
+    ``LIMIT_EXCEEDED`` (strict); a lenient decode goes on with what was inflated."""
+    if inflated.stopped is not None and policy.raises(DiagnosticCode.LIMIT_EXCEEDED):
+        raise _inflate_limit(policy.limits.max_inflated_size, inflated.stopped)
 
 
 def _empty(syntax: TransferSyntax) -> Dataset:
@@ -949,21 +1085,28 @@ def decode_dataset(
 
     Structure is checked eagerly and every value but pixel data is converted, so truncated or
     garbage input raises a :class:`DimseCodecError` here rather than later; empty input is an
-    empty data set. Tolerated problems go to ``diagnostics`` (or raise, per ``policy``).
+    empty data set. Tolerated problems go to ``diagnostics`` (or raise, per ``policy``). A limit
+    met (:mod:`dimse_codec.limits`) raises :class:`LimitExceeded` under a policy that raises
+    ``LIMIT_EXCEEDED``, else it is reported and the data set holds the top-level elements
+    before the one that met it.
     """
     view = byte_view(data)
     syntax = _resolve(transfer_syntax)
     sink = diagnostics if diagnostics is not None else []
     if len(view) == 0:
         return _empty(syntax)
-    root = "data set"
-    if syntax.deflated:
-        inflated = inflate(
-            view, max_size=policy.limits.max_inflated_size, policy=policy, diagnostics=sink
-        )
-        view = memoryview(inflated)
-        root = "data set (inflated)"
-    return _decode_plain(view, syntax, policy, sink, root)
+    if not syntax.deflated:
+        return _decode_plain(view, syntax, policy, sink, "data set")
+    inflated = _inflate_capped(view, policy.limits.max_inflated_size, policy, sink)
+    _refuse_cut(inflated, policy)
+    return _decode_plain(
+        memoryview(inflated.data),
+        syntax,
+        policy,
+        sink,
+        _INFLATED_ROOT,
+        cut=inflated.stopped is not None,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -985,7 +1128,7 @@ class EncodedDataset:
             data if isinstance(data, bytes) else byte_view(data).toreadonly()
         )
         self._syntax = _resolve(transfer_syntax)
-        self._inflated: tuple[bytes, list[Diagnostic]] | None = None
+        self._inflated: tuple[_Inflated, list[Diagnostic]] | None = None
         self._decoded: dict[Policy, tuple[Dataset, list[Diagnostic]]] = {}
         self._diagnostics: list[Diagnostic] = []
 
@@ -1023,34 +1166,47 @@ class EncodedDataset:
         return hashlib.sha256(self._raw).hexdigest()
 
     def inflated(self, policy: Policy = LENIENT) -> bytes | memoryview:
-        """Return the bytes after inflating for a deflated syntax, else the raw buffer."""
+        """Return the bytes after inflating for a deflated syntax, else the raw buffer.
+
+        A stream that inflates past ``max_inflated_size`` raises :class:`LimitExceeded` under a
+        policy that raises ``LIMIT_EXCEEDED``; else the first ``max_inflated_size`` bytes are
+        returned and a ``LIMIT_EXCEEDED`` diagnostic gives where in the stream inflation stopped.
+        """
         if not self._syntax.deflated or len(self._raw) == 0:
             self._diagnostics = []
             return self._raw
         sink: list[Diagnostic] = []
-        data = self._inflate(policy, sink)
-        self._diagnostics = sink
-        return data
-
-    def _inflate(self, policy: Policy, sink: list[Diagnostic]) -> bytes:
-        """Inflate once, then replay the recorded problems through ``policy`` on every call."""
-        limit = policy.limits.max_inflated_size
-        if self._inflated is None:
-            found: list[Diagnostic] = []
-            data = inflate(self._raw, max_size=limit, policy=LENIENT, diagnostics=found)
-            self._inflated = (data, found)
-        data, found = self._inflated
-        if len(data) > limit:
-            raise LimitExceeded(
-                _limit_message("max_inflated_size", limit, "bytes inflated"),
-                path="deflated data set",
-                code=DiagnosticCode.LIMIT_EXCEEDED.value,
+        inflated = self._inflate(policy, sink)
+        if inflated.stopped is not None:
+            error = _inflate_limit(policy.limits.max_inflated_size, inflated.stopped)
+            policy.report(
+                sink,
+                DiagnosticCode.LIMIT_EXCEEDED,
+                f"{error.message} (at {error.path} @{error.offset}); inflation stopped: the first "
+                f"{len(inflated.data)} bytes are returned, the rest of the stream is not inflated",
+                error.offset,
+                error.path,
             )
+        self._diagnostics = sink
+        return inflated.data
+
+    def _inflate(self, policy: Policy, sink: list[Diagnostic]) -> _Inflated:
+        """Inflate up to the policy's ``max_inflated_size`` (once, unless a later policy's limit
+        gives another answer), refuse a cut stream per :func:`_refuse_cut`, then replay the
+        recorded problems through ``policy``."""
+        limit = policy.limits.max_inflated_size
+        cached = self._inflated
+        if cached is None or not _answers(cached[0], limit):
+            found: list[Diagnostic] = []
+            cached = (_inflate_capped(byte_view(self._raw), limit, LENIENT, found), found)
+            self._inflated = cached
+        inflated, found = cached
+        _refuse_cut(inflated, policy)
         for diagnostic in found:
             policy.report(
                 sink, diagnostic.code, diagnostic.message, diagnostic.offset, diagnostic.path
             )
-        return data
+        return inflated
 
     def dataset(self, policy: Policy = LENIENT) -> Dataset:
         """Decode on first request for ``policy`` and cache it; later calls get the same object."""
@@ -1060,9 +1216,14 @@ class EncodedDataset:
             if len(self._raw) == 0:
                 ds = _empty(self._syntax)
             elif self._syntax.deflated:
-                data = self._inflate(policy, sink)
+                inflated = self._inflate(policy, sink)
                 ds = _decode_plain(
-                    memoryview(data), self._syntax, policy, sink, "data set (inflated)"
+                    memoryview(inflated.data),
+                    self._syntax,
+                    policy,
+                    sink,
+                    _INFLATED_ROOT,
+                    cut=inflated.stopped is not None,
                 )
             else:
                 ds = _decode_plain(byte_view(self._raw), self._syntax, policy, sink, "data set")

@@ -5,8 +5,9 @@
 :func:`~dimse_codec.dataset.decode_dataset` reads back equal (and re-encodes to the same bytes)
 in the transfer syntax asked for; :func:`encoded_datasets` pairs such bytes with their syntax.
 :func:`malformed_datasets` breaks one thing in such an encoding and says what the decoder must
-answer: an error class (truncation, a bad VR, too deep nesting, a corrupt deflate stream ...) or
-the one diagnostic a lenient decode reports. Only what the decoder really detects is generated.
+answer: an error class (truncation, a bad VR, a corrupt deflate stream ...) or the one
+diagnostic a lenient decode reports (too deep nesting is ``LIMIT_EXCEEDED``). Only what the
+decoder really detects is generated.
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ from dimse_codec.dataset import (
 from dimse_codec.errors import (
     DecodeError,
     DimseCodecError,
-    LimitExceeded,
     TruncatedError,
 )
 from dimse_codec.policy import DiagnosticCode
@@ -282,7 +282,8 @@ class MalformedDataset:
 
     When ``expected`` is a :class:`~dimse_codec.policy.DiagnosticCode`, a lenient
     :func:`~dimse_codec.dataset.decode_dataset` returns a data set and reports exactly that one
-    diagnostic, and a strict decode raises it as :class:`~dimse_codec.errors.PolicyViolation`.
+    diagnostic, and a strict decode raises it as :class:`~dimse_codec.errors.PolicyViolation`
+    (``LIMIT_EXCEEDED`` as :class:`~dimse_codec.errors.LimitExceeded`, as every limit met is).
     When it is an error class, both policies raise exactly that class.
     """
 
@@ -582,7 +583,7 @@ _DEFECTS: tuple[tuple[Expected, str, tuple[TransferSyntax, ...], _Builder], ...]
     (DecodeError, "item or delimiter tag where an element starts", _ALL, _stray_item_tag),
     (DecodeError, "non-item inside a sequence", _ALL, _bad_sequence_content),
     (DecodeError, "invalid VR", _EXPLICIT, _invalid_vr),
-    (LimitExceeded, "sequences nested too deep", _ALL, _too_deep),
+    (_D.LIMIT_EXCEEDED, "sequences nested too deep", _ALL, _too_deep),
     (_D.DEFLATE_TRAILING_DATA, "bytes after the deflate stream", _DEFLATED, _deflate_trailing),
     (_D.DEFLATE_PADDING, "pad byte after an even deflate stream", _DEFLATED, _deflate_padding),
     (DecodeError, "corrupt deflate stream", _DEFLATED, _deflate_corrupt),
