@@ -6,6 +6,7 @@ and :func:`encode_command_set`, or the message-level :func:`decode_message` /
 """
 
 from dimse_codec._version import VERSION
+from dimse_codec.dataset.syntax_check import check_transfer_syntax, require_transfer_syntax
 from dimse_codec.dimse.codec import (
     EncodedMessage,
     decode_command_set,
@@ -40,6 +41,7 @@ from dimse_codec.errors import (
     InvalidParameterType,
     LimitExceeded,
     PolicyViolation,
+    TransferSyntaxMismatch,
     TruncatedError,
 )
 from dimse_codec.policy import LENIENT, STRICT, Diagnostic, DiagnosticCode, Policy
@@ -81,16 +83,19 @@ __all__ = [
     "QuirkLayer",
     "QuirkSpec",
     "StatusCategory",
+    "TransferSyntaxMismatch",
     "TruncatedError",
     "UnknownMessage",
     "Verdict",
     "__version__",
     "category",
+    "check_transfer_syntax",
     "decode_command_set",
     "decode_message",
     "describe",
     "encode_command_set",
     "encode_message",
     "message_spec",
+    "require_transfer_syntax",
     "validate",
 ]

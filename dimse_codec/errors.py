@@ -6,6 +6,8 @@ caller that catches :class:`DimseCodecError` has caught every way bad bytes can 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from dimse_codec.diagnostics import Diagnostic
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "LocalProtocolError",
     "PolicyViolation",
     "RemoteProtocolError",
+    "TransferSyntaxMismatch",
     "TruncatedError",
 ]
 
@@ -123,4 +126,25 @@ class RemoteProtocolError(DecodeError):
             offset=diagnostic.offset,
             path=diagnostic.path,
             code=diagnostic.code.value,
+        )
+
+
+class TransferSyntaxMismatch(EncodeError):
+    """A data set that cannot be sent as it is in its presentation context's transfer syntax.
+
+    ``diagnostics`` lists every reason (see
+    :func:`~dimse_codec.dataset.check_transfer_syntax`); the message is the first one, with
+    its element path, and says how many more there are. ``transfer_syntax`` is the context's.
+    """
+
+    def __init__(self, diagnostics: Sequence[Diagnostic], transfer_syntax: str) -> None:
+        self.diagnostics = tuple(diagnostics)
+        self.transfer_syntax = transfer_syntax
+        first = self.diagnostics[0]
+        more = len(self.diagnostics) - 1
+        tail = f" (and {more} more)" if more else ""
+        super().__init__(
+            f"{first.message}{tail}; as_is=True sends it anyway",
+            path=first.path,
+            code=first.code.value,
         )

@@ -523,10 +523,12 @@ FLIPS: dict[str, Flip] = {
     "pdv-item-length": Flip(
         lambda recorded: recorded.stores[2].start + 8, ("ITEM_LENGTH_MISMATCH",)
     ),
-    # the command PDV's (odd) context ID becomes even; the data set stays on the old one
+    # the command PDV's (odd) context ID becomes even; the data set stays on the old one, and
+    # the message is on a context the A-ASSOCIATE-RQ never proposed (CONTEXT_CHANGED: one per
+    # data PDV)
     "pdv-context-id": Flip(
         lambda recorded: recorded.stores[2].start + 10,
-        ("CONTEXT_ID_INVALID", "CONTEXT_CHANGED", "CONTEXT_CHANGED"),  # one per data PDV
+        ("CONTEXT_ID_INVALID", "CONTEXT_CHANGED", "CONTEXT_CHANGED", "CONTEXT_NOT_ACCEPTED"),
     ),
 }
 

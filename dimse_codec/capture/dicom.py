@@ -63,6 +63,7 @@ from dimse_codec.pdu import (
     AAssociateRQ,
     AReleaseRP,
     AReleaseRQ,
+    PresentationContextResult,
     UserIdentityRQSubItem,
 )
 from dimse_codec.policy import LENIENT, Diagnostic, DiagnosticCode, Policy
@@ -179,6 +180,10 @@ class CapturedMessage:
     """For a response or a C-CANCEL: the frame of the request it answers or cancels."""
     response_time_ns: int | None = None
     """For a response: how long after its request it was sent."""
+    context_result: PresentationContextResult | int | None = None
+    """The A-ASSOCIATE-AC's Result/Reason for the message's context (PS3.8 Table 9-18):
+    ``ACCEPTANCE``, a rejection, or None when the AC answered nothing for it (never proposed,
+    not answered) or was not seen."""
 
     @property
     def name(self) -> str:
@@ -892,8 +897,16 @@ class CaptureDecoder:
         context = None if negotiated is None else negotiated.accepted_contexts.get(event.context_id)
         abstract = None if context is None else context.abstract_syntax
         syntax = None if context is None else context.transfer_syntax
+        result: PresentationContextResult | int | None = None
         guessed = None
-        if syntax is None and event.dataset is not None:
+        found = list(map(half.shifted, event.diagnostics)) + list(primitive.diagnostics)
+        if context is not None:
+            result = PresentationContextResult.ACCEPTANCE
+        elif negotiated is not None:
+            # the AC did not accept this context: report it, and never guess a syntax
+            where = half.base + event.offset
+            abstract, result = self._unaccepted(assoc.record, event.context_id, where, found)
+        elif event.dataset is not None:
             sniffed = sniff_transfer_syntax(event.dataset)
             if sniffed is not None:
                 syntax, guessed = sniffed.transfer_syntax, sniffed.reason
@@ -914,12 +927,43 @@ class CaptureDecoder:
                 primitive,
                 event.command_set,
                 event.dataset,
-                tuple(map(half.shifted, event.diagnostics)) + primitive.diagnostics,
+                tuple(found),
                 request_frame,
                 response_time,
+                result,
             )
         )
         return out
+
+    def _unaccepted(
+        self, record: AssociationRecord, context_id: int, offset: int, sink: list[Diagnostic]
+    ) -> tuple[str | None, PresentationContextResult | int | None]:
+        """Report a message on a context the A-ASSOCIATE-AC did not accept (PS3.8 9.3.5: a
+        P-DATA-TF names an accepted context); return the proposed abstract syntax and result."""
+        rejected = record.rejected_contexts.get(context_id)
+        proposed = () if record.request is None else record.request.presentation_contexts
+        abstract = next(
+            (c.abstract_syntax for c in proposed if c.presentation_context_id == context_id),
+            None,
+        )
+        result = None if rejected is None else rejected.result
+        if result is not None:
+            name = getattr(result, "name", "unknown").lower().replace("_", "-")
+            how = f"the A-ASSOCIATE-AC rejected with result {int(result)} ({name})"
+        elif abstract is not None:
+            how = "the A-ASSOCIATE-AC did not accept (no answer, or no transfer syntax)"
+        else:
+            how = "the A-ASSOCIATE-RQ never proposed"
+        which = f"context {context_id}" + ("" if abstract is None else f" ({abstract})")
+        self.policy.report(
+            sink,
+            DiagnosticCode.CONTEXT_NOT_ACCEPTED,
+            f"a message on {which}, which {how}; its data set is kept as bytes, in no "
+            "transfer syntax",
+            offset,
+            f"message on context {context_id}",
+        )
+        return abstract, result
 
     def _match(
         self,

@@ -365,7 +365,10 @@ def _dataset_json(
     }
     if with_model:
         if message.transfer_syntax is None:
-            out["error"] = "the transfer syntax is unknown (no A-ASSOCIATE seen, none guessed)"
+            out["error"] = (
+                "the transfer syntax is unknown (no accepted presentation context seen, "
+                "none guessed)"
+            )
         else:
             found: list[Diagnostic] = []
             try:
@@ -687,7 +690,7 @@ def export_message(
     if message.dataset is None:
         return None, "no data set"
     if not message.transfer_syntax:
-        return None, "no transfer syntax (no A-ASSOCIATE seen, none guessed)"
+        return None, "no transfer syntax (no accepted presentation context seen, none guessed)"
     sop_class = _uid_text(message.primitive, "AffectedSOPClassUID") or message.abstract_syntax
     sop_instance = _uid_text(message.primitive, "AffectedSOPInstanceUID")
     if not sop_class or not sop_instance:

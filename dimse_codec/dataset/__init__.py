@@ -10,6 +10,11 @@ from dimse_codec.dataset.codec import (
     encode_dataset,
     inflate,
 )
+from dimse_codec.dataset.syntax_check import (
+    COMPATIBLE_COMPRESSIONS,
+    check_transfer_syntax,
+    require_transfer_syntax,
+)
 from dimse_codec.dataset.transfer_syntax import (
     DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
     EXPLICIT_VR_BIG_ENDIAN,
@@ -22,6 +27,7 @@ from dimse_codec.dataset.transfer_syntax import (
 )
 
 __all__ = [
+    "COMPATIBLE_COMPRESSIONS",
     "DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN",
     "EXPLICIT_VR_BIG_ENDIAN",
     "EXPLICIT_VR_LITTLE_ENDIAN",
@@ -31,9 +37,11 @@ __all__ = [
     "EncodedDataset",
     "TransferSyntax",
     "TransferSyntaxLike",
+    "check_transfer_syntax",
     "decode_dataset",
     "deflate",
     "encode_dataset",
     "inflate",
     "lookup_transfer_syntax",
+    "require_transfer_syntax",
 ]

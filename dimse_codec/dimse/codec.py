@@ -14,8 +14,10 @@ import re
 from collections.abc import Iterable
 from typing import Any, NamedTuple, TypeVar, overload
 
+from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
+from dimse_codec.dataset.syntax_check import require_transfer_syntax
 from dimse_codec.dimse.command_set import (
     HEADER_SIZE,
     RawElement,
@@ -896,12 +898,19 @@ def encode_message(
     check: bool = True,
     quirks: Iterable[Quirk] = (),
     omit: Iterable[str] = (),
+    as_is: bool = False,
 ) -> EncodedMessage:
     """Encode a primitive as a whole message: command-set bytes plus its data set bytes.
 
     The data set is the parameter this message type carries (a ``Dataset`` is encoded in the
     primitive's ``transfer_syntax``; bytes and memoryviews pass through uncopied). ``quirks``
     and ``omit`` bend the command set as in :func:`encode_command_set`.
+
+    A ``Dataset`` that cannot be sent faithfully in ``transfer_syntax`` (encapsulated pixel data
+    in a native syntax, another compression, values read in the other byte order: see
+    :func:`~dimse_codec.dataset.check_transfer_syntax`) raises
+    :class:`~dimse_codec.errors.TransferSyntaxMismatch`, unless ``as_is`` says to send it so on
+    purpose. Bytes are the caller's own encoding and are not checked.
     """
     spec = message_spec(primitive, is_request)
     command = encode_command_set(
@@ -914,5 +923,9 @@ def encode_message(
     )
     dataset = None
     if spec.dataset is not None:
-        dataset = primitive.payload_bytes(spec.dataset.keyword)
+        keyword = spec.dataset.keyword
+        value = primitive.payload(keyword)
+        if isinstance(value, Dataset) and not as_is:
+            require_transfer_syntax(value, primitive.transfer_syntax)
+        dataset = primitive.payload_bytes(keyword)
     return EncodedMessage(command, dataset, spec)

@@ -320,13 +320,16 @@ def encode_pdata(
     check: bool = True,
     quirks: Iterable[Quirk] = (),
     omit: Iterable[str] = (),
+    as_is: bool = False,
 ) -> PDataMessage:
     """Encode a primitive (or an already encoded message) and plan it as P-DATA-TF PDUs.
 
     ``context_id`` defaults to the primitive's own ``context_id``. The other arguments are those
     of :func:`~dimse_codec.encode_message` and :func:`fragment_message`; ``quirks`` may mix both
     layers' quirks, each layer applying its own (with an :class:`EncodedMessage`, whose command
-    set is already bytes, command-set quirks and ``omit`` raise InvalidParameter).
+    set is already bytes, command-set quirks and ``omit`` raise InvalidParameter). A ``Dataset``
+    parameter is checked against the primitive's ``transfer_syntax`` as
+    :func:`~dimse_codec.encode_message` does, and ``as_is`` skips that check on purpose.
     """
     chosen = select_quirks(quirks, _ALL_LAYERS, "encode_pdata")
     command_quirks = frozenset(q for q in chosen if CATALOGUE[q].layer is QuirkLayer.COMMAND_SET)
@@ -346,6 +349,7 @@ def encode_pdata(
             check=check,
             quirks=command_quirks,
             omit=omit,
+            as_is=as_is,
         )
         if context_id is None:
             context_id = message.context_id
