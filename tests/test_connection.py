@@ -12,7 +12,7 @@ from dimse_codec import C_CANCEL, C_ECHO, C_FIND, C_STORE, STRICT
 from dimse_codec.association import respond
 from dimse_codec.dataset import encode_dataset
 from dimse_codec.dimse.responses import build_response
-from dimse_codec.errors import LocalProtocolError, RemoteProtocolError
+from dimse_codec.errors import LocalProtocolError, RemoteProtocolError, TransferSyntaxMismatch
 from dimse_codec.pdata import encode_pdata
 from dimse_codec.pdu import (
     AAbort,
@@ -149,6 +149,27 @@ def test_store_fragments_to_the_peers_maximum_and_the_data_set_decodes_in_its_sy
     assert received.dataset is not None
     assert bytes(received.dataset) == encode_dataset(ds, EXPLICIT)
     assert received.primitive.transfer_syntax == EXPLICIT
+
+
+def test_a_data_set_its_context_cannot_carry_is_refused_unless_sent_as_is() -> None:
+    scu, scp = associate()
+    ds = Dataset()
+    ds.SOPClassUID, ds.SOPInstanceUID = SECONDARY_CAPTURE, "1.2.3.4.6"
+    item = b"\xfe\xff\x00\xe0" + (4).to_bytes(4, "little") + b"\xff\xd8\xff\xd9"
+    basic_offset_table = b"\xfe\xff\x00\xe0" + bytes(4)
+    end = b"\xfe\xff\xdd\xe0" + bytes(4)
+    ds.add_new(0x7FE00010, "OB", basic_offset_table + item + end)  # encapsulated (PS3.5 A.4)
+    ds[0x7FE00010].is_undefined_length = True
+    rq = C_STORE(
+        AffectedSOPClassUID=SECONDARY_CAPTURE, AffectedSOPInstanceUID="1.2.3.4.6", Priority=0
+    )
+    with pytest.raises(TransferSyntaxMismatch) as caught:
+        scu.send_message(rq, dataset=ds)  # the context is Explicit VR Little Endian: native only
+    assert "7FE0,0010" in str(caught.value).upper() and scu.state == "Sta6"
+    assert scu.data_to_send() == b"" and scu.outstanding == ()
+    message_id = scu.send_message(rq, dataset=ds, as_is=True)  # on purpose: a test of a peer
+    (received,) = scp.receive_data(scu.data_to_send())
+    assert isinstance(received, MessageReceived) and received.primitive.MessageID == message_id
 
 
 def test_find_pending_responses_keep_the_operation_until_the_final_status() -> None:

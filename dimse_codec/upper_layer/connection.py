@@ -376,6 +376,7 @@ class Connection:
         context_id: int | None = None,
         *,
         dataset: object = None,
+        as_is: bool = False,
         now: float | None = None,
     ) -> int | None:
         """P-DATA request (Evt9): encode and fragment a message to the peer's maximum length.
@@ -384,7 +385,10 @@ class Connection:
         context of the request a response or C-CANCEL answers. ``dataset`` (a pydicom Dataset or
         bytes) becomes the message's data set, encoded in the context's transfer syntax. A
         request without a MessageID gets the next free one. Returns the request's MessageID
-        (``None`` for a response). Raises :class:`~dimse_codec.errors.LocalProtocolError` when
+        (``None`` for a response). A data set the context's transfer syntax cannot carry as it
+        is (encapsulated pixel data under a native syntax, another compression, another byte
+        order) raises :class:`~dimse_codec.errors.TransferSyntaxMismatch`, unless ``as_is`` asks
+        to send it as it is on purpose. Raises :class:`~dimse_codec.errors.LocalProtocolError` when
         the state forbids P-DATA, the context is not accepted, the Asynchronous Operations
         Window is full, or a C-CANCEL names no outstanding C-FIND, C-GET or C-MOVE.
         """
@@ -428,7 +432,9 @@ class Connection:
         message_id: int | None = None
         if spec.is_request and not cancel:
             message_id = self._message_id_for(primitive)
-        plan = encode_pdata(primitive, context_id, max_pdu_length=association.peer_max_pdu_length)
+        plan = encode_pdata(
+            primitive, context_id, max_pdu_length=association.peer_max_pdu_length, as_is=as_is
+        )
         self._pending_send = tuple(plan.buffers())
         self._fire("Evt9")
         if message_id is not None:
