@@ -75,9 +75,9 @@ class Serving:
 
 
 @contextmanager
-def serving(out: Path, *options: str) -> Iterator[Serving]:
-    """``dimse-codec serve 0 --out OUT``, its port read from its first line."""
-    argv = [sys.executable, "-m", "dimse_codec.cli.main", "serve", "0", "--out", str(out)]
+def serving(out: Path, *options: str, port: int = 0) -> Iterator[Serving]:
+    """``dimse-codec serve PORT --out OUT``, its port read from its first line."""
+    argv = [sys.executable, "-m", "dimse_codec.cli.main", "serve", str(port), "--out", str(out)]
     process = subprocess.Popen(
         [*argv, *options], stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
     )
