@@ -27,6 +27,7 @@ from peers import STARTUP_TIMEOUT, dcmtk_server, free_port, run_tool, stop
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
+from test_net_dcmtk import storescp  # noqa: F401 - the DCMTK net tests' fixture, shared
 
 from dimse_codec.cli.serve import STORAGE_SOP_CLASSES, safe_name
 from dimse_codec.dimse.codec import encode_message
@@ -107,17 +108,7 @@ def _first_line(process: subprocess.Popen[bytes]) -> str:
 # -- echo and store against storescp ---------------------------------------------------------
 
 
-@pytest.fixture
-def storescp(tmp_path: Path) -> Iterator[tuple[int, Path]]:
-    tool = require_tool("storescp")
-    port, out = free_port(), tmp_path / "storescp"
-    out.mkdir()
-    argv = [tool, "+xa", "+B", "+uf", "-od", str(out), str(port)]
-    with dcmtk_server(argv, port, tmp_path / "storescp.log", out):
-        yield port, out
-
-
-def test_echo_to_storescp(storescp: tuple[int, Path]) -> None:
+def test_echo_to_storescp(storescp: tuple[int, Path]) -> None:  # noqa: F811 - the imported fixture
     port, _ = storescp
     done = cli("echo", "127.0.0.1", str(port), "--aet", "ME", "--aec", "STORESCP")
     assert done.returncode == 0, done.stderr
@@ -130,7 +121,7 @@ def test_echo_with_nothing_listening_is_exit_2() -> None:
     assert done.stderr.startswith("error: 127.0.0.1:") and "Traceback" not in done.stderr
 
 
-def test_store_to_storescp_byte_for_byte(storescp: tuple[int, Path], tmp_path: Path) -> None:
+def test_store_to_storescp_byte_for_byte(storescp: tuple[int, Path], tmp_path: Path) -> None:  # noqa: F811 - the imported fixture
     port, out = storescp
     folder = tmp_path / "in" / "deeper"
     folder.mkdir(parents=True)
@@ -148,7 +139,7 @@ def test_store_to_storescp_byte_for_byte(storescp: tuple[int, Path], tmp_path: P
         assert read_instance(sample(name)) in written, name
 
 
-def test_store_only_good_files_is_exit_0(storescp: tuple[int, Path]) -> None:
+def test_store_only_good_files_is_exit_0(storescp: tuple[int, Path]) -> None:  # noqa: F811 - the imported fixture
     port, _ = storescp
     done = cli("store", "127.0.0.1", str(port), str(sample("CT_small.dcm")), "--max-pdu", "8192")
     assert done.returncode == 0, done.stdout + done.stderr

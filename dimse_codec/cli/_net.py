@@ -19,6 +19,7 @@ from dimse_codec.upper_layer import Timeouts
 __all__ = [
     "DEFAULT_AET",
     "add_client_arguments",
+    "add_max_pdu",
     "ae_title",
     "client_timeouts",
     "failure_text",
@@ -53,6 +54,17 @@ def max_pdu(text: str) -> int:
     return value
 
 
+def add_max_pdu(parser: argparse.ArgumentParser) -> None:
+    """``--max-pdu N``: the largest PDU we receive (our A-ASSOCIATE Maximum Length)."""
+    parser.add_argument(
+        "--max-pdu",
+        type=max_pdu,
+        default=DEFAULT_MAX_PDU_LENGTH,
+        metavar="N",
+        help=f"the largest PDU we receive, in bytes (default {DEFAULT_MAX_PDU_LENGTH})",
+    )
+
+
 def add_client_arguments(parser: argparse.ArgumentParser) -> None:
     """``HOST PORT --aet --aec --timeout``, as DCMTK's ``echoscu`` and ``storescu`` take them."""
     parser.add_argument("host", metavar="HOST", help="the SCP's host name or address")
@@ -78,13 +90,7 @@ def add_client_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="seconds to connect, to associate and to wait for each response (default 30)",
     )
-    parser.add_argument(
-        "--max-pdu",
-        type=max_pdu,
-        default=DEFAULT_MAX_PDU_LENGTH,
-        metavar="N",
-        help=f"the largest PDU we receive, in bytes (default {DEFAULT_MAX_PDU_LENGTH})",
-    )
+    add_max_pdu(parser)
 
 
 def client_timeouts(seconds: float) -> Timeouts:

@@ -31,8 +31,7 @@ from typing import TYPE_CHECKING
 
 from pydicom._uid_dict import UID_dictionary
 
-from dimse_codec.association import DEFAULT_MAX_PDU_LENGTH
-from dimse_codec.cli._net import ae_title, max_pdu, port, positive_int, seconds
+from dimse_codec.cli._net import add_max_pdu, ae_title, port, positive_int, seconds
 from dimse_codec.cli._types import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_USAGE
 from dimse_codec.cli.decode import file_meta
 from dimse_codec.net import Server
@@ -109,13 +108,7 @@ def register(subparsers: SubParsers) -> None:
         metavar="S",
         help="seconds for the association, the release and each answer we wait for (default 30)",
     )
-    parser.add_argument(
-        "--max-pdu",
-        type=max_pdu,
-        default=DEFAULT_MAX_PDU_LENGTH,
-        metavar="N",
-        help=f"the largest PDU we receive, in bytes (default {DEFAULT_MAX_PDU_LENGTH})",
-    )
+    add_max_pdu(parser)
     parser.add_argument(
         "--commitment-report",
         choices=("same", "new"),
