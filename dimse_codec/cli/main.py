@@ -16,8 +16,11 @@ from typing import TYPE_CHECKING
 
 from dimse_codec import __version__
 from dimse_codec.cli import decode as decode_command
+from dimse_codec.cli import echo as echo_command
 from dimse_codec.cli import fuzz as fuzz_command
 from dimse_codec.cli import inspect as inspect_command
+from dimse_codec.cli import serve as serve_command
+from dimse_codec.cli import store as store_command
 from dimse_codec.cli._types import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_USAGE, Handler
 
 if TYPE_CHECKING:
@@ -29,6 +32,9 @@ SUBCOMMANDS: tuple[Callable[[SubParsers], None], ...] = (
     inspect_command.register,
     decode_command.register,
     fuzz_command.register,
+    echo_command.register,
+    store_command.register,
+    serve_command.register,
 )
 """The ``register`` function of every subcommand, in the order ``--help`` lists them."""
 

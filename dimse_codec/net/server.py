@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl as _ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -161,7 +161,7 @@ class Server:
             known_destination=None if self.peers is None else self._knows,
             policy=self.policy,
         )
-        link = _Link(services, reader, writer, self._work_for(services))
+        link = _ServerLink(services, reader, writer, self._work_for(services))
         try:
             link._take(connection.transport_connected(now=link.now()))
             while not link.closed:
@@ -192,6 +192,51 @@ class Server:
             await perform_work(services, work, self.peers, title, None)
 
         return run
+
+
+class _ServerLink(_Link):
+    """A server's link, whose connection clock stands still while the server works.
+
+    The connection's network timer measures the peer's sending (the time between two of its
+    whole PDUs); while a handler runs or an operation produces its responses (a slow C-FIND,
+    C-GET sub-operations, a C-MOVE's sub-association) the peer waits for us, so that time is
+    taken off the clock the connection sees. The timers of our own waits (a response to our
+    request, the release) still run whenever we are not working.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clock = asyncio.get_running_loop().time
+        self._held = 0.0
+        self._busy_since: float | None = None
+
+    def now(self) -> float:  # type: ignore[override]  # an instance's clock, not the loop's
+        """The loop's time less the time spent working; frozen while working."""
+        moment = self._busy_since if self._busy_since is not None else self._clock()
+        return moment - self._held
+
+    @contextlib.contextmanager
+    def _working(self) -> Iterator[None]:
+        if self._busy_since is not None:  # nested: the outer interval counts
+            yield
+            return
+        self._busy_since = self._clock()
+        try:
+            yield
+        finally:
+            self._held += self._clock() - self._busy_since
+            self._busy_since = None
+
+    def _take(self, events: list[Any]) -> None:
+        with self._working():  # the handlers of what arrived run in here
+            super()._take(events)
+
+    async def turn(self) -> None:
+        if self.services.runnable:  # results to produce: the whole turn is ours
+            with self._working():
+                await super().turn()
+        else:
+            await super().turn()
 
 
 def _default_supported(handlers: Handlers) -> Supported:
