@@ -13,6 +13,8 @@ from dataclasses import replace
 
 import pytest
 from dicom_conversation import IMPLICIT, VERIFICATION, Conversation, message
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_limits_command import peak
 
 from dimse_codec import (
@@ -370,3 +372,27 @@ def test_inspect_counts_the_pdus_of_a_run_and_bounds_its_hex() -> None:
     assert "PDU stream: 60010 bytes, 10001 PDU(s), 0 message(s), 10000 problem(s)" in (
         stream_text(inspection)
     )
+
+
+PIECES = [bytes(6), b"\xff" + bytes(5), b"\x80\x00\x00\x00\x00\x01x", CUT_RQ, RELEASE]
+"""Empty PDUs of types 00H and FFH, one with a body, a cut A-ASSOCIATE-RQ, an A-RELEASE-RQ."""
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.sampled_from(range(len(PIECES))), max_size=60).flatmap(
+        lambda picks: st.tuples(st.just(picks), st.integers(1, 6 * len(picks) + 1))
+    )
+)
+def test_any_mix_is_reported_pdu_for_pdu(case: tuple[list[int], int]) -> None:
+    """Whatever the mix and the cut, each unused PDU is counted once and every byte of them is
+    kept, the runs are those of one call, and the release requests all come through."""
+    picks, step = case
+    data = b"".join(PIECES[i] for i in picks)
+    for events in (feed(data), feed(data, step)):
+        problems = [e for e in events if isinstance(e, StreamDiagnostic)]
+        assert sum(e.count for e in problems) == sum(i != 4 for i in picks)
+        assert b"".join(e.data for e in problems) == b"".join(PIECES[i] for i in picks if i != 4)
+        assert all(e.data == data[e.offset : e.end] for e in problems)  # type: ignore[misc]
+        assert sum(isinstance(e, PDUReceived) for e in events) == picks.count(4)
+    assert shape(feed(data, step)) == shape(feed(data))
