@@ -15,6 +15,7 @@ import pytest
 from dicom_conversation import IMPLICIT, VERIFICATION, Conversation, message
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_connection import associate, kinds
 from test_limits_command import peak
 
 from dimse_codec import (
@@ -40,7 +41,8 @@ from dimse_codec.pdata import (
     StreamDiagnostic,
     encode_pdata,
 )
-from dimse_codec.pdu import AAbort, AReleaseRQ, encode_pdu
+from dimse_codec.pdu import AAbort, AbortReason, AbortSource, AReleaseRQ, decode_pdu, encode_pdu
+from dimse_codec.upper_layer import ProtocolDiagnostic
 
 D = DiagnosticCode
 KiB, MiB = 1 << 10, 1 << 20
@@ -396,3 +398,17 @@ def test_any_mix_is_reported_pdu_for_pdu(case: tuple[list[int], int]) -> None:
         assert all(e.data == data[e.offset : e.end] for e in problems)  # type: ignore[misc]
         assert sum(isinstance(e, PDUReceived) for e in events) == picks.count(4)
     assert shape(feed(data, step)) == shape(feed(data))
+
+
+def test_the_upper_layer_aborts_an_undefined_pdu_as_unrecognized_once() -> None:
+    """PS3.8 9.3.8 and Table 9-26: an unrecognized PDU is Evt19, answered by an A-ABORT with
+    reason 1 (unrecognized-PDU); a run of them is one event, so one abort and one diagnostic."""
+    _scu, scp = associate()
+    events = scp.receive_data(bytes(600))
+    assert kinds(events) == ["Aborted", "ProtocolDiagnostic"] and scp.state == "Sta13"
+    diagnostic = events[1]
+    assert isinstance(diagnostic, ProtocolDiagnostic)
+    assert (diagnostic.event, diagnostic.diagnostic.code) == ("Evt19", D.UNKNOWN_PDU_TYPE)
+    assert decode_pdu(scp.data_to_send()) == AAbort(
+        AbortSource.SERVICE_PROVIDER, AbortReason.UNRECOGNIZED_PDU
+    )
