@@ -61,9 +61,6 @@ KNOWN_LIBRARY_BUGS: dict[str, str] = {
         "64 KiB of zeros as a command set allocate 3.5 MB, 54x the input (one element and "
         f"diagnostic per 8 zero bytes); {_PER_OBJECT}"
     ),
-    "fuzz_stream/zeros-64k": (
-        "64 KiB of zeros fed to StreamDecoder allocate 4.6 MB, 71x the input; " + _PER_OBJECT
-    ),
 }
 """Reproducers of library bugs not fixed yet: strict xfails, so a fix makes them fail until the
 entry is removed here."""

@@ -228,7 +228,8 @@ class CaptureProblem:
     could not reassemble, a RST it ignored), so that no problem means nothing was skipped.
     ``count`` is how many occurrences the record stands for: 1, except for the one record that
     ends a run of one code past the cap (``policy.limits.max_diagnostics``), which says how many
-    more there were.
+    more there were, and for a stream decoder's run of PDUs with one problem (its
+    :attr:`~dimse_codec.pdata.StreamDiagnostic.count`, their bytes in ``data``).
     """
 
     association: int | None
@@ -806,7 +807,7 @@ class CaptureDecoder:
                 offset = diagnostic.offset
                 where = half.frame_at(offset)[0] if offset is not None else None
                 index, way = self._where(conn, direction)
-                out.append(CaptureProblem(index, way, where, diagnostic, event.data))
+                out.append(CaptureProblem(index, way, where, diagnostic, event.data, event.count))
         decoder = half.decoder
         if decoder is not None and not decoder.in_progress:
             half.forget_before(half.base + decoder.offset)

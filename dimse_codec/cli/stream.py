@@ -24,7 +24,7 @@ from dimse_codec.pdata import (
     StreamDecoder,
     StreamDiagnostic,
 )
-from dimse_codec.policy import Diagnostic, Policy
+from dimse_codec.policy import Diagnostic, DiagnosticCode, Policy
 
 __all__ = [
     "MAX_EVENTS",
@@ -41,6 +41,13 @@ stream (30 MB of zero bytes is five million empty PDUs) gives a bounded report."
 
 _CHUNK = 1 << 14
 """Bytes fed to the stream decoder at a time, so its events never pile up past the cap."""
+
+MAX_DATA_HEX = 1 << 10
+"""Bytes of a stream problem's kept data shown as hex in JSON (``data_length`` gives them all):
+30 MB of zero bytes are a few events, not 60 MB of hex."""
+
+_WHOLE_PDUS = frozenset({DiagnosticCode.UNKNOWN_PDU_TYPE, DiagnosticCode.UNDECODABLE})
+"""Stream problems whose ``count`` counts PDUs (kept whole as bytes, not decoded)."""
 
 _PDU_TYPES = range(0x01, 0x08)
 _WIRE_EXTRAS = ("reserved", "raw", "trailing")
@@ -70,8 +77,8 @@ class StreamInspection:
 
     @property
     def pdu_count(self) -> int:
-        """PDUs seen (P-DATA-TF and the others), the omitted ones included."""
-        return _count(self.events, _PDUS) + self.omitted_pdus
+        """PDUs seen (P-DATA-TF and the others, undecodable ones too), the omitted included."""
+        return sum(_pdus(e) for e in self.events) + self.omitted_pdus
 
     @property
     def message_count(self) -> int:
@@ -88,8 +95,9 @@ class StreamInspection:
 
     @property
     def problem_count(self) -> int:
-        """Diagnostics in the whole stream, those of the omitted events included."""
-        return len(self.problems) + self.omitted_problems
+        """Diagnostics in the whole stream, those of the omitted events included (an event for
+        a run of PDUs with one problem counts each)."""
+        return sum(_problem_count(e) for e in self.events) + self.omitted_problems
 
 
 _PDUS = (PDUReceived, PDataReceived)
@@ -97,6 +105,20 @@ _PDUS = (PDUReceived, PDataReceived)
 
 def _count(events: tuple[Event, ...], kind: type | tuple[type, ...]) -> int:
     return sum(isinstance(e, kind) for e in events)
+
+
+def _pdus(event: Event) -> int:
+    """How many PDUs an event stands for."""
+    if isinstance(event, StreamDiagnostic):
+        return event.count if event.diagnostic.code in _WHOLE_PDUS else 0
+    return int(isinstance(event, _PDUS))
+
+
+def _problem_count(event: Event) -> int:
+    """How many problems an event reports."""
+    if isinstance(event, StreamDiagnostic):
+        return event.count
+    return len(_diagnostics(event))
 
 
 def inspect_stream(
@@ -124,9 +146,9 @@ def _keep(events: list[Event], kept: list[Event], counts: list[int], max_events:
     kept.extend(events[:room])
     for event in events[room:]:
         counts[0] += 1
-        counts[1] += isinstance(event, _PDUS)
+        counts[1] += _pdus(event)
         counts[2] += isinstance(event, MessageReceived)
-        counts[3] += len(_diagnostics(event))
+        counts[3] += _problem_count(event)
 
 
 def _diagnostics(event: Event) -> list[Diagnostic]:
@@ -248,7 +270,11 @@ def stream_json(inspection: StreamInspection, *, show_secrets: bool = False) -> 
             entry = {
                 "type": "diagnostic",
                 **diagnostic_json(event.diagnostic),
-                "data_hex": event.data.hex(),
+                "count": event.count,
+                "start": event.offset,
+                "end": event.end,
+                "data_length": len(event.data),
+                "data_hex": event.data[:MAX_DATA_HEX].hex(),
             }
         events.append(entry)
     out = {

@@ -132,7 +132,11 @@ def _nth(run: _Run, k: int) -> Fragment:
 
 @dataclass(frozen=True, slots=True)
 class PDUReceived:
-    """A whole PDU other than P-DATA-TF (A-ASSOCIATE, A-RELEASE, A-ABORT or unknown)."""
+    """A whole PDU other than P-DATA-TF (A-ASSOCIATE, A-RELEASE or A-ABORT).
+
+    A PDU of a type PS3.8 does not define, or one that cannot be decoded, is a
+    :class:`StreamDiagnostic` holding its bytes instead.
+    """
 
     pdu: PDU
     offset: int
@@ -196,12 +200,25 @@ class IncompleteMessage:
 class StreamDiagnostic:
     """A problem lenient decoding carried on past that belongs to no message.
 
-    P-DATA-TF framing problems, and a PDU other than P-DATA-TF that could not be decoded (its
-    bytes are kept in ``data``).
+    P-DATA-TF framing problems, and PDUs that are not used: of a type PS3.8 does not define
+    (``UNKNOWN_PDU_TYPE``) or that cannot be decoded (``UNDECODABLE``), their bytes kept in
+    ``data``. PDUs in a row with the same problem (a stream of zero bytes is one empty PDU of
+    type 00H after another) are one event: ``count`` says how many, ``offset`` and ``end`` where
+    they lie, ``data`` holds all their bytes and ``diagnostic`` is about the first. So what a
+    hostile stream creates is bounded in objects, and every byte is still accounted for.
     """
 
     diagnostic: Diagnostic
     data: bytes = b""
+    """The bytes the problem left unused, kept: ``data == stream[offset:end]`` when not empty."""
+    count: int = 1
+    """How many problems the event stands for: the PDUs of a run of one problem, contiguous on
+    the stream, or (``DIAGNOSTICS_TRUNCATED``) the stream problems left out past the cap."""
+    offset: int | None = None
+    """Stream offset of the first byte the event covers (kept in ``data``, skipped, or of the
+    problems left out); ``None`` for a problem in a field of a PDU that was still used."""
+    end: int | None = None
+    """Stream offset just past the last byte the event covers."""
 
 
 Event = PDUReceived | PDataReceived | MessageReceived | IncompleteMessage | StreamDiagnostic

@@ -18,10 +18,17 @@ command announced (DATA_BEFORE_COMMAND), a command cutting a data set short
 (MESSAGE_INCOMPLETE), empty and odd fragments, P-DATA-TF PDUs over our maximum length and
 unknown PDU types. Strict raises :class:`~dimse_codec.errors.PolicyViolation` at the first one
 and the decoder then refuses more input; lenient reports and carries on.
+
+What a stream creates is bounded in objects, whatever its length: PDUs in a row with the same
+problem (a stream of zero bytes is one empty PDU of type 00H after another) are one
+:class:`StreamDiagnostic` holding all their bytes, across calls too, and one call reports at
+most ``policy.limits.max_diagnostics`` stream problems, then one ``DIAGNOSTICS_TRUNCATED`` event
+counts the rest.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -65,6 +72,11 @@ _PDU_PDV_SIZE = PDU_PDV_HEADER_STRUCT.size
 _MAX_FIELD = 0xFFFFFFFF
 _P_DATA_TF = PDataTF.pdu_type
 _MCH_BITS = MCH_COMMAND | MCH_LAST
+_LAST_PDU_TYPE = 0x07  # PS3.8 defines PDU types 01H-07H
+_SAME_BLOCK = _HEADER_SIZE << 13  # 48 KiB: the most one comparison of repeated PDU headers takes
+_UNKNOWN = DiagnosticCode.UNKNOWN_PDU_TYPE
+_UNDECODABLE = DiagnosticCode.UNDECODABLE
+_TRUNCATED = DiagnosticCode.DIAGNOSTICS_TRUNCATED
 
 # byte-level states
 _PDU_START = 0  # expecting a PDU header
@@ -122,6 +134,86 @@ class _Message:
         self.reason: Diagnostic | None = None
 
 
+class _Streak:
+    """PDUs in a row with one problem, each right after the other: one event when it ends.
+
+    ``pieces`` are views of the input of the current call (valid only during it); ``kept`` holds
+    the bytes copied so far, in order before them. ``last`` is the last PDU that could not be
+    decoded: the same bytes again need not be decoded to fail the same way.
+    """
+
+    __slots__ = ("continued", "count", "end", "first", "kept", "last", "pieces", "start")
+
+    def __init__(self, first: Diagnostic, start: int, continued: bool) -> None:
+        self.first = first
+        self.start = start
+        self.end = start
+        self.count = 0
+        self.pieces: list[memoryview] = []
+        self.kept = bytearray()
+        self.last: bytes | None = None
+        self.continued = continued
+        """Whether it carries on a streak already reported (so it may wait for more input)."""
+
+    def add(self, piece: bytes | memoryview, end: int, pdus: int) -> None:
+        """Take ``pdus`` more PDUs, up to stream offset ``end``, whose bytes are ``piece``."""
+        if isinstance(piece, memoryview):
+            self.pieces.append(piece)
+        elif piece:
+            if self.pieces:
+                self.hold()
+            self.kept += piece
+        self.end = end
+        self.count += pdus
+
+    def hold(self) -> None:
+        """Copy the views of this call's input: the caller may reuse its buffer after it."""
+        for piece in self.pieces:
+            self.kept += piece
+        self.pieces.clear()
+
+    def data(self) -> bytes:
+        """Every byte of the streak's PDUs, in stream order."""
+        if not self.pieces:
+            return bytes(self.kept)
+        return b"".join([self.kept, *self.pieces] if self.kept else self.pieces)
+
+
+class _LeftOut:
+    """The stream problems of one call past ``limits.max_diagnostics``: counted, not kept."""
+
+    __slots__ = ("count", "end", "index", "start")
+
+    def __init__(self, index: int, count: int, start: int | None, end: int | None) -> None:
+        self.index = index  # where the note goes in the call's events
+        self.count = count
+        self.start = start
+        self.end = end
+
+
+def _repeats(view: memoryview, pos: int, end: int, unit: bytes) -> int:
+    """How many copies of ``unit`` follow at ``pos``, compared a block at a time.
+
+    The block doubles while it matches (up to 48 KiB) and halves at a mismatch, so the work is
+    a few C-level comparisons per block, not a Python step per copy.
+    """
+    block = unit
+    at = pos
+    size = len(unit)
+    while size >= len(unit):
+        if end - at >= size and view[at : at + size].tobytes() == (
+            block if size == len(block) else block[:size]
+        ):
+            at += size
+            if size < _SAME_BLOCK:
+                size *= 2
+                if size > len(block):
+                    block += block
+        else:
+            size //= 2
+    return (at - pos) // len(unit)
+
+
 def _add_run(fragments: list[Fragment | _Run], run: _Run) -> None:
     """Append a run, merged into the previous one when it continues it."""
     if fragments:
@@ -152,7 +244,8 @@ class StreamDecoder:
     Feed it bytes as they arrive (:meth:`feed`), split at any point, and call :meth:`close` at the
     end of the stream. ``max_pdu_length`` is the Maximum Length Received we announced (0: none);
     a longer P-DATA-TF is reported. The caps refuse input before it is buffered:
-    ``max_other_pdu_length`` for PDUs other than P-DATA-TF (which are decoded whole),
+    ``max_other_pdu_length`` for PDUs other than P-DATA-TF (which are decoded whole; it also
+    bounds the bytes a run of PDUs with one problem holds across calls before it is reported),
     ``max_command_size`` (default: the policy's ``limits.max_command_set_length``) and
     ``max_dataset_size`` for what a message accumulates in memory, and
     ``max_pdata_length`` (0: none) for a P-DATA-TF's declared length, so that a corrupt length
@@ -208,6 +301,10 @@ class StreamDecoder:
         self._stray: dict[int, _Message] = {}
         self._events: list[Event] = []
         self._failed: DimseCodecError | None = None
+        self._streak: _Streak | None = None
+        self._reported: tuple[DiagnosticCode, int] | None = None  # the last streak: code, end
+        self._problems = 0  # stream problems reported in this call
+        self._left_out: _LeftOut | None = None
 
     @property
     def offset(self) -> int:
@@ -216,8 +313,15 @@ class StreamDecoder:
 
     @property
     def in_progress(self) -> bool:
-        """Whether a PDU or a message is partly received (so closing now would lose something)."""
-        return bool(self._state != _PDU_START or self._head or self._messages or self._stray)
+        """Whether a PDU or a message is partly received (so closing now would lose something),
+        or a run of PDUs with one problem is still open (:meth:`close` reports it)."""
+        return bool(
+            self._state != _PDU_START
+            or self._head
+            or self._messages
+            or self._stray
+            or self._streak is not None
+        )
 
     # -- input -----------------------------------------------------------------------------------
 
@@ -226,6 +330,10 @@ class StreamDecoder:
 
         The bytes are not kept: fragments are copied once into their message (or written to the
         sink), so the caller may reuse its buffer. After an error, every call raises again.
+        PDUs in a row with one problem are one :class:`StreamDiagnostic`: reported in the call
+        that starts the run, then, as more of the run arrives in later calls, once it ends, at
+        :meth:`close` or every ``max_other_pdu_length`` bytes. One call reports at most
+        ``policy.limits.max_diagnostics`` stream problems; one more event counts the rest.
         """
         if self._failed is not None:
             raise DecodeError(
@@ -236,8 +344,11 @@ class StreamDecoder:
         view = byte_view(data)
         try:
             self._run(view)
+            self._settle(final=False)
         except DimseCodecError as exc:
             self._failed = exc
+            with contextlib.suppress(DimseCodecError):  # keep what came before the error
+                self._settle(final=True)
             raise
         events, self._events = self._events, []
         return events
@@ -270,6 +381,8 @@ class StreamDecoder:
                     self._offset,
                     "stream",
                     kept,
+                    start,
+                    self._offset,
                 )
             target = self._target
             if self._state == _PDV_BODY and target is not None and target.fragments:
@@ -280,6 +393,7 @@ class StreamDecoder:
                     DiagnosticCode.MESSAGE_INCOMPLETE,
                     f"the stream ended inside the {_STATE_NAMES[message.state]} of a message",
                 )
+            self._settle(final=True)
         except DimseCodecError as exc:
             self._failed = exc
             raise
@@ -370,6 +484,11 @@ class StreamDecoder:
                     pos += _PDU_PDV_SIZE
                     self._offset = offset + _PDU_PDV_SIZE
                     continue
+                if not 0 < pdu_type <= _LAST_PDU_TYPE:  # undefined: skipped in bulk when whole
+                    moved = self._unknown_pdus(view, pos, end)
+                    if moved != pos:
+                        pos = moved
+                        continue
                 self._head_offset = self._offset
                 pos += _HEADER_SIZE
                 self._offset += _HEADER_SIZE
@@ -541,10 +660,159 @@ class StreamDecoder:
         return sink[0]
 
     def _stream_problem(
-        self, code: DiagnosticCode, message: str, offset: int, path: str, data: bytes = b""
+        self,
+        code: DiagnosticCode,
+        message: str,
+        offset: int,
+        path: str,
+        data: bytes = b"",
+        start: int | None = None,
+        end: int | None = None,
     ) -> None:
-        """Report a problem that belongs to no message, with the bytes it left unused."""
-        self._events.append(StreamDiagnostic(self._problem(code, message, offset, path), data))
+        """Report a problem that belongs to no message, with the bytes it left unused (from
+        stream offset ``start`` to ``end``)."""
+        diagnostic = self._problem(code, message, offset, path)
+        if self._streak is not None:
+            self._end_streak()
+        self._report(StreamDiagnostic(diagnostic, data, 1, start, end))
+
+    def _pdu_problem(
+        self,
+        code: DiagnosticCode,
+        why: str,
+        offset: int,
+        path: str,
+        start: int,
+        end: int,
+        piece: bytes | memoryview = b"",
+        pdus: int = 1,
+    ) -> None:
+        """Report ``pdus`` whole PDUs from stream offset ``start`` to ``end`` that have one
+        problem (``piece``: their bytes, when kept), in the streak they continue if any."""
+        streak = self._streak
+        if streak is None or streak.first.code is not code or streak.end != start:
+            diagnostic = self._problem(code, why, offset, path)
+            if streak is not None:
+                self._end_streak()
+            streak = self._streak = _Streak(diagnostic, start, self._reported == (code, start))
+        streak.add(piece, end, pdus)
+
+    def _end_streak(self) -> None:
+        """The open streak ends: report it as one event."""
+        streak = self._streak
+        if streak is None:
+            return
+        self._streak = None
+        first = streak.first
+        data = streak.data()
+        message = first.message
+        if streak.count > 1:
+            message += (
+                f"; the {streak.count - 1} PDU(s) right after it, up to offset {streak.end}, "
+                f"have the same code ({first.code.value})"
+            )
+        if data:
+            message += (
+                f"; the PDU's {len(data)} bytes are kept"
+                if streak.count == 1
+                else f"; all {len(data)} bytes are kept"
+            )
+        self._reported = (first.code, streak.end)
+        diagnostic = Diagnostic(first.code, message, first.offset, first.path)
+        self._report(StreamDiagnostic(diagnostic, data, streak.count, streak.start, streak.end))
+
+    def _report(self, event: StreamDiagnostic) -> None:
+        """Append a stream problem, or past ``limits.max_diagnostics`` in this call count it in
+        the one ``DIAGNOSTICS_TRUNCATED`` event that :meth:`_settle` writes."""
+        if self._problems < self.policy.limits.max_diagnostics:
+            self._problems += 1
+            self._events.append(event)
+            return
+        start = event.diagnostic.offset if event.offset is None else event.offset
+        end = start if event.end is None else event.end
+        left = self._left_out
+        if left is not None:
+            left.count += event.count
+            left.end = end
+            return
+        left = _LeftOut(len(self._events), event.count, start, end)
+        if _TRUNCATED in self.policy.raise_on:
+            raise PolicyViolation(self._left_out_note(left).diagnostic)
+        self._left_out = left
+        self._events.append(event)  # its place: the note replaces it when the call ends
+
+    def _left_out_note(self, left: _LeftOut) -> StreamDiagnostic:
+        """The event that counts the stream problems left out of one call."""
+        diagnostic = Diagnostic(
+            _TRUNCATED,
+            f"and {left.count} more stream problem(s) left out, from offset {left.start} to "
+            f"{left.end}, past Limits.max_diagnostics ({self.policy.limits.max_diagnostics}) "
+            "in one call",
+            left.start,
+            "stream",
+        )
+        return StreamDiagnostic(diagnostic, b"", left.count, left.start, left.end)
+
+    def _settle(self, final: bool) -> None:
+        """A call ends: report the open streak, or, while it only carries on one already
+        reported and spans less than ``max_other_pdu_length`` bytes, keep a copy for later
+        calls; then write the note counting what was left out."""
+        streak = self._streak
+        if streak is not None:
+            if (
+                not final
+                and streak.continued
+                and streak.end - streak.start < self.max_other_pdu_length
+            ):
+                streak.hold()
+            else:
+                self._end_streak()
+        left = self._left_out
+        if left is not None:
+            self._left_out = None
+            self._events[left.index] = self._left_out_note(left)
+        self._problems = 0
+
+    def _emit(self, event: Event) -> None:
+        """Append an event that is not a stream problem, after the streak it ends."""
+        if self._streak is not None:
+            self._end_streak()
+        self._events.append(event)
+
+    def _unknown_pdus(self, view: memoryview, pos: int, end: int) -> int:
+        """Take the whole PDUs of undefined types at ``pos`` into a streak; return where they end.
+
+        No :func:`decode_pdu`: their type is enough. Identical empty PDUs (zero bytes) are
+        taken a block at a time.
+        """
+        unpack = PDU_HEADER_STRUCT.unpack_from
+        cap = self.max_other_pdu_length
+        start = pos
+        pdus = 0
+        while end - pos >= _HEADER_SIZE:
+            pdu_type, _, length = unpack(view, pos)
+            if 0 < pdu_type <= _LAST_PDU_TYPE or length > cap or end - pos - _HEADER_SIZE < length:
+                break
+            pos += _HEADER_SIZE + length
+            pdus += 1
+            if not length:
+                same = _repeats(view, pos, end, view[pos - _HEADER_SIZE : pos].tobytes())
+                pos += same * _HEADER_SIZE
+                pdus += same
+        if pdus:
+            at = self._offset
+            self._pdu_problem(
+                _UNKNOWN,
+                f"PDU type {view[start]:#04x} is not defined by PS3.8",
+                at,
+                f"PDU @{at}",
+                at,
+                at + pos - start,
+                view[start:pos],
+                pdus,
+            )
+            self._offset = at + pos - start
+        return pos
 
     # -- PDUs ------------------------------------------------------------------------------------
 
@@ -595,19 +863,33 @@ class StreamDecoder:
         self._pdu_fragments = []
         self._pdu_left = length
         if not length:
-            self._stream_problem(
-                DiagnosticCode.NO_PDV, "P-DATA-TF carries no PDV item", offset + 6, path
+            self._pdu_problem(
+                DiagnosticCode.NO_PDV,
+                "P-DATA-TF carries no PDV item",
+                offset + 6,
+                path,
+                offset,
+                offset + _HEADER_SIZE,
             )
             self._end_p_data()
             return
         self._state = _PDV_START
 
     def _end_pdu(self) -> None:
-        """A PDU other than P-DATA-TF is whole: decode it."""
+        """A PDU other than P-DATA-TF is whole: decode it, or keep its bytes when it cannot be."""
         raw = bytes(self._body)
         self._body = bytearray()
         self._state = _PDU_START
         offset = self._pdu_offset
+        end = offset + len(raw)
+        if not 0 < self._pdu_type <= _LAST_PDU_TYPE:
+            why = f"PDU type {self._pdu_type:#04x} is not defined by PS3.8"
+            self._pdu_problem(_UNKNOWN, why, offset, f"PDU @{offset}", offset, end, raw)
+            return
+        streak = self._streak
+        if streak is not None and streak.last == raw and streak.end == offset:
+            streak.add(raw, end, 1)  # the same bytes as the PDU before, which failed
+            return
         try:
             pdu = decode_pdu(raw, policy=self.policy)
         except PolicyViolation:
@@ -616,21 +898,18 @@ class StreamDecoder:
             if self.policy.strict:
                 raise
             at = offset + exc.offset if exc.offset is not None else offset
-            self._stream_problem(
-                DiagnosticCode.UNDECODABLE,
-                f"{exc.message}; the PDU's {len(raw)} bytes are kept",
-                at,
-                f"PDU @{offset}" + (f" > {exc.path}" if exc.path else ""),
-                raw,
-            )
+            path = f"PDU @{offset}" + (f" > {exc.path}" if exc.path else "")
+            self._pdu_problem(_UNDECODABLE, exc.message, at, path, offset, end, raw)
+            if self._streak is not None:
+                self._streak.last = raw
             return
-        self._events.append(PDUReceived(pdu, offset))
+        self._emit(PDUReceived(pdu, offset))
 
     def _end_p_data(self) -> None:
         """A P-DATA-TF's variable field is used up."""
         self._state = _PDU_START
         if self.report_pdata:
-            self._events.append(
+            self._emit(
                 PDataReceived(
                     self._pdu_offset,
                     self._pdu_length,
@@ -646,6 +925,8 @@ class StreamDecoder:
             f"{why}; the remaining {self._pdu_left} byte(s) of the PDU are skipped",
             self._offset,
             f"P-DATA-TF @{self._pdu_offset} > PDV @{self._offset}",
+            start=self._offset,
+            end=self._offset + self._pdu_left,
         )
         self._left = self._pdu_left
         self._state = _SKIP
@@ -811,7 +1092,7 @@ class StreamDecoder:
             self._stray.pop(target.context_id, None)
             self._finish(target)
             if target.reason is not None:
-                self._events.append(self._incomplete_event(target, target.reason))
+                self._emit(self._incomplete_event(target, target.reason))
         elif self._mch & MCH_COMMAND:
             self._command_done(target)
         elif target.state == _DATA:
@@ -870,7 +1151,7 @@ class StreamDecoder:
     ) -> None:
         """Emit a whole message."""
         self._finish(message)
-        self._events.append(
+        self._emit(
             MessageReceived(
                 message.context_id,
                 primitive,
@@ -890,7 +1171,7 @@ class StreamDecoder:
         self._finish(message)
         path = f"message on context {message.context_id} @{message.offset}"
         reason = self._problem(code, why, self._offset, path)
-        self._events.append(self._incomplete_event(message, reason))
+        self._emit(self._incomplete_event(message, reason))
 
     def _incomplete_event(self, message: _Message, reason: Diagnostic) -> IncompleteMessage:
         """The event for an unfinished message."""

@@ -35,6 +35,7 @@ from dimse_codec.association import (
     Rejected,
     read_response,
 )
+from dimse_codec.diagnostics import DiagnosticCode
 from dimse_codec.errors import DimseCodecError
 from dimse_codec.pdata import (
     Event,
@@ -42,6 +43,7 @@ from dimse_codec.pdata import (
     MessageReceived,
     PDUReceived,
     StreamDecoder,
+    StreamDiagnostic,
 )
 from dimse_codec.pdu import AAbort, AAssociateAC, AAssociateRJ, AReleaseRP, AReleaseRQ, encode_pdu
 from dimse_codec.scpfuzz.cases import (
@@ -86,6 +88,8 @@ READ_SIZE = 1 << 16
 """Bytes asked of the socket per read."""
 _RETRY_PAUSE = 0.1
 """Seconds before the second liveness attempt (twice that before the third): a bounded poll."""
+_UNKNOWN_PDU = DiagnosticCode.UNKNOWN_PDU_TYPE
+"""A PDU of a type PS3.8 does not define, which the stream decoder reports with its bytes."""
 
 
 class NotLoopback(ValueError):
@@ -268,6 +272,8 @@ def _decisive(event: Event) -> Answer | None:
         return Answer(AnswerKind.OTHER, f"unexpected {pdu.name}")
     if isinstance(event, IncompleteMessage):
         return Answer(AnswerKind.OTHER, f"incomplete message: {event.reason.code.value}")
+    if isinstance(event, StreamDiagnostic) and event.diagnostic.code is _UNKNOWN_PDU:
+        return Answer(AnswerKind.OTHER, "unexpected unknown PDU")
     return None
 
 

@@ -545,10 +545,16 @@ class Connection:
             self._arm_network()
             self._received_pdu(item.pdu)
         elif isinstance(item, StreamDiagnostic):
-            if item.data:  # a PDU other than P-DATA-TF that could not be decoded
+            if item.data:  # a PDU other than P-DATA-TF of an undefined type or undecodable
                 self._arm_network()
                 before = self.state
-                self._fire("Evt19", reason=AbortReason.INVALID_PDU_PARAMETER_VALUE)
+                unknown = item.diagnostic.code is DiagnosticCode.UNKNOWN_PDU_TYPE
+                reason = (
+                    AbortReason.UNRECOGNIZED_PDU
+                    if unknown
+                    else AbortReason.INVALID_PDU_PARAMETER_VALUE
+                )
+                self._fire("Evt19", reason=reason)
                 self._diagnose(item.diagnostic, "Evt19", before)
             else:
                 self._diagnose(item.diagnostic, "Evt10")
