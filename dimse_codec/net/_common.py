@@ -1,44 +1,86 @@
-"""What the asyncio and blocking I/O share: the errors, the upper-layer events an I/O loop
-answers, the acceptor's decision and the disk spool for large data sets."""
+"""What the asyncio and blocking I/O share: the errors, a client's setup and the requests its
+conveniences build, the upper-layer events an I/O loop answers, the acceptor's decision and
+the disk spool for large data sets."""
 
 from __future__ import annotations
 
 import mmap
 import os
+import ssl as _ssl
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from pydicom.dataset import Dataset
 
 from dimse_codec.association import (
     DEFAULT_MAX_PDU_LENGTH,
     Accepted,
+    Association,
+    ContextSpec,
     Rejected,
     Roles,
     Supported,
     reject,
     respond,
 )
-from dimse_codec.dimse.primitives import DIMSEPrimitive
+from dimse_codec.dimse.primitives import (
+    C_FIND,
+    C_GET,
+    C_MOVE,
+    C_STORE,
+    N_ACTION,
+    N_CREATE,
+    N_DELETE,
+    N_EVENT_REPORT,
+    N_GET,
+    N_SET,
+    DIMSEPrimitive,
+)
 from dimse_codec.errors import DimseCodecError
 from dimse_codec.pdu import AAssociateRQ, RejectReasonPresentation, RejectReasonUser
-from dimse_codec.policy import Policy
-from dimse_codec.services import Services
+from dimse_codec.policy import LENIENT, Policy
+from dimse_codec.services import VERIFICATION, Handlers, Instance, Services, contexts_for
+from dimse_codec.services.contexts import NATIVE, read_instance
 from dimse_codec.services.results import Response
 from dimse_codec.upper_layer import (
     Aborted,
     AssociationRejected,
+    Connection,
     ConnectionClosed,
     Event,
     ReleaseRequested,
+    Timeouts,
 )
 
-__all__ = ["AssociationAborted", "AssociationRejectedError", "DatasetSpool", "NetError"]
+__all__ = [
+    "CLIENT_TIMEOUTS",
+    "AssociationAborted",
+    "AssociationRejectedError",
+    "ClientSetup",
+    "DatasetLike",
+    "DatasetSpool",
+    "NetError",
+]
 
 Address = tuple[str, int]
 """A peer's host and port."""
 Peers = Mapping[str, Address] | Callable[[str], Address | None]
 """Where AE titles are (C-MOVE destinations, Storage Commitment report receivers)."""
+
+
+CLIENT_TIMEOUTS = Timeouts(artim=30.0, acse=30.0, dimse=60.0, network=None)
+"""A client's timers: 30 s for the association and release answers, 60 s for each response."""
+CONNECT_TIMEOUT = 30.0
+"""Seconds to open the TCP (and TLS) connection."""
+READ_SIZE = 1 << 16
+"""Bytes asked of the transport per read."""
+
+DatasetLike = Dataset | Instance | str | Path
+"""What ``store`` takes: a pydicom Dataset, an :class:`Instance` or a Part-10 file's path."""
+Request = tuple[DIMSEPrimitive, "Dataset | bytes | None", "int | None"]
+"""A request ready to send: the primitive, its data set and the context (``None``: by class)."""
 
 
 class NetError(DimseCodecError):
@@ -201,3 +243,150 @@ def spool_sink(
         return DatasetSpool(directory, threshold)
 
     return sink
+
+
+def as_instance(item: DatasetLike) -> Dataset | Instance:
+    """A file path read as an :class:`Instance` (its data set bytes as stored); others as given."""
+    return read_instance(item) if isinstance(item, (str, Path)) else item
+
+
+class ClientSetup:
+    """What the asyncio and the blocking client share: the proposal, the requestor
+    :class:`Connection` and its :class:`Services`, and the requests their conveniences send.
+
+    ``contexts`` are proposed as given; ``datasets`` (Datasets, :class:`Instance`\\ s or file
+    paths) add one context per SOP class and transfer syntax they need, so each is sent as it
+    is; without ``contexts``, Verification is proposed too. ``roles`` proposes SCP/SCU Role
+    Selection (a C-GET's storage classes need ``(True, True)``); ``handlers`` serve what the
+    peer sends us; ``peers`` says where AE titles are, for work that needs a new association.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        calling_ae_title: str = "DIMSE-CODEC",
+        called_ae_title: str = "ANY-SCP",
+        contexts: Iterable[ContextSpec] = (),
+        datasets: Iterable[DatasetLike] = (),
+        roles: Mapping[str, Roles | tuple[bool, bool]] | None = None,
+        handlers: Handlers | None = None,
+        ssl: _ssl.SSLContext | None = None,
+        timeouts: Timeouts = CLIENT_TIMEOUTS,
+        max_pdu_length: int = DEFAULT_MAX_PDU_LENGTH,
+        policy: Policy = LENIENT,
+        peers: Peers | None = None,
+        connect_timeout: float = CONNECT_TIMEOUT,
+    ) -> None:
+        self.host, self.port = host, port
+        self.calling_ae_title, self.called_ae_title = calling_ae_title, called_ae_title
+        given = list(contexts) or [(VERIFICATION, list(NATIVE))]
+        self.contexts = contexts_for([as_instance(item) for item in datasets], given)
+        self.roles = roles
+        self.ssl = ssl
+        self.connect_timeout = connect_timeout
+        self.peers = peers
+        self.connection = Connection(
+            "requestor", policy=policy, max_pdu_length=max_pdu_length, timeouts=timeouts
+        )
+        self.services = Services(self.connection, handlers, policy=policy)
+
+    @property
+    def association(self) -> Association:
+        """What was negotiated (contexts, roles, maximum lengths, the peer's AE)."""
+        return self.services.association
+
+    def _open(self, now: float) -> list[Event]:
+        """Ask for the association once the transport is up; the events that follow."""
+        self.connection.request_association(
+            self.calling_ae_title, self.called_ae_title, self.contexts, roles=self.roles, now=now
+        )
+        return self.connection.transport_connected(now=now)
+
+    def _cancel(self, message_id: int) -> None:
+        """Queue a C-CANCEL of an outstanding C-FIND, C-GET or C-MOVE of ours."""
+        self.services.cancel(message_id)
+
+    # -- the requests the conveniences send ------------------------------------------------------
+
+    def _store(self, item: DatasetLike, priority: int) -> Request:
+        return store_request(self.association, as_instance(item), priority)
+
+    @staticmethod
+    def _find(identifier: Dataset, model: str, priority: int) -> Request:
+        return C_FIND(AffectedSOPClassUID=model, Priority=priority), identifier, None
+
+    @staticmethod
+    def _get(identifier: Dataset, model: str, priority: int) -> Request:
+        return C_GET(AffectedSOPClassUID=model, Priority=priority), identifier, None
+
+    @staticmethod
+    def _move(identifier: Dataset, destination: str, model: str, priority: int) -> Request:
+        request = C_MOVE(AffectedSOPClassUID=model, Priority=priority, MoveDestination=destination)
+        return request, identifier, None
+
+    @staticmethod
+    def _n_get(sop_class: str, sop_instance: str, attributes: Iterable[int]) -> Request:
+        request = N_GET(RequestedSOPClassUID=sop_class, RequestedSOPInstanceUID=sop_instance)
+        tags = list(attributes)
+        if tags:
+            request.AttributeIdentifierList = tags
+        return request, None, None
+
+    @staticmethod
+    def _n_set(sop_class: str, sop_instance: str, modifications: Dataset) -> Request:
+        request = N_SET(RequestedSOPClassUID=sop_class, RequestedSOPInstanceUID=sop_instance)
+        return request, modifications, None
+
+    @staticmethod
+    def _n_action(
+        sop_class: str, sop_instance: str, action_type: int, information: Dataset | None
+    ) -> Request:
+        request = N_ACTION(
+            RequestedSOPClassUID=sop_class,
+            RequestedSOPInstanceUID=sop_instance,
+            ActionTypeID=action_type,
+        )
+        return request, information, None
+
+    @staticmethod
+    def _n_create(sop_class: str, attributes: Dataset | None, sop_instance: str | None) -> Request:
+        request = N_CREATE(AffectedSOPClassUID=sop_class)
+        if sop_instance is not None:
+            request.AffectedSOPInstanceUID = sop_instance
+        return request, attributes, None
+
+    @staticmethod
+    def _n_delete(sop_class: str, sop_instance: str) -> Request:
+        request = N_DELETE(RequestedSOPClassUID=sop_class, RequestedSOPInstanceUID=sop_instance)
+        return request, None, None
+
+    @staticmethod
+    def _n_event_report(
+        sop_class: str, sop_instance: str, event_type: int, information: Dataset | None
+    ) -> Request:
+        request = N_EVENT_REPORT(
+            AffectedSOPClassUID=sop_class,
+            AffectedSOPInstanceUID=sop_instance,
+            EventTypeID=event_type,
+        )
+        return request, information, None
+
+
+def store_request(
+    association: Association, instance: Dataset | Instance, priority: int
+) -> tuple[C_STORE, Dataset | bytes, int | None]:
+    """The C-STORE request, its data and the context that carries it as it is."""
+    if isinstance(instance, Instance):
+        sop_class, sop, data = instance.sop_class, instance.sop_instance, instance.data
+        context_id = association.context_id_for(sop_class, instance.transfer_syntax)
+        if context_id is None and instance.transfer_syntax in NATIVE:
+            context_id = association.context_id_for(sop_class)  # re-encoding is not possible
+        payload: Dataset | bytes = data
+    else:
+        sop_class, sop = str(instance.SOPClassUID), str(instance.SOPInstanceUID)
+        context_id = association.context_id_for(sop_class)
+        payload = instance
+    request = C_STORE(AffectedSOPClassUID=sop_class, AffectedSOPInstanceUID=sop, Priority=priority)
+    return request, payload, context_id

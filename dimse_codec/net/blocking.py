@@ -8,74 +8,37 @@ Each read waits at most until the connection's ``next_deadline()``; when it pass
 from __future__ import annotations
 
 import socket
-import ssl as _ssl
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from types import TracebackType
 
 from pydicom.dataset import Dataset
 
-from dimse_codec.association import DEFAULT_MAX_PDU_LENGTH, Association, ContextSpec, Roles
-from dimse_codec.dimse.primitives import C_ECHO, C_FIND, C_GET, C_MOVE, N_ACTION, DIMSEPrimitive
-from dimse_codec.net._common import AssociationAborted, answer_events, final_or_raise
-from dimse_codec.net.client import (
-    CLIENT_TIMEOUTS,
-    CONNECT_TIMEOUT,
+from dimse_codec.dimse.primitives import C_ECHO, DIMSEPrimitive
+from dimse_codec.net._common import (
     READ_SIZE,
+    AssociationAborted,
+    ClientSetup,
     DatasetLike,
-    _instance,
-    _n_get,
-    _store_request,
+    Request,
+    answer_events,
+    final_or_raise,
 )
-from dimse_codec.policy import LENIENT, Policy
-from dimse_codec.services import VERIFICATION, Handlers, Services, contexts_for
-from dimse_codec.services.contexts import NATIVE, STUDY_ROOT_FIND, STUDY_ROOT_GET, STUDY_ROOT_MOVE
+from dimse_codec.services.contexts import STUDY_ROOT_FIND, STUDY_ROOT_GET, STUDY_ROOT_MOVE
 from dimse_codec.services.results import Response
-from dimse_codec.upper_layer import Connection, Event, Timeouts
+from dimse_codec.upper_layer import Event
 
 __all__ = ["BlockingClient"]
 
 
-class BlockingClient:
+class BlockingClient(ClientSetup):
     """An association we request over a blocking socket (TLS with ``ssl``); the same
     arguments and methods as :class:`~dimse_codec.net.Client`, without ``await``."""
 
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        *,
-        calling_ae_title: str = "DIMSE-CODEC",
-        called_ae_title: str = "ANY-SCP",
-        contexts: Iterable[ContextSpec] = (),
-        datasets: Iterable[DatasetLike] = (),
-        roles: Mapping[str, Roles | tuple[bool, bool]] | None = None,
-        handlers: Handlers | None = None,
-        ssl: _ssl.SSLContext | None = None,
-        timeouts: Timeouts = CLIENT_TIMEOUTS,
-        max_pdu_length: int = DEFAULT_MAX_PDU_LENGTH,
-        policy: Policy = LENIENT,
-        connect_timeout: float = CONNECT_TIMEOUT,
-    ) -> None:
-        self.host, self.port = host, port
-        self.calling_ae_title, self.called_ae_title = calling_ae_title, called_ae_title
-        given = list(contexts) or [(VERIFICATION, list(NATIVE))]
-        self.contexts = contexts_for([_instance(item) for item in datasets], given)
-        self.roles = roles
-        self.ssl = ssl
-        self.connect_timeout = connect_timeout
-        self.connection = Connection(
-            "requestor", policy=policy, max_pdu_length=max_pdu_length, timeouts=timeouts
-        )
-        self.services = Services(self.connection, handlers, policy=policy)
-        self._socket: socket.socket | None = None
-        self.closed = False
-        self.aborted: str | None = None
-
-    @property
-    def association(self) -> Association:
-        """What was negotiated."""
-        return self.services.association
+    _socket: socket.socket | None = None
+    closed = False
+    aborted: str | None = None
+    """Why the association ended abruptly, if it did."""
 
     # -- I/O -------------------------------------------------------------------------------------
 
@@ -133,11 +96,7 @@ class BlockingClient:
         self._socket = (
             self.ssl.wrap_socket(raw, server_hostname=self.host) if self.ssl is not None else raw
         )
-        now = time.monotonic()
-        self.connection.request_association(
-            self.calling_ae_title, self.called_ae_title, self.contexts, roles=self.roles, now=now
-        )
-        self._take(self.connection.transport_connected(now=now))
+        self._take(self._open(time.monotonic()))
         self._flush()
         while self.connection.state != "Sta6" and not self.closed:
             self._turn()
@@ -215,39 +174,76 @@ class BlockingClient:
             list(self.request(primitive, dataset, context_id=context_id)), "no final response"
         )
 
+    def cancel(self, message_id: int) -> None:
+        """C-CANCEL an outstanding C-FIND, C-GET or C-MOVE now; its responses go on."""
+        if self._socket is None or self.closed:
+            raise AssociationAborted(self.aborted or "the association is not open")
+        self._cancel(message_id)
+        self._flush()
+
+    def _send(self, request: Request) -> Response:
+        primitive, dataset, context_id = request
+        return self.send(primitive, dataset, context_id=context_id)
+
     def echo(self) -> Response:
         """C-ECHO."""
         return self.send(C_ECHO())
 
     def store(self, item: DatasetLike, *, priority: int = 0) -> Response:
         """C-STORE, a file byte for byte in its own transfer syntax."""
-        primitive, data, context_id = _store_request(self.association, _instance(item), priority)
-        return self.send(primitive, data, context_id=context_id)
+        return self._send(self._store(item, priority))
 
-    def find(self, identifier: Dataset, model: str = STUDY_ROOT_FIND) -> Iterator[Response]:
+    def find(
+        self, identifier: Dataset, model: str = STUDY_ROOT_FIND, *, priority: int = 0
+    ) -> Iterator[Response]:
         """C-FIND: each Pending match, then the final response."""
-        return self.request(C_FIND(AffectedSOPClassUID=model, Priority=0), identifier)
+        primitive, data, _ = self._find(identifier, model, priority)
+        return self.request(primitive, data)
 
-    def get(self, identifier: Dataset, model: str = STUDY_ROOT_GET) -> Response:
+    def get(
+        self, identifier: Dataset, model: str = STUDY_ROOT_GET, *, priority: int = 0
+    ) -> Response:
         """C-GET; the instances go to the ``"C-STORE"`` handler."""
-        return self.send(C_GET(AffectedSOPClassUID=model, Priority=0), identifier)
+        return self._send(self._get(identifier, model, priority))
 
-    def move(self, identifier: Dataset, destination: str, model: str = STUDY_ROOT_MOVE) -> Response:
+    def move(
+        self,
+        identifier: Dataset,
+        destination: str,
+        model: str = STUDY_ROOT_MOVE,
+        *,
+        priority: int = 0,
+    ) -> Response:
         """C-MOVE to ``destination``."""
-        request = C_MOVE(AffectedSOPClassUID=model, Priority=0, MoveDestination=destination)
-        return self.send(request, identifier)
+        return self._send(self._move(identifier, destination, model, priority))
 
     def n_get(self, sop_class: str, sop_instance: str, attributes: Iterable[int] = ()) -> Response:
-        """N-GET."""
-        return self.send(_n_get(sop_class, sop_instance, attributes))
+        """N-GET (all attributes when ``attributes`` is empty)."""
+        return self._send(self._n_get(sop_class, sop_instance, attributes))
+
+    def n_set(self, sop_class: str, sop_instance: str, modifications: Dataset) -> Response:
+        """N-SET."""
+        return self._send(self._n_set(sop_class, sop_instance, modifications))
 
     def n_action(
         self, sop_class: str, sop_instance: str, action_type: int, information: Dataset | None
     ) -> Response:
         """N-ACTION."""
-        request = N_ACTION(
-            RequestedSOPClassUID=sop_class,
-            RequestedSOPInstanceUID=sop_instance,
-            ActionTypeID=action_type,
-        )
-        return self.send(request, information)
+        return self._send(self._n_action(sop_class, sop_instance, action_type, information))
+
+    def n_create(
+        self, sop_class: str, attributes: Dataset | None, sop_instance: str | None = None
+    ) -> Response:
+        """N-CREATE."""
+        return self._send(self._n_create(sop_class, attributes, sop_instance))
+
+    def n_delete(self, sop_class: str, sop_instance: str) -> Response:
+        """N-DELETE."""
+        return self._send(self._n_delete(sop_class, sop_instance))
+
+    def n_event_report(
+        self, sop_class: str, sop_instance: str, event_type: int, information: Dataset | None
+    ) -> Response:
+        """N-EVENT-REPORT."""
+        request = self._n_event_report(sop_class, sop_instance, event_type, information)
+        return self._send(request)

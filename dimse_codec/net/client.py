@@ -12,66 +12,34 @@ from __future__ import annotations
 
 import asyncio
 import ssl as _ssl
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable, Iterable
 from types import TracebackType
 from typing import Any
 
 from pydicom.dataset import Dataset
 
-from dimse_codec.association import DEFAULT_MAX_PDU_LENGTH, Association, ContextSpec, Roles
-from dimse_codec.dimse.primitives import (
-    C_ECHO,
-    C_FIND,
-    C_GET,
-    C_MOVE,
-    C_STORE,
-    N_ACTION,
-    N_CREATE,
-    N_DELETE,
-    N_EVENT_REPORT,
-    N_GET,
-    N_SET,
-    DIMSEPrimitive,
-)
+from dimse_codec.dimse.primitives import C_ECHO, DIMSEPrimitive
 from dimse_codec.net._common import (
+    CLIENT_TIMEOUTS,
+    READ_SIZE,
     AssociationAborted,
+    ClientSetup,
+    DatasetLike,
     Peers,
+    Request,
     answer_events,
     final_or_raise,
     resolve,
+    store_request,
 )
-from dimse_codec.policy import LENIENT, Policy
-from dimse_codec.services import (
-    VERIFICATION,
-    Handlers,
-    Instance,
-    Services,
-    StoreElsewhere,
-    Work,
-    contexts_for,
-    read_instance,
-)
-from dimse_codec.services.contexts import NATIVE, STUDY_ROOT_FIND, STUDY_ROOT_GET, STUDY_ROOT_MOVE
+from dimse_codec.services import Services, StoreElsewhere, Work
+from dimse_codec.services.contexts import STUDY_ROOT_FIND, STUDY_ROOT_GET, STUDY_ROOT_MOVE
 from dimse_codec.services.results import Response
-from dimse_codec.upper_layer import Connection, Timeouts
 
 __all__ = ["CLIENT_TIMEOUTS", "Client", "DatasetLike", "perform_work"]
 
-CLIENT_TIMEOUTS = Timeouts(artim=30.0, acse=30.0, dimse=60.0, network=None)
-"""A client's timers: 30 s for the association and release answers, 60 s for each response."""
-CONNECT_TIMEOUT = 30.0
-"""Seconds to open the TCP (and TLS) connection."""
-READ_SIZE = 1 << 16
 WRITE_CHUNK = 1 << 18
 """Bytes written before waiting for the transport to drain."""
-
-DatasetLike = Dataset | Instance | str | Path
-"""What ``store`` takes: a pydicom Dataset, an :class:`Instance` or a Part-10 file's path."""
-
-
-def _instance(item: DatasetLike) -> Dataset | Instance:
-    return read_instance(item) if isinstance(item, (str, Path)) else item
 
 
 class _Link:
@@ -164,56 +132,17 @@ class _Link:
         await self.flush()
 
 
-class Client:
+class Client(ClientSetup):
     """An association we request, over asyncio streams (TCP, or TLS with ``ssl``).
 
-    ``contexts`` are proposed as given; ``datasets`` (Datasets, :class:`Instance`\\ s or file
-    paths) add one context per SOP class and transfer syntax they need, so each is sent as it
-    is; without ``contexts``, Verification is proposed too. ``roles`` proposes SCP/SCU Role
-    Selection (a C-GET's storage classes need ``(True, True)``); ``handlers`` serve what the
-    peer sends us.
-    ``peers`` says where AE titles are, for work that needs a new association.
+    The arguments are :class:`~dimse_codec.net._common.ClientSetup`'s: ``contexts`` proposed
+    as given, ``datasets`` adding the contexts they need, ``roles``, ``handlers`` for what the
+    peer sends us, and ``peers`` for work that needs a new association.
     """
 
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        *,
-        calling_ae_title: str = "DIMSE-CODEC",
-        called_ae_title: str = "ANY-SCP",
-        contexts: Iterable[ContextSpec] = (),
-        datasets: Iterable[DatasetLike] = (),
-        roles: Mapping[str, Roles | tuple[bool, bool]] | None = None,
-        handlers: Handlers | None = None,
-        ssl: _ssl.SSLContext | None = None,
-        timeouts: Timeouts = CLIENT_TIMEOUTS,
-        max_pdu_length: int = DEFAULT_MAX_PDU_LENGTH,
-        policy: Policy = LENIENT,
-        peers: Peers | None = None,
-        connect_timeout: float = CONNECT_TIMEOUT,
-    ) -> None:
-        self.host, self.port = host, port
-        self.calling_ae_title, self.called_ae_title = calling_ae_title, called_ae_title
-        instances = [_instance(item) for item in datasets]
-        given = list(contexts) or [(VERIFICATION, list(NATIVE))]
-        self.contexts = contexts_for(instances, given)
-        self.roles = roles
-        self.ssl = ssl
-        self.connect_timeout = connect_timeout
-        self.peers = peers
-        self.connection = Connection(
-            "requestor", policy=policy, max_pdu_length=max_pdu_length, timeouts=timeouts
-        )
-        self.services = Services(self.connection, handlers, policy=policy)
-        self._link: _Link | None = None
+    _link: _Link | None = None
 
     # -- the association -------------------------------------------------------------------------
-
-    @property
-    def association(self) -> Association:
-        """What was negotiated (contexts, roles, maximum lengths, the peer's AE)."""
-        return self.services.association
 
     async def connect(self) -> Client:
         """Open the transport and negotiate; raise ``AssociationRejectedError`` or
@@ -223,11 +152,7 @@ class Client:
             self.connect_timeout,
         )
         link = self._link = _Link(self.services, reader, writer, self._work)
-        now = link.now()
-        self.connection.request_association(
-            self.calling_ae_title, self.called_ae_title, self.contexts, roles=self.roles, now=now
-        )
-        link._take(self.connection.transport_connected(now=now))
+        link._take(self._open(link.now()))
         await link.flush()
         while self.connection.state != "Sta6" and not link.closed:
             await link.turn()
@@ -317,6 +242,17 @@ class Client:
         responses = [r async for r in self.request(primitive, dataset, context_id=context_id)]
         return final_or_raise(responses, "no final response")
 
+    async def cancel(self, message_id: int) -> None:
+        """C-CANCEL an outstanding C-FIND, C-GET or C-MOVE (its ``response.message_id``) now;
+        its responses go on to the final one (FE00H when the peer stopped)."""
+        link = self._ready()
+        self._cancel(message_id)
+        await link.flush()
+
+    async def _send(self, request: Request) -> Response:
+        primitive, dataset, context_id = request
+        return await self.send(primitive, dataset, context_id=context_id)
+
     async def echo(self) -> Response:
         """C-ECHO (Verification)."""
         return await self.send(C_ECHO())
@@ -324,24 +260,21 @@ class Client:
     async def store(self, item: DatasetLike, *, priority: int = 0) -> Response:
         """C-STORE a data set; a file or :class:`Instance` travels byte for byte in its own
         transfer syntax (on the context proposed for it)."""
-        instance = _instance(item)
-        primitive, data, context_id = _store_request(self.association, instance, priority)
-        return await self.send(primitive, data, context_id=context_id)
+        return await self._send(self._store(item, priority))
 
     async def find(
         self, identifier: Dataset, model: str = STUDY_ROOT_FIND, *, priority: int = 0
     ) -> AsyncIterator[Response]:
         """C-FIND: yield each Pending match (``response.dataset``), then the final response."""
-        async for response in self.request(
-            C_FIND(AffectedSOPClassUID=model, Priority=priority), identifier
-        ):
+        primitive, data, _ = self._find(identifier, model, priority)
+        async for response in self.request(primitive, data):
             yield response
 
     async def get(
         self, identifier: Dataset, model: str = STUDY_ROOT_GET, *, priority: int = 0
     ) -> Response:
         """C-GET: the instances arrive as C-STOREs served by the ``"C-STORE"`` handler."""
-        return await self.send(C_GET(AffectedSOPClassUID=model, Priority=priority), identifier)
+        return await self._send(self._get(identifier, model, priority))
 
     async def move(
         self,
@@ -352,81 +285,40 @@ class Client:
         priority: int = 0,
     ) -> Response:
         """C-MOVE to ``destination``'s AE title; the final response carries the counts."""
-        request = C_MOVE(AffectedSOPClassUID=model, Priority=priority, MoveDestination=destination)
-        return await self.send(request, identifier)
+        return await self._send(self._move(identifier, destination, model, priority))
 
     async def n_get(
         self, sop_class: str, sop_instance: str, attributes: Iterable[int] = ()
     ) -> Response:
         """N-GET the listed attribute tags (all of them when empty)."""
-        return await self.send(_n_get(sop_class, sop_instance, attributes))
+        return await self._send(self._n_get(sop_class, sop_instance, attributes))
 
     async def n_set(self, sop_class: str, sop_instance: str, modifications: Dataset) -> Response:
         """N-SET with a Modification List."""
-        request = N_SET(RequestedSOPClassUID=sop_class, RequestedSOPInstanceUID=sop_instance)
-        return await self.send(request, modifications)
+        return await self._send(self._n_set(sop_class, sop_instance, modifications))
 
     async def n_action(
         self, sop_class: str, sop_instance: str, action_type: int, information: Dataset | None
     ) -> Response:
         """N-ACTION with its Action Type ID and Action Information."""
-        request = N_ACTION(
-            RequestedSOPClassUID=sop_class,
-            RequestedSOPInstanceUID=sop_instance,
-            ActionTypeID=action_type,
-        )
-        return await self.send(request, information)
+        return await self._send(self._n_action(sop_class, sop_instance, action_type, information))
 
     async def n_create(
         self, sop_class: str, attributes: Dataset | None, sop_instance: str | None = None
     ) -> Response:
         """N-CREATE (the performer assigns the instance UID when ``sop_instance`` is None)."""
-        request = N_CREATE(AffectedSOPClassUID=sop_class)
-        if sop_instance is not None:
-            request.AffectedSOPInstanceUID = sop_instance
-        return await self.send(request, attributes)
+        return await self._send(self._n_create(sop_class, attributes, sop_instance))
 
     async def n_delete(self, sop_class: str, sop_instance: str) -> Response:
         """N-DELETE."""
-        request = N_DELETE(RequestedSOPClassUID=sop_class, RequestedSOPInstanceUID=sop_instance)
-        return await self.send(request)
+        return await self._send(self._n_delete(sop_class, sop_instance))
 
     async def n_event_report(
         self, sop_class: str, sop_instance: str, event_type: int, information: Dataset | None
     ) -> Response:
         """N-EVENT-REPORT with its Event Type ID and Event Information."""
-        request = N_EVENT_REPORT(
-            AffectedSOPClassUID=sop_class,
-            AffectedSOPInstanceUID=sop_instance,
-            EventTypeID=event_type,
-        )
-        return await self.send(request, information)
-
-
-def _n_get(sop_class: str, sop_instance: str, attributes: Iterable[int]) -> N_GET:
-    request = N_GET(RequestedSOPClassUID=sop_class, RequestedSOPInstanceUID=sop_instance)
-    tags = list(attributes)
-    if tags:
-        request.AttributeIdentifierList = tags
-    return request
-
-
-def _store_request(
-    association: Association, instance: Dataset | Instance, priority: int
-) -> tuple[C_STORE, Dataset | bytes, int | None]:
-    """The C-STORE request, its data and the context that carries it as it is."""
-    if isinstance(instance, Instance):
-        sop_class, sop, data = instance.sop_class, instance.sop_instance, instance.data
-        context_id = association.context_id_for(sop_class, instance.transfer_syntax)
-        if context_id is None and instance.transfer_syntax in NATIVE:
-            context_id = association.context_id_for(sop_class)  # re-encoding is not possible
-        payload: Dataset | bytes = data
-    else:
-        sop_class, sop = str(instance.SOPClassUID), str(instance.SOPInstanceUID)
-        context_id = association.context_id_for(sop_class)
-        payload = instance
-    request = C_STORE(AffectedSOPClassUID=sop_class, AffectedSOPInstanceUID=sop, Priority=priority)
-    return request, payload, context_id
+        request = self._n_event_report(sop_class, sop_instance, event_type, information)
+        return await self._send(request)
 
 
 async def perform_work(
@@ -468,7 +360,7 @@ async def perform_work(
     try:
         async with client:
             if isinstance(work, StoreElsewhere):
-                primitive, data, context_id = _store_request(client.association, work.instance, 0)
+                primitive, data, context_id = store_request(client.association, work.instance, 0)
                 primitive.MoveOriginatorApplicationEntityTitle = work.originator_ae_title
                 primitive.MoveOriginatorMessageID = work.originator_message_id
                 response = await client.send(primitive, data, context_id=context_id)
