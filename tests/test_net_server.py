@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileMetaDataset
 
 from dimse_codec import C_STORE
 from dimse_codec.association import build_request
@@ -29,11 +29,13 @@ from dimse_codec.services import (
     commitment_request,
     report_receiver,
 )
-from dimse_codec.services.contexts import NATIVE, STORAGE_COMMITMENT_INSTANCE
+from dimse_codec.services.contexts import NATIVE, STORAGE_COMMITMENT_INSTANCE, read_instance
 from dimse_codec.upper_layer import Timeouts
 
 SC = "1.2.840.10008.5.1.4.1.1.7"
 EXPLICIT = "1.2.840.10008.1.2.1"
+IMPLICIT = "1.2.840.10008.1.2"
+VERIFICATION = "1.2.840.10008.1.1"
 
 
 def run(coroutine: Any, timeout: float = 120.0) -> Any:
@@ -256,3 +258,38 @@ def test_storage_commitment_report_on_a_new_association() -> None:
     assert kind == 1 and report.TransactionUID == "1.2.3.77"
     assert COMMITMENT_ACCEPTOR_ROLES[STORAGE_COMMITMENT] == (True, True)
     assert STORAGE_COMMITMENT_INSTANCE.startswith(STORAGE_COMMITMENT)
+
+
+def test_a_native_file_goes_in_the_other_native_syntax_when_only_that_one_is_accepted(
+    tmp_path: Path,
+) -> None:
+    """An Implicit VR file whose own syntax was refused travels re-encoded in the accepted
+    Explicit VR context, never as implicit bytes labelled explicit."""
+    ds = image("1.2.3.77", b"\x05\x06\x07\x08")
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID, ds.file_meta.MediaStorageSOPInstanceUID = SC, "1.2.3.77"
+    ds.file_meta.TransferSyntaxUID = IMPLICIT
+    path = tmp_path / "implicit.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    instance = read_instance(path)
+    assert instance.transfer_syntax == IMPLICIT
+    received: list[tuple[str, bytes, str]] = []
+
+    def on_store(event: ServiceRequest) -> int:
+        assert event.context is not None
+        received.append(
+            (str(event.dataset.PatientName), bytes(event.dataset.PixelData),
+             event.context.transfer_syntax)
+        )  # fmt: skip
+        return 0x0000
+
+    async def main() -> int:
+        supported = {SC: [EXPLICIT], VERIFICATION: [IMPLICIT]}
+        async with Server({"C-STORE": on_store}, supported=supported) as server:
+            # the file's own context (SC, implicit) is refused; the native Dataset's is accepted
+            items = [instance, image("1.2.3.78", b"\x00\x00")]
+            async with Client("127.0.0.1", server.port, datasets=items) as client:
+                return (await client.store(instance)).status
+
+    assert run(main()) == 0x0000
+    assert received == [("Doe^Jane", b"\x05\x06\x07\x08", EXPLICIT)]

@@ -4,8 +4,10 @@ the disk spool for large data sets."""
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
+import socket
 import ssl as _ssl
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -25,6 +27,7 @@ from dimse_codec.association import (
     reject,
     respond,
 )
+from dimse_codec.dataset import decode_dataset
 from dimse_codec.dimse.primitives import (
     C_FIND,
     C_GET,
@@ -75,6 +78,22 @@ CLIENT_TIMEOUTS = Timeouts(artim=30.0, acse=30.0, dimse=60.0, network=None)
 CONNECT_TIMEOUT = 30.0
 """Seconds to open the TCP (and TLS) connection."""
 READ_SIZE = 1 << 16
+
+_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
+
+
+def acknowledge_at_once(sock: Any) -> None:
+    """Ask the kernel (Linux's TCP_QUICKACK, re-armed after every read) to ACK what was read now.
+
+    A peer that leaves Nagle's algorithm on (DCMTK's default builds do) writes a PDU in two
+    pieces and holds the second until the first is ACKed; with a delayed ACK that costs each
+    message about 40 ms, so 1,000 small C-STOREs take a minute instead of a second.
+    """
+    if _QUICKACK is not None and sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+
+
 """Bytes asked of the transport per read."""
 
 DatasetLike = Dataset | Instance | str | Path
@@ -381,9 +400,13 @@ def store_request(
     if isinstance(instance, Instance):
         sop_class, sop, data = instance.sop_class, instance.sop_instance, instance.data
         context_id = association.context_id_for(sop_class, instance.transfer_syntax)
-        if context_id is None and instance.transfer_syntax in NATIVE:
-            context_id = association.context_id_for(sop_class)  # re-encoding is not possible
         payload: Dataset | bytes = data
+        if context_id is None and instance.transfer_syntax in NATIVE:
+            # the other native little-endian syntax was accepted: its bytes would be mislabelled,
+            # so the data set is decoded here and the connection encodes it in the context's
+            context_id = association.context_id_for(sop_class)
+            if context_id is not None:
+                payload = decode_dataset(data, instance.transfer_syntax)
     else:
         sop_class, sop = str(instance.SOPClassUID), str(instance.SOPInstanceUID)
         context_id = association.context_id_for(sop_class)

@@ -21,6 +21,7 @@ from dimse_codec.net._common import (
     ClientSetup,
     DatasetLike,
     Request,
+    acknowledge_at_once,
     answer_events,
     final_or_raise,
 )
@@ -76,6 +77,7 @@ class BlockingClient(ClientSetup):
         self._socket.settimeout(wait)
         try:
             data = self._socket.recv(READ_SIZE)
+            acknowledge_at_once(self._socket)
         except TimeoutError:
             self._take(self.connection.handle_timeout(time.monotonic()))
         except OSError:
@@ -93,6 +95,10 @@ class BlockingClient(ClientSetup):
     def connect(self) -> BlockingClient:
         """Open the socket and negotiate, as ``Client.connect`` does."""
         raw = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
+        # a message is several writes (command PDU, data PDUs) answered by one small response:
+        # Nagle's algorithm would hold the last write for the peer's delayed ACK, ~40 ms a message
+        # (asyncio's transports disable it already)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._socket = (
             self.ssl.wrap_socket(raw, server_hostname=self.host) if self.ssl is not None else raw
         )

@@ -27,6 +27,7 @@ from dimse_codec.net._common import (
     DatasetLike,
     Peers,
     Request,
+    acknowledge_at_once,
     answer_events,
     final_or_raise,
     resolve,
@@ -119,6 +120,7 @@ class _Link:
             except (ConnectionError, OSError):
                 data = b""
             if data:
+                acknowledge_at_once(self.writer.get_extra_info("socket"))
                 self._take(self.connection.receive_data(data, now=self.now()))
             else:
                 self._take(self.connection.transport_closed(now=self.now()))
