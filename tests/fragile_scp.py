@@ -8,8 +8,9 @@ PDV of odd length makes that raise a ``ValueError`` nothing catches, so the proc
 status 1) and stops accepting connections. Valid traffic never has odd PDVs (command and data
 sets are even, and so are the fragments of any sane requestor), so C-ECHO works.
 
-Run it on any free port; it prints the port on its first stdout line, like
-``docs/examples/asyncio_scp.py``::
+It is wired by hand on purpose (``docs/examples/asyncio_scp.py`` uses ``dimse_codec.net.Server``,
+which would catch the planted error). Run it on any free port; it prints the port on its first
+stdout line, like that example::
 
     python tests/fragile_scp.py 0
 """
