@@ -307,11 +307,6 @@ def test_our_scp_stops_on_sigterm(tmp_path: Path) -> None:
     assert "stopping" in server.log_text()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library: the DatasetSpool of a message in progress is never closed when the "
-    "association ends (A-ABORT, closed transport), so its .part file stays in spool_dir",
-)
 def test_our_scp_discards_an_aborted_c_store(our_scp: Server) -> None:
     """A C-STORE cut short by an A-ABORT leaves neither a file nor a spooled part behind.
 

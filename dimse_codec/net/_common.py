@@ -202,10 +202,18 @@ class DatasetSpool:
     unless a handler moved it away from ``path``.
     """
 
-    def __init__(self, directory: Path | None, threshold: int) -> None:
+    def __init__(
+        self,
+        directory: Path | None,
+        threshold: int,
+        unfinished: set[DatasetSpool] | None = None,
+    ) -> None:
         self.directory = directory
         self.threshold = threshold
         self.path: Path | None = None
+        self._unfinished = unfinished
+        if unfinished is not None:
+            unfinished.add(self)
         self._memory = bytearray()
         self._file: Any = None
         self._map: mmap.mmap | None = None
@@ -227,6 +235,8 @@ class DatasetSpool:
 
     def data(self) -> bytes | memoryview:
         """The data set: bytes from memory, or a memory map of the finished file."""
+        if self._unfinished is not None:
+            self._unfinished.discard(self)  # whole: its message's handler owns it now
         if self._file is None:
             return bytes(self._memory)
         self._file.close()
@@ -253,15 +263,27 @@ class DatasetSpool:
             self.path.unlink(missing_ok=True)  # missing: the handler kept it
 
 
-def spool_sink(
-    directory: Path | None, threshold: int
-) -> Callable[[int, DIMSEPrimitive], DatasetSpool]:
-    """A ``dataset_sink`` factory: every received data set goes to its own :class:`DatasetSpool`."""
+class SpoolSinks:
+    """A ``dataset_sink`` factory: every received data set goes to its own :class:`DatasetSpool`.
 
-    def sink(context_id: int, primitive: DIMSEPrimitive) -> DatasetSpool:
-        return DatasetSpool(directory, threshold)
+    It remembers the spools of messages still arriving, so that when the association ends
+    mid-message (A-ABORT, a closed transport) :meth:`close_unfinished` frees their memory and
+    deletes their ``.part`` files; a finished data set belongs to its handler and is not kept.
+    """
 
-    return sink
+    def __init__(self, directory: Path | None, threshold: int) -> None:
+        self.directory = directory
+        self.threshold = threshold
+        self.unfinished: set[DatasetSpool] = set()
+
+    def __call__(self, context_id: int, primitive: DIMSEPrimitive) -> DatasetSpool:
+        """A spool for the data set of ``primitive`` (on ``context_id``)."""
+        return DatasetSpool(self.directory, self.threshold, self.unfinished)
+
+    def close_unfinished(self) -> None:
+        """Free the spools of messages the association ended in the middle of."""
+        while self.unfinished:
+            self.unfinished.pop().close()
 
 
 def as_instance(item: DatasetLike) -> Dataset | Instance:

@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from dimse_codec.association import DEFAULT_MAX_PDU_LENGTH, Accepted, Rejected, Supported
-from dimse_codec.net._common import Peers, acceptor_decision, resolve, spool_sink
+from dimse_codec.net._common import Peers, SpoolSinks, acceptor_decision, resolve
 from dimse_codec.net.client import _Link, perform_work
 from dimse_codec.pdu import AAssociateRQ
 from dimse_codec.policy import LENIENT, Policy
@@ -147,13 +147,14 @@ class Server:
             policy=self.policy,
             full=self._full,
         )
+        sinks = SpoolSinks(self.spool_dir, self.spool_threshold)
         connection = Connection(
             "acceptor",
             policy=self.policy,
             max_pdu_length=self.max_pdu_length,
             timeouts=self.timeouts,
             decide=decide,
-            dataset_sink=spool_sink(self.spool_dir, self.spool_threshold),
+            dataset_sink=sinks,
         )
         services = Services(
             connection,
@@ -178,6 +179,7 @@ class Server:
                     await link.flush()
         finally:
             services.forget()
+            sinks.close_unfinished()
             link.close()
             if counted:
                 self.associations -= 1
