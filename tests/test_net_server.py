@@ -293,3 +293,32 @@ def test_a_native_file_goes_in_the_other_native_syntax_when_only_that_one_is_acc
 
     assert run(main()) == 0x0000
     assert received == [("Doe^Jane", b"\x05\x06\x07\x08", EXPLICIT)]
+
+
+def test_send_buffers_gathers_without_joining_and_survives_partial_sends() -> None:
+    """Many buffers (more than one ``sendmsg`` takes) through a small socket buffer arrive in order."""
+    import socket
+    import threading
+
+    from dimse_codec.net._common import send_buffers
+
+    buffers = [bytes([i % 251]) * (1 + i * 37 % 9000) for i in range(1500)]
+    buffers.insert(7, b"")  # an empty buffer is skipped
+    expected = b"".join(buffers)
+    left, right = socket.socketpair()
+    left.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)  # sendmsg sends part of them
+    received = bytearray()
+
+    def read() -> None:
+        while len(received) < len(expected):
+            chunk = right.recv(1 << 16)
+            if not chunk:
+                return
+            received.extend(chunk)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    with left, right:
+        send_buffers(left, [memoryview(b) for b in buffers])
+        reader.join(60)
+    assert not reader.is_alive() and bytes(received) == expected

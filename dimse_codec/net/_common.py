@@ -79,6 +79,31 @@ CONNECT_TIMEOUT = 30.0
 """Seconds to open the TCP (and TLS) connection."""
 READ_SIZE = 1 << 16
 
+_GATHER = 512
+"""Buffers handed to one ``sendmsg`` (under every system's IOV_MAX)."""
+
+
+def send_buffers(sock: Any, buffers: Sequence[Any]) -> None:
+    """Send every buffer in order without joining them: ``sendmsg`` gathers them from where
+    they are, so a data set of hundreds of MB is never copied into one ``bytes``. A TLS socket
+    (no ``sendmsg``) takes them one ``sendall`` each."""
+    if isinstance(sock, _ssl.SSLSocket) or not hasattr(sock, "sendmsg"):
+        for buffer in buffers:
+            sock.sendall(buffer)
+        return
+    pending = [view for view in (memoryview(b).cast("B") for b in buffers) if len(view)]
+    first = 0
+    while first < len(pending):
+        sent = sock.sendmsg(pending[first : first + _GATHER])
+        while sent:
+            head = pending[first]
+            if sent < len(head):
+                pending[first] = head[sent:]
+                break
+            sent -= len(head)
+            first += 1
+
+
 _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
 
 

@@ -24,6 +24,7 @@ from dimse_codec.net._common import (
     acknowledge_at_once,
     answer_events,
     final_or_raise,
+    send_buffers,
 )
 from dimse_codec.services.contexts import STUDY_ROOT_FIND, STUDY_ROOT_GET, STUDY_ROOT_MOVE
 from dimse_codec.services.results import Response
@@ -44,10 +45,10 @@ class BlockingClient(ClientSetup):
     # -- I/O -------------------------------------------------------------------------------------
 
     def _flush(self) -> None:
-        data = self.connection.data_to_send()
-        if data and self._socket is not None:
+        buffers = self.connection.buffers_to_send()
+        if buffers and self._socket is not None:
             try:
-                self._socket.sendall(data)
+                send_buffers(self._socket, buffers)
             except OSError:
                 self._take(self.connection.transport_closed(now=time.monotonic()))
         if self.closed:
