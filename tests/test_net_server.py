@@ -296,7 +296,7 @@ def test_a_native_file_goes_in_the_other_native_syntax_when_only_that_one_is_acc
 
 
 def test_send_buffers_gathers_without_joining_and_survives_partial_sends() -> None:
-    """Many buffers (more than one ``sendmsg`` takes) through a small socket buffer arrive in order."""
+    """More buffers than one ``sendmsg`` takes, through a small socket buffer, arrive in order."""
     import socket
     import threading
 
