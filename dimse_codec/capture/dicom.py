@@ -7,6 +7,11 @@ context, transfer syntax and matching request, gaps and problems. Each TCP direc
 (Wireshark keeps one per conversation). A connection is DICOM when it opens with a plausible
 A-ASSOCIATE-RQ, when a port was named, or when a capture that began mid-stream shows two PDU
 headers in a row; after a gap, decoding resumes at the next plausible PDU header.
+
+Each association seen from its A-ASSOCIATE-RQ on is followed through PS3.8 Table 9-10 for both
+sides at once (:class:`_Observer`): a PDU is a local primitive event for its sender's machine
+and a received-PDU event for its receiver's, and one the table forbids is a
+:class:`CaptureProblem` (``UNEXPECTED_PDU``) naming the state and the event.
 """
 
 from __future__ import annotations
@@ -67,6 +72,8 @@ from dimse_codec.pdu import (
     UserIdentityRQSubItem,
 )
 from dimse_codec.policy import LENIENT, Diagnostic, DiagnosticCode, Policy
+from dimse_codec.tables.upper_layer import EVENTS, STATES, Action
+from dimse_codec.upper_layer.machine import Machine
 
 __all__ = [
     "AssociationEvent",
@@ -151,7 +158,8 @@ class AssociationEvent:
 
     event: str
     """``request``, ``accept``, ``reject``, ``release-request``, ``release``, ``abort``,
-    ``close``, ``truncated`` or ``mid-stream`` (decoding began inside an association)."""
+    ``close``, ``truncated``, ``mid-stream`` (decoding began inside an association) or
+    ``release-collision`` (both sides asked to release, PS3.8 Table 9-10's AR-8)."""
     association: AssociationRecord
     direction: DicomDirection
     frame: int
@@ -238,6 +246,10 @@ class CaptureProblem:
     diagnostic: Diagnostic
     data: bytes = b""
     count: int = 1
+    state: str | None = None
+    """For a PDU PS3.8 Table 9-10 forbids: the state ("Sta8") of the machine that judged it."""
+    event: str | None = None
+    """With ``state``: the event ("Evt10") the PDU was for that machine."""
 
 
 CaptureRecord = AssociationEvent | CapturedMessage | StreamGap | CaptureProblem
@@ -426,6 +438,9 @@ class _Assoc:
         self.requestor_direction: Direction | None = None
         self.record = AssociationRecord(index, connection, None, None, first_frame=frame)
         self.requests: dict[tuple[Direction, int], tuple[int, int | None]] = {}
+        self.observer: _Observer | None = None
+        """Both PS3.8 machines, from the A-ASSOCIATE-RQ on; ``None`` when the capture joined
+        the association mid-way or lost bytes of it (a gap): then nothing is judged."""
         self.last_frame = 0
         """The last frame seen; the next snapshot takes it (not one snapshot per message)."""
 
@@ -451,6 +466,161 @@ class _Assoc:
             changes["last_frame"] = self.last_frame
         self.record = replace(self.record, **changes)
         return self.record
+
+
+_SENT: dict[type, str] = {
+    AAssociateAC: "Evt7",
+    AAssociateRJ: "Evt8",
+    AReleaseRQ: "Evt11",
+    AReleaseRP: "Evt14",
+    AAbort: "Evt15",
+}
+"""A PDU as the local primitive event of its sender's machine (PS3.8 Table 9-10)."""
+
+_RECEIVED: dict[type, str] = {
+    AAssociateAC: "Evt3",
+    AAssociateRJ: "Evt4",
+    AAssociateRQ: "Evt6",
+    AReleaseRQ: "Evt12",
+    AReleaseRP: "Evt13",
+    AAbort: "Evt16",
+}
+"""A PDU as the received-PDU event of its receiver's machine (P-DATA-TF is Evt10)."""
+
+_FORBIDDING = frozenset({"AA-1", "AA-7", "AA-8"})
+"""The actions with which Table 9-10 answers a PDU the state does not allow."""
+
+_MAX_UNREAD = 16
+"""How many PDUs a side may have left unread before the observer takes them as read."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Violation:
+    """A PDU the table forbids: which side judged it, in which state, for which event."""
+
+    requestor: bool
+    state: str
+    event: str
+    action: Action | None
+
+
+class _Side:
+    """One side's machine as the observer follows it, with the PDUs it may not have read yet.
+
+    A capture cannot tell when a PDU in flight reached its receiver, so the receiver's
+    machine takes it at once (``unread`` keeps it, ``before`` the state before it); a PDU the
+    side sends next is judged in that state, or, if only that allows it, in ``before``: the
+    two PDUs crossed (a release collision, data crossing an A-ABORT).
+    """
+
+    __slots__ = ("before", "machine", "requestor", "unread")
+
+    def __init__(self, requestor: bool) -> None:
+        self.requestor = requestor
+        self.machine = Machine()
+        self.before: str | None = None
+        self.unread: list[str] = []
+
+    def allows(self, event: str) -> bool:
+        """Whether the side may send a PDU of local ``event`` now, or before its unread PDUs."""
+        if self.machine.action(event) is not None:
+            return True
+        if self.before is None:
+            return False
+        now, self.machine.state = self.machine.state, self.before
+        allowed = self.machine.action(event) is not None
+        self.machine.state = now
+        return allowed
+
+    def send(self, event: str) -> bool:
+        """Do a local event (``allows`` said yes); true if a release collision showed."""
+        collision = False
+        if self.machine.action(event) is None and self.before is not None:
+            self.machine.state = self.before  # the unread PDUs came after this one
+            self.machine.move(_checked(self.machine.action(event)))
+            for unread in self.unread:
+                action = self.machine.action(unread)
+                if action is not None and action.name not in _FORBIDDING:
+                    collision |= self._take(action)
+        else:
+            self.machine.move(_checked(self.machine.action(event)))
+        self.before, self.unread = None, []
+        return collision
+
+    def receive(self, action: Action, event: str) -> bool:
+        """Take a received PDU's allowed action; true if it is a release collision (AR-8)."""
+        if len(self.unread) >= _MAX_UNREAD:
+            self.before, self.unread = None, []
+        if self.before is None:
+            self.before = self.machine.state
+        self.unread.append(event)
+        return self._take(action)
+
+    def _take(self, action: Action) -> bool:
+        choice = 1 if action.name == "AR-8" and not self.requestor else 0
+        self.machine.move(action, choice)
+        return action.name == "AR-8"
+
+
+def _checked(action: Action | None) -> Action:
+    """An action :meth:`_Side.allows` vouched for."""
+    assert action is not None
+    return action
+
+
+class _Observer:
+    """Both machines of one association (PS3.8 9.2), from the A-ASSOCIATE-RQ on."""
+
+    __slots__ = ("acceptor", "collided", "requestor")
+
+    def __init__(self) -> None:
+        self.requestor = _Side(requestor=True)
+        self.acceptor = _Side(requestor=False)
+        self.collided = False
+        for side, events in ((self.requestor, ("Evt1", "Evt2")), (self.acceptor, ("Evt5",))):
+            for event in events:  # A-ASSOCIATE request, transport open; connection indication
+                side.machine.move(_checked(side.machine.action(event)))
+        self.acceptor.receive(_checked(self.acceptor.machine.action("Evt6")), "Evt6")
+
+    def pdu(
+        self, from_requestor: bool, sent: str | None, received: str
+    ) -> tuple[_Violation | None, bool]:
+        """Follow one PDU; return the violation, if any, and whether it showed a collision.
+
+        A forbidden PDU moves neither machine: the peers evidently went on, and the A-ABORT
+        the table prescribes moves both when it comes.
+        """
+        sender, receiver = (
+            (self.requestor, self.acceptor) if from_requestor else (self.acceptor, self.requestor)
+        )
+        action = receiver.machine.action(received)
+        if action is None or action.name in _FORBIDDING:
+            state = receiver.machine.state
+            return _Violation(receiver.requestor, state, received, action), False
+        if sent is not None and not sender.allows(sent):
+            return _Violation(sender.requestor, sender.machine.state, sent, None), False
+        collision = sender.send(sent) if sent is not None else False
+        collision |= receiver.receive(action, received)
+        first = collision and not self.collided
+        self.collided |= collision
+        return None, first
+
+
+def _violation_text(name: str, violation: _Violation, from_requestor: bool) -> str:
+    """A sentence naming the PDU, the machine, its state, the event and the table's answer."""
+    judge = "requestor" if violation.requestor else "acceptor"
+    sender = "requestor" if from_requestor else "acceptor"
+    state, event = violation.state, violation.event
+    where = (
+        f"{EVENTS[event].description} ({event}) for the {judge}'s machine in {state} "
+        f"({STATES[state].description})"
+    )
+    action = violation.action
+    if action is None:
+        answer = "PS3.8 Table 9-10 has no transition for it"
+    else:
+        answer = f"PS3.8 Table 9-10 prescribes {action.name}: {action.description}"
+    return f"{name} from the {sender}: {where}; {answer}"
 
 
 @dataclass
@@ -617,6 +787,8 @@ class CaptureDecoder:
             out += self._flush(conn, event.direction, half, event.frame)
             half.syncing = True
             half.pending.clear()
+            if conn.association is not None:
+                conn.association.observer = None  # PDUs may be lost: stop judging
             index, way = self._where(conn, event.direction)
             out.append(
                 StreamGap(
@@ -818,19 +990,41 @@ class CaptureDecoder:
     ) -> list[CaptureRecord]:
         pdu = event.pdu
         frame, time_ns = half.frame_at(half.base + event.offset)
+        offset = half.base + event.offset
         if isinstance(pdu, AAssociateRQ):
-            if conn.association is not None and conn.association.record.request is not None:
-                conn.association = None  # a new association on the same connection
+            out: list[CaptureRecord] = []
+            previous = conn.association
+            if previous is not None and previous.record.request is not None:
+                # a new association on the same connection (PS3.8 wants a new one)
+                out += self._follow(previous, direction, pdu, frame, time_ns, offset)
+                conn.association = None
             assoc = self._assoc(conn, frame)
             assoc.set_requestor(direction)
+            assoc.observer = _Observer()
             record = assoc.update(request=pdu, state="requested", last_frame=frame)
             way = assoc.direction_of(direction)
-            return [AssociationEvent("request", record, way, frame, time_ns)]
+            return [*out, AssociationEvent("request", record, way, frame, time_ns)]
         assoc = self._assoc(conn, frame)
         if assoc.requestor_direction is None and isinstance(
             pdu, (AAssociateAC, AAssociateRJ, AReleaseRP)
         ):
             assoc.set_requestor(direction.other)
+        records = self._pdu_records(conn, direction, assoc, frame, time_ns, event)
+        if type(pdu) in _RECEIVED:
+            records += self._follow(assoc, direction, pdu, frame, time_ns, offset)
+        return records
+
+    def _pdu_records(
+        self,
+        conn: _Conn,
+        direction: Direction,
+        assoc: _Assoc,
+        frame: int,
+        time_ns: int | None,
+        event: PDUReceived,
+    ) -> list[CaptureRecord]:
+        """The association event (and the A-ASSOCIATE-AC's problems) of a PDU other than RQ."""
+        pdu = event.pdu
         way = assoc.direction_of(direction)
         if isinstance(pdu, AAssociateAC):
             negotiated = None
@@ -872,6 +1066,47 @@ class CaptureDecoder:
             event.offset,
         )
         return [CaptureProblem(assoc.index, way, frame, problem)]
+
+    def _follow(
+        self,
+        assoc: _Assoc,
+        direction: Direction,
+        pdu: object,
+        frame: int,
+        time_ns: int | None,
+        offset: int,
+    ) -> list[CaptureRecord]:
+        """Follow one PDU (``None``: a P-DATA) through both machines of PS3.8 Table 9-10."""
+        observer = assoc.observer
+        if observer is None or assoc.requestor_direction is None:
+            return []
+        from_requestor = direction == assoc.requestor_direction
+        sent: str | None
+        if pdu is None:
+            name, sent, received = "P-DATA-TF", "Evt9", "Evt10"
+        else:
+            name = str(getattr(pdu, "name", type(pdu).__name__))
+            sent, received = _SENT.get(type(pdu)), _RECEIVED[type(pdu)]
+        violation, collision = observer.pdu(from_requestor, sent, received)
+        way = assoc.direction_of(direction)
+        if collision:
+            record = assoc.update(last_frame=frame)
+            return [AssociationEvent("release-collision", record, way, frame, time_ns)]
+        code = DiagnosticCode.UNEXPECTED_PDU
+        if violation is None or not self._cap.admit(code):
+            return []
+        text = _violation_text(name, violation, from_requestor)
+        diagnostic = Diagnostic(code, text, offset, "Upper Layer")
+        return [
+            CaptureProblem(
+                assoc.index,
+                way,
+                frame,
+                diagnostic,
+                state=violation.state,
+                event=violation.event,
+            )
+        ]
 
     def _message(
         self, conn: _Conn, direction: Direction, half: _DirectionDecoder, event: MessageReceived
@@ -934,6 +1169,7 @@ class CaptureDecoder:
                 result,
             )
         )
+        out += self._follow(assoc, direction, None, first_frame, time_ns, half.base + event.offset)
         return out
 
     def _unaccepted(

@@ -68,14 +68,24 @@ from dimse_codec.strategies.streams import (
     associations,
     malformed_streams,
 )
+from dimse_codec.strategies.upper_layer import (
+    WALK_REQUEST,
+    WALK_SUPPORTED,
+    WalkStep,
+    take_step,
+    upper_layer_walks,
+)
 
 __all__ = [
     "STANDARD_TRANSFER_SYNTAXES",
+    "WALK_REQUEST",
+    "WALK_SUPPORTED",
     "AssociationStreams",
     "MalformedCommandSet",
     "MalformedDataset",
     "MalformedPDU",
     "MalformedStream",
+    "WalkStep",
     "aborts",
     "abstract_syntax_items",
     "ae_titles",
@@ -113,9 +123,11 @@ __all__ = [
     "release_rqs",
     "role_selection_items",
     "status_codes",
+    "take_step",
     "transfer_syntax_items",
     "uids",
     "unknown_pdus",
+    "upper_layer_walks",
     "user_identity_ac_items",
     "user_identity_rq_items",
     "user_information_items",
