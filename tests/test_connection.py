@@ -374,6 +374,20 @@ def test_a_forbidden_pdu_gets_the_abort_the_table_prescribes_and_a_diagnostic() 
     assert decode_pdu(scp.data_to_send()).source == AbortSource.SERVICE_PROVIDER
 
 
+def test_each_pdu_of_an_undefined_type_is_answered_when_it_arrives() -> None:
+    """Evt19 per PDU, even when the same garbage comes again in the next read."""
+    _scu, scp = associate()
+    scp.receive_data(bytes(6))  # PDU type 00H in Sta6: AA-8, reason unrecognized-PDU
+    assert scp.state == "Sta13"
+    assert decode_pdu(scp.data_to_send()) == AAbort(
+        AbortSource.SERVICE_PROVIDER, AbortReason.UNRECOGNIZED_PDU
+    )
+    for _ in range(3):  # in Sta13 each one is answered again (AA-7), not held for later
+        scp.receive_data(bytes(6))
+        assert decode_pdu(scp.data_to_send()).source == AbortSource.SERVICE_PROVIDER
+        assert scp.state == "Sta13"
+
+
 def test_p_data_before_the_association_is_refused_on_both_sides() -> None:
     echo = bytes(
         encode_pdata(C_ECHO(MessageID=1, AffectedSOPClassUID=VERIFICATION), 1, max_pdu_length=0)

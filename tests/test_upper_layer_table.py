@@ -456,3 +456,41 @@ def test_the_docs_page_lists_pynetdicoms_differences(pynetdicom_fsm: ModuleType)
     section = _renderer().pynetdicom_differences(pynetdicom_fsm)
     for name, wording in {**PYNETDICOM_EVENT_WORDING, **PYNETDICOM_ACTION_WORDING}.items():
         assert f"| {name} |" in section and wording in section, name
+
+
+PDU_NAMES = {
+    0x01: "A-ASSOCIATE-RQ",
+    0x02: "A-ASSOCIATE-AC",
+    0x03: "A-ASSOCIATE-RJ",
+    0x04: "P-DATA-TF",
+    0x05: "A-RELEASE-RQ",
+    0x06: "A-RELEASE-RP",
+    0x07: "A-ABORT",
+}
+"""PS3.8 Table 9-11: the PDU types."""
+
+SENT_AS = {
+    0x02: "A-ASSOCIATE response primitive (accept)",
+    0x03: "A-ASSOCIATE response primitive (reject)",
+    0x04: "P-DATA request primitive",
+    0x05: "A-RELEASE request primitive",
+    0x06: "A-RELEASE response primitive",
+    0x07: "A-ABORT request primitive",
+}
+"""The local primitive after which a side sends each PDU (PS3.8 9.2.3)."""
+
+
+@pytest.mark.parametrize("pdu_type", sorted(PDU_NAMES))
+def test_a_received_pdu_is_the_event_that_names_it(pdu_type: int) -> None:
+    event = upper_layer.RECEIVED_PDU_EVENTS[pdu_type]
+    assert upper_layer.EVENTS[event].description.startswith(f"{PDU_NAMES[pdu_type]} PDU")
+
+
+@pytest.mark.parametrize("pdu_type", sorted(PDU_NAMES))
+def test_a_sent_pdu_is_the_local_primitive_that_sends_it(pdu_type: int) -> None:
+    event = upper_layer.SENT_PDU_EVENTS.get(pdu_type)
+    if pdu_type == 0x01:  # AE-2 sends the A-ASSOCIATE-RQ on Evt2, the transport's confirmation
+        assert event is None
+    else:
+        assert event is not None
+        assert upper_layer.EVENTS[event].description.lower() == SENT_AS[pdu_type].lower()

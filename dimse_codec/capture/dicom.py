@@ -72,7 +72,13 @@ from dimse_codec.pdu import (
     UserIdentityRQSubItem,
 )
 from dimse_codec.policy import LENIENT, Diagnostic, DiagnosticCode, Policy
-from dimse_codec.tables.upper_layer import EVENTS, STATES, Action
+from dimse_codec.tables.upper_layer import (
+    EVENTS,
+    RECEIVED_PDU_EVENTS,
+    SENT_PDU_EVENTS,
+    STATES,
+    Action,
+)
 from dimse_codec.upper_layer.machine import Machine
 
 __all__ = [
@@ -468,24 +474,8 @@ class _Assoc:
         return self.record
 
 
-_SENT: dict[type, str] = {
-    AAssociateAC: "Evt7",
-    AAssociateRJ: "Evt8",
-    AReleaseRQ: "Evt11",
-    AReleaseRP: "Evt14",
-    AAbort: "Evt15",
-}
-"""A PDU as the local primitive event of its sender's machine (PS3.8 Table 9-10)."""
-
-_RECEIVED: dict[type, str] = {
-    AAssociateAC: "Evt3",
-    AAssociateRJ: "Evt4",
-    AAssociateRQ: "Evt6",
-    AReleaseRQ: "Evt12",
-    AReleaseRP: "Evt13",
-    AAbort: "Evt16",
-}
-"""A PDU as the received-PDU event of its receiver's machine (P-DATA-TF is Evt10)."""
+_ASSOCIATION_PDUS = (AAssociateRQ, AAssociateAC, AAssociateRJ, AReleaseRQ, AReleaseRP, AAbort)
+"""The PDUs other than P-DATA-TF that the observer's machines follow."""
 
 _FORBIDDING = frozenset({"AA-1", "AA-7", "AA-8"})
 """The actions with which Table 9-10 answers a PDU the state does not allow."""
@@ -1010,7 +1000,7 @@ class CaptureDecoder:
         ):
             assoc.set_requestor(direction.other)
         records = self._pdu_records(conn, direction, assoc, frame, time_ns, event)
-        if type(pdu) in _RECEIVED:
+        if isinstance(pdu, _ASSOCIATION_PDUS):
             records += self._follow(assoc, direction, pdu, frame, time_ns, offset)
         return records
 
@@ -1071,7 +1061,7 @@ class CaptureDecoder:
         self,
         assoc: _Assoc,
         direction: Direction,
-        pdu: object,
+        pdu: AAssociateRQ | AAssociateAC | AAssociateRJ | AReleaseRQ | AReleaseRP | AAbort | None,
         frame: int,
         time_ns: int | None,
         offset: int,
@@ -1085,8 +1075,9 @@ class CaptureDecoder:
         if pdu is None:
             name, sent, received = "P-DATA-TF", "Evt9", "Evt10"
         else:
-            name = str(getattr(pdu, "name", type(pdu).__name__))
-            sent, received = _SENT.get(type(pdu)), _RECEIVED[type(pdu)]
+            name = pdu.name
+            kind = int(pdu.pdu_type)
+            sent, received = SENT_PDU_EVENTS.get(kind), RECEIVED_PDU_EVENTS[kind]
         violation, collision = observer.pdu(from_requestor, sent, received)
         way = assoc.direction_of(direction)
         if collision:

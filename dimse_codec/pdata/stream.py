@@ -255,6 +255,9 @@ class StreamDecoder:
     touches memory. ``transfer_syntaxes`` maps context IDs to transfer syntax UIDs for the
     primitives' ``transfer_syntax``; it is a plain dict attribute the caller may update once the
     association is accepted. ``report_pdata`` adds a :class:`PDataReceived` per P-DATA-TF.
+    ``hold_streaks=False`` reports a run of PDUs with one problem at the end of every call
+    instead of holding its continuation for later calls: a protocol machine must answer each PDU
+    as it arrives (PS3.8 Table 9-10, Evt19), while an observer prefers fewer events.
     """
 
     def __init__(
@@ -269,8 +272,10 @@ class StreamDecoder:
         dataset_sink: SinkFactory | None = None,
         transfer_syntaxes: Mapping[int, str] | None = None,
         report_pdata: bool = False,
+        hold_streaks: bool = True,
     ) -> None:
         self.policy = policy
+        self.hold_streaks = hold_streaks
         self.max_pdu_length = check_max_pdu_length(max_pdu_length)
         self.max_other_pdu_length = _limit(max_other_pdu_length, "max_other_pdu_length")
         self.max_pdata_length = _limit(max_pdata_length, "max_pdata_length")
@@ -761,6 +766,7 @@ class StreamDecoder:
         if streak is not None:
             if (
                 not final
+                and self.hold_streaks
                 and streak.continued
                 and streak.end - streak.start < self.max_other_pdu_length
             ):

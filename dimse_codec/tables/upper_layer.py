@@ -299,3 +299,29 @@ TRANSITIONS: Mapping[tuple[str, str], str] = MappingProxyType(
     }
 )
 """Every non-empty cell of PS3.8 Table 9-10: ``(state, event) -> action``."""
+
+RECEIVED_PDU_EVENTS: Mapping[int, str] = MappingProxyType(
+    {
+        0x01: "Evt6",  # A-ASSOCIATE-RQ PDU received
+        0x02: "Evt3",  # A-ASSOCIATE-AC PDU received
+        0x03: "Evt4",  # A-ASSOCIATE-RJ PDU received
+        0x04: "Evt10",  # P-DATA-TF PDU received
+        0x05: "Evt12",  # A-RELEASE-RQ PDU received
+        0x06: "Evt13",  # A-RELEASE-RP PDU received
+        0x07: "Evt16",  # A-ABORT PDU received
+    }
+)
+"""A received PDU's type (PS3.8 Table 9-11) as its Table 9-10 event; any other type is Evt19."""
+
+SENT_PDU_EVENTS: Mapping[int, str] = MappingProxyType(
+    {
+        0x02: "Evt7",  # A-ASSOCIATE response primitive (accept)
+        0x03: "Evt8",  # A-ASSOCIATE response primitive (reject)
+        0x04: "Evt9",  # P-DATA request primitive
+        0x05: "Evt11",  # A-RELEASE request primitive
+        0x06: "Evt14",  # A-RELEASE response primitive
+        0x07: "Evt15",  # A-ABORT request primitive
+    }
+)
+"""A sent PDU's type as the local primitive event that makes its sender send it; an
+A-ASSOCIATE-RQ has none (AE-2 sends it on Evt2, the transport connect confirmation)."""

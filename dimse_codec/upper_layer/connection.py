@@ -72,7 +72,7 @@ from dimse_codec.pdu import (
 )
 from dimse_codec.policy import LENIENT, Diagnostic, DiagnosticCode, Policy
 from dimse_codec.tables.status import StatusCategory
-from dimse_codec.tables.upper_layer import EVENTS, Action
+from dimse_codec.tables.upper_layer import EVENTS, RECEIVED_PDU_EVENTS, Action
 from dimse_codec.upper_layer.events import (
     Aborted,
     AssociationAccepted,
@@ -128,18 +128,6 @@ class _Operation:
 
     context_id: int
     service: str
-
-
-_PDU_EVENTS: dict[type, str] = {
-    AAssociateAC: "Evt3",
-    AAssociateRJ: "Evt4",
-    AAssociateRQ: "Evt6",
-    AReleaseRQ: "Evt12",
-    AReleaseRP: "Evt13",
-    AAbort: "Evt16",
-    UnknownPDU: "Evt19",
-}
-"""Received PDUs other than P-DATA-TF (Evt10) as the events of PS3.8 Table 9-10."""
 
 
 class Connection:
@@ -565,7 +553,11 @@ class Connection:
 
     def _received_pdu(self, pdu: object) -> None:
         """A whole PDU other than P-DATA-TF: its event, and for a forbidden one a diagnostic."""
-        event = _PDU_EVENTS.get(type(pdu), "Evt19")
+        event = (
+            "Evt19"
+            if isinstance(pdu, UnknownPDU)
+            else RECEIVED_PDU_EVENTS.get(int(getattr(pdu, "pdu_type", 0)), "Evt19")
+        )
         if event == "Evt3" and self.state == "Sta5":
             assert self._request is not None and isinstance(pdu, AAssociateAC)
             try:
@@ -983,7 +975,12 @@ class Connection:
             self._now = now
 
     def _new_decoder(self) -> StreamDecoder:
-        return StreamDecoder(policy=self.policy, report_pdata=True, dataset_sink=self.dataset_sink)
+        return StreamDecoder(
+            policy=self.policy,
+            report_pdata=True,
+            dataset_sink=self.dataset_sink,
+            hold_streaks=False,  # each PDU of an undefined type is an Evt19 when it arrives
+        )
 
 
 def _pending(primitive: DIMSEPrimitive) -> bool:
