@@ -9,7 +9,8 @@ that no input can allocate much. Only the library's DimseCodecError family may e
 - frame numbers and record offsets strictly increase; packets are well formed;
 - each direction's StreamData and Gap events tile its stream in order (docs/capture.md), a
   StreamEnded sits at the stream's end, a closed connection says nothing more;
-- every DICOM record points at frames that exist and offsets that are not negative.
+- every DICOM record points at frames that exist and offsets that are not negative;
+- packets skipped for their link type are counted per interface within ``stats.skipped``.
 
 Control byte: bits 0-1 pick the port forced as DICOM (none, 11112, 104, the first packet's
 destination port); bit 2 the strict policy; bit 3 skips unsupported link types; bits 4-5 the
@@ -234,6 +235,18 @@ def _check_dicom(record: object, frame: int, associations: set[int]) -> None:
         raise RuntimeError("a negative association index")
 
 
+def _check_unsupported(reader: CaptureReader, skip: bool) -> None:
+    """Skipped interfaces: counted within ``stats.skipped``, their frames among the file's."""
+    skipped = reader.unsupported.values()
+    if skipped and not skip:
+        raise RuntimeError("packets skipped for their link type though told not to")
+    if sum(u.packets for u in skipped) > reader.stats.skipped:
+        raise RuntimeError("more packets of unsupported link types than packets skipped")
+    for u in skipped:
+        if not 0 < u.first_frame <= u.last_frame <= reader.stats.frames or u.packets < 1:
+            raise RuntimeError(f"skipped interface {u} outside the file's frames")
+
+
 def _source(body: bytes, kind: int, step: int) -> object:
     if kind == 0:
         return body
@@ -286,6 +299,7 @@ def check(data: bytes) -> None:
                         _check_dicom(record, frame, associations)
             if len(reader.notes) > MAX_NOTES:
                 raise RuntimeError(f"{len(reader.notes)} notes kept, beyond the cap")
+            _check_unsupported(reader, skip)
             if reader.stats.frames != frames_in_file or frame > reader.stats.frames:
                 raise RuntimeError(
                     f"packets read {reader.stats.frames} frames, records {frames_in_file}"
@@ -312,7 +326,7 @@ test_one_input = memory_bound.guard(check)
 
 def main() -> None:
     """Run libFuzzer with the arguments given on the command line."""
-    memory_bound.sample_every(memory_bound.SAMPLE_EVERY)
+    memory_bound.sample_every(memory_bound.SAMPLE_EVERY, memory_bound.SAMPLE_SMALL_EVERY)
     atheris.Setup(sys.argv, test_one_input)
     atheris.Fuzz()
 

@@ -54,7 +54,7 @@ test_one_input = memory_bound.guard(check)
 
 def main() -> None:
     """Run libFuzzer with the arguments given on the command line."""
-    memory_bound.sample_every(memory_bound.SAMPLE_EVERY)
+    memory_bound.sample_every(memory_bound.SAMPLE_EVERY, memory_bound.SAMPLE_SMALL_EVERY)
     atheris.Setup(sys.argv, test_one_input)
     atheris.Fuzz()
 

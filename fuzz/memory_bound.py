@@ -8,11 +8,14 @@ within ``K * basis + FLOOR`` bytes; ``basis`` is the input's length, or for a de
 its inflated length (the inflate cap bounds that). Exceeding it raises :class:`MemoryFinding`,
 which libFuzzer treats as a crash, so ``fuzz/run`` saves the input as a reproducer.
 
-tracemalloc slows every allocation several times, so under libFuzzer only one input in
-:data:`SAMPLE_EVERY` is measured; replaying (``fuzz/replay.py``, the tests) measures every input.
-A measured input runs once untraced first, so that lazy imports and caches filled by the first
-call of a decoder do not count against it, and any other finding is raised before the bound is
-checked.
+A measured input runs once, traced (a traced run costs 3-4 times an untraced one). Only when
+its peak is over the bound does it run traced a second time, and it is a finding only if it is
+over again: the first run may have paid for lazy imports and caches that any input fills once.
+Replaying (``fuzz/replay.py``, the tests) measures every input. Under libFuzzer
+(:func:`sample_every`) one input in :data:`SAMPLE_EVERY` is measured among those whose basis is
+at least :data:`PER_OBJECT_BASIS`, and one in :data:`SAMPLE_SMALL_EVERY` among the smaller ones,
+which per-object costs cannot take over the bound (only an allocation sized by a declared length
+or a cost growing faster than the input can), so the cheap, frequent inputs cost little to guard.
 """
 
 from __future__ import annotations
@@ -25,22 +28,35 @@ K = 10
 FLOOR = 1 << 20
 """Bytes always allowed, whatever the input's size: the fixed cost of a decode (a pydicom
 Dataset, its element objects, the harness's re-encodings) dwarfs a tiny input's length."""
+MAX_OBJECT_COST = 1024
+"""The most a decoder plausibly allocates per input byte by making objects of what it reads:
+about five times the worst measured (one DSfloat of some 420 bytes per two-byte DS value, 212x;
+an empty sequence item's Dataset per 8 bytes is 73x)."""
+PER_OBJECT_BASIS = -(-FLOOR // (MAX_OBJECT_COST - K))
+"""The smallest basis (1035 bytes) whose per-object cost, at :data:`MAX_OBJECT_COST` per byte,
+could exceed ``K * basis + FLOOR``."""
 SAMPLE_EVERY = 16
-"""Under libFuzzer, measure one input in this many (tracemalloc costs 3-5x on a measured
-input); :func:`sample_every` sets it, replaying keeps 1 (every input)."""
+"""Under libFuzzer, measure one input in this many among those of a basis of at least
+:data:`PER_OBJECT_BASIS`; replaying measures every input."""
+SAMPLE_SMALL_EVERY = 64
+"""Under libFuzzer, measure one input in this many among the smaller ones."""
 
 _every = 1
+_small_every = 1
 _seen = 0
+_seen_small = 0
 
 
 class MemoryFinding(RuntimeError):
     """Decoding one input allocated more than the bound allows (a finding, not a library error)."""
 
 
-def sample_every(count: int) -> None:
-    """Measure only one input in ``count`` from now on (harnesses call this under libFuzzer)."""
-    global _every
+def sample_every(count: int, small_count: int) -> None:
+    """Measure one input in ``count`` from now on, and one in ``small_count`` among those of a
+    basis under :data:`PER_OBJECT_BASIS` (harnesses call this under libFuzzer)."""
+    global _every, _small_every
     _every = max(1, count)
+    _small_every = max(1, small_count)
 
 
 def bound(basis: int) -> int:
@@ -77,19 +93,38 @@ def check_peak(peak: int, size: int, basis: int) -> None:
         )
 
 
+def _due(data: bytes, ceiling: Callable[[bytes], int]) -> bool:
+    """Whether this input is one of the sample to measure."""
+    global _seen, _seen_small
+    if _every == 1 and _small_every == 1:
+        return True
+    if ceiling(data) >= PER_OBJECT_BASIS:
+        _seen += 1
+        return _seen % _every == 0
+    _seen_small += 1
+    return _seen_small % _small_every == 0
+
+
 def guard(
-    check: Callable[[bytes], None], basis: Callable[[bytes], int] = len
+    check: Callable[[bytes], None],
+    basis: Callable[[bytes], int] = len,
+    ceiling: Callable[[bytes], int] | None = None,
 ) -> Callable[[bytes], None]:
-    """``check`` plus the memory bound, measured on every input or one in :func:`sample_every`."""
+    """``check`` plus the memory bound, measured on every input or on the sample that
+    :func:`sample_every` sets. ``ceiling`` is a cheap upper bound of ``basis`` (default:
+    ``basis`` itself), which sorts the inputs into the two samples without computing the basis
+    of an input that is not measured (inflating a deflated data set)."""
+    sort = basis if ceiling is None else ceiling
 
     def test_one_input(data: bytes) -> None:
-        global _seen
-        _seen += 1
-        check(data)
-        if _seen % _every:
+        if not _due(data, sort):
+            check(data)
             return
+        measured = max(len(data), basis(data))
         peak = traced_peak(lambda: check(data))
-        check_peak(peak, len(data), max(len(data), basis(data)))
+        if peak > bound(measured):  # again, with whatever the first run filled once for all
+            peak = traced_peak(lambda: check(data))
+        check_peak(peak, len(data), measured)
 
     test_one_input.__doc__ = check.__doc__
     return test_one_input

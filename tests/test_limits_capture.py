@@ -385,7 +385,10 @@ def test_unsupported_link_type_notes_become_problems() -> None:
     blocks += [epb(Frame(i, b"\0" * 30, interface=1), "<") for i in range(3)]
     with CaptureReader(b"".join(blocks), skip_unsupported_link_types=True) as reader:
         assert list(reader) == []
-    assert reader.note_counts == {NoteKind.UNSUPPORTED_LINK_TYPE: 3}
+    assert reader.note_counts == {NoteKind.UNSUPPORTED_LINK_TYPE: 1}  # one per interface
+    assert reader.unsupported[1].packets == 3 and reader.stats.skipped == 3
+    # decode_capture skips them too: one problem for the interface, counting its packets
+    assert problems(decoded(b"".join(blocks))) == [(DiagnosticCode.UNSUPPORTED_LINK_TYPE, 3)]
 
 
 def test_malformed_and_cut_frames_are_problems() -> None:

@@ -37,7 +37,13 @@ from dimse_codec.dataset.sniff import sniff_transfer_syntax
 from dimse_codec.dimse.primitives import DIMSEPrimitive
 from dimse_codec.errors import DimseCodecError
 from dimse_codec.pcap.packets import NoteKind
-from dimse_codec.pcap.reader import CaptureNote, CaptureReader, CaptureSource
+from dimse_codec.pcap.reader import (
+    CaptureNote,
+    CaptureReader,
+    CaptureSource,
+    Interface,
+    UnsupportedInterface,
+)
 from dimse_codec.pcap.tcp import (
     CloseReason,
     Connection,
@@ -242,8 +248,9 @@ class CaptureProblem:
     could not reassemble, a RST it ignored), so that no problem means nothing was skipped.
     ``count`` is how many occurrences the record stands for: 1, except for the one record that
     ends a run of one code past the cap (``policy.limits.max_diagnostics``), which says how many
-    more there were, and for a stream decoder's run of PDUs with one problem (its
-    :attr:`~dimse_codec.pdata.StreamDiagnostic.count`, their bytes in ``data``).
+    more there were, for a stream decoder's run of PDUs with one problem (its
+    :attr:`~dimse_codec.pdata.StreamDiagnostic.count`, their bytes in ``data``), and for an
+    UNSUPPORTED_LINK_TYPE record, which stands for every packet skipped on its interface.
     """
 
     association: int | None
@@ -327,6 +334,27 @@ def _note_problem(note: CaptureNote) -> CaptureProblem:
     """A note of the capture reader as a record."""
     diagnostic = Diagnostic(_NOTE_CODES[note.kind], note.message, note.offset, "capture")
     return CaptureProblem(None, DicomDirection.UNKNOWN, note.frame, diagnostic)
+
+
+def _skipped_interface(skipped: UnsupportedInterface, interface: Interface) -> CaptureProblem:
+    """The packets of an interface of an undecodable link type as one record that counts them."""
+    name = f" ({interface.name})" if interface.name else ""
+    frames = (
+        f"frame {skipped.first_frame}"
+        if skipped.packets == 1
+        else f"frames {skipped.first_frame} to {skipped.last_frame}"
+    )
+    message = (
+        f"interface {skipped.interface}{name} has link type {skipped.link_type} "
+        f"({skipped.link_name}), which is not decoded down to IP: its {skipped.packets} "
+        f"packet(s) ({frames}) were skipped"
+    )
+    diagnostic = Diagnostic(
+        DiagnosticCode.UNSUPPORTED_LINK_TYPE, message, skipped.offset, "capture"
+    )
+    return CaptureProblem(
+        None, DicomDirection.UNKNOWN, skipped.first_frame, diagnostic, count=skipped.packets
+    )
 
 
 # -- plausibility --------------------------------------------------------------------------------
@@ -1257,6 +1285,7 @@ def decode_capture(
     port: int | None = None,
     policy: Policy = LENIENT,
     on_frame: Callable[[int], object] | None = None,
+    skip_unsupported_link_types: bool = True,
 ) -> Iterator[CaptureRecord]:
     """Read a pcap/pcapng capture and yield its DICOM records in order (the I/O edge).
 
@@ -1267,19 +1296,29 @@ def decode_capture(
     soon as the next packet comes; past ``policy.limits.max_diagnostics`` notes of one kind,
     one last record counts the rest. ``on_frame`` is called with each packet's frame number
     (for a progress display).
+
+    Packets of a link type that is not decoded down to IP (an 802.11 interface next to an
+    Ethernet one) are skipped: once the file is read, each such interface is one
+    UNSUPPORTED_LINK_TYPE problem whose ``count`` is its packets. A capture none of whose
+    interfaces can be decoded raises :class:`~dimse_codec.pcap.errors.UnsupportedLinkType`
+    (a pcap file at once, a pcapng file once read); so does the first such packet with
+    ``skip_unsupported_link_types=False``.
     """
     reassembler = TcpReassembler()
     decoder = CaptureDecoder(port=port, policy=policy)
     cap = decoder._cap
     taken: dict[NoteKind, int] = {}
+    per_interface = NoteKind.UNSUPPORTED_LINK_TYPE  # reported from reader.unsupported instead
 
     def problems(notes: list[CaptureNote]) -> Iterator[CaptureProblem]:
         for note in notes:
             taken[note.kind] = taken.get(note.kind, 0) + 1
-            if cap.admit(_NOTE_CODES[note.kind]):
+            if note.kind is not per_interface and cap.admit(_NOTE_CODES[note.kind]):
                 yield _note_problem(note)
 
-    with CaptureReader(source) as reader:
+    with CaptureReader(source, skip_unsupported_link_types=skip_unsupported_link_types) as reader:
+        if skip_unsupported_link_types and (error := reader.link_type_error()) is not None:
+            raise error
         for packet in reader:
             if on_frame is not None:
                 on_frame(packet.frame)
@@ -1289,7 +1328,15 @@ def decode_capture(
                 yield from decoder.feed(event)
         yield from problems(reader.take_notes())
         for kind, seen in reader.note_counts.items():
-            cap.count(_NOTE_CODES[kind], seen - taken.get(kind, 0))
+            if kind is not per_interface:
+                cap.count(_NOTE_CODES[kind], seen - taken.get(kind, 0))
+        if skip_unsupported_link_types and (error := reader.link_type_error()) is not None:
+            raise error
+        for skipped in reader.unsupported.values():
+            if cap.admit(DiagnosticCode.UNSUPPORTED_LINK_TYPE):
+                yield _skipped_interface(skipped, reader.interfaces[skipped.interface])
+            else:
+                cap.count(DiagnosticCode.UNSUPPORTED_LINK_TYPE, skipped.packets - 1)
         truncation = reader.truncation
     for event in reassembler.finish():
         yield from decoder.feed(event)

@@ -459,6 +459,7 @@ def record_json(
         "direction": record.direction.value,
         "frame": record.frame,
         "data_length": len(record.data),
+        "count": record.count,
         **diagnostic_json(record.diagnostic),
     }
 

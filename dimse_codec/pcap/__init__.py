@@ -41,6 +41,7 @@ from dimse_codec.pcap.reader import (
     Interface,
     PacketRecord,
     Truncation,
+    UnsupportedInterface,
     read_packets,
 )
 from dimse_codec.pcap.tcp import (
@@ -97,6 +98,7 @@ __all__ = [
     "TcpFlags",
     "TcpReassembler",
     "Truncation",
+    "UnsupportedInterface",
     "UnsupportedLinkType",
     "link_type_name",
     "read_packets",

@@ -67,6 +67,7 @@ __all__ = [
     "Interface",
     "PacketRecord",
     "Truncation",
+    "UnsupportedInterface",
     "read_packets",
 ]
 
@@ -195,6 +196,28 @@ class CaptureNote:
     message: str
     frame: int | None
     offset: int | None
+
+
+@dataclass(slots=True)
+class UnsupportedInterface:
+    """The packets of one interface skipped because its link type is not decoded down to IP.
+
+    Kept by a reader told to ``skip_unsupported_link_types``: one per interface, so a consumer
+    can report each skipped interface once with its count instead of once per packet.
+    """
+
+    interface: int
+    link_type: int
+    packets: int
+    first_frame: int
+    last_frame: int
+    offset: int
+    """The file offset of the first packet skipped."""
+
+    @property
+    def link_name(self) -> str:
+        """The link type's name (``IEEE802_11``...), or ``unknown``."""
+        return link_type_name(self.link_type)
 
 
 @dataclass(slots=True)
@@ -341,6 +364,12 @@ class CaptureReader:
     file leaves ``truncation`` set instead of raising. IP fragments are reassembled (see
     :mod:`dimse_codec.pcap.fragments`); a datagram that cannot be is a note.
 
+    With ``skip_unsupported_link_types``, packets of a link type that is not decoded down to IP
+    are skipped instead of raising :class:`~dimse_codec.pcap.errors.UnsupportedLinkType`: each
+    such interface gets one note (at its first packet) and an :class:`UnsupportedInterface` in
+    ``unsupported`` that counts its packets; :meth:`link_type_error` says whether no interface
+    at all could be decoded.
+
     ``notes`` keeps at most ``max_notes`` notes (``notes_dropped`` counts the rest), while
     ``note_counts`` counts every note by kind, so a consumer that shows only some of them can
     still say how many there were. :meth:`take_notes` hands out the notes recorded since its
@@ -365,6 +394,8 @@ class CaptureReader:
         self.note_counts: dict[NoteKind, int] = {}
         self.truncation: Truncation | None = None
         self.stats = CaptureStats()
+        self.unsupported: dict[int, UnsupportedInterface] = {}
+        """Interface index -> the packets skipped for its link type (when told to skip)."""
         self._max_record_length = max_record_length
         self._skip_unsupported = skip_unsupported_link_types
         self._max_notes = max_notes
@@ -406,12 +437,7 @@ class CaptureReader:
                     if not self._skip_unsupported:
                         raise UnsupportedLinkType(link, link_type_name(link), offset=offset)
                     skipped += 1
-                    self._note(
-                        NoteKind.UNSUPPORTED_LINK_TYPE,
-                        f"link type {link} ({link_type_name(link)}) skipped",
-                        frame,
-                        offset,
-                    )
+                    self._skip_packet(interface, link, frame, offset)
                     continue
                 result = decode(data)
                 if isinstance(result, Fragment):
@@ -443,6 +469,24 @@ class CaptureReader:
             stats.skipped += skipped + reassembler.late_fragments
             stats.fragments += fragments
             stats.reassembled += reassembler.reassembled
+
+    def link_type_error(self) -> UnsupportedLinkType | None:
+        """The error for a capture none of whose interfaces (of those read so far) has a link
+        type decoded down to IP, or None when one has, or when none is described yet.
+
+        A pcap file's one interface is known once it is open; a pcapng file's interfaces are
+        known once it has been read, since an Interface Description Block may come late."""
+        if not self.interfaces or any(
+            decoder_for(i.link_type) is not None for i in self.interfaces
+        ):
+            return None
+        first = self.interfaces[0]
+        skipped = self.unsupported.get(first.index)
+        if skipped is not None:
+            offset: int | None = skipped.offset
+        else:
+            offset = 20 if self.format == "pcap" else None
+        return UnsupportedLinkType(first.link_type, link_type_name(first.link_type), offset=offset)
 
     def take_notes(self) -> list[CaptureNote]:
         """The notes recorded since the last call, forgotten by the reader once taken (so a
@@ -481,6 +525,22 @@ class CaptureReader:
             self.notes.append(CaptureNote(kind, message, frame, offset))
         else:
             self.notes_dropped += 1
+
+    def _skip_packet(self, interface: int, link: int, frame: int, offset: int) -> None:
+        """Count a packet of an undecodable link type; its interface's first one is a note."""
+        seen = self.unsupported.get(interface)
+        if seen is not None:
+            seen.packets += 1
+            seen.last_frame = frame
+            return
+        self.unsupported[interface] = UnsupportedInterface(interface, link, 1, frame, frame, offset)
+        self._note(
+            NoteKind.UNSUPPORTED_LINK_TYPE,
+            f"interface {interface} has link type {link} ({link_type_name(link)}), which is not "
+            "decoded down to IP: its packets are skipped",
+            frame,
+            offset,
+        )
 
     def _fragment_dropped(
         self, kind: NoteKind, message: str, frame: int, offset: int | None, frames: int
