@@ -21,6 +21,7 @@ from dimse_codec.capture import (
     DicomDirection,
     decode_capture,
 )
+from dimse_codec.cli.decode import record_json
 from dimse_codec.dimse.responses import build_response
 from dimse_codec.limits import Limits
 from dimse_codec.pdu import AAbort, AbortReason, AbortSource, AReleaseRP, AReleaseRQ, encode_pdu
@@ -101,6 +102,16 @@ def test_data_after_ones_own_a_release_rq() -> None:
     assert table_problems(found) == [("Sta8", "Evt10", talk.frames[3])]
     (problem,) = [r for r in found if isinstance(r, CaptureProblem)]
     assert problem.direction is R2A
+
+
+def test_the_ndjson_line_carries_the_state_and_the_event() -> None:
+    talk = Talk().associate().send(REQUESTOR, encode_pdu(AReleaseRQ())).echo()
+    talk.send(ACCEPTOR, encode_pdu(AReleaseRP()))
+    (problem,) = [r for r in talk.records() if isinstance(r, CaptureProblem)]
+    line = record_json(problem)
+    assert (line["type"], line["code"], line["state"], line["event"]) == (
+        "diagnostic", "UNEXPECTED_PDU", "Sta8", "Evt10",
+    )  # fmt: skip
 
 
 def test_a_response_crossing_the_a_release_rq_is_fine() -> None:

@@ -461,6 +461,7 @@ def record_json(
         "data_length": len(record.data),
         "count": record.count,
         **diagnostic_json(record.diagnostic),
+        **({"state": record.state, "event": record.event} if record.state is not None else {}),
     }
 
 
