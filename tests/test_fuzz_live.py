@@ -227,11 +227,67 @@ def test_oracle_on_known_cases() -> None:
     assert verdict.classification is Classification.NORMAL
 
     # an A-RELEASE-RQ first, and an A-ASSOCIATE-AC from the requestor
-    early = Case("x", False, "", (base.steps[2],))
-    assert judge(early, TARGET).steps[0].problems == ("A-RELEASE-RQ before any A-ASSOCIATE-RQ",)
+    early = judge(Case("x", False, "", (base.steps[2],)), TARGET).steps[0]
+    assert (early.state, early.event, early.action) == ("Sta2", "Evt12", "AA-1")
+    assert early.problems[0].endswith("A-ASSOCIATE-RQ PDU)): the table prescribes AA-1")
+    assert "(Evt12) in Sta2" in early.problems[0]
+    backwards = judge(backwards_case(), TARGET).steps[1]
+    assert (backwards.state, backwards.event, backwards.action) == ("Sta6", "Evt3", "AA-8")
+    assert "(Evt3) in Sta6" in backwards.problems[0]
+
+
+def backwards_case() -> Case:
+    """An association, then an A-ASSOCIATE-AC from the requestor (Evt3 in Sta6)."""
     ac = respond(TARGET.request, {VERIFICATION: [IMPLICIT]}).pdu
-    backwards = Case("x", False, "", (base.steps[0], Step("AC", encode_pdu(ac), Expect.NOTHING)))
-    assert judge(backwards, TARGET).steps[1].problems == ("A-ASSOCIATE-AC from the requestor",)
+    first = echo_case().steps[0]
+    return Case("x", False, "", (first, Step("AC", encode_pdu(ac), Expect.NOTHING)))
+
+
+def unknown_pdu_case() -> Case:
+    """An association, then a PDU of a type PS3.8 does not define (Evt19 in Sta6)."""
+    first = echo_case().steps[0]
+    return Case(
+        "x", False, "", (first, Step("0x09", bytes([9, 0, 0, 0, 0, 2, 0, 0]), Expect.NOTHING))
+    )
+
+
+def test_oracle_records_the_table_cell_of_every_step() -> None:
+    cells = [(s.state, s.event, s.action, s.valid) for s in judge(echo_case(), TARGET).steps]
+    assert cells == [("Sta2", "Evt6", "AE-6", True), ("Sta6", "Evt10", "DT-2", True),
+                     ("Sta6", "Evt12", "AR-2", True)]  # fmt: skip
+    step = judge(unknown_pdu_case(), TARGET).steps[1]
+    assert (step.state, step.event, step.action, step.valid) == ("Sta6", "Evt19", "AA-8", False)
+    assert step.prescribed.startswith("Evt19 in Sta6 calls for AA-8 (Send A-ABORT PDU")
+    odd = judge(echo_case(cut=1), TARGET).steps  # an invalid P-DATA-TF is Evt19 too
+    assert (odd[1].state, odd[1].event, odd[1].action) == ("Sta6", "Evt19", "AA-8")
+    assert odd[2].event == ""  # after an invalid step, nothing is walked
+
+
+P_DATA = Answer(AnswerKind.RESPONSE, "C-ECHO-RSP status 0000H", 0x0000)
+P_DATA_FAILURE = Answer(AnswerKind.RESPONSE, "C-ECHO-RSP status C000H", 0xC000)
+
+
+@pytest.mark.parametrize("case", [unknown_pdu_case(), backwards_case()], ids=["Evt19", "Evt3"])
+@pytest.mark.parametrize(
+    ("answer", "classification", "says"),
+    [
+        (Answer(AnswerKind.ABORTED, "A-ABORT"), "normal", "as prescribed"),
+        (Answer(AnswerKind.CLOSED, "closed"), "normal", "the end of it"),
+        (P_DATA_FAILURE, "not-as-prescribed", "but the SCP answered response"),
+        (Answer(AnswerKind.SILENCE), "not-as-prescribed", "but the SCP answered silence"),
+        (P_DATA, "answer-to-invalid", "accepted invalid input"),
+    ],
+)
+def test_the_table_judges_the_answer_to_an_invalid_pdu_in_sta6(
+    case: Case, answer: Answer, classification: str, says: str
+) -> None:
+    judged = judge(case, TARGET)
+    records = [StepRecord("", b"", b"", a, 0.0) for a in (ACCEPTED, answer)]
+    verdict = classify(outcomes(case, judged, records), ALIVE)
+    assert verdict.classification.value == classification, verdict.reason
+    assert says in verdict.reason and verdict.step == 1
+    event = judged.steps[1].event
+    assert f"Table 9-10 prescribes Sta6/{event}/AA-8 (send an A-ABORT)" in verdict.reason
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)

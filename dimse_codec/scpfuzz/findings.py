@@ -16,9 +16,15 @@ decoder's verdict on each step (:mod:`dimse_codec.scpfuzz.oracle`), into one
     the answer that accepts the input (an A-ASSOCIATE-AC, a Success, Warning or Pending
     response, an A-RELEASE-RP) to input our decoder refuses: lower severity, "accepted
     invalid input";
+``not-as-prescribed``
+    invalid input for which PS3.8 Table 9-10 prescribes an A-ABORT (AA-1, AA-7, AA-8: a PDU
+    the SCP's state forbids, or an unrecognized or invalid PDU, Evt19) answered otherwise (a
+    P-DATA-TF, silence, another PDU); the reason names the state, the event, the action and
+    what came back;
 ``normal``
     anything else: valid input answered as it should be, invalid input refused (A-ABORT,
-    A-ASSOCIATE-RJ, a closed connection, a failure status) or left waiting (silence).
+    A-ASSOCIATE-RJ, a closed connection, a failure status) or left waiting (silence) where
+    the table prescribes no A-ABORT.
 
 :func:`write_reproducer` writes a finding's bytes (one ``.bin`` per step and direction), a JSON
 description and a standalone ``replay.py`` (standard library only) that sends the same bytes
@@ -145,6 +151,17 @@ class StepOutcome:
     expect: Expect
     valid: bool
     answer: Answer
+    state: str = ""
+    """The SCP's PS3.8 state when the step's deciding PDU arrived (see the oracle's verdict)."""
+    event: str = ""
+    """That PDU's Table 9-10 event."""
+    action: str = ""
+    """What Table 9-10 prescribes for the SCP there ("" when no PDU decided the step)."""
+
+    @property
+    def cell(self) -> str:
+        """The Table 9-10 cell as a phrase: ``Sta6/Evt19/AA-8``."""
+        return f"{self.state}/{self.event}/{self.action}"
 
 
 class Classification(str, enum.Enum):
@@ -155,6 +172,7 @@ class Classification(str, enum.Enum):
     HANG = "hang"
     ABORT_ON_VALID = "abort-on-valid"
     ANSWER_TO_INVALID = "answer-to-invalid"
+    NOT_AS_PRESCRIBED = "not-as-prescribed"
 
 
 SEVERITY: Mapping[Classification, str] = {
@@ -163,6 +181,7 @@ SEVERITY: Mapping[Classification, str] = {
     Classification.HANG: "high",
     Classification.ABORT_ON_VALID: "medium",
     Classification.ANSWER_TO_INVALID: "low",
+    Classification.NOT_AS_PRESCRIBED: "low",
 }
 """How bad each classification is; ``answer-to-invalid`` is reported as accepted invalid input."""
 
@@ -186,6 +205,44 @@ _NORMAL_FOR_VALID: Mapping[Expect, frozenset[AnswerKind]] = {
 }
 """Answers a conforming SCP gives to valid input, by what the step expects."""
 
+_ABORTS = frozenset({"AA-1", "AA-7", "AA-8"})
+"""Table 9-10 actions by which the SCP must send an A-ABORT PDU."""
+
+_ENDS = frozenset({AnswerKind.ABORTED, AnswerKind.CLOSED, AnswerKind.REJECTED, AnswerKind.REFUSED})
+"""Answers that end the association as an A-ABORT does (the A-ABORT itself is as prescribed)."""
+
+
+def _invalid(index: int, step: StepOutcome, what: str) -> CaseVerdict:
+    """The verdict on the first invalid step: by Table 9-10 when it prescribes an A-ABORT."""
+    number = index + 1
+    if step.action in _ABORTS:
+        cell = f"Table 9-10 prescribes {step.cell} (send an A-ABORT)"
+        if step.answer.accepts:
+            return CaseVerdict(
+                Classification.ANSWER_TO_INVALID,
+                f"step {number} is invalid but was answered {what}: accepted invalid input; {cell}",
+                index,
+            )
+        if step.answer.kind in _ENDS:
+            how = "as prescribed" if step.answer.kind is AnswerKind.ABORTED else "the end of it"
+            return CaseVerdict(
+                Classification.NORMAL,
+                f"invalid step {number} answered {what} ({how}: {cell})",
+                index,
+            )
+        return CaseVerdict(
+            Classification.NOT_AS_PRESCRIBED,
+            f"invalid step {number}: {cell}, but the SCP answered {what}",
+            index,
+        )
+    if step.expect is not Expect.NOTHING and step.answer.accepts:
+        return CaseVerdict(
+            Classification.ANSWER_TO_INVALID,
+            f"step {number} is invalid but was answered {what}: accepted invalid input",
+            index,
+        )
+    return CaseVerdict(Classification.NORMAL, f"invalid step {number} answered {what}", index)
+
 
 def classify(steps: Sequence[StepOutcome], liveness: Liveness) -> CaseVerdict:
     """Classify one example from its sent steps (in order) and the liveness check after it.
@@ -193,7 +250,8 @@ def classify(steps: Sequence[StepOutcome], liveness: Liveness) -> CaseVerdict:
     The liveness check wins (a server that went down crashed, whatever it answered); then the
     steps are read in order: a valid step must get a normal answer (else ``hang`` on silence,
     ``abort-on-valid`` otherwise), and the first invalid step decides: the accepting answer
-    is ``answer-to-invalid``, anything else is ``normal``.
+    is ``answer-to-invalid``; where Table 9-10 prescribes an A-ABORT, an answer that neither
+    aborts nor ends the connection is ``not-as-prescribed``; anything else is ``normal``.
     """
     if liveness.health is Health.DOWN:
         return CaseVerdict(
@@ -207,15 +265,7 @@ def classify(steps: Sequence[StepOutcome], liveness: Liveness) -> CaseVerdict:
         answer = step.answer
         what = f"{answer.kind.value}" + (f" ({answer.detail})" if answer.detail else "")
         if not step.valid:
-            if step.expect is not Expect.NOTHING and answer.accepts:
-                return CaseVerdict(
-                    Classification.ANSWER_TO_INVALID,
-                    f"step {index + 1} is invalid but was answered {what}: accepted invalid input",
-                    index,
-                )
-            return CaseVerdict(
-                Classification.NORMAL, f"invalid step {index + 1} answered {what}", index
-            )
+            return _invalid(index, step, what)
         if answer.kind in _NORMAL_FOR_VALID[step.expect]:
             continue
         if answer.kind is AnswerKind.REFUSED:
@@ -239,7 +289,14 @@ def classify(steps: Sequence[StepOutcome], liveness: Liveness) -> CaseVerdict:
 def outcomes(case: Case, judgement: Judgement, records: Sequence[StepRecord]) -> list[StepOutcome]:
     """Pair each sent step's record with its expectation and the decoder's verdict."""
     return [
-        StepOutcome(verdict.expect or step.expect, verdict.valid, record.answer)
+        StepOutcome(
+            verdict.expect or step.expect,
+            verdict.valid,
+            record.answer,
+            verdict.state,
+            verdict.event,
+            verdict.action,
+        )
         for step, verdict, record in zip(case.steps, judgement.steps, records, strict=False)
     ]
 
@@ -356,6 +413,7 @@ def _observation_json(obs: Observation, files: Sequence[tuple[str, str]] = ()) -
             "bytes": len(step.data),
             "expect": (verdict.expect or step.expect).value,
             "valid": verdict.valid,
+            "table": {"state": verdict.state, "event": verdict.event, "action": verdict.action},
             "problems": list(verdict.problems),
             "decoder_view": list(verdict.view),
         }

@@ -33,15 +33,11 @@ from dimse_codec.pdata import (
     StreamDecoder,
     StreamDiagnostic,
 )
-from dimse_codec.pdu import (
-    AAbort,
-    AAssociateAC,
-    AAssociateRJ,
-    AAssociateRQ,
-    AReleaseRQ,
-)
+from dimse_codec.pdu import AAbort, AAssociateAC, AAssociateRJ, AAssociateRQ
 from dimse_codec.policy import LENIENT, STRICT, Diagnostic
 from dimse_codec.scpfuzz.cases import Case, Expect, Target, message_name
+from dimse_codec.tables.upper_layer import ACTIONS, EVENTS, RECEIVED_PDU_EVENTS, STATES
+from dimse_codec.upper_layer.machine import Machine
 
 __all__ = ["Judgement", "StepVerdict", "describe_events", "describe_stream", "judge"]
 
@@ -56,6 +52,21 @@ class StepVerdict:
     expect: Expect | None = None
     """What a conforming SCP answers, when the decoder knows better than the generator: a
     valid step whose only requests have no response (C-CANCEL-RQ) expects nothing."""
+    state: str = ""
+    """The SCP's PS3.8 state when the step's deciding PDU arrived ("" when none did)."""
+    event: str = ""
+    """That PDU's Table 9-10 event (Evt19: an undefined type, or bytes the decoder refuses)."""
+    action: str = ""
+    """What Table 9-10 prescribes for the SCP in that cell ("AA-8": send an A-ABORT)."""
+
+    @property
+    def prescribed(self) -> str:
+        """The deciding cell and its action as one phrase ("" when no PDU decided the step)."""
+        if not self.event:
+            return ""
+        action = ACTIONS.get(self.action)
+        what = f"{self.action} ({action.description})" if action else self.action
+        return f"{self.event} in {self.state} calls for {what}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,25 +169,71 @@ def describe_stream(
 
 
 class _Protocol:
-    """The requestor's side of the PS3.8 state machine, as far as a step's events show it."""
+    """The SCP's side of PS3.8 Table 9-10 (the acceptor's :class:`Machine`), walked by a case.
+
+    Each PDU the requestor sends is the SCP's received-PDU event (by PDU type; Evt19 for an
+    undefined type or bytes the strict decoder refuses); after a valid step the SCP is assumed
+    to answer as the table prescribes (AE-7 after AE-6, a P-DATA after DT-2, AR-4 after AR-2),
+    so the next step starts in the state that answer leads to.
+    """
+
+    _TAKEN = frozenset({"AE-6", "DT-2", "AR-2", "AA-2", "AA-3"})
+    """Actions that take a received PDU as the protocol allows it where it came."""
+
+    _ANSWERS: Mapping[str, tuple[str, ...]] = {"AE-6": ("Evt7",), "AR-2": ("Evt14",)}
+    """The SCP's own events that follow an action when it answers as prescribed."""
 
     def __init__(self, accepted: Mapping[int, AcceptedContext]) -> None:
         self.accepted = accepted
-        self.state = "idle"
+        self.machine = Machine()
+        self.machine.move(ACTIONS["AE-5"])  # Evt5: the transport connection was accepted
+        self.cell: tuple[str, str, str] | None = None
+        """The step's deciding cell: (state, event, action), the first refused one if any."""
         self.messages = 0
         """Messages in the last step checked."""
         self.responses_due = 0
         """Of those, requests that get a response (all but C-CANCEL-RQ)."""
 
+    def receive(self, event: str) -> str | None:
+        """Walk the table for one received event; the problem when the table refuses it."""
+        state = self.machine.state
+        action = self.machine.action(event)
+        name = "(empty cell)" if action is None else action.name
+        if self.cell is None or self.cell[2] in self._TAKEN:
+            self.cell = (state, event, name)
+        if action is None:
+            return f"{EVENTS[event].description} ({event}) in {state}: an empty cell"
+        self.machine.move(action)
+        if action.name in self._TAKEN:
+            return None
+        return (
+            f"{EVENTS[event].description} ({event}) in {state} "
+            f"({STATES[state].description}): the table prescribes {name}"
+        )
+
+    def answered(self) -> None:
+        """Move on as the SCP's prescribed answer to a valid step would (AE-7, AR-4)."""
+        if self.cell is None:
+            return
+        for event in self._ANSWERS.get(self.cell[2], ()):
+            action = self.machine.action(event)
+            if action is not None:
+                self.machine.move(action)
+
     def check(self, events: Sequence[Event]) -> list[str]:
         """Problems the events of one step show (empty: the step is valid protocol)."""
         problems: list[str] = []
         messages = self.responses_due = 0
+        self.cell = None
         for event in events:
-            if self.state in ("released", "aborted"):
-                problems.append(f"{_name(event)} after the association ended")
-            elif isinstance(event, PDUReceived):
-                problems.extend(self._pdu(event))
+            if isinstance(event, PDUReceived):
+                problem = self.receive(RECEIVED_PDU_EVENTS.get(event.pdu.pdu_type, "Evt19"))
+                if problem is not None:
+                    problems.append(problem)
+            elif isinstance(event, PDataReceived):
+                problem = self.receive("Evt10")
+                if problem is not None:
+                    problems.append(problem)
             elif isinstance(event, MessageReceived):
                 messages += 1
                 problems.extend(self._message(event))
@@ -192,27 +249,11 @@ class _Protocol:
         self.messages = messages
         return problems
 
-    def _pdu(self, event: PDUReceived) -> list[str]:
-        pdu = event.pdu
-        if isinstance(pdu, AAssociateRQ):
-            if self.state != "idle":
-                return ["A-ASSOCIATE-RQ during an association"]
-            self.state = "associated"
-        elif isinstance(pdu, AReleaseRQ):
-            if self.state != "associated":
-                return ["A-RELEASE-RQ before any A-ASSOCIATE-RQ"]
-            self.state = "released"
-        elif isinstance(pdu, AAbort):  # allowed at any time, even before the RQ (PS3.8 AA-2)
-            self.state = "aborted"
-        else:
-            return [f"{pdu.name} from the requestor"]
-        return []
-
     def _message(self, event: MessageReceived) -> list[str]:
         primitive = event.primitive
         name = message_name(primitive)
-        if self.state != "associated":
-            return [f"P-DATA-TF ({name}) before any A-ASSOCIATE-RQ"]
+        if self.machine.state != "Sta6":
+            return []  # the P-DATA-TF itself was refused by the table
         problems: list[str] = []
         try:
             is_request = message_spec(primitive).is_request
@@ -242,15 +283,6 @@ class _Protocol:
         return problems
 
 
-def _name(event: Event) -> str:
-    """What an event is, in a few words."""
-    if isinstance(event, PDUReceived):
-        return event.pdu.name
-    if isinstance(event, MessageReceived):
-        return message_name(event.primitive)
-    return type(event).__name__
-
-
 def judge(case: Case, target: Target) -> Judgement:
     """Judge every step of ``case`` as the SCP ``target`` describes would receive it.
 
@@ -260,7 +292,9 @@ def judge(case: Case, target: Target) -> Judgement:
     """
     syntaxes = {cid: ctx.transfer_syntax for cid, ctx in target.accepted.items()}
     limit = target.peer_max_pdu_length
-    strict = StreamDecoder(policy=STRICT, max_pdu_length=limit, transfer_syntaxes=syntaxes)
+    strict = StreamDecoder(
+        policy=STRICT, max_pdu_length=limit, transfer_syntaxes=syntaxes, report_pdata=True
+    )
     lenient = StreamDecoder(policy=LENIENT, max_pdu_length=limit, transfer_syntaxes=syntaxes)
     protocol = _Protocol(target.accepted)
     broken: str | None = None
@@ -269,13 +303,16 @@ def judge(case: Case, target: Target) -> Judgement:
         view = tuple(_feed_lenient(lenient, step.data))
         problems: list[str] = []
         expect = None
+        cell: tuple[str, str, str] | None = None
         if broken is not None:
             problems.append(f"follows an invalid step ({broken})")
         else:
             try:
                 events = strict.feed(step.data)
             except DimseCodecError as exc:
+                protocol.cell = None
                 problems.append(f"{type(exc).__name__}: {exc}")
+                protocol.receive("Evt19")  # an unrecognized or invalid PDU
             else:
                 problems.extend(protocol.check(events))
                 if strict.in_progress:
@@ -288,5 +325,11 @@ def judge(case: Case, target: Target) -> Judgement:
                 step.expect is Expect.RESPONSE and protocol.messages and not protocol.responses_due
             ):
                 expect = Expect.NOTHING
-        verdicts.append(StepVerdict(not problems, tuple(problems), view, expect))
+            if not problems:
+                protocol.answered()
+            cell = protocol.cell
+        state, event, action = cell or ("", "", "")
+        verdicts.append(
+            StepVerdict(not problems, tuple(problems), view, expect, state, event, action)
+        )
     return Judgement(tuple(verdicts))
