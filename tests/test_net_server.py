@@ -322,3 +322,63 @@ def test_send_buffers_gathers_without_joining_and_survives_partial_sends() -> No
         send_buffers(left, [memoryview(b) for b in buffers])
         reader.join(60)
     assert not reader.is_alive() and bytes(received) == expected
+
+
+def test_a_commitment_report_outlives_an_association_released_at_once() -> None:
+    """The N-ACTION and the A-RELEASE-RQ arrive in one read: the release ends the association
+    before the report's new association is made, and the report must still go out."""
+    import socket
+
+    from dimse_codec.upper_layer import Connection
+
+    reports: list[tuple[int, Dataset]] = []
+
+    async def main() -> str:
+        receiver = Server(
+            {"N-EVENT-REPORT": report_receiver(lambda kind, info: reports.append((kind, info)))},
+            ae_title="COMMIT-SCU",
+            supported={STORAGE_COMMITMENT: list(NATIVE)},
+        )
+        async with receiver:
+            scp = Server(
+                {"N-ACTION": commitment_handler(report_on="new")},
+                peers={"COMMIT-SCU": ("127.0.0.1", receiver.port)},
+            )
+            async with scp:
+
+                def hasty_requestor() -> str:
+                    conn = Connection("requestor")
+                    conn.request_association(
+                        "COMMIT-SCU", "ANY-SCP", [(STORAGE_COMMITMENT, list(NATIVE))]
+                    )
+                    with socket.create_connection(("127.0.0.1", scp.port), timeout=30) as sock:
+                        conn.transport_connected()
+                        sock.sendall(conn.data_to_send())
+                        for _ in range(100):  # bounded: until the association is accepted
+                            if conn.state == "Sta6":
+                                break
+                            conn.receive_data(sock.recv(1 << 16))
+                        request, info = commitment_request([(SC, "1.2.3.1")], "1.2.3.78")
+                        conn.send_message(request, dataset=info)
+                        conn.release()  # at once, before any response: one write for both
+                        sock.sendall(conn.data_to_send())
+                        for _ in range(100):  # bounded: until the release completes
+                            data = sock.recv(1 << 16)
+                            if not data:
+                                break
+                            conn.receive_data(data)
+                            sock.sendall(conn.data_to_send())
+                            if conn.state == "Sta1":
+                                break
+                    return conn.state
+
+                state = await asyncio.to_thread(hasty_requestor)
+                for _ in range(250):  # bounded wait for the report association
+                    if reports:
+                        break
+                    await asyncio.sleep(0.02)
+        return state
+
+    assert run(main()) == "Sta1"
+    ((kind, report),) = reports
+    assert kind == 1 and report.TransactionUID == "1.2.3.78"

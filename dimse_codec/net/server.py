@@ -162,12 +162,15 @@ class Server:
             known_destination=None if self.peers is None else self._knows,
             policy=self.policy,
         )
-        link = _ServerLink(services, reader, writer, self._work_for(services))
+        perform = self._work_for(services)
+        link = _ServerLink(services, reader, writer, perform)
+        cancelled = False
         try:
             link._take(connection.transport_connected(now=link.now()))
             while not link.closed:
                 await link.turn()
         except asyncio.CancelledError:
+            cancelled = True
             if connection.state not in ("Sta1", "Sta13", "Sta2"):
                 link._take(connection.abort(now=link.now()))
                 with contextlib.suppress(Exception):
@@ -181,6 +184,9 @@ class Server:
             services.forget()
             sinks.close_unfinished()
             link.close()
+            if not cancelled:  # work that outlives the association (a commitment report)
+                while (work := services.step()) is not None:
+                    await perform(work)
             if counted:
                 self.associations -= 1
             self._tasks.discard(task)

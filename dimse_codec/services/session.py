@@ -534,12 +534,18 @@ class Services:
         operation.spooled = None
 
     def forget(self) -> None:
-        """The association ended: stop every operation and forget every request."""
+        """The association ended: stop every operation and forget every request.
+
+        Work for a new association that no operation of this one waits for (a Storage
+        Commitment report, :class:`RequestElsewhere`) outlives it and is still handed out by
+        :meth:`step`: a requestor that releases right after the N-ACTION response must still
+        get its report (PS3.4 J.3.3).
+        """
         for operation in list(self._operations.values()):
             self._drop(operation)
         self._sub_operations.clear()
         self._work.clear()
-        self._ready_work.clear()
+        self._ready_work = deque(w for w in self._ready_work if isinstance(w, RequestElsewhere))
         self.tracker.forget()
 
 
