@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from conftest import require_tool
-from peers import STARTUP_TIMEOUT, free_port, stop
+from peers import PEER_TIMEOUT, POLL_INTERVAL, STARTUP_TIMEOUT, free_port, stop
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
 from test_cli_net import cli, serving
@@ -138,3 +138,43 @@ def _download(http: int, instance: str, tmp_path: Path) -> Path:
     with urllib.request.urlopen(f"http://127.0.0.1:{http}/instances/{instance}/file") as answer:
         target.write_bytes(answer.read())
     return target
+
+
+def test_orthanc_asks_serve_to_commit_and_gets_the_report_on_a_new_association(
+    tmp_path: Path,
+) -> None:
+    """Orthanc as Storage Commitment SCU: its N-ACTION reaches ``serve``, whose report comes
+    back on an association ``serve`` opens to Orthanc, proposing the SCP role (PS3.4 J.3.3)."""
+    port = free_port()
+    stored = read_instance(sample(FILES[0]))
+    missing = (stored.sop_class, stored.sop_instance + ".9")
+    with orthanc(tmp_path, port) as (dicom, http):
+        peer = f"ORTHANC=127.0.0.1:{dicom}"
+        options = ("--aet", "OURS", "--commitment-report", "new", "--peer", peer)
+        with serving(tmp_path / "out", *options, port=port):
+            done = cli("store", "127.0.0.1", str(port), "--aec", "OURS", str(sample(FILES[0])))
+            assert done.returncode == 0, done.stdout + done.stderr
+            asked = [(stored.sop_class, stored.sop_instance), missing]
+            job = rest(
+                http,
+                "/modalities/ours/storage-commitment",
+                {"DicomInstances": [{"SOPClassUID": c, "SOPInstanceUID": i} for c, i in asked]},
+            )
+            report = _commitment_report(http, job["ID"])
+    assert report["Status"] == "Failure", report  # Orthanc's word for "some failed"
+    assert report["Success"] == [
+        {"SOPClassUID": stored.sop_class, "SOPInstanceUID": stored.sop_instance}
+    ], report
+    ((failure,),) = [report["Failures"]]
+    assert (failure["SOPClassUID"], failure["SOPInstanceUID"]) == missing, report
+    assert failure["FailureReason"] == 0x0112, report
+
+
+def _commitment_report(http: int, transaction: str) -> Any:
+    """Orthanc's record of a Storage Commitment transaction once the report has arrived."""
+    deadline = time.monotonic() + PEER_TIMEOUT
+    while True:
+        report = rest(http, f"/storage-commitment/{transaction}")
+        if report["Status"] != "Pending" or time.monotonic() > deadline:
+            return report
+        time.sleep(POLL_INTERVAL)
