@@ -10,6 +10,7 @@ import ssl
 import subprocess
 import time
 import tracemalloc
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -224,36 +225,44 @@ def test_big_c_store_is_spooled_not_held(tmp_path: Path) -> None:
     assert list(spool.iterdir()) == []
 
 
+async def with_commitment_scp(
+    reports: list[tuple[int, Dataset]], talk: Callable[[int], Awaitable[Any]]
+) -> Any:
+    """A commitment SCP that reports on a new association to a report receiver (the SCU's side,
+    AE COMMIT-SCU); ``talk(scp_port)`` plays the requestor, then the report is awaited."""
+    receiver = Server(
+        {"N-EVENT-REPORT": report_receiver(lambda kind, info: reports.append((kind, info)))},
+        ae_title="COMMIT-SCU",
+        supported={STORAGE_COMMITMENT: list(NATIVE)},
+    )
+    async with receiver:
+        scp = Server(
+            {"N-ACTION": commitment_handler(report_on="new")},
+            peers={"COMMIT-SCU": ("127.0.0.1", receiver.port)},
+        )
+        async with scp:
+            result = await talk(scp.port)
+            for _ in range(250):  # bounded wait for the report association
+                if reports:
+                    break
+                await asyncio.sleep(0.02)
+    return result
+
+
 def test_storage_commitment_report_on_a_new_association() -> None:
     reports: list[tuple[int, Dataset]] = []
 
-    async def main() -> int:
-        receiver = Server(
-            {"N-EVENT-REPORT": report_receiver(lambda kind, info: reports.append((kind, info)))},
-            ae_title="COMMIT-SCU",
-            supported={STORAGE_COMMITMENT: list(NATIVE)},
-        )
-        async with receiver:
-            scp = Server(
-                {"N-ACTION": commitment_handler(report_on="new")},
-                peers={"COMMIT-SCU": ("127.0.0.1", receiver.port)},
-            )
-            async with scp:
-                async with Client(
-                    "127.0.0.1",
-                    scp.port,
-                    calling_ae_title="COMMIT-SCU",
-                    contexts=[(STORAGE_COMMITMENT, list(NATIVE))],
-                ) as client:
-                    request, info = commitment_request([(SC, "1.2.3.1")], "1.2.3.77")
-                    status = (await client.send(request, info)).status
-                for _ in range(250):  # bounded wait for the report association
-                    if reports:
-                        break
-                    await asyncio.sleep(0.02)
-        return status
+    async def talk(port: int) -> int:
+        async with Client(
+            "127.0.0.1",
+            port,
+            calling_ae_title="COMMIT-SCU",
+            contexts=[(STORAGE_COMMITMENT, list(NATIVE))],
+        ) as client:
+            request, info = commitment_request([(SC, "1.2.3.1")], "1.2.3.77")
+            return (await client.send(request, info)).status
 
-    assert run(main()) == 0x0000
+    assert run(with_commitment_scp(reports, talk)) == 0x0000
     ((kind, report),) = reports
     assert kind == 1 and report.TransactionUID == "1.2.3.77"
     assert COMMITMENT_ACCEPTOR_ROLES[STORAGE_COMMITMENT] == (True, True)
@@ -333,52 +342,33 @@ def test_a_commitment_report_outlives_an_association_released_at_once() -> None:
 
     reports: list[tuple[int, Dataset]] = []
 
-    async def main() -> str:
-        receiver = Server(
-            {"N-EVENT-REPORT": report_receiver(lambda kind, info: reports.append((kind, info)))},
-            ae_title="COMMIT-SCU",
-            supported={STORAGE_COMMITMENT: list(NATIVE)},
-        )
-        async with receiver:
-            scp = Server(
-                {"N-ACTION": commitment_handler(report_on="new")},
-                peers={"COMMIT-SCU": ("127.0.0.1", receiver.port)},
-            )
-            async with scp:
+    def hasty_requestor(port: int) -> str:
+        conn = Connection("requestor")
+        conn.request_association("COMMIT-SCU", "ANY-SCP", [(STORAGE_COMMITMENT, list(NATIVE))])
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            conn.transport_connected()
+            sock.sendall(conn.data_to_send())
+            for _ in range(100):  # bounded: until the association is accepted
+                if conn.state == "Sta6":
+                    break
+                conn.receive_data(sock.recv(1 << 16))
+            request, info = commitment_request([(SC, "1.2.3.1")], "1.2.3.78")
+            conn.send_message(request, dataset=info)
+            conn.release()  # at once, before any response: one write for both
+            sock.sendall(conn.data_to_send())
+            for _ in range(100):  # bounded: until the release completes
+                data = sock.recv(1 << 16)
+                if not data:
+                    break
+                conn.receive_data(data)
+                sock.sendall(conn.data_to_send())
+                if conn.state == "Sta1":
+                    break
+        return conn.state
 
-                def hasty_requestor() -> str:
-                    conn = Connection("requestor")
-                    conn.request_association(
-                        "COMMIT-SCU", "ANY-SCP", [(STORAGE_COMMITMENT, list(NATIVE))]
-                    )
-                    with socket.create_connection(("127.0.0.1", scp.port), timeout=30) as sock:
-                        conn.transport_connected()
-                        sock.sendall(conn.data_to_send())
-                        for _ in range(100):  # bounded: until the association is accepted
-                            if conn.state == "Sta6":
-                                break
-                            conn.receive_data(sock.recv(1 << 16))
-                        request, info = commitment_request([(SC, "1.2.3.1")], "1.2.3.78")
-                        conn.send_message(request, dataset=info)
-                        conn.release()  # at once, before any response: one write for both
-                        sock.sendall(conn.data_to_send())
-                        for _ in range(100):  # bounded: until the release completes
-                            data = sock.recv(1 << 16)
-                            if not data:
-                                break
-                            conn.receive_data(data)
-                            sock.sendall(conn.data_to_send())
-                            if conn.state == "Sta1":
-                                break
-                    return conn.state
+    async def talk(port: int) -> str:
+        return await asyncio.to_thread(hasty_requestor, port)
 
-                state = await asyncio.to_thread(hasty_requestor)
-                for _ in range(250):  # bounded wait for the report association
-                    if reports:
-                        break
-                    await asyncio.sleep(0.02)
-        return state
-
-    assert run(main()) == "Sta1"
+    assert run(with_commitment_scp(reports, talk)) == "Sta1"
     ((kind, report),) = reports
     assert kind == 1 and report.TransactionUID == "1.2.3.78"
