@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydicom import dcmread
 from pydicom.dataset import Dataset
+from pydicom.filereader import read_file_meta_info
 from pydicom.uid import AllTransferSyntaxes
 
 from dimse_codec.association import ContextSpec
@@ -85,7 +85,7 @@ class Instance:
 def read_instance(path: str | Path) -> Instance:
     """Read a Part-10 file's meta UIDs and the data set bytes that follow its meta, uncopied."""
     raw = Path(path).read_bytes()
-    meta = dcmread(path, stop_before_pixels=True).file_meta
+    meta = read_file_meta_info(path)  # the group 0002 only, not the whole data set again
     length = meta.get("FileMetaInformationGroupLength")
     if length is None:  # pragma: no cover - group length is type 1 (PS3.10 7.1)
         raise ValueError(f"{path}: its File Meta Information has no group length")
