@@ -5,7 +5,6 @@ Commitment with the report on a new association (SCP role accepted by the SCU's 
 from __future__ import annotations
 
 import asyncio
-import shutil
 import ssl
 import subprocess
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import require_tool
 from pydicom.dataset import Dataset, FileMetaDataset
 
 from dimse_codec import C_STORE
@@ -75,12 +75,11 @@ def test_blocking_client_echo_and_store() -> None:
 
 
 def _self_signed(directory: Path) -> tuple[Path, Path]:
-    if shutil.which("openssl") is None:
-        pytest.skip("neither openssl nor the cryptography package is available")
+    openssl = require_tool("openssl")  # skipped locally without it, a failure in CI
     key, cert = directory / "key.pem", directory / "cert.pem"
     subprocess.run(
         [
-            "openssl",
+            openssl,
             "req",
             "-x509",
             "-newkey",
