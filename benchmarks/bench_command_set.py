@@ -50,7 +50,6 @@ STORAGE_COMMITMENT = "1.2.840.10008.1.20.1"
 STORAGE_COMMITMENT_INSTANCE = "1.2.840.10008.1.20.1.1"
 
 
-
 @dataclass
 class Case:
     """One logical message, built by hand in both libraries, with the bytes each encodes to."""
@@ -322,8 +321,6 @@ def verify_message_row(
 
 
 # -- timing ----------------------------------------------------------------------------------------
-
-
 
 
 def run_rows(rows: list[Row], rounds: int, target_s: float, clock: Callable[[], int]) -> None:

@@ -68,7 +68,6 @@ _PDU_HEADER = struct.Struct(">BBL")
 """A PDU's type, reserved byte and length, as pynetdicom's DUL unpacks them."""
 
 
-
 # -- the two libraries' work ---------------------------------------------------------------------
 
 
@@ -350,8 +349,6 @@ def verify(data: bytes, streams: dict[int, bytes], medium: bytes) -> dict[str, A
 
 
 # -- timing --------------------------------------------------------------------------------------
-
-
 
 
 @dataclass

@@ -5,51 +5,103 @@ and :func:`encode_command_set`, or the message-level :func:`decode_message` /
 :func:`encode_message` that also carry the data set.
 """
 
-from dimse_codec._version import VERSION
-from dimse_codec.dataset.syntax_check import check_transfer_syntax, require_transfer_syntax
-from dimse_codec.dimse.codec import (
-    EncodedMessage,
-    decode_command_set,
-    decode_message,
-    encode_command_set,
-    encode_message,
-    message_spec,
-)
-from dimse_codec.dimse.primitives import (
-    C_CANCEL,
-    C_ECHO,
-    C_FIND,
-    C_GET,
-    C_MOVE,
-    C_STORE,
-    N_ACTION,
-    N_CREATE,
-    N_DELETE,
-    N_EVENT_REPORT,
-    N_GET,
-    N_SET,
-    DIMSEPrimitive,
-    UnknownMessage,
-)
-from dimse_codec.dimse.status import StatusCategory, category, describe
-from dimse_codec.dimse.validation import Verdict, validate
-from dimse_codec.errors import (
-    DecodeError,
-    DimseCodecError,
-    EncodeError,
-    InvalidParameter,
-    InvalidParameterType,
-    LimitExceeded,
-    PolicyViolation,
-    TransferSyntaxMismatch,
-    TruncatedError,
-)
-from dimse_codec.policy import LENIENT, STRICT, Diagnostic, DiagnosticCode, Policy
-from dimse_codec.tables.quirks import CATALOGUE as QUIRKS
-from dimse_codec.tables.quirks import Quirk, QuirkLayer, QuirkSpec
+from __future__ import annotations
 
-__version__ = VERSION
-"""The installed distribution's version (``importlib.metadata``), ``0+unknown`` if not installed."""
+from typing import TYPE_CHECKING
+
+from dimse_codec._lazy import lazy_face
+
+if TYPE_CHECKING:
+    from dimse_codec.dataset.syntax_check import check_transfer_syntax, require_transfer_syntax
+    from dimse_codec.dimse.codec import (
+        EncodedMessage,
+        decode_command_set,
+        decode_message,
+        encode_command_set,
+        encode_message,
+        message_spec,
+    )
+    from dimse_codec.dimse.primitives import (
+        C_CANCEL,
+        C_ECHO,
+        C_FIND,
+        C_GET,
+        C_MOVE,
+        C_STORE,
+        N_ACTION,
+        N_CREATE,
+        N_DELETE,
+        N_EVENT_REPORT,
+        N_GET,
+        N_SET,
+        DIMSEPrimitive,
+        UnknownMessage,
+    )
+    from dimse_codec.dimse.status import StatusCategory, category, describe
+    from dimse_codec.dimse.validation import Verdict, validate
+    from dimse_codec.errors import (
+        DecodeError,
+        DimseCodecError,
+        EncodeError,
+        InvalidParameter,
+        InvalidParameterType,
+        LimitExceeded,
+        PolicyViolation,
+        TransferSyntaxMismatch,
+        TruncatedError,
+    )
+    from dimse_codec.policy import LENIENT, STRICT, Diagnostic, DiagnosticCode, Policy
+    from dimse_codec.tables.quirks import CATALOGUE as QUIRKS
+    from dimse_codec.tables.quirks import Quirk, QuirkLayer, QuirkSpec
+
+_NAMES = {
+    "EncodedMessage": "dimse_codec.dimse.codec",
+    "decode_command_set": "dimse_codec.dimse.codec",
+    "decode_message": "dimse_codec.dimse.codec",
+    "encode_command_set": "dimse_codec.dimse.codec",
+    "encode_message": "dimse_codec.dimse.codec",
+    "message_spec": "dimse_codec.dimse.codec",
+    "C_CANCEL": "dimse_codec.dimse.primitives",
+    "C_ECHO": "dimse_codec.dimse.primitives",
+    "C_FIND": "dimse_codec.dimse.primitives",
+    "C_GET": "dimse_codec.dimse.primitives",
+    "C_MOVE": "dimse_codec.dimse.primitives",
+    "C_STORE": "dimse_codec.dimse.primitives",
+    "N_ACTION": "dimse_codec.dimse.primitives",
+    "N_CREATE": "dimse_codec.dimse.primitives",
+    "N_DELETE": "dimse_codec.dimse.primitives",
+    "N_EVENT_REPORT": "dimse_codec.dimse.primitives",
+    "N_GET": "dimse_codec.dimse.primitives",
+    "N_SET": "dimse_codec.dimse.primitives",
+    "DIMSEPrimitive": "dimse_codec.dimse.primitives",
+    "UnknownMessage": "dimse_codec.dimse.primitives",
+    "DecodeError": "dimse_codec.errors",
+    "DimseCodecError": "dimse_codec.errors",
+    "EncodeError": "dimse_codec.errors",
+    "InvalidParameter": "dimse_codec.errors",
+    "InvalidParameterType": "dimse_codec.errors",
+    "LimitExceeded": "dimse_codec.errors",
+    "PolicyViolation": "dimse_codec.errors",
+    "TransferSyntaxMismatch": "dimse_codec.errors",
+    "TruncatedError": "dimse_codec.errors",
+    "check_transfer_syntax": "dimse_codec.dataset.syntax_check",
+    "require_transfer_syntax": "dimse_codec.dataset.syntax_check",
+    "StatusCategory": "dimse_codec.dimse.status",
+    "category": "dimse_codec.dimse.status",
+    "describe": "dimse_codec.dimse.status",
+    "Verdict": "dimse_codec.dimse.validation",
+    "validate": "dimse_codec.dimse.validation",
+    "LENIENT": "dimse_codec.policy",
+    "STRICT": "dimse_codec.policy",
+    "Diagnostic": "dimse_codec.policy",
+    "DiagnosticCode": "dimse_codec.policy",
+    "Policy": "dimse_codec.policy",
+    "QUIRKS": "dimse_codec.tables.quirks:CATALOGUE",
+    "Quirk": "dimse_codec.tables.quirks",
+    "QuirkLayer": "dimse_codec.tables.quirks",
+    "QuirkSpec": "dimse_codec.tables.quirks",
+}
+"""Where each public name lives; it is imported on first use (:mod:`dimse_codec._lazy`)."""
 
 __all__ = [
     "C_CANCEL",
@@ -99,3 +151,9 @@ __all__ = [
     "require_transfer_syntax",
     "validate",
 ]
+
+__getattr__, __dir__ = lazy_face(
+    __name__, _NAMES | {"__version__": "dimse_codec._version:VERSION"}, globals()
+)
+__version__: str
+"""The installed distribution's version (``importlib.metadata``), ``0+unknown`` if not installed."""

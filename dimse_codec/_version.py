@@ -1,18 +1,14 @@
-"""The package version, read once from the installed distribution's metadata (``pyproject.toml``).
+"""The package version, the one place it is written (``pyproject.toml`` reads it from here).
 
 A ground-floor module, so that any layer (the Implementation Version Name of
 :mod:`dimse_codec.association.constants`, the package front) can name the version without
-importing the package front. Run from a source tree that was never installed, the version is
-unknown and reads ``0+unknown`` (PEP 440 local version).
+importing the package front, and so that ``dimse-codec --version`` needs no package metadata
+(``importlib.metadata`` alone costs more start-up time than the rest of the answer).
 """
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 __all__ = ["VERSION"]
 
-try:
-    VERSION: str = version("dimse-codec")
-except PackageNotFoundError:  # a source tree on sys.path, not installed
-    VERSION = "0+unknown"
+VERSION = "0.1.0"
+"""This release of dimse-codec (PEP 440)."""

@@ -617,3 +617,23 @@ def test_an_undecodable_pdu_is_evt19_and_aborts() -> None:
     assert decode_pdu(scp.data_to_send()) == AAbort(
         AbortSource.SERVICE_PROVIDER, AbortReason.INVALID_PDU_PARAMETER_VALUE
     )
+
+
+def test_a_small_message_is_one_buffer_and_a_large_data_set_stays_a_view() -> None:
+    scu, scp = associate()
+    scu.send_message(C_ECHO(AffectedSOPClassUID=VERIFICATION))
+    (small,) = scu.buffers_to_send()  # PDU header, PDV header, command set: one write
+    (echo,) = scp.receive_data(small)
+    assert isinstance(echo, MessageReceived) and echo.primitive.MessageID == 1
+    scp.send_message(build_response(echo.primitive, 0x0000))
+    deliver(scp, scu)
+    data = bytes(range(256)) * 1024  # 256 KiB of data set bytes, sent as they are
+    rq = C_STORE(
+        AffectedSOPClassUID=SECONDARY_CAPTURE, AffectedSOPInstanceUID="1.2.3.4.7", Priority=0
+    )
+    scu.send_message(rq, dataset=data, as_is=True)
+    buffers = scu.buffers_to_send()
+    views = [b for b in buffers if isinstance(b, memoryview) and b.obj is data]
+    assert sum(len(v) for v in views) == len(data)  # every fragment a view, none copied
+    (stored,) = scp.receive_data(b"".join(buffers))
+    assert isinstance(stored, MessageReceived) and bytes(stored.dataset or b"") == data

@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "dimse_codec"
 
 # lowest first; a module may import its own layer and any layer before it
 LAYERS = [
-    {"_deprecation", "_version", "diagnostics"},
+    {"_deprecation", "_lazy", "_version", "diagnostics"},
     {"errors"},
     {"limits", "policy", "_wire"},
     {"pcap"},

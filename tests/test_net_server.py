@@ -28,9 +28,10 @@ from dimse_codec.services import (
     ServiceRequest,
     commitment_handler,
     commitment_request,
+    read_instance,
     report_receiver,
 )
-from dimse_codec.services.contexts import NATIVE, STORAGE_COMMITMENT_INSTANCE, read_instance
+from dimse_codec.services.contexts import NATIVE, STORAGE_COMMITMENT_INSTANCE
 from dimse_codec.upper_layer import Timeouts
 
 SC = "1.2.840.10008.5.1.4.1.1.7"

@@ -18,7 +18,6 @@ import argparse
 import hashlib
 import json
 import re
-import struct
 import sys
 import time
 from collections import Counter
@@ -31,7 +30,6 @@ from pydicom.dataset import Dataset
 from pydicom.uid import UID
 from pydicom.valuerep import AMBIGUOUS_VR, BYTES_VR
 
-from dimse_codec.association import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from dimse_codec.capture import (
     AssociationEvent,
     AssociationRecord,
@@ -50,6 +48,7 @@ from dimse_codec.errors import DimseCodecError, InvalidParameter, LimitExceeded
 from dimse_codec.pcap import CaptureError, NotACaptureFile
 from dimse_codec.pdu import AAbort, AAssociateAC, AAssociateRJ, AAssociateRQ, UserIdentityRQSubItem
 from dimse_codec.policy import LENIENT, STRICT
+from dimse_codec.services.part10 import file_meta
 
 if TYPE_CHECKING:
     from dimse_codec.cli._types import SubParsers
@@ -637,42 +636,6 @@ class _Summary:
 
 _EXPLICIT_VR_LE = "1.2.840.10008.1.2.1"
 _UNSAFE = re.compile(r"[^0-9A-Za-z.\-]")
-
-
-def _meta_element(tag: int, vr: str, value: bytes) -> bytes:
-    """One group 0002 element in Explicit VR Little Endian (``value`` already padded)."""
-    head = struct.pack("<HH", tag >> 16, tag & 0xFFFF) + vr.encode("ascii")
-    if vr in ("OB", "OW", "OF", "SQ", "UT", "UN"):
-        return head + struct.pack("<HI", 0, len(value)) + value
-    return head + struct.pack("<H", len(value)) + value
-
-
-def _padded(text: str, pad: bytes) -> bytes:
-    raw = text.encode("ascii", "replace")
-    return raw + pad if len(raw) % 2 else raw
-
-
-def file_meta(
-    sop_class_uid: str,
-    sop_instance_uid: str,
-    transfer_syntax: str,
-    ae_title: str | None = None,
-) -> bytes:
-    """The 128-byte preamble, ``DICM`` and the File Meta Information (PS3.10 7.1).
-
-    Group 0002 in Explicit VR Little Endian with its group length, bare UIDs padded with NUL,
-    other strings with a space; (0002,0016) only when the sender's AE title is known.
-    """
-    body = _meta_element(0x00020001, "OB", b"\x00\x01")
-    body += _meta_element(0x00020002, "UI", _padded(sop_class_uid, b"\x00"))
-    body += _meta_element(0x00020003, "UI", _padded(sop_instance_uid, b"\x00"))
-    body += _meta_element(0x00020010, "UI", _padded(transfer_syntax, b"\x00"))
-    body += _meta_element(0x00020012, "UI", _padded(IMPLEMENTATION_CLASS_UID, b"\x00"))
-    body += _meta_element(0x00020013, "SH", _padded(IMPLEMENTATION_VERSION_NAME, b" "))
-    if ae_title:
-        body += _meta_element(0x00020016, "AE", _padded(ae_title.strip(), b" "))
-    group_length = _meta_element(0x00020000, "UL", struct.pack("<I", len(body)))
-    return b"\x00" * 128 + b"DICM" + group_length + body
 
 
 def _uid_text(primitive: object, keyword: str) -> str | None:

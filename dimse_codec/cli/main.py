@@ -2,54 +2,50 @@
 
 Each subcommand lives in its own module with a ``register(subparsers)`` function that adds its
 parser and sets ``handler`` (``Namespace -> int``) as a default; adding a subcommand means adding
-its module to :data:`SUBCOMMANDS`. Nothing imports this module back: the shared types live in
-:mod:`dimse_codec.cli._types`, the shared rendering in :mod:`dimse_codec.cli.render`.
+its module to :data:`SUBCOMMANDS`. Only the module of the subcommand being run is imported (all
+of them for ``--help`` or a name that is not one), so ``dimse-codec echo`` never loads the capture
+decoder and ``--version`` loads nothing. Nothing imports this module back: the shared types live
+in :mod:`dimse_codec.cli._types`, the shared rendering in :mod:`dimse_codec.cli.render`.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
-from dimse_codec import __version__
-from dimse_codec.cli import decode as decode_command
-from dimse_codec.cli import echo as echo_command
-from dimse_codec.cli import fuzz as fuzz_command
-from dimse_codec.cli import inspect as inspect_command
-from dimse_codec.cli import serve as serve_command
-from dimse_codec.cli import store as store_command
+from dimse_codec._version import VERSION
 from dimse_codec.cli._types import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_USAGE, Handler
-
-if TYPE_CHECKING:
-    from dimse_codec.cli._types import SubParsers
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
-SUBCOMMANDS: tuple[Callable[[SubParsers], None], ...] = (
-    inspect_command.register,
-    decode_command.register,
-    fuzz_command.register,
-    echo_command.register,
-    store_command.register,
-    serve_command.register,
-)
-"""The ``register`` function of every subcommand, in the order ``--help`` lists them."""
+SUBCOMMANDS: tuple[str, ...] = ("inspect", "decode", "fuzz", "echo", "store", "serve")
+"""The subcommands, each the name of its module in :mod:`dimse_codec.cli`, in ``--help`` order."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the ``dimse-codec`` parser with every subcommand registered."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Build the ``dimse-codec`` parser with every subcommand registered, or just ``only``."""
     parser = argparse.ArgumentParser(
         prog="dimse-codec",
         description="Encode, decode and inspect DICOM DIMSE messages (PS3.7).",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     subparsers = parser.add_subparsers(title="subcommands", metavar="COMMAND")
-    for register in SUBCOMMANDS:
-        register(subparsers)
+    for name in SUBCOMMANDS if only is None else (only,):
+        importlib.import_module(f"dimse_codec.cli.{name}").register(subparsers)
     return parser
+
+
+def _subcommand(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names, when its first word is one and no help is asked before it."""
+    for word in argv:
+        if word in ("-h", "--help"):
+            return None
+        if not word.startswith("-"):
+            return word if word in SUBCOMMANDS else None
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -59,9 +55,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     0 done, 1 not decodable / refused / a finding, 2 usage or environment error, 130 Ctrl-C,
     141 stdout closed; the last two end quietly, without a traceback.
     """
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else list(argv)
+    if words == ["--version"]:  # no subcommand needed to answer it
+        print(f"dimse-codec {VERSION}")
+        return 0
+    parser = build_parser(_subcommand(words))
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(words)
     except SystemExit as exc:  # argparse exits on --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     handler: Handler | None = getattr(args, "handler", None)

@@ -4,7 +4,7 @@ received instance into a folder as a Part-10 file, as DCMTK's ``storescp``.
 Every Storage SOP class of the standard's list (pydicom's UID dictionary) is accepted in every
 transfer syntax, compressed ones first, and each data set is kept exactly as received behind a
 File Meta Information naming the context's transfer syntax and this library
-(:func:`dimse_codec.cli.decode.file_meta`). File names never come from a peer's UID as they
+(:func:`dimse_codec.services.part10.file_meta`). File names never come from a peer's UID as they
 are: a UID that PS3.5 9.1 allows (digits and single dots, at most 64 characters) names its file,
 anything else gets a SHA-256 digest, and a file is placed with a hard link that fails instead of
 overwriting, so two instances with one UID get ``-1``, ``-2``... Loopback unless ``--bind``.
@@ -33,9 +33,8 @@ from pydicom._uid_dict import UID_dictionary
 
 from dimse_codec.cli._net import add_max_pdu, ae_title, port, positive_int, seconds
 from dimse_codec.cli._types import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_USAGE
-from dimse_codec.cli.decode import file_meta
 from dimse_codec.net import Server
-from dimse_codec.services import ServiceRequest, commitment_handler, supported_for
+from dimse_codec.services import ServiceRequest, commitment_handler, file_meta, supported_for
 from dimse_codec.services.session import spec_dataset
 from dimse_codec.tables.vrs import is_valid_uid
 from dimse_codec.upper_layer import Timeouts

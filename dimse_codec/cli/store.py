@@ -18,15 +18,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydicom.filereader import read_file_meta_info
-
 from dimse_codec.association import ContextSpec
 from dimse_codec.cli._net import add_client_arguments, client_timeouts, failure_text
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from dimse_codec.dimse.status import category, describe
 from dimse_codec.errors import DimseCodecError
 from dimse_codec.net import AssociationAborted, BlockingClient
-from dimse_codec.services import Instance, contexts_for, read_instance
+from dimse_codec.services import Instance, contexts_for, read_file_meta, read_instance
 from dimse_codec.tables.status import STORAGE, StatusCategory
 
 if TYPE_CHECKING:
@@ -65,13 +63,8 @@ def files_of(paths: Sequence[str]) -> Iterator[Path]:
 
 def _meta(path: Path) -> Instance:
     """The UIDs a file's meta names (its data set is read only when it is sent)."""
-    meta = read_file_meta_info(path)
-    return Instance(
-        str(meta.MediaStorageSOPClassUID),
-        str(meta.MediaStorageSOPInstanceUID),
-        str(meta.TransferSyntaxUID),
-        b"",
-    )
+    meta = read_file_meta(path)
+    return Instance(meta.sop_class, meta.sop_instance, meta.transfer_syntax, b"")
 
 
 def batches(metas: Sequence[tuple[Path, Instance]]) -> Iterator[list[tuple[Path, Instance]]]:

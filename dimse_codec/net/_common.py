@@ -45,7 +45,8 @@ from dimse_codec.errors import DimseCodecError
 from dimse_codec.pdu import AAssociateRQ, RejectReasonPresentation, RejectReasonUser
 from dimse_codec.policy import LENIENT, Policy
 from dimse_codec.services import VERIFICATION, Handlers, Instance, Services, contexts_for
-from dimse_codec.services.contexts import NATIVE, read_instance
+from dimse_codec.services.contexts import NATIVE
+from dimse_codec.services.part10 import read_instance
 from dimse_codec.services.results import Response
 from dimse_codec.upper_layer import (
     Aborted,
@@ -123,7 +124,7 @@ def acknowledge_at_once(sock: Any) -> None:
 
 DatasetLike = Dataset | Instance | str | Path
 """What ``store`` takes: a pydicom Dataset, an :class:`Instance` or a Part-10 file's path."""
-Request = tuple[DIMSEPrimitive, "Dataset | bytes | None", "int | None"]
+Request = tuple[DIMSEPrimitive, "Dataset | bytes | memoryview | None", "int | None"]
 """A request ready to send: the primitive, its data set and the context (``None``: by class)."""
 
 
@@ -442,12 +443,12 @@ class ClientSetup:
 
 def store_request(
     association: Association, instance: Dataset | Instance, priority: int
-) -> tuple[C_STORE, Dataset | bytes, int | None]:
+) -> tuple[C_STORE, Dataset | bytes | memoryview, int | None]:
     """The C-STORE request, its data and the context that carries it as it is."""
     if isinstance(instance, Instance):
         sop_class, sop, data = instance.sop_class, instance.sop_instance, instance.data
         context_id = association.context_id_for(sop_class, instance.transfer_syntax)
-        payload: Dataset | bytes = data
+        payload: Dataset | bytes | memoryview = data
         if context_id is None and instance.transfer_syntax in NATIVE:
             # the other native little-endian syntax was accepted: its bytes would be mislabelled,
             # so the data set is decoded here and the connection encodes it in the context's

@@ -4,7 +4,8 @@ Sans-I/O like the layers below: :class:`Services` serves the peer's requests wit
 service (the 12 DIMSE services; C-FIND, C-GET and C-MOVE as generators, C-CANCEL stops them)
 and sends ours, pairing responses with requests (:class:`RequestTracker`). Storage Commitment
 both ways is in :mod:`dimse_codec.services.commitment`; what to propose and accept in
-:mod:`dimse_codec.services.contexts`. The asyncio and blocking I/O is :mod:`dimse_codec.net`.
+:mod:`dimse_codec.services.contexts`; Part-10 files read and written in
+:mod:`dimse_codec.services.part10`. The asyncio and blocking I/O is :mod:`dimse_codec.net`.
 See ``docs/net.md``.
 """
 
@@ -19,12 +20,11 @@ from dimse_codec.services.commitment import (
 from dimse_codec.services.contexts import (
     STORAGE_COMMITMENT,
     VERIFICATION,
-    Instance,
     contexts_for,
     is_storage,
-    read_instance,
     supported_for,
 )
+from dimse_codec.services.part10 import FileMeta, Instance, file_meta, read_file_meta, read_instance
 from dimse_codec.services.results import RequestTracker, Response, complete_request
 from dimse_codec.services.session import (
     CANCEL,
@@ -44,6 +44,7 @@ __all__ = [
     "COMMITMENT_REPORT_ROLES",
     "STORAGE_COMMITMENT",
     "VERIFICATION",
+    "FileMeta",
     "Handler",
     "Handlers",
     "Instance",
@@ -60,7 +61,9 @@ __all__ = [
     "commitment_request",
     "complete_request",
     "contexts_for",
+    "file_meta",
     "is_storage",
+    "read_file_meta",
     "read_instance",
     "report_receiver",
     "supported_for",

@@ -8,14 +8,12 @@ accepts what its handlers serve (:func:`supported_for`). The SOP classes are PS3
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
 
 from pydicom.dataset import Dataset
-from pydicom.filereader import read_file_meta_info
 from pydicom.uid import AllTransferSyntaxes
 
 from dimse_codec.association import ContextSpec
+from dimse_codec.services.part10 import Instance
 
 __all__ = [
     "DEFLATED",
@@ -31,10 +29,8 @@ __all__ = [
     "STUDY_ROOT_GET",
     "STUDY_ROOT_MOVE",
     "VERIFICATION",
-    "Instance",
     "contexts_for",
     "is_storage",
-    "read_instance",
     "supported_for",
 ]
 
@@ -66,36 +62,6 @@ _STORAGE_PREFIX = "1.2.840.10008.5.1.4.1.1."
 def is_storage(sop_class: str) -> bool:
     """Whether a SOP class is a Storage SOP Class (PS3.4 B.5), by its UID root."""
     return sop_class.startswith(_STORAGE_PREFIX)
-
-
-@dataclass(frozen=True, slots=True)
-class Instance:
-    """A Part-10 file as C-STORE sends it: the UIDs of its meta and its data set bytes as stored.
-
-    ``data`` is the file's data set exactly as written after the File Meta Information, so it
-    travels byte for byte in ``transfer_syntax``, compressed ones included.
-    """
-
-    sop_class: str
-    sop_instance: str
-    transfer_syntax: str
-    data: bytes
-
-
-def read_instance(path: str | Path) -> Instance:
-    """Read a Part-10 file's meta UIDs and the data set bytes that follow its meta, uncopied."""
-    raw = Path(path).read_bytes()
-    meta = read_file_meta_info(path)  # the group 0002 only, not the whole data set again
-    length = meta.get("FileMetaInformationGroupLength")
-    if length is None:  # pragma: no cover - group length is type 1 (PS3.10 7.1)
-        raise ValueError(f"{path}: its File Meta Information has no group length")
-    start = 128 + 4 + 12 + int(length)
-    return Instance(
-        str(meta.MediaStorageSOPClassUID),
-        str(meta.MediaStorageSOPInstanceUID),
-        str(meta.TransferSyntaxUID),
-        raw[start:],
-    )
 
 
 def _needs(item: Dataset | Instance) -> tuple[str, tuple[str, ...]]:

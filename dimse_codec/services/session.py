@@ -39,7 +39,7 @@ from dimse_codec.dimse.responses import (
 from dimse_codec.dimse.status import category
 from dimse_codec.errors import DimseCodecError
 from dimse_codec.policy import LENIENT, Policy
-from dimse_codec.services.contexts import Instance
+from dimse_codec.services.part10 import Instance
 from dimse_codec.services.results import RequestTracker, complete_request
 from dimse_codec.tables.status import StatusCategory
 from dimse_codec.upper_layer import Connection, Event, MessageReceived
@@ -596,7 +596,9 @@ def _category(status: int | Dataset) -> StatusCategory:
     return category(code)
 
 
-def _store_parts(item: Dataset | Instance) -> tuple[str, str, str | None, Dataset | bytes]:
+def _store_parts(
+    item: Dataset | Instance,
+) -> tuple[str, str, str | None, Dataset | bytes | memoryview]:
     """SOP class, instance, the transfer syntax it must travel in (if fixed) and the data."""
     if isinstance(item, Instance):
         return item.sop_class, item.sop_instance, item.transfer_syntax, item.data

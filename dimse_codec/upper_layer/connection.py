@@ -95,6 +95,8 @@ ARTIM_TIMEOUT = 30.0
 
 _CANCELLABLE = frozenset({"C-FIND", "C-GET", "C-MOVE"})
 """The services a C-CANCEL may cancel (PS3.7 9.3.2.3, 9.3.3.3, 9.3.4.3)."""
+_JOIN_BELOW = 65536
+"""An outbox smaller than this is handed out as one buffer (one write, one TCP segment)."""
 
 _RejectReason = RejectReasonUser | RejectReasonACSE | RejectReasonPresentation
 
@@ -223,8 +225,15 @@ class Connection:
         return b"".join(self.buffers_to_send())
 
     def buffers_to_send(self) -> list[Buffer]:
-        """The same as buffers (``writer.writelines``), without copying data sets; empties it."""
+        """The same as buffers (``writer.writelines``), without copying data sets; empties it.
+
+        What adds up to less than 64 KiB comes as one buffer, so a small message (or a few) is
+        one write and one TCP segment rather than a write per PDU and PDV header; anything
+        larger keeps its data set fragments as views of the caller's bytes.
+        """
         buffers, self._outbox = self._outbox, []
+        if len(buffers) > 1 and sum(map(len, buffers)) < _JOIN_BELOW:
+            return [b"".join(buffers)]
         return buffers
 
     # -- timers ----------------------------------------------------------------------------------
