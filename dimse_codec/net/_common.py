@@ -79,6 +79,10 @@ CLIENT_TIMEOUTS = Timeouts(artim=30.0, acse=30.0, dimse=60.0, network=None)
 CONNECT_TIMEOUT = 30.0
 """Seconds to open the TCP (and TLS) connection."""
 READ_SIZE = 1 << 16
+"""Bytes one blocking ``recv`` asks for (it allocates this much for every call)."""
+STREAM_READ_SIZE = 1 << 20
+"""Bytes one asyncio read takes, and the stream's buffer limit: a large data set then arrives
+in few reads, each a step of the connection, rather than in one per 64 KiB."""
 
 _GATHER = 512
 """Buffers handed to one ``sendmsg`` (under every system's IOV_MAX)."""

@@ -21,7 +21,7 @@ from pydicom.dataset import Dataset
 from dimse_codec.dimse.primitives import C_ECHO, DIMSEPrimitive
 from dimse_codec.net._common import (
     CLIENT_TIMEOUTS,
-    READ_SIZE,
+    STREAM_READ_SIZE,
     AssociationAborted,
     ClientSetup,
     DatasetLike,
@@ -108,7 +108,7 @@ class _Link:
     async def turn(self) -> None:
         """Do one thing: take what the peer sent, run a timer, or advance an operation."""
         if self._read is None:
-            self._read = asyncio.ensure_future(self.reader.read(READ_SIZE))
+            self._read = asyncio.ensure_future(self.reader.read(STREAM_READ_SIZE))
         runnable = self.services.runnable
         deadline = self.connection.next_deadline()
         timeout = 0.0 if runnable else None if deadline is None else max(deadline - self.now(), 0)
@@ -150,7 +150,7 @@ class Client(ClientSetup):
         """Open the transport and negotiate; raise ``AssociationRejectedError`` or
         ``AssociationAborted`` when no association results."""
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(self.host, self.port, ssl=self.ssl),
+            asyncio.open_connection(self.host, self.port, ssl=self.ssl, limit=STREAM_READ_SIZE),
             self.connect_timeout,
         )
         link = self._link = _Link(self.services, reader, writer, self._work)

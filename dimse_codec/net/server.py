@@ -19,7 +19,13 @@ from types import TracebackType
 from typing import Any
 
 from dimse_codec.association import DEFAULT_MAX_PDU_LENGTH, Accepted, Rejected, Supported
-from dimse_codec.net._common import Peers, SpoolSinks, acceptor_decision, resolve
+from dimse_codec.net._common import (
+    STREAM_READ_SIZE,
+    Peers,
+    SpoolSinks,
+    acceptor_decision,
+    resolve,
+)
 from dimse_codec.net.client import _Link, perform_work
 from dimse_codec.pdu import AAssociateRQ
 from dimse_codec.policy import LENIENT, Policy
@@ -84,7 +90,7 @@ class Server:
     async def start(self) -> Server:
         """Listen; :attr:`port` is then the port really bound."""
         self._server = await asyncio.start_server(
-            self._serve_transport, self.host, self.port, ssl=self.ssl
+            self._serve_transport, self.host, self.port, ssl=self.ssl, limit=STREAM_READ_SIZE
         )
         self.port = int(self._server.sockets[0].getsockname()[1])
         return self
