@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import select
 import shutil
 import signal
 import socket
@@ -105,10 +104,12 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def server(argv: Sequence[str], port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """A server process (ours or DCMTK's), ready once its port accepts connections."""
-    process = subprocess.Popen(
-        list(argv), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0
-    )
+    """A server process (ours or DCMTK's), ready once its port accepts connections.
+
+    Its output goes to the null device: a pipe nobody reads fills after ~300 lines of ``serve``
+    and then blocks the server's writes, which is what a stalled reader does to any server.
+    """
+    process = subprocess.Popen(list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_port(port, process)
         yield process
@@ -130,14 +131,6 @@ def peak_rss_kib(process: subprocess.Popen[bytes]) -> int:
     status = Path(f"/proc/{process.pid}/status").read_text()
     found = re.search(r"VmHWM:\s+(\d+) kB", status)
     return int(found.group(1)) if found else -1
-
-
-def drain(process: subprocess.Popen[bytes]) -> None:
-    """Read what the server printed so far, so that its pipe never fills."""
-    assert process.stdout is not None
-    while select.select([process.stdout], [], [], 0)[0]:
-        if not os.read(process.stdout.fileno(), 1 << 16):
-            return
 
 
 def timed(argv: Sequence[str], repeat: int, before: Callable[[], None] = lambda: None) -> float:
@@ -230,9 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 entry.unlink()
 
         port_ours, port_dcmtk = free_port(), free_port()
-        with server(serve(port_ours, received), port_ours) as ours_process:
+        with server(serve(port_ours, received), port_ours):
             into_ours = timed(dcmtk_store(port_ours, small), repeat, clean)
-            drain(ours_process)
         with server(storescp(port_dcmtk, received), port_dcmtk):
             into_dcmtk = timed(dcmtk_store(port_dcmtk, small), repeat, clean)
         line("storescu into serve vs into storescp", into_ours, into_dcmtk, "DCMTK", 1.0)
@@ -250,7 +242,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             port = free_port()
             with server(serve(port, received), port) as ours_process:
                 into_ours = timed(dcmtk_store(port, folder), repeat, clean)
-                drain(ours_process)
                 peaks[label] = peak_rss_kib(ours_process)
         port = free_port()
         with server(storescp(port, received), port):
