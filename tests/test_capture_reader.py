@@ -154,8 +154,13 @@ def test_compressed_file_object_is_read_as_a_stream(tmp_path: Path) -> None:
         out.write(cb.write("pcapng-le", frames, 1))
     with gzip.open(path, "rb") as handle:
         check(list(read_packets(handle)), expected)
-    with pytest.raises(NotACaptureFile, match="gzip"):
-        CaptureReader(path)
+    # known by its magic bytes and decompressed as it is read: a path, a file, bytes
+    check(list(read_packets(path)), expected)
+    check(list(read_packets(str(path))), expected)
+    with path.open("rb") as handle:
+        check(list(read_packets(handle)), expected)
+    check(list(read_packets(io.BytesIO(path.read_bytes()))), expected)
+    check(list(read_packets(path.read_bytes())), expected)
 
 
 def test_views_stay_valid_after_close(tmp_path: Path) -> None:
@@ -586,11 +591,17 @@ def test_truncation_can_be_ignored() -> None:
     assert len(list(read_packets(data[: ends[1] + 5], raise_on_truncation=False))) == 2
 
 
+def test_corrupt_gzip_is_a_capture_error() -> None:
+    with pytest.raises(CaptureError, match="gzip-compressed data is corrupt"):
+        CaptureReader(b"\x1f\x8b\x08\x00" + b"\0" * 40)
+    with pytest.raises(NotACaptureFile, match="not a pcap or pcapng file"):
+        CaptureReader(gzip.compress(b"<html>" * 10))
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
         (b"", "empty"),
-        (b"\x1f\x8b\x08\x00" + b"\0" * 40, "gzip"),
         (b"\x28\xb5\x2f\xfd" + b"\0" * 40, "zstd"),
         (b"GIF89a" + b"\0" * 40, "not a pcap or pcapng file"),
         (b"<html>", "not a pcap or pcapng file"),
