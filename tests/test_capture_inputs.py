@@ -397,3 +397,29 @@ def test_gzip_captures_are_read_as_they_decompress(
         tracemalloc.stop()
     assert count > 1000 and len(data) > 2_500_000
     assert peak < len(data) // 4
+
+
+def test_more_files_than_the_soft_open_file_limit(recording: Recording, tmp_path: Path) -> None:
+    """A folder of many small rotated files decodes though the soft limit on open files is
+    lower than their number (decode raises it toward the hard limit)."""
+    import resource
+
+    editcap = require_tool("editcap")
+    folder = tmp_path / "many"
+    folder.mkdir()
+    run_tool([editcap, "-c", "20", str(recording.whole), str(folder / "part.pcap")])
+    files = len(list(folder.iterdir()))
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    low = 48
+    if hard != resource.RLIM_INFINITY and hard < files + 64:
+        pytest.skip(f"the hard limit on open files ({hard}) is below {files + 64}")
+
+    def lower() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (low, hard))
+
+    assert files > low
+    result = subprocess.run(
+        [*CLI, str(folder)], capture_output=True, timeout=300, preexec_fn=lower, check=False
+    )
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert result.stdout == cli(str(recording.whole)).stdout

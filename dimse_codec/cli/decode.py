@@ -15,6 +15,7 @@ its SHA-256 and length as a ``BulkDataURI`` (PS3.18 F.2.7), not base64, unless
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -196,6 +197,22 @@ def _folder(path: Path) -> list[CaptureSource]:
     return found
 
 
+def _room_for(files: int) -> None:
+    """Raise the soft limit on open files toward the hard one when ``files`` inputs need it:
+    the merge keeps each input open while it reads (a day of ``tcpdump -G 60`` is 1,440)."""
+    try:
+        import resource
+    except ImportError:  # not on this platform: the system's limit stands
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = files + 64  # and what the process has open besides
+    if soft == resource.RLIM_INFINITY or soft >= want:
+        return
+    raised = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    with contextlib.suppress(ValueError, OSError):  # refused: past it, one clean error
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+
+
 def _capture_sources(names: list[str], out: TextIO = sys.stdout) -> CaptureSources:
     """What ``decode`` reads for its CAPTURE arguments: a file, ``-`` (standard input), or
     several, folders expanded to the captures in them (read together, in time order)."""
@@ -209,7 +226,10 @@ def _capture_sources(names: list[str], out: TextIO = sys.stdout) -> CaptureSourc
             sources.extend(_folder(Path(name)))
         else:
             sources.append(name)
-    return sources[0] if len(sources) == 1 else sources
+    if len(sources) == 1:
+        return sources[0]
+    _room_for(len(sources))
+    return sources
 
 
 def decode_records(
@@ -968,6 +988,8 @@ def run(args: argparse.Namespace) -> int:
         raise
     except KeyboardInterrupt:  # Ctrl-C: what was decoded so far, then the usual one line
         progress.clear()
+        if sys.stderr.isatty():
+            print(file=sys.stderr)  # past the ^C the terminal echoed
         if not args.json:
             out.write(summary.text() + "\n")
         out.flush()
