@@ -26,6 +26,7 @@ import tracemalloc
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import capture_builder as cb
 import pytest
@@ -246,20 +247,18 @@ def test_standard_input_pipe_and_file(recording: Recording) -> None:
 class Live:
     """``dimse-codec decode -`` with the test writing its standard input."""
 
-    def __init__(self, *options: str) -> None:
+    def __init__(self, *options: str, stdin: IO[bytes] | int = subprocess.PIPE) -> None:
         self.process = subprocess.Popen(
-            [*CLI, *options, "-"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            [*CLI, *options, "-"], stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
-        assert self.process.stdout is not None and self.process.stdin is not None
-        self.stdin = self.process.stdin
+        assert self.process.stdout is not None
+        self.stdin = self.process.stdin  # None when another process writes it
         self.poll = select.poll()
         self.poll.register(self.process.stdout.fileno(), select.POLLIN)
         self.out = b""
 
     def write(self, data: bytes) -> None:
+        assert self.stdin is not None
         self.stdin.write(data)
         self.stdin.flush()
 
@@ -311,13 +310,54 @@ def test_live_pipe_prints_a_record_before_the_writer_closes(
         for start in range(0, cut, 97):  # in small pieces, as a capture arrives
             live.write(data[start : min(start + 97, cut)])
         assert live.wait_for(f" f{frame} ".encode()), live.out
-        assert live.process.poll() is None and not live.stdin.closed  # the writer holds it open
+        assert live.process.poll() is None  # the writer holds the pipe open
+        assert live.stdin is not None and not live.stdin.closed
         assert b"C-ECHO-RSP" in live.out.split(b"\n")[-2]
         code, out, err = live.finish(data[cut:])
     finally:
         live.stop()
     assert (code, err) == (0, b"")
     assert out == cli(str(path)).stdout
+
+
+def test_tcpdump_into_decode_shows_messages_as_they_happen(tmp_path: Path) -> None:
+    """``tcpdump -U -w - | dimse-codec decode -``: the C-ECHO's lines come out while tcpdump is
+    still running; stopping tcpdump ends the decode with its summary."""
+    binary, storescp = require_tool("tcpdump"), require_tool("storescp")
+    echoscu = require_tool("echoscu")
+    out = tmp_path / "out"
+    out.mkdir()
+    port = free_port()
+    with dcmtk_server([storescp, "-od", str(out), str(port)], port, tmp_path / "scp.log", out):
+        dump = subprocess.Popen(
+            [binary, "-i", "lo", "-U", "--immediate-mode", "-w", "-", "-Z", "root",
+             f"tcp port {port}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )  # fmt: skip
+        assert dump.stdout is not None and dump.stderr is not None
+        live = Live(stdin=dump.stdout)
+        dump.stdout.close()  # decode holds the read end now
+        try:
+            for _ in range(50):  # tcpdump says a few lines, then "listening on"
+                line = dump.stderr.readline()
+                if not line or b"listening on" in line:
+                    break
+            if b"listening on" not in line:
+                pytest.skip(f"tcpdump could not capture on lo (exit {dump.poll()})")
+            result = run_tool([echoscu, "127.0.0.1", str(port)])
+            assert result.returncode == 0, result.stdout
+            assert live.wait_for(b" C-ECHO-RSP "), live.out
+            assert dump.poll() is None  # tcpdump still runs: nothing waited for its end
+        finally:
+            if dump.poll() is None:
+                os.kill(dump.pid, signal.SIGTERM)
+            dump.wait(timeout=WAIT)
+            dump.stderr.close()
+        code, text, err = live.finish()
+        live.stop()
+    assert (code, err) == (0, b"")
+    assert b"summary: 1 association(s), 2 message(s), 0 gap(s), 0 problem(s)" in text
 
 
 def test_ctrl_c_on_a_live_decode_prints_the_summary_so_far(recording: Recording) -> None:
