@@ -487,6 +487,11 @@ def _open_input(source: CaptureSource) -> _Input:
 
 def _stream_input(stream: BinaryReadable, head: bytes, *, owned: IO[bytes] | None) -> _Input:
     """A stream whose first bytes ``head`` were read already: decompressed if they say gzip."""
+    while 0 < len(head) < len(_GZIP_MAGIC):  # a stream that gives a byte at a time
+        more = _read_some(stream)
+        if not more:
+            break
+        head += more
     if head[:2] == _GZIP_MAGIC:
         gunzip = _Gunzip(stream, head)
         return _Input(b"", stream=gunzip, owned=gunzip if owned is not None else None)
