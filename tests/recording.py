@@ -44,14 +44,20 @@ MARKER_TIMEOUT = 30.0
 
 
 @contextmanager
-def tcpdump(path: Path, ports: Sequence[int], *, snaplen: int = 262144) -> Iterator[Path]:
-    """Record TCP/UDP traffic on ``lo`` to or from ``ports`` into ``path`` while the block runs."""
+def tcpdump(
+    path: Path, ports: Sequence[int], *, snaplen: int = 262144, rotate_mb: int | None = None
+) -> Iterator[Path]:
+    """Record TCP/UDP traffic on ``lo`` to or from ``ports`` into ``path`` while the block runs.
+
+    With ``rotate_mb``, tcpdump starts a new file each time one passes that many million bytes
+    (``-C``): ``path``, then ``path`` with 1, 2, ... appended, as ``tcpdump -C`` names them."""
     binary = require_tool("tcpdump")
     expression = " or ".join(f"port {port}" for port in ports)
+    rotate = [] if rotate_mb is None else ["-C", str(rotate_mb)]
     process = subprocess.Popen(
         # -B: a kernel buffer big enough that loopback bursts of 64 KiB frames are never dropped
         [binary, "-i", "lo", "-w", str(path), "-U", "--immediate-mode", "-s", str(snaplen),
-         "-B", "65536", "-Z", "root", expression],
+         "-B", "65536", "-Z", "root", *rotate, expression],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )  # fmt: skip
@@ -74,7 +80,7 @@ def tcpdump(path: Path, ports: Sequence[int], *, snaplen: int = 262144) -> Itera
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as marker:
             marker.sendto(SENTINEL, ("127.0.0.1", ports[0]))
         deadline = time.monotonic() + MARKER_TIMEOUT
-        while not (path.exists() and SENTINEL in path.read_bytes()):
+        while not any(SENTINEL in file.read_bytes() for file in path.parent.glob(f"{path.name}*")):
             if time.monotonic() > deadline:
                 pytest.fail("tcpdump never wrote the end marker")
             time.sleep(0.02)

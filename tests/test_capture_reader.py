@@ -154,8 +154,13 @@ def test_compressed_file_object_is_read_as_a_stream(tmp_path: Path) -> None:
         out.write(cb.write("pcapng-le", frames, 1))
     with gzip.open(path, "rb") as handle:
         check(list(read_packets(handle)), expected)
-    with pytest.raises(NotACaptureFile, match="gzip"):
-        CaptureReader(path)
+    # known by its magic bytes and decompressed as it is read: a path, a file, bytes
+    check(list(read_packets(path)), expected)
+    check(list(read_packets(str(path))), expected)
+    with path.open("rb") as handle:
+        check(list(read_packets(handle)), expected)
+    check(list(read_packets(io.BytesIO(path.read_bytes()))), expected)
+    check(list(read_packets(path.read_bytes())), expected)
 
 
 def test_views_stay_valid_after_close(tmp_path: Path) -> None:
@@ -586,11 +591,17 @@ def test_truncation_can_be_ignored() -> None:
     assert len(list(read_packets(data[: ends[1] + 5], raise_on_truncation=False))) == 2
 
 
+def test_corrupt_gzip_is_a_capture_error() -> None:
+    with pytest.raises(CaptureError, match="gzip-compressed data is corrupt"):
+        CaptureReader(b"\x1f\x8b\x08\x00" + b"\0" * 40)
+    with pytest.raises(NotACaptureFile, match="not a pcap or pcapng file"):
+        CaptureReader(gzip.compress(b"<html>" * 10))
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
         (b"", "empty"),
-        (b"\x1f\x8b\x08\x00" + b"\0" * 40, "gzip"),
         (b"\x28\xb5\x2f\xfd" + b"\0" * 40, "zstd"),
         (b"GIF89a" + b"\0" * 40, "not a pcap or pcapng file"),
         (b"<html>", "not a pcap or pcapng file"),
@@ -760,3 +771,130 @@ def test_capture_page_example_runs(index: int) -> None:
 
 def test_capture_page_has_examples() -> None:
     assert len(DOC_BLOCKS) >= 2
+
+
+# --- fed by hand (sans-I/O) and several sources -----------------------------------------------
+
+
+def stream_frames(count: int, start: int = 0, step: int = 2_000) -> list[cb.Frame]:
+    rng = random.Random(count + start)
+    return [
+        cb.Frame(
+            T0 + (start + i) * step,
+            cb.wrap(
+                "ethernet",
+                ip_packet(
+                    4, cb.tcp(1, 2, start + i, 0, cb.ACK, rng.randbytes(rng.randint(0, 900)))
+                ),
+                4,
+            ),
+        )
+        for i in range(count)
+    ]
+
+
+def summary(packets: list[Packet]) -> list[tuple[int, int | None, int, bytes]]:
+    return [(p.frame, p.time_ns, p.seq, bytes(p.payload)) for p in packets]
+
+
+@pytest.mark.parametrize("fmt", cb.FORMATS)
+def test_fed_reader_gives_each_packet_once_its_bytes_are_in(fmt: str) -> None:
+    data = cb.write(fmt, stream_frames(40), 1)
+    whole = summary(list(read_packets(data)))
+    order = ">" if "be" in fmt else "<"
+    with CaptureReader(data) as reader:  # where each record ends
+        ends = [
+            r.offset
+            + (
+                16 + len(r.data)
+                if reader.format == "pcap"
+                else struct.unpack_from(order + "I", data, r.offset + 4)[0]
+            )
+            for r in reader.records()
+        ]
+    rng = random.Random(fmt)
+    reader = CaptureReader()
+    got: list[Packet] = []
+    pos = 0
+    while pos < len(data):
+        size = rng.choice([1, 2, 5, 17, 300, 4000])
+        reader.feed(data[pos : pos + size])
+        pos += size
+        fresh = list(reader.packets())
+        got += fresh
+        # every packet whose record is complete is out; none before its last byte is in
+        assert len(got) == sum(end <= pos for end in ends)
+    reader.end()
+    got += list(reader.packets())
+    assert summary(got) == whole
+    assert reader.truncation is None and reader.stats.frames == 40
+    assert reader.format == ("pcapng" if fmt.startswith("pcapng") else "pcap")
+
+
+def test_fed_reader_errors_and_truncation() -> None:
+    reader = CaptureReader()
+    reader.feed(b"<html>")
+    assert list(reader.packets()) == []  # 6 bytes: not yet enough to judge
+    reader.feed(b" " * 40)
+    with pytest.raises(NotACaptureFile, match="not a pcap or pcapng file"):
+        list(reader.packets())
+    data = cb.write("pcap-le-us", stream_frames(3), 1)
+    cut = CaptureReader()
+    cut.feed(data[:-5])
+    assert len(list(cut.packets())) == 2
+    cut.end()
+    assert list(cut.packets()) == []
+    assert cut.truncation is not None and cut.truncation.frames_read == 2
+    with pytest.raises(RuntimeError, match="after the end"):
+        cut.feed(b"more")
+    with pytest.raises(RuntimeError, match="made without a source"):
+        CaptureReader(data).feed(b"")
+
+
+def test_a_stream_is_read_as_it_arrives() -> None:
+    """A pipe gives what it holds: each packet comes without waiting for a full chunk."""
+    data = cb.write("pcapng-le", stream_frames(5), 1)
+    read, write = os.pipe()
+    with os.fdopen(read, "rb") as pipe, os.fdopen(write, "wb", buffering=0) as writer:
+        writer.write(data[: len(data) // 2])  # the rest is still to come: EOF is far away
+        packets = iter(CaptureReader(pipe))
+        first = next(packets)
+        assert first.frame == 1
+        writer.write(data[len(data) // 2 :])
+        writer.close()
+        assert [p.frame for p in packets] == [2, 3, 4, 5]
+
+
+def test_several_sources_merge_in_time_order_one_record_each() -> None:
+    """Interleaved times across pcap and pcapng sources: one capture, frames numbered in the
+    merged order, interfaces one after another, equal times in the order of the sources."""
+    frames = stream_frames(30)
+    odd = cb.write("pcapng-be", frames[1::2], 1)
+    even = cb.write("pcap-le-ns", frames[0::2], 1)
+    whole = summary(list(read_packets(cb.write("pcap-le-ns", frames, 1))))
+    with CaptureReader([io.BytesIO(even), odd]) as reader:
+        merged = list(reader)
+        assert [i.index for i in reader.interfaces] == [0, 1]
+        assert reader.stats.frames == 30
+    assert summary(merged) == whole
+    assert {p.interface for p in merged[0::2]} == {0} and {p.interface for p in merged[1::2]} == {1}
+    same = cb.write("pcap-le-us", frames[:3], 1)  # every time twice: the first source first
+    assert [p.interface for p in CaptureReader([same, same])] == [0, 1, 0, 1, 0, 1]
+
+
+def test_several_sources_name_theirs_in_errors_notes_and_truncations(tmp_path: Path) -> None:
+    good = tmp_path / "good.pcap"
+    good.write_bytes(cb.write("pcap-le-us", stream_frames(3), 1))
+    bad = tmp_path / "bad.pcap"
+    bad.write_bytes(b"GIF89a" + b"\0" * 40)
+    with pytest.raises(NotACaptureFile, match=r"bad\.pcap") as caught:
+        CaptureReader([good, bad])
+    assert caught.value.path.startswith(str(bad))
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(cb.write("pcap-le-us", stream_frames(3, start=10), 1)[:-4])
+    with CaptureReader([good, cut]) as reader:
+        assert len(list(reader)) == 5
+    assert [t.source for t in reader.truncations] == [str(cut)]
+    assert reader.truncations[0].message.startswith(f"{cut}: capture truncated")
+    with pytest.raises(ValueError, match="empty"):
+        CaptureReader([])

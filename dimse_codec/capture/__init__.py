@@ -36,10 +36,52 @@ __all__ = [
     "decode_capture",
 ]
 
-# the packet and TCP names this face exported before they moved to dimse_codec.pcap
+_MOVED = [
+    "DEFAULT_MAX_RECORD_LENGTH",
+    "SUPPORTED_LINK_TYPES",
+    "BinaryReadable",
+    "CaptureError",
+    "CaptureLimitExceeded",
+    "CaptureNote",
+    "CaptureReader",
+    "CaptureSource",
+    "CaptureStats",
+    "CaptureTruncated",
+    "CloseReason",
+    "Connection",
+    "ConnectionClosed",
+    "ConnectionOpened",
+    "Direction",
+    "Endpoint",
+    "Gap",
+    "GapReason",
+    "Interface",
+    "LateSegment",
+    "LinkType",
+    "NotACaptureFile",
+    "NoteKind",
+    "Packet",
+    "PacketRecord",
+    "ReassemblyStats",
+    "ResetIgnored",
+    "RetransmissionMismatch",
+    "StreamData",
+    "StreamEnded",
+    "TcpEvent",
+    "TcpFlags",
+    "TcpReassembler",
+    "Truncation",
+    "UnsupportedInterface",
+    "UnsupportedLinkType",
+    "link_type_name",
+    "read_packets",
+]
+"""The packet and TCP names this face exported before they moved to :mod:`dimse_codec.pcap`
+(names added to ``pcap`` since were never here, so they get no alias)."""
+
 __getattr__ = deprecated_aliases(
     __name__,
-    {name: (f"dimse_codec.pcap.{name}", getattr(pcap, name)) for name in pcap.__all__}
+    {name: (f"dimse_codec.pcap.{name}", getattr(pcap, name)) for name in _MOVED}
     | {
         "Record": ("dimse_codec.pcap.PacketRecord", pcap.PacketRecord),
         "Event": ("dimse_codec.pcap.TcpEvent", pcap.TcpEvent),

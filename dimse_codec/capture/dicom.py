@@ -40,7 +40,7 @@ from dimse_codec.pcap.packets import NoteKind
 from dimse_codec.pcap.reader import (
     CaptureNote,
     CaptureReader,
-    CaptureSource,
+    CaptureSources,
     Interface,
     UnsupportedInterface,
 )
@@ -1280,7 +1280,7 @@ def _two_headers(data: bytes | bytearray) -> bool:
 
 
 def decode_capture(
-    source: CaptureSource,
+    source: CaptureSources,
     *,
     port: int | None = None,
     policy: Policy = LENIENT,
@@ -1296,6 +1296,11 @@ def decode_capture(
     soon as the next packet comes; past ``policy.limits.max_diagnostics`` notes of one kind,
     one last record counts the rest. ``on_frame`` is called with each packet's frame number
     (for a progress display).
+
+    Several sources (a list or tuple of paths, files or bytes) are decoded as one capture, their
+    packets merged in time order (see :class:`~dimse_codec.pcap.CaptureReader`): the rotated
+    files of one recording give the records of the whole, a connection continuing across files.
+    Gzip-compressed captures are decompressed as they are read.
 
     Packets of a link type that is not decoded down to IP (an 802.11 interface next to an
     Ethernet one) are skipped: once the file is read, each such interface is one
@@ -1337,11 +1342,11 @@ def decode_capture(
                 yield _skipped_interface(skipped, reader.interfaces[skipped.interface])
             else:
                 cap.count(DiagnosticCode.UNSUPPORTED_LINK_TYPE, skipped.packets - 1)
-        truncation = reader.truncation
+        truncations = reader.truncations
     for event in reassembler.finish():
         yield from decoder.feed(event)
     yield from decoder.finish()
-    if truncation is not None:
+    for truncation in truncations:
         diagnostic = Diagnostic(
             DiagnosticCode.STREAM_TRUNCATED, truncation.message, truncation.offset, "capture"
         )

@@ -15,13 +15,16 @@ its SHA-256 and length as a ``BulkDataURI`` (PS3.18 F.2.7), not base64, unless
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
+import os
 import re
+import stat
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -39,13 +42,19 @@ from dimse_codec.capture import (
     StreamGap,
     decode_capture,
 )
-from dimse_codec.cli._types import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from dimse_codec.cli._types import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from dimse_codec.cli.render import diagnostic_json, element_values, status_service
 from dimse_codec.dataset import decode_dataset
 from dimse_codec.diagnostics import Diagnostic
 from dimse_codec.dimse.status import describe
 from dimse_codec.errors import DimseCodecError, InvalidParameter, LimitExceeded
-from dimse_codec.pcap import CaptureError, NotACaptureFile
+from dimse_codec.pcap import (
+    CaptureError,
+    CaptureSource,
+    CaptureSources,
+    NotACaptureFile,
+    is_capture_file,
+)
 from dimse_codec.pdu import AAbort, AAssociateAC, AAssociateRJ, AAssociateRQ, UserIdentityRQSubItem
 from dimse_codec.policy import LENIENT, STRICT
 from dimse_codec.services.part10 import file_meta
@@ -129,10 +138,103 @@ class _Progress:
             self.shown = False
 
 
+class _InputError(Exception):
+    """An input named on the command line that cannot be read as captures (a usage error)."""
+
+
+class _Stdin:
+    """Standard input as a capture stream, read as it arrives (a pipe from ``tcpdump -w -``).
+
+    Each read takes what the pipe holds now, never waiting for a full buffer, and flushes
+    stdout first: every record of the packets received so far is out before decode waits for
+    the next ones."""
+
+    name = "standard input"
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        stdin = sys.stdin.buffer
+        self._read: Callable[[int], bytes] = getattr(stdin, "read1", stdin.read)
+
+    def read1(self, size: int = -1, /) -> bytes:
+        """What standard input holds now (at most ``size`` bytes), stdout flushed first."""
+        self._out.flush()
+        return self._read(size)
+
+    read = read1
+
+
+def _stdin_source(out: TextIO) -> CaptureSource:
+    """Standard input: read in place when it is a file (``< x.pcap``), else as a live stream."""
+    if sys.stdin is None or sys.stdin.isatty():
+        raise _InputError("standard input is a terminal: pipe a capture into it (- reads it)")
+    try:
+        regular = stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):  # no descriptor behind it (tests, embedding)
+        regular = False
+    return sys.stdin.buffer if regular else _Stdin(out)
+
+
+def _folder(path: Path) -> list[CaptureSource]:
+    """The captures in a folder and its subfolders, by name; files that are not captures (by
+    their first bytes: pcap, pcapng, either gzip-compressed) are left out and counted on stderr."""
+    found: list[CaptureSource] = []
+    others = 0
+    for root, folders, files in os.walk(path):
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            if is_capture_file(Path(root, name)):
+                found.append(str(Path(root, name)))
+            else:
+                others += 1
+    if not found:
+        raise _InputError(f"{path}: no pcap or pcapng capture in this folder")
+    if others:
+        print(f"decode: {path}: {others} file(s) that are not captures left out", file=sys.stderr)
+    return found
+
+
+def _room_for(files: int) -> None:
+    """Raise the soft limit on open files toward the hard one when ``files`` inputs need it:
+    the merge keeps each input open while it reads (a day of ``tcpdump -G 60`` is 1,440)."""
+    try:
+        import resource
+    except ImportError:  # not on this platform: the system's limit stands
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = files + 64  # and what the process has open besides
+    if soft == resource.RLIM_INFINITY or soft >= want:
+        return
+    raised = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    with contextlib.suppress(ValueError, OSError):  # refused: past it, one clean error
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+
+
+def _capture_sources(names: list[str], out: TextIO = sys.stdout) -> CaptureSources:
+    """What ``decode`` reads for its CAPTURE arguments: a file, ``-`` (standard input), or
+    several, folders expanded to the captures in them (read together, in time order)."""
+    sources: list[CaptureSource] = []
+    if names.count("-") > 1:
+        raise _InputError("- (standard input) can be named once")
+    for name in names:
+        if name == "-":
+            sources.append(_stdin_source(out))
+        elif Path(name).is_dir():
+            sources.extend(_folder(Path(name)))
+        else:
+            sources.append(name)
+    if len(sources) == 1:
+        return sources[0]
+    _room_for(len(sources))
+    return sources
+
+
 def decode_records(
-    path: str, *, port: int | None, strict: bool, progress: _Progress | None = None
+    path: CaptureSources, *, port: int | None, strict: bool, progress: _Progress | None = None
 ) -> Iterator[CaptureRecord]:
-    """Yield the records of the capture at ``path`` (a truncated file ends with a problem)."""
+    """Yield the records of the capture(s) at ``path`` (a truncated file ends with a problem)."""
     return decode_capture(
         path,
         port=port,
@@ -733,7 +835,15 @@ def register(subparsers: SubParsers) -> None:
             "request/response matching, gaps and problems; a summary ends the text output."
         ),
     )
-    parser.add_argument("capture", metavar="CAPTURE", help="pcap or pcapng file")
+    parser.add_argument(
+        "capture",
+        metavar="CAPTURE",
+        nargs="+",
+        help=(
+            "pcap or pcapng file (gzip-compressed or not), a folder of them, or - for standard "
+            "input; several are read as one capture, packets merged in time order"
+        ),
+    )
     parser.add_argument(
         "--port", type=int, default=None, help="treat connections on this TCP port as DICOM"
     )
@@ -780,10 +890,14 @@ def register(subparsers: SubParsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Decode the capture: 0 if read (even truncated), 1 if strict mode refused, 2 if unreadable."""
+    """Decode the capture: 0 if read (even truncated), 1 if strict mode refused, 2 if unreadable,
+    130 after Ctrl-C (with the summary of what was decoded until then)."""
     progress = _Progress(sys.stderr)
     summary = _Summary()
     out = sys.stdout
+    names: list[str] = args.capture
+    # one input is named in errors; several name themselves (the reader puts the file first)
+    named = f"{'standard input' if names[0] == '-' else names[0]} " if len(names) == 1 else ""
     export = None if args.export is None else Path(args.export)
     titles: dict[int, tuple[str | None, str | None]] = {}
     cut = 0
@@ -794,8 +908,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: cannot create {export}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_USAGE
     try:
+        sources = _capture_sources(names, out)
+    except _InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
         for record in decode_records(
-            args.capture, port=args.port, strict=args.strict, progress=progress
+            sources, port=args.port, strict=args.strict, progress=progress
         ):
             if isinstance(record, AssociationEvent):
                 association = record.association
@@ -830,17 +949,29 @@ def run(args: argparse.Namespace) -> int:
                     out.write(_export_text(record, *exported) + "\n")
     except BrokenPipeError:  # stdout closed, not the capture: main() ends quietly
         raise
+    except KeyboardInterrupt:  # Ctrl-C: what was decoded so far, then the usual one line
+        progress.clear()
+        if sys.stderr.isatty():
+            print(file=sys.stderr)  # past the ^C the terminal echoed
+        if not args.json:
+            out.write(summary.text() + "\n")
+        out.flush()
+        print("dimse-codec: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except OSError as exc:
         progress.clear()
-        print(f"error: cannot read {args.capture}: {exc.strerror or exc}", file=sys.stderr)
+        where = exc.filename if exc.filename is not None else named.strip() or "a capture"
+        print(f"error: cannot read {where}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     except NotACaptureFile as exc:
         progress.clear()
-        print(f"error: {args.capture} is not a pcap or pcapng capture: {exc}", file=sys.stderr)
+        print(
+            f"error: {named or 'an input '}is not a pcap or pcapng capture: {exc}", file=sys.stderr
+        )
         return EXIT_USAGE
     except CaptureError as exc:
         progress.clear()
-        print(f"error: {args.capture}: {exc}", file=sys.stderr)
+        print(f"error: {named.strip() + ': ' if named else ''}{exc}", file=sys.stderr)
         return EXIT_USAGE
     except DimseCodecError as exc:
         progress.clear()
@@ -849,6 +980,7 @@ def run(args: argparse.Namespace) -> int:
     progress.clear()
     if not args.json:
         out.write(summary.text() + "\n")
+    out.flush()  # here, so that a closed stdout is met while main() can still end quietly
     if cut:
         print(
             f"decode: {cut} data set(s) longer than --max-dataset-json {args.max_dataset_json} "

@@ -37,11 +37,13 @@ from dimse_codec.pcap.reader import (
     CaptureNote,
     CaptureReader,
     CaptureSource,
+    CaptureSources,
     CaptureStats,
     Interface,
     PacketRecord,
     Truncation,
     UnsupportedInterface,
+    is_capture_file,
     read_packets,
 )
 from dimse_codec.pcap.tcp import (
@@ -72,6 +74,7 @@ __all__ = [
     "CaptureNote",
     "CaptureReader",
     "CaptureSource",
+    "CaptureSources",
     "CaptureStats",
     "CaptureTruncated",
     "CloseReason",
@@ -100,6 +103,7 @@ __all__ = [
     "Truncation",
     "UnsupportedInterface",
     "UnsupportedLinkType",
+    "is_capture_file",
     "link_type_name",
     "read_packets",
 ]

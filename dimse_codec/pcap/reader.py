@@ -11,16 +11,18 @@ corrupt structure raises a :class:`~dimse_codec.pcap.errors.CaptureError`.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import io
 import mmap
 import os
 import stat
 import struct
 import sys
-from collections.abc import Iterator
+import zlib
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import IO, Literal, Protocol
+from typing import IO, Literal, Protocol, TypeVar
 
 from dimse_codec._wire import ByteOrder, byte_view, struct_of
 from dimse_codec.pcap.errors import (
@@ -63,11 +65,13 @@ __all__ = [
     "CaptureNote",
     "CaptureReader",
     "CaptureSource",
+    "CaptureSources",
     "CaptureStats",
     "Interface",
     "PacketRecord",
     "Truncation",
     "UnsupportedInterface",
+    "is_capture_file",
     "read_packets",
 ]
 
@@ -79,7 +83,10 @@ class BinaryReadable(Protocol):
 
 
 CaptureSource = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryReadable
-"""A capture: a path, a binary file object, or its bytes."""
+"""A capture: a path, a binary file object, or its bytes (gzip-compressed or not)."""
+
+CaptureSources = CaptureSource | Sequence[CaptureSource]
+"""One capture, or several (a list or tuple) read as one, their packets merged in time order."""
 
 CHUNK_SIZE = 1 << 20
 """Bytes read at a time from a file object that cannot be memory-mapped."""
@@ -119,7 +126,8 @@ _PCAP_MAGICS: dict[bytes, tuple[ByteOrder, bool]] = {
     PCAP_MAGIC_NANOSECONDS.to_bytes(4, "big"): (">", True),
     PCAP_MAGIC_NANOSECONDS.to_bytes(4, "little"): ("<", True),
 }
-_COMPRESSED = {b"\x1f\x8b": "gzip", b"\x28\xb5\x2f\xfd": "zstd", b"\x04\x22\x4d\x18": "lz4"}
+_GZIP_MAGIC = b"\x1f\x8b"
+_COMPRESSED = {_GZIP_MAGIC: "gzip", b"\x28\xb5\x2f\xfd": "zstd", b"\x04\x22\x4d\x18": "lz4"}
 _PCAP_HEADER_SIZE = PCAP_FILE_HEADER.sizeof()
 _SHB_MIN = PCAPNG_BLOCK_HEADER.sizeof() + PCAPNG_SHB_FIXED.sizeof() + 4
 _IDB_MIN = PCAPNG_BLOCK_HEADER.sizeof() + PCAPNG_IDB_FIXED.sizeof() + 4
@@ -129,6 +137,19 @@ _SPB_MIN = PCAPNG_BLOCK_HEADER.sizeof() + PCAPNG_SPB_FIXED.sizeof() + 4
 
 # (frame, time_ns, interface, link_type, data, original_length, file offset)
 _Raw = tuple[int, "int | None", int, int, memoryview, int, int]
+_T = TypeVar("_T")
+_E = TypeVar("_E", bound=CaptureError)
+
+
+def _sources(source: CaptureSources | None) -> list[CaptureSource]:
+    """The captures a reader reads: none (it is fed), one, or each of a list or tuple."""
+    if source is None:
+        return []
+    if isinstance(source, (list, tuple)):
+        if not source:
+            raise ValueError("no capture to read: the list of sources is empty")
+        return list(source)
+    return [source]  # type: ignore[list-item]
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,11 +195,15 @@ class Truncation:
     available: int
     frames_read: int
     what: str
+    source: str | None = None
+    """Which source was cut, when a reader reads several (``offset`` and ``frames_read`` are
+    that source's own)."""
 
     @property
     def message(self) -> str:
         """A sentence for users."""
         return (
+            f"{'' if self.source is None else self.source + ': '}"
             f"capture truncated inside a {self.what}: {self.needed} bytes needed, "
             f"{self.available} present, after {self.frames_read} complete frames"
         )
@@ -233,8 +258,62 @@ class CaptureStats:
     reassembled: int = 0  # IP datagrams rebuilt from fragments
 
 
+def _read_some(stream: BinaryReadable) -> bytes:
+    """What the stream has now, at most :data:`CHUNK_SIZE` bytes (``b""`` at its end).
+
+    ``read1`` returns as soon as a pipe holds some bytes instead of waiting for a full chunk,
+    so a live capture (``tcpdump -w - | ...``) is decoded as its packets arrive.
+    """
+    read1 = getattr(stream, "read1", None)
+    return bytes(read1(CHUNK_SIZE) if callable(read1) else stream.read(CHUNK_SIZE))
+
+
+class _Gunzip:
+    """A gzip stream decompressed as it is read, at most a chunk at a time, so a compressed
+    capture is never held whole in memory; concatenated members are read one after another
+    (as ``gzip`` does) and zero padding after the last one is ignored."""
+
+    def __init__(self, stream: BinaryReadable, head: bytes = b"") -> None:
+        self._stream = stream
+        self._waiting = head
+        self._zlib = zlib.decompressobj(wbits=31)  # 31: a gzip header and trailer
+
+    def read1(self, size: int = CHUNK_SIZE, /) -> bytes:
+        """Up to ``size`` decompressed bytes of what the stream has now; ``b""`` at its end."""
+        while True:
+            if self._zlib.unconsumed_tail:
+                data = self._zlib.unconsumed_tail
+            elif self._waiting:
+                data, self._waiting = self._waiting, b""
+            else:
+                data = _read_some(self._stream)
+                if not data:
+                    return b""
+            try:
+                out = self._zlib.decompress(data, size)
+            except zlib.error as exc:
+                raise CaptureError(
+                    f"gzip-compressed data is corrupt: {exc}", path="capture > gzip"
+                ) from None
+            if self._zlib.eof:  # a member ended: another may follow
+                rest = self._zlib.unused_data
+                self._zlib = zlib.decompressobj(wbits=31)
+                self._waiting = rest if rest.strip(b"\0") else b""
+            if out:
+                return out
+
+    read = read1
+
+    def close(self) -> None:
+        """Close the compressed stream under it."""
+        close = getattr(self._stream, "close", None)
+        if callable(close):
+            close()
+
+
 class _Input:
-    """A capture's bytes: one buffer (a memory map or given bytes) or a stream read in chunks."""
+    """A capture's bytes: one buffer (a memory map or given bytes), or bytes that arrive in
+    pieces (fed by hand, or read from a stream by the reader); and what its header said."""
 
     __slots__ = (
         "_file",
@@ -244,6 +323,13 @@ class _Input:
         "base",
         "data",
         "eof",
+        "format",
+        "interface",
+        "label",
+        "nanoseconds",
+        "order",
+        "pending",
+        "pending_size",
         "release_at",
         "stream",
         "view",
@@ -256,14 +342,24 @@ class _Input:
         stream: BinaryReadable | None = None,
         mapping: mmap.mmap | None = None,
         parent: memoryview | None = None,
-        owned: IO[bytes] | None = None,
+        owned: IO[bytes] | _Gunzip | None = None,
         base: int = 0,
+        fed: bool = False,
     ) -> None:
         self.data = data
         self.view = data if isinstance(data, memoryview) else memoryview(data)
         self.stream = stream
-        self.eof = stream is None
+        self.eof = stream is None and not fed
         self.base = base
+        self.pending: list[bytes] = []
+        self.pending_size = 0
+        self.format: Literal["pcap", "pcapng"] | None = None
+        """Set once the file header is read."""
+        self.order: ByteOrder = ">"
+        self.nanoseconds = False
+        self.interface = 0
+        """A pcap file's one interface, as numbered among every input's."""
+        self.label = "capture"
         self._mmap = mapping
         self._parent = parent
         self._file = owned
@@ -283,29 +379,45 @@ class _Input:
             self._released = upto
         self.release_at = pos + RELEASE_STEP
 
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Keep bytes that arrived; :meth:`more` joins them to the buffer once they are needed."""
+        if self.eof:
+            raise RuntimeError("bytes fed after the end of the capture")
+        if data:
+            self.pending.append(bytes(data))
+            self.pending_size += len(data)
+
+    def pull(self) -> None:
+        """Read what the stream has now (the reader's I/O edge); its end ends the input."""
+        chunk = b"" if self.stream is None else _read_some(self.stream)
+        if chunk:
+            self.feed(chunk)
+        else:
+            self.eof = True
+
     def more(self, pos: int, need: int) -> int:
-        """Make ``need`` bytes from ``pos`` present when the input has them; returns ``pos``'s new
-        index (the unread tail moves to the front of a new chunk). Reads at most CHUNK_SIZE at a
-        time, so what is allocated follows what exists, never a declared length."""
-        if self.eof or self.stream is None:
+        """Make ``need`` bytes from ``pos`` one buffer when the bytes fed so far hold them (or no
+        more will come); returns ``pos``'s new index (the unread tail moves to the front). Until
+        then the pieces are only kept, so a record that arrives in many pieces is joined once,
+        and what is allocated follows what arrived, never a declared length."""
+        if not self.pending:
             return pos
         have = len(self.data) - pos
+        if have + self.pending_size < need and not self.eof:
+            return pos
         parts: list[bytes | memoryview] = [self.view[pos:]] if have > 0 else []
-        while have < need:
-            chunk = self.stream.read(CHUNK_SIZE)
-            if not chunk:
-                self.eof = True
-                break
-            parts.append(chunk)
-            have += len(chunk)
+        parts += self.pending
+        self.pending = []
+        self.pending_size = 0
         self.base += pos
-        self.data = b"".join(parts)
+        self.data = parts[0] if len(parts) == 1 else b"".join(parts)
         self.view = memoryview(self.data)
         return 0
 
     def close(self) -> None:
         self.view = memoryview(b"")
         self.data = b""
+        self.pending = []
         if self._parent is not None:
             self._parent.release()
         if self._mmap is not None:
@@ -316,12 +428,46 @@ class _Input:
             self._file.close()
 
 
+def _wait(inp: _Input, pos: int, need: int) -> Generator[None, None, int]:
+    """Yield ``None`` (more bytes wanted) until ``need`` bytes from ``pos`` are present or the
+    input has ended; return ``pos``'s new index."""
+    pos = inp.more(pos, need)
+    while len(inp.data) - pos < need and not inp.eof:
+        yield None
+        pos = inp.more(pos, need)
+    return pos
+
+
+def _label(source: object, index: int) -> str:
+    """How messages name one of several inputs: its path or file name, else its position."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.fsdecode(source)
+    name = getattr(source, "name", None)
+    return name if isinstance(name, str) else f"input {index + 1}"
+
+
 def _open_input(source: CaptureSource) -> _Input:
-    """Map a path or a regular file; wrap bytes; read any other file object as a stream."""
+    """Map a path or a regular file; wrap bytes; read any other file object as a stream.
+
+    Gzip-compressed data (known by its magic bytes, whatever the name) is read as a stream
+    through :class:`_Gunzip`.
+    """
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return _Input(byte_view(source, "source"))
+        data = byte_view(source, "source")
+        if data[:2] == _GZIP_MAGIC:
+            stream = _Gunzip(io.BytesIO(data))
+            return _Input(b"", stream=stream)
+        return _Input(data)
     if isinstance(source, (str, os.PathLike)):
         handle: IO[bytes] = open(source, "rb")  # noqa: SIM115 - closed below or by _Input
+        head = handle.read(2)
+        try:
+            handle.seek(0)
+        except OSError:  # not seekable (a named pipe): a stream, from the bytes just read
+            return _stream_input(handle, head, owned=handle)
+        if head == _GZIP_MAGIC:
+            gunzip = _Gunzip(handle)
+            return _Input(b"", stream=gunzip, owned=gunzip)
         mapped = _try_map(handle)
         if mapped is None:
             return _Input(b"", stream=handle, owned=handle)
@@ -332,7 +478,28 @@ def _open_input(source: CaptureSource) -> _Input:
             f"a capture is a path, a binary file object or bytes, not {type(source).__name__}"
         )
     mapped = _try_map(source)
-    return mapped if mapped is not None else _Input(b"", stream=source)
+    if mapped is not None:
+        if mapped.data[:2] != _GZIP_MAGIC:
+            return mapped
+        mapped.close()  # a compressed file: read it as a stream (mapping did not move it)
+    return _stream_input(source, _read_some(source), owned=None)
+
+
+def _stream_input(stream: BinaryReadable, head: bytes, *, owned: IO[bytes] | None) -> _Input:
+    """A stream whose first bytes ``head`` were read already: decompressed if they say gzip."""
+    while 0 < len(head) < len(_GZIP_MAGIC):  # a stream that gives a byte at a time
+        more = _read_some(stream)
+        if not more:
+            break
+        head += more
+    if head[:2] == _GZIP_MAGIC:
+        gunzip = _Gunzip(stream, head)
+        return _Input(b"", stream=gunzip, owned=gunzip if owned is not None else None)
+    inp = _Input(b"", stream=stream, owned=owned)
+    inp.feed(head)
+    if not head:
+        inp.eof = True
+    return inp
 
 
 def _try_map(handle: BinaryReadable) -> _Input | None:
@@ -377,22 +544,37 @@ class CaptureReader:
 
     Opening reads the file header, so a file that is not a capture fails here with
     :class:`~dimse_codec.pcap.errors.NotACaptureFile`. A reader is read once.
+
+    Several sources (a list or tuple: rotated files of one ``tcpdump -C``/``-G`` run, or
+    captures of several interfaces) are read as one capture whose packets come in time order:
+    a k-way merge that holds one pending record per source, never a whole file. Frames are
+    numbered across them in that order (as ``mergecap`` would number the merged file), their
+    interfaces one after another (each file keeps its own link types), and a TCP connection
+    that spans files is one stream. Errors and notes of one source name it (its path, or its
+    position); each source cut short is one :class:`Truncation` in ``truncations``.
+
+    Without a source the reader is fed by hand (the sans-I/O form, for bytes that arrive from
+    anywhere): :meth:`feed` the bytes as they come, iterate :meth:`packets` for the packets
+    complete so far (as often as wanted), and call :meth:`end` when no more will come; the
+    file header is read, and its errors raised, once enough bytes were fed.
     """
 
     def __init__(
         self,
-        source: CaptureSource,
+        source: CaptureSources | None = None,
         *,
         max_record_length: int = DEFAULT_MAX_RECORD_LENGTH,
         skip_unsupported_link_types: bool = False,
         max_notes: int = 10_000,
     ) -> None:
         self.format: Literal["pcap", "pcapng"] = "pcap"
+        """The first source's format."""
         self.interfaces: list[Interface] = []
         self.notes: list[CaptureNote] = []
         self.notes_dropped = 0
         self.note_counts: dict[NoteKind, int] = {}
-        self.truncation: Truncation | None = None
+        self.truncations: list[Truncation] = []
+        """Where each source that was cut short ended (at most one for one source)."""
         self.stats = CaptureStats()
         self.unsupported: dict[int, UnsupportedInterface] = {}
         """Interface index -> the packets skipped for its link type (when told to skip)."""
@@ -401,41 +583,101 @@ class CaptureReader:
         self._max_notes = max_notes
         self._used = False
         self._active: Iterator[object] | None = None
-        self._byte_order: ByteOrder = ">"
-        self._nanoseconds = False
-        self._input = _open_input(source)
+        self._packets: Iterator[Packet | None] | None = None
+        self._fed = source is None
+        sources = _sources(source)
+        self._several = len(sources) > 1
+        self._inputs: list[_Input] = []
         try:
-            self._read_file_header()
+            if source is None:
+                self._inputs.append(_Input(b"", fed=True))
+            for index, item in enumerate(sources):
+                inp = _open_input(item)
+                inp.label = _label(item, index) if self._several else "capture"
+                self._inputs.append(inp)
+                with self._naming(inp):
+                    while len(inp.data) + inp.pending_size < _PCAP_HEADER_SIZE and not inp.eof:
+                        inp.pull()
+                    self._read_file_header(inp)
         except BaseException:
-            self._input.close()
+            for inp in self._inputs:
+                inp.close()
             raise
+        self._current = self._inputs[0]
+        """The source of the record being read (notes name it when there are several)."""
+
+    @property
+    def truncation(self) -> Truncation | None:
+        """Where the (first) source cut short ended, or None when every one was whole."""
+        return self.truncations[0] if self.truncations else None
+
+    @property
+    def _input(self) -> _Input:
+        return self._inputs[0]
 
     # --- public ----------------------------------------------------------------------------
 
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Give a reader made without a source the next bytes of the capture (any amount)."""
+        if not self._fed:
+            raise RuntimeError("only a CaptureReader made without a source is fed")
+        self._input.feed(data)
+
+    def end(self) -> None:
+        """Say no more bytes will be fed: what is left is read, or is a truncation."""
+        if not self._fed:
+            raise RuntimeError("only a CaptureReader made without a source is fed")
+        self._input.eof = True
+
     def records(self) -> Iterator[PacketRecord]:
         """Every packet record (EPB, SPB, obsolete PB, or pcap record), numbered from 1."""
-        for raw in self._start():
+        for raw in self._drain(self._start()):
             yield PacketRecord(*raw)
 
     def packets(self) -> Iterator[Packet]:
-        """Every frame that carries a TCP segment over IPv4 or IPv6, as a :class:`Packet`."""
+        """Every frame that carries a TCP segment over IPv4 or IPv6, as a :class:`Packet`.
+
+        A reader that is fed stops at the end of the bytes fed so far; iterate again after
+        feeding more (the same stream of packets goes on)."""
+        if self._fed and self._packets is not None:
+            return self._drain(self._packets)
         raws = self._start()
-        if self.format == "pcap" and not self._skip_unsupported:
-            link = self.interfaces[0].link_type
-            if decoder_for(link) is None:
-                raise UnsupportedLinkType(link, link_type_name(link), offset=20)
+        if not self._fed and not self._skip_unsupported:
+            for inp in self._inputs:
+                if inp.format != "pcap":
+                    continue
+                link = self.interfaces[inp.interface].link_type
+                if decoder_for(link) is None:
+                    error = UnsupportedLinkType(link, link_type_name(link), offset=20)
+                    raise self._named(error, inp)
+        self._packets = self._decoded(raws)
+        return self._drain(self._packets)
+
+    def _drain(self, items: Iterator[_T | None]) -> Iterator[_T]:
+        """The items up to the next ``None`` (more bytes wanted: only a fed reader sees it)."""
+        for item in items:
+            if item is None:
+                return
+            yield item
+
+    def _decoded(self, raws: Iterator[_Raw | None]) -> Iterator[Packet | None]:
         tcp = not_ip = not_tcp = skipped = fragments = 0
         last_link = -1
         decode: Decoder | None = None
         reassembler = FragmentReassembler(self._fragment_dropped)
         result: Decoded
         try:
-            for frame, time_ns, interface, link, data, _original, offset in raws:
+            for raw in raws:
+                if raw is None:
+                    yield None
+                    continue
+                frame, time_ns, interface, link, data, _original, offset = raw
                 if link != last_link:
                     last_link, decode = link, decoder_for(link)
                 if decode is None:
                     if not self._skip_unsupported:
-                        raise UnsupportedLinkType(link, link_type_name(link), offset=offset)
+                        error = UnsupportedLinkType(link, link_type_name(link), offset=offset)
+                        raise self._named(error, self._current)
                     skipped += 1
                     self._skip_packet(interface, link, frame, offset)
                     continue
@@ -499,12 +741,13 @@ class CaptureReader:
 
     def close(self) -> None:
         """Stop reading and release the file (views already handed out stay valid)."""
-        if self._active is not None:
-            close = getattr(self._active, "close", None)
+        for active in (self._packets, self._active):
+            close = getattr(active, "close", None)
             if close is not None:
                 close()
-            self._active = None
-        self._input.close()
+        self._packets = self._active = None
+        for inp in self._inputs:
+            inp.close()
 
     def __enter__(self) -> CaptureReader:
         return self
@@ -521,6 +764,8 @@ class CaptureReader:
 
     def _note(self, kind: NoteKind, message: str, frame: int | None, offset: int | None) -> None:
         self.note_counts[kind] = self.note_counts.get(kind, 0) + 1
+        if self._several:  # its offset is in that source
+            message = f"{self._current.label}: {message}"
         if len(self.notes) < self._max_notes:
             self.notes.append(CaptureNote(kind, message, frame, offset))
         else:
@@ -549,17 +794,19 @@ class CaptureReader:
         self._note(kind, message, frame, offset)
 
     def _truncated(self, offset: int, needed: int, available: int, frames: int, what: str) -> None:
-        self.truncation = Truncation(offset, needed, available, frames, what)
+        source = self._current.label if self._several else None
+        self.truncations.append(Truncation(offset, needed, available, frames, what, source))
 
-    def _read_file_header(self) -> None:
-        inp = self._input
+    def _read_file_header(self, inp: _Input) -> None:
         inp.more(0, _PCAP_HEADER_SIZE)
         head = bytes(inp.view[:_PCAP_HEADER_SIZE])
         if not head:
             raise NotACaptureFile("empty input: not a pcap or pcapng file", offset=0)
         magic = head[:4]
         if magic == _SHB_BYTES:
-            self.format = "pcapng"
+            inp.format = "pcapng"
+            if inp is self._inputs[0]:
+                self.format = "pcapng"
             if len(head) >= 12 and head[8:12] not in (_BOM_BIG, _BOM_LITTLE):
                 raise NotACaptureFile(
                     "not a pcapng file: its section header has byte-order magic "
@@ -569,7 +816,7 @@ class CaptureReader:
                 )
             return  # the section header is read as the first block
         if magic in _PCAP_MAGICS:
-            self._byte_order, self._nanoseconds = _PCAP_MAGICS[magic]
+            inp.order, inp.nanoseconds = _PCAP_MAGICS[magic]
             if len(head) < _PCAP_HEADER_SIZE:
                 raise CaptureTruncated(
                     f"pcap file header cut at {len(head)} of {_PCAP_HEADER_SIZE} bytes",
@@ -577,10 +824,13 @@ class CaptureReader:
                     path="pcap > file header",
                     code="TRUNCATED",
                 )
-            fields = struct_of(PCAP_FILE_HEADER, self._byte_order).unpack(head)
+            fields = struct_of(PCAP_FILE_HEADER, inp.order).unpack(head)
             snaplen, linktype = fields[5], fields[6]
+            inp.format, inp.interface = "pcap", len(self.interfaces)
             self.interfaces.append(
-                Interface(0, linktype & 0xFFFF, snaplen, None, 9 if self._nanoseconds else 6)
+                Interface(
+                    inp.interface, linktype & 0xFFFF, snaplen, None, 9 if inp.nanoseconds else 6
+                )
             )
             return
         for prefix, name in _COMPRESSED.items():
@@ -599,20 +849,91 @@ class CaptureReader:
             f"not a pcap or pcapng file: it starts with {head[:8].hex(' ')}", offset=0
         )
 
-    def _start(self) -> Iterator[_Raw]:
+    def _start(self) -> Iterator[_Raw | None]:
         if self._used:
             raise RuntimeError("a CaptureReader is read once: open the capture again")
         self._used = True
-        raws = self._pcapng() if self.format == "pcapng" else self._pcap()
+        inp = self._input
+        if self._several:
+            raws: Iterator[_Raw | None] = self._merged()
+        elif self._fed or inp.eof:  # fed by hand, or one buffer: nothing to read
+            raws = self._raws(inp)
+        else:
+            raws = self._pulled(inp)
         self._active = raws
         return raws
 
-    def _pcap(self) -> Iterator[_Raw]:
-        inp = self._input
-        unpack = struct_of(PCAP_RECORD_HEADER, self._byte_order).unpack_from
+    def _raws(self, inp: _Input) -> Iterator[_Raw | None]:
+        """The records of one source, ``None`` where more bytes are wanted."""
+        if inp.format is None:
+            return self._headed(inp)
+        return self._pcapng(inp) if inp.format == "pcapng" else self._pcap(inp)
+
+    def _headed(self, inp: _Input) -> Iterator[_Raw | None]:
+        """A fed source's records, once its bytes hold the file header."""
+        yield from _wait(inp, 0, _PCAP_HEADER_SIZE)
+        self._read_file_header(inp)
+        yield from self._raws(inp)
+
+    def _pulled(self, inp: _Input) -> Iterator[_Raw]:
+        """A stream's records, reading what it has whenever more bytes are wanted."""
+        with self._naming(inp):
+            for raw in self._raws(inp):
+                if raw is None:
+                    inp.pull()
+                else:
+                    yield raw
+
+    def _merged(self) -> Iterator[_Raw]:
+        """The records of every source in time order, numbered across them: a k-way merge that
+        holds one record per source. A record without a time keeps the last time of its source,
+        and equal times come in the order of the sources."""
+        streams = [self._pulled(inp) for inp in self._inputs]
+        last = [0] * len(streams)
+        heap: list[tuple[int, int, _Raw]] = []
+
+        def pull(index: int) -> None:
+            self._current = self._inputs[index]
+            raw = next(streams[index], None)
+            if raw is not None:
+                time_ns = raw[1]
+                if time_ns is None:
+                    time_ns = last[index]
+                else:
+                    last[index] = time_ns
+                heapq.heappush(heap, (time_ns, index, raw))
+
+        for index in range(len(streams)):
+            pull(index)
+        frame = 0
+        while heap:
+            _time, index, raw = heapq.heappop(heap)
+            frame += 1
+            self._current = self._inputs[index]
+            yield (frame, *raw[1:])
+            pull(index)
+
+    @contextlib.contextmanager
+    def _naming(self, inp: _Input) -> Iterator[None]:
+        """Errors of one of several sources name it."""
+        try:
+            yield
+        except CaptureError as exc:
+            raise self._named(exc, inp) from None
+
+    def _named(self, exc: _E, inp: _Input) -> _E:
+        """``exc`` with the source's label first in its path, when there are several sources."""
+        if self._several and not exc.path.startswith(inp.label):
+            exc.path = f"{inp.label} > {exc.path}" if exc.path else inp.label
+            exc.args = (exc._render(),)
+        return exc
+
+    def _pcap(self, inp: _Input) -> Iterator[_Raw | None]:
+        unpack = struct_of(PCAP_RECORD_HEADER, inp.order).unpack_from
         size = PCAP_RECORD_HEADER.sizeof()
-        scale = 1 if self._nanoseconds else 1000
-        link = self.interfaces[0].link_type
+        scale = 1 if inp.nanoseconds else 1000
+        interface = inp.interface
+        link = self.interfaces[interface].link_type
         cap = self._max_record_length
         frame = 0
         pos = _PCAP_HEADER_SIZE
@@ -621,7 +942,7 @@ class CaptureReader:
         try:
             while True:
                 if end - pos < size:
-                    pos = inp.more(pos, size)
+                    pos = yield from _wait(inp, pos, size)
                     data, view = inp.data, inp.view
                     end = len(data)
                     if end - pos < size:
@@ -638,7 +959,7 @@ class CaptureReader:
                     )
                 stop = pos + size + captured
                 if stop > end:
-                    pos = inp.more(pos, size + captured)
+                    pos = yield from _wait(inp, pos, size + captured)
                     data, view = inp.data, inp.view
                     end = len(data)
                     stop = pos + size + captured
@@ -649,7 +970,7 @@ class CaptureReader:
                 yield (
                     frame,
                     seconds * 1_000_000_000 + fraction * scale,
-                    0,
+                    interface,
                     link,
                     view[pos + size : stop],
                     original,
@@ -659,10 +980,9 @@ class CaptureReader:
                 if pos > inp.release_at:
                     inp.release(pos)
         finally:
-            self.stats.frames = frame
+            self.stats.frames += frame
 
-    def _pcapng(self) -> Iterator[_Raw]:
-        inp = self._input
+    def _pcapng(self, inp: _Input) -> Iterator[_Raw | None]:
         cap = self._max_record_length
         frame = 0
         pos = 0
@@ -679,7 +999,7 @@ class CaptureReader:
         try:
             while True:
                 if end - pos < 8:
-                    pos = inp.more(pos, 8)
+                    pos = yield from _wait(inp, pos, 8)
                     data, view = inp.data, inp.view
                     end = len(data)
                     if end - pos < 8:
@@ -689,7 +1009,7 @@ class CaptureReader:
                 block_type, length = header(data, pos)
                 if block_type == PCAPNG_SHB:  # a palindrome: it reads the same in both orders
                     if end - pos < 12:
-                        pos = inp.more(pos, 12)
+                        pos = yield from _wait(inp, pos, 12)
                         data, view = inp.data, inp.view
                         end = len(data)
                         if end - pos < 12:
@@ -730,7 +1050,7 @@ class CaptureReader:
                         path="pcapng > block header > total length",
                     )
                 if end - pos < length:
-                    pos = inp.more(pos, length)
+                    pos = yield from _wait(inp, pos, length)
                     data, view = inp.data, inp.view
                     end = len(data)
                     if end - pos < length:
@@ -832,7 +1152,7 @@ class CaptureReader:
                 if pos > inp.release_at:
                     inp.release(pos)
         finally:
-            self.stats.frames = frame
+            self.stats.frames += frame
 
     @staticmethod
     def _short(block_type: int, length: int, where: int) -> CaptureError:
@@ -900,3 +1220,17 @@ def read_packets(
         yield from reader.packets()
         if reader.truncation is not None and raise_on_truncation:
             raise reader.truncation.error()
+
+
+def is_capture_file(path: str | os.PathLike[str]) -> bool:
+    """Whether the file at ``path`` starts like a pcap or pcapng capture, gzip-compressed or
+    not (for picking the captures out of a folder); False when it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+            if head[:2] == _GZIP_MAGIC:
+                handle.seek(0)
+                head = _Gunzip(handle).read1(4)
+    except (OSError, CaptureError):
+        return False
+    return head == _SHB_BYTES or head in _PCAP_MAGICS
