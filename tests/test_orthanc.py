@@ -5,6 +5,7 @@ and stopped by its PID; its REST API on 127.0.0.1 says what arrived."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import time
@@ -19,9 +20,19 @@ from conftest import require_tool
 from peers import PEER_TIMEOUT, POLL_INTERVAL, STARTUP_TIMEOUT, free_port, stop
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
+from pydicom.dataset import Dataset
 from test_cli_net import cli, serving
 
-from dimse_codec.services import read_instance
+from dimse_codec.association import Roles
+from dimse_codec.net import Client, Server
+from dimse_codec.services import (
+    STORAGE_COMMITMENT,
+    Handler,
+    ServiceRequest,
+    commitment_request,
+    read_instance,
+)
+from dimse_codec.services.contexts import NATIVE
 
 pytestmark = pytest.mark.peer
 
@@ -178,3 +189,75 @@ def _commitment_report(http: int, transaction: str) -> Any:
         if report["Status"] != "Pending" or time.monotonic() > deadline:
             return report
         time.sleep(POLL_INTERVAL)
+
+
+def test_our_client_asks_orthanc_to_commit_and_gets_the_report_on_a_new_association(
+    tmp_path: Path,
+) -> None:
+    """Orthanc as Storage Commitment SCP: our Client stores two instances, asks Orthanc to
+    commit them and one it never received, and our Server (AE OURS, in Orthanc's
+    DicomModalities) takes the N-EVENT-REPORT on the association Orthanc opens for it."""
+    port = free_port()
+    paths = [sample(name) for name in FILES]
+    stored = [(i.sop_class, i.sop_instance) for i in map(read_instance, paths)]
+    missing = (stored[0][0], stored[0][1] + ".9")
+    transaction = "1.2.826.0.1.3680043.8.498.77.1"
+    reports: list[tuple[str, int, Dataset, str, Roles]] = []
+
+    def receiver(where: str) -> Handler:
+        def on_report(event: ServiceRequest) -> int:
+            association = event.association
+            assert association is not None
+            roles = association.requestor_roles(STORAGE_COMMITMENT)
+            reports.append(
+                (
+                    where,
+                    int(event.request.values()["EventTypeID"]),
+                    event.event_information,
+                    association.peer_ae_title,
+                    roles,
+                )
+            )
+            return 0x0000
+
+        return on_report
+
+    async def talk(dicom: int) -> list[int]:
+        ours = Server(
+            {"N-EVENT-REPORT": receiver("new")},
+            port=port,
+            ae_title="OURS",
+            supported={STORAGE_COMMITMENT: list(NATIVE)},
+        )
+        async with ours:
+            async with Client(
+                "127.0.0.1",
+                dicom,
+                calling_ae_title="OURS",
+                called_ae_title="ORTHANC",
+                contexts=[(STORAGE_COMMITMENT, list(NATIVE))],
+                datasets=paths,
+                handlers={"N-EVENT-REPORT": receiver("same")},
+            ) as client:
+                statuses = [(await client.store(path)).status for path in paths]
+                request, info = commitment_request([*stored, missing], transaction)
+                statuses.append((await client.send(request, info)).status)
+            deadline = time.monotonic() + PEER_TIMEOUT
+            while not reports and time.monotonic() < deadline:
+                await asyncio.sleep(POLL_INTERVAL)
+        return statuses
+
+    with orthanc(tmp_path, port) as (dicom, _):
+        statuses = asyncio.run(asyncio.wait_for(talk(dicom), 2 * PEER_TIMEOUT))
+    assert statuses == [0x0000] * (len(paths) + 1)
+    ((where, kind, info, peer, roles),) = reports
+    # a new association from Orthanc, which proposes itself as the SCP (PS3.4 J.3.3)
+    assert (where, peer, roles) == ("new", "ORTHANC", Roles(scu=False, scp=True))
+    assert kind == 2 and info.TransactionUID == transaction
+    assert sorted(
+        (str(i.ReferencedSOPClassUID), str(i.ReferencedSOPInstanceUID))
+        for i in info.ReferencedSOPSequence
+    ) == sorted(stored)
+    (failed,) = info.FailedSOPSequence
+    assert (str(failed.ReferencedSOPClassUID), str(failed.ReferencedSOPInstanceUID)) == missing
+    assert failed.FailureReason == 0x0112

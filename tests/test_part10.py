@@ -7,10 +7,13 @@ from pathlib import Path
 import pytest
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
+from pydicom.dataset import Dataset
 from pydicom.filereader import read_file_meta_info
 
+from dimse_codec.dataset.codec import decode_dataset
 from dimse_codec.errors import DecodeError, TruncatedError
 from dimse_codec.services import file_meta, read_file_meta, read_instance
+from dimse_codec.services.contexts import DEFLATED
 from dimse_codec.services.part10 import PREFIX_LENGTH, parse_file_meta
 
 FILES = ["CT_small.dcm", "MR_small_RLE.dcm", "JPEG2000.dcm", "rtplan.dcm", "image_dfl.dcm"]
@@ -33,8 +36,11 @@ def test_the_meta_and_data_set_offset_agree_with_pydicom(name: str) -> None:
     raw = path.read_bytes()
     assert meta.dataset_offset == PREFIX_LENGTH + 12 + expected.FileMetaInformationGroupLength
     instance = read_instance(path)
-    assert isinstance(instance.data, memoryview)  # a view of the file's bytes, not a copy
-    assert bytes(instance.data) == raw[meta.dataset_offset :]
+    if name == "image_dfl.dcm":  # an odd deflated stream, padded: the test below
+        assert bytes(instance.data) == raw[meta.dataset_offset :] + b"\x00"
+    else:
+        assert isinstance(instance.data, memoryview)  # a view of the file's bytes, not a copy
+        assert bytes(instance.data) == raw[meta.dataset_offset :]
     assert (instance.sop_class, instance.sop_instance, instance.transfer_syntax) == (
         meta.sop_class,
         meta.sop_instance,
@@ -90,3 +96,14 @@ def test_bad_files_are_clear_errors_with_their_offsets() -> None:
     assert caught.value.path == "TransferSyntaxUID"
     meta = parse_file_meta(good)  # a file that is all meta has an empty data set
     assert meta.dataset_offset == len(good)
+
+
+def test_an_odd_deflated_stream_gets_one_null_byte() -> None:
+    """PS3.5 A.5: a deflated bit stream of odd length is sent with one trailing NULL byte (a
+    C-STORE data set must have even length); pydicom's test file leaves it out."""
+    path = sample("image_dfl.dcm")
+    on_disk = path.read_bytes()[read_file_meta(path).dataset_offset :]
+    instance = read_instance(path)
+    assert instance.transfer_syntax == DEFLATED and len(on_disk) % 2 == 1
+    assert instance.data == on_disk + b"\x00"
+    assert decode_dataset(instance.data, DEFLATED) == Dataset(dcmread(path))

@@ -17,7 +17,13 @@ import sys
 from collections.abc import Sequence
 
 from dimse_codec._version import VERSION
-from dimse_codec.cli._types import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_USAGE, Handler
+from dimse_codec.cli._types import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Handler,
+)
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
@@ -58,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     if words == ["--version"]:  # no subcommand needed to answer it
         print(f"dimse-codec {VERSION}")
-        return 0
+        return EXIT_OK
     parser = build_parser(_subcommand(words))
     try:
         args = parser.parse_args(words)

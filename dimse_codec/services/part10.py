@@ -36,6 +36,8 @@ _HEAD = struct.Struct("<HH2sH")
 _LONG_LENGTH = struct.Struct("<I")
 _KEYWORDS = {0x0002: "MediaStorageSOPClassUID", 0x0003: "MediaStorageSOPInstanceUID"}
 _TRANSFER_SYNTAX = 0x0010
+_DEFLATED = "1.2.840.10008.1.2.1.99"
+"""Deflated Explicit VR Little Endian, whose odd-length stream is padded (PS3.5 A.5)."""
 _FIRST_READ = 4096
 """Bytes read first from a file for its meta; a longer meta (rare) is read on."""
 
@@ -57,7 +59,8 @@ class Instance:
 
     ``data`` is the file's data set exactly as written after the File Meta Information (a
     ``memoryview`` of the file's buffer when read by :func:`read_instance`), so it travels byte
-    for byte in ``transfer_syntax``, compressed ones included.
+    for byte in ``transfer_syntax``, compressed ones included; a deflated stream of odd length
+    gets the one trailing NULL byte PS3.5 A.5 requires (some writers leave it out).
     """
 
     sop_class: str
@@ -143,9 +146,10 @@ def read_instance(path: str | Path) -> Instance:
     with open(path, "rb") as handle:
         view = memoryview(handle.read())  # one copy from the page cache; slices are views
     meta = parse_file_meta(view)
-    return Instance(
-        meta.sop_class, meta.sop_instance, meta.transfer_syntax, view[meta.dataset_offset :]
-    )
+    data: bytes | memoryview = view[meta.dataset_offset :]
+    if meta.transfer_syntax == _DEFLATED and len(data) % 2:
+        data = bytes(data) + b"\x00"  # PS3.5 A.5: an odd deflated stream takes one NULL byte
+    return Instance(meta.sop_class, meta.sop_instance, meta.transfer_syntax, data)
 
 
 def _element(tag: int, vr: str, value: bytes) -> bytes:
