@@ -48,6 +48,7 @@ from dimse_codec.pcap.tcp import (
     CloseReason,
     Connection,
     ConnectionClosed,
+    ConnectionOpened,
     Direction,
     Endpoint,
     Gap,
@@ -130,7 +131,9 @@ class AssociationRecord:
     negotiated: Association | None = None
     state: str = "unknown"
     """``requested``, ``accepted``, ``rejected``, ``released``, ``aborted``, ``closed``,
-    ``truncated`` (the capture ended first), or ``unknown`` (the capture began mid-way)."""
+    ``truncated`` (the capture ended first), ``evicted`` (its connection was idle too long, or
+    past the cap on tracked connections: see :class:`~dimse_codec.pcap.TcpReassembler`), or
+    ``unknown`` (the capture began mid-way)."""
     abort: AAbort | None = None
     first_frame: int = 0
     last_frame: int = 0
@@ -170,7 +173,8 @@ class AssociationEvent:
 
     event: str
     """``request``, ``accept``, ``reject``, ``release-request``, ``release``, ``abort``,
-    ``close``, ``truncated``, ``mid-stream`` (decoding began inside an association) or
+    ``close``, ``truncated``, ``evicted`` (its connection was forgotten: idle, or past the cap
+    on tracked connections), ``mid-stream`` (decoding began inside an association) or
     ``release-collision`` (both sides asked to release, PS3.8 Table 9-10's AR-8)."""
     association: AssociationRecord
     direction: DicomDirection
@@ -509,6 +513,19 @@ _FORBIDDING = frozenset({"AA-1", "AA-7", "AA-8"})
 """The actions with which Table 9-10 answers a PDU the state does not allow."""
 
 _MAX_UNREAD = 16
+
+_CLOSE_EVENTS = {
+    CloseReason.CAPTURE_END: "truncated",
+    CloseReason.IDLE: "evicted",
+    CloseReason.CONNECTION_LIMIT: "evicted",
+}
+"""The association event of a connection that closed while its association was open (else
+``close``)."""
+_CLOSE_STATES = {"close": "closed"}
+"""The association state each such event leaves (else the event's name)."""
+
+_MAX_RESET_CONNECTIONS = 4096
+"""How many DICOM connections closed by a RST are remembered, for their late segments."""
 """How many PDUs a side may have left unread before the observer takes them as read."""
 
 
@@ -665,6 +682,7 @@ class CaptureDecoder:
         self._probe: dict[tuple[int, Direction], bytearray] = {}
         self._mid: set[tuple[int, Direction]] = set()
         self._undecided: dict[int, list[TcpEvent]] = {}
+        self._reset: dict[int, None] = {}  # DICOM connections closed by a RST, newest last
         self._next_association = 0
         self._cap = _ProblemCap(policy.limits.max_diagnostics)
 
@@ -674,14 +692,62 @@ class CaptureDecoder:
         """Take one reassembly event; return the records it completed."""
         connection = event.connection
         index = connection.index
+        if isinstance(event, ConnectionClosed):
+            return self._closed(index, connection, event)
         if index in self._conns:
             conn = self._conns[index]
             if conn is None:
                 return []
             return self._dispatch(conn, event)
-        if isinstance(event, ConnectionClosed):
-            return self._decide(index, connection, event, force=True)
+        if isinstance(event, ConnectionOpened):
+            return []  # nothing to decide yet, and no state kept for it
+        if isinstance(event, LateSegment):
+            # after its close: a DICOM connection's only if it was reset (the reassembler
+            # reports late bytes after a RST only)
+            if index not in self._reset:
+                return []
+            return self._dispatch(_Conn(connection), event)
         return self._decide(index, connection, event, force=False)
+
+    def _closed(
+        self, index: int, connection: Connection, event: ConnectionClosed
+    ) -> list[CaptureRecord]:
+        """A connection ended: its last records, then its state is released."""
+        known = index in self._conns
+        conn = self._conns.get(index)
+        if not known:
+            out = self._decide(index, connection, event, force=True)
+        elif conn is None:
+            out = []
+        else:
+            out = self._dispatch(conn, event)
+        dicom = self._conns.pop(index, None) is not None
+        if event.reason in (CloseReason.IDLE, CloseReason.CONNECTION_LIMIT) and (
+            dicom or not known
+        ):
+            out += self._evicted(connection, event)
+        if dicom and event.reason is CloseReason.RST:
+            self._reset[index] = None
+            if len(self._reset) > _MAX_RESET_CONNECTIONS:
+                del self._reset[next(iter(self._reset))]
+        return out
+
+    def _evicted(self, connection: Connection, event: ConnectionClosed) -> list[CaptureRecord]:
+        """Report a connection the reassembler stopped following (idle, or past its cap)."""
+        code = DiagnosticCode.CONNECTION_EVICTED
+        if not self._cap.admit(code):
+            return []
+        why = (
+            "no packet for the idle timeout"
+            if event.reason is CloseReason.IDLE
+            else "more connections open than the cap on tracked connections"
+        )
+        text = (
+            f"connection {connection} evicted at frame {event.frame} ({event.reason.value}: "
+            f"{why}); later packets of its 4-tuple start a new connection"
+        )
+        diagnostic = Diagnostic(code, text, None, f"connection {connection}")
+        return [CaptureProblem(None, DicomDirection.UNKNOWN, event.frame, diagnostic)]
 
     def finish(self) -> list[CaptureRecord]:
         """Nothing more will come (call after :meth:`TcpReassembler.finish` events)."""
@@ -953,12 +1019,12 @@ class CaptureDecoder:
         assoc = conn.association
         if assoc is not None and assoc.record.state not in ("released", "aborted", "rejected"):
             reason = event.reason if event is not None else CloseReason.CAPTURE_END
-            truncated = reason is CloseReason.CAPTURE_END
-            record = assoc.update(state="truncated" if truncated else "closed")
+            name = _CLOSE_EVENTS.get(reason, "close")
+            record = assoc.update(state=_CLOSE_STATES.get(name, name))
             frame = event.frame if event is not None else record.last_frame
             out.append(
                 AssociationEvent(
-                    "truncated" if truncated else "close",
+                    name,
                     record,
                     DicomDirection.UNKNOWN,
                     frame,

@@ -17,9 +17,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import random
 import re
 import sys
 import time
+from array import array
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -578,14 +580,28 @@ def percentile(values: list[float], fraction: float) -> float:
     return values[int(rank) - 1]
 
 
+MAX_RESPONSE_TIMES = 1_000_000
+"""Response times the summary keeps exactly (8 bytes each); past them, a uniform sample of this
+many (reservoir sampling, seeded: the same capture gives the same summary) stands for them."""
+
+
 class _Summary:
-    """Counts kept while decoding, for the summary at the end of the text output."""
+    """Counts kept while decoding, for the summary at the end of the text output.
+
+    Its memory is bounded: association indexes are bits (one per association, 125 KB per
+    million), response times at most :data:`MAX_RESPONSE_TIMES` doubles; counters are keyed by
+    names, codes and statuses, whose number does not grow with the capture.
+    """
 
     def __init__(self) -> None:
-        self.associations: set[int] = set()
+        self.associations = bytearray()  # bit i: association i was seen
+        self.association_count = 0
         self.messages: Counter[str] = Counter()
         self.statuses: Counter[str] = Counter()
-        self.times_ms: list[float] = []
+        self.times_ms = array("d")
+        self.times_seen = 0
+        self.times_max = 0.0
+        self._sample = random.Random(0x5EED)
         self.gaps = 0
         self.problems = 0
         self.problem_codes: Counter[str] = Counter()
@@ -593,25 +609,43 @@ class _Summary:
     def add(self, record: CaptureRecord) -> None:
         """Count one record."""
         if isinstance(record, AssociationEvent):
-            self.associations.add(record.association.index)
+            self._association(record.association.index)
         elif isinstance(record, CapturedMessage):
             self.messages[record.name] += 1
             if record.status is not None:
                 described = describe(record.status, _status_service(record))
                 self.statuses[f"{record.status:04X}H {described.category.value}"] += 1
             if record.response_time_ns is not None:
-                self.times_ms.append(record.response_time_ns / 1e6)
+                self._time(record.response_time_ns / 1e6)
         elif isinstance(record, StreamGap):
             self.gaps += 1
         else:  # a record past the cap stands for the problems it counts
             self.problems += record.count
             self.problem_codes[record.diagnostic.code.value] += record.count
 
+    def _association(self, index: int) -> None:
+        byte, bit = divmod(index, 8)
+        if byte >= len(self.associations):
+            self.associations.extend(bytes(byte + 1 - len(self.associations)))
+        if not self.associations[byte] >> bit & 1:
+            self.associations[byte] |= 1 << bit
+            self.association_count += 1
+
+    def _time(self, ms: float) -> None:
+        self.times_seen += 1
+        self.times_max = max(self.times_max, ms)
+        if len(self.times_ms) < MAX_RESPONSE_TIMES:
+            self.times_ms.append(ms)
+            return
+        slot = self._sample.randrange(self.times_seen)
+        if slot < MAX_RESPONSE_TIMES:
+            self.times_ms[slot] = ms
+
     def text(self) -> str:
         """The summary lines."""
         total = sum(self.messages.values())
         lines = [
-            f"summary: {len(self.associations)} association(s), {total} message(s), "
+            f"summary: {self.association_count} association(s), {total} message(s), "
             f"{self.gaps} gap(s), {self.problems} problem(s)"
         ]
         if self.messages:
@@ -626,9 +660,10 @@ class _Summary:
         if self.times_ms:
             ordered = sorted(self.times_ms)
             marks = [(f"p{int(f * 100)}", percentile(ordered, f)) for f in (0.5, 0.9, 0.99)]
-            marks.append(("max", ordered[-1]))
+            marks.append(("max", self.times_max))
             shown = "  ".join(f"{label} {value:.3f}" for label, value in marks)
-            lines.append(f"  response times ms ({len(ordered)}): {shown}")
+            sampled = "" if self.times_seen == len(ordered) else f", sampled {len(ordered)}"
+            lines.append(f"  response times ms ({self.times_seen}{sampled}): {shown}")
         return "\n".join(lines)
 
 
@@ -722,6 +757,10 @@ def _byte_count(text: str) -> int:
     return value
 
 
+_ENDED = frozenset({"reject", "release", "abort", "close", "truncated", "evicted"})
+"""The association events after which no message of the association comes."""
+
+
 def register(subparsers: SubParsers) -> None:
     """Add the ``decode`` subcommand to the ``dimse-codec`` parser."""
     parser = subparsers.add_parser(
@@ -797,12 +836,15 @@ def run(args: argparse.Namespace) -> int:
         for record in decode_records(
             args.capture, port=args.port, strict=args.strict, progress=progress
         ):
-            if isinstance(record, AssociationEvent):
+            if export is not None and isinstance(record, AssociationEvent):
                 association = record.association
-                titles[association.index] = (
-                    association.calling_ae_title,
-                    association.called_ae_title,
-                )
+                if record.event in _ENDED:  # its messages are out: forget it (bounded memory)
+                    titles.pop(association.index, None)
+                else:
+                    titles[association.index] = (
+                        association.calling_ae_title,
+                        association.called_ae_title,
+                    )
             exported: tuple[Path | None, str | None] | None = None
             if (
                 export is not None
