@@ -45,6 +45,8 @@ from dimse_codec.pcap.reader import (
     UnsupportedInterface,
 )
 from dimse_codec.pcap.tcp import (
+    IDLE_TIMEOUT,
+    MAX_CONNECTIONS,
     CloseReason,
     Connection,
     ConnectionClosed,
@@ -1352,6 +1354,8 @@ def decode_capture(
     policy: Policy = LENIENT,
     on_frame: Callable[[int], object] | None = None,
     skip_unsupported_link_types: bool = True,
+    idle_timeout: float | None = IDLE_TIMEOUT,
+    max_connections: int | None = MAX_CONNECTIONS,
 ) -> Iterator[CaptureRecord]:
     """Read a pcap/pcapng capture and yield its DICOM records in order (the I/O edge).
 
@@ -1369,8 +1373,13 @@ def decode_capture(
     interfaces can be decoded raises :class:`~dimse_codec.pcap.errors.UnsupportedLinkType`
     (a pcap file at once, a pcapng file once read); so does the first such packet with
     ``skip_unsupported_link_types=False``.
+
+    ``idle_timeout`` (seconds of capture time) and ``max_connections`` bound the connections
+    followed at once (see :class:`~dimse_codec.pcap.TcpReassembler`; ``None``: no bound): an
+    evicted connection ends its association with an ``evicted`` event and is a
+    CONNECTION_EVICTED problem (unless it was known not to be DICOM).
     """
-    reassembler = TcpReassembler()
+    reassembler = TcpReassembler(idle_timeout=idle_timeout, max_connections=max_connections)
     decoder = CaptureDecoder(port=port, policy=policy)
     cap = decoder._cap
     taken: dict[NoteKind, int] = {}

@@ -48,6 +48,7 @@ from dimse_codec.diagnostics import Diagnostic
 from dimse_codec.dimse.status import describe
 from dimse_codec.errors import DimseCodecError, InvalidParameter, LimitExceeded
 from dimse_codec.pcap import CaptureError, NotACaptureFile
+from dimse_codec.pcap.tcp import IDLE_TIMEOUT, MAX_CONNECTIONS
 from dimse_codec.pdu import AAbort, AAssociateAC, AAssociateRJ, AAssociateRQ, UserIdentityRQSubItem
 from dimse_codec.policy import LENIENT, STRICT
 from dimse_codec.services.part10 import file_meta
@@ -132,7 +133,13 @@ class _Progress:
 
 
 def decode_records(
-    path: str, *, port: int | None, strict: bool, progress: _Progress | None = None
+    path: str,
+    *,
+    port: int | None,
+    strict: bool,
+    progress: _Progress | None = None,
+    idle_timeout: float | None = IDLE_TIMEOUT,
+    max_connections: int | None = MAX_CONNECTIONS,
 ) -> Iterator[CaptureRecord]:
     """Yield the records of the capture at ``path`` (a truncated file ends with a problem)."""
     return decode_capture(
@@ -140,6 +147,8 @@ def decode_records(
         port=port,
         policy=STRICT if strict else LENIENT,
         on_frame=None if progress is None else progress.update,
+        idle_timeout=idle_timeout,
+        max_connections=max_connections,
     )
 
 
@@ -815,6 +824,26 @@ def register(subparsers: SubParsers) -> None:
         default=None,
         help="write each C-STORE-RQ data set to DIR as a DICOM Part-10 file (DIR is created)",
     )
+    parser.add_argument(
+        "--idle-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=IDLE_TIMEOUT,
+        help=(
+            "evict a connection with no packet for this long in capture time, reported as "
+            f"CONNECTION_EVICTED (default {IDLE_TIMEOUT:g}; 0: never)"
+        ),
+    )
+    parser.add_argument(
+        "--max-connections",
+        metavar="N",
+        type=int,
+        default=MAX_CONNECTIONS,
+        help=(
+            "follow at most N open connections, evicting the least recently active "
+            f"(default {MAX_CONNECTIONS}; 0: no cap)"
+        ),
+    )
     parser.set_defaults(handler=run)
 
 
@@ -834,7 +863,12 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     try:
         for record in decode_records(
-            args.capture, port=args.port, strict=args.strict, progress=progress
+            args.capture,
+            port=args.port,
+            strict=args.strict,
+            progress=progress,
+            idle_timeout=args.idle_timeout or None,
+            max_connections=args.max_connections or None,
         ):
             if export is not None and isinstance(record, AssociationEvent):
                 association = record.association

@@ -50,6 +50,13 @@ __all__ = [
     "TcpReassembler",
 ]
 
+IDLE_TIMEOUT = 300.0
+"""Seconds of capture time without a packet after which an open connection is evicted."""
+MAX_CONNECTIONS = 100_000
+"""Open connections followed at once; past it the least recently active one is evicted."""
+CLOSED_TIMEOUT = 120.0
+"""Seconds of capture time a closed connection is remembered, so its late packets are known."""
+
 _MASK = 0xFFFFFFFF
 _HALF = 1 << 31
 _MAX_ACK_JUMP = 1 << 30
@@ -68,7 +75,7 @@ class Direction(enum.IntEnum):
     @property
     def other(self) -> Direction:
         """The opposite direction."""
-        return Direction(1 - self)
+        return Direction.FORWARD if self else Direction.REVERSE
 
 
 class GapReason(str, enum.Enum):
@@ -338,6 +345,8 @@ class _Connection:
 
 _Key = tuple[bytes, int, bytes, int]
 
+_EVICTIONS = frozenset({CloseReason.IDLE, CloseReason.CONNECTION_LIMIT})
+
 _CLOSED_HALVES = (_Half(), _Half())
 """The stream state of every closed connection: empty, shared (their own is released)."""
 
@@ -369,9 +378,9 @@ class TcpReassembler:
         history_bytes: int = 1 << 20,
         max_closed_connections: int = 65_536,
         reset_window: int = 1 << 24,
-        idle_timeout: float | None = 300.0,
-        max_connections: int | None = 100_000,
-        closed_timeout: float | None = 120.0,
+        idle_timeout: float | None = IDLE_TIMEOUT,
+        max_connections: int | None = MAX_CONNECTIONS,
+        closed_timeout: float | None = CLOSED_TIMEOUT,
     ) -> None:
         self.max_buffered_bytes = max_buffered_bytes
         self.reset_window = reset_window
@@ -525,9 +534,12 @@ class TcpReassembler:
         if time_ns is not None:
             state.last_time = time_ns
         del self._open[state.value.index]
-        self._closed.append(state)
-        while len(self._closed) > self.max_closed_connections:
-            self._forget(self._closed.popleft())
+        if reason in _EVICTIONS:  # its later packets, if any, start a new connection
+            self._forget(state)
+        else:
+            self._closed.append(state)
+            while len(self._closed) > self.max_closed_connections:
+                self._forget(self._closed.popleft())
         events.append(ConnectionClosed(state.value, reason, frame, time_ns))
 
     # --- segments ----------------------------------------------------------------------------
