@@ -21,15 +21,17 @@ import hashlib
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 from typing import Any
 
 from dimse_codec._deprecation import deprecated_aliases
 from dimse_codec.association import (
+    Aborted,
     Accepted,
     AcceptedContext,
     Association,
+    Rejected,
     RejectedContext,
     read_response,
 )
@@ -271,6 +273,8 @@ class CaptureProblem:
     """With ``state``: the event ("Evt10") the PDU was for that machine."""
 
 
+_RECORD_FIELDS = tuple(f.name for f in fields(AssociationRecord))
+
 CaptureRecord = AssociationEvent | CapturedMessage | StreamGap | CaptureProblem
 """Everything :class:`CaptureDecoder` returns."""
 
@@ -504,7 +508,12 @@ class _Assoc:
             self.last_frame = changes["last_frame"]
         else:
             changes["last_frame"] = self.last_frame
-        self.record = replace(self.record, **changes)
+        record = self.record
+        # what dataclasses.replace does, without its per-call field introspection
+        values = [changes.pop(name, getattr(record, name)) for name in _RECORD_FIELDS]
+        if changes:
+            raise TypeError(f"not AssociationRecord fields: {sorted(changes)}")
+        self.record = AssociationRecord(*values)
         return self.record
 
 
@@ -527,6 +536,9 @@ _CLOSE_STATES = {"close": "closed"}
 """The association state each such event leaves (else the event's name)."""
 
 _MAX_RESET_CONNECTIONS = 4096
+
+_MAX_NEGOTIATIONS = 64
+"""How many (A-ASSOCIATE-RQ, -AC) pairs keep their negotiation for reuse."""
 """How many DICOM connections closed by a RST are remembered, for their late segments."""
 """How many PDUs a side may have left unread before the observer takes them as read."""
 
@@ -685,6 +697,9 @@ class CaptureDecoder:
         self._mid: set[tuple[int, Direction]] = set()
         self._undecided: dict[int, list[TcpEvent]] = {}
         self._reset: dict[int, None] = {}  # DICOM connections closed by a RST, newest last
+        self._negotiations: dict[
+            tuple[int, int], tuple[AAssociateRQ, AAssociateAC, Accepted | Rejected | Aborted]
+        ] = {}
         self._next_association = 0
         self._cap = _ProblemCap(policy.limits.max_diagnostics)
 
@@ -1100,6 +1115,19 @@ class CaptureDecoder:
             records += self._follow(assoc, direction, pdu, frame, time_ns, offset)
         return records
 
+    def _negotiated(self, rq: AAssociateRQ, ac: AAssociateAC) -> Accepted | Rejected | Aborted:
+        """:func:`read_response` of the pair, remembered for the last pairs seen: decoded PDUs
+        are shared when their bytes repeat (``decode_pdu``), and so is their negotiation."""
+        key = (id(rq), id(ac))
+        known = self._negotiations.get(key)
+        if known is not None and known[0] is rq and known[1] is ac:
+            return known[2]
+        result = read_response(rq, ac, policy=LENIENT)
+        if len(self._negotiations) >= _MAX_NEGOTIATIONS:
+            del self._negotiations[next(iter(self._negotiations))]
+        self._negotiations[key] = (rq, ac, result)
+        return result
+
     def _pdu_records(
         self,
         conn: _Conn,
@@ -1116,7 +1144,7 @@ class CaptureDecoder:
             negotiated = None
             diagnostics: tuple[Diagnostic, ...] = ()
             if assoc.record.request is not None:
-                result = read_response(assoc.record.request, pdu, policy=LENIENT)
+                result = self._negotiated(assoc.record.request, pdu)
                 if isinstance(result, Accepted):
                     negotiated = result.association
                     diagnostics = negotiated.diagnostics

@@ -15,6 +15,7 @@ its SHA-256 and length as a ``BulkDataURI`` (PS3.18 F.2.7), not base64, unless
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import random
@@ -478,8 +479,9 @@ def record_json(
 # -- text ----------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)
 def _uid_name(uid: str | None) -> str:
-    """A UID by its registry name when pydicom knows it."""
+    """A UID by its registry name when pydicom knows it (remembered: the same few repeat)."""
     if not uid:
         return "?"
     name = UID(uid).name

@@ -24,6 +24,7 @@ the frame its bytes came from, so the layer above can name the frames of every m
 from __future__ import annotations
 
 import enum
+import functools
 from bisect import bisect_left, bisect_right
 from collections import deque
 from dataclasses import dataclass
@@ -99,6 +100,13 @@ class CloseReason(str, enum.Enum):
     CONNECTION_LIMIT = "connection-limit"  # evicted, least recently active, past max_connections
 
 
+@functools.lru_cache(maxsize=4096)
+def _address_text(address: bytes) -> str:
+    """A format for an address and a port: ``{}`` after an IPv4 address, brackets for IPv6."""
+    ip = ip_address(address)
+    return f"{ip}:{{}}" if ip.version == 4 else f"[{ip}]:{{}}"
+
+
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     """An IP address (packed, 4 or 16 bytes) and a TCP port."""
@@ -112,8 +120,7 @@ class Endpoint:
         return ip_address(self.address)
 
     def __str__(self) -> str:
-        ip = self.ip
-        return f"{ip}:{self.port}" if ip.version == 4 else f"[{ip}]:{self.port}"
+        return _address_text(self.address).format(self.port)
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,6 +404,7 @@ class TcpReassembler:
         self._last_frame = 0
         self._last_time: int | None = None
         self._now = 0  # the latest capture time seen (timestamps may step back)
+        self._deadline = -1  # nothing can expire before this capture time
 
     # --- public ------------------------------------------------------------------------------
 
@@ -407,7 +415,8 @@ class TcpReassembler:
         time_ns = self._last_time = packet.time_ns
         if time_ns is not None and time_ns > self._now:
             self._now = time_ns
-            self._expire(packet.frame, events)
+            if time_ns > self._deadline:
+                self._expire(packet.frame, events)
         flags = int(packet.flags)
         key = (packet.src, packet.src_port, packet.dst, packet.dst_port)
         entry = self._table.get(key)
@@ -480,6 +489,23 @@ class TcpReassembler:
                 if last is None or now - last <= self._closed_ns:
                     break
                 self._forget(closed.popleft())
+        # the oldest entries bound when the next one can expire (later ones only get older)
+        deadline = 1 << 80
+        if self._idle_ns is not None and self._open:
+            last = next(iter(self._open.values())).last_time
+            deadline = min(deadline, now if last is None else last + self._idle_ns)
+        if self._closed_ns is not None and self._closed:
+            last = self._closed[0].last_time
+            deadline = min(deadline, now if last is None else last + self._closed_ns)
+        self._deadline = deadline
+
+    def _due(self, time_ns: int | None, timeout: int | None) -> None:
+        """Something that expires ``timeout`` after ``time_ns`` was added: bring the deadline
+        forward if needed."""
+        if timeout is not None:
+            due = self._now if time_ns is None else time_ns + timeout
+            if due < self._deadline:
+                self._deadline = due
 
     def _forget(self, old: _Connection) -> None:
         """Drop a closed connection: its later packets start a new one."""
@@ -510,6 +536,7 @@ class TcpReassembler:
             )
         value = Connection(self._next_index, endpoints, known, packet.frame)
         state = _Connection(value, (key, reverse), packet.time_ns)
+        self._due(packet.time_ns, self._idle_ns)
         self._next_index += 1
         self.stats.connections += 1
         self._open[value.index] = state
@@ -538,6 +565,7 @@ class TcpReassembler:
             self._forget(state)
         else:
             self._closed.append(state)
+            self._due(state.last_time, self._closed_ns)
             while len(self._closed) > self.max_closed_connections:
                 self._forget(self._closed.popleft())
         events.append(ConnectionClosed(state.value, reason, frame, time_ns))
