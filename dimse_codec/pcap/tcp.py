@@ -53,7 +53,7 @@ __all__ = [
 
 IDLE_TIMEOUT = 300.0
 """Seconds of capture time without a packet after which an open connection is evicted."""
-MAX_CONNECTIONS = 100_000
+MAX_CONNECTIONS = 30_000
 """Open connections followed at once; past it the least recently active one is evicted."""
 CLOSED_TIMEOUT = 120.0
 """Seconds of capture time a closed connection is remembered, so its late packets are known."""
