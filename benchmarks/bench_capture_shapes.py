@@ -61,7 +61,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench_decode import Run, run
+from bench_decode import Run, run, tools
 from harness import environment, require
 
 SERVER_PORT = 11112
@@ -468,17 +468,14 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the shape files afterwards")
     parser.add_argument("--json", type=Path, help="write every measurement here")
     args = parser.parse_args()
-    tshark = shutil.which("tshark")
-    require(tshark is not None, "tshark is on PATH")
-    ours = str(Path(sys.executable).with_name("dimse-codec"))
-    require(Path(ours).exists(), f"{ours} exists (pip install -e .)")
+    tshark, ours = tools()
     args.directory.mkdir(parents=True, exist_ok=True)
     shapes, scaling = build(args.directory, args.quick)
     results: dict[str, dict[str, Run]] = {}
     rows = []
     try:
         for shape in shapes:
-            argvs = commands(shape.path, tshark, ours)  # type: ignore[arg-type]
+            argvs = commands(shape.path, tshark, ours)
             runs = {label: run(argv) for label, argv in argvs.items()}
             results[shape.name] = runs
             mine, full, line = runs["ours"], runs["tshark -V"], runs["tshark summary"]
@@ -488,7 +485,7 @@ def main() -> int:
             print(f"{shape.name}: done", file=sys.stderr)
         peaks = []
         for count, path in scaling:
-            argvs = commands(path, tshark, ours)  # type: ignore[arg-type]
+            argvs = commands(path, tshark, ours)
             mine, full = run(argvs["ours"]), run(argvs["tshark -V"])
             results[f"echo-{count}"] = {"ours": mine, "tshark -V": full}
             peaks.append((count, mine, full))
