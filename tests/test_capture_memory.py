@@ -25,6 +25,7 @@ from dimse_codec.capture import (
     decode_capture,
 )
 from dimse_codec.cli import decode as cli_decode
+from dimse_codec.cli.main import main as cli_main
 from dimse_codec.diagnostics import DiagnosticCode
 from dimse_codec.pcap import (
     CaptureReader,
@@ -196,3 +197,15 @@ def test_the_summary_keeps_bounded_response_times(monkeypatch: pytest.MonkeyPatc
     summary._association(70_000)
     summary._association(70_000)
     assert summary.association_count == 1 and len(summary.associations) == 70_000 // 8 + 1
+
+
+def test_the_cli_takes_the_eviction_options(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--idle-timeout`` evicts and says so, in the records and in the summary; ``0`` turns
+    it off (the example pauses 0.85 s before its N-EVENT-REPORT)."""
+    assert cli_main(["decode", "--idle-timeout", "0.5", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "a0 f10 evicted" in out and "problem CONNECTION_EVICTED" in out
+    assert "problems: CONNECTION_EVICTED 1" in out
+    assert cli_main(["decode", "--idle-timeout", "0", "--max-connections", "0", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "evicted" not in out and "summary: 1 association(s), 6 message(s)" in out
