@@ -252,9 +252,18 @@ def decode_pdu(
     if pdu_type == PDUType.P_DATA_TF:
         return _decode_p_data(view, reserved, length, policy)
     raw = bytes(view)
-    if n <= _MEMO_BYTES:
+    if n <= _MEMO_BYTES and _hashable(policy):
         return _decode_memo(raw, policy)
     return _decode_other(raw, policy)
+
+
+def _hashable(policy: Policy) -> bool:
+    """Whether ``policy`` can key the memo (a subclass might hold unhashable fields)."""
+    try:
+        hash(policy)
+    except TypeError:
+        return False
+    return True
 
 
 _MEMO_BYTES = 4096
