@@ -209,3 +209,23 @@ def test_the_cli_takes_the_eviction_options(capsys: pytest.CaptureFixture[str]) 
     assert cli_main(["decode", "--idle-timeout", "0", "--max-connections", "0", str(EXAMPLE)]) == 0
     out = capsys.readouterr().out
     assert "evicted" not in out and "summary: 1 association(s), 6 message(s)" in out
+
+
+def test_a_repeated_associate_pdu_is_decoded_once_and_errors_are_not_remembered() -> None:
+    """The PDU memo behind the per-association speed: same bytes, same value; a policy that
+    refuses the PDU refuses it every time."""
+    from dimse_codec.association import build_request
+    from dimse_codec.errors import DimseCodecError
+    from dimse_codec.pdu import decode_pdu, encode_pdu
+    from dimse_codec.policy import STRICT, Policy
+
+    contexts = [("1.2.840.10008.1.1", ["1.2.840.10008.1.2"])]
+    rq = bytearray(encode_pdu(build_request("MONITOR", "ARCHIVE", contexts)))
+    first, again = decode_pdu(bytes(rq)), decode_pdu(memoryview(bytes(rq)))
+    assert first is again and first == decode_pdu(bytes(rq), policy=STRICT)
+    rq[1] = 0x55  # a reserved byte: reported, and raised when the policy says so
+    assert [d.code for d in decode_pdu(bytes(rq)).diagnostics] == [DiagnosticCode.RESERVED_NONZERO]
+    refusing = Policy(raise_on=frozenset({DiagnosticCode.RESERVED_NONZERO}))
+    for _ in range(2):
+        with pytest.raises(DimseCodecError):
+            decode_pdu(bytes(rq), policy=refusing)
