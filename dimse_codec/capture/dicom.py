@@ -524,6 +524,7 @@ _FORBIDDING = frozenset({"AA-1", "AA-7", "AA-8"})
 """The actions with which Table 9-10 answers a PDU the state does not allow."""
 
 _MAX_UNREAD = 16
+"""How many PDUs a side may have left unread before the observer takes them as read."""
 
 _CLOSE_EVENTS = {
     CloseReason.CAPTURE_END: "truncated",
@@ -536,11 +537,10 @@ _CLOSE_STATES = {"close": "closed"}
 """The association state each such event leaves (else the event's name)."""
 
 _MAX_RESET_CONNECTIONS = 4096
+"""How many DICOM connections closed by a RST are remembered, for their late segments."""
 
 _MAX_NEGOTIATIONS = 64
 """How many (A-ASSOCIATE-RQ, -AC) pairs keep their negotiation for reuse."""
-"""How many DICOM connections closed by a RST are remembered, for their late segments."""
-"""How many PDUs a side may have left unread before the observer takes them as read."""
 
 
 @dataclass(frozen=True, slots=True)
