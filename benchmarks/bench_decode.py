@@ -200,6 +200,15 @@ def run(argv: list[str]) -> Run:
     return Run(measured["wall"], measured["cpu"], measured["peak_kib"])
 
 
+def tools() -> tuple[str, str]:
+    """The paths of tshark and of the ``dimse-codec`` script next to this Python."""
+    tshark = shutil.which("tshark")
+    require(tshark is not None, "tshark is on PATH")
+    ours = str(Path(sys.executable).with_name("dimse-codec"))
+    require(Path(ours).exists(), f"{ours} exists (pip install -e .)")
+    return str(tshark), ours
+
+
 def commands(path: Path, port: int, tshark: str, ours: str) -> dict[str, list[str]]:
     """The three whole-process commands on one capture."""
     decode_as = ["-d", f"tcp.port=={port},dicom"]
@@ -223,10 +232,7 @@ def main() -> int:
     parser.add_argument("--port", action="append", default=[], type=int)
     parser.add_argument("--json", type=Path, help="write every measurement here")
     args = parser.parse_args()
-    tshark = shutil.which("tshark")
-    require(tshark is not None, "tshark is on PATH")
-    ours = str(Path(sys.executable).with_name("dimse-codec"))
-    require(Path(ours).exists(), f"{ours} exists (pip install -e .)")
+    tshark, ours = tools()
     require(len(args.capture) == len(args.port), "one --port per --capture")
     rounds = 2 if args.quick else args.rounds
 
@@ -246,7 +252,7 @@ def main() -> int:
 
         results: dict[str, dict[str, list[Run]]] = {}
         for name, path, port in files:
-            argvs = commands(path, port, tshark, ours)  # type: ignore[arg-type]
+            argvs = commands(path, port, tshark, ours)
             runs: dict[str, list[Run]] = {label: [] for label in argvs}
             for round_number in range(rounds):
                 order = list(argvs)

@@ -119,6 +119,8 @@ class DiagnosticCode(str, enum.Enum):
     PIXEL_DATA_NOT_ALLOWED = "PIXEL_DATA_NOT_ALLOWED"
     ENCODING_MISMATCH = "ENCODING_MISMATCH"
     BYTE_ORDER_MISMATCH = "BYTE_ORDER_MISMATCH"
+    # a capture's connection no longer followed (idle timeout or cap on tracked connections)
+    CONNECTION_EVICTED = "CONNECTION_EVICTED"
 
 
 IGNORED_BY_THE_STANDARD = frozenset(

@@ -21,15 +21,17 @@ import hashlib
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 from typing import Any
 
 from dimse_codec._deprecation import deprecated_aliases
 from dimse_codec.association import (
+    Aborted,
     Accepted,
     AcceptedContext,
     Association,
+    Rejected,
     RejectedContext,
     read_response,
 )
@@ -45,9 +47,12 @@ from dimse_codec.pcap.reader import (
     UnsupportedInterface,
 )
 from dimse_codec.pcap.tcp import (
+    IDLE_TIMEOUT,
+    MAX_CONNECTIONS,
     CloseReason,
     Connection,
     ConnectionClosed,
+    ConnectionOpened,
     Direction,
     Endpoint,
     Gap,
@@ -130,7 +135,9 @@ class AssociationRecord:
     negotiated: Association | None = None
     state: str = "unknown"
     """``requested``, ``accepted``, ``rejected``, ``released``, ``aborted``, ``closed``,
-    ``truncated`` (the capture ended first), or ``unknown`` (the capture began mid-way)."""
+    ``truncated`` (the capture ended first), ``evicted`` (its connection was idle too long, or
+    past the cap on tracked connections: see :class:`~dimse_codec.pcap.TcpReassembler`), or
+    ``unknown`` (the capture began mid-way)."""
     abort: AAbort | None = None
     first_frame: int = 0
     last_frame: int = 0
@@ -170,7 +177,8 @@ class AssociationEvent:
 
     event: str
     """``request``, ``accept``, ``reject``, ``release-request``, ``release``, ``abort``,
-    ``close``, ``truncated``, ``mid-stream`` (decoding began inside an association) or
+    ``close``, ``truncated``, ``evicted`` (its connection was forgotten: idle, or past the cap
+    on tracked connections), ``mid-stream`` (decoding began inside an association) or
     ``release-collision`` (both sides asked to release, PS3.8 Table 9-10's AR-8)."""
     association: AssociationRecord
     direction: DicomDirection
@@ -264,6 +272,8 @@ class CaptureProblem:
     event: str | None = None
     """With ``state``: the event ("Evt10") the PDU was for that machine."""
 
+
+_RECORD_FIELDS = tuple(f.name for f in fields(AssociationRecord))
 
 CaptureRecord = AssociationEvent | CapturedMessage | StreamGap | CaptureProblem
 """Everything :class:`CaptureDecoder` returns."""
@@ -498,7 +508,12 @@ class _Assoc:
             self.last_frame = changes["last_frame"]
         else:
             changes["last_frame"] = self.last_frame
-        self.record = replace(self.record, **changes)
+        record = self.record
+        # what dataclasses.replace does, without its per-call field introspection
+        values = [changes.pop(name, getattr(record, name)) for name in _RECORD_FIELDS]
+        if changes:
+            raise TypeError(f"not AssociationRecord fields: {sorted(changes)}")
+        self.record = AssociationRecord(*values)
         return self.record
 
 
@@ -510,6 +525,22 @@ _FORBIDDING = frozenset({"AA-1", "AA-7", "AA-8"})
 
 _MAX_UNREAD = 16
 """How many PDUs a side may have left unread before the observer takes them as read."""
+
+_CLOSE_EVENTS = {
+    CloseReason.CAPTURE_END: "truncated",
+    CloseReason.IDLE: "evicted",
+    CloseReason.CONNECTION_LIMIT: "evicted",
+}
+"""The association event of a connection that closed while its association was open (else
+``close``)."""
+_CLOSE_STATES = {"close": "closed"}
+"""The association state each such event leaves (else the event's name)."""
+
+_MAX_RESET_CONNECTIONS = 4096
+"""How many DICOM connections closed by a RST are remembered, for their late segments."""
+
+_MAX_NEGOTIATIONS = 64
+"""How many (A-ASSOCIATE-RQ, -AC) pairs keep their negotiation for reuse."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -665,6 +696,10 @@ class CaptureDecoder:
         self._probe: dict[tuple[int, Direction], bytearray] = {}
         self._mid: set[tuple[int, Direction]] = set()
         self._undecided: dict[int, list[TcpEvent]] = {}
+        self._reset: dict[int, None] = {}  # DICOM connections closed by a RST, newest last
+        self._negotiations: dict[
+            tuple[int, int], tuple[AAssociateRQ, AAssociateAC, Accepted | Rejected | Aborted]
+        ] = {}
         self._next_association = 0
         self._cap = _ProblemCap(policy.limits.max_diagnostics)
 
@@ -674,14 +709,62 @@ class CaptureDecoder:
         """Take one reassembly event; return the records it completed."""
         connection = event.connection
         index = connection.index
+        if isinstance(event, ConnectionClosed):
+            return self._closed(index, connection, event)
         if index in self._conns:
             conn = self._conns[index]
             if conn is None:
                 return []
             return self._dispatch(conn, event)
-        if isinstance(event, ConnectionClosed):
-            return self._decide(index, connection, event, force=True)
+        if isinstance(event, ConnectionOpened):
+            return []  # nothing to decide yet, and no state kept for it
+        if isinstance(event, LateSegment):
+            # after its close: a DICOM connection's only if it was reset (the reassembler
+            # reports late bytes after a RST only)
+            if index not in self._reset:
+                return []
+            return self._dispatch(_Conn(connection), event)
         return self._decide(index, connection, event, force=False)
+
+    def _closed(
+        self, index: int, connection: Connection, event: ConnectionClosed
+    ) -> list[CaptureRecord]:
+        """A connection ended: its last records, then its state is released."""
+        known = index in self._conns
+        conn = self._conns.get(index)
+        if not known:
+            out = self._decide(index, connection, event, force=True)
+        elif conn is None:
+            out = []
+        else:
+            out = self._dispatch(conn, event)
+        dicom = self._conns.pop(index, None) is not None
+        if event.reason in (CloseReason.IDLE, CloseReason.CONNECTION_LIMIT) and (
+            dicom or not known
+        ):
+            out += self._evicted(connection, event)
+        if dicom and event.reason is CloseReason.RST:
+            self._reset[index] = None
+            if len(self._reset) > _MAX_RESET_CONNECTIONS:
+                del self._reset[next(iter(self._reset))]
+        return out
+
+    def _evicted(self, connection: Connection, event: ConnectionClosed) -> list[CaptureRecord]:
+        """Report a connection the reassembler stopped following (idle, or past its cap)."""
+        code = DiagnosticCode.CONNECTION_EVICTED
+        if not self._cap.admit(code):
+            return []
+        why = (
+            "no packet for the idle timeout"
+            if event.reason is CloseReason.IDLE
+            else "more connections open than the cap on tracked connections"
+        )
+        text = (
+            f"connection {connection} evicted at frame {event.frame} ({event.reason.value}: "
+            f"{why}); later packets of its 4-tuple start a new connection"
+        )
+        diagnostic = Diagnostic(code, text, None, f"connection {connection}")
+        return [CaptureProblem(None, DicomDirection.UNKNOWN, event.frame, diagnostic)]
 
     def finish(self) -> list[CaptureRecord]:
         """Nothing more will come (call after :meth:`TcpReassembler.finish` events)."""
@@ -953,12 +1036,12 @@ class CaptureDecoder:
         assoc = conn.association
         if assoc is not None and assoc.record.state not in ("released", "aborted", "rejected"):
             reason = event.reason if event is not None else CloseReason.CAPTURE_END
-            truncated = reason is CloseReason.CAPTURE_END
-            record = assoc.update(state="truncated" if truncated else "closed")
+            name = _CLOSE_EVENTS.get(reason, "close")
+            record = assoc.update(state=_CLOSE_STATES.get(name, name))
             frame = event.frame if event is not None else record.last_frame
             out.append(
                 AssociationEvent(
-                    "truncated" if truncated else "close",
+                    name,
                     record,
                     DicomDirection.UNKNOWN,
                     frame,
@@ -1032,6 +1115,19 @@ class CaptureDecoder:
             records += self._follow(assoc, direction, pdu, frame, time_ns, offset)
         return records
 
+    def _negotiated(self, rq: AAssociateRQ, ac: AAssociateAC) -> Accepted | Rejected | Aborted:
+        """:func:`read_response` of the pair, remembered for the last pairs seen: decoded PDUs
+        are shared when their bytes repeat (``decode_pdu``), and so is their negotiation."""
+        key = (id(rq), id(ac))
+        known = self._negotiations.get(key)
+        if known is not None and known[0] is rq and known[1] is ac:
+            return known[2]
+        result = read_response(rq, ac, policy=LENIENT)
+        if len(self._negotiations) >= _MAX_NEGOTIATIONS:
+            del self._negotiations[next(iter(self._negotiations))]
+        self._negotiations[key] = (rq, ac, result)
+        return result
+
     def _pdu_records(
         self,
         conn: _Conn,
@@ -1048,7 +1144,7 @@ class CaptureDecoder:
             negotiated = None
             diagnostics: tuple[Diagnostic, ...] = ()
             if assoc.record.request is not None:
-                result = read_response(assoc.record.request, pdu, policy=LENIENT)
+                result = self._negotiated(assoc.record.request, pdu)
                 if isinstance(result, Accepted):
                     negotiated = result.association
                     diagnostics = negotiated.diagnostics
@@ -1286,6 +1382,8 @@ def decode_capture(
     policy: Policy = LENIENT,
     on_frame: Callable[[int], object] | None = None,
     skip_unsupported_link_types: bool = True,
+    idle_timeout: float | None = IDLE_TIMEOUT,
+    max_connections: int | None = MAX_CONNECTIONS,
 ) -> Iterator[CaptureRecord]:
     """Read a pcap/pcapng capture and yield its DICOM records in order (the I/O edge).
 
@@ -1308,8 +1406,13 @@ def decode_capture(
     interfaces can be decoded raises :class:`~dimse_codec.pcap.errors.UnsupportedLinkType`
     (a pcap file at once, a pcapng file once read); so does the first such packet with
     ``skip_unsupported_link_types=False``.
+
+    ``idle_timeout`` (seconds of capture time) and ``max_connections`` bound the connections
+    followed at once (see :class:`~dimse_codec.pcap.TcpReassembler`; ``None``: no bound): an
+    evicted connection ends its association with an ``evicted`` event and is a
+    CONNECTION_EVICTED problem (unless it was known not to be DICOM).
     """
-    reassembler = TcpReassembler()
+    reassembler = TcpReassembler(idle_timeout=idle_timeout, max_connections=max_connections)
     decoder = CaptureDecoder(port=port, policy=policy)
     cap = decoder._cap
     taken: dict[NoteKind, int] = {}

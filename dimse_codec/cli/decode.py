@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import hashlib
 import json
 import os
+import random
 import re
 import stat
 import sys
 import time
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -55,6 +58,7 @@ from dimse_codec.pcap import (
     NotACaptureFile,
     is_capture_file,
 )
+from dimse_codec.pcap.tcp import IDLE_TIMEOUT, MAX_CONNECTIONS
 from dimse_codec.pdu import AAbort, AAssociateAC, AAssociateRJ, AAssociateRQ, UserIdentityRQSubItem
 from dimse_codec.policy import LENIENT, STRICT
 from dimse_codec.services.part10 import file_meta
@@ -232,7 +236,13 @@ def _capture_sources(names: list[str], out: TextIO = sys.stdout) -> CaptureSourc
 
 
 def decode_records(
-    path: CaptureSources, *, port: int | None, strict: bool, progress: _Progress | None = None
+    path: CaptureSources,
+    *,
+    port: int | None,
+    strict: bool,
+    progress: _Progress | None = None,
+    idle_timeout: float | None = IDLE_TIMEOUT,
+    max_connections: int | None = MAX_CONNECTIONS,
 ) -> Iterator[CaptureRecord]:
     """Yield the records of the capture(s) at ``path`` (a truncated file ends with a problem)."""
     return decode_capture(
@@ -240,6 +250,8 @@ def decode_records(
         port=port,
         policy=STRICT if strict else LENIENT,
         on_frame=None if progress is None else progress.update,
+        idle_timeout=idle_timeout,
+        max_connections=max_connections,
     )
 
 
@@ -569,8 +581,9 @@ def record_json(
 # -- text ----------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)
 def _uid_name(uid: str | None) -> str:
-    """A UID by its registry name when pydicom knows it."""
+    """A UID by its registry name when pydicom knows it (remembered: the same few repeat)."""
     if not uid:
         return "?"
     name = UID(uid).name
@@ -680,14 +693,28 @@ def percentile(values: list[float], fraction: float) -> float:
     return values[int(rank) - 1]
 
 
+MAX_RESPONSE_TIMES = 1_000_000
+"""Response times the summary keeps exactly (8 bytes each); past them, a uniform sample of this
+many (reservoir sampling, seeded: the same capture gives the same summary) stands for them."""
+
+
 class _Summary:
-    """Counts kept while decoding, for the summary at the end of the text output."""
+    """Counts kept while decoding, for the summary at the end of the text output.
+
+    Its memory is bounded: association indexes are bits (one per association, 125 KB per
+    million), response times at most :data:`MAX_RESPONSE_TIMES` doubles; counters are keyed by
+    names, codes and statuses, whose number does not grow with the capture.
+    """
 
     def __init__(self) -> None:
-        self.associations: set[int] = set()
+        self.associations = bytearray()  # bit i: association i was seen
+        self.association_count = 0
         self.messages: Counter[str] = Counter()
         self.statuses: Counter[str] = Counter()
-        self.times_ms: list[float] = []
+        self.times_ms = array("d")
+        self.times_seen = 0
+        self.times_max = 0.0
+        self._sample = random.Random(0x5EED)
         self.gaps = 0
         self.problems = 0
         self.problem_codes: Counter[str] = Counter()
@@ -695,25 +722,43 @@ class _Summary:
     def add(self, record: CaptureRecord) -> None:
         """Count one record."""
         if isinstance(record, AssociationEvent):
-            self.associations.add(record.association.index)
+            self._association(record.association.index)
         elif isinstance(record, CapturedMessage):
             self.messages[record.name] += 1
             if record.status is not None:
                 described = describe(record.status, _status_service(record))
                 self.statuses[f"{record.status:04X}H {described.category.value}"] += 1
             if record.response_time_ns is not None:
-                self.times_ms.append(record.response_time_ns / 1e6)
+                self._time(record.response_time_ns / 1e6)
         elif isinstance(record, StreamGap):
             self.gaps += 1
         else:  # a record past the cap stands for the problems it counts
             self.problems += record.count
             self.problem_codes[record.diagnostic.code.value] += record.count
 
+    def _association(self, index: int) -> None:
+        byte, bit = divmod(index, 8)
+        if byte >= len(self.associations):
+            self.associations.extend(bytes(byte + 1 - len(self.associations)))
+        if not self.associations[byte] >> bit & 1:
+            self.associations[byte] |= 1 << bit
+            self.association_count += 1
+
+    def _time(self, ms: float) -> None:
+        self.times_seen += 1
+        self.times_max = max(self.times_max, ms)
+        if len(self.times_ms) < MAX_RESPONSE_TIMES:
+            self.times_ms.append(ms)
+            return
+        slot = self._sample.randrange(self.times_seen)
+        if slot < MAX_RESPONSE_TIMES:
+            self.times_ms[slot] = ms
+
     def text(self) -> str:
         """The summary lines."""
         total = sum(self.messages.values())
         lines = [
-            f"summary: {len(self.associations)} association(s), {total} message(s), "
+            f"summary: {self.association_count} association(s), {total} message(s), "
             f"{self.gaps} gap(s), {self.problems} problem(s)"
         ]
         if self.messages:
@@ -728,9 +773,10 @@ class _Summary:
         if self.times_ms:
             ordered = sorted(self.times_ms)
             marks = [(f"p{int(f * 100)}", percentile(ordered, f)) for f in (0.5, 0.9, 0.99)]
-            marks.append(("max", ordered[-1]))
+            marks.append(("max", self.times_max))
             shown = "  ".join(f"{label} {value:.3f}" for label, value in marks)
-            lines.append(f"  response times ms ({len(ordered)}): {shown}")
+            sampled = "" if self.times_seen == len(ordered) else f", sampled {len(ordered)}"
+            lines.append(f"  response times ms ({self.times_seen}{sampled}): {shown}")
         return "\n".join(lines)
 
 
@@ -824,6 +870,10 @@ def _byte_count(text: str) -> int:
     return value
 
 
+_ENDED = frozenset({"reject", "release", "abort", "close", "truncated", "evicted"})
+"""The association events after which no message of the association comes."""
+
+
 def register(subparsers: SubParsers) -> None:
     """Add the ``decode`` subcommand to the ``dimse-codec`` parser."""
     parser = subparsers.add_parser(
@@ -886,6 +936,26 @@ def register(subparsers: SubParsers) -> None:
         default=None,
         help="write each C-STORE-RQ data set to DIR as a DICOM Part-10 file (DIR is created)",
     )
+    parser.add_argument(
+        "--idle-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=IDLE_TIMEOUT,
+        help=(
+            "evict a connection with no packet for this long in capture time, reported as "
+            f"CONNECTION_EVICTED (default {IDLE_TIMEOUT:g}; 0: never)"
+        ),
+    )
+    parser.add_argument(
+        "--max-connections",
+        metavar="N",
+        type=int,
+        default=MAX_CONNECTIONS,
+        help=(
+            "follow at most N open connections, evicting the least recently active "
+            f"(default {MAX_CONNECTIONS}; 0: no cap)"
+        ),
+    )
     parser.set_defaults(handler=run)
 
 
@@ -914,14 +984,22 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         for record in decode_records(
-            sources, port=args.port, strict=args.strict, progress=progress
+            sources,
+            port=args.port,
+            strict=args.strict,
+            progress=progress,
+            idle_timeout=args.idle_timeout or None,
+            max_connections=args.max_connections or None,
         ):
-            if isinstance(record, AssociationEvent):
+            if export is not None and isinstance(record, AssociationEvent):
                 association = record.association
-                titles[association.index] = (
-                    association.calling_ae_title,
-                    association.called_ae_title,
-                )
+                if record.event in _ENDED:  # its messages are out: forget it (bounded memory)
+                    titles.pop(association.index, None)
+                else:
+                    titles[association.index] = (
+                        association.calling_ae_title,
+                        association.called_ae_title,
+                    )
             exported: tuple[Path | None, str | None] | None = None
             if (
                 export is not None

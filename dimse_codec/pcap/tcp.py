@@ -24,6 +24,7 @@ the frame its bytes came from, so the layer above can name the frames of every m
 from __future__ import annotations
 
 import enum
+import functools
 from bisect import bisect_left, bisect_right
 from collections import deque
 from dataclasses import dataclass
@@ -50,6 +51,13 @@ __all__ = [
     "TcpReassembler",
 ]
 
+IDLE_TIMEOUT = 300.0
+"""Seconds of capture time without a packet after which an open connection is evicted."""
+MAX_CONNECTIONS = 30_000
+"""Open connections followed at once; past it the least recently active one is evicted."""
+CLOSED_TIMEOUT = 120.0
+"""Seconds of capture time a closed connection is remembered, so its late packets are known."""
+
 _MASK = 0xFFFFFFFF
 _HALF = 1 << 31
 _MAX_ACK_JUMP = 1 << 30
@@ -68,7 +76,7 @@ class Direction(enum.IntEnum):
     @property
     def other(self) -> Direction:
         """The opposite direction."""
-        return Direction(1 - self)
+        return Direction.FORWARD if self else Direction.REVERSE
 
 
 class GapReason(str, enum.Enum):
@@ -88,6 +96,15 @@ class CloseReason(str, enum.Enum):
     RST = "rst"  # either side reset it
     CAPTURE_END = "capture-end"  # still open when the capture ended (see TcpReassembler.finish)
     REUSED = "reused"  # a new SYN with another initial sequence number reused the 4-tuple
+    IDLE = "idle"  # no packet for idle_timeout of capture time: evicted (see TcpReassembler)
+    CONNECTION_LIMIT = "connection-limit"  # evicted, least recently active, past max_connections
+
+
+@functools.lru_cache(maxsize=4096)
+def _address_text(address: bytes) -> str:
+    """A format for an address and a port: ``{}`` after an IPv4 address, brackets for IPv6."""
+    ip = ip_address(address)
+    return f"{ip}:{{}}" if ip.version == 4 else f"[{ip}]:{{}}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +120,7 @@ class Endpoint:
         return ip_address(self.address)
 
     def __str__(self) -> str:
-        ip = self.ip
-        return f"{ip}:{self.port}" if ip.version == 4 else f"[{ip}]:{self.port}"
+        return _address_text(self.address).format(self.port)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +286,8 @@ class ReassemblyStats:
     late_segments: int = 0  # segments for a closed connection (without SYN), dropped
     stale_fins: int = 0  # FINs below the bytes already in their stream, ignored
     ignored_resets: int = 0  # RSTs outside their stream's window, dropped (RFC 5961)
+    evicted_idle: int = 0  # open connections closed as IDLE (no packet for idle_timeout)
+    evicted_limit: int = 0  # open connections closed as CONNECTION_LIMIT (max_connections)
 
 
 # a waiting piece: (start, end, data or None for bytes known to be missing, frame, time_ns)
@@ -305,7 +323,7 @@ class _Half:
         self.fin_offset: int | None = None
         self.fin_frame = 0
         self.ended = False
-        self.history: deque[tuple[int, int, memoryview, int]] = deque()
+        self.history: deque[tuple[int, int, memoryview, int]] | None = None  # made on delivery
         self.history_bytes = 0
 
     def start(self, base_seq: int, syn_isn: int | None) -> None:
@@ -320,17 +338,24 @@ class _Half:
 
 
 class _Connection:
-    __slots__ = ("closed", "halves", "keys", "reason", "value")
+    __slots__ = ("closed", "halves", "keys", "last_time", "reason", "value")
 
-    def __init__(self, value: Connection, keys: tuple[_Key, _Key]) -> None:
+    def __init__(self, value: Connection, keys: tuple[_Key, _Key], time_ns: int | None) -> None:
         self.value = value
         self.halves = (_Half(), _Half())
         self.closed = False
         self.reason: CloseReason | None = None
         self.keys = keys
+        self.last_time = time_ns
+        """Capture time of its last packet (open), or of its close (closed)."""
 
 
 _Key = tuple[bytes, int, bytes, int]
+
+_EVICTIONS = frozenset({CloseReason.IDLE, CloseReason.CONNECTION_LIMIT})
+
+_CLOSED_HALVES = (_Half(), _Half())
+"""The stream state of every closed connection: empty, shared (their own is released)."""
 
 
 class TcpReassembler:
@@ -343,6 +368,14 @@ class TcpReassembler:
     ``reset_window`` is how far from the bytes a direction has sent a RST's sequence number may
     lie and still close the connection (a passive observer's stand-in for the receive window of
     RFC 5961 section 3; further away, the RST is reported and dropped).
+
+    So that memory does not grow with the length of a capture, connections are forgotten in
+    capture time (the packets' timestamps, never the clock): an open connection without a packet
+    for ``idle_timeout`` seconds (idle, or half-open: a SYN never answered or never followed) is
+    closed with :attr:`CloseReason.IDLE`; past ``max_connections`` open connections, the least
+    recently active one is closed with :attr:`CloseReason.CONNECTION_LIMIT`; a closed connection
+    is remembered (for its late packets) for ``closed_timeout`` seconds, and never more than
+    ``max_closed_connections`` of them. ``None`` turns a timeout or a cap off.
     """
 
     def __init__(
@@ -352,18 +385,26 @@ class TcpReassembler:
         history_bytes: int = 1 << 20,
         max_closed_connections: int = 65_536,
         reset_window: int = 1 << 24,
+        idle_timeout: float | None = IDLE_TIMEOUT,
+        max_connections: int | None = MAX_CONNECTIONS,
+        closed_timeout: float | None = CLOSED_TIMEOUT,
     ) -> None:
         self.max_buffered_bytes = max_buffered_bytes
         self.reset_window = reset_window
         self.history_limit = history_bytes
         self.max_closed_connections = max_closed_connections
+        self.max_connections = max_connections
+        self._idle_ns = None if idle_timeout is None else int(idle_timeout * 1e9)
+        self._closed_ns = None if closed_timeout is None else int(closed_timeout * 1e9)
         self.stats = ReassemblyStats()
         self._table: dict[_Key, tuple[_Connection, Direction]] = {}
-        self._open: dict[int, _Connection] = {}
+        self._open: dict[int, _Connection] = {}  # least recently active first
         self._closed: deque[_Connection] = deque()
         self._next_index = 0
         self._last_frame = 0
         self._last_time: int | None = None
+        self._now = 0  # the latest capture time seen (timestamps may step back)
+        self._deadline = -1  # nothing can expire before this capture time
 
     # --- public ------------------------------------------------------------------------------
 
@@ -371,12 +412,22 @@ class TcpReassembler:
         """Take the next packet of the capture; return the events it causes, in order."""
         events: list[TcpEvent] = []
         self._last_frame = packet.frame
-        self._last_time = packet.time_ns
+        time_ns = self._last_time = packet.time_ns
+        if time_ns is not None and time_ns > self._now:
+            self._now = time_ns
+            if time_ns > self._deadline:
+                self._expire(packet.frame, events)
         flags = int(packet.flags)
         key = (packet.src, packet.src_port, packet.dst, packet.dst_port)
         entry = self._table.get(key)
         if entry is not None:
             state, direction = entry
+            if not state.closed:
+                index = state.value.index
+                opened = self._open
+                opened[index] = opened.pop(index)  # now the most recently active
+                if time_ns is not None:
+                    state.last_time = time_ns
             if state.closed:
                 if not flags & _SYN:
                     self.stats.late_segments += 1
@@ -399,6 +450,10 @@ class TcpReassembler:
         if entry is None:
             state, direction = self._new_connection(packet, flags, key, events)
         self._segment(state, direction, packet, flags, events)
+        if self.max_connections is not None and len(self._open) > self.max_connections:
+            oldest = next(iter(self._open.values()))
+            self.stats.evicted_limit += 1
+            self._close(oldest, CloseReason.CONNECTION_LIMIT, packet.frame, time_ns, events)
         return events
 
     def finish(self) -> list[TcpEvent]:
@@ -414,6 +469,49 @@ class TcpReassembler:
                 events,
             )
         return events
+
+    def _expire(self, frame: int, events: list[TcpEvent]) -> None:
+        """Close the connections idle for ``idle_timeout`` and forget the closed ones past
+        ``closed_timeout`` (capture time: ``self._now``)."""
+        now = self._now
+        if self._idle_ns is not None:
+            opened = self._open
+            while opened:
+                oldest = next(iter(opened.values()))
+                if oldest.last_time is None or now - oldest.last_time <= self._idle_ns:
+                    break
+                self.stats.evicted_idle += 1
+                self._close(oldest, CloseReason.IDLE, frame, now, events)
+        if self._closed_ns is not None:
+            closed = self._closed
+            while closed:
+                last = closed[0].last_time
+                if last is None or now - last <= self._closed_ns:
+                    break
+                self._forget(closed.popleft())
+        # the oldest entries bound when the next one can expire (later ones only get older)
+        deadline = 1 << 80
+        if self._idle_ns is not None and self._open:
+            last = next(iter(self._open.values())).last_time
+            deadline = min(deadline, now if last is None else last + self._idle_ns)
+        if self._closed_ns is not None and self._closed:
+            last = self._closed[0].last_time
+            deadline = min(deadline, now if last is None else last + self._closed_ns)
+        self._deadline = deadline
+
+    def _due(self, time_ns: int | None, timeout: int | None) -> None:
+        """Something that expires ``timeout`` after ``time_ns`` was added: bring the deadline
+        forward if needed."""
+        if timeout is not None:
+            due = self._now if time_ns is None else time_ns + timeout
+            if due < self._deadline:
+                self._deadline = due
+
+    def _forget(self, old: _Connection) -> None:
+        """Drop a closed connection: its later packets start a new one."""
+        for key in old.keys:
+            if self._table.get(key, (None,))[0] is old:
+                del self._table[key]
 
     @property
     def open_connections(self) -> list[Connection]:
@@ -437,7 +535,8 @@ class TcpReassembler:
                 Direction.FORWARD,
             )
         value = Connection(self._next_index, endpoints, known, packet.frame)
-        state = _Connection(value, (key, reverse))
+        state = _Connection(value, (key, reverse), packet.time_ns)
+        self._due(packet.time_ns, self._idle_ns)
         self._next_index += 1
         self.stats.connections += 1
         self._open[value.index] = state
@@ -458,17 +557,17 @@ class TcpReassembler:
             self._flush(state, direction, frame, events)
         state.closed = True
         state.reason = reason
-        for half in state.halves:
-            half.pieces.clear()
-            half.starts.clear()
-            half.history.clear()
+        state.halves = _CLOSED_HALVES  # a closed connection keeps no stream state
+        if time_ns is not None:
+            state.last_time = time_ns
         del self._open[state.value.index]
-        self._closed.append(state)
-        while len(self._closed) > self.max_closed_connections:
-            old = self._closed.popleft()
-            for key in old.keys:
-                if self._table.get(key, (None,))[0] is old:
-                    del self._table[key]
+        if reason in _EVICTIONS:  # its later packets, if any, start a new connection
+            self._forget(state)
+        else:
+            self._closed.append(state)
+            self._due(state.last_time, self._closed_ns)
+            while len(self._closed) > self.max_closed_connections:
+                self._forget(self._closed.popleft())
         events.append(ConnectionClosed(state.value, reason, frame, time_ns))
 
     # --- segments ----------------------------------------------------------------------------
@@ -654,7 +753,7 @@ class TcpReassembler:
         """Compare old bytes [start, stop) (``data`` begins at ``start``) with the history."""
         if stop - start <= 1 and stop == half.next_offset:
             return  # a keep-alive probe repeats the last byte with any value
-        for h_start, h_end, h_data, h_frame in reversed(half.history):
+        for h_start, h_end, h_data, h_frame in reversed(half.history or ()):
             if h_end <= start:
                 break
             if h_start >= stop:
@@ -681,6 +780,8 @@ class TcpReassembler:
         half.next_offset = end
         self.stats.delivered_bytes += end - start
         history = half.history
+        if history is None:
+            history = half.history = deque()
         history.append((start, end, data, frame))
         half.history_bytes += end - start
         while half.history_bytes > self.history_limit and len(history) > 1:

@@ -22,6 +22,7 @@ lists, A-ASSOCIATE and its items, fixed-size PDUs, then the tables.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -250,7 +251,43 @@ def decode_pdu(
         )
     if pdu_type == PDUType.P_DATA_TF:
         return _decode_p_data(view, reserved, length, policy)
-    dec = _Decoder(bytes(view), policy)
+    raw = bytes(view)
+    if n <= _MEMO_BYTES and _hashable(policy):
+        return _decode_memo(raw, policy)
+    return _decode_other(raw, policy)
+
+
+def _hashable(policy: Policy) -> bool:
+    """Whether ``policy`` can key the memo (a subclass might hold unhashable fields)."""
+    try:
+        hash(policy)
+    except TypeError:
+        return False
+    return True
+
+
+_MEMO_BYTES = 4096
+"""The longest PDU other than P-DATA-TF whose decode is remembered (see :func:`_decode_memo`)."""
+
+
+@functools.lru_cache(maxsize=256)
+def _decode_memo(raw: bytes, policy: Policy) -> PDU:
+    """:func:`_decode_other`, remembered for the last 256 distinct PDUs (at most 1 MiB).
+
+    A peer sends the same A-ASSOCIATE-RQ bytes for every association (a monitor's echo each
+    minute, a modality's study after study) and gets the same A-ASSOCIATE-AC back: decoding
+    them once is exact, as a PDU is immutable and decoding depends on its bytes and the policy
+    alone. Errors are not remembered: they are raised again.
+    """
+    return _decode_other(raw, policy)
+
+
+def _decode_other(raw: bytes, policy: Policy) -> PDU:
+    """Decode a whole PDU other than P-DATA-TF (its header checked by :func:`decode_pdu`)."""
+    pdu_type, reserved, length = _PDU_HEADER.unpack_from(raw, 0)
+    name = pdu_name(pdu_type)
+    available = len(raw) - PDU_HEADER_SIZE
+    dec = _Decoder(raw, policy)
     dec.reserved(reserved, 1, name)
     declared = _declared_pdu_length(dec, length, available, name)
     body: Callable[[_Decoder, int, int | None], PDU] | None = _BODIES.get(pdu_type)
