@@ -30,6 +30,7 @@ from dimse_codec import (
 from dimse_codec.pdata import (
     MAX_PDU_LENGTH_FIELD,
     UNLIMITED_FRAGMENT,
+    Event,
     Fragment,
     IncompleteMessage,
     MessageReceived,
@@ -239,6 +240,25 @@ def test_an_empty_data_set_still_sends_its_last_pdv() -> None:
     both_policies(
         pdata(pdv(1, 3, command_of(store())), pdv(1, 0, b""), pdv(1, 2, b"ab")), D.EMPTY_PDV
     )
+
+
+def test_an_empty_last_pdv_after_data_is_reported_whole_and_split_alike() -> None:
+    """The bulk path keeps data PDUs as runs: an empty last PDV after them is still EMPTY_PDV."""
+    data = bytes(range(256)) * 64
+    stream = pdata(pdv(1, 3, command_of(store(data))))
+    stream += b"".join(pdata(pdv(1, 0, data[at : at + 1024])) for at in range(0, len(data), 1024))
+    stream += pdata(pdv(1, 2, b""))
+    whole = StreamDecoder().feed(stream)
+    split: list[Event] = []
+    decoder = StreamDecoder()
+    for at in range(len(stream)):
+        split += decoder.feed(stream[at : at + 1])
+    for events in (whole, split):
+        (event,) = [e for e in events if isinstance(e, MessageReceived)]
+        assert [d.code for d in event.diagnostics] == [D.EMPTY_PDV]
+        assert bytes(event.dataset or b"") == data
+    with pytest.raises(PolicyViolation):
+        StreamDecoder(policy=STRICT).feed(stream)
 
 
 def test_no_data_set_sends_only_the_command() -> None:

@@ -995,7 +995,8 @@ class StreamDecoder:
             mch & MCH_LAST
             and not mch & MCH_COMMAND
             and target.state == _DATA
-            and not any(not f.is_command for f in target.fragments if isinstance(f, Fragment))
+            # (runs of the bulk path are data fragments too)
+            and not any(type(f) is _Run or not f.is_command for f in target.fragments)
         ):
             notes.append(
                 self._problem(DiagnosticCode.EMPTY_PDV, "the PDV carries no bytes", offset, path)
