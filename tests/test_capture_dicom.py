@@ -119,6 +119,18 @@ def test_a_named_port_makes_any_connection_dicom_and_names_the_acceptor() -> Non
     assert rsp.name == "C-ECHO-RSP" and rsp.direction is A2R
 
 
+def test_a_lone_association_request_without_the_handshake_is_dicom() -> None:
+    rq = build_request("MODALITY", "ARCHIVE", [(VERIFICATION, [IMPLICIT])])
+    conversation = Conversation(server=("10.0.0.2", 4242))  # no SYN: recording began after it
+    capture = conversation.send(True, encode_pdu(rq)).capture()
+    found = records(capture)  # no --port: the whole A-ASSOCIATE-RQ says it is DICOM
+    events = [r for r in found if isinstance(r, AssociationEvent)]
+    assert events and events[0].association.calling_ae_title == "MODALITY"
+    # a lone PDU of another kind still needs a port (one header proves nothing)
+    bogus = Conversation(server=("10.0.0.2", 4242)).send(True, encode_pdu(AAbort())).capture()
+    assert not [r for r in records(bogus) if isinstance(r, AssociationEvent)]
+
+
 def test_other_tcp_traffic_is_ignored() -> None:
     conversation = Conversation(server=("10.0.0.2", 80)).handshake()
     conversation.send(True, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").send(

@@ -6,7 +6,8 @@ context, transfer syntax and matching request, gaps and problems. Each TCP direc
 :class:`~dimse_codec.pdata.StreamDecoder`, so state never leaks from one direction to the other
 (Wireshark keeps one per conversation). A connection is DICOM when it opens with a plausible
 A-ASSOCIATE-RQ, when a port was named, or when a capture that began mid-stream shows two PDU
-headers in a row; after a gap, decoding resumes at the next plausible PDU header.
+headers in a row or a whole A-ASSOCIATE-RQ; after a gap, decoding resumes at the next plausible
+PDU header.
 
 Each association seen from its A-ASSOCIATE-RQ on is followed through PS3.8 Table 9-10 for both
 sides at once (:class:`_Observer`): a PDU is a local primitive event for its sender's machine
@@ -402,6 +403,20 @@ def _plausible_pdu(data: bytes | bytearray | memoryview, pos: int) -> int | None
 def _looks_like_associate_rq(data: bytes) -> bool:
     """Whether a stream opens with an A-ASSOCIATE-RQ header."""
     return len(data) >= 12 and data[0] == 1 and _plausible_pdu(data, 0) is not None
+
+
+def _opens_with_whole_rq(data: bytes | bytearray) -> bool:
+    """Whether a stream seen from its middle opens with a whole A-ASSOCIATE-RQ (PS3.8 9.3.2):
+    a plausible header, protocol version 1, and the Application Context item (10H) first after
+    the fixed 68 bytes. A capture begun after the TCP handshake that holds only an association
+    request is then DICOM, where two PDU headers in a row cannot be seen."""
+    length = _plausible_pdu(data, 0) if data[:1] == b"\x01" else None
+    return (
+        length is not None
+        and len(data) >= 6 + length
+        and data[6:8] == b"\x00\x01"
+        and data[74] == 0x10
+    )
 
 
 # -- per-direction state ---------------------------------------------------------------------
@@ -836,7 +851,9 @@ class CaptureDecoder:
             if (index, direction) not in self._mid:
                 if len(head) >= 12:
                     return self._decided(index, _looks_like_associate_rq(bytes(head)))
-            elif (force or direction == grew) and _two_headers(head):
+            elif (force or direction == grew) and (
+                _two_headers(head) or _opens_with_whole_rq(head)
+            ):
                 return self._decided(index, True)
         if force or total >= 2 * _SYNC_WINDOW:
             return self._decided(index, False)

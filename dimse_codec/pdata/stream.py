@@ -996,7 +996,7 @@ class StreamDecoder:
             and not mch & MCH_COMMAND
             and target.state == _DATA
             # (runs of the bulk path are data fragments too)
-            and not any(type(f) is _Run or not f.is_command for f in target.fragments)
+            and not any(isinstance(f, _Run) or not f.is_command for f in target.fragments)
         ):
             notes.append(
                 self._problem(DiagnosticCode.EMPTY_PDV, "the PDV carries no bytes", offset, path)
