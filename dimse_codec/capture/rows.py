@@ -58,10 +58,10 @@ class Column(NamedTuple):
 
 
 MESSAGE_COLUMNS: tuple[Column, ...] = (
-    Column("key", "string", "the row's key: `association_uid/index`"),
+    Column("key", "string", "the row's key: `association_uid/message_number`"),
     Column("association", "int", "the association's number in the capture (from 0)"),
     Column("association_uid", "string", "an identifier of the association stable across runs"),
-    Column("index", "int", "the message's number in its association (from 1)"),
+    Column("message_number", "int", "the message's number in its association (from 1)"),
     Column("time", "float", "capture time of the message's last byte (seconds since the epoch)"),
     Column("first_time", "float", "capture time of the message's first byte"),
     Column("first_frame", "int", "the frame that carried the message's first byte"),
@@ -155,7 +155,7 @@ ASSOCIATION_COLUMNS: tuple[Column, ...] = (
         "`accepted`, `requested` or `unknown`",
     ),
     Column(
-        "end",
+        "ended_by",
         "string",
         "what ended it: `release`, `abort`, `reject`, `close` (TCP closed first), `truncated` "
         "(the capture ended first), or none (a new association took over its connection)",
@@ -289,6 +289,16 @@ class RowBuilder:
                 state.problems += record.count
         return []
 
+    @property
+    def open_associations(self) -> int:
+        """Associations seen and not ended: what the builder holds state for."""
+        return len(self._open)
+
+    @property
+    def waiting_requests(self) -> int:
+        """Requests of open associations still waiting for their final response."""
+        return sum(len(state.pending) for state in self._open.values())
+
     def finish(self) -> list[Row]:
         """The rows of associations that never ended (the records are over)."""
         rows = [self._close(index, None) for index in list(self._open)]
@@ -363,7 +373,7 @@ class RowBuilder:
             "contexts_proposed": None if request is None else len(request.presentation_contexts),
             "contexts_accepted": len(record.accepted_contexts) if answer is not None else None,
             "state": record.state,
-            "end": end,
+            "ended_by": end,
             "end_detail": _end_detail(record),
             "bytes_from_requestor": from_requestor,
             "bytes_from_acceptor": from_acceptor,
@@ -451,7 +461,7 @@ class RowBuilder:
             "key": key,
             "association": message.association,
             "association_uid": None if state is None else state.uid,
-            "index": None if state is None else state.messages,
+            "message_number": None if state is None else state.messages,
             "time": _seconds(message.time_ns),
             "first_time": _seconds(message.first_time_ns),
             "first_frame": message.first_frame,
@@ -466,8 +476,8 @@ class RowBuilder:
             "implementation_class_uid": _text(implementation),
             "implementation_version_name": _text(version),
             "context_id": message.context_id,
-            "abstract_syntax": _text(message.abstract_syntax),
-            "transfer_syntax": _text(message.transfer_syntax),
+            "abstract_syntax": message.abstract_syntax,
+            "transfer_syntax": message.transfer_syntax,
             "message": message.name,
             "service": None if spec is None else spec.service.name,
             "message_id": _whole(getattr(primitive, "MessageID", None)),
