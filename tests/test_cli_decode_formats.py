@@ -571,3 +571,18 @@ def test_the_schema_in_the_docs_is_the_schema() -> None:
     assert schema_table("Association rows") == [
         (c.name, c.type, c.meaning) for c in ASSOCIATION_COLUMNS
     ]
+
+
+def test_text_and_ndjson_go_to_output_as_they_would_to_stdout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capture = str(stalled_store(tmp_path))
+    for options, same in ((("--format", "text"), ()), (("--format", "ndjson"), ("--json",))):
+        assert main(["decode", capture, *same]) == 0
+        shown = capsys.readouterr().out
+        assert main(["decode", capture, *options]) == 0
+        assert capsys.readouterr().out == shown
+        assert main(["decode", capture, *options, "--output", str(tmp_path / "out")]) == 0
+        assert capsys.readouterr().out == ""
+        assert (tmp_path / "out").read_text(encoding="utf-8") == shown
+    assert shown.count('"type": "association_summary"') == 1
