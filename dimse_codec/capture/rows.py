@@ -31,7 +31,7 @@ from dimse_codec.capture.dicom import (
     DicomDirection,
     StreamGap,
 )
-from dimse_codec.dimse.status import StatusCategory, describe, service_for_message
+from dimse_codec.dimse.status import Status, StatusCategory, describe, service_for_message
 from dimse_codec.pcap.tcp import Endpoint
 from dimse_codec.pdu import AAbort, AAssociateAC, AAssociateRJ, AAssociateRQ
 
@@ -394,7 +394,7 @@ class RowBuilder:
     def _message(self, message: CapturedMessage) -> Row:
         state = self._state(message.association)
         if state is None:  # the decoder always names the association first; be safe
-            return Row("message", self._message_values(message, None, None, None))
+            return Row("message", self._message_values(message, None, None, None, None))
         state.messages += 1
         state.last_frame = max(state.last_frame, message.frame)
         if message.time_ns is not None:
@@ -403,10 +403,11 @@ class RowBuilder:
         spec = message.primitive.message_spec
         request: _Request | None = None
         status = message.status
-        category = None
+        described = None
         if status is not None:
             service = service_for_message(message.primitive, message.abstract_syntax)
-            category = describe(status, service).category
+            described = describe(status, service)
+        category = None if described is None else described.category
         if spec is not None and spec.is_request and spec.name != "C-CANCEL-RQ":
             state.requests += 1
             message_id = getattr(message.primitive, "MessageID", None)
@@ -430,7 +431,7 @@ class RowBuilder:
         elif category is StatusCategory.WARNING:
             state.warnings += 1
         state.stalls += len(message.stalls)
-        values = self._message_values(message, state, key, request)
+        values = self._message_values(message, state, key, request, described)
         return Row("message", values)
 
     def _message_values(
@@ -439,6 +440,7 @@ class RowBuilder:
         state: _Open | None,
         key: str | None,
         request: _Request | None,
+        described: Status | None,
     ) -> dict[str, RowValue]:
         primitive = message.primitive
         record = None if state is None else state.record
@@ -450,10 +452,6 @@ class RowBuilder:
             elif message.direction is DicomDirection.ACCEPTOR_TO_REQUESTOR:
                 sender = record.answer
         implementation, version, _ = _implementation(sender)
-        status = message.status
-        described = None
-        if status is not None:
-            described = describe(status, service_for_message(primitive, message.abstract_syntax))
         stalls = message.stalls
         longest = max(stalls, key=lambda stall: stall.duration_ns) if stalls else None
         spec = primitive.message_spec
@@ -486,7 +484,7 @@ class RowBuilder:
             ),
             "request_key": None if request is None else request.key,
             "request_frame": message.request_frame,
-            "status": status,
+            "status": message.status,
             "status_category": None if described is None else described.category.value,
             "status_meaning": None if described is None else described.meaning,
             "response_time": _seconds(message.response_time_ns),

@@ -154,7 +154,7 @@ def _zeek_text(value: str) -> str:
     return "".join(out)
 
 
-def _zeek_cell(value: RowValue, kind: str) -> str:
+def _zeek_cell(value: RowValue) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
@@ -211,7 +211,7 @@ class ZeekWriter:
             self._header(row.table, seconds)
         if seconds is not None:
             self._last = max(seconds, self._last or seconds)
-        cells = [_zeek_cell(row.values.get(c.name), kind) for _, kind, c in self._fields[row.table]]
+        cells = [_zeek_cell(row.values.get(c.name)) for _, _, c in self._fields[row.table]]
         self._handles[row.table].write("\t".join(cells) + "\n")
 
     def close(self) -> None:
