@@ -586,3 +586,27 @@ def test_text_and_ndjson_go_to_output_as_they_would_to_stdout(
         assert capsys.readouterr().out == ""
         assert (tmp_path / "out").read_text(encoding="utf-8") == shown
     assert shown.count('"type": "association_summary"') == 1
+
+
+def test_ctrl_c_leaves_readable_rows_of_what_was_decoded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("pyarrow")
+    from dimse_codec.cli import _types, decode
+
+    capture = stalled_store(tmp_path)
+    records = list(decode_capture(str(capture)))
+    stop = next(i for i, r in enumerate(records) if getattr(r, "name", "") == "C-STORE-RQ")
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        yield from records[:stop]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(decode, "decode_records", interrupted)
+    code = main(["decode", str(capture), "--format", "parquet", "--output", str(tmp_path / "out")])
+    assert code == _types.EXIT_INTERRUPTED
+    back = read_parquet(tmp_path / "out")
+    assert [m["message"] for m in back["message"]] == ["C-ECHO-RQ", "C-ECHO-RSP"]
+    (association,) = back["association"]
+    assert association["ended_by"] is None and association["state"] == "accepted"
+    assert association["messages"] == 2
