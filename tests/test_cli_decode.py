@@ -108,7 +108,8 @@ def ndjson(capsys: pytest.CaptureFixture[str], *argv: str) -> list[dict[str, Any
     assert code == 0 and err == ""
     lines = out.splitlines()
     objects = [json.loads(line) for line in lines]  # every line parses on its own
-    assert all(o["type"] in ("association", "message", "gap", "diagnostic") for o in objects)
+    kinds = ("association", "message", "gap", "diagnostic", "association_summary")
+    assert all(o["type"] in kinds for o in objects)
     return objects
 
 
@@ -159,7 +160,8 @@ def test_example_ndjson_fields_and_types(capsys: pytest.CaptureFixture[str]) -> 
     objects = ndjson(capsys, str(EXAMPLE))
     assert [o["type"] for o in objects] == ["association"] * 2 + ["message"] * 6 + [
         "association"
-    ] * 2
+    ] * 2 + ["association_summary"]
+    objects.pop()  # the association's row, checked in test_cli_decode_formats.py
     for obj in objects:
         fields = MESSAGE_FIELDS if obj["type"] == "message" else ASSOCIATION_FIELDS
         for name, types in fields.items():

@@ -20,7 +20,7 @@ PAGES = {
     "docs/pdata.md": 5,
     "docs/association.md": 3,
     "docs/capture.md": 2,
-    "docs/decode.md": 1,
+    "docs/decode.md": 2,
     "docs/quirks.md": 4,
     "docs/strategies.md": 1,
     "docs/fuzzing.md": 1,

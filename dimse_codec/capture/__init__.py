@@ -20,6 +20,7 @@ from dimse_codec.capture.dicom import (
     CaptureProblem,
     CaptureRecord,
     DicomDirection,
+    Stall,
     StreamGap,
     decode_capture,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "CaptureRecord",
     "CapturedMessage",
     "DicomDirection",
+    "Stall",
     "StreamGap",
     "decode_capture",
 ]

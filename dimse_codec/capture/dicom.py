@@ -94,6 +94,7 @@ from dimse_codec.tables.upper_layer import (
 from dimse_codec.upper_layer.machine import Machine
 
 __all__ = [
+    "ENDING_EVENTS",
     "AssociationEvent",
     "AssociationRecord",
     "CaptureDecoder",
@@ -101,9 +102,13 @@ __all__ = [
     "CaptureRecord",
     "CapturedMessage",
     "DicomDirection",
+    "Stall",
     "StreamGap",
     "decode_capture",
 ]
+
+DEFAULT_STALL_THRESHOLD_NS = 200_000_000
+"""A pause longer than this (0.2 s) inside one message's bytes is a :class:`Stall`."""
 
 _PENDING = frozenset({0xFF00, 0xFF01})
 _CANDIDATE = re.compile(rb"(?=[\x01-\x07]\x00)")
@@ -142,6 +147,24 @@ class AssociationRecord:
     abort: AAbort | None = None
     first_frame: int = 0
     last_frame: int = 0
+    octets: tuple[int, int] = (0, 0)
+    """Bytes captured in each TCP direction of the connection (``Direction.FORWARD``,
+    ``REVERSE``) since the association began, up to this snapshot (gaps not counted)."""
+
+    @property
+    def bytes_from_requestor(self) -> int | None:
+        """Bytes the requestor sent, once the roles are known."""
+        return self._octets_of(self.requestor)
+
+    @property
+    def bytes_from_acceptor(self) -> int | None:
+        """Bytes the acceptor sent, once the roles are known."""
+        return self._octets_of(self.acceptor)
+
+    def _octets_of(self, sender: Endpoint | None) -> int | None:
+        if sender is None:
+            return None
+        return self.octets[0 if sender == self.connection.endpoints[0] else 1]
 
     @property
     def calling_ae_title(self) -> str | None:
@@ -188,6 +211,20 @@ class AssociationEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class Stall:
+    """A pause inside one message: no byte of it came for ``duration_ns`` while more were due
+    (a sender waiting for an ACK, a slow disk, a congested link)."""
+
+    frame: int
+    """The frame whose bytes ended the pause."""
+    after_frame: int
+    """The frame of the bytes before the pause."""
+    offset: int
+    """The stream offset of the first byte after the pause."""
+    duration_ns: int
+
+
+@dataclass(frozen=True, slots=True)
 class CapturedMessage:
     """One DIMSE message as it crossed the capture, with where, when and what it answered."""
 
@@ -213,6 +250,11 @@ class CapturedMessage:
     """The A-ASSOCIATE-AC's Result/Reason for the message's context (PS3.8 Table 9-18):
     ``ACCEPTANCE``, a rejection, or None when the AC answered nothing for it (never proposed,
     not answered) or was not seen."""
+    first_time_ns: int | None = None
+    """Capture time of the frame that carried the message's first byte (``time_ns`` is its
+    last byte's): the difference is how long the message took to send."""
+    stalls: tuple[Stall, ...] = ()
+    """Pauses inside the message longer than the decoder's stall threshold, in order."""
 
     @property
     def name(self) -> str:
@@ -480,6 +522,25 @@ class _DirectionDecoder:
         _, frame, time_ns = self.frames[index]
         return frame, time_ns
 
+    def stalls(self, start: int, end: int, threshold_ns: int | None) -> tuple[Stall, ...]:
+        """Pauses over ``threshold_ns`` between the segments carrying stream bytes
+        ``start`` to ``end`` (one message)."""
+        if threshold_ns is None or end <= start or not self.frames:
+            return ()
+        first = max(bisect_right(self.offsets, start) - 1, 0)
+        last = bisect_right(self.offsets, end - 1)
+        frames = self.frames
+        begin, finish = frames[first][2], frames[last - 1][2]
+        if begin is None or finish is None or finish - begin <= threshold_ns:
+            return ()  # the whole message took less: no pause inside it can be longer
+        found = []
+        for index in range(first + 1, last):
+            offset, frame, time_ns = frames[index]
+            _, before_frame, before_ns = frames[index - 1]
+            if time_ns is not None and before_ns is not None and time_ns - before_ns > threshold_ns:
+                found.append(Stall(frame, before_frame, offset, time_ns - before_ns))
+        return tuple(found)
+
     def forget_before(self, offset: int) -> None:
         """Drop frame entries wholly before ``offset`` (bounded memory on long streams)."""
         index = bisect_right(self.offsets, offset) - 1
@@ -502,6 +563,8 @@ class _Assoc:
         the association mid-way or lost bytes of it (a gap): then nothing is judged."""
         self.last_frame = 0
         """The last frame seen; the next snapshot takes it (not one snapshot per message)."""
+        self.octets = [0, 0]
+        """Bytes captured per TCP direction since the association began."""
 
     def direction_of(self, direction: Direction) -> DicomDirection:
         """A TCP direction in the association's roles."""
@@ -523,6 +586,7 @@ class _Assoc:
             self.last_frame = changes["last_frame"]
         else:
             changes["last_frame"] = self.last_frame
+        changes["octets"] = (self.octets[0], self.octets[1])
         record = self.record
         # what dataclasses.replace does, without its per-call field introspection
         values = [changes.pop(name, getattr(record, name)) for name in _RECORD_FIELDS]
@@ -548,6 +612,8 @@ _CLOSE_EVENTS = {
 }
 """The association event of a connection that closed while its association was open (else
 ``close``)."""
+ENDING_EVENTS = frozenset({"reject", "release", "abort", "close", "truncated", "evicted"})
+"""The :class:`AssociationEvent` names after which no record of the association comes."""
 _CLOSE_STATES = {"close": "closed"}
 """The association state each such event leaves (else the event's name)."""
 
@@ -704,9 +770,18 @@ class CaptureDecoder:
     is what a capture tool wants: report and carry on.
     """
 
-    def __init__(self, *, port: int | None = None, policy: Policy = LENIENT) -> None:
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        policy: Policy = LENIENT,
+        stall_threshold_ns: int | None = DEFAULT_STALL_THRESHOLD_NS,
+    ) -> None:
         self.port = port
         self.policy = policy
+        self.stall_threshold_ns = stall_threshold_ns
+        """Pauses longer than this inside a message become its :attr:`CapturedMessage.stalls`
+        (``None``: none are looked for)."""
         self._conns: dict[int, _Conn | None] = {}  # None: decided not DICOM
         self._probe: dict[tuple[int, Direction], bytearray] = {}
         self._mid: set[tuple[int, Direction]] = set()
@@ -899,7 +974,12 @@ class CaptureDecoder:
         if isinstance(event, StreamData):
             half = self._half(conn, event.direction)
             half.note_frames(event.offset, event.first_frame, event.time_ns)
+            before = conn.association
+            if before is not None:  # counted first, so the snapshots of its PDUs include them
+                before.octets[event.direction] += len(event.data)
             out += self._bytes(conn, event.direction, half, event.offset, event.data)
+            if before is None and conn.association is not None:
+                conn.association.octets[event.direction] += len(event.data)
         elif isinstance(event, Gap):
             half = self._half(conn, event.direction)
             out += self._flush(conn, event.direction, half, event.frame)
@@ -1243,8 +1323,11 @@ class CaptureDecoder:
     def _message(
         self, conn: _Conn, direction: Direction, half: _DirectionDecoder, event: MessageReceived
     ) -> list[CaptureRecord]:
-        first_frame, _ = half.frame_at(half.base + event.offset)
+        first_frame, first_time_ns = half.frame_at(half.base + event.offset)
         frame, time_ns = half.frame_at(half.base + event.end - 1)
+        stalls = half.stalls(
+            half.base + event.offset, half.base + event.end, self.stall_threshold_ns
+        )
         fresh = conn.association is None
         assoc = self._assoc(conn, first_frame)
         out: list[CaptureRecord] = []
@@ -1299,6 +1382,8 @@ class CaptureDecoder:
                 request_frame,
                 response_time,
                 result,
+                first_time_ns,
+                stalls,
             )
         )
         out += self._follow(assoc, direction, None, first_frame, time_ns, half.base + event.offset)
@@ -1401,6 +1486,7 @@ def decode_capture(
     skip_unsupported_link_types: bool = True,
     idle_timeout: float | None = IDLE_TIMEOUT,
     max_connections: int | None = MAX_CONNECTIONS,
+    stall_threshold_ns: int | None = DEFAULT_STALL_THRESHOLD_NS,
 ) -> Iterator[CaptureRecord]:
     """Read a pcap/pcapng capture and yield its DICOM records in order (the I/O edge).
 
@@ -1422,7 +1508,8 @@ def decode_capture(
     UNSUPPORTED_LINK_TYPE problem whose ``count`` is its packets. A capture none of whose
     interfaces can be decoded raises :class:`~dimse_codec.pcap.errors.UnsupportedLinkType`
     (a pcap file at once, a pcapng file once read); so does the first such packet with
-    ``skip_unsupported_link_types=False``.
+    ``skip_unsupported_link_types=False``. ``stall_threshold_ns`` is the
+    :class:`CaptureDecoder`'s.
 
     ``idle_timeout`` (seconds of capture time) and ``max_connections`` bound the connections
     followed at once (see :class:`~dimse_codec.pcap.TcpReassembler`; ``None``: no bound): an
@@ -1430,7 +1517,7 @@ def decode_capture(
     CONNECTION_EVICTED problem (unless it was known not to be DICOM).
     """
     reassembler = TcpReassembler(idle_timeout=idle_timeout, max_connections=max_connections)
-    decoder = CaptureDecoder(port=port, policy=policy)
+    decoder = CaptureDecoder(port=port, policy=policy, stall_threshold_ns=stall_threshold_ns)
     cap = decoder._cap
     taken: dict[NoteKind, int] = {}
     per_interface = NoteKind.UNSUPPORTED_LINK_TYPE  # reported from reader.unsupported instead

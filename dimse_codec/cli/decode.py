@@ -45,7 +45,10 @@ from dimse_codec.capture import (
     StreamGap,
     decode_capture,
 )
+from dimse_codec.capture.dicom import DEFAULT_STALL_THRESHOLD_NS, ENDING_EVENTS
+from dimse_codec.capture.rows import Row, RowBuilder
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from dimse_codec.cli.formats import ROW_FORMATS, MissingExtra, RowWriter, open_writer
 from dimse_codec.cli.render import diagnostic_json, element_values, status_service
 from dimse_codec.dataset import decode_dataset
 from dimse_codec.diagnostics import Diagnostic
@@ -70,6 +73,7 @@ __all__ = [
     "BULK_DATA_MODES",
     "BULK_DATA_THRESHOLD",
     "DEFAULT_MAX_DATASET_JSON",
+    "FORMATS",
     "DatasetJsonCut",
     "association_json",
     "bulk_data_uri",
@@ -108,6 +112,8 @@ DEFAULT_MAX_DATASET_JSON = 1 << 20
 shown by its length and digest only, with ``json_cut`` saying so."""
 BULK_DATA_MODES = ("digest", "inline")
 """What ``--bulk-data`` accepts: bulk values as digest and length, or as base64."""
+FORMATS = ("text", "ndjson", *ROW_FORMATS)
+"""What ``--format`` accepts: text lines, NDJSON records (``--json``), or rows in files."""
 _BINARY_VRS = frozenset(str(vr) for vr in (BYTES_VR | AMBIGUOUS_VR)) - {"US or SS"}
 
 
@@ -243,6 +249,7 @@ def decode_records(
     progress: _Progress | None = None,
     idle_timeout: float | None = IDLE_TIMEOUT,
     max_connections: int | None = MAX_CONNECTIONS,
+    stall_threshold_ns: int | None = DEFAULT_STALL_THRESHOLD_NS,
 ) -> Iterator[CaptureRecord]:
     """Yield the records of the capture(s) at ``path`` (a truncated file ends with a problem)."""
     return decode_capture(
@@ -252,6 +259,7 @@ def decode_records(
         on_frame=None if progress is None else progress.update,
         idle_timeout=idle_timeout,
         max_connections=max_connections,
+        stall_threshold_ns=stall_threshold_ns,
     )
 
 
@@ -870,8 +878,15 @@ def _byte_count(text: str) -> int:
     return value
 
 
-_ENDED = frozenset({"reject", "release", "abort", "close", "truncated", "evicted"})
-"""The association events after which no message of the association comes."""
+def _seconds_arg(text: str) -> float:
+    """An argparse type: a number of seconds, more than 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"not a number of seconds over 0: {text!r}")
+    return value
 
 
 def register(subparsers: SubParsers) -> None:
@@ -897,11 +912,37 @@ def register(subparsers: SubParsers) -> None:
     parser.add_argument(
         "--port", type=int, default=None, help="treat connections on this TCP port as DICOM"
     )
-    parser.add_argument("--json", action="store_true", help="print NDJSON, one record per line")
+    parser.add_argument(
+        "--json", action="store_true", help="print NDJSON, one record per line (--format ndjson)"
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help=(
+            "text lines with a summary (the default), NDJSON records, or one row per message "
+            "and per association as CSV, Parquet or Zeek logs in the --output directory"
+        ),
+    )
+    parser.add_argument(
+        "--output",
+        metavar="PATH",
+        default=None,
+        help="write to PATH: a file for text and ndjson (default stdout), a directory for "
+        "csv, parquet and zeek (created)",
+    )
+    parser.add_argument(
+        "--stall-threshold",
+        metavar="SECONDS",
+        type=_seconds_arg,
+        default=DEFAULT_STALL_THRESHOLD_NS / 1e9,
+        help="a pause longer than this inside a message is a stall (default "
+        f"{DEFAULT_STALL_THRESHOLD_NS / 1e9:g})",
+    )
     parser.add_argument(
         "--datasets",
         action="store_true",
-        help="with --json, add each data set decoded as the DICOM JSON model",
+        help="with ndjson, csv, parquet or zeek, add each data set as the DICOM JSON model",
     )
     parser.add_argument(
         "--bulk-data",
@@ -959,12 +1000,34 @@ def register(subparsers: SubParsers) -> None:
     parser.set_defaults(handler=run)
 
 
+def _row_dataset(message: CapturedMessage, args: argparse.Namespace) -> str | None:
+    """The ``dataset_json`` cell: the DICOM JSON model of the data set, as JSON text."""
+    shown = _dataset_json(message, True, args.bulk_data == "inline", args.max_dataset_json or None)
+    if shown is None or "json" not in shown:
+        return None
+    return json.dumps(shown["json"])
+
+
+def _format(args: argparse.Namespace) -> str | None:
+    """The output format asked for, or None (and a message) when the options disagree."""
+    chosen: str = args.format or ("ndjson" if args.json else "text")
+    if args.json and chosen != "ndjson":
+        print(f"error: --json is --format ndjson, not {chosen}", file=sys.stderr)
+        return None
+    if chosen in ROW_FORMATS and args.output is None:
+        print(f"error: --format {chosen} writes files: give --output DIR", file=sys.stderr)
+        return None
+    return chosen
+
+
 def run(args: argparse.Namespace) -> int:
     """Decode the capture: 0 if read (even truncated), 1 if strict mode refused, 2 if unreadable,
-    130 after Ctrl-C (with the summary of what was decoded until then)."""
+    130 after Ctrl-C (with the summary, or the rows, of what was decoded until then)."""
+    chosen = _format(args)
+    if chosen is None:
+        return EXIT_USAGE
     progress = _Progress(sys.stderr)
     summary = _Summary()
-    out = sys.stdout
     names: list[str] = args.capture
     # one input is named in errors; several name themselves (the reader puts the file first)
     named = f"{'standard input' if names[0] == '-' else names[0]} " if len(names) == 1 else ""
@@ -977,10 +1040,37 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"error: cannot create {export}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_USAGE
+    writer: RowWriter | None = None
+    out: TextIO = sys.stdout
+    try:
+        if chosen in ROW_FORMATS:
+            writer = open_writer(chosen, Path(args.output), args.datasets)
+        elif args.output is not None:
+            out = open(args.output, "w", encoding="utf-8")  # noqa: SIM115 -- closed below
+    except MissingExtra as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    rows = None if chosen == "text" else RowBuilder()
+    counts: Counter[str] = Counter()
+
+    def emit(row: Row) -> None:
+        counts[row.table] += 1
+        if writer is not None:
+            writer.write(row)
+        elif row.table == "association":
+            out.write(json.dumps({"type": "association_summary", **row.values}) + "\n")
+
     try:
         sources = _capture_sources(names, out)
     except _InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if writer is not None:
+            writer.close()
+        if out is not sys.stdout:
+            out.close()
         return EXIT_USAGE
     try:
         for record in decode_records(
@@ -990,10 +1080,13 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
             idle_timeout=args.idle_timeout or None,
             max_connections=args.max_connections or None,
+            stall_threshold_ns=round(args.stall_threshold * 1e9),
         ):
             if export is not None and isinstance(record, AssociationEvent):
                 association = record.association
-                if record.event in _ENDED:  # its messages are out: forget it (bounded memory)
+                if (
+                    record.event in ENDING_EVENTS
+                ):  # its messages are out: forget it
                     titles.pop(association.index, None)
                 else:
                     titles[association.index] = (
@@ -1007,7 +1100,17 @@ def run(args: argparse.Namespace) -> int:
                 and record.name == "C-STORE-RQ"
             ):
                 exported = export_message(record, export, _sender_title(record, titles))
-            if args.json:
+            made = [] if rows is None else rows.feed(record)
+            if writer is not None:
+                for row in made:
+                    if (
+                        args.datasets
+                        and isinstance(record, CapturedMessage)
+                        and row.table == "message"
+                    ):
+                        row.values["dataset_json"] = _row_dataset(record, args)
+                    emit(row)
+            elif chosen == "ndjson":
                 line = record_json(
                     record,
                     datasets=args.datasets,
@@ -1019,20 +1122,34 @@ def run(args: argparse.Namespace) -> int:
                 if exported is not None:
                     line["exported"] = None if exported[0] is None else str(exported[0])
                     line["export_skipped"] = exported[1]
+                for row in made:  # a message line carries its row's columns too
+                    if row.table == "message":
+                        line.update((k, v) for k, v in row.values.items() if k not in line)
                 out.write(json.dumps(line) + "\n")
+                for row in made:
+                    if row.table == "association":
+                        emit(row)
             else:
                 summary.add(record)
                 out.write(record_text(record, show_secrets=args.show_secrets) + "\n")
                 if exported is not None and isinstance(record, CapturedMessage):
                     out.write(_export_text(record, *exported) + "\n")
+        for row in [] if rows is None else rows.finish():
+            emit(row)
+        progress.clear()
+        if chosen == "text":
+            out.write(summary.text() + "\n")
+        out.flush()  # here, so that a closed stdout is met while main() can still end quietly
     except BrokenPipeError:  # stdout closed, not the capture: main() ends quietly
         raise
     except KeyboardInterrupt:  # Ctrl-C: what was decoded so far, then the usual one line
         progress.clear()
         if sys.stderr.isatty():
             print(file=sys.stderr)  # past the ^C the terminal echoed
-        if not args.json:
+        if chosen == "text":
             out.write(summary.text() + "\n")
+        for row in [] if rows is None else rows.finish():  # the associations still open
+            emit(row)
         out.flush()
         print("dimse-codec: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -1055,10 +1172,17 @@ def run(args: argparse.Namespace) -> int:
         progress.clear()
         print(f"error: [{exc.code}] {exc}", file=sys.stderr)
         return EXIT_FAILED
-    progress.clear()
-    if not args.json:
-        out.write(summary.text() + "\n")
-    out.flush()  # here, so that a closed stdout is met while main() can still end quietly
+    finally:
+        if writer is not None:
+            writer.close()
+        if out is not sys.stdout:
+            out.close()
+    if writer is not None:
+        print(
+            f"decode: {counts['message']} message row(s), {counts['association']} association "
+            f"row(s) in {args.output}",
+            file=sys.stderr,
+        )
     if cut:
         print(
             f"decode: {cut} data set(s) longer than --max-dataset-json {args.max_dataset_json} "

@@ -19,7 +19,7 @@ from dimse_codec.dataset.structures import LONG_LENGTH_VRS
 from dimse_codec.dimse.codec import decode_command_set
 from dimse_codec.dimse.command_set import EXPLICIT_LONG_SIZE, HEADER_SIZE, parse_elements
 from dimse_codec.dimse.primitives import DIMSEPrimitive, UnknownMessage
-from dimse_codec.dimse.status import describe, service_for_dimse, service_for_sop_class
+from dimse_codec.dimse.status import describe, service_for_message
 from dimse_codec.dimse.values import DECODERS, decode_text
 from dimse_codec.policy import LENIENT, Diagnostic, Policy
 from dimse_codec.tables.elements import BY_TAG, format_tag
@@ -175,22 +175,8 @@ def _listing(policy: Policy) -> Policy:
 
 
 def status_service(primitive: DIMSEPrimitive, abstract_syntax: str | None = None) -> str | None:
-    """The service class whose status meanings apply (PS3.7 Annex C, PS3.4).
-
-    By the message's SOP Class first, then by the presentation context's abstract syntax when
-    the caller knows it, then by the DIMSE service.
-    """
-    for keyword in ("AffectedSOPClassUID", "RequestedSOPClassUID"):
-        uid = getattr(primitive, keyword, None)
-        if isinstance(uid, str) and uid:
-            service = service_for_sop_class(uid)
-            if service is not None:
-                return service
-    if abstract_syntax is not None:
-        service = service_for_sop_class(abstract_syntax)
-        if service is not None:
-            return service
-    return service_for_dimse(primitive.SERVICE.name) if primitive.SERVICE is not None else None
+    """The service class whose status meanings apply (see ``service_for_message``)."""
+    return service_for_message(primitive, abstract_syntax)
 
 
 def _view(

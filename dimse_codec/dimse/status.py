@@ -30,6 +30,7 @@ __all__ = [
     "meaning",
     "related_fields",
     "service_for_dimse",
+    "service_for_message",
     "service_for_sop_class",
 ]
 
@@ -160,3 +161,24 @@ def service_for_dimse(dimse_service: str) -> str | None:
 def service_for_sop_class(uid: str) -> str | None:
     """Return the service class whose status table applies to a SOP Class UID, or None."""
     return SOP_CLASS_SERVICE.get(uid.rstrip("\x00 "))
+
+
+def service_for_message(primitive: object, abstract_syntax: str | None = None) -> str | None:
+    """The service class whose status meanings apply to a message (PS3.7 Annex C, PS3.4).
+
+    By the message's SOP Class first, then by the presentation context's abstract syntax when
+    the caller knows it, then by the DIMSE service of ``primitive`` (a DIMSE primitive).
+    """
+    for keyword in ("AffectedSOPClassUID", "RequestedSOPClassUID"):
+        uid = getattr(primitive, keyword, None)
+        if isinstance(uid, str) and uid:
+            service = service_for_sop_class(uid)
+            if service is not None:
+                return service
+    if abstract_syntax is not None:
+        service = service_for_sop_class(abstract_syntax)
+        if service is not None:
+            return service
+    dimse = getattr(primitive, "SERVICE", None)
+    name = getattr(dimse, "name", None)
+    return service_for_dimse(name) if isinstance(name, str) else None
