@@ -91,3 +91,17 @@ def echo_and_store(
     conversation.send(False, message(build_response(store, 0xB000), 3))
     conversation.send(True, encode_pdu(AReleaseRQ())).send(False, encode_pdu(AReleaseRP()))
     return conversation.close()
+
+
+def lossy_store() -> bytes:
+    """echo_and_store with a 400-byte data set, one segment in the middle of it lost."""
+    dataset = b"\x10\x00\x10\x00PN\x90\x01" + b"A" * 400
+    conversation = echo_and_store(segment=40, dataset=dataset)
+    store_frames = [
+        i
+        for i, frame in enumerate(conversation.frames)
+        if frame.data[12:16] == bytes([10, 0, 0, 1]) and len(frame.data) > 40
+    ]
+    victim = store_frames[len(store_frames) * 3 // 4]
+    frames = conversation.frames[:victim] + conversation.frames[victim + 1 :]
+    return pcap(frames, link_type=101, nanoseconds=True)

@@ -364,8 +364,8 @@ VICTIMS: dict[str, Callable[[Recorded], Segment]] = {
 
 @pytest.mark.parametrize("victim", sorted(VICTIMS))
 def test_a_lost_segment(recorded: Recorded, victim: str) -> None:
-    """A StreamGap at the segment's offset and length; the cut message reported, never whole;
-    decoding resumes at the first PDU header after the gap; everything else as before."""
+    """A StreamGap at the segment's offset and length; the cut message reported as incomplete,
+    never whole; decoding resumes at the first PDU header after the gap; the rest as before."""
     segment = VICTIMS[victim](recorded)
     gap_start, gap_end = segment.offset, segment.end
     dropped = segment.record.frame
@@ -403,28 +403,48 @@ def test_a_lost_segment(recorded: Recorded, victim: str) -> None:
     assert (gap.offset, gap.length) == (gap_start, segment.record.length)
     assert gap.frame >= dropped  # revealed by a later frame (the acceptor's ACK past the hole)
 
+    # a message whose command set arrived is a message marked incomplete, not a problem
+    problem_codes = [code for code in expected_codes if code != "MESSAGE_INCOMPLETE"]
     found = problems(records)
-    assert codes(found) == expected_codes
+    assert codes(found) == problem_codes
     assert not problems(records, A2R)
     assert all(p.association == 0 for p in found)
     order = [r for r in records if isinstance(r, (StreamGap, CaptureProblem))]
-    assert order.index(gap) == len(expected_codes) - len(stray)  # flushed, gap, then resumed
+    assert order.index(gap) == len(problem_codes) - len(stray)  # flushed, gap, then resumed
+    got = [m for m in records if isinstance(m, CapturedMessage)]
+    cut = [m for m in got if m.incomplete is not None]
+    assert len(cut) == len(in_progress)
+    for message in cut:
+        (index,) = in_progress
+        assert gap_start >= recorded.stores[index].command_end
+        assert message.command_set == recorded.store_request(index).command_set
+        assert message.frame == before  # the last frame before the hole
+        assert message.incomplete is not None
+        assert message.incomplete.code.value == "MESSAGE_INCOMPLETE"
+        assert message.diagnostics == (message.incomplete,)
+        assert message.dataset_sha256 is None  # its data set is partial
     for problem in found:
-        if problem.diagnostic.code.value in ("STREAM_TRUNCATED", "MESSAGE_INCOMPLETE"):
+        if problem.diagnostic.code.value == "STREAM_TRUNCATED":
             assert problem.frame == before  # the last frame before the hole
-        if problem.diagnostic.code.value == "MESSAGE_INCOMPLETE":
-            (index,) = in_progress
-            assert gap_start >= recorded.stores[index].command_end
-            assert problem.data == recorded.store_request(index).command_set
         if problem.diagnostic.code.value == "DATA_BEFORE_COMMAND":
             (index,) = stray
             assert problem.frame == shift(recorded.store_request(index).frame)
             assert problem.data == b""
 
     # no damaged message delivered as whole; every other one exactly as before
-    got = [m for m in records if isinstance(m, CapturedMessage)]
-    assert [signature(m) for m in got] == expected_messages(recorded, lost, shift)
-    assert all(not m.diagnostics for m in got)
+    expected = expected_messages(recorded, lost - set(in_progress), shift)
+    for index in in_progress:  # delivered incomplete, up to the hole; its response answers it
+        request = signature(recorded.store_request(index), shift)
+        position = expected.index(request)
+        expected[position] = (*request[:8], None, request[9], before, None)
+        (answer,) = [
+            i
+            for i, sig in enumerate(expected)
+            if sig[2] == "C-STORE-RSP" and sig[3] == request[3] and sig[11] == request[10]
+        ]
+        expected[answer] = (*expected[answer][:11], before)
+    assert [signature(m) for m in got] == expected
+    assert all(not m.diagnostics for m in got if m.incomplete is None)
     events = [(r.event, r.frame) for r in records if isinstance(r, AssociationEvent)]
     intact = [
         (r.event, shift(r.frame)) for r in recorded.records if isinstance(r, AssociationEvent)
@@ -455,7 +475,7 @@ def test_a_file_cut_mid_record(recorded: Recorded) -> None:
     assert last.diagnostic.offset == middle.start  # the record the file ends in
     assert last.diagnostic.path == "capture"
 
-    got = [m for m in records if isinstance(m, CapturedMessage)]
+    *got, cut_store = [m for m in records if isinstance(m, CapturedMessage)]
     before = [m for m in recorded.messages if m.frame < middle.frame]
     assert [signature(m) for m in got] == [signature(m) for m in before]
     assert [m.name for m in got] == ["C-STORE-RQ", "C-STORE-RSP"] * 2
@@ -471,12 +491,16 @@ def test_a_file_cut_mid_record(recorded: Recorded) -> None:
     ]
     assert truncated.association.state == "truncated"
 
-    # the 3rd C-STORE-RQ, cut inside its data set, is reported with its command set
+    # the 3rd C-STORE-RQ, cut inside its data set, is a message marked incomplete
     found = problems(records)
-    assert codes(found) == ["STREAM_TRUNCATED", "MESSAGE_INCOMPLETE"]
+    assert codes(found) == ["STREAM_TRUNCATED"]
     last_before = [s for s in recorded.segments if s.record.frame < middle.frame][-1].record.frame
     assert all(p.frame == last_before for p in found)
-    assert found[1].data == recorded.store_request(2).command_set
+    assert cut_store.name == "C-STORE-RQ" and cut_store.frame == last_before
+    assert cut_store.command_set == recorded.store_request(2).command_set
+    assert cut_store.incomplete is not None
+    assert cut_store.incomplete.code.value == "MESSAGE_INCOMPLETE"
+    assert cut_store.dataset_sha256 is None
     assert [r for r in records if isinstance(r, CaptureProblem)] == [*found, last]
 
     error = strict_error(recorded.raw[:cut])

@@ -14,6 +14,7 @@ from dicom_conversation import (
     VERIFICATION,
     Conversation,
     echo_and_store,
+    lossy_store,
     message,
 )
 
@@ -27,6 +28,7 @@ from dimse_codec.capture import (
     StreamGap,
     decode_capture,
 )
+from dimse_codec.diagnostics import DiagnosticCode
 from dimse_codec.dimse.responses import build_response
 from dimse_codec.pcap import GapReason
 from dimse_codec.pdu import AAbort, AbortReason, AbortSource, RejectReasonUser, encode_pdu
@@ -158,6 +160,32 @@ def test_a_lost_segment_is_reported_and_decoding_resumes() -> None:
     assert names[:2] == ["C-ECHO-RQ", "C-ECHO-RSP"]
     assert "C-STORE-RSP" in names  # the other direction is untouched
     assert association_events(found)[-1] == "release"  # and the stream resynchronised
+
+
+def test_a_message_whose_data_set_lost_a_segment_is_still_a_message() -> None:
+    found = records(lossy_store())
+    gaps = [r for r in found if isinstance(r, StreamGap)]
+    assert len(gaps) == 1 and gaps[0].direction is R2A and gaps[0].length == 40
+    got = messages(found)
+    assert [m.name for m in got] == ["C-ECHO-RQ", "C-ECHO-RSP", "C-STORE-RQ", "C-STORE-RSP"]
+    store, response = got[2], got[3]
+    assert store.primitive.MessageID == 2  # type: ignore[attr-defined]
+    assert store.primitive.AffectedSOPInstanceUID == "1.2.3"  # type: ignore[attr-defined]
+    assert store.incomplete is not None
+    assert store.incomplete.code is DiagnosticCode.MESSAGE_INCOMPLETE
+    assert "data set" in store.incomplete.message
+    assert store.incomplete.offset == gaps[0].offset  # where the bytes stopped
+    assert store.incomplete in store.diagnostics
+    # the bytes that arrived are kept, but never digested as if whole
+    assert store.dataset is not None and 0 < len(store.dataset) < 410
+    assert bytes(store.dataset).startswith(b"\x10\x00\x10\x00PN\x90\x01AAAA")
+    assert store.dataset_sha256 is None
+    assert response.incomplete is None and response.request_frame == store.frame
+    assert response.response_time_ns is not None
+    # no MESSAGE_INCOMPLETE problem stands for it any more: the message does
+    problems = [r for r in found if isinstance(r, CaptureProblem)]
+    assert all(p.diagnostic.code is not DiagnosticCode.MESSAGE_INCOMPLETE for p in problems)
+    assert association_events(found)[-1] == "release"
 
 
 def test_abort_and_reject_are_association_events() -> None:

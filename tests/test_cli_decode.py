@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import re
@@ -22,6 +23,7 @@ from dicom_conversation import (
     VERIFICATION,
     Conversation,
     echo_and_store,
+    lossy_store,
     message,
 )
 from pydicom.dataset import Dataset
@@ -466,6 +468,47 @@ def test_export_writes_part10_files_with_bare_uids(
     assert all("exported" not in o for o in objects if o.get("message") != "C-STORE-RQ")
     plain = next(o for o in ndjson(capsys, path) if o.get("message") == "C-STORE-RQ")
     assert "exported" not in plain  # the field only appears with --export
+
+
+def test_an_incomplete_message_is_counted_marked_and_not_exported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, lossy_store())
+    out_dir = tmp_path / "out"
+    code, out, err = run(capsys, "--export", str(out_dir), path)
+    assert code == 0 and err == ""
+    reason = "the stream ended inside the data set of a message"
+    (line,) = [x for x in out.splitlines() if " C-STORE-RQ id=2 " in x]
+    assert line.endswith(f"(incomplete: {reason})")
+    assert re.search(rf"export skipped \(C-STORE-RQ\): incomplete: {reason}$", out, re.M)
+    assert list(out_dir.iterdir()) == []  # a partial data set is never written as a file
+    assert "messages: C-ECHO-RQ 1, C-ECHO-RSP 1, C-STORE-RQ 1, C-STORE-RSP 1" in out
+    assert "problems: DATA_BEFORE_COMMAND 1, MESSAGE_INCOMPLETE 1, STREAM_TRUNCATED 1" in out
+    rsp = next(x for x in out.splitlines() if " C-STORE-RSP id=2 " in x)
+    assert re.search(r"\brq=f(\d+)", rsp)[1] == re.search(r"^a0 f(\d+)", line)[1]  # type: ignore[index]
+
+    objects = ndjson(capsys, "--datasets", path)
+    store = next(o for o in objects if o.get("message") == "C-STORE-RQ")
+    assert store["incomplete"] is True and store["incomplete_reason"] == reason
+    assert store["message_id"] == 2 and store["sop_instance_uid"] == "1.2.3"
+    assert store["dataset"]["sha256"] is None and store["dataset_sha256"] is None
+    assert 0 < store["dataset"]["length"] == store["dataset_bytes"] < 410
+    assert "json" not in store["dataset"] and "partial" in store["dataset"]["error"]
+    assert "MESSAGE_INCOMPLETE" in store["diagnostic_codes"]
+    others = [o for o in objects if o["type"] == "message" and o is not store]
+    assert others and all(o["incomplete"] is False for o in others)
+    assert all(o["incomplete_reason"] is None for o in others)
+
+    code, _, err = run(capsys, "--format", "csv", "--output", str(tmp_path / "csv"), path)
+    assert code == 0 and err.startswith("decode: 4 message row(s)")
+    with (tmp_path / "csv" / "messages.csv").open(encoding="utf-8", newline="") as handle:
+        rows = {row["message"]: row for row in csv.DictReader(handle)}
+    assert rows["C-STORE-RQ"]["incomplete"] == "true" and rows["C-STORE-RQ"]["dataset_sha256"] == ""
+    assert rows["C-STORE-RSP"]["incomplete"] == "false"
+
+    found = [r for r in decode_capture(Path(path).read_bytes()) if isinstance(r, CapturedMessage)]
+    incomplete = next(m for m in found if m.name == "C-STORE-RQ")
+    assert export_message(incomplete, out_dir) == (None, f"incomplete: {reason}")
 
 
 def test_export_deflated_stays_deflated_and_reads_back(

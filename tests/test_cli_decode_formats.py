@@ -67,6 +67,8 @@ def typed(column: Column, text: str | None) -> Any:
         return int(text)
     if column.type == "float":
         return float(text)
+    if column.type == "bool":
+        return {"true": True, "false": False, "T": True, "F": False}[text]
     return text
 
 

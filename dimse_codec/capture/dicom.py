@@ -255,6 +255,11 @@ class CapturedMessage:
     last byte's): the difference is how long the message took to send."""
     stalls: tuple[Stall, ...] = ()
     """Pauses inside the message longer than the decoder's stall threshold, in order."""
+    incomplete: Diagnostic | None = None
+    """Why the message never became whole (bytes lost, interrupted, cut off), or None. Its
+    command set arrived whole, so it is still a message; ``dataset`` then holds only the data
+    set bytes that arrived, which is why ``dataset_sha256`` is None for it. Also in
+    ``diagnostics``."""
 
     @property
     def name(self) -> str:
@@ -274,8 +279,11 @@ class CapturedMessage:
 
     @property
     def dataset_sha256(self) -> str | None:
-        """SHA-256 of the data set bytes as carried on the wire (before any inflating)."""
-        return None if self.dataset is None else hashlib.sha256(self.dataset).hexdigest()
+        """SHA-256 of the data set bytes as carried on the wire (before any inflating); None for
+        an incomplete message, whose data set is partial."""
+        if self.dataset is None or self.incomplete is not None:
+            return None
+        return hashlib.sha256(self.dataset).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -1158,7 +1166,10 @@ class CaptureDecoder:
             if isinstance(event, PDUReceived):
                 out += self._pdu(conn, direction, half, event)
             elif isinstance(event, MessageReceived):
-                out += self._message(conn, direction, half, event)
+                out += self._message(conn, direction, half, event, event.primitive)
+            elif isinstance(event, IncompleteMessage) and event.primitive is not None:
+                # the command set arrived whole: a message, marked incomplete, nothing lost
+                out += self._message(conn, direction, half, event, event.primitive)
             elif isinstance(event, IncompleteMessage):
                 assoc = self._assoc(conn, half.frame_at(half.base + event.offset)[0])
                 frame, _ = half.frame_at(half.base + event.end - 1)
@@ -1321,7 +1332,12 @@ class CaptureDecoder:
         ]
 
     def _message(
-        self, conn: _Conn, direction: Direction, half: _DirectionDecoder, event: MessageReceived
+        self,
+        conn: _Conn,
+        direction: Direction,
+        half: _DirectionDecoder,
+        event: MessageReceived | IncompleteMessage,
+        primitive: DIMSEPrimitive,
     ) -> list[CaptureRecord]:
         first_frame, first_time_ns = half.frame_at(half.base + event.offset)
         frame, time_ns = half.frame_at(half.base + event.end - 1)
@@ -1331,7 +1347,6 @@ class CaptureDecoder:
         fresh = conn.association is None
         assoc = self._assoc(conn, first_frame)
         out: list[CaptureRecord] = []
-        primitive = event.primitive
         spec = primitive.message_spec
         if assoc.requestor_direction is None and spec is not None:
             # mid-stream: N-EVENT-REPORT goes from the acceptor (usually the SCP) the other way
@@ -1351,6 +1366,10 @@ class CaptureDecoder:
         result: PresentationContextResult | int | None = None
         guessed = None
         found = list(map(half.shifted, event.diagnostics)) + list(primitive.diagnostics)
+        incomplete = None
+        if isinstance(event, IncompleteMessage):
+            incomplete = half.shifted(event.reason)
+            found.append(incomplete)
         if context is not None:
             result = PresentationContextResult.ACCEPTANCE
         elif negotiated is not None:
@@ -1384,9 +1403,15 @@ class CaptureDecoder:
                 result,
                 first_time_ns,
                 stalls,
+                incomplete,
             )
         )
-        out += self._follow(assoc, direction, None, first_frame, time_ns, half.base + event.offset)
+        if incomplete is None:
+            # an incomplete message may be delivered late (when its stream closes, after the
+            # association ended): its PDUs are not followed through the state machine, as before
+            out += self._follow(
+                assoc, direction, None, first_frame, time_ns, half.base + event.offset
+            )
         return out
 
     def _unaccepted(

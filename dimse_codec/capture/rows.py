@@ -46,15 +46,16 @@ __all__ = [
     "RowValue",
 ]
 
-RowValue = str | int | float | None
-"""A cell: text, a whole number, a number of seconds, or None (unknown, or not applicable)."""
+RowValue = str | bool | int | float | None
+"""A cell: text, a flag, a whole number, a number of seconds, or None (unknown, or not
+applicable)."""
 
 
 class Column(NamedTuple):
     """One column of a row schema: its name, its type and what it holds."""
 
     name: str
-    type: Literal["string", "int", "float"]
+    type: Literal["string", "int", "float", "bool"]
     meaning: str
 
 
@@ -118,6 +119,11 @@ MESSAGE_COLUMNS: tuple[Column, ...] = (
     Column("sop_class_uid", "string", "Affected (or Requested) SOP Class UID"),
     Column("sop_instance_uid", "string", "Affected (or Requested) SOP Instance UID"),
     Column("diagnostic_codes", "string", "the codes of the message's diagnostics, space-separated"),
+    Column(
+        "incomplete",
+        "bool",
+        "the message never became whole (bytes lost or cut off): its data set is partial",
+    ),
 )
 """The columns of a message row, in order."""
 
@@ -511,6 +517,7 @@ class RowBuilder:
                 or getattr(primitive, "RequestedSOPInstanceUID", None)
             ),
             "diagnostic_codes": " ".join(d.code.value for d in message.diagnostics) or None,
+            "incomplete": message.incomplete is not None,
         }
 
 

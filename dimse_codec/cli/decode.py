@@ -485,7 +485,9 @@ def _dataset_json(
         "transfer_syntax": message.transfer_syntax,
     }
     if with_model:
-        if message.transfer_syntax is None:
+        if message.incomplete is not None:
+            out["error"] = "the message is incomplete: its data set is partial, not decoded"
+        elif message.transfer_syntax is None:
             out["error"] = (
                 "the transfer syntax is unknown (no accepted presentation context seen, "
                 "none guessed)"
@@ -546,6 +548,8 @@ def message_json(
         "response_time": _seconds(message.response_time_ns),
         "dataset": _dataset_json(message, datasets, bulk_data == "inline", max_dataset_json),
         "diagnostics": [diagnostic_json(d) for d in message.diagnostics],
+        "incomplete": message.incomplete is not None,
+        "incomplete_reason": None if message.incomplete is None else message.incomplete.message,
     }
 
 
@@ -672,6 +676,8 @@ def _message_text(message: CapturedMessage) -> str:
         parts.append(f"{message.response_time_ns / 1e6:.3f}ms")
     if message.transfer_syntax_guessed is not None:
         parts.append(f"ts={message.transfer_syntax} (guessed)")
+    if message.incomplete is not None:
+        parts.append(f"(incomplete: {message.incomplete.message})")
     lines = [" ".join(parts)]
     lines += [f"    ! {d.code.value}: {d.message}" for d in message.diagnostics]
     return "\n".join(lines)
@@ -738,6 +744,9 @@ class _Summary:
                 self.statuses[f"{record.status:04X}H {described.category.value}"] += 1
             if record.response_time_ns is not None:
                 self._time(record.response_time_ns / 1e6)
+            if record.incomplete is not None:  # still a problem: the message never finished
+                self.problems += 1
+                self.problem_codes[record.incomplete.code.value] += 1
         elif isinstance(record, StreamGap):
             self.gaps += 1
         else:  # a record past the cap stands for the problems it counts
@@ -808,6 +817,8 @@ def export_message(
     written exactly as carried (a deflated one stays deflated; its transfer syntax says so). An
     existing file is never overwritten: ``-1``, ``-2``, ... is added before ``.dcm``.
     """
+    if message.incomplete is not None:  # a partial data set is never written as a file
+        return None, f"incomplete: {message.incomplete.message}"
     if message.dataset is None:
         return None, "no data set"
     if not message.transfer_syntax:
@@ -1084,9 +1095,7 @@ def run(args: argparse.Namespace) -> int:
         ):
             if export is not None and isinstance(record, AssociationEvent):
                 association = record.association
-                if (
-                    record.event in ENDING_EVENTS
-                ):  # its messages are out: forget it
+                if record.event in ENDING_EVENTS:  # its messages are out: forget it
                     titles.pop(association.index, None)
                 else:
                     titles[association.index] = (

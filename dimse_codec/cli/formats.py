@@ -72,6 +72,8 @@ def table_columns(table: str, datasets: bool = False) -> tuple[Column, ...]:
 def _csv_cell(value: RowValue) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, float):
         return repr(value)
     return str(value)
@@ -130,6 +132,8 @@ def _zeek_field(column: Column) -> tuple[str, str]:
     if column.type == "float":
         kind = "time" if column.name in _ZEEK_TIMES else _ZEEK_FLOAT_TYPES.get(column.name)
         return column.name, kind or "interval"
+    if column.type == "bool":
+        return column.name, "bool"
     return column.name, "count" if column.type == "int" else "string"
 
 
@@ -157,6 +161,8 @@ def _zeek_text(value: str) -> str:
 def _zeek_cell(value: RowValue) -> str:
     if value is None:
         return "-"
+    if isinstance(value, bool):
+        return "T" if value else "F"
     if isinstance(value, float):
         return f"{value:.6f}" if math.isfinite(value) else "-"
     if isinstance(value, int):
@@ -260,7 +266,12 @@ class ParquetWriter:
         self.row_group = row_group
         self.rows_per_part = rows_per_part
         self.paths: list[Path] = []
-        types = {"string": pa.string(), "int": pa.int64(), "float": pa.float64()}
+        types = {
+            "string": pa.string(),
+            "int": pa.int64(),
+            "float": pa.float64(),
+            "bool": pa.bool_(),
+        }
         self._schemas: dict[str, Any] = {}
         self._columns: dict[str, tuple[Column, ...]] = {}
         self._buffers: dict[str, list[dict[str, RowValue]]] = {}
