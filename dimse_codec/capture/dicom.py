@@ -701,8 +701,9 @@ class _Side:
 
 
 def _checked(action: Action | None) -> Action:
-    """An action :meth:`_Side.allows` vouched for."""
-    assert action is not None
+    """An action :meth:`_Side.allows` vouched for (a library error, never an assert, if not)."""
+    if action is None:
+        raise DimseCodecError("the Upper Layer state table has no action for this event here")
     return action
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dimse_codec.association import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+from dimse_codec.dataset import DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN
 from dimse_codec.errors import DecodeError, TruncatedError
 
 __all__ = [
@@ -36,8 +37,6 @@ _HEAD = struct.Struct("<HH2sH")
 _LONG_LENGTH = struct.Struct("<I")
 _KEYWORDS = {0x0002: "MediaStorageSOPClassUID", 0x0003: "MediaStorageSOPInstanceUID"}
 _TRANSFER_SYNTAX = 0x0010
-_DEFLATED = "1.2.840.10008.1.2.1.99"
-"""Deflated Explicit VR Little Endian, whose odd-length stream is padded (PS3.5 A.5)."""
 _FIRST_READ = 4096
 """Bytes read first from a file for its meta; a longer meta (rare) is read on."""
 
@@ -147,7 +146,7 @@ def read_instance(path: str | Path) -> Instance:
         view = memoryview(handle.read())  # one copy from the page cache; slices are views
     meta = parse_file_meta(view)
     data: bytes | memoryview = view[meta.dataset_offset :]
-    if meta.transfer_syntax == _DEFLATED and len(data) % 2:
+    if meta.transfer_syntax == DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN.uid and len(data) % 2:
         data = bytes(data) + b"\x00"  # PS3.5 A.5: an odd deflated stream takes one NULL byte
     return Instance(meta.sop_class, meta.sop_instance, meta.transfer_syntax, data)
 
