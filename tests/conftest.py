@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from typing import NoReturn
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -19,11 +20,19 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 IN_CI = bool(os.environ.get("CI"))
 
 
+def peer_unavailable(local: str, in_ci: str | None = None) -> NoReturn:
+    """Skip locally with ``local`` as the reason; fail in CI, where every peer must run."""
+    if IN_CI:
+        pytest.fail(in_ci or local)
+    pytest.skip(local)
+
+
 def require_tool(name: str) -> str:
     """Path of a peer tool; skip locally when missing, fail in CI (peers must run there)."""
     path = shutil.which(name)
     if path is None:
-        if IN_CI:
-            pytest.fail(f"{name} is required in CI (installed by .ci/run)")
-        pytest.skip(f"{name} is not installed on this machine")
+        peer_unavailable(
+            f"{name} is not installed on this machine",
+            f"{name} is required in CI (installed by .ci/run)",
+        )
     return path

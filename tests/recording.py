@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import IN_CI, require_tool
+from conftest import peer_unavailable, require_tool
 
 from dimse_codec.capture import (
     AssociationEvent,
@@ -72,10 +72,7 @@ def tcpdump(
                 ready = True
                 break
         if not ready:
-            message = f"tcpdump could not capture on lo (exit {process.poll()})"
-            if IN_CI:
-                pytest.fail(message)
-            pytest.skip(message)
+            peer_unavailable(f"tcpdump could not capture on lo (exit {process.poll()})")
         yield path
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as marker:
             marker.sendto(SENTINEL, ("127.0.0.1", ports[0]))

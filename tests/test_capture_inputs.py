@@ -30,7 +30,7 @@ from typing import IO
 
 import capture_builder as cb
 import pytest
-from conftest import require_tool
+from conftest import peer_unavailable, require_tool
 from peers import dcmtk_server, free_port, run_tool, secondary_capture, write_part10
 from recording import tcpdump
 
@@ -344,7 +344,7 @@ def test_tcpdump_into_decode_shows_messages_as_they_happen(tmp_path: Path) -> No
                 if not line or b"listening on" in line:
                     break
             if b"listening on" not in line:
-                pytest.skip(f"tcpdump could not capture on lo (exit {dump.poll()})")
+                peer_unavailable(f"tcpdump could not capture on lo (exit {dump.poll()})")
             result = run_tool([echoscu, "127.0.0.1", str(port)])
             assert result.returncode == 0, result.stdout
             assert live.wait_for(b" C-ECHO-RSP "), live.out

@@ -336,7 +336,7 @@ def quantile(values: list[float], q: float) -> float:
 def test_the_duckdb_queries_of_the_docs(
     recorded: Recorded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    duckdb = pytest.importorskip("duckdb")
+    duckdb = pytest.importorskip("duckdb", reason="duckdb comes with the test extra")
     latency, failures, silent = sql_blocks()
     monkeypatch.chdir(recorded.out)
     (recorded.out / "decoded").unlink(missing_ok=True)
@@ -488,7 +488,7 @@ def test_datasets_add_the_dicom_json_model_as_a_column(tmp_path: Path) -> None:
 
 
 def test_parquet_row_groups_and_parts(tmp_path: Path) -> None:
-    pq = pytest.importorskip("pyarrow.parquet")
+    pq = pytest.importorskip("pyarrow.parquet", reason="pyarrow comes with the test extra")
     rows, _ = rows_of(stalled_store(tmp_path))
     rows = rows * 4  # 16 message rows and 4 association rows
     writer = ParquetWriter(tmp_path / "out", row_group=3, rows_per_part=7)
@@ -593,7 +593,7 @@ def test_text_and_ndjson_go_to_output_as_they_would_to_stdout(
 def test_ctrl_c_leaves_readable_rows_of_what_was_decoded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytest.importorskip("pyarrow")
+    pytest.importorskip("pyarrow", reason="pyarrow comes with the test extra")
     from dimse_codec.cli import _types, decode
 
     capture = stalled_store(tmp_path)
