@@ -9,6 +9,13 @@ A-ASSOCIATE-RQ, when a port was named, or when a capture that began mid-stream s
 headers in a row or a whole A-ASSOCIATE-RQ; after a gap, decoding resumes at the next plausible
 PDU header.
 
+Two conventions hold for every record. Its ``frame`` is the frame it was decided at: the latest
+frame fed when the decoder completed it (for bytes that arrive in order, the frame carrying its
+last byte), so records come out in the order of their frames, whatever the reordering, loss or
+interleaving of connections. Every byte offset in a record or its diagnostics is the offset in
+its direction's TCP stream, counted from the first byte seen of it, also after decoding resumed
+past a gap; a message in flight across a gap goes on after it (:meth:`StreamDecoder.gap`).
+
 Each association seen from its A-ASSOCIATE-RQ on is followed through PS3.8 Table 9-10 for both
 sides at once (:class:`_Observer`): a PDU is a local primitive event for its sender's machine
 and a received-PDU event for its receiver's, and one the table forbids is a
@@ -22,7 +29,7 @@ import hashlib
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any
 
@@ -231,7 +238,11 @@ class CapturedMessage:
     association: int
     direction: DicomDirection
     first_frame: int
+    """The frame that carried its first byte."""
     frame: int
+    """The frame it was decided at: that of its last byte, or, for a message bytes were lost
+    from, the frame at which it was given up (its last fragment, its response, the next command
+    on its context, the end of its stream)."""
     time_ns: int | None
     context_id: int
     abstract_syntax: str | None
@@ -260,6 +271,17 @@ class CapturedMessage:
     command set arrived whole, so it is still a message; ``dataset`` then holds only the data
     set bytes that arrived, which is why ``dataset_sha256`` is None for it. Also in
     ``diagnostics``."""
+    gaps: tuple[tuple[int, int], ...] = ()
+    """(offset, length) of each stretch of its direction's stream the capture lost while the
+    message was being sent (a :class:`StreamGap` each); the message is then incomplete."""
+    dataset_announced: int | None = None
+    """Data set bytes the PDV headers seen announced: those received (``len(dataset)``) plus
+    those of PDVs a gap cut short; None when no data set came."""
+
+    @property
+    def bytes_missing(self) -> int:
+        """Stream bytes lost inside the message: the sum of its ``gaps``."""
+        return sum(length for _, length in self.gaps)
 
     @property
     def name(self) -> str:
@@ -294,8 +316,10 @@ class StreamGap:
     connection: Connection
     direction: DicomDirection
     offset: int
+    """Offset of the first missing byte in the direction's stream (from its first byte seen)."""
     length: int | None
     frame: int
+    """The frame at which the reassembler knew the bytes were lost."""
     reason: GapReason
 
 
@@ -397,8 +421,11 @@ def _note_problem(note: CaptureNote) -> CaptureProblem:
     return CaptureProblem(None, DicomDirection.UNKNOWN, note.frame, diagnostic)
 
 
-def _skipped_interface(skipped: UnsupportedInterface, interface: Interface) -> CaptureProblem:
-    """The packets of an interface of an undecodable link type as one record that counts them."""
+def _skipped_interface(
+    skipped: UnsupportedInterface, interface: Interface, frame: int
+) -> CaptureProblem:
+    """The packets of an interface of an undecodable link type as one record that counts them,
+    decided at ``frame`` (the capture's last: the file has been read)."""
     name = f" ({interface.name})" if interface.name else ""
     frames = (
         f"frame {skipped.first_frame}"
@@ -413,9 +440,7 @@ def _skipped_interface(skipped: UnsupportedInterface, interface: Interface) -> C
     diagnostic = Diagnostic(
         DiagnosticCode.UNSUPPORTED_LINK_TYPE, message, skipped.offset, "capture"
     )
-    return CaptureProblem(
-        None, DicomDirection.UNKNOWN, skipped.first_frame, diagnostic, count=skipped.packets
-    )
+    return CaptureProblem(None, DicomDirection.UNKNOWN, frame, diagnostic, count=skipped.packets)
 
 
 # -- plausibility --------------------------------------------------------------------------------
@@ -478,7 +503,6 @@ class _DirectionDecoder:
     def __init__(self, policy: Policy, syncing: bool) -> None:
         self.policy = policy
         self.decoder: StreamDecoder | None = None
-        self.base = 0  # stream offset of the decoder's first byte
         self.syncing = syncing
         self.pending = bytearray()  # bytes waiting for a plausible header
         self.pending_offset = 0
@@ -500,22 +524,16 @@ class _DirectionDecoder:
             decoder.transfer_syntaxes.update(transfer_syntaxes)
 
     def start_decoder(self, offset: int) -> StreamDecoder:
-        """A fresh decoder whose byte 0 is stream ``offset``."""
+        """A fresh decoder whose first byte is stream ``offset`` (its offsets are the stream's)."""
         self.decoder = StreamDecoder(
             policy=self.policy,
             max_pdu_length=self.max_pdu_length,
             max_pdata_length=self.max_pdata_length,
             transfer_syntaxes=self.transfer_syntaxes,
+            offset=offset,
         )
-        self.base = offset
         self.syncing = False
         return self.decoder
-
-    def shifted(self, diagnostic: Diagnostic) -> Diagnostic:
-        """A decoder's diagnostic with its offset made a stream offset."""
-        if diagnostic.offset is None or not self.base:
-            return diagnostic
-        return replace(diagnostic, offset=diagnostic.offset + self.base)
 
     def note_frames(self, offset: int, frame: int, time_ns: int | None) -> None:
         """Remember which frame carried the bytes from ``offset`` on."""
@@ -801,11 +819,17 @@ class CaptureDecoder:
         ] = {}
         self._next_association = 0
         self._cap = _ProblemCap(policy.limits.max_diagnostics)
+        self._now = 0
+        """The latest frame of the events fed: the frame every record is decided at."""
 
     # -- input ---------------------------------------------------------------------------------
 
     def feed(self, event: TcpEvent) -> list[CaptureRecord]:
-        """Take one reassembly event; return the records it completed."""
+        """Take one reassembly event; return the records it completed, each labelled with the
+        frame it was decided at (the latest frame fed so far)."""
+        frame = event.last_frame if isinstance(event, StreamData) else event.frame
+        if frame > self._now:
+            self._now = frame
         connection = event.connection
         index = connection.index
         if isinstance(event, ConnectionClosed):
@@ -863,7 +887,7 @@ class CaptureDecoder:
             f"{why}); later packets of its 4-tuple start a new connection"
         )
         diagnostic = Diagnostic(code, text, None, f"connection {connection}")
-        return [CaptureProblem(None, DicomDirection.UNKNOWN, event.frame, diagnostic)]
+        return [CaptureProblem(None, DicomDirection.UNKNOWN, self._now, diagnostic)]
 
     def finish(self) -> list[CaptureRecord]:
         """Nothing more will come (call after :meth:`TcpReassembler.finish` events)."""
@@ -991,9 +1015,6 @@ class CaptureDecoder:
                 conn.association.octets[event.direction] += len(event.data)
         elif isinstance(event, Gap):
             half = self._half(conn, event.direction)
-            out += self._flush(conn, event.direction, half, event.frame)
-            half.syncing = True
-            half.pending.clear()
             if conn.association is not None:
                 conn.association.observer = None  # PDUs may be lost: stop judging
             index, way = self._where(conn, event.direction)
@@ -1004,10 +1025,11 @@ class CaptureDecoder:
                     way,
                     event.offset,
                     event.length,
-                    event.frame,
+                    self._now,
                     event.reason,
                 )
             )
+            out += self._lose(conn, event.direction, half, event)
         elif isinstance(event, RetransmissionMismatch):
             index, way = self._where(conn, event.direction)
             diagnostic = Diagnostic(
@@ -1017,7 +1039,7 @@ class CaptureDecoder:
                 event.offset,
                 f"connection {conn.connection}",
             )
-            out.append(CaptureProblem(index, way, event.frame, diagnostic))
+            out.append(CaptureProblem(index, way, self._now, diagnostic))
         elif isinstance(event, ResetIgnored):
             if self._cap.admit(DiagnosticCode.RST_OUT_OF_WINDOW):
                 index, way = self._where(conn, event.direction)
@@ -1029,7 +1051,7 @@ class CaptureDecoder:
                     None,
                     f"connection {conn.connection}",
                 )
-                out.append(CaptureProblem(index, way, event.frame, diagnostic))
+                out.append(CaptureProblem(index, way, self._now, diagnostic))
         elif isinstance(event, LateSegment):
             if self._cap.admit(DiagnosticCode.SEGMENT_AFTER_RESET):
                 diagnostic = Diagnostic(
@@ -1039,10 +1061,10 @@ class CaptureDecoder:
                     None,
                     f"connection {conn.connection}",
                 )
-                out.append(CaptureProblem(None, DicomDirection.UNKNOWN, event.frame, diagnostic))
+                out.append(CaptureProblem(None, DicomDirection.UNKNOWN, self._now, diagnostic))
         elif isinstance(event, StreamEnded):
             half = self._half(conn, event.direction)
-            out += self._flush(conn, event.direction, half, event.frame)
+            out += self._flush(conn, event.direction, half)
         elif isinstance(event, ConnectionClosed):
             out += self._close_halves(conn, event)
         return out
@@ -1073,8 +1095,17 @@ class CaptureDecoder:
             start = half.pending_offset + found
             rest = bytes(half.pending[found:])
             half.pending.clear()
-            decoder = half.start_decoder(start)
-            return self._feed(conn, direction, half, decoder, rest)
+            half.syncing = False
+            decoder = half.decoder
+            if decoder is None:
+                decoder = half.start_decoder(start)
+                return self._feed(conn, direction, half, decoder, rest)
+            try:  # the same decoder goes on: a message in flight continues after the gap
+                skipped = decoder.gap(start, 0)
+            except DimseCodecError as exc:
+                return self._decoder_failed(conn, direction, half, exc, start)
+            out = self._events(conn, direction, half, skipped)
+            return out + self._feed(conn, direction, half, decoder, rest)
         current = half.decoder
         if current is None:  # pragma: no cover - set above
             return []
@@ -1095,18 +1126,23 @@ class CaptureDecoder:
             if self.policy.strict:
                 raise
             done = self._events(conn, direction, half, decoder.events_before_error())
-            return done + self._decoder_failed(conn, direction, half, exc)
+            return done + self._decoder_failed(conn, direction, half, exc, decoder.offset)
         return self._events(conn, direction, half, events)
 
     def _decoder_failed(
-        self, conn: _Conn, direction: Direction, half: _DirectionDecoder, exc: DimseCodecError
+        self,
+        conn: _Conn,
+        direction: Direction,
+        half: _DirectionDecoder,
+        exc: DimseCodecError,
+        offset: int,
     ) -> list[CaptureRecord]:
-        """A stream decoder gave up (a cap, or strict mode): report it and resynchronise."""
+        """A stream decoder gave up at stream ``offset`` (a cap, or strict mode): report it and
+        resynchronise."""
         if self.policy.strict:
             raise exc
         index, way = self._where(conn, direction)
-        offset = half.base + (half.decoder.offset if half.decoder is not None else 0)
-        frame, _ = half.frame_at(offset)
+        frame = self._now
         half.decoder = None
         half.syncing = True
         half.pending.clear()
@@ -1121,9 +1157,9 @@ class CaptureDecoder:
         ]
 
     def _flush(
-        self, conn: _Conn, direction: Direction, half: _DirectionDecoder, frame: int
+        self, conn: _Conn, direction: Direction, half: _DirectionDecoder
     ) -> list[CaptureRecord]:
-        """The bytes of this direction stop (a gap or its end): report what was unfinished."""
+        """The bytes of this direction end: report what was unfinished."""
         decoder = half.decoder
         if decoder is None:
             return []
@@ -1131,26 +1167,40 @@ class CaptureDecoder:
         try:
             events = decoder.close()
         except DimseCodecError as exc:
-            return self._decoder_failed(conn, direction, half, exc)
+            return self._decoder_failed(conn, direction, half, exc, decoder.offset)
+        return self._events(conn, direction, half, events)
+
+    def _lose(
+        self, conn: _Conn, direction: Direction, half: _DirectionDecoder, gap: Gap
+    ) -> list[CaptureRecord]:
+        """Bytes of this direction are missing: the decoder cuts the PDU they fell in and keeps
+        the messages in flight, and decoding resumes at the next plausible PDU header."""
+        half.syncing = True
+        half.pending.clear()
+        decoder = half.decoder
+        if decoder is None or gap.length is None:
+            return self._flush(conn, direction, half)
+        try:
+            events = decoder.gap(gap.offset, gap.length)
+        except DimseCodecError as exc:
+            return self._decoder_failed(conn, direction, half, exc, gap.offset)
         return self._events(conn, direction, half, events)
 
     def _close_halves(self, conn: _Conn, event: ConnectionClosed | None) -> list[CaptureRecord]:
         out: list[CaptureRecord] = []
         for direction, half in conn.halves.items():
-            frame = event.frame if event is not None else 0
-            out += self._flush(conn, direction, half, frame)
+            out += self._flush(conn, direction, half)
         assoc = conn.association
         if assoc is not None and assoc.record.state not in ("released", "aborted", "rejected"):
             reason = event.reason if event is not None else CloseReason.CAPTURE_END
             name = _CLOSE_EVENTS.get(reason, "close")
             record = assoc.update(state=_CLOSE_STATES.get(name, name))
-            frame = event.frame if event is not None else record.last_frame
             out.append(
                 AssociationEvent(
                     name,
                     record,
                     DicomDirection.UNKNOWN,
-                    frame,
+                    self._now,
                     event.time_ns if event is not None else None,
                 )
             )
@@ -1172,35 +1222,31 @@ class CaptureDecoder:
                 # the command set arrived whole: a message, marked incomplete, nothing lost
                 out += self._message(conn, direction, half, event, event.primitive)
             elif isinstance(event, IncompleteMessage):
-                assoc = self._assoc(conn, half.frame_at(half.base + event.offset)[0])
-                frame, _ = half.frame_at(half.base + event.end - 1)
+                assoc = self._assoc(conn, half.frame_at(event.offset)[0])
+                frame = self._now
                 way = assoc.direction_of(direction)
                 out += [
-                    CaptureProblem(assoc.index, way, frame, half.shifted(diagnostic))
+                    CaptureProblem(assoc.index, way, frame, diagnostic)
                     for diagnostic in event.diagnostics
                 ]
-                out.append(
-                    CaptureProblem(
-                        assoc.index, way, frame, half.shifted(event.reason), event.command_set
-                    )
-                )
+                out.append(CaptureProblem(assoc.index, way, frame, event.reason, event.command_set))
             elif isinstance(event, StreamDiagnostic):
-                diagnostic = half.shifted(event.diagnostic)
-                offset = diagnostic.offset
-                where = half.frame_at(offset)[0] if offset is not None else None
                 index, way = self._where(conn, direction)
-                out.append(CaptureProblem(index, way, where, diagnostic, event.data, event.count))
+                out.append(
+                    CaptureProblem(index, way, self._now, event.diagnostic, event.data, event.count)
+                )
         decoder = half.decoder
         if decoder is not None and not decoder.in_progress:
-            half.forget_before(half.base + decoder.offset)
+            half.forget_before(decoder.offset)
         return out
 
     def _pdu(
         self, conn: _Conn, direction: Direction, half: _DirectionDecoder, event: PDUReceived
     ) -> list[CaptureRecord]:
         pdu = event.pdu
-        frame, time_ns = half.frame_at(half.base + event.offset)
-        offset = half.base + event.offset
+        first, time_ns = half.frame_at(event.offset)
+        frame = self._now
+        offset = event.offset
         if isinstance(pdu, AAssociateRQ):
             out: list[CaptureRecord] = []
             previous = conn.association
@@ -1208,13 +1254,13 @@ class CaptureDecoder:
                 # a new association on the same connection (PS3.8 wants a new one)
                 out += self._follow(previous, direction, pdu, frame, time_ns, offset)
                 conn.association = None
-            assoc = self._assoc(conn, frame)
+            assoc = self._assoc(conn, first)
             assoc.set_requestor(direction)
             assoc.observer = _Observer()
             record = assoc.update(request=pdu, state="requested", last_frame=frame)
             way = assoc.direction_of(direction)
             return [*out, AssociationEvent("request", record, way, frame, time_ns)]
-        assoc = self._assoc(conn, frame)
+        assoc = self._assoc(conn, first)
         if assoc.requestor_direction is None and isinstance(
             pdu, (AAssociateAC, AAssociateRJ, AReleaseRP)
         ):
@@ -1340,14 +1386,13 @@ class CaptureDecoder:
         event: MessageReceived | IncompleteMessage,
         primitive: DIMSEPrimitive,
     ) -> list[CaptureRecord]:
-        first_frame, first_time_ns = half.frame_at(half.base + event.offset)
-        frame, time_ns = half.frame_at(half.base + event.end - 1)
-        stalls = half.stalls(
-            half.base + event.offset, half.base + event.end, self.stall_threshold_ns
-        )
+        first_frame, first_time_ns = half.frame_at(event.offset)
+        time_ns = half.frame_at(event.end - 1)[1]
+        frame = self._now
+        stalls = half.stalls(event.offset, event.end, self.stall_threshold_ns)
+        out = self._answered(conn, direction, primitive)
         fresh = conn.association is None
         assoc = self._assoc(conn, first_frame)
-        out: list[CaptureRecord] = []
         spec = primitive.message_spec
         if assoc.requestor_direction is None and spec is not None:
             # mid-stream: N-EVENT-REPORT goes from the acceptor (usually the SCP) the other way
@@ -1357,7 +1402,7 @@ class CaptureDecoder:
             record = assoc.update(state="unknown", last_frame=frame)
             out.append(
                 AssociationEvent(
-                    "mid-stream", record, assoc.direction_of(direction), first_frame, time_ns
+                    "mid-stream", record, assoc.direction_of(direction), frame, time_ns
                 )
             )
         negotiated = assoc.record.negotiated
@@ -1366,16 +1411,21 @@ class CaptureDecoder:
         syntax = None if context is None else context.transfer_syntax
         result: PresentationContextResult | int | None = None
         guessed = None
-        found = list(map(half.shifted, event.diagnostics)) + list(primitive.diagnostics)
+        found = [*event.diagnostics, *primitive.diagnostics]
         incomplete = None
+        gaps: tuple[tuple[int, int], ...] = ()
+        announced = event.dataset_length
         if isinstance(event, IncompleteMessage):
-            incomplete = half.shifted(event.reason)
+            incomplete = event.reason
             found.append(incomplete)
+            gaps = event.gaps
+            if announced is not None:
+                announced += event.missing
         if context is not None:
             result = PresentationContextResult.ACCEPTANCE
         elif negotiated is not None:
             # the AC did not accept this context: report it, and never guess a syntax
-            where = half.base + event.offset
+            where = event.offset
             abstract, result = self._unaccepted(assoc.record, event.context_id, where, found)
         elif event.dataset is not None:
             sniffed = sniff_transfer_syntax(event.dataset)
@@ -1405,15 +1455,31 @@ class CaptureDecoder:
                 first_time_ns,
                 stalls,
                 incomplete,
+                gaps,
+                announced,
             )
         )
         if incomplete is None:
             # an incomplete message may be delivered late (when its stream closes, after the
             # association ended): its PDUs are not followed through the state machine, as before
-            out += self._follow(
-                assoc, direction, None, first_frame, time_ns, half.base + event.offset
-            )
+            out += self._follow(assoc, direction, None, frame, time_ns, event.offset)
         return out
+
+    def _answered(
+        self, conn: _Conn, direction: Direction, primitive: DIMSEPrimitive
+    ) -> list[CaptureRecord]:
+        """A response came: its request, if still in flight with bytes lost to a gap, will
+        never finish; it is reported now (before its response, which then matches it)."""
+        spec = primitive.message_spec
+        answered = getattr(primitive, "MessageIDBeingRespondedTo", None)
+        other = conn.halves.get(direction.other)
+        if spec is None or spec.is_request or not isinstance(answered, int) or other is None:
+            return []
+        decoder, context_id = other.decoder, primitive.context_id
+        if decoder is None or context_id is None:
+            return []
+        events = decoder.answered(context_id, answered)
+        return self._events(conn, direction.other, other, events) if events else []
 
     def _unaccepted(
         self, record: AssociationRecord, context_id: int, offset: int, sink: list[Diagnostic]
@@ -1557,7 +1623,9 @@ def decode_capture(
     with CaptureReader(source, skip_unsupported_link_types=skip_unsupported_link_types) as reader:
         if skip_unsupported_link_types and (error := reader.link_type_error()) is not None:
             raise error
+        last = 0
         for packet in reader:
+            last = packet.frame
             if on_frame is not None:
                 on_frame(packet.frame)
             if reader.notes:
@@ -1570,9 +1638,12 @@ def decode_capture(
                 cap.count(_NOTE_CODES[kind], seen - taken.get(kind, 0))
         if skip_unsupported_link_types and (error := reader.link_type_error()) is not None:
             raise error
-        for skipped in reader.unsupported.values():
+        skipped_interfaces = reader.unsupported.values()
+        last = max([last, *(skipped.last_frame for skipped in skipped_interfaces)])
+        for skipped in skipped_interfaces:
             if cap.admit(DiagnosticCode.UNSUPPORTED_LINK_TYPE):
-                yield _skipped_interface(skipped, reader.interfaces[skipped.interface])
+                interface = reader.interfaces[skipped.interface]
+                yield _skipped_interface(skipped, interface, max(last, decoder._now))
             else:
                 cap.count(DiagnosticCode.UNSUPPORTED_LINK_TYPE, skipped.packets - 1)
         truncations = reader.truncations
