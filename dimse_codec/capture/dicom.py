@@ -24,24 +24,24 @@ and a received-PDU event for its receiver's, and one the table forbids is a
 
 from __future__ import annotations
 
-import enum
-import hashlib
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
-from types import MappingProxyType
 from typing import Any
 
 from dimse_codec._deprecation import deprecated_aliases
-from dimse_codec.association import (
-    Aborted,
-    Accepted,
-    AcceptedContext,
-    Association,
-    Rejected,
-    RejectedContext,
-    read_response,
+from dimse_codec.association import Aborted, Accepted, Rejected, read_response
+from dimse_codec.capture.observer import _ASSOCIATION_PDUS, _Observer, _violation_text
+from dimse_codec.capture.records import (
+    AssociationEvent,
+    AssociationRecord,
+    CapturedMessage,
+    CaptureProblem,
+    CaptureRecord,
+    DicomDirection,
+    Stall,
+    StreamGap,
 )
 from dimse_codec.dataset.sniff import sniff_transfer_syntax
 from dimse_codec.dimse.primitives import DIMSEPrimitive
@@ -62,7 +62,6 @@ from dimse_codec.pcap.tcp import (
     ConnectionClosed,
     ConnectionOpened,
     Direction,
-    Endpoint,
     Gap,
     GapReason,
     LateSegment,
@@ -88,17 +87,9 @@ from dimse_codec.pdu import (
     AReleaseRP,
     AReleaseRQ,
     PresentationContextResult,
-    UserIdentityRQSubItem,
 )
 from dimse_codec.policy import LENIENT, Diagnostic, DiagnosticCode, Policy
-from dimse_codec.tables.upper_layer import (
-    EVENTS,
-    RECEIVED_PDU_EVENTS,
-    SENT_PDU_EVENTS,
-    STATES,
-    Action,
-)
-from dimse_codec.upper_layer.machine import Machine
+from dimse_codec.tables.upper_layer import RECEIVED_PDU_EVENTS, SENT_PDU_EVENTS
 
 __all__ = [
     "ENDING_EVENTS",
@@ -124,234 +115,8 @@ _SYNC_WINDOW = 1 << 16
 """How far to look for a PDU header after a gap before giving the bytes up."""
 
 
-class DicomDirection(str, enum.Enum):
-    """Which way a message or PDU went, by the roles of the association."""
-
-    REQUESTOR_TO_ACCEPTOR = "requestor->acceptor"
-    ACCEPTOR_TO_REQUESTOR = "acceptor->requestor"
-    UNKNOWN = "unknown"
-
-
-# -- records ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class AssociationRecord:
-    """What is known of one association at one moment (a snapshot; later events add to it)."""
-
-    index: int
-    connection: Connection
-    requestor: Endpoint | None
-    acceptor: Endpoint | None
-    request: AAssociateRQ | None = None
-    answer: AAssociateAC | AAssociateRJ | None = None
-    negotiated: Association | None = None
-    state: str = "unknown"
-    """``requested``, ``accepted``, ``rejected``, ``released``, ``aborted``, ``closed``,
-    ``truncated`` (the capture ended first), ``evicted`` (its connection was idle too long, or
-    past the cap on tracked connections: see :class:`~dimse_codec.pcap.TcpReassembler`), or
-    ``unknown`` (the capture began mid-way)."""
-    abort: AAbort | None = None
-    first_frame: int = 0
-    last_frame: int = 0
-    octets: tuple[int, int] = (0, 0)
-    """Bytes captured in each TCP direction of the connection (``Direction.FORWARD``,
-    ``REVERSE``) since the association began, up to this snapshot (gaps not counted)."""
-
-    @property
-    def bytes_from_requestor(self) -> int | None:
-        """Bytes the requestor sent, once the roles are known."""
-        return self._octets_of(self.requestor)
-
-    @property
-    def bytes_from_acceptor(self) -> int | None:
-        """Bytes the acceptor sent, once the roles are known."""
-        return self._octets_of(self.acceptor)
-
-    def _octets_of(self, sender: Endpoint | None) -> int | None:
-        if sender is None:
-            return None
-        return self.octets[0 if sender == self.connection.endpoints[0] else 1]
-
-    @property
-    def calling_ae_title(self) -> str | None:
-        """The requestor's AE title, from the A-ASSOCIATE-RQ."""
-        return None if self.request is None else self.request.calling_ae_title
-
-    @property
-    def called_ae_title(self) -> str | None:
-        """The acceptor's AE title, from the A-ASSOCIATE-RQ."""
-        return None if self.request is None else self.request.called_ae_title
-
-    @property
-    def accepted_contexts(self) -> MappingProxyType[int, AcceptedContext]:
-        """Context ID -> (abstract syntax, transfer syntax) for the accepted contexts."""
-        contexts = {} if self.negotiated is None else dict(self.negotiated.accepted_contexts)
-        return MappingProxyType(contexts)
-
-    @property
-    def rejected_contexts(self) -> MappingProxyType[int, RejectedContext]:
-        """Context ID -> (abstract syntax, result) for the rejected contexts."""
-        contexts = {} if self.negotiated is None else dict(self.negotiated.rejected_contexts)
-        return MappingProxyType(contexts)
-
-    @property
-    def user_identity(self) -> UserIdentityRQSubItem | None:
-        """The User Identity sub-item of the request, if any (secret fields included)."""
-        info = None if self.request is None else self.request.user_information
-        return None if info is None else info.user_identity  # type: ignore[return-value]
-
-
-@dataclass(frozen=True, slots=True)
-class AssociationEvent:
-    """Something happened to an association: ``event`` says what, ``association`` is the state."""
-
-    event: str
-    """``request``, ``accept``, ``reject``, ``release-request``, ``release``, ``abort``,
-    ``close``, ``truncated``, ``evicted`` (its connection was forgotten: idle, or past the cap
-    on tracked connections), ``mid-stream`` (decoding began inside an association) or
-    ``release-collision`` (both sides asked to release, PS3.8 Table 9-10's AR-8)."""
-    association: AssociationRecord
-    direction: DicomDirection
-    frame: int
-    time_ns: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Stall:
-    """A pause inside one message: no byte of it came for ``duration_ns`` while more were due
-    (a sender waiting for an ACK, a slow disk, a congested link)."""
-
-    frame: int
-    """The frame whose bytes ended the pause."""
-    after_frame: int
-    """The frame of the bytes before the pause."""
-    offset: int
-    """The stream offset of the first byte after the pause."""
-    duration_ns: int
-
-
-@dataclass(frozen=True, slots=True)
-class CapturedMessage:
-    """One DIMSE message as it crossed the capture, with where, when and what it answered."""
-
-    association: int
-    direction: DicomDirection
-    first_frame: int
-    """The frame that carried its first byte."""
-    frame: int
-    """The frame it was decided at: that of its last byte, or, for a message bytes were lost
-    from, the frame at which it was given up (its last fragment, its response, the next command
-    on its context, the end of its stream)."""
-    time_ns: int | None
-    context_id: int
-    abstract_syntax: str | None
-    transfer_syntax: str | None
-    transfer_syntax_guessed: str | None
-    """Why the transfer syntax was guessed from the data set (no A-ASSOCIATE seen), or None."""
-    primitive: DIMSEPrimitive
-    command_set: bytes
-    dataset: memoryview | None
-    diagnostics: tuple[Diagnostic, ...] = ()
-    request_frame: int | None = None
-    """For a response or a C-CANCEL: the frame of the request it answers or cancels."""
-    response_time_ns: int | None = None
-    """For a response: how long after its request it was sent."""
-    context_result: PresentationContextResult | int | None = None
-    """The A-ASSOCIATE-AC's Result/Reason for the message's context (PS3.8 Table 9-18):
-    ``ACCEPTANCE``, a rejection, or None when the AC answered nothing for it (never proposed,
-    not answered) or was not seen."""
-    first_time_ns: int | None = None
-    """Capture time of the frame that carried the message's first byte (``time_ns`` is its
-    last byte's): the difference is how long the message took to send."""
-    stalls: tuple[Stall, ...] = ()
-    """Pauses inside the message longer than the decoder's stall threshold, in order."""
-    incomplete: Diagnostic | None = None
-    """Why the message never became whole (bytes lost, interrupted, cut off), or None. Its
-    command set arrived whole, so it is still a message; ``dataset`` then holds only the data
-    set bytes that arrived, which is why ``dataset_sha256`` is None for it. Also in
-    ``diagnostics``."""
-    gaps: tuple[tuple[int, int], ...] = ()
-    """(offset, length) of each stretch of its direction's stream the capture lost while the
-    message was being sent (a :class:`StreamGap` each); the message is then incomplete."""
-    dataset_announced: int | None = None
-    """Data set bytes the PDV headers seen announced: those received (``len(dataset)``) plus
-    those of PDVs a gap cut short; None when no data set came."""
-
-    @property
-    def bytes_missing(self) -> int:
-        """Stream bytes lost inside the message: the sum of its ``gaps``."""
-        return sum(length for _, length in self.gaps)
-
-    @property
-    def name(self) -> str:
-        """The message type, e.g. ``N-ACTION-RQ``, or ``unknown (CommandField xxxxH)``."""
-        spec = self.primitive.message_spec
-        if spec is not None:
-            return spec.name
-        field_value = getattr(self.primitive, "command_field", None)
-        shown = "absent" if field_value is None else f"{field_value:04X}H"
-        return f"unknown (CommandField {shown})"
-
-    @property
-    def status(self) -> int | None:
-        """The response Status, when the message has one."""
-        value = getattr(self.primitive, "Status", None)
-        return value if isinstance(value, int) else None
-
-    @property
-    def dataset_sha256(self) -> str | None:
-        """SHA-256 of the data set bytes as carried on the wire (before any inflating); None for
-        an incomplete message, whose data set is partial."""
-        if self.dataset is None or self.incomplete is not None:
-            return None
-        return hashlib.sha256(self.dataset).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class StreamGap:
-    """Bytes of one direction the capture does not have (decoding resumed after them)."""
-
-    association: int | None
-    connection: Connection
-    direction: DicomDirection
-    offset: int
-    """Offset of the first missing byte in the direction's stream (from its first byte seen)."""
-    length: int | None
-    frame: int
-    """The frame at which the reassembler knew the bytes were lost."""
-    reason: GapReason
-
-
-@dataclass(frozen=True, slots=True)
-class CaptureProblem:
-    """Something decoding tolerated that belongs to no single message (or a message never whole).
-
-    This includes what the capture layer skipped (a frame it could not read to TCP, fragments it
-    could not reassemble, a RST it ignored), so that no problem means nothing was skipped.
-    ``count`` is how many occurrences the record stands for: 1, except for the one record that
-    ends a run of one code past the cap (``policy.limits.max_diagnostics``), which says how many
-    more there were, for a stream decoder's run of PDUs with one problem (its
-    :attr:`~dimse_codec.pdata.StreamDiagnostic.count`, their bytes in ``data``), and for an
-    UNSUPPORTED_LINK_TYPE record, which stands for every packet skipped on its interface.
-    """
-
-    association: int | None
-    direction: DicomDirection
-    frame: int | None
-    diagnostic: Diagnostic
-    data: bytes = b""
-    count: int = 1
-    state: str | None = None
-    """For a PDU PS3.8 Table 9-10 forbids: the state ("Sta8") of the machine that judged it."""
-    event: str | None = None
-    """With ``state``: the event ("Evt10") the PDU was for that machine."""
-
-
 _RECORD_FIELDS = tuple(f.name for f in fields(AssociationRecord))
 
-CaptureRecord = AssociationEvent | CapturedMessage | StreamGap | CaptureProblem
-"""Everything :class:`CaptureDecoder` returns."""
 
 __getattr__ = deprecated_aliases(__name__, {"Record": ("CaptureRecord", CaptureRecord)})
 
@@ -622,15 +387,6 @@ class _Assoc:
         return self.record
 
 
-_ASSOCIATION_PDUS = (AAssociateRQ, AAssociateAC, AAssociateRJ, AReleaseRQ, AReleaseRP, AAbort)
-"""The PDUs other than P-DATA-TF that the observer's machines follow."""
-
-_FORBIDDING = frozenset({"AA-1", "AA-7", "AA-8"})
-"""The actions with which Table 9-10 answers a PDU the state does not allow."""
-
-_MAX_UNREAD = 16
-"""How many PDUs a side may have left unread before the observer takes them as read."""
-
 _CLOSE_EVENTS = {
     CloseReason.CAPTURE_END: "truncated",
     CloseReason.IDLE: "evicted",
@@ -648,136 +404,6 @@ _MAX_RESET_CONNECTIONS = 4096
 
 _MAX_NEGOTIATIONS = 64
 """How many (A-ASSOCIATE-RQ, -AC) pairs keep their negotiation for reuse."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Violation:
-    """A PDU the table forbids: which side judged it, in which state, for which event."""
-
-    requestor: bool
-    state: str
-    event: str
-    action: Action | None
-
-
-class _Side:
-    """One side's machine as the observer follows it, with the PDUs it may not have read yet.
-
-    A capture cannot tell when a PDU in flight reached its receiver, so the receiver's
-    machine takes it at once (``unread`` keeps it, ``before`` the state before it); a PDU the
-    side sends next is judged in that state, or, if only that allows it, in ``before``: the
-    two PDUs crossed (a release collision, data crossing an A-ABORT).
-    """
-
-    __slots__ = ("before", "machine", "requestor", "unread")
-
-    def __init__(self, requestor: bool) -> None:
-        self.requestor = requestor
-        self.machine = Machine()
-        self.before: str | None = None
-        self.unread: list[str] = []
-
-    def allows(self, event: str) -> bool:
-        """Whether the side may send a PDU of local ``event`` now, or before its unread PDUs."""
-        if self.machine.action(event) is not None:
-            return True
-        if self.before is None:
-            return False
-        now, self.machine.state = self.machine.state, self.before
-        allowed = self.machine.action(event) is not None
-        self.machine.state = now
-        return allowed
-
-    def send(self, event: str) -> bool:
-        """Do a local event (``allows`` said yes); true if a release collision showed."""
-        collision = False
-        if self.machine.action(event) is None and self.before is not None:
-            self.machine.state = self.before  # the unread PDUs came after this one
-            self.machine.move(_checked(self.machine.action(event)))
-            for unread in self.unread:
-                action = self.machine.action(unread)
-                if action is not None and action.name not in _FORBIDDING:
-                    collision |= self._take(action)
-        else:
-            self.machine.move(_checked(self.machine.action(event)))
-        self.before, self.unread = None, []
-        return collision
-
-    def receive(self, action: Action, event: str) -> bool:
-        """Take a received PDU's allowed action; true if it is a release collision (AR-8)."""
-        if len(self.unread) >= _MAX_UNREAD:
-            self.before, self.unread = None, []
-        if self.before is None:
-            self.before = self.machine.state
-        self.unread.append(event)
-        return self._take(action)
-
-    def _take(self, action: Action) -> bool:
-        choice = 1 if action.name == "AR-8" and not self.requestor else 0
-        self.machine.move(action, choice)
-        return action.name == "AR-8"
-
-
-def _checked(action: Action | None) -> Action:
-    """An action :meth:`_Side.allows` vouched for (a library error, never an assert, if not)."""
-    if action is None:
-        raise DimseCodecError("the Upper Layer state table has no action for this event here")
-    return action
-
-
-class _Observer:
-    """Both machines of one association (PS3.8 9.2), from the A-ASSOCIATE-RQ on."""
-
-    __slots__ = ("acceptor", "collided", "requestor")
-
-    def __init__(self) -> None:
-        self.requestor = _Side(requestor=True)
-        self.acceptor = _Side(requestor=False)
-        self.collided = False
-        for side, events in ((self.requestor, ("Evt1", "Evt2")), (self.acceptor, ("Evt5",))):
-            for event in events:  # A-ASSOCIATE request, transport open; connection indication
-                side.machine.move(_checked(side.machine.action(event)))
-        self.acceptor.receive(_checked(self.acceptor.machine.action("Evt6")), "Evt6")
-
-    def pdu(
-        self, from_requestor: bool, sent: str | None, received: str
-    ) -> tuple[_Violation | None, bool]:
-        """Follow one PDU; return the violation, if any, and whether it showed a collision.
-
-        A forbidden PDU moves neither machine: the peers evidently went on, and the A-ABORT
-        the table prescribes moves both when it comes.
-        """
-        sender, receiver = (
-            (self.requestor, self.acceptor) if from_requestor else (self.acceptor, self.requestor)
-        )
-        action = receiver.machine.action(received)
-        if action is None or action.name in _FORBIDDING:
-            state = receiver.machine.state
-            return _Violation(receiver.requestor, state, received, action), False
-        if sent is not None and not sender.allows(sent):
-            return _Violation(sender.requestor, sender.machine.state, sent, None), False
-        collision = sender.send(sent) if sent is not None else False
-        collision |= receiver.receive(action, received)
-        first = collision and not self.collided
-        self.collided |= collision
-        return None, first
-
-
-def _violation_text(name: str, violation: _Violation, from_requestor: bool) -> str:
-    """A sentence naming the PDU, the machine, its state, the event and the table's answer."""
-    judge = "requestor" if violation.requestor else "acceptor"
-    sender = "requestor" if from_requestor else "acceptor"
-    state, event = violation.state, violation.event
-    where = (
-        f"{EVENTS[event].description} ({event}) for the {judge}'s machine in {state} "
-        f"({STATES[state].description})"
-    )
-    action = violation.action
-    if action is None:
-        answer = "PS3.8 Table 9-10 has no transition for it"
-    else:
-        answer = f"PS3.8 Table 9-10 prescribes {action.name}: {action.description}"
-    return f"{name} from the {sender}: {where}; {answer}"
 
 
 @dataclass
