@@ -121,6 +121,8 @@ class DiagnosticCode(str, enum.Enum):
     BYTE_ORDER_MISMATCH = "BYTE_ORDER_MISMATCH"
     # a capture's connection no longer followed (idle timeout or cap on tracked connections)
     CONNECTION_EVICTED = "CONNECTION_EVICTED"
+    # bytes of a captured stream missing inside a PDU (a capture's loss); decoding resumes after
+    STREAM_GAP = "STREAM_GAP"
 
 
 IGNORED_BY_THE_STANDARD = frozenset(

@@ -14,11 +14,13 @@ decode of the same file, message by message.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Sequence
@@ -215,6 +217,37 @@ class Seen:
 def decode_records(path: Path, port: int | None = None) -> list[CaptureRecord]:
     """Everything dimse-codec's :func:`decode_capture` yields for ``path``."""
     return list(decode_capture(path, port=port))
+
+
+def output_frames(path: Path) -> dict[str, list[int]]:
+    """The frame labels of ``dimse-codec decode``'s text lines and NDJSON records for
+    ``path``, in the order it printed them (the summary has none)."""
+    frames: dict[str, list[int]] = {}
+    for name, options in (("text", []), ("ndjson", ["--format", "ndjson"])):
+        result = subprocess.run(
+            [sys.executable, "-m", "dimse_codec.cli.main", "decode", *options, str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        if name == "text":
+            found = [re.match(r"a[0-9?]+ f(\d+) ", line) for line in result.stdout.splitlines()]
+            frames[name] = [int(match.group(1)) for match in found if match is not None]
+        else:
+            lines = [json.loads(line) for line in result.stdout.splitlines()]
+            frames[name] = [line["frame"] for line in lines if line.get("frame") is not None]
+    return frames
+
+
+def assert_frame_order(path: Path, records: Sequence[CaptureRecord]) -> None:
+    """The records, and ``decode``'s text and NDJSON output, come in the order of the frames
+    they are labelled with (each record's frame is the one it was decided at)."""
+    labelled = [r.frame for r in records if getattr(r, "frame", None) is not None]
+    assert labelled == sorted(labelled)
+    for name, frames in output_frames(path).items():
+        assert frames == sorted(frames), name
+        assert len(frames) >= len(labelled), name
 
 
 def messages_of(records: Sequence[CaptureRecord]) -> list[CapturedMessage]:

@@ -21,6 +21,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import struct
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +30,7 @@ from pathlib import Path
 import pytest
 from conftest import require_tool
 from peers import dcmtk_server, free_port, run_tool, secondary_capture, split_part10, write_part10
-from recording import agree_with_tshark, tcpdump
+from recording import agree_with_tshark, assert_frame_order, tcpdump
 
 from dimse_codec import STRICT, DimseCodecError
 from dimse_codec.capture import (
@@ -205,6 +207,13 @@ class Recorded:
     def store_request(self, index: int) -> CapturedMessage:
         return [m for m in self.messages if m.name == "C-STORE-RQ"][index]
 
+    def stream(self) -> bytes:
+        """The requestor's byte stream, from its segments."""
+        raw = self.raw
+        return b"".join(
+            raw[s.record.payload : s.record.payload + s.record.length] for s in self.segments
+        )
+
     def segment_at(self, offset: int) -> Segment:
         """The requestor segment carrying stream byte ``offset``."""
         (found,) = [s for s in self.segments if s.offset <= offset < s.end]
@@ -233,14 +242,12 @@ class Recorded:
         return found
 
 
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
-    """storescu -> storescp, four ~200 kB images, recorded by tcpdump and decoded intact."""
+def record_stores(work: Path, images: int, image_bytes: int) -> Recorded:
+    """storescu -> storescp, ``images`` images, recorded by tcpdump and decoded intact."""
     storescp, storescu = require_tool("storescp"), require_tool("storescu")
-    work = tmp_path_factory.mktemp("damaged")
     sources = [
-        write_part10(secondary_capture(IMAGE_BYTES, seed=40 + i), work / f"in{i}.dcm")
-        for i in range(IMAGES)
+        write_part10(secondary_capture(image_bytes, seed=40 + i), work / f"in{i}.dcm")
+        for i in range(images)
     ]
     out = work / "out"
     out.mkdir()
@@ -254,7 +261,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
     records = list(decode_capture(raw))
     assert not [r for r in records if isinstance(r, (StreamGap, CaptureProblem))]
     messages = agree_with_tshark(path, port, records)
-    assert [m.name for m in messages] == ["C-STORE-RQ", "C-STORE-RSP"] * IMAGES
+    assert [m.name for m in messages] == ["C-STORE-RQ", "C-STORE-RSP"] * images
     assert all(not m.diagnostics for m in messages)
     stored = {}
     for file in out.iterdir():
@@ -267,28 +274,41 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
     segments = requestor_segments(pcap, port)
     stream = b"".join(raw[s.record.payload : s.record.payload + s.record.length] for s in segments)
     starts, stores = pdu_layout(stream)
-    assert len(stores) == IMAGES
-    assert all(len(span.data_pdus) == 2 for span in stores)
+    assert len(stores) == images
     for span, request in zip(stores, requests, strict=True):
         assert stream[span.command : span.command_end] == request.command_set
     return Recorded(path, raw, port, records, pcap, segments, starts, stores)
 
 
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
+    """storescu -> storescp, four ~200 kB images (two P-DATA-TF PDUs each)."""
+    found = record_stores(tmp_path_factory.mktemp("damaged"), IMAGES, IMAGE_BYTES)
+    assert all(len(span.data_pdus) == 2 for span in found.stores)
+    return found
+
+
 # -- comparing a damaged decode with the intact one ----------------------------------------------
 
 
-def signature(message: CapturedMessage, shift: Callable[[int], int] = lambda f: f) -> tuple:
-    """What must not change for an undamaged message (frames renumbered by ``shift``)."""
+def signature(
+    message: CapturedMessage,
+    shift: Callable[[int], int] = lambda f: f,
+    decided: Callable[[int], int] | None = None,
+) -> tuple:
+    """What must not change for an undamaged message (frames renumbered by ``shift``, the
+    frames records are decided at by ``decided``, by default the same)."""
+    decided = decided or shift
     primitive = message.primitive
     message_id = getattr(primitive, "MessageID", None)
     if message_id is None:
         message_id = getattr(primitive, "MessageIDBeingRespondedTo", None)
-    request_frame = None if message.request_frame is None else shift(message.request_frame)
+    request_frame = None if message.request_frame is None else decided(message.request_frame)
     return (
         message.association, message.direction, message.name, message_id, message.status,
         str(getattr(primitive, "AffectedSOPInstanceUID", None)), message.context_id,
         message.transfer_syntax, message.dataset_sha256, shift(message.first_frame),
-        shift(message.frame), request_frame,
+        decided(message.frame), request_frame,
     )  # fmt: skip
 
 
@@ -298,7 +318,10 @@ def orphaned(sig: tuple) -> tuple:
 
 
 def expected_messages(
-    recorded: Recorded, lost: set[int], shift: Callable[[int], int] = lambda f: f
+    recorded: Recorded,
+    lost: set[int],
+    shift: Callable[[int], int] = lambda f: f,
+    decided: Callable[[int], int] | None = None,
 ) -> list[tuple]:
     """The intact decode without the C-STORE-RQs numbered in ``lost`` (their responses orphaned)."""
     expected = []
@@ -309,7 +332,7 @@ def expected_messages(
             requests += 1
             if requests - 1 in lost:
                 continue
-        sig = signature(message, shift)
+        sig = signature(message, shift, decided)
         if (
             message.name == "C-STORE-RSP"
             and message.primitive.MessageIDBeingRespondedTo in lost_ids
@@ -362,40 +385,43 @@ VICTIMS: dict[str, Callable[[Recorded], Segment]] = {
 }
 
 
+def skipped(recorded: Recorded, gaps: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The stretches of the requestor stream the decoder cannot use: each gap, and after it
+    the bytes up to the next PDU header, where decoding resumes."""
+    return [(start, min(p for p in recorded.pdu_starts if p >= end)) for start, end in gaps]
+
+
+def arrived(recorded: Recorded, span: Span, gaps: Sequence[tuple[int, int]]) -> tuple[int, bytes]:
+    """What of a data set in flight across gaps the decoder can see: the bytes the PDV headers
+    that arrived announce, and its fragment bytes outside what the gaps made unusable."""
+    stream = recorded.stream()
+    lost = skipped(recorded, gaps)
+    announced, received = 0, bytearray()
+    for start in span.data_pdus:
+        end = recorded.pdu_starts[recorded.pdu_starts.index(start) + 1]
+        body = start + 12  # one PDV per PDU here: 6 bytes of PDU header, 6 of PDV header
+        if any(a < body and start < b for a, b in lost):  # its PDV header was lost
+            continue
+        announced += end - body
+        pos = body
+        for a, b in sorted(lost):
+            if body <= a < end:
+                received += stream[pos:a]
+                pos = max(pos, min(b, end))
+        received += stream[pos:end]
+    return announced, bytes(received)
+
+
 @pytest.mark.parametrize("victim", sorted(VICTIMS))
 def test_a_lost_segment(recorded: Recorded, victim: str) -> None:
-    """A StreamGap at the segment's offset and length; the cut message reported as incomplete,
-    never whole; decoding resumes at the first PDU header after the gap; the rest as before."""
+    """A StreamGap at the segment's offset and length; a message in flight goes on after the
+    gap and is reported once, incomplete, with the gap inside it; decoding resumes at the first
+    PDU header after the gap; every record is labelled with the frame it was decided at."""
     segment = VICTIMS[victim](recorded)
     gap_start, gap_end = segment.offset, segment.end
     dropped = segment.record.frame
     damaged = without(recorded.raw, segment.record)
     records = list(decode_capture(damaged))
-
-    def shift(frame: int) -> int:
-        return frame - 1 if frame > dropped else frame
-
-    # what the layout says must happen
-    in_progress = [i for i, s in enumerate(recorded.stores) if s.start < gap_start < s.end]
-    resync = min(start for start in recorded.pdu_starts if start >= gap_end)
-    stray = [i for i, s in enumerate(recorded.stores) if s.start < resync < s.end]
-    lost = {i for i, s in enumerate(recorded.stores) if s.start < resync and gap_start < s.end}
-    assert 1 in lost and 0 not in lost and lost <= {1, 2}
-    before = [s for s in recorded.segments if s.end <= gap_start][-1].record.frame
-
-    expected_codes: list[str] = []
-    if gap_start not in recorded.pdu_starts:
-        expected_codes.append("STREAM_TRUNCATED")  # the gap cut a PDU
-    if in_progress:
-        expected_codes.append("MESSAGE_INCOMPLETE")
-    if stray:
-        expected_codes.append("DATA_BEFORE_COMMAND")
-    if victim == "inside-data-set":
-        assert expected_codes == ["STREAM_TRUNCATED", "MESSAGE_INCOMPLETE", "DATA_BEFORE_COMMAND"]
-    elif victim == "data-pdu-header":
-        assert in_progress == [1] and not stray  # resumes at the 3rd C-STORE-RQ
-    else:
-        assert not in_progress and stray == [1]  # resumes inside the 2nd data set
 
     # the gap: exactly the segment dropped
     (gap,) = [r for r in records if isinstance(r, StreamGap)]
@@ -403,58 +429,179 @@ def test_a_lost_segment(recorded: Recorded, victim: str) -> None:
     assert (gap.offset, gap.length) == (gap_start, segment.record.length)
     assert gap.frame >= dropped  # revealed by a later frame (the acceptor's ACK past the hole)
 
-    # a message whose command set arrived is a message marked incomplete, not a problem
-    problem_codes = [code for code in expected_codes if code != "MESSAGE_INCOMPLETE"]
+    def shift(frame: int) -> int:
+        return frame - 1 if frame > dropped else frame
+
+    def decided(frame: int) -> int:
+        """The frame a record of the intact decode is decided at in the damaged one: bytes
+        after the hole wait in the reassembler until the gap is known."""
+        return shift(frame) if frame < dropped else max(gap.frame, shift(frame))
+
+    # what the layout says must happen
+    in_flight = [i for i, s in enumerate(recorded.stores) if s.command_end <= gap_start < s.end]
+    resync = min(start for start in recorded.pdu_starts if start >= gap_end)
+    stray = [i for i, s in enumerate(recorded.stores) if s.start < resync < s.end]
+    lost = {i for i, s in enumerate(recorded.stores) if s.start < resync and gap_start < s.end}
+    assert 1 in lost and 0 not in lost and lost <= {1, 2}
+    if victim == "inside-data-set":
+        assert in_flight == [1] and stray == [1]  # resumes inside the same data set
+    elif victim == "data-pdu-header":
+        assert in_flight == [1] and not stray  # resumes at the 3rd C-STORE-RQ
+    else:
+        assert not in_flight and stray == [1]  # resumes inside the 2nd data set
+    continued = [i for i in stray if i in in_flight]  # the same message after the gap
+    stray = [i for i in stray if i not in in_flight]
+
+    expected_codes: list[str] = []
+    if gap_start not in recorded.pdu_starts:
+        expected_codes.append("STREAM_GAP")  # the gap cut a PDU
+    if stray:
+        expected_codes.append("DATA_BEFORE_COMMAND")
+
+    # the problems: a gap, never "the stream ended"; no stray data for a message in flight
     found = problems(records)
-    assert codes(found) == problem_codes
+    assert codes(found) == expected_codes
     assert not problems(records, A2R)
     assert all(p.association == 0 for p in found)
+    for problem in found:
+        if problem.diagnostic.code.value == "STREAM_GAP":
+            cut = max(start for start in recorded.pdu_starts if start < gap_start)
+            assert problem.diagnostic.message == (
+                f"a gap of {gap.length} bytes at offset {gap_start} inside a PDU that started "
+                f"at {cut}"
+            )
+            assert problem.frame == gap.frame
+        if problem.diagnostic.code.value == "DATA_BEFORE_COMMAND":
+            (index,) = stray
+            assert problem.frame == decided(recorded.store_request(index).frame)
+            assert problem.diagnostic.offset is not None
+            assert problem.diagnostic.offset >= resync  # one offset convention: the stream's
     order = [r for r in records if isinstance(r, (StreamGap, CaptureProblem))]
-    assert order.index(gap) == len(problem_codes) - len(stray)  # flushed, gap, then resumed
+    assert order.index(gap) == 0  # the gap first, then what it cut
+
+    # the message in flight: once, incomplete, with the gap inside it
     got = [m for m in records if isinstance(m, CapturedMessage)]
-    cut = [m for m in got if m.incomplete is not None]
-    assert len(cut) == len(in_progress)
-    for message in cut:
-        (index,) = in_progress
-        assert gap_start >= recorded.stores[index].command_end
-        assert message.command_set == recorded.store_request(index).command_set
-        assert message.frame == before  # the last frame before the hole
+    cut_messages = [m for m in got if m.incomplete is not None]
+    assert len(cut_messages) == len(in_flight)
+    for message in cut_messages:
+        (index,) = in_flight
+        span, intact = recorded.stores[index], recorded.store_request(index)
+        assert message.command_set == intact.command_set
+        assert message.primitive.MessageID == intact.primitive.MessageID
+        assert message.primitive.AffectedSOPInstanceUID == intact.primitive.AffectedSOPInstanceUID
+        assert message.gaps == ((gap_start, gap.length),)
+        assert message.bytes_missing == gap.length
+        announced, received = arrived(recorded, span, [(gap_start, gap_end)])
+        assert message.dataset is not None and bytes(message.dataset) == received
+        assert message.dataset_announced == announced
         assert message.incomplete is not None
         assert message.incomplete.code.value == "MESSAGE_INCOMPLETE"
         assert message.diagnostics == (message.incomplete,)
         assert message.dataset_sha256 is None  # its data set is partial
-    for problem in found:
-        if problem.diagnostic.code.value == "STREAM_TRUNCATED":
-            assert problem.frame == before  # the last frame before the hole
-        if problem.diagnostic.code.value == "DATA_BEFORE_COMMAND":
-            (index,) = stray
-            assert problem.frame == shift(recorded.store_request(index).frame)
-            assert problem.data == b""
+        assert message.first_frame == shift(intact.first_frame)
+        if continued:  # its last fragment arrived after the gap: decided there
+            assert message.frame == decided(intact.frame)
+            assert "its last fragment arrived" in message.incomplete.message
+        else:  # its response, or the next command on its context, ended it (the earlier)
+            (response,) = [m for m in recorded.messages if m.request_frame == intact.frame]
+            command = recorded.segment_at(resync + 11).record.frame  # its PDV header
+            assert message.frame == min(decided(response.frame), decided(command))
+            why = "its peer answered it" if response.frame < command else "a new command"
+            assert message.incomplete.message.startswith(why)
 
     # no damaged message delivered as whole; every other one exactly as before
-    expected = expected_messages(recorded, lost - set(in_progress), shift)
-    for index in in_progress:  # delivered incomplete, up to the hole; its response answers it
-        request = signature(recorded.store_request(index), shift)
+    expected = expected_messages(recorded, lost - set(in_flight), shift, decided)
+    for index in in_flight:  # reported incomplete; its response answers it
+        request = signature(recorded.store_request(index), shift, decided)
         position = expected.index(request)
-        expected[position] = (*request[:8], None, request[9], before, None)
+        (message,) = cut_messages
+        expected[position] = (*request[:8], None, request[9], message.frame, None)
         (answer,) = [
             i
             for i, sig in enumerate(expected)
             if sig[2] == "C-STORE-RSP" and sig[3] == request[3] and sig[11] == request[10]
         ]
-        expected[answer] = (*expected[answer][:11], before)
+        expected[answer] = (*expected[answer][:11], message.frame)
     assert [signature(m) for m in got] == expected
     assert all(not m.diagnostics for m in got if m.incomplete is None)
     events = [(r.event, r.frame) for r in records if isinstance(r, AssociationEvent)]
-    intact = [
-        (r.event, shift(r.frame)) for r in recorded.records if isinstance(r, AssociationEvent)
+    intact_events = [
+        (r.event, decided(r.frame)) for r in recorded.records if isinstance(r, AssociationEvent)
     ]
-    assert events == intact
+    assert events == intact_events
+    labelled = [r.frame for r in records if getattr(r, "frame", None) is not None]
+    assert labelled == sorted(labelled)  # records in frame order
 
     # strict stops at the first of those problems, with our own error
     error = strict_error(damaged)
     assert isinstance(error, PolicyViolation)
-    assert error.code == expected_codes[0]
+    assert error.code == (expected_codes or ["MESSAGE_INCOMPLETE"])[0]
+
+
+def test_a_message_goes_on_across_several_gaps(tmp_path: Path) -> None:
+    """Three images of 1 MB, segments lost in two data sets (three inside one): each C-STORE-RQ
+    is one message, the gaps inside it listed with their stream offsets, its bytes received
+    and announced as the layout says, its response matched; the problems say gap, never
+    "ended"; the records, the text and the NDJSON output come in frame order."""
+    images = 3
+    recorded = record_stores(tmp_path, images, 1_000_000)
+
+    def inside(index: int) -> list[Segment]:
+        """The segments wholly inside a data set's PDUs, not carrying its last byte."""
+        span = recorded.stores[index]
+        return [s for s in recorded.segments if span.command_end < s.offset and s.end < span.end]
+
+    first, last = inside(0), inside(2)
+    assert len(first) >= 6 and last, "the loopback segments changed size"
+    victims = [first[1], first[3], first[5], last[len(last) // 2]]
+    damaged = recorded.raw
+    for victim in sorted(victims, key=lambda v: -v.record.start):
+        damaged = without(damaged, victim.record)
+    path = tmp_path / "lossy.pcap"
+    path.write_bytes(damaged)
+    records = list(decode_capture(damaged))
+
+    gaps = [r for r in records if isinstance(r, StreamGap)]
+    assert [(g.offset, g.length) for g in gaps] == [(v.offset, v.record.length) for v in victims]
+    found = problems(records)
+    assert codes(found) == ["STREAM_GAP"] * sum(
+        v.offset not in recorded.pdu_starts for v in victims
+    )
+    assert not any("ended" in p.diagnostic.message for p in found)
+    messages = [m for m in records if isinstance(m, CapturedMessage)]
+    assert [m.name for m in messages] == ["C-STORE-RQ", "C-STORE-RSP"] * images
+    requests = [m for m in messages if m.name == "C-STORE-RQ"]
+    for index, message in enumerate(requests):
+        intact = recorded.store_request(index)
+        assert message.primitive.MessageID == intact.primitive.MessageID
+        assert message.primitive.AffectedSOPInstanceUID == intact.primitive.AffectedSOPInstanceUID
+        span = recorded.stores[index]
+        inside = [(v.offset, v.end) for v in victims if span.start <= v.offset < span.end]
+        assert message.gaps == tuple((a, b - a) for a, b in inside)
+        assert message.bytes_missing == sum(b - a for a, b in inside)
+        if not inside:
+            assert message.incomplete is None
+            assert message.dataset_sha256 == intact.dataset_sha256
+            continue
+        assert message.incomplete is not None and message.dataset_sha256 is None
+        announced, received = arrived(recorded, span, inside)
+        assert message.dataset is not None and bytes(message.dataset) == received
+        assert message.dataset_announced == announced
+        (response,) = [m for m in messages if m.request_frame == message.frame]
+        assert response.primitive.MessageIDBeingRespondedTo == intact.primitive.MessageID
+    assert_frame_order(path, records)
+
+    # the CLI counts each message once and says why it did not export the incomplete ones
+    result = subprocess.run(
+        [sys.executable, "-m", "dimse_codec.cli.main", "decode", "--export", str(tmp_path / "x"),
+         str(path)],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    assert f"{2 * images} message(s), {len(victims)} gap(s)" in result.stdout
+    skips = [line for line in result.stdout.splitlines() if "export skipped" in line]
+    assert len(skips) == len({m.frame for m in requests if m.incomplete is not None})
+    assert all("incomplete: its last fragment arrived, but" in line for line in skips)
+    assert len(list((tmp_path / "x").iterdir())) == images - len(skips)
 
 
 # -- a file cut inside a record ------------------------------------------------------------------
@@ -494,9 +641,10 @@ def test_a_file_cut_mid_record(recorded: Recorded) -> None:
     # the 3rd C-STORE-RQ, cut inside its data set, is a message marked incomplete
     found = problems(records)
     assert codes(found) == ["STREAM_TRUNCATED"]
-    last_before = [s for s in recorded.segments if s.record.frame < middle.frame][-1].record.frame
-    assert all(p.frame == last_before for p in found)
-    assert cut_store.name == "C-STORE-RQ" and cut_store.frame == last_before
+    # decided when the capture ended: at its last frame
+    assert all(p.frame == frames[-1] for p in found)
+    assert cut_store.name == "C-STORE-RQ" and cut_store.frame == frames[-1]
+    assert "the stream ended inside" in cut_store.incomplete.message  # type: ignore[union-attr]
     assert cut_store.command_set == recorded.store_request(2).command_set
     assert cut_store.incomplete is not None
     assert cut_store.incomplete.code.value == "MESSAGE_INCOMPLETE"
@@ -573,13 +721,12 @@ def test_a_flipped_byte(recorded: Recorded, name: str) -> None:
         assert [signature(m) for m in got] == expected_messages(recorded, {2})
         assert all(not m.diagnostics for m in got)
         span = recorded.stores[2]
+        # decided once the command PDU was all there
+        assert found[0].frame == recorded.segment_at(span.command_end - 1).record.frame
         if name == "command-value-length":  # reported with the command set as received
-            assert found[0].frame == recorded.segment_at(span.command_end - 1).record.frame
             command = bytearray(third.command_set)
             command[flip.where(recorded) - span.command] ^= 0xFF
             assert found[0].data == command
-        else:  # reported where the PDU starts
-            assert found[0].frame == recorded.segment_at(span.start).record.frame
         assert found[1].frame == third.frame  # its data set, announced by no command
         assert found[1].data == b""
     else:
@@ -635,11 +782,12 @@ def test_a_huge_p_data_length_does_not_swallow_the_stream(recorded: Recorded) ->
 
 
 def test_offsets_after_a_resynchronisation_are_stream_offsets(recorded: Recorded) -> None:
-    """The stray data after a lost segment: its PDV offset in the requestor's stream."""
-    segment = _inside_data(recorded)
+    """The stray data after a lost command PDU: its PDV offset in the requestor's stream."""
+    segment = VICTIMS["command-pdu-header"](recorded)
     records = list(decode_capture(without(recorded.raw, segment.record)))
     (stray,) = [p for p in problems(records) if p.diagnostic.code.value == "DATA_BEFORE_COMMAND"]
-    resync = recorded.stores[1].data_pdus[-1]  # the first PDU header after the gap
+    resync = min(start for start in recorded.pdu_starts if start >= segment.end)
+    assert resync in recorded.stores[1].data_pdus  # the first PDU header after the gap
     assert stray.diagnostic.offset == resync + 6  # was 6, counted from the resynchronisation
 
 

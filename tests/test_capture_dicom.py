@@ -173,8 +173,16 @@ def test_a_message_whose_data_set_lost_a_segment_is_still_a_message() -> None:
     assert store.primitive.AffectedSOPInstanceUID == "1.2.3"  # type: ignore[attr-defined]
     assert store.incomplete is not None
     assert store.incomplete.code is DiagnosticCode.MESSAGE_INCOMPLETE
-    assert "data set" in store.incomplete.message
-    assert store.incomplete.offset == gaps[0].offset  # where the bytes stopped
+    # its last fragment came after the gap: one message, with the gap inside it
+    assert store.incomplete.message == (
+        f"its last fragment arrived, but 1 gap(s) lost {gaps[0].length} bytes of the stream "
+        "while it was sent"
+    )
+    assert store.incomplete.offset == gaps[0].offset  # where the bytes went missing
+    assert store.gaps == ((gaps[0].offset, gaps[0].length),)
+    assert store.bytes_missing == gaps[0].length
+    assert store.dataset is not None and store.dataset_announced is not None
+    assert len(store.dataset) <= store.dataset_announced <= len(store.dataset) + gaps[0].length
     assert store.incomplete in store.diagnostics
     # the bytes that arrived are kept, but never digested as if whole
     assert store.dataset is not None and 0 < len(store.dataset) < 410

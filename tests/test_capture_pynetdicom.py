@@ -47,7 +47,7 @@ from peers import (
 )
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, generate_uid
-from recording import agree_with_tshark, decode_records, tcpdump, tshark_dicom
+from recording import agree_with_tshark, assert_frame_order, decode_records, tcpdump, tshark_dicom
 
 from dimse_codec import C_ECHO, C_STORE
 from dimse_codec.association import Accepted, build_request, read_response
@@ -541,6 +541,7 @@ def test_concurrent_associations(tmp_path: Path) -> None:
     # and their messages interleave in the capture
     order = [m.association for m in messages]
     assert sum(a != b for a, b in itertools.pairwise(order)) >= THREADS
+    assert_frame_order(capture, records)  # and come out in frame order all the same
 
     for title, association in by_title.items():
         index = association.index

@@ -475,15 +475,21 @@ def test_an_incomplete_message_is_counted_marked_and_not_exported(
 ) -> None:
     path = write(tmp_path, lossy_store())
     out_dir = tmp_path / "out"
+    (gap,) = [o for o in ndjson(capsys, path) if o["type"] == "gap"]
     code, out, err = run(capsys, "--export", str(out_dir), path)
     assert code == 0 and err == ""
-    reason = "the stream ended inside the data set of a message"
+    lost = gap["length"]
+    reason = (
+        f"its last fragment arrived, but 1 gap(s) lost {lost} bytes of the stream while it was sent"
+    )
     (line,) = [x for x in out.splitlines() if " C-STORE-RQ id=2 " in x]
+    assert f" gaps=1 ({lost}B missing) (incomplete: {reason})" in line
     assert line.endswith(f"(incomplete: {reason})")
-    assert re.search(rf"export skipped \(C-STORE-RQ\): incomplete: {reason}$", out, re.M)
+    skipped = rf"export skipped \(C-STORE-RQ\): incomplete: {re.escape(reason)}$"
+    assert re.search(skipped, out, re.M)
     assert list(out_dir.iterdir()) == []  # a partial data set is never written as a file
     assert "messages: C-ECHO-RQ 1, C-ECHO-RSP 1, C-STORE-RQ 1, C-STORE-RSP 1" in out
-    assert "problems: DATA_BEFORE_COMMAND 1, MESSAGE_INCOMPLETE 1, STREAM_TRUNCATED 1" in out
+    assert "problems: MESSAGE_INCOMPLETE 1, STREAM_GAP 1" in out  # a gap, not "ended"
     rsp = next(x for x in out.splitlines() if " C-STORE-RSP id=2 " in x)
     assert re.search(r"\brq=f(\d+)", rsp)[1] == re.search(r"^a0 f(\d+)", line)[1]  # type: ignore[index]
 
@@ -495,6 +501,9 @@ def test_an_incomplete_message_is_counted_marked_and_not_exported(
     assert 0 < store["dataset"]["length"] == store["dataset_bytes"] < 410
     assert "json" not in store["dataset"] and "partial" in store["dataset"]["error"]
     assert "MESSAGE_INCOMPLETE" in store["diagnostic_codes"]
+    assert store["gap_list"] == [{"offset": gap["offset"], "length": lost}]
+    assert (store["gaps"], store["bytes_missing"]) == (1, lost)
+    assert store["dataset_bytes"] <= store["dataset_announced"] <= store["dataset_bytes"] + lost
     others = [o for o in objects if o["type"] == "message" and o is not store]
     assert others and all(o["incomplete"] is False for o in others)
     assert all(o["incomplete_reason"] is None for o in others)

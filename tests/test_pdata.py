@@ -816,3 +816,89 @@ def test_the_p_data_headers_are_declared_once() -> None:
     assert blob[:6] == pdu_structures.PDU_HEADER.build(parsed)
     assert blob[6:] == pdu_structures.PDV_HEADER.build(parsed)
     assert fragmenter.PDU_PDV_HEADER_STRUCT is both is stream.PDU_PDV_HEADER_STRUCT
+
+
+# -- bytes lost on the way (a capture's gaps) -----------------------------------------------------
+
+
+def test_offsets_count_from_the_offset_the_decoder_starts_at() -> None:
+    stream = wire(echo())
+    plain = feed_all(stream)
+    shifted = feed_all(stream, StreamDecoder(offset=1000))
+    assert [m.offset + 1000 for m in messages(plain)] == [m.offset for m in messages(shifted)]
+    assert [m.end + 1000 for m in messages(plain)] == [m.end for m in messages(shifted)]
+
+
+def test_a_message_goes_on_after_a_gap_and_is_delivered_once_with_it() -> None:
+    data = bytes(range(256)) * 16  # 4096 bytes, in PDUs of at most 1018 fragment bytes
+    stream = wire(store(data), max_pdu_length=1024)
+    pdus = split_pdus(stream)
+    starts = [sum(map(len, pdus[:i])) for i in range(len(pdus))]
+    assert len(pdus) == 6  # the command, then 5 data PDUs
+    gap_start = starts[2] + 100  # inside the 2nd data PDU's fragment
+    resume = starts[4]  # at the 4th data PDU's header
+    decoder = StreamDecoder()
+    events = decoder.feed(stream[:gap_start])
+    cut = decoder.gap(gap_start, starts[3] - gap_start)  # the rest of the 2nd and all the 3rd
+    assert [type(e) for e in cut] == [StreamDiagnostic]
+    assert cut[0].diagnostic.code is D.STREAM_GAP  # type: ignore[union-attr]
+    assert cut[0].diagnostic.message == (  # type: ignore[union-attr]
+        f"a gap of {starts[3] - gap_start} bytes at offset {gap_start} inside a PDU that "
+        f"started at {starts[2]}"
+    )
+    assert decoder.gap(resume, 0) == []  # the 3rd data PDU skipped, looking for a header
+    events += decoder.feed(stream[resume:]) + decoder.close()
+    assert not messages(events)
+    (message,) = [e for e in events if isinstance(e, IncompleteMessage)]
+    assert message.primitive is not None and message.primitive.MessageID == 7
+    assert message.gaps == ((gap_start, starts[3] - gap_start),)
+    assert message.reason.code is D.MESSAGE_INCOMPLETE and message.reason.offset == gap_start
+    fragment = [len(p) - 12 for p in pdus[1:]]
+    received = fragment[0] + (gap_start - starts[2] - 12) + fragment[3] + fragment[4]
+    assert message.dataset is not None and len(message.dataset) == received
+    kept = data[: received - fragment[3] - fragment[4]] + data[-fragment[3] - fragment[4] :]
+    assert bytes(message.dataset) == kept
+    assert message.dataset_length == received
+    assert message.missing == fragment[1] - (gap_start - starts[2] - 12)  # the cut PDV's rest
+    assert message.end == len(stream)
+
+
+def test_a_gap_in_a_command_set_ends_its_message_and_one_at_a_pdu_start_cuts_nothing() -> None:
+    stream = wire(store(), max_pdu_length=1024)
+    decoder = StreamDecoder()
+    assert decoder.feed(stream[:20]) == []
+    events = decoder.gap(20, 10)
+    assert [type(e) for e in events] == [StreamDiagnostic, IncompleteMessage]
+    (ended,) = [e for e in events if isinstance(e, IncompleteMessage)]
+    assert ended.primitive is None and "cut its command set" in ended.reason.message
+    assert decoder.offset == 30 and not decoder.in_progress
+    fresh = StreamDecoder()
+    assert fresh.gap(0, 100) == [] and fresh.offset == 100
+
+
+def test_a_gap_cannot_go_back_and_strict_refuses_one_inside_a_pdu() -> None:
+    decoder = StreamDecoder()
+    decoder.feed(wire(echo()))
+    with pytest.raises(InvalidParameter):
+        decoder.gap(3, 5)
+    strict = StreamDecoder(policy=STRICT)
+    strict.feed(wire(echo())[:20])
+    with pytest.raises(PolicyViolation) as raised:
+        strict.gap(20, 5)
+    assert raised.value.code == "STREAM_GAP"
+
+
+def test_an_answer_ends_a_message_that_lost_bytes_and_no_other() -> None:
+    stream = wire(store(bytes(4096)), max_pdu_length=1024)
+    starts = [0]
+    for pdu in split_pdus(stream):
+        starts.append(starts[-1] + len(pdu))
+    decoder = StreamDecoder()
+    decoder.feed(stream[: starts[2]])
+    assert decoder.answered(1, 7) == []  # no gap in it: it may still finish
+    decoder.gap(starts[2], starts[3] - starts[2])
+    assert decoder.answered(1, 8) == []  # another message's answer
+    (ended,) = decoder.answered(1, 7)
+    assert isinstance(ended, IncompleteMessage)
+    assert ended.reason.message.startswith("its peer answered it before its last fragment came")
+    assert ended.gaps == ((starts[2], starts[3] - starts[2]),)

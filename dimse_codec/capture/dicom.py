@@ -9,6 +9,13 @@ A-ASSOCIATE-RQ, when a port was named, or when a capture that began mid-stream s
 headers in a row or a whole A-ASSOCIATE-RQ; after a gap, decoding resumes at the next plausible
 PDU header.
 
+Two conventions hold for every record. Its ``frame`` is the frame it was decided at: the latest
+frame fed when the decoder completed it (for bytes that arrive in order, the frame carrying its
+last byte), so records come out in the order of their frames, whatever the reordering, loss or
+interleaving of connections. Every byte offset in a record or its diagnostics is the offset in
+its direction's TCP stream, counted from the first byte seen of it, also after decoding resumed
+past a gap; a message in flight across a gap goes on after it (:meth:`StreamDecoder.gap`).
+
 Each association seen from its A-ASSOCIATE-RQ on is followed through PS3.8 Table 9-10 for both
 sides at once (:class:`_Observer`): a PDU is a local primitive event for its sender's machine
 and a received-PDU event for its receiver's, and one the table forbids is a
@@ -17,24 +24,24 @@ and a received-PDU event for its receiver's, and one the table forbids is a
 
 from __future__ import annotations
 
-import enum
-import hashlib
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, fields, replace
-from types import MappingProxyType
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from dimse_codec._deprecation import deprecated_aliases
-from dimse_codec.association import (
-    Aborted,
-    Accepted,
-    AcceptedContext,
-    Association,
-    Rejected,
-    RejectedContext,
-    read_response,
+from dimse_codec.association import Aborted, Accepted, Rejected, read_response
+from dimse_codec.capture.observer import _ASSOCIATION_PDUS, _Observer, _violation_text
+from dimse_codec.capture.records import (
+    AssociationEvent,
+    AssociationRecord,
+    CapturedMessage,
+    CaptureProblem,
+    CaptureRecord,
+    DicomDirection,
+    Stall,
+    StreamGap,
 )
 from dimse_codec.dataset.sniff import sniff_transfer_syntax
 from dimse_codec.dimse.primitives import DIMSEPrimitive
@@ -55,7 +62,6 @@ from dimse_codec.pcap.tcp import (
     ConnectionClosed,
     ConnectionOpened,
     Direction,
-    Endpoint,
     Gap,
     GapReason,
     LateSegment,
@@ -81,17 +87,9 @@ from dimse_codec.pdu import (
     AReleaseRP,
     AReleaseRQ,
     PresentationContextResult,
-    UserIdentityRQSubItem,
 )
 from dimse_codec.policy import LENIENT, Diagnostic, DiagnosticCode, Policy
-from dimse_codec.tables.upper_layer import (
-    EVENTS,
-    RECEIVED_PDU_EVENTS,
-    SENT_PDU_EVENTS,
-    STATES,
-    Action,
-)
-from dimse_codec.upper_layer.machine import Machine
+from dimse_codec.tables.upper_layer import RECEIVED_PDU_EVENTS, SENT_PDU_EVENTS
 
 __all__ = [
     "ENDING_EVENTS",
@@ -117,217 +115,8 @@ _SYNC_WINDOW = 1 << 16
 """How far to look for a PDU header after a gap before giving the bytes up."""
 
 
-class DicomDirection(str, enum.Enum):
-    """Which way a message or PDU went, by the roles of the association."""
-
-    REQUESTOR_TO_ACCEPTOR = "requestor->acceptor"
-    ACCEPTOR_TO_REQUESTOR = "acceptor->requestor"
-    UNKNOWN = "unknown"
-
-
-# -- records ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class AssociationRecord:
-    """What is known of one association at one moment (a snapshot; later events add to it)."""
-
-    index: int
-    connection: Connection
-    requestor: Endpoint | None
-    acceptor: Endpoint | None
-    request: AAssociateRQ | None = None
-    answer: AAssociateAC | AAssociateRJ | None = None
-    negotiated: Association | None = None
-    state: str = "unknown"
-    """``requested``, ``accepted``, ``rejected``, ``released``, ``aborted``, ``closed``,
-    ``truncated`` (the capture ended first), ``evicted`` (its connection was idle too long, or
-    past the cap on tracked connections: see :class:`~dimse_codec.pcap.TcpReassembler`), or
-    ``unknown`` (the capture began mid-way)."""
-    abort: AAbort | None = None
-    first_frame: int = 0
-    last_frame: int = 0
-    octets: tuple[int, int] = (0, 0)
-    """Bytes captured in each TCP direction of the connection (``Direction.FORWARD``,
-    ``REVERSE``) since the association began, up to this snapshot (gaps not counted)."""
-
-    @property
-    def bytes_from_requestor(self) -> int | None:
-        """Bytes the requestor sent, once the roles are known."""
-        return self._octets_of(self.requestor)
-
-    @property
-    def bytes_from_acceptor(self) -> int | None:
-        """Bytes the acceptor sent, once the roles are known."""
-        return self._octets_of(self.acceptor)
-
-    def _octets_of(self, sender: Endpoint | None) -> int | None:
-        if sender is None:
-            return None
-        return self.octets[0 if sender == self.connection.endpoints[0] else 1]
-
-    @property
-    def calling_ae_title(self) -> str | None:
-        """The requestor's AE title, from the A-ASSOCIATE-RQ."""
-        return None if self.request is None else self.request.calling_ae_title
-
-    @property
-    def called_ae_title(self) -> str | None:
-        """The acceptor's AE title, from the A-ASSOCIATE-RQ."""
-        return None if self.request is None else self.request.called_ae_title
-
-    @property
-    def accepted_contexts(self) -> MappingProxyType[int, AcceptedContext]:
-        """Context ID -> (abstract syntax, transfer syntax) for the accepted contexts."""
-        contexts = {} if self.negotiated is None else dict(self.negotiated.accepted_contexts)
-        return MappingProxyType(contexts)
-
-    @property
-    def rejected_contexts(self) -> MappingProxyType[int, RejectedContext]:
-        """Context ID -> (abstract syntax, result) for the rejected contexts."""
-        contexts = {} if self.negotiated is None else dict(self.negotiated.rejected_contexts)
-        return MappingProxyType(contexts)
-
-    @property
-    def user_identity(self) -> UserIdentityRQSubItem | None:
-        """The User Identity sub-item of the request, if any (secret fields included)."""
-        info = None if self.request is None else self.request.user_information
-        return None if info is None else info.user_identity  # type: ignore[return-value]
-
-
-@dataclass(frozen=True, slots=True)
-class AssociationEvent:
-    """Something happened to an association: ``event`` says what, ``association`` is the state."""
-
-    event: str
-    """``request``, ``accept``, ``reject``, ``release-request``, ``release``, ``abort``,
-    ``close``, ``truncated``, ``evicted`` (its connection was forgotten: idle, or past the cap
-    on tracked connections), ``mid-stream`` (decoding began inside an association) or
-    ``release-collision`` (both sides asked to release, PS3.8 Table 9-10's AR-8)."""
-    association: AssociationRecord
-    direction: DicomDirection
-    frame: int
-    time_ns: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Stall:
-    """A pause inside one message: no byte of it came for ``duration_ns`` while more were due
-    (a sender waiting for an ACK, a slow disk, a congested link)."""
-
-    frame: int
-    """The frame whose bytes ended the pause."""
-    after_frame: int
-    """The frame of the bytes before the pause."""
-    offset: int
-    """The stream offset of the first byte after the pause."""
-    duration_ns: int
-
-
-@dataclass(frozen=True, slots=True)
-class CapturedMessage:
-    """One DIMSE message as it crossed the capture, with where, when and what it answered."""
-
-    association: int
-    direction: DicomDirection
-    first_frame: int
-    frame: int
-    time_ns: int | None
-    context_id: int
-    abstract_syntax: str | None
-    transfer_syntax: str | None
-    transfer_syntax_guessed: str | None
-    """Why the transfer syntax was guessed from the data set (no A-ASSOCIATE seen), or None."""
-    primitive: DIMSEPrimitive
-    command_set: bytes
-    dataset: memoryview | None
-    diagnostics: tuple[Diagnostic, ...] = ()
-    request_frame: int | None = None
-    """For a response or a C-CANCEL: the frame of the request it answers or cancels."""
-    response_time_ns: int | None = None
-    """For a response: how long after its request it was sent."""
-    context_result: PresentationContextResult | int | None = None
-    """The A-ASSOCIATE-AC's Result/Reason for the message's context (PS3.8 Table 9-18):
-    ``ACCEPTANCE``, a rejection, or None when the AC answered nothing for it (never proposed,
-    not answered) or was not seen."""
-    first_time_ns: int | None = None
-    """Capture time of the frame that carried the message's first byte (``time_ns`` is its
-    last byte's): the difference is how long the message took to send."""
-    stalls: tuple[Stall, ...] = ()
-    """Pauses inside the message longer than the decoder's stall threshold, in order."""
-    incomplete: Diagnostic | None = None
-    """Why the message never became whole (bytes lost, interrupted, cut off), or None. Its
-    command set arrived whole, so it is still a message; ``dataset`` then holds only the data
-    set bytes that arrived, which is why ``dataset_sha256`` is None for it. Also in
-    ``diagnostics``."""
-
-    @property
-    def name(self) -> str:
-        """The message type, e.g. ``N-ACTION-RQ``, or ``unknown (CommandField xxxxH)``."""
-        spec = self.primitive.message_spec
-        if spec is not None:
-            return spec.name
-        field_value = getattr(self.primitive, "command_field", None)
-        shown = "absent" if field_value is None else f"{field_value:04X}H"
-        return f"unknown (CommandField {shown})"
-
-    @property
-    def status(self) -> int | None:
-        """The response Status, when the message has one."""
-        value = getattr(self.primitive, "Status", None)
-        return value if isinstance(value, int) else None
-
-    @property
-    def dataset_sha256(self) -> str | None:
-        """SHA-256 of the data set bytes as carried on the wire (before any inflating); None for
-        an incomplete message, whose data set is partial."""
-        if self.dataset is None or self.incomplete is not None:
-            return None
-        return hashlib.sha256(self.dataset).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class StreamGap:
-    """Bytes of one direction the capture does not have (decoding resumed after them)."""
-
-    association: int | None
-    connection: Connection
-    direction: DicomDirection
-    offset: int
-    length: int | None
-    frame: int
-    reason: GapReason
-
-
-@dataclass(frozen=True, slots=True)
-class CaptureProblem:
-    """Something decoding tolerated that belongs to no single message (or a message never whole).
-
-    This includes what the capture layer skipped (a frame it could not read to TCP, fragments it
-    could not reassemble, a RST it ignored), so that no problem means nothing was skipped.
-    ``count`` is how many occurrences the record stands for: 1, except for the one record that
-    ends a run of one code past the cap (``policy.limits.max_diagnostics``), which says how many
-    more there were, for a stream decoder's run of PDUs with one problem (its
-    :attr:`~dimse_codec.pdata.StreamDiagnostic.count`, their bytes in ``data``), and for an
-    UNSUPPORTED_LINK_TYPE record, which stands for every packet skipped on its interface.
-    """
-
-    association: int | None
-    direction: DicomDirection
-    frame: int | None
-    diagnostic: Diagnostic
-    data: bytes = b""
-    count: int = 1
-    state: str | None = None
-    """For a PDU PS3.8 Table 9-10 forbids: the state ("Sta8") of the machine that judged it."""
-    event: str | None = None
-    """With ``state``: the event ("Evt10") the PDU was for that machine."""
-
-
 _RECORD_FIELDS = tuple(f.name for f in fields(AssociationRecord))
 
-CaptureRecord = AssociationEvent | CapturedMessage | StreamGap | CaptureProblem
-"""Everything :class:`CaptureDecoder` returns."""
 
 __getattr__ = deprecated_aliases(__name__, {"Record": ("CaptureRecord", CaptureRecord)})
 
@@ -397,8 +186,11 @@ def _note_problem(note: CaptureNote) -> CaptureProblem:
     return CaptureProblem(None, DicomDirection.UNKNOWN, note.frame, diagnostic)
 
 
-def _skipped_interface(skipped: UnsupportedInterface, interface: Interface) -> CaptureProblem:
-    """The packets of an interface of an undecodable link type as one record that counts them."""
+def _skipped_interface(
+    skipped: UnsupportedInterface, interface: Interface, frame: int
+) -> CaptureProblem:
+    """The packets of an interface of an undecodable link type as one record that counts them,
+    decided at ``frame`` (the capture's last: the file has been read)."""
     name = f" ({interface.name})" if interface.name else ""
     frames = (
         f"frame {skipped.first_frame}"
@@ -413,9 +205,7 @@ def _skipped_interface(skipped: UnsupportedInterface, interface: Interface) -> C
     diagnostic = Diagnostic(
         DiagnosticCode.UNSUPPORTED_LINK_TYPE, message, skipped.offset, "capture"
     )
-    return CaptureProblem(
-        None, DicomDirection.UNKNOWN, skipped.first_frame, diagnostic, count=skipped.packets
-    )
+    return CaptureProblem(None, DicomDirection.UNKNOWN, frame, diagnostic, count=skipped.packets)
 
 
 # -- plausibility --------------------------------------------------------------------------------
@@ -478,7 +268,6 @@ class _DirectionDecoder:
     def __init__(self, policy: Policy, syncing: bool) -> None:
         self.policy = policy
         self.decoder: StreamDecoder | None = None
-        self.base = 0  # stream offset of the decoder's first byte
         self.syncing = syncing
         self.pending = bytearray()  # bytes waiting for a plausible header
         self.pending_offset = 0
@@ -500,22 +289,16 @@ class _DirectionDecoder:
             decoder.transfer_syntaxes.update(transfer_syntaxes)
 
     def start_decoder(self, offset: int) -> StreamDecoder:
-        """A fresh decoder whose byte 0 is stream ``offset``."""
+        """A fresh decoder whose first byte is stream ``offset`` (its offsets are the stream's)."""
         self.decoder = StreamDecoder(
             policy=self.policy,
             max_pdu_length=self.max_pdu_length,
             max_pdata_length=self.max_pdata_length,
             transfer_syntaxes=self.transfer_syntaxes,
+            offset=offset,
         )
-        self.base = offset
         self.syncing = False
         return self.decoder
-
-    def shifted(self, diagnostic: Diagnostic) -> Diagnostic:
-        """A decoder's diagnostic with its offset made a stream offset."""
-        if diagnostic.offset is None or not self.base:
-            return diagnostic
-        return replace(diagnostic, offset=diagnostic.offset + self.base)
 
     def note_frames(self, offset: int, frame: int, time_ns: int | None) -> None:
         """Remember which frame carried the bytes from ``offset`` on."""
@@ -604,15 +387,6 @@ class _Assoc:
         return self.record
 
 
-_ASSOCIATION_PDUS = (AAssociateRQ, AAssociateAC, AAssociateRJ, AReleaseRQ, AReleaseRP, AAbort)
-"""The PDUs other than P-DATA-TF that the observer's machines follow."""
-
-_FORBIDDING = frozenset({"AA-1", "AA-7", "AA-8"})
-"""The actions with which Table 9-10 answers a PDU the state does not allow."""
-
-_MAX_UNREAD = 16
-"""How many PDUs a side may have left unread before the observer takes them as read."""
-
 _CLOSE_EVENTS = {
     CloseReason.CAPTURE_END: "truncated",
     CloseReason.IDLE: "evicted",
@@ -630,136 +404,6 @@ _MAX_RESET_CONNECTIONS = 4096
 
 _MAX_NEGOTIATIONS = 64
 """How many (A-ASSOCIATE-RQ, -AC) pairs keep their negotiation for reuse."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Violation:
-    """A PDU the table forbids: which side judged it, in which state, for which event."""
-
-    requestor: bool
-    state: str
-    event: str
-    action: Action | None
-
-
-class _Side:
-    """One side's machine as the observer follows it, with the PDUs it may not have read yet.
-
-    A capture cannot tell when a PDU in flight reached its receiver, so the receiver's
-    machine takes it at once (``unread`` keeps it, ``before`` the state before it); a PDU the
-    side sends next is judged in that state, or, if only that allows it, in ``before``: the
-    two PDUs crossed (a release collision, data crossing an A-ABORT).
-    """
-
-    __slots__ = ("before", "machine", "requestor", "unread")
-
-    def __init__(self, requestor: bool) -> None:
-        self.requestor = requestor
-        self.machine = Machine()
-        self.before: str | None = None
-        self.unread: list[str] = []
-
-    def allows(self, event: str) -> bool:
-        """Whether the side may send a PDU of local ``event`` now, or before its unread PDUs."""
-        if self.machine.action(event) is not None:
-            return True
-        if self.before is None:
-            return False
-        now, self.machine.state = self.machine.state, self.before
-        allowed = self.machine.action(event) is not None
-        self.machine.state = now
-        return allowed
-
-    def send(self, event: str) -> bool:
-        """Do a local event (``allows`` said yes); true if a release collision showed."""
-        collision = False
-        if self.machine.action(event) is None and self.before is not None:
-            self.machine.state = self.before  # the unread PDUs came after this one
-            self.machine.move(_checked(self.machine.action(event)))
-            for unread in self.unread:
-                action = self.machine.action(unread)
-                if action is not None and action.name not in _FORBIDDING:
-                    collision |= self._take(action)
-        else:
-            self.machine.move(_checked(self.machine.action(event)))
-        self.before, self.unread = None, []
-        return collision
-
-    def receive(self, action: Action, event: str) -> bool:
-        """Take a received PDU's allowed action; true if it is a release collision (AR-8)."""
-        if len(self.unread) >= _MAX_UNREAD:
-            self.before, self.unread = None, []
-        if self.before is None:
-            self.before = self.machine.state
-        self.unread.append(event)
-        return self._take(action)
-
-    def _take(self, action: Action) -> bool:
-        choice = 1 if action.name == "AR-8" and not self.requestor else 0
-        self.machine.move(action, choice)
-        return action.name == "AR-8"
-
-
-def _checked(action: Action | None) -> Action:
-    """An action :meth:`_Side.allows` vouched for (a library error, never an assert, if not)."""
-    if action is None:
-        raise DimseCodecError("the Upper Layer state table has no action for this event here")
-    return action
-
-
-class _Observer:
-    """Both machines of one association (PS3.8 9.2), from the A-ASSOCIATE-RQ on."""
-
-    __slots__ = ("acceptor", "collided", "requestor")
-
-    def __init__(self) -> None:
-        self.requestor = _Side(requestor=True)
-        self.acceptor = _Side(requestor=False)
-        self.collided = False
-        for side, events in ((self.requestor, ("Evt1", "Evt2")), (self.acceptor, ("Evt5",))):
-            for event in events:  # A-ASSOCIATE request, transport open; connection indication
-                side.machine.move(_checked(side.machine.action(event)))
-        self.acceptor.receive(_checked(self.acceptor.machine.action("Evt6")), "Evt6")
-
-    def pdu(
-        self, from_requestor: bool, sent: str | None, received: str
-    ) -> tuple[_Violation | None, bool]:
-        """Follow one PDU; return the violation, if any, and whether it showed a collision.
-
-        A forbidden PDU moves neither machine: the peers evidently went on, and the A-ABORT
-        the table prescribes moves both when it comes.
-        """
-        sender, receiver = (
-            (self.requestor, self.acceptor) if from_requestor else (self.acceptor, self.requestor)
-        )
-        action = receiver.machine.action(received)
-        if action is None or action.name in _FORBIDDING:
-            state = receiver.machine.state
-            return _Violation(receiver.requestor, state, received, action), False
-        if sent is not None and not sender.allows(sent):
-            return _Violation(sender.requestor, sender.machine.state, sent, None), False
-        collision = sender.send(sent) if sent is not None else False
-        collision |= receiver.receive(action, received)
-        first = collision and not self.collided
-        self.collided |= collision
-        return None, first
-
-
-def _violation_text(name: str, violation: _Violation, from_requestor: bool) -> str:
-    """A sentence naming the PDU, the machine, its state, the event and the table's answer."""
-    judge = "requestor" if violation.requestor else "acceptor"
-    sender = "requestor" if from_requestor else "acceptor"
-    state, event = violation.state, violation.event
-    where = (
-        f"{EVENTS[event].description} ({event}) for the {judge}'s machine in {state} "
-        f"({STATES[state].description})"
-    )
-    action = violation.action
-    if action is None:
-        answer = "PS3.8 Table 9-10 has no transition for it"
-    else:
-        answer = f"PS3.8 Table 9-10 prescribes {action.name}: {action.description}"
-    return f"{name} from the {sender}: {where}; {answer}"
 
 
 @dataclass
@@ -801,11 +445,17 @@ class CaptureDecoder:
         ] = {}
         self._next_association = 0
         self._cap = _ProblemCap(policy.limits.max_diagnostics)
+        self._now = 0
+        """The latest frame of the events fed: the frame every record is decided at."""
 
     # -- input ---------------------------------------------------------------------------------
 
     def feed(self, event: TcpEvent) -> list[CaptureRecord]:
-        """Take one reassembly event; return the records it completed."""
+        """Take one reassembly event; return the records it completed, each labelled with the
+        frame it was decided at (the latest frame fed so far)."""
+        frame = event.last_frame if isinstance(event, StreamData) else event.frame
+        if frame > self._now:
+            self._now = frame
         connection = event.connection
         index = connection.index
         if isinstance(event, ConnectionClosed):
@@ -863,7 +513,7 @@ class CaptureDecoder:
             f"{why}); later packets of its 4-tuple start a new connection"
         )
         diagnostic = Diagnostic(code, text, None, f"connection {connection}")
-        return [CaptureProblem(None, DicomDirection.UNKNOWN, event.frame, diagnostic)]
+        return [CaptureProblem(None, DicomDirection.UNKNOWN, self._now, diagnostic)]
 
     def finish(self) -> list[CaptureRecord]:
         """Nothing more will come (call after :meth:`TcpReassembler.finish` events)."""
@@ -991,9 +641,6 @@ class CaptureDecoder:
                 conn.association.octets[event.direction] += len(event.data)
         elif isinstance(event, Gap):
             half = self._half(conn, event.direction)
-            out += self._flush(conn, event.direction, half, event.frame)
-            half.syncing = True
-            half.pending.clear()
             if conn.association is not None:
                 conn.association.observer = None  # PDUs may be lost: stop judging
             index, way = self._where(conn, event.direction)
@@ -1004,10 +651,11 @@ class CaptureDecoder:
                     way,
                     event.offset,
                     event.length,
-                    event.frame,
+                    self._now,
                     event.reason,
                 )
             )
+            out += self._lose(conn, event.direction, half, event)
         elif isinstance(event, RetransmissionMismatch):
             index, way = self._where(conn, event.direction)
             diagnostic = Diagnostic(
@@ -1017,7 +665,7 @@ class CaptureDecoder:
                 event.offset,
                 f"connection {conn.connection}",
             )
-            out.append(CaptureProblem(index, way, event.frame, diagnostic))
+            out.append(CaptureProblem(index, way, self._now, diagnostic))
         elif isinstance(event, ResetIgnored):
             if self._cap.admit(DiagnosticCode.RST_OUT_OF_WINDOW):
                 index, way = self._where(conn, event.direction)
@@ -1029,7 +677,7 @@ class CaptureDecoder:
                     None,
                     f"connection {conn.connection}",
                 )
-                out.append(CaptureProblem(index, way, event.frame, diagnostic))
+                out.append(CaptureProblem(index, way, self._now, diagnostic))
         elif isinstance(event, LateSegment):
             if self._cap.admit(DiagnosticCode.SEGMENT_AFTER_RESET):
                 diagnostic = Diagnostic(
@@ -1039,10 +687,10 @@ class CaptureDecoder:
                     None,
                     f"connection {conn.connection}",
                 )
-                out.append(CaptureProblem(None, DicomDirection.UNKNOWN, event.frame, diagnostic))
+                out.append(CaptureProblem(None, DicomDirection.UNKNOWN, self._now, diagnostic))
         elif isinstance(event, StreamEnded):
             half = self._half(conn, event.direction)
-            out += self._flush(conn, event.direction, half, event.frame)
+            out += self._flush(conn, event.direction, half)
         elif isinstance(event, ConnectionClosed):
             out += self._close_halves(conn, event)
         return out
@@ -1073,8 +721,17 @@ class CaptureDecoder:
             start = half.pending_offset + found
             rest = bytes(half.pending[found:])
             half.pending.clear()
-            decoder = half.start_decoder(start)
-            return self._feed(conn, direction, half, decoder, rest)
+            half.syncing = False
+            decoder = half.decoder
+            if decoder is None:
+                decoder = half.start_decoder(start)
+                return self._feed(conn, direction, half, decoder, rest)
+            try:  # the same decoder goes on: a message in flight continues after the gap
+                skipped = decoder.gap(start, 0)
+            except DimseCodecError as exc:
+                return self._decoder_failed(conn, direction, half, exc, start)
+            out = self._events(conn, direction, half, skipped)
+            return out + self._feed(conn, direction, half, decoder, rest)
         current = half.decoder
         if current is None:  # pragma: no cover - set above
             return []
@@ -1095,18 +752,23 @@ class CaptureDecoder:
             if self.policy.strict:
                 raise
             done = self._events(conn, direction, half, decoder.events_before_error())
-            return done + self._decoder_failed(conn, direction, half, exc)
+            return done + self._decoder_failed(conn, direction, half, exc, decoder.offset)
         return self._events(conn, direction, half, events)
 
     def _decoder_failed(
-        self, conn: _Conn, direction: Direction, half: _DirectionDecoder, exc: DimseCodecError
+        self,
+        conn: _Conn,
+        direction: Direction,
+        half: _DirectionDecoder,
+        exc: DimseCodecError,
+        offset: int,
     ) -> list[CaptureRecord]:
-        """A stream decoder gave up (a cap, or strict mode): report it and resynchronise."""
+        """A stream decoder gave up at stream ``offset`` (a cap, or strict mode): report it and
+        resynchronise."""
         if self.policy.strict:
             raise exc
         index, way = self._where(conn, direction)
-        offset = half.base + (half.decoder.offset if half.decoder is not None else 0)
-        frame, _ = half.frame_at(offset)
+        frame = self._now
         half.decoder = None
         half.syncing = True
         half.pending.clear()
@@ -1121,9 +783,9 @@ class CaptureDecoder:
         ]
 
     def _flush(
-        self, conn: _Conn, direction: Direction, half: _DirectionDecoder, frame: int
+        self, conn: _Conn, direction: Direction, half: _DirectionDecoder
     ) -> list[CaptureRecord]:
-        """The bytes of this direction stop (a gap or its end): report what was unfinished."""
+        """The bytes of this direction end: report what was unfinished."""
         decoder = half.decoder
         if decoder is None:
             return []
@@ -1131,26 +793,40 @@ class CaptureDecoder:
         try:
             events = decoder.close()
         except DimseCodecError as exc:
-            return self._decoder_failed(conn, direction, half, exc)
+            return self._decoder_failed(conn, direction, half, exc, decoder.offset)
+        return self._events(conn, direction, half, events)
+
+    def _lose(
+        self, conn: _Conn, direction: Direction, half: _DirectionDecoder, gap: Gap
+    ) -> list[CaptureRecord]:
+        """Bytes of this direction are missing: the decoder cuts the PDU they fell in and keeps
+        the messages in flight, and decoding resumes at the next plausible PDU header."""
+        half.syncing = True
+        half.pending.clear()
+        decoder = half.decoder
+        if decoder is None or gap.length is None:
+            return self._flush(conn, direction, half)
+        try:
+            events = decoder.gap(gap.offset, gap.length)
+        except DimseCodecError as exc:
+            return self._decoder_failed(conn, direction, half, exc, gap.offset)
         return self._events(conn, direction, half, events)
 
     def _close_halves(self, conn: _Conn, event: ConnectionClosed | None) -> list[CaptureRecord]:
         out: list[CaptureRecord] = []
         for direction, half in conn.halves.items():
-            frame = event.frame if event is not None else 0
-            out += self._flush(conn, direction, half, frame)
+            out += self._flush(conn, direction, half)
         assoc = conn.association
         if assoc is not None and assoc.record.state not in ("released", "aborted", "rejected"):
             reason = event.reason if event is not None else CloseReason.CAPTURE_END
             name = _CLOSE_EVENTS.get(reason, "close")
             record = assoc.update(state=_CLOSE_STATES.get(name, name))
-            frame = event.frame if event is not None else record.last_frame
             out.append(
                 AssociationEvent(
                     name,
                     record,
                     DicomDirection.UNKNOWN,
-                    frame,
+                    self._now,
                     event.time_ns if event is not None else None,
                 )
             )
@@ -1172,35 +848,31 @@ class CaptureDecoder:
                 # the command set arrived whole: a message, marked incomplete, nothing lost
                 out += self._message(conn, direction, half, event, event.primitive)
             elif isinstance(event, IncompleteMessage):
-                assoc = self._assoc(conn, half.frame_at(half.base + event.offset)[0])
-                frame, _ = half.frame_at(half.base + event.end - 1)
+                assoc = self._assoc(conn, half.frame_at(event.offset)[0])
+                frame = self._now
                 way = assoc.direction_of(direction)
                 out += [
-                    CaptureProblem(assoc.index, way, frame, half.shifted(diagnostic))
+                    CaptureProblem(assoc.index, way, frame, diagnostic)
                     for diagnostic in event.diagnostics
                 ]
-                out.append(
-                    CaptureProblem(
-                        assoc.index, way, frame, half.shifted(event.reason), event.command_set
-                    )
-                )
+                out.append(CaptureProblem(assoc.index, way, frame, event.reason, event.command_set))
             elif isinstance(event, StreamDiagnostic):
-                diagnostic = half.shifted(event.diagnostic)
-                offset = diagnostic.offset
-                where = half.frame_at(offset)[0] if offset is not None else None
                 index, way = self._where(conn, direction)
-                out.append(CaptureProblem(index, way, where, diagnostic, event.data, event.count))
+                out.append(
+                    CaptureProblem(index, way, self._now, event.diagnostic, event.data, event.count)
+                )
         decoder = half.decoder
         if decoder is not None and not decoder.in_progress:
-            half.forget_before(half.base + decoder.offset)
+            half.forget_before(decoder.offset)
         return out
 
     def _pdu(
         self, conn: _Conn, direction: Direction, half: _DirectionDecoder, event: PDUReceived
     ) -> list[CaptureRecord]:
         pdu = event.pdu
-        frame, time_ns = half.frame_at(half.base + event.offset)
-        offset = half.base + event.offset
+        first, time_ns = half.frame_at(event.offset)
+        frame = self._now
+        offset = event.offset
         if isinstance(pdu, AAssociateRQ):
             out: list[CaptureRecord] = []
             previous = conn.association
@@ -1208,13 +880,13 @@ class CaptureDecoder:
                 # a new association on the same connection (PS3.8 wants a new one)
                 out += self._follow(previous, direction, pdu, frame, time_ns, offset)
                 conn.association = None
-            assoc = self._assoc(conn, frame)
+            assoc = self._assoc(conn, first)
             assoc.set_requestor(direction)
             assoc.observer = _Observer()
             record = assoc.update(request=pdu, state="requested", last_frame=frame)
             way = assoc.direction_of(direction)
             return [*out, AssociationEvent("request", record, way, frame, time_ns)]
-        assoc = self._assoc(conn, frame)
+        assoc = self._assoc(conn, first)
         if assoc.requestor_direction is None and isinstance(
             pdu, (AAssociateAC, AAssociateRJ, AReleaseRP)
         ):
@@ -1340,14 +1012,13 @@ class CaptureDecoder:
         event: MessageReceived | IncompleteMessage,
         primitive: DIMSEPrimitive,
     ) -> list[CaptureRecord]:
-        first_frame, first_time_ns = half.frame_at(half.base + event.offset)
-        frame, time_ns = half.frame_at(half.base + event.end - 1)
-        stalls = half.stalls(
-            half.base + event.offset, half.base + event.end, self.stall_threshold_ns
-        )
+        first_frame, first_time_ns = half.frame_at(event.offset)
+        time_ns = half.frame_at(event.end - 1)[1]
+        frame = self._now
+        stalls = half.stalls(event.offset, event.end, self.stall_threshold_ns)
+        out = self._answered(conn, direction, primitive)
         fresh = conn.association is None
         assoc = self._assoc(conn, first_frame)
-        out: list[CaptureRecord] = []
         spec = primitive.message_spec
         if assoc.requestor_direction is None and spec is not None:
             # mid-stream: N-EVENT-REPORT goes from the acceptor (usually the SCP) the other way
@@ -1357,7 +1028,7 @@ class CaptureDecoder:
             record = assoc.update(state="unknown", last_frame=frame)
             out.append(
                 AssociationEvent(
-                    "mid-stream", record, assoc.direction_of(direction), first_frame, time_ns
+                    "mid-stream", record, assoc.direction_of(direction), frame, time_ns
                 )
             )
         negotiated = assoc.record.negotiated
@@ -1366,16 +1037,21 @@ class CaptureDecoder:
         syntax = None if context is None else context.transfer_syntax
         result: PresentationContextResult | int | None = None
         guessed = None
-        found = list(map(half.shifted, event.diagnostics)) + list(primitive.diagnostics)
+        found = [*event.diagnostics, *primitive.diagnostics]
         incomplete = None
+        gaps: tuple[tuple[int, int], ...] = ()
+        announced = event.dataset_length
         if isinstance(event, IncompleteMessage):
-            incomplete = half.shifted(event.reason)
+            incomplete = event.reason
             found.append(incomplete)
+            gaps = event.gaps
+            if announced is not None:
+                announced += event.missing
         if context is not None:
             result = PresentationContextResult.ACCEPTANCE
         elif negotiated is not None:
             # the AC did not accept this context: report it, and never guess a syntax
-            where = half.base + event.offset
+            where = event.offset
             abstract, result = self._unaccepted(assoc.record, event.context_id, where, found)
         elif event.dataset is not None:
             sniffed = sniff_transfer_syntax(event.dataset)
@@ -1405,15 +1081,31 @@ class CaptureDecoder:
                 first_time_ns,
                 stalls,
                 incomplete,
+                gaps,
+                announced,
             )
         )
         if incomplete is None:
             # an incomplete message may be delivered late (when its stream closes, after the
             # association ended): its PDUs are not followed through the state machine, as before
-            out += self._follow(
-                assoc, direction, None, first_frame, time_ns, half.base + event.offset
-            )
+            out += self._follow(assoc, direction, None, frame, time_ns, event.offset)
         return out
+
+    def _answered(
+        self, conn: _Conn, direction: Direction, primitive: DIMSEPrimitive
+    ) -> list[CaptureRecord]:
+        """A response came: its request, if still in flight with bytes lost to a gap, will
+        never finish; it is reported now (before its response, which then matches it)."""
+        spec = primitive.message_spec
+        answered = getattr(primitive, "MessageIDBeingRespondedTo", None)
+        other = conn.halves.get(direction.other)
+        if spec is None or spec.is_request or not isinstance(answered, int) or other is None:
+            return []
+        decoder, context_id = other.decoder, primitive.context_id
+        if decoder is None or context_id is None:
+            return []
+        events = decoder.answered(context_id, answered)
+        return self._events(conn, direction.other, other, events) if events else []
 
     def _unaccepted(
         self, record: AssociationRecord, context_id: int, offset: int, sink: list[Diagnostic]
@@ -1557,7 +1249,9 @@ def decode_capture(
     with CaptureReader(source, skip_unsupported_link_types=skip_unsupported_link_types) as reader:
         if skip_unsupported_link_types and (error := reader.link_type_error()) is not None:
             raise error
+        last = 0
         for packet in reader:
+            last = packet.frame
             if on_frame is not None:
                 on_frame(packet.frame)
             if reader.notes:
@@ -1570,9 +1264,12 @@ def decode_capture(
                 cap.count(_NOTE_CODES[kind], seen - taken.get(kind, 0))
         if skip_unsupported_link_types and (error := reader.link_type_error()) is not None:
             raise error
-        for skipped in reader.unsupported.values():
+        skipped_interfaces = reader.unsupported.values()
+        last = max([last, *(skipped.last_frame for skipped in skipped_interfaces)])
+        for skipped in skipped_interfaces:
             if cap.admit(DiagnosticCode.UNSUPPORTED_LINK_TYPE):
-                yield _skipped_interface(skipped, reader.interfaces[skipped.interface])
+                interface = reader.interfaces[skipped.interface]
+                yield _skipped_interface(skipped, interface, max(last, decoder._now))
             else:
                 cap.count(DiagnosticCode.UNSUPPORTED_LINK_TYPE, skipped.packets - 1)
         truncations = reader.truncations

@@ -67,7 +67,7 @@ MESSAGE_COLUMNS: tuple[Column, ...] = (
     Column("time", "float", "capture time of the message's last byte (seconds since the epoch)"),
     Column("first_time", "float", "capture time of the message's first byte"),
     Column("first_frame", "int", "the frame that carried the message's first byte"),
-    Column("frame", "int", "the frame that carried the message's last byte"),
+    Column("frame", "int", "the frame it was decided at (normally that of its last byte)"),
     Column("requestor_address", "string", "the association requestor's IP address"),
     Column("requestor_port", "int", "the requestor's TCP port"),
     Column("acceptor_address", "string", "the association acceptor's IP address"),
@@ -124,6 +124,9 @@ MESSAGE_COLUMNS: tuple[Column, ...] = (
         "bool",
         "the message never became whole (bytes lost or cut off): its data set is partial",
     ),
+    Column("gaps", "int", "stretches of its direction's stream lost while it was sent"),
+    Column("bytes_missing", "int", "the bytes of those gaps, added up"),
+    Column("dataset_announced", "int", "data set bytes the PDV headers seen announced"),
 )
 """The columns of a message row, in order."""
 
@@ -518,6 +521,9 @@ class RowBuilder:
             ),
             "diagnostic_codes": " ".join(d.code.value for d in message.diagnostics) or None,
             "incomplete": message.incomplete is not None,
+            "gaps": len(message.gaps),
+            "bytes_missing": message.bytes_missing,
+            "dataset_announced": message.dataset_announced,
         }
 
 

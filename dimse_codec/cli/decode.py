@@ -550,6 +550,7 @@ def message_json(
         "diagnostics": [diagnostic_json(d) for d in message.diagnostics],
         "incomplete": message.incomplete is not None,
         "incomplete_reason": None if message.incomplete is None else message.incomplete.message,
+        "gap_list": [{"offset": offset, "length": length} for offset, length in message.gaps],
     }
 
 
@@ -663,6 +664,10 @@ def _message_text(message: CapturedMessage) -> str:
         parts.append(f"id={answered}")
     if message.dataset is not None:
         parts.append(f"ds={len(message.dataset)}B")
+        if message.incomplete is not None and message.dataset_announced is not None:
+            parts.append(f"of {message.dataset_announced}B announced")
+    if message.gaps:
+        parts.append(f"gaps={len(message.gaps)} ({message.bytes_missing}B missing)")
     status = message.status
     if status is not None:
         described = describe(status, _status_service(message))

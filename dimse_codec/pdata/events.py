@@ -179,8 +179,9 @@ class IncompleteMessage:
     """Fragments that never made a whole message, kept so nothing is lost.
 
     Delivered when a new command interrupts a message, when data arrives that no command
-    announced, when the command set cannot be decoded, or at :meth:`StreamDecoder.close`.
-    ``reason`` says which; ``primitive`` is set when the command set was whole and decoded.
+    announced, when the command set cannot be decoded, when bytes of it were lost
+    (:meth:`StreamDecoder.gap`), or at :meth:`StreamDecoder.close`. ``reason`` says which;
+    ``primitive`` is set when the command set was whole and decoded.
     """
 
     context_id: int
@@ -194,6 +195,11 @@ class IncompleteMessage:
     primitive: DIMSEPrimitive | None = None
     diagnostics: tuple[Diagnostic, ...] = ()
     sink: Any = None
+    gaps: tuple[tuple[int, int], ...] = ()
+    """(stream offset, length) of each stretch of the stream lost while the message was sent."""
+    missing: int = 0
+    """Data set bytes that PDV headers announced but a gap cut off: ``dataset_length +
+    missing`` is what the PDVs seen announced."""
 
 
 @dataclass(frozen=True, slots=True)

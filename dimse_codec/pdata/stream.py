@@ -112,7 +112,9 @@ class _Message:
         "data",
         "diagnostics",
         "fragments",
+        "gaps",
         "length",
+        "missing",
         "offset",
         "primitive",
         "reason",
@@ -132,6 +134,8 @@ class _Message:
         self.diagnostics: list[Diagnostic] = []
         self.primitive: DIMSEPrimitive | None = None
         self.reason: Diagnostic | None = None
+        self.gaps: list[tuple[int, int]] = []  # (stream offset, length) lost while in flight
+        self.missing = 0  # data set bytes its PDV headers announced that never arrived
 
 
 class _Streak:
@@ -258,6 +262,9 @@ class StreamDecoder:
     ``hold_streaks=False`` reports a run of PDUs with one problem at the end of every call
     instead of holding its continuation for later calls: a protocol machine must answer each PDU
     as it arrives (PS3.8 Table 9-10, Evt19), while an observer prefers fewer events.
+    ``offset`` is the stream offset of the first byte fed: every offset the decoder reports
+    counts from the stream's start, also for a decoder started in the middle of a stream.
+    A capture that lost bytes says so with :meth:`gap`, and decoding goes on after them.
     """
 
     def __init__(
@@ -273,6 +280,7 @@ class StreamDecoder:
         transfer_syntaxes: Mapping[int, str] | None = None,
         report_pdata: bool = False,
         hold_streaks: bool = True,
+        offset: int = 0,
     ) -> None:
         self.policy = policy
         self.hold_streaks = hold_streaks
@@ -287,7 +295,7 @@ class StreamDecoder:
         self.dataset_sink = dataset_sink
         self.transfer_syntaxes: dict[int, str] = dict(transfer_syntaxes or {})
         self.report_pdata = report_pdata
-        self._offset = 0
+        self._offset = _limit(offset, "offset")
         self._state = _PDU_START
         self._head = bytearray()
         self._head_offset = 0
@@ -375,23 +383,7 @@ class StreamDecoder:
         if self._failed is not None:
             return []
         try:
-            if self._state != _PDU_START or self._head:
-                if self._state == _PDU_START:
-                    what, start, kept = "a PDU header", self._head_offset, bytes(self._head)
-                else:
-                    what, start, kept = "a PDU", self._pdu_offset, bytes(self._head or self._body)
-                self._stream_problem(
-                    DiagnosticCode.STREAM_TRUNCATED,
-                    f"the stream ended inside {what} that started at {start}",
-                    self._offset,
-                    "stream",
-                    kept,
-                    start,
-                    self._offset,
-                )
-            target = self._target
-            if self._state == _PDV_BODY and target is not None and target.fragments:
-                self._record_cut(target)
+            self._cut_pdu(DiagnosticCode.STREAM_TRUNCATED, "the stream ended inside {}")
             for message in [*self._messages.values(), *self._stray.values()]:
                 self._incomplete(
                     message,
@@ -408,6 +400,108 @@ class StreamDecoder:
         self._head.clear()
         events, self._events = self._events, []
         return events
+
+    def gap(self, offset: int, length: int) -> list[Event]:
+        """The stream bytes from ``offset`` to ``offset + length`` will never be fed (a capture
+        lost them); bytes between the last one fed and ``offset`` were skipped (``length`` 0:
+        only skipped, to resume at a PDU header). The next byte fed is ``offset + length``.
+
+        The PDU in progress is cut short: a STREAM_GAP problem keeps what arrived of it, and
+        the next byte fed must start a PDU. A message whose command set arrived carries on: its
+        data set continues in the next PDVs on its context, and once its last fragment comes
+        (or at :meth:`close`) it is one :class:`IncompleteMessage` listing its ``gaps``. A
+        message whose command set the gap cut, or whose last fragment it cut, ends here.
+        """
+        if self._failed is not None:
+            return []
+        if offset < self._offset or length < 0:
+            raise InvalidParameter(
+                f"a gap at offset {offset} of {length} bytes cannot come at stream offset "
+                f"{self._offset}"
+            )
+        try:
+            lost = offset + length - self._offset
+            target, left, last = self._target, self._left, self._mch & MCH_LAST
+            self._cut_pdu(
+                DiagnosticCode.STREAM_GAP,
+                f"a gap of {lost} bytes at offset {self._offset} inside {{}}",
+            )
+            if self._state == _PDV_BODY and target is not None:
+                target.missing += left
+            self._state = _PDU_START
+            self._head.clear()
+            self._body.clear()
+            self._pdu_fragments.clear()
+            self._target = None
+            self._left = self._pdu_left = 0
+            self._offset = offset
+            if length:
+                self._note_gap(offset, length, target if last else None)
+            self._offset = offset + length
+            self._settle(final=True)
+        except DimseCodecError as exc:
+            self._failed = exc
+            raise
+        events, self._events = self._events, []
+        return events
+
+    def answered(self, context_id: int, message_id: int) -> list[Event]:
+        """The peer answered message ``message_id`` on ``context_id``: if it is in flight and
+        a gap lost bytes of it, it will never finish, so it is delivered now as incomplete."""
+        message = self._messages.get(context_id)
+        if (
+            message is None
+            or not message.gaps
+            or getattr(message.primitive, "MessageID", None) != message_id
+        ):
+            return []
+        self._messages.pop(context_id)
+        lost = sum(length for _, length in message.gaps)
+        self._incomplete(
+            message,
+            DiagnosticCode.MESSAGE_INCOMPLETE,
+            f"its peer answered it before its last fragment came; {len(message.gaps)} gap(s) "
+            f"lost {lost} bytes of the stream while it was sent",
+            message.gaps[0][0],
+        )
+        events, self._events = self._events, []
+        return events
+
+    def _note_gap(self, offset: int, length: int, cut_last: _Message | None) -> None:
+        """Note a gap on every message in flight; end those it left no way to finish."""
+        why = f"a gap of {length} bytes at offset {offset}"
+        for message in list(self._messages.values()):
+            if message.state == _COMMAND:
+                self._messages.pop(message.context_id)
+                self._incomplete(
+                    message, DiagnosticCode.MESSAGE_INCOMPLETE, f"{why} cut its command set"
+                )
+                continue
+            message.gaps.append((offset, length))
+            if message is cut_last:
+                self._messages.pop(message.context_id)
+                self._incomplete(
+                    message,
+                    DiagnosticCode.MESSAGE_INCOMPLETE,
+                    f"{why} cut the last fragment of its data set",
+                )
+        for message in self._stray.values():
+            message.gaps.append((offset, length))
+
+    def _cut_pdu(self, code: DiagnosticCode, how: str) -> None:
+        """Report the PDU (or PDU header) in progress as cut short, with the bytes of it that
+        were kept; ``how`` names the cause, ``{}`` standing for what was cut."""
+        if self._state == _PDU_START and not self._head:
+            return
+        if self._state == _PDU_START:
+            what, start, kept = "a PDU header", self._head_offset, bytes(self._head)
+        else:
+            what, start, kept = "a PDU", self._pdu_offset, bytes(self._head or self._body)
+        text = how.format(f"{what} that started at {start}")
+        self._stream_problem(code, text, self._offset, "stream", kept, start, self._offset)
+        target = self._target
+        if self._state == _PDV_BODY and target is not None and target.fragments:
+            self._record_cut(target)
 
     def _record_cut(self, target: _Message) -> None:
         """Record what arrived of the PDV the stream ended in (the last of its message)."""
@@ -1142,6 +1236,16 @@ class StreamDecoder:
         primitive = message.primitive
         if primitive is None:  # pragma: no cover - DATA state is entered only with a primitive
             return
+        if message.gaps:  # whole in name only: bytes of it were lost on the way
+            lost = sum(length for _, length in message.gaps)
+            self._incomplete(
+                message,
+                DiagnosticCode.MESSAGE_INCOMPLETE,
+                f"its last fragment arrived, but {len(message.gaps)} gap(s) lost {lost} "
+                "bytes of the stream while it was sent",
+                message.gaps[0][0],
+            )
+            return
         dataset = None
         if message.sink is None:
             dataset = memoryview(message.data)
@@ -1173,11 +1277,14 @@ class StreamDecoder:
             )
         )
 
-    def _incomplete(self, message: _Message, code: DiagnosticCode, why: str) -> None:
-        """Emit what a message had when it could not be finished."""
+    def _incomplete(
+        self, message: _Message, code: DiagnosticCode, why: str, offset: int | None = None
+    ) -> None:
+        """Emit what a message had when it could not be finished (``offset``: where it went
+        wrong, by default here)."""
         self._finish(message)
         path = f"message on context {message.context_id} @{message.offset}"
-        reason = self._problem(code, why, self._offset, path)
+        reason = self._problem(code, why, self._offset if offset is None else offset, path)
         self._emit(self._incomplete_event(message, reason))
 
     def _incomplete_event(self, message: _Message, reason: Diagnostic) -> IncompleteMessage:
@@ -1195,4 +1302,6 @@ class StreamDecoder:
             message.primitive,
             tuple(message.diagnostics),
             message.sink,
+            tuple(message.gaps),
+            message.missing,
         )
