@@ -1557,13 +1557,14 @@ def decode_capture(
     with CaptureReader(source, skip_unsupported_link_types=skip_unsupported_link_types) as reader:
         if skip_unsupported_link_types and (error := reader.link_type_error()) is not None:
             raise error
-        for packet in reader:
+        feed, decode = reassembler.feed_fields, decoder.feed
+        for fields in reader.packet_fields():
             if on_frame is not None:
-                on_frame(packet.frame)
+                on_frame(fields[0])
             if reader.notes:
                 yield from problems(reader.take_notes())
-            for event in reassembler.feed(packet):
-                yield from decoder.feed(event)
+            for event in feed(*fields):
+                yield from decode(event)
         yield from problems(reader.take_notes())
         for kind, seen in reader.note_counts.items():
             if kind is not per_interface:

@@ -203,6 +203,10 @@ NOT_IP = 0
 NOT_TCP = 1
 
 Fields = tuple[bytes, int, bytes, int, int, int, TcpFlags, memoryview, int]
+PacketFields = tuple[
+    int, int | None, int, bytes, int, bytes, int, int, int, TcpFlags, memoryview, int
+]
+"""A :class:`Packet`'s fields in its order (frame, time, interface, then the TCP fields)."""
 Decoded = Fields | int | Problem | Fragment
 Decoder = Callable[[memoryview], Decoded]
 
