@@ -325,6 +325,7 @@ class CaptureProblem:
 
 
 _RECORD_FIELDS = tuple(f.name for f in fields(AssociationRecord))
+_RECORD_INDEX = {name: index for index, name in enumerate(_RECORD_FIELDS)}
 
 CaptureRecord = AssociationEvent | CapturedMessage | StreamGap | CaptureProblem
 """Everything :class:`CaptureDecoder` returns."""
@@ -565,6 +566,8 @@ class _Assoc:
         self.connection = connection
         self.requestor_direction: Direction | None = None
         self.record = AssociationRecord(index, connection, None, None, first_frame=frame)
+        self._values = [getattr(self.record, name) for name in _RECORD_FIELDS]
+        """The record's field values, in order: the next snapshot changes some of them."""
         self.requests: dict[tuple[Direction, int], tuple[int, int | None]] = {}
         self.observer: _Observer | None = None
         """Both PS3.8 machines, from the A-ASSOCIATE-RQ on; ``None`` when the capture joined
@@ -595,11 +598,12 @@ class _Assoc:
         else:
             changes["last_frame"] = self.last_frame
         changes["octets"] = (self.octets[0], self.octets[1])
-        record = self.record
-        # what dataclasses.replace does, without its per-call field introspection
-        values = [changes.pop(name, getattr(record, name)) for name in _RECORD_FIELDS]
-        if changes:
+        # what dataclasses.replace does, on a copy of the record's values kept here
+        if not changes.keys() <= _RECORD_INDEX.keys():
             raise TypeError(f"not AssociationRecord fields: {sorted(changes)}")
+        values = self._values
+        for name, value in changes.items():
+            values[_RECORD_INDEX[name]] = value
         self.record = AssociationRecord(*values)
         return self.record
 
