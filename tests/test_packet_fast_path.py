@@ -1,13 +1,18 @@
 """The one-read decoder of the common Ethernet frame (IPv4 without options carrying TCP) gives
 exactly what the general layer-by-layer decoder gives, on every frame: well formed ones, and
-ones with any header byte changed (which it must leave to the general way)."""
+ones with any header byte changed (which it must leave to the general way); and the packet
+fields a whole-capture decoder iterates feed the TCP reassembler as packets do."""
 
 from __future__ import annotations
 
+import random
+
 import capture_builder as cb
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dimse_codec.pcap import CaptureReader, Packet, TcpReassembler
 from dimse_codec.pcap.packets import (
     ETHERTYPE_IPV4,
     ETHERTYPE_IPV6,
@@ -75,3 +80,39 @@ def test_other_ethertypes_and_vlans_decode_alike() -> None:
     same(cb.ethernet(cb.ipv4("10.0.0.1", "10.0.0.2", segment, proto=17), ETHERTYPE_IPV4))
     same(cb.ethernet(b"\x00" * 40, 0x0806))
     same(b"")
+
+
+@pytest.mark.parametrize(
+    "variant", [name for name, (link, _, _) in cb.LINK_VARIANTS.items() if link == 1]
+)
+def test_every_ethernet_link_variant_decodes_alike(variant: str) -> None:
+    segment = cb.tcp(40000, 11112, 7, 9, cb.ACK | cb.PSH, b"\x01\x00" * 40)
+    same(cb.wrap(variant, cb.ipv4("10.0.0.1", "10.0.0.2", segment), 4))
+    same(cb.wrap(variant, cb.ipv6("fe80::1", "fe80::2", segment), 6))
+    same(cb.non_ip_frame(variant))
+
+
+def test_packet_fields_feed_the_reassembler_as_packets_do() -> None:
+    """What a whole-capture decoder iterates (fields, ``feed_fields``) is what the packet API
+    gives (``Packet``, ``feed``): the same packets, the same events and counts."""
+    rng = random.Random(11)
+    frames = []
+    for i in range(400):
+        segment = cb.tcp(
+            rng.choice([40000, 11112]),
+            rng.choice([40000, 11112]),
+            rng.getrandbits(32) if i % 7 == 0 else 1000 + 10 * i,
+            rng.getrandbits(32),
+            rng.choice([cb.ACK, cb.ACK | cb.PSH, cb.SYN, cb.FIN | cb.ACK, cb.RST]),
+            rng.randbytes(rng.choice([0, 0, 10, 50])),
+        )
+        frames.append(cb.Frame(i, cb.ethernet(cb.ipv4("10.0.0.1", "10.0.0.2", segment), 0x0800)))
+    data = cb.pcap(frames, link_type=1)
+    fields = list(CaptureReader(data).packet_fields())
+    packets = list(CaptureReader(data).packets())
+    assert [Packet(*one) for one in fields] == packets
+    by_fields, by_packets = TcpReassembler(), TcpReassembler()
+    events = [event for one in fields for event in by_fields.feed_fields(*one)]
+    assert events == [event for packet in packets for event in by_packets.feed(packet)]
+    assert by_fields.finish() == by_packets.finish()
+    assert by_fields.stats == by_packets.stats
