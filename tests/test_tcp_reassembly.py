@@ -624,31 +624,23 @@ def test_reassembler_only_raises_nothing_on_capture_garbage() -> None:
     reassembler.finish()
 
 
-@given(
-    st.lists(
-        st.tuples(
-            st.booleans(),  # sender is the client
-            st.integers(-40, 400),  # seq relative to the side's ISN
-            st.integers(-40, 400),  # ack relative to the other side's ISN
-            st.sampled_from([cb.ACK, cb.ACK | cb.PSH, cb.SYN, cb.SYN | cb.ACK, cb.FIN | cb.ACK,
-                             cb.RST, cb.RST | cb.ACK, 0]),
-            st.integers(0, 60),  # payload length
-            st.integers(0, 20),  # bytes the snap length cut
-        ),
-        max_size=60,
+STEPS = st.lists(
+    st.tuples(
+        st.booleans(),  # sender is the client
+        st.integers(-40, 400),  # seq relative to the side's ISN
+        st.integers(-40, 400),  # ack relative to the other side's ISN
+        st.sampled_from([cb.ACK, cb.ACK | cb.PSH, cb.SYN, cb.SYN | cb.ACK, cb.FIN | cb.ACK,
+                         cb.RST, cb.RST | cb.ACK, 0]),
+        st.integers(0, 60),  # payload length
+        st.integers(0, 20),  # bytes the snap length cut
     ),
-    ISNS,
-    ISNS,
-    st.integers(1, 200),
+    max_size=60,
 )  # fmt: skip
-def test_arbitrary_packets_keep_every_stream_tiled(
-    steps: list[tuple[bool, int, int, int, int, int]],
-    c_isn: int,
-    s_isn: int,
-    cap: int,
-) -> None:
-    """Whatever arrives, each direction's data and gaps tile its stream in order (checked by
-    ``streams``), connections open before they carry events and close at most once."""
+
+
+def arbitrary_packets(
+    steps: list[tuple[bool, int, int, int, int, int]], c_isn: int, s_isn: int
+) -> list[Packet]:
     wire = Wire()
     packets = []
     for client, seq, ack, flags, length, cut in steps:
@@ -660,6 +652,19 @@ def test_arbitrary_packets_keep_every_stream_tiled(
                 side, isns[0] + seq, kept, flags=flags, ack=isns[1] + ack, wire_length=length
             )
         )
+    return packets
+
+
+@given(STEPS, ISNS, ISNS, st.integers(1, 200))
+def test_arbitrary_packets_keep_every_stream_tiled(
+    steps: list[tuple[bool, int, int, int, int, int]],
+    c_isn: int,
+    s_isn: int,
+    cap: int,
+) -> None:
+    """Whatever arrives, each direction's data and gaps tile its stream in order (checked by
+    ``streams``), connections open before they carry events and close at most once."""
+    packets = arbitrary_packets(steps, c_isn, s_isn)
     reassembler = TcpReassembler(max_buffered_bytes=cap, history_bytes=cap)
     events = run(packets, reassembler)
     streams(events)
@@ -678,3 +683,64 @@ def test_arbitrary_packets_keep_every_stream_tiled(
                 closed.add(index)
     assert opened == closed
     assert reassembler.open_connections == []
+
+
+# --- the in-order fast path -------------------------------------------------------------------
+
+
+class GeneralOnly(TcpReassembler):
+    """A reassembler that never takes the in-order fast path: every segment goes through the
+    general code, the reference the fast path must equal."""
+
+    def _in_order(self, *args: object) -> bool:
+        return False
+
+
+def same_as_general(packets: list[Packet], cap: int = 1 << 20) -> list[TcpEvent]:
+    fast = TcpReassembler(max_buffered_bytes=cap, history_bytes=cap)
+    general = GeneralOnly(max_buffered_bytes=cap, history_bytes=cap)
+    events = run(packets, fast)
+    assert events == run(packets, general)
+    assert fast.stats == general.stats
+    return events
+
+
+@given(STEPS, ISNS, ISNS, st.integers(1, 200))
+def test_fast_path_equals_the_general_one_on_arbitrary_packets(
+    steps: list[tuple[bool, int, int, int, int, int]], c_isn: int, s_isn: int, cap: int
+) -> None:
+    same_as_general(arbitrary_packets(steps, c_isn, s_isn), cap)
+
+
+@given(
+    st.lists(
+        st.tuples(st.booleans(), st.integers(0, 80), st.sampled_from(["ok", "drop", "twice"])),
+        max_size=40,
+    ),
+    ISNS,
+    ISNS,
+    st.integers(-3, 3),
+)
+def test_fast_path_equals_the_general_one_on_conversations(
+    turns: list[tuple[bool, int, str]], c_isn: int, s_isn: int, ack_skew: int
+) -> None:
+    """Mostly in-order talk both ways, each segment acknowledging the peer's bytes (off by
+    ``ack_skew`` sometimes), with dropped and repeated segments, then FINs."""
+    wire = Wire()
+    packets = handshake(wire, c_isn, s_isn)
+    sent = {CLIENT: c_isn + 1, SERVER: s_isn + 1}
+    for from_client, length, fate in turns:
+        side, peer = (CLIENT, SERVER) if from_client else (SERVER, CLIENT)
+        skew = ack_skew if length % 3 == 0 else 0
+        packet = wire.packet(
+            side, sent[side], bytes(range(length)), flags=cb.ACK | cb.PSH, ack=sent[peer] + skew
+        )
+        sent[side] += length
+        if fate != "drop":
+            packets.append(packet)
+        if fate == "twice":
+            packets.append(packet)
+    packets.append(wire.packet(CLIENT, sent[CLIENT], flags=cb.FIN | cb.ACK, ack=sent[SERVER]))
+    packets.append(wire.packet(SERVER, sent[SERVER], flags=cb.FIN | cb.ACK, ack=sent[CLIENT] + 1))
+    events = same_as_general(packets)
+    streams(events)

@@ -116,6 +116,7 @@ _SYNC_WINDOW = 1 << 16
 
 
 _RECORD_FIELDS = tuple(f.name for f in fields(AssociationRecord))
+_RECORD_INDEX = {name: index for index, name in enumerate(_RECORD_FIELDS)}
 
 
 __getattr__ = deprecated_aliases(__name__, {"Record": ("CaptureRecord", CaptureRecord)})
@@ -348,6 +349,8 @@ class _Assoc:
         self.connection = connection
         self.requestor_direction: Direction | None = None
         self.record = AssociationRecord(index, connection, None, None, first_frame=frame)
+        self._values = [getattr(self.record, name) for name in _RECORD_FIELDS]
+        """The record's field values, in order: the next snapshot changes some of them."""
         self.requests: dict[tuple[Direction, int], tuple[int, int | None]] = {}
         self.observer: _Observer | None = None
         """Both PS3.8 machines, from the A-ASSOCIATE-RQ on; ``None`` when the capture joined
@@ -378,11 +381,12 @@ class _Assoc:
         else:
             changes["last_frame"] = self.last_frame
         changes["octets"] = (self.octets[0], self.octets[1])
-        record = self.record
-        # what dataclasses.replace does, without its per-call field introspection
-        values = [changes.pop(name, getattr(record, name)) for name in _RECORD_FIELDS]
-        if changes:
+        # what dataclasses.replace does, on a copy of the record's values kept here
+        if not changes.keys() <= _RECORD_INDEX.keys():
             raise TypeError(f"not AssociationRecord fields: {sorted(changes)}")
+        values = self._values
+        for name, value in changes.items():
+            values[_RECORD_INDEX[name]] = value
         self.record = AssociationRecord(*values)
         return self.record
 
@@ -1250,14 +1254,15 @@ def decode_capture(
         if skip_unsupported_link_types and (error := reader.link_type_error()) is not None:
             raise error
         last = 0
-        for packet in reader:
-            last = packet.frame
+        feed, decode = reassembler.feed_fields, decoder.feed
+        for fields in reader.packet_fields():
+            last = fields[0]
             if on_frame is not None:
-                on_frame(packet.frame)
+                on_frame(last)
             if reader.notes:
                 yield from problems(reader.take_notes())
-            for event in reassembler.feed(packet):
-                yield from decoder.feed(event)
+            for event in feed(*fields):
+                yield from decode(event)
         yield from problems(reader.take_notes())
         for kind, seen in reader.note_counts.items():
             if kind is not per_interface:

@@ -527,7 +527,7 @@ def message_json(
     if bulk_data not in BULK_DATA_MODES:
         raise InvalidParameter(f"bulk_data must be one of {BULK_DATA_MODES}, not {bulk_data!r}")
     status = message.status
-    described = None if status is None else describe(status, _status_service(message))
+    described = None if status is None else _describe(status, _status_service(message))
     return {
         "type": "message",
         "association": message.association,
@@ -592,6 +592,10 @@ def record_json(
 
 
 # -- text ----------------------------------------------------------------------------------------
+
+
+_describe = functools.lru_cache(maxsize=1024)(describe)
+"""describe(status, service), remembered: a capture repeats a few statuses of a few services."""
 
 
 @functools.lru_cache(maxsize=1024)
@@ -670,7 +674,7 @@ def _message_text(message: CapturedMessage) -> str:
         parts.append(f"gaps={len(message.gaps)} ({message.bytes_missing}B missing)")
     status = message.status
     if status is not None:
-        described = describe(status, _status_service(message))
+        described = _describe(status, _status_service(message))
         text = f"status={status:04X}H {described.category.value}"
         if described.category.value != "Success":
             text += f" ({described.meaning})"
@@ -745,7 +749,7 @@ class _Summary:
         elif isinstance(record, CapturedMessage):
             self.messages[record.name] += 1
             if record.status is not None:
-                described = describe(record.status, _status_service(record))
+                described = _describe(record.status, _status_service(record))
                 self.statuses[f"{record.status:04X}H {described.category.value}"] += 1
             if record.response_time_ns is not None:
                 self._time(record.response_time_ns / 1e6)

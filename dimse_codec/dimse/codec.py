@@ -174,9 +174,14 @@ def decode_command_set(
         size = len(value)
         if size == 2 and vr == "US":
             values[slot] = value[0] | (value[1] << 8)
+        elif vr == "UI" and (known := _UIDS.get(value)) is not None:
+            values[slot] = known  # a canonical UID seen before (SOP Classes repeat)
         elif vr == "UI" and 0 < size <= 64 and not size & 1 and _CANONICAL_UID(value):
             # the common case, fully checked by one regex: digits and dots, one NUL pad at most
-            values[slot] = _new_uid(UID, value.rstrip(b"\x00").decode("ascii"))
+            uid = values[slot] = _new_uid(UID, value.rstrip(b"\x00").decode("ascii"))
+            if len(_UIDS) >= _MAX_UIDS:
+                _UIDS.clear()
+            _UIDS[value] = uid
         elif size and not size & 1:
             result = decoder(value, offset, tag, policy, diagnostics)
             values[slot] = tuple(result) if vr == "AT" else result
@@ -306,6 +311,10 @@ _CANONICAL_UID = re.compile(rb"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*\x00?").
 """A UI value in canonical form: a valid UID (PS3.5 9.1) with at most its one NUL pad."""
 
 _new_uid = str.__new__
+
+_UIDS: dict[bytes, UID] = {}
+"""Canonical UI values already decoded, by their bytes (a UID is immutable, so shared)."""
+_MAX_UIDS = 4096
 _pack_header = pack_header
 
 

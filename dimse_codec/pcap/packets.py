@@ -203,6 +203,10 @@ NOT_IP = 0
 NOT_TCP = 1
 
 Fields = tuple[bytes, int, bytes, int, int, int, TcpFlags, memoryview, int]
+PacketFields = tuple[
+    int, int | None, int, bytes, int, bytes, int, int, int, TcpFlags, memoryview, int
+]
+"""A :class:`Packet`'s fields in its order (frame, time, interface, then the TCP fields)."""
 Decoded = Fields | int | Problem | Fragment
 Decoder = Callable[[memoryview], Decoded]
 
@@ -361,6 +365,32 @@ def _ethernet(data: memoryview) -> Decoded:
     return _by_ethertype(data, _ETHERNET_SIZE, ethertype)
 
 
+_ETHERNET_IPV4 = struct.Struct(">12xHBxHxxHxBxx4s4s")
+"""Ethernet type, then the IPv4 fields the fast path reads: version and header length, total
+length, flags and fragment offset, protocol, addresses (for a 20-byte IPv4 header)."""
+_FAST_TCP = _ETHERNET_SIZE + _IPV4_SIZE
+
+
+def _ethernet_ipv4_tcp(data: memoryview) -> Decoded:
+    """:func:`_ethernet` in one read for the common frame (IPv4 without options, not a fragment,
+    carrying TCP): the same result; any other frame goes the general way."""
+    n = len(data)
+    if n >= _FAST_TCP:
+        ethertype, version_ihl, total, flags_offset, proto, src, dst = _ETHERNET_IPV4.unpack_from(
+            data
+        )
+        if (
+            ethertype == ETHERTYPE_IPV4
+            and version_ihl == 0x45
+            and proto == IPPROTO_TCP
+            and total >= _IPV4_SIZE
+            and not flags_offset & 0x3FFF
+        ):
+            end = _ETHERNET_SIZE + total
+            return _tcp(data, _FAST_TCP, end if end < n else n, total - _IPV4_SIZE, src, dst)
+    return _ethernet(data)
+
+
 def _sll(data: memoryview) -> Decoded:
     if len(data) < _SLL_SIZE:
         return _cut("Linux cooked (SLL) header")
@@ -424,7 +454,7 @@ def _ipv6_only(data: memoryview) -> Decoded:
 
 _DECODERS: dict[int, Decoder] = {
     LinkType.NULL: _null,
-    LinkType.ETHERNET: _ethernet,
+    LinkType.ETHERNET: _ethernet_ipv4_tcp,
     LinkType.RAW_DLT12: _raw,
     LinkType.RAW_DLT14: _raw,
     LinkType.RAW: _raw,

@@ -41,6 +41,7 @@ from dimse_codec.pcap.packets import (
     Fragment,
     NoteKind,
     Packet,
+    PacketFields,
     Problem,
     decode_ip,
     decoder_for,
@@ -583,7 +584,7 @@ class CaptureReader:
         self._max_notes = max_notes
         self._used = False
         self._active: Iterator[object] | None = None
-        self._packets: Iterator[Packet | None] | None = None
+        self._packets: Iterator[PacketFields | None] | None = None
         self._fed = source is None
         sources = _sources(source)
         self._several = len(sources) > 1
@@ -639,6 +640,11 @@ class CaptureReader:
 
         A reader that is fed stops at the end of the bytes fed so far; iterate again after
         feeding more (the same stream of packets goes on)."""
+        return (Packet(*fields) for fields in self.packet_fields())
+
+    def packet_fields(self) -> Iterator[PacketFields]:
+        """:meth:`packets` as tuples of the :class:`Packet` fields, in their order: the same
+        packets without an object made per frame (what a whole-capture decoder iterates)."""
         if self._fed and self._packets is not None:
             return self._drain(self._packets)
         raws = self._start()
@@ -660,7 +666,7 @@ class CaptureReader:
                 return
             yield item
 
-    def _decoded(self, raws: Iterator[_Raw | None]) -> Iterator[Packet | None]:
+    def _decoded(self, raws: Iterator[_Raw | None]) -> Iterator[PacketFields | None]:
         tcp = not_ip = not_tcp = skipped = fragments = 0
         last_link = -1
         decode: Decoder | None = None
@@ -690,11 +696,7 @@ class CaptureReader:
                     result = decode_ip(memoryview(whole))
                 if isinstance(result, tuple):
                     tcp += 1
-                    src, sport, dst, dport, seq, ack, flags, payload, length = result
-                    yield Packet(
-                        frame, time_ns, interface, src, sport, dst, dport, seq, ack, flags,
-                        payload, length,
-                    )  # fmt: skip
+                    yield (frame, time_ns, interface, *result)
                 elif result == NOT_TCP:
                     not_tcp += 1
                 elif result == NOT_IP:

@@ -58,6 +58,7 @@ MAX_CONNECTIONS = 30_000
 CLOSED_TIMEOUT = 120.0
 """Seconds of capture time a closed connection is remembered, so its late packets are known."""
 
+_SYN_FIN_RST = 0x007  # FIN, SYN, RST: segments the fast path leaves to _segment
 _MASK = 0xFFFFFFFF
 _HALF = 1 << 31
 _MAX_ACK_JUMP = 1 << 30
@@ -410,15 +411,39 @@ class TcpReassembler:
 
     def feed(self, packet: Packet) -> list[TcpEvent]:
         """Take the next packet of the capture; return the events it causes, in order."""
+        return self.feed_fields(
+            packet.frame, packet.time_ns, packet.interface, packet.src, packet.src_port,
+            packet.dst, packet.dst_port, packet.seq, packet.ack, packet.flags, packet.payload,
+            packet.payload_length,
+        )  # fmt: skip
+
+    def feed_fields(
+        self,
+        frame: int,
+        time_ns: int | None,
+        _interface: int,
+        src: bytes,
+        src_port: int,
+        dst: bytes,
+        dst_port: int,
+        seq: int,
+        ack: int,
+        tcp_flags: TcpFlags,
+        payload: memoryview,
+        payload_length: int,
+    ) -> list[TcpEvent]:
+        """:meth:`feed` given a packet's fields in :class:`~dimse_codec.pcap.packets.Packet`
+        order (as :meth:`CaptureReader.packet_fields` yields them), so a whole capture is
+        reassembled without making a Packet object per frame."""
         events: list[TcpEvent] = []
-        self._last_frame = packet.frame
-        time_ns = self._last_time = packet.time_ns
+        self._last_frame = frame
+        self._last_time = time_ns
         if time_ns is not None and time_ns > self._now:
             self._now = time_ns
             if time_ns > self._deadline:
-                self._expire(packet.frame, events)
-        flags = int(packet.flags)
-        key = (packet.src, packet.src_port, packet.dst, packet.dst_port)
+                self._expire(frame, events)
+        flags = int(tcp_flags)
+        key = (src, src_port, dst, dst_port)
         entry = self._table.get(key)
         if entry is not None:
             state, direction = entry
@@ -431,30 +456,77 @@ class TcpReassembler:
             if state.closed:
                 if not flags & _SYN:
                     self.stats.late_segments += 1
-                    if packet.payload_length and state.reason is CloseReason.RST:
+                    if payload_length and state.reason is CloseReason.RST:
                         events.append(
-                            LateSegment(
-                                state.value, direction, packet.frame, packet.time_ns,
-                                packet.payload_length,
-                            )
-                        )  # fmt: skip
+                            LateSegment(state.value, direction, frame, time_ns, payload_length)
+                        )
                     return events
                 entry = None
             elif flags & (_SYN | _ACK) == _SYN:
                 half = state.halves[direction]
                 if (half.syn_isn is None and half.started) or (
-                    half.syn_isn is not None and half.syn_isn != packet.seq
+                    half.syn_isn is not None and half.syn_isn != seq
                 ):
-                    self._close(state, CloseReason.REUSED, packet.frame, packet.time_ns, events)
+                    self._close(state, CloseReason.REUSED, frame, time_ns, events)
                     entry = None
+            elif not flags & _SYN_FIN_RST and self._in_order(
+                state, direction, seq, ack, flags, payload, payload_length, frame, time_ns, events
+            ):
+                return events
         if entry is None:
-            state, direction = self._new_connection(packet, flags, key, events)
-        self._segment(state, direction, packet, flags, events)
+            state, direction = self._new_connection(
+                src, src_port, dst, dst_port, frame, time_ns, flags, key, events
+            )
+        self._segment(
+            state, direction, flags, seq, ack, payload, payload_length, frame, time_ns, events
+        )
         if self.max_connections is not None and len(self._open) > self.max_connections:
             oldest = next(iter(self._open.values()))
             self.stats.evicted_limit += 1
-            self._close(oldest, CloseReason.CONNECTION_LIMIT, packet.frame, time_ns, events)
+            self._close(oldest, CloseReason.CONNECTION_LIMIT, frame, time_ns, events)
         return events
+
+    def _in_order(
+        self,
+        state: _Connection,
+        direction: Direction,
+        seq: int,
+        ack: int,
+        flags: int,
+        payload: memoryview,
+        length: int,
+        frame: int,
+        time_ns: int | None,
+        events: list[TcpEvent],
+    ) -> bool:
+        """The common segment of an open connection, taken whole when it can be (the general
+        :meth:`_segment` would do the same): neither SYN, FIN nor RST; its bytes, if any, all
+        captured and next in a stream with nothing waiting; an ACK, if any, that acknowledges
+        nothing beyond the peer's next byte. False (nothing done) for any other segment."""
+        half = state.halves[direction]
+        if length and (
+            half.pieces
+            or half.ended
+            or not half.started
+            or half.fin_offset is not None
+            or len(payload) != length
+            or (seq - half.base_seq - half.next_offset) & _MASK
+        ):
+            return False
+        if flags & _ACK:
+            peer = state.halves[1 - direction]
+            if (
+                peer.started
+                and not peer.ended
+                and 0 < (ack - peer.base_seq - peer.next_offset) & _MASK < _HALF
+            ):
+                return False
+        if length:
+            self._deliver(
+                state, direction, half, half.next_offset, half.next_offset + length, payload,
+                frame, time_ns, events,
+            )  # fmt: skip
+        return True
 
     def finish(self) -> list[TcpEvent]:
         """End of capture: declare the holes still open, deliver what waited behind them, and
@@ -521,11 +593,20 @@ class TcpReassembler:
     # --- connections -------------------------------------------------------------------------
 
     def _new_connection(
-        self, packet: Packet, flags: int, key: _Key, events: list[TcpEvent]
+        self,
+        src: bytes,
+        src_port: int,
+        dst: bytes,
+        dst_port: int,
+        frame: int,
+        time_ns: int | None,
+        flags: int,
+        key: _Key,
+        events: list[TcpEvent],
     ) -> tuple[_Connection, Direction]:
-        source = Endpoint(packet.src, packet.src_port)
-        destination = Endpoint(packet.dst, packet.dst_port)
-        reverse: _Key = (packet.dst, packet.dst_port, packet.src, packet.src_port)
+        source = Endpoint(src, src_port)
+        destination = Endpoint(dst, dst_port)
+        reverse: _Key = (dst, dst_port, src, src_port)
         if flags & (_SYN | _ACK) == _SYN | _ACK:  # a SYN-ACK: the receiver opened it
             endpoints, known, direction = (destination, source), True, Direction.REVERSE
         else:
@@ -534,15 +615,15 @@ class TcpReassembler:
                 bool(flags & _SYN),
                 Direction.FORWARD,
             )
-        value = Connection(self._next_index, endpoints, known, packet.frame)
-        state = _Connection(value, (key, reverse), packet.time_ns)
-        self._due(packet.time_ns, self._idle_ns)
+        value = Connection(self._next_index, endpoints, known, frame)
+        state = _Connection(value, (key, reverse), time_ns)
+        self._due(time_ns, self._idle_ns)
         self._next_index += 1
         self.stats.connections += 1
         self._open[value.index] = state
         self._table[key] = (state, direction)
         self._table[reverse] = (state, direction.other)
-        events.append(ConnectionOpened(value, packet.frame, packet.time_ns))
+        events.append(ConnectionOpened(value, frame, time_ns))
         return state, direction
 
     def _close(
@@ -576,24 +657,26 @@ class TcpReassembler:
         self,
         state: _Connection,
         direction: Direction,
-        packet: Packet,
         flags: int,
+        seq: int,
+        ack: int,
+        payload: memoryview,
+        length: int,
+        frame: int,
+        time_ns: int | None,
         events: list[TcpEvent],
     ) -> None:
         half = state.halves[direction]
-        seq = packet.seq
-        frame = packet.frame
         if flags & _RST and half.started:
             distance = self._reset_distance(half, seq)
             if distance:
                 self.stats.ignored_resets += 1
-                events.append(ResetIgnored(state.value, direction, frame, packet.time_ns, distance))
+                events.append(ResetIgnored(state.value, direction, frame, time_ns, distance))
                 return
         if flags & _SYN:
             if not half.started:
                 half.start((seq + 1) & _MASK, seq)
             seq = (seq + 1) & _MASK  # the SYN takes one sequence number before any data
-        length = packet.payload_length
         fin = flags & _FIN
         if (length or fin) and not half.ended:
             if not half.started:
@@ -601,19 +684,16 @@ class TcpReassembler:
                 self._gap(state, direction, 0, None, frame, GapReason.STREAM_START, events)
             offset = half.offset_of(seq)
             if length:
-                payload = packet.payload
                 captured = len(payload)
                 if captured > length:
                     captured = length
                     payload = payload[:length]
                 end = offset + captured
-                self._insert(
-                    state, direction, half, offset, end, payload, frame, packet.time_ns, events
-                )
+                self._insert(state, direction, half, offset, end, payload, frame, time_ns, events)
                 if captured < length:
                     self._insert(
                         state, direction, half, end, offset + length, None, frame,
-                        packet.time_ns, events,
+                        time_ns, events,
                     )  # fmt: skip
             if fin and half.fin_offset is None and offset + length < half.next_offset:
                 # a FIN below bytes the stream already holds (or before its SYN) cannot end it
@@ -628,11 +708,11 @@ class TcpReassembler:
         if flags & _ACK:
             peer = state.halves[1 - direction]
             if peer.started and not peer.ended:
-                self._acknowledged(state, direction.other, peer, packet.ack, frame, events)
+                self._acknowledged(state, direction.other, peer, ack, frame, events)
         if state.halves[0].ended and state.halves[1].ended:
-            self._close(state, CloseReason.FIN, frame, packet.time_ns, events)
+            self._close(state, CloseReason.FIN, frame, time_ns, events)
         elif flags & _RST:
-            self._close(state, CloseReason.RST, frame, packet.time_ns, events)
+            self._close(state, CloseReason.RST, frame, time_ns, events)
 
     def _reset_distance(self, half: _Half, seq: int) -> int:
         """0 when a RST's ``seq`` lies in the window of ``half`` (from ``reset_window`` before
