@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from harness import as_installed
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
@@ -193,10 +194,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_files(small, small_count, 1024)
         write_files(big, big_total // big_size, big_size)
         write_files(quarter, big_total // big_size, big_size // 4)
-        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-        os.environ["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
-        for warm in ([*DIMSE_CODEC, "--help"], [PYTHON, "-m", "pynetdicom", "storescu", "-h"]):
-            subprocess.run(warm, capture_output=True, check=False)
+        as_installed(
+            root / "pycache",
+            [[*DIMSE_CODEC, "--help"], [PYTHON, "-m", "pynetdicom", "storescu", "-h"]],
+        )
         print(f"{small_count} small C-STOREs over one association (best of {repeat}):")
         port = free_port()
         with server(storescp(port, None), port):

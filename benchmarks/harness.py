@@ -11,6 +11,7 @@ import datetime
 import gc
 import os
 import platform
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,20 @@ CLOCKS: dict[str, Callable[[], int]] = {
 }
 """Timers: this thread's CPU time (default: time spent descheduled on a shared machine is not
 the code's cost; page faults count, as the thread's kernel time) or wall-clock time."""
+
+
+def as_installed(cache: Path, warm: list[list[str]]) -> None:
+    """Run Python tools from here on as a wheel install runs them: with their bytecode cached.
+
+    ``pip install`` compiles a package's sources; an editable install under
+    ``PYTHONDONTWRITEBYTECODE`` would compile them again in every process, a cost no user pays.
+    The cache goes to ``cache`` (a temporary folder), and each command of ``warm`` runs once
+    first, so no timed run pays for compiling.
+    """
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(cache)
+    for argv in warm:
+        subprocess.run(argv, capture_output=True, check=False)
 
 
 def require(condition: bool, what: str) -> None:
