@@ -18,7 +18,6 @@ Sans-I/O: bytes in, a verdict out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from zlib import crc32
 
 from dimse_codec.errors import InvalidParameter
@@ -43,20 +42,51 @@ def connection_shard(src: bytes, src_port: int, dst: bytes, dst_port: int, count
     return crc32(key) % count
 
 
-@dataclass(frozen=True, slots=True)
+_REMEMBERED = 1 << 16
+"""Verdicts a filter remembers (per 4-tuple, so a connection's packets are placed by one dict
+lookup after its first); past this many it forgets them all and starts again."""
+
+
+def _verdict(four: bytes) -> int:
+    """The CRC-32 of a connection from ``src + dst + src_port + dst_port`` (packed bytes)."""
+    size = (len(four) - 4) // 2
+    first = four[:size] + four[2 * size : 2 * size + 2]
+    second = four[size : 2 * size] + four[2 * size + 2 :]
+    return crc32(first + second if first <= second else second + first)
+
+
 class ShardFilter:
     """Shard ``index`` of ``count``: the connections one process of ``count`` decodes.
 
     Shard 0 also reports what belongs to no connection (notes of the reader, truncated files,
-    skipped interfaces), so that ``count`` processes report each of those once.
+    skipped interfaces), so that ``count`` processes report each of those once. A filter
+    remembers the verdicts of recent 4-tuples (at most :data:`_REMEMBERED`), so it is one per
+    reader.
     """
 
-    index: int
-    count: int
+    __slots__ = ("_raw", "_tuples", "count", "index")
 
-    def __post_init__(self) -> None:
-        if not 0 <= self.index < self.count:
-            raise InvalidParameter(f"shard {self.index} of {self.count}: want 0 <= index < count")
+    def __init__(self, index: int, count: int) -> None:
+        if not 0 <= index < count:
+            raise InvalidParameter(f"shard {index} of {count}: want 0 <= index < count")
+        self.index = index
+        self.count = count
+        self._raw: dict[bytes, bool] = {}
+        self._tuples: dict[tuple[bytes, int, bytes, int], bool] = {}
+
+    def __repr__(self) -> str:
+        return f"ShardFilter(index={self.index}, count={self.count})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ShardFilter):
+            return NotImplemented
+        return (self.index, self.count) == (other.index, other.count)
+
+    def __hash__(self) -> int:
+        return hash((self.index, self.count))
+
+    def __reduce__(self) -> tuple[type[ShardFilter], tuple[int, int]]:
+        return ShardFilter, (self.index, self.count)  # pickled without what it remembers
 
     @property
     def reports_capture(self) -> bool:
@@ -65,10 +95,14 @@ class ShardFilter:
 
     def keeps(self, packet: Packet) -> bool:
         """Whether a parsed (and IP-reassembled) packet's connection is this shard's."""
-        shard = connection_shard(
-            packet.src, packet.src_port, packet.dst, packet.dst_port, self.count
-        )
-        return shard == self.index
+        four = (packet.src, packet.src_port, packet.dst, packet.dst_port)
+        found = self._tuples.get(four)
+        if found is None:
+            if len(self._tuples) >= _REMEMBERED:
+                self._tuples.clear()
+            shard = connection_shard(*four, self.count)
+            found = self._tuples[four] = shard == self.index
+        return found
 
     def accepts(self, link_type: int, data: memoryview) -> bool:
         """Whether a raw frame may be this shard's: False only when its 4-tuple, read at fixed
@@ -93,30 +127,28 @@ class ShardFilter:
                 return True
             if kind == 0x0800:
                 head = data[start]
-                if (
-                    head >> 4 != 4
-                    or data[start + 9] != 6
-                    or (data[start + 6] & 0x3F or data[start + 7])
-                ):
+                fragment = data[start + 6] & 0x3F or data[start + 7]
+                if head >> 4 != 4 or data[start + 9] != 6 or fragment:
                     return True  # not TCP over IPv4, or a fragment: the parsed packet decides
-                tcp = start + (head & 0x0F) * 4
-                addresses = bytes(data[start + 12 : start + 20])
-                ports = bytes(data[tcp : tcp + 4])
-                first = addresses[:4] + ports[:2]
-                second = addresses[4:] + ports[2:]
+                if head == 0x45:  # no options: addresses and ports are 12 bytes in a row
+                    four = data[start + 12 : start + 24].tobytes()
+                else:
+                    tcp = start + (head & 0x0F) * 4
+                    four = data[start + 12 : start + 20].tobytes() + data[tcp : tcp + 4].tobytes()
+                length = 12
             elif kind == 0x86DD:
                 if data[start] >> 4 != 6 or data[start + 6] != 6:
                     return True  # an extension header (a fragment header too) comes first
-                tcp = start + 40
-                addresses = bytes(data[start + 8 : start + 40])
-                ports = bytes(data[tcp : tcp + 4])
-                first = addresses[:16] + ports[:2]
-                second = addresses[16:] + ports[2:]
+                four, length = data[start + 8 : start + 44].tobytes(), 36
             else:
                 return True
         except IndexError:  # shorter than its headers: the parser reports it
             return True
-        if len(ports) < 4:
-            return True
-        key = first + second if first <= second else second + first
-        return crc32(key) % self.count == self.index
+        if len(four) < length:
+            return True  # cut inside the ports: the parser reports it
+        found = self._raw.get(four)
+        if found is None:
+            if len(self._raw) >= _REMEMBERED:
+                self._raw.clear()
+            found = self._raw[four] = _verdict(four) % self.count == self.index
+        return found
