@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import csv
 import ipaddress
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +27,8 @@ from dimse_codec.capture.shard import ShardFilter, connection_shard
 from dimse_codec.cli.main import main
 from dimse_codec.pcap import CaptureReader
 
+CLI = [sys.executable, "-m", "dimse_codec.cli.main", "decode"]
+WAIT = 300.0
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "storage-commitment.pcap"
 RAW = 101
 
@@ -235,6 +239,53 @@ def test_what_jobs_cannot_do_is_one_error_line(
     assert len(errors) == 3, err  # - and --export refused; the broken input named once
     assert "--export needs --jobs 1" in errors[1]
     assert "broken.pcap" in errors[2] and "not a pcap or pcapng capture" in errors[2]
+
+
+def gone(group: int) -> bool:
+    """Whether no process of the process group is left (the workers ended with the parent)."""
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_closed_stdout_ends_quietly_with_every_worker(captures: list[str]) -> None:
+    """``decode --jobs 2 --json | head -1``: no message, exit 141, no worker left behind."""
+    process = subprocess.Popen(
+        [*CLI, *captures, "--jobs", "2", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    first = process.stdout.readline()
+    process.stdout.close()
+    err = process.stderr.read()
+    process.wait(timeout=WAIT)
+    assert first.startswith(b'{"type": "association"')
+    assert (process.returncode, err) == (141, b"")
+    assert gone(process.pid)
+
+
+def test_ctrl_c_ends_every_worker_without_a_traceback(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole process group, as from a terminal: the parent says one line and
+    exits 130, after the lines merged so far; the workers, which ignore it, are ended by it."""
+    (capture,) = rotated(tmp_path, repeated(3000), 1)
+    process = subprocess.Popen(
+        [*CLI, capture, "--jobs", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline()  # the workers are decoding
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=WAIT)
+    assert first.startswith(b"a0 f")
+    assert (process.returncode, err) == (130, b"dimse-codec: interrupted\n")
+    assert b"summary:" not in out  # the lines merged so far, no summary
+    assert gone(process.pid)
 
 
 # -- the Dask engine -----------------------------------------------------------------------------
