@@ -21,6 +21,9 @@ from pathlib import Path
 
 import capture_builder as cb
 import pytest
+from conftest import require_tool
+from peers import dcmtk_server, free_port, run_tool, secondary_capture, write_part10
+from recording import tcpdump
 
 from dimse_codec.capture import decode_capture
 from dimse_codec.capture.shard import ShardFilter, connection_shard
@@ -80,6 +83,33 @@ def rotated(tmp_path: Path, frames: list[cb.Frame], files: int) -> list[str]:
 def captures(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     """48 overlapping associations in 3 rotated files, every 5th sent in IP fragments."""
     return rotated(tmp_path_factory.mktemp("jobs"), repeated(48, fragment_every=5), 3)
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """A real recording in files rotated every million bytes: DCMTK's echoscu (six
+    associations) and storescu (a 2.5 MB data set) against storescp, tcpdump on 127.0.0.1."""
+    storescp, storescu = require_tool("storescp"), require_tool("storescu")
+    echoscu = require_tool("echoscu")
+    tmp = tmp_path_factory.mktemp("recorded")
+    big = write_part10(secondary_capture(2_500_000, seed=7), tmp / "big.dcm")
+    out, folder = tmp / "out", tmp / "rotated"
+    out.mkdir()
+    folder.mkdir()
+    port = free_port()
+    with (
+        dcmtk_server([storescp, "-od", str(out), str(port)], port, tmp / "scp.log", out),
+        tcpdump(folder / "part.pcap", [port], rotate_mb=1),
+    ):
+        runs = [[echoscu, "127.0.0.1", str(port)]] * 3
+        runs += [[storescu, "127.0.0.1", str(port), str(big)]]
+        runs += [[echoscu, "--repeat", "20", "127.0.0.1", str(port)]] * 3
+        for argv in runs:
+            result = run_tool(argv)
+            assert result.returncode == 0, result.stdout
+    rotated = sorted(str(path) for path in folder.iterdir())
+    assert len(rotated) >= 3
+    return rotated
 
 
 # -- the shard key -------------------------------------------------------------------------------
@@ -215,6 +245,18 @@ def test_rows_equal_jobs_1_as_sets(tmp_path: Path, captures: list[str], form: st
     assert sum(len(rows) for rows in one.values()) > 48 * 6
     for jobs in (2, 3):
         assert table_rows(decode(tmp_path, captures, jobs, "--format", form), form) == one
+
+
+@pytest.mark.peer
+@pytest.mark.parametrize("form", ["text", "ndjson"])
+def test_a_real_rotated_recording_decodes_the_same_in_shards(
+    tmp_path: Path, recorded: list[str], form: str
+) -> None:
+    one = lines(decode(tmp_path, recorded, 1, "--format", form))
+    stores = [line for line in one if " C-STORE-RQ id=" in line or '"C-STORE-RQ"' in line]
+    assert len(stores) == 1
+    for jobs in (2, 3):
+        assert lines(decode(tmp_path, recorded, jobs, "--format", form)) == one
 
 
 def test_text_keeps_the_capture_order_and_the_numbering(tmp_path: Path) -> None:
