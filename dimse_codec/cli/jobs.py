@@ -253,6 +253,9 @@ class _Worker:
         self.queue: queue.Queue[tuple[str, Any]] = queue.Queue(_QUEUED)
         self.output: ShardOutput | None = None
         self.thread = threading.Thread(target=self._drain, daemon=True)
+
+    def listen(self) -> None:
+        """Start draining the pipe (once every worker is forked: no fork with threads about)."""
         self.thread.start()
 
     def _drain(self) -> None:
@@ -358,6 +361,8 @@ def run_jobs(
             _Worker(context, args, chosen, sources, rendering, ShardFilter(index, args.jobs))
             for index in range(args.jobs)
         ]
+        for worker in workers:
+            worker.listen()
         numbers = Renumber(len(workers))
         tagged = [_tagged(shard, worker.items()) for shard, worker in enumerate(workers)]
         for _frame, shard, local, body in heapq.merge(*tagged, key=itemgetter(0)):
