@@ -149,8 +149,9 @@ def test_the_shard_key_is_the_same_in_every_process() -> None:
     assert seen == {f"{here}\n"}
 
 
+@pytest.mark.parametrize("options", [b"", b"\x01\x01\x01\x00"], ids=["plain", "ip-options"])
 @pytest.mark.parametrize("variant", sorted(cb.LINK_VARIANTS))
-def test_the_prefilter_agrees_with_the_parsed_packet(variant: str) -> None:
+def test_the_prefilter_agrees_with_the_parsed_packet(variant: str, options: bytes) -> None:
     link, four, six = cb.LINK_VARIANTS[variant]
     versions = [v for v, ok in ((4, four), (6, six)) if ok]
     placed = 0
@@ -158,7 +159,7 @@ def test_the_prefilter_agrees_with_the_parsed_packet(variant: str) -> None:
         for port in range(1000, 1040):
             segment = cb.tcp(port, 11112, 1, payload=b"x" * 10)
             packet = (
-                cb.ipv4("10.0.0.1", "10.0.0.2", segment)
+                cb.ipv4("10.0.0.1", "10.0.0.2", segment, options=options)
                 if version == 4
                 else cb.ipv6("2001:db8::1", "2001:db8::2", segment)
             )
@@ -257,6 +258,20 @@ def test_a_real_rotated_recording_decodes_the_same_in_shards(
     assert len(stores) == 1
     for jobs in (2, 3):
         assert lines(decode(tmp_path, recorded, jobs, "--format", form)) == one
+
+
+def test_what_belongs_to_no_connection_is_reported_once(tmp_path: Path) -> None:
+    """A frame cut inside its IP header and a file cut mid-record are problems of the capture,
+    not of a connection: shard 0 reports them, the others do not repeat them."""
+    frames = repeated(12)
+    frames.insert(40, cb.Frame(frames[40].time_ns, bytes(cb.ethernet(b"", 0x0800))[:13]))
+    path = tmp_path / "cut.pcap"
+    path.write_bytes(cb.pcap(frames, link_type=1)[:-30])
+    one = lines(decode(tmp_path, [str(path)], 1))
+    problems = [line for line in one if " problem " in line]
+    assert len(problems) == 2, problems  # the cut frame and the cut file
+    for jobs in (2, 3):
+        assert lines(decode(tmp_path, [str(path)], jobs)) == one
 
 
 def test_text_keeps_the_capture_order_and_the_numbering(tmp_path: Path) -> None:
