@@ -22,7 +22,7 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from operator import itemgetter
 from typing import Any, Protocol, TextIO
@@ -93,7 +93,7 @@ class ShardOutput:
 
     summary: Summary
     cut: int = 0
-    counts: Counter[str] = field(default_factory=Counter)
+    """Data sets whose JSON was cut at ``--max-dataset-json``."""
 
 
 class ShardRenderer:
@@ -136,7 +136,6 @@ class ShardRenderer:
 
     def _rows(self, rows: Iterator[Row] | list[Row]) -> Iterator[tuple[int | None, Any]]:
         for row in rows:
-            self.output.counts[row.table] += 1
             local = row.values["association"]
             assert isinstance(local, int)
             if self.chosen == "ndjson":
