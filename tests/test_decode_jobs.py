@@ -365,7 +365,18 @@ def test_the_dask_engine_writes_the_parquet_dataset_of_jobs_1(
             ["decode", *captures, "--engine", "dask", "--scheduler", cluster.scheduler_address,
              "--jobs", "3", "--format", "parquet", "--output", str(out)]
         )  # fmt: skip
-    assert code == 0, capsys.readouterr().err
+        assert code == 0, capsys.readouterr().err
+        capsys.readouterr()
+        broken = tmp_path / "broken.pcap"
+        broken.write_bytes(b"not a capture at all, not even close to one")
+        failed = main(
+            ["decode", captures[0], str(broken), "--engine", "dask", "--scheduler",
+             cluster.scheduler_address, "--format", "parquet", "--output", str(tmp_path / "no")]
+        )  # fmt: skip
+    err = capsys.readouterr().err
+    assert failed == 2 and "Traceback" not in err
+    (error,) = [line for line in err.splitlines() if line.startswith("error:")]
+    assert "broken.pcap" in error and "not a pcap or pcapng capture" in error, err
     assert sorted(p.name for p in (out / "messages").iterdir()) == [
         f"part-{index:05d}.parquet" for index in range(3)
     ]
