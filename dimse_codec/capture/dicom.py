@@ -43,6 +43,7 @@ from dimse_codec.capture.records import (
     Stall,
     StreamGap,
 )
+from dimse_codec.capture.shard import ShardFilter
 from dimse_codec.dataset.sniff import sniff_transfer_syntax
 from dimse_codec.dimse.primitives import DIMSEPrimitive
 from dimse_codec.errors import DimseCodecError
@@ -1209,6 +1210,7 @@ def decode_capture(
     idle_timeout: float | None = IDLE_TIMEOUT,
     max_connections: int | None = MAX_CONNECTIONS,
     stall_threshold_ns: int | None = DEFAULT_STALL_THRESHOLD_NS,
+    shard: ShardFilter | None = None,
 ) -> Iterator[CaptureRecord]:
     """Read a pcap/pcapng capture and yield its DICOM records in order (the I/O edge).
 
@@ -1237,12 +1239,18 @@ def decode_capture(
     followed at once (see :class:`~dimse_codec.pcap.TcpReassembler`; ``None``: no bound): an
     evicted connection ends its association with an ``evicted`` event and is a
     CONNECTION_EVICTED problem (unless it was known not to be DICOM).
+
+    With ``shard``, only that shard's connections are decoded (the others' packets are skipped,
+    most before they are parsed), and only shard 0 reports the reader's notes, truncated files
+    and skipped interfaces: the records of all shards together are those of the whole capture.
     """
     reassembler = TcpReassembler(idle_timeout=idle_timeout, max_connections=max_connections)
     decoder = CaptureDecoder(port=port, policy=policy, stall_threshold_ns=stall_threshold_ns)
     cap = decoder._cap
     taken: dict[NoteKind, int] = {}
     per_interface = NoteKind.UNSUPPORTED_LINK_TYPE  # reported from reader.unsupported instead
+    reports = shard is None or shard.reports_capture
+    prefilter = None if shard is None else shard.accepts
 
     def problems(notes: list[CaptureNote]) -> Iterator[CaptureProblem]:
         for note in notes:
@@ -1250,7 +1258,9 @@ def decode_capture(
             if note.kind is not per_interface and cap.admit(_NOTE_CODES[note.kind]):
                 yield _note_problem(note)
 
-    with CaptureReader(source, skip_unsupported_link_types=skip_unsupported_link_types) as reader:
+    with CaptureReader(
+        source, skip_unsupported_link_types=skip_unsupported_link_types, prefilter=prefilter
+    ) as reader:
         if skip_unsupported_link_types and (error := reader.link_type_error()) is not None:
             raise error
         last = 0
@@ -1259,17 +1269,20 @@ def decode_capture(
             last = fields[0]
             if on_frame is not None:
                 on_frame(last)
-            if reader.notes:
+            if reader.notes and reports:
                 yield from problems(reader.take_notes())
+            if shard is not None and not shard.keeps(fields[3], fields[4], fields[5], fields[6]):
+                continue
             for event in feed(*fields):
                 yield from decode(event)
-        yield from problems(reader.take_notes())
-        for kind, seen in reader.note_counts.items():
+        if reports:
+            yield from problems(reader.take_notes())
+        for kind, seen in reader.note_counts.items() if reports else ():
             if kind is not per_interface:
                 cap.count(_NOTE_CODES[kind], seen - taken.get(kind, 0))
         if skip_unsupported_link_types and (error := reader.link_type_error()) is not None:
             raise error
-        skipped_interfaces = reader.unsupported.values()
+        skipped_interfaces = reader.unsupported.values() if reports else ()
         last = max([last, *(skipped.last_frame for skipped in skipped_interfaces)])
         for skipped in skipped_interfaces:
             if cap.admit(DiagnosticCode.UNSUPPORTED_LINK_TYPE):
@@ -1277,7 +1290,7 @@ def decode_capture(
                 yield _skipped_interface(skipped, interface, max(last, decoder._now))
             else:
                 cap.count(DiagnosticCode.UNSUPPORTED_LINK_TYPE, skipped.packets - 1)
-        truncations = reader.truncations
+        truncations = reader.truncations if reports else []
     for event in reassembler.finish():
         yield from decoder.feed(event)
     yield from decoder.finish()

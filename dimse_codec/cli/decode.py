@@ -780,6 +780,28 @@ class _Summary:
         if slot < MAX_RESPONSE_TIMES:
             self.times_ms[slot] = ms
 
+    def merge(self, other: _Summary) -> None:
+        """Add the counts of another shard's summary (``decode --jobs``): response times stay
+        whole up to :data:`MAX_RESPONSE_TIMES` together, then a seeded sample, each summary's
+        share by the times it saw."""
+        self.association_count += other.association_count
+        self.messages.update(other.messages)
+        self.statuses.update(other.statuses)
+        self.problem_codes.update(other.problem_codes)
+        self.gaps += other.gaps
+        self.problems += other.problems
+        self.times_max = max(self.times_max, other.times_max)
+        seen = self.times_seen + other.times_seen
+        if len(self.times_ms) + len(other.times_ms) <= MAX_RESPONSE_TIMES:
+            self.times_ms.extend(other.times_ms)
+        else:
+            mine = round(MAX_RESPONSE_TIMES * self.times_seen / seen)
+            kept = self._sample.sample(list(self.times_ms), min(mine, len(self.times_ms)))
+            theirs = MAX_RESPONSE_TIMES - len(kept)
+            kept += self._sample.sample(list(other.times_ms), min(theirs, len(other.times_ms)))
+            self.times_ms = array("d", kept)
+        self.times_seen = seen
+
     def text(self) -> str:
         """The summary lines."""
         total = sum(self.messages.values())
@@ -1017,7 +1039,39 @@ def register(subparsers: SubParsers) -> None:
             f"(default {MAX_CONNECTIONS}; 0: no cap)"
         ),
     )
+    parser.add_argument(
+        "--jobs",
+        metavar="N",
+        type=_job_count,
+        default=1,
+        help="decode in N processes, each taking the connections of one shard (by a hash of "
+        "their addresses); the output equals --jobs 1 as a set of records (default 1)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("processes", "dask"),
+        default="processes",
+        help="run the shards as local processes (the default) or as tasks on a dask.distributed "
+        "cluster (--scheduler), writing one Parquet dataset to --output",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="with --engine dask: the scheduler's address (tcp://HOST:8786)",
+    )
     parser.set_defaults(handler=run)
+
+
+def _job_count(text: str) -> int:
+    """An argparse type: a number of processes or shards, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"not a number of jobs (1 or more): {text!r}")
+    return value
 
 
 def _row_dataset(message: CapturedMessage, args: argparse.Namespace) -> str | None:
@@ -1040,12 +1094,100 @@ def _format(args: argparse.Namespace) -> str | None:
     return chosen
 
 
+def _open_output(chosen: str, args: argparse.Namespace) -> tuple[RowWriter | None, TextIO] | None:
+    """The row writer (csv, parquet, zeek) or the text stream ``--output`` names (stdout when
+    none); None after the one error line when it cannot be opened."""
+    try:
+        if chosen in ROW_FORMATS:
+            return open_writer(chosen, Path(args.output), args.datasets), sys.stdout
+        if args.output is not None:
+            return None, open(args.output, "w", encoding="utf-8")
+    except MissingExtra as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    except OSError as exc:
+        print(f"error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return None
+    return None, sys.stdout
+
+
+def _report_written(args: argparse.Namespace, rows: bool, counts: Counter[str], cut: int) -> None:
+    """The lines on stderr once the output is written: rows written, data sets cut."""
+    if rows:
+        print(
+            f"decode: {counts['message']} message row(s), {counts['association']} association "
+            f"row(s) in {args.output}",
+            file=sys.stderr,
+        )
+    if cut:
+        print(
+            f"decode: {cut} data set(s) longer than --max-dataset-json {args.max_dataset_json} "
+            "bytes shown by length and sha256 only (json_cut)",
+            file=sys.stderr,
+        )
+
+
+def _sharded(args: argparse.Namespace, chosen: str) -> int:
+    """``--jobs N`` or ``--engine dask``: the shards decoded by several processes (cli/jobs.py)."""
+    if "-" in args.capture:
+        print(
+            "error: every shard reads the inputs: - (standard input) needs --jobs 1",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if args.export is not None:
+        print("error: --export needs --jobs 1", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        sources = _capture_sources(args.capture)
+    except _InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from dimse_codec.cli.jobs import Rendering
+
+    rendering = Rendering(
+        text=functools.partial(record_text, show_secrets=args.show_secrets),
+        json=functools.partial(
+            record_json,
+            datasets=args.datasets,
+            show_secrets=args.show_secrets,
+            bulk_data=args.bulk_data,
+            max_dataset_json=args.max_dataset_json or None,
+        ),
+        is_cut=_is_cut,
+        row_dataset=functools.partial(_row_dataset, args=args),
+        summary=_Summary,
+    )
+    if args.engine == "dask":
+        from dimse_codec.cli.cluster import run_dask
+
+        return run_dask(args, chosen, sources, rendering)
+    from dimse_codec.cli.jobs import run_jobs
+
+    opened = _open_output(chosen, args)
+    if opened is None:
+        return EXIT_USAGE
+    writer, out = opened
+    try:
+        status, counts, cut = run_jobs(args, chosen, sources, rendering, writer, out)
+    finally:
+        if writer is not None:
+            writer.close()
+        if out is not sys.stdout:
+            out.close()
+    if status == EXIT_OK:
+        _report_written(args, writer is not None, counts, cut)
+    return status
+
+
 def run(args: argparse.Namespace) -> int:
     """Decode the capture: 0 if read (even truncated), 1 if strict mode refused, 2 if unreadable,
     130 after Ctrl-C (with the summary, or the rows, of what was decoded until then)."""
     chosen = _format(args)
     if chosen is None:
         return EXIT_USAGE
+    if args.jobs > 1 or args.engine == "dask":
+        return _sharded(args, chosen)
     progress = _Progress(sys.stderr)
     summary = _Summary()
     names: list[str] = args.capture
@@ -1060,19 +1202,10 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"error: cannot create {export}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_USAGE
-    writer: RowWriter | None = None
-    out: TextIO = sys.stdout
-    try:
-        if chosen in ROW_FORMATS:
-            writer = open_writer(chosen, Path(args.output), args.datasets)
-        elif args.output is not None:
-            out = open(args.output, "w", encoding="utf-8")  # noqa: SIM115 -- closed below
-    except MissingExtra as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    opened = _open_output(chosen, args)
+    if opened is None:
         return EXIT_USAGE
-    except OSError as exc:
-        print(f"error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_USAGE
+    writer, out = opened
     rows = None if chosen == "text" else RowBuilder()
     counts: Counter[str] = Counter()
 
@@ -1195,16 +1328,5 @@ def run(args: argparse.Namespace) -> int:
             writer.close()
         if out is not sys.stdout:
             out.close()
-    if writer is not None:
-        print(
-            f"decode: {counts['message']} message row(s), {counts['association']} association "
-            f"row(s) in {args.output}",
-            file=sys.stderr,
-        )
-    if cut:
-        print(
-            f"decode: {cut} data set(s) longer than --max-dataset-json {args.max_dataset_json} "
-            "bytes shown by length and sha256 only (json_cut)",
-            file=sys.stderr,
-        )
+    _report_written(args, writer is not None, counts, cut)
     return EXIT_OK

@@ -19,7 +19,7 @@ import stat
 import struct
 import sys
 import zlib
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import IO, Literal, Protocol, TypeVar
@@ -558,6 +558,11 @@ class CaptureReader:
     anywhere): :meth:`feed` the bytes as they come, iterate :meth:`packets` for the packets
     complete so far (as often as wanted), and call :meth:`end` when no more will come; the
     file header is read, and its errors raised, once enough bytes were fed.
+
+    ``prefilter(link_type, frame_bytes)``, when given, is asked before each frame is parsed;
+    a frame it refuses is skipped unparsed (its frame number still counts): the cheap first
+    test of a reader that decodes one shard of the connections
+    (:class:`~dimse_codec.capture.shard.ShardFilter`).
     """
 
     def __init__(
@@ -567,6 +572,7 @@ class CaptureReader:
         max_record_length: int = DEFAULT_MAX_RECORD_LENGTH,
         skip_unsupported_link_types: bool = False,
         max_notes: int = 10_000,
+        prefilter: Callable[[int, memoryview], bool] | None = None,
     ) -> None:
         self.format: Literal["pcap", "pcapng"] = "pcap"
         """The first source's format."""
@@ -582,6 +588,7 @@ class CaptureReader:
         self._max_record_length = max_record_length
         self._skip_unsupported = skip_unsupported_link_types
         self._max_notes = max_notes
+        self._prefilter = prefilter
         self._used = False
         self._active: Iterator[object] | None = None
         self._packets: Iterator[PacketFields | None] | None = None
@@ -671,6 +678,7 @@ class CaptureReader:
         last_link = -1
         decode: Decoder | None = None
         reassembler = FragmentReassembler(self._fragment_dropped)
+        prefilter = self._prefilter
         result: Decoded
         try:
             for raw in raws:
@@ -687,6 +695,8 @@ class CaptureReader:
                     skipped += 1
                     self._skip_packet(interface, link, frame, offset)
                     continue
+                if prefilter is not None and not prefilter(link, data):
+                    continue  # another reader's packet (a shard of the connections)
                 result = decode(data)
                 if isinstance(result, Fragment):
                     fragments += 1
