@@ -106,8 +106,9 @@ __all__ = [
     "decode_capture",
 ]
 
-DEFAULT_STALL_THRESHOLD_NS = 200_000_000
-"""A pause longer than this (0.2 s) inside one message's bytes is a :class:`Stall`."""
+DEFAULT_STALL_THRESHOLD_NS = 30_000_000
+"""A pause longer than this (30 ms) inside one message's bytes is a :class:`Stall`: short enough
+to catch the 40 ms a Linux sender waits for a delayed ACK between a command and its data set."""
 
 _PENDING = frozenset({0xFF00, 0xFF01})
 _CANDIDATE = re.compile(rb"(?=[\x01-\x07]\x00)")
