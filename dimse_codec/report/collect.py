@@ -154,6 +154,8 @@ class PairStats:
     failures: int = 0
     warnings: int = 0
     problems: int = 0
+    ended_badly: int = 0
+    """Associations rejected, aborted, or cut off (truncated, evicted)."""
     bytes: int = 0
 
 
@@ -442,6 +444,7 @@ class ReportCollector:
         stats.warnings += int(values.get("warnings") or 0)
         stats.problems += int(values.get("problems") or 0) + int(values.get("gaps") or 0)
         stats.bytes += sent
+        stats.ended_badly += _text(values.get("state")) in _TROUBLED_STATES
         index = values.get("association")
         detail = self._open.get(index) if isinstance(index, int) else None
         if detail is None:

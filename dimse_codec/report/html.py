@@ -34,7 +34,7 @@ _STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:0 16px;color:#212121}
 h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #ccc;margin-top:28px}
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 7px;
-text-align:left;vertical-align:top}th{background:#f5f5f5}td.n{text-align:right;white-space:nowrap}
+text-align:left;vertical-align:top}th{background:#f5f5f5}td.n,td:first-child{text-align:right;white-space:nowrap}td:first-child{text-align:left}
 .cards{display:flex;flex-wrap:wrap;gap:8px}.card{border:1px solid #ddd;border-radius:6px;
 padding:6px 12px;min-width:90px}.card b{display:block;font-size:20px}
 .bad,.card.bad b,tr.bad td{color:#c62828}.warn{color:#ef6c00}.muted{color:#757575}
@@ -114,9 +114,10 @@ def _overview(c: ReportCollector) -> str:
     peers = sorted(c.peers.items(), key=lambda item: (-item[1].associations, item[0]))
     peer_rows = (
         (
-            ("bad" if stats.failures or stats.problems else "", calling),
+            ("bad" if stats.failures or stats.problems or stats.ended_badly else "", calling),
             called,
             stats.associations,
+            stats.ended_badly,
             stats.messages,
             stats.failures,
             stats.warnings,
@@ -136,6 +137,7 @@ def _overview(c: ReportCollector) -> str:
                 "calling AE@address",
                 "called AE@address",
                 "associations",
+                "rejected or aborted",
                 "messages",
                 "failures",
                 "warnings",
@@ -143,7 +145,7 @@ def _overview(c: ReportCollector) -> str:
                 "bytes",
             ],
             peer_rows,
-            numeric=6,
+            numeric=7,
         )
         + "</section>"
     )

@@ -151,7 +151,8 @@ def histogram_svg(histogram: Histogram, name: str) -> str:
 
 def peer_graph_svg(peers: dict[tuple[str, str], PairStats]) -> str:
     """Who talks to whom: peers (``AE@address``) on a circle, an arrow from calling to called
-    per pair, thicker with more associations, red when a failure or problem went over it."""
+    per pair, thicker with more associations, red when a failure or problem went over it or an
+    association between them was rejected or aborted."""
     weight: dict[str, int] = {}
     for (calling, called), stats in peers.items():
         weight[calling] = weight.get(calling, 0) + stats.associations
@@ -182,10 +183,11 @@ def peer_graph_svg(peers: dict[tuple[str, str], PairStats]) -> str:
         length = math.hypot(x2 - x1, y2 - y1) or 1.0
         # stop short of the called peer's circle so the arrowhead shows
         x2, y2 = x2 - (x2 - x1) * 14 / length, y2 - (y2 - y1) * 14 / length
-        bad = stats.failures or stats.problems
+        bad = stats.failures or stats.problems or stats.ended_badly
         tip = escape(
             f"{calling} → {called}: {stats.associations} association(s), {stats.messages} "
-            f"message(s), {stats.failures} failure(s), {stats.problems} problem(s)"
+            f"message(s), {stats.failures} failure(s), {stats.problems} problem(s), "
+            f"{stats.ended_badly} rejected or aborted"
         )
         parts.append(
             f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}"'
