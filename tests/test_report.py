@@ -17,6 +17,7 @@ import json
 import re
 import subprocess
 import threading
+import tracemalloc
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from peers import dcmtk_server, free_port, run_tool, secondary_capture, write_pa
 from recording import tcpdump
 from test_capture_memory import decoded, replicated, template
 from test_capture_pynetdicom import commitment
+from test_cli_decode_formats import stalled_store
 
 from dimse_codec.capture import AssociationEvent, CapturedMessage, CaptureRecord, decode_capture
 from dimse_codec.capture.rows import Row, RowBuilder
@@ -364,3 +366,49 @@ def test_peers_past_the_cap_are_added_up_as_one() -> None:
     assert len(collector.peers) == MAX_PAIRS + 1
     assert collector.peers[(OTHER, OTHER)].associations == 250 - MAX_PAIRS
     assert collector.counts["associations"] == 250
+
+
+def test_ctrl_c_writes_the_report_of_what_was_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dimse_codec.cli import report as cli_report
+    from dimse_codec.cli._types import EXIT_INTERRUPTED
+
+    capture = stalled_store(tmp_path)
+    records = list(decode_capture(str(capture)))
+    stop = next(i for i, r in enumerate(records) if getattr(r, "name", "") == "C-STORE-RQ")
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        yield from records[:stop]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_report, "decode_records", interrupted)
+    output = tmp_path / "partial.html"
+    assert main(["report", str(capture), "-o", str(output)]) == EXIT_INTERRUPTED
+    page = output.read_text(encoding="utf-8")
+    assert re.search(r"<b>2</b>messages", page)  # the C-ECHO and its response
+    assert "C-ECHO-RSP" in page and "C-STORE-RQ" not in page
+
+
+def peak_while_reporting(copies: int, packets: list[Any]) -> tuple[int, int]:
+    """tracemalloc's peak while gathering the report of ``copies`` copies; and the messages."""
+    # as in tests/test_capture_memory.py: spare tuples filled first, not taken for growth
+    spare = [tuple([number] * length) for length in range(1, 20) for number in range(2_000)]
+    del spare
+    tracemalloc.start()
+    try:
+        collector = collect(decoded(replicated(packets, copies), TcpReassembler()))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return peak, collector.counts["messages"]
+
+
+def test_memory_of_the_report_is_flat_in_the_number_of_associations() -> None:
+    """3x the associations, at most 1.3x the peak: aggregates are kept, records are not. (The
+    smaller run is past the 256 ended associations the row builder remembers.)"""
+    packets = template()
+    small, small_messages = peak_while_reporting(300, packets)
+    large, large_messages = peak_while_reporting(900, packets)
+    assert (small_messages, large_messages) == (300 * 6, 900 * 6)
+    assert large / small <= 1.3, (small, large)
