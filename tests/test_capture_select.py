@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dicom_conversation import IMPLICIT, Conversation, message
 from test_cli_decode_formats import (  # noqa: F401 -- `recorded` is a fixture
     REFUSED,
     SECONDARY_CAPTURE,
@@ -23,6 +24,8 @@ from test_cli_decode_formats import (  # noqa: F401 -- `recorded` is a fixture
     stalled_store,
 )
 
+from dimse_codec import C_FIND
+from dimse_codec.association import build_request, respond
 from dimse_codec.capture import CapturedMessage, decode_capture
 from dimse_codec.capture.rows import RowBuilder
 from dimse_codec.capture.select import (
@@ -36,8 +39,10 @@ from dimse_codec.capture.select import (
     parse_time,
     selection_from_arguments,
 )
+from dimse_codec.dimse.responses import build_response
 from dimse_codec.dimse.status import StatusCategory
 from dimse_codec.errors import InvalidParameter
+from dimse_codec.pdu import AReleaseRP, AReleaseRQ, encode_pdu
 
 RowPredicate = Callable[[dict[str, Any]], bool]
 
@@ -204,3 +209,51 @@ def test_a_bad_filter_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> No
     assert stopped.value.code == 2
     assert "not a status code" in capsys.readouterr().err
     assert selection_from_arguments(parser.parse_args([])).everything
+
+
+def find_with_pending(tmp_path: Path) -> Path:
+    """A C-FIND answered with two Pending responses and a final Success (real codec bytes)."""
+    find = "1.2.840.10008.5.1.4.1.2.1.1"  # Patient Root Query/Retrieve - FIND
+    rq = build_request("FINDSCU", "ARCHIVE", [(find, [IMPLICIT])])
+    accepted = respond(rq, {find: [IMPLICIT]})
+    query = b"\x10\x00\x10\x00\x04\x00\x00\x00Doe*"
+    request = C_FIND(MessageID=7, AffectedSOPClassUID=find, Priority=0, Identifier=query)
+    conversation = Conversation(segment=1400).handshake()
+    conversation.send(True, encode_pdu(rq)).send(False, encode_pdu(accepted.pdu))
+    conversation.send(True, message(request, 1))
+    for status in (0xFF00, 0xFF00, 0x0000):
+        reply = query if status else None
+        conversation.send(False, message(build_response(request, status, reply), 1))
+    conversation.send(True, encode_pdu(AReleaseRQ())).send(False, encode_pdu(AReleaseRP()))
+    path = tmp_path / "find.pcap"
+    path.write_bytes(conversation.close().capture())
+    return path
+
+
+def test_pending_responses_bring_their_request_once(tmp_path: Path) -> None:
+    capture = find_with_pending(tmp_path)
+    every: RecordSelector[None] = RecordSelector(Selection())
+    shown = [
+        (m.name, m.status)
+        for record in decode_capture(str(capture))
+        for m, _ in every.feed(record, None)
+        if isinstance(m, CapturedMessage)
+    ]
+    assert shown == [("C-FIND-RQ", None), ("C-FIND-RSP", 0xFF00), ("C-FIND-RSP", 0xFF00),
+                     ("C-FIND-RSP", 0x0000)]  # fmt: skip
+    for status, expected in (
+        ("pending", [("C-FIND-RQ", None), ("C-FIND-RSP", 0xFF00), ("C-FIND-RSP", 0xFF00)]),
+        ("success", [("C-FIND-RQ", None), ("C-FIND-RSP", 0x0000)]),
+        ("failure", []),
+    ):
+        selector: RecordSelector[None] = RecordSelector(
+            Selection(categories=parse_status(status)[1])
+        )
+        kept = [
+            (m.name, m.status)
+            for record in decode_capture(str(capture))
+            for m, _ in selector.feed(record, None)
+            if isinstance(m, CapturedMessage)
+        ]
+        assert kept == expected, status
+        assert selector.held == 0
