@@ -24,13 +24,20 @@ from typing import Any
 
 import pytest
 from conftest import require_tool
+from dicom_conversation import lossy_store
 from peers import dcmtk_server, free_port, run_tool, secondary_capture, write_part10
 from recording import tcpdump
 from test_capture_memory import decoded, replicated, template
 from test_capture_pynetdicom import commitment
 from test_cli_decode_formats import stalled_store
 
-from dimse_codec.capture import AssociationEvent, CapturedMessage, CaptureRecord, decode_capture
+from dimse_codec.capture import (
+    AssociationEvent,
+    CapturedMessage,
+    CaptureRecord,
+    StreamGap,
+    decode_capture,
+)
 from dimse_codec.capture.rows import Row, RowBuilder
 from dimse_codec.cli.main import main
 from dimse_codec.dimse.status import describe
@@ -412,3 +419,21 @@ def test_memory_of_the_report_is_flat_in_the_number_of_associations() -> None:
     large, large_messages = peak_while_reporting(900, packets)
     assert (small_messages, large_messages) == (300 * 6, 900 * 6)
     assert large / small <= 1.3, (small, large)
+
+
+def test_gaps_and_problems_are_highlighted(tmp_path: Path) -> None:
+    """A capture with one segment lost inside a C-STORE data set: the gap is counted, listed in
+    red, drawn as a rung of the association's ladder, and the association is marked."""
+    capture = tmp_path / "lossy.pcap"
+    capture.write_bytes(lossy_store())
+    records = list(decode_capture(str(capture)))
+    gaps = [r for r in records if isinstance(r, StreamGap)]
+    assert gaps
+    page = render_report(collect(records))
+    elements = Elements(page)
+    assert re.search(rf"<b>{len(gaps)}</b>gaps", page)
+    assert '<h2 class="bad">Gaps and problems</h2>' in page
+    (shown,) = elements.having("details", "association")
+    assert "troubled" in shown["class"].split()
+    assert len(elements.having("g", "gap")) == len(gaps)
+    assert "B000H" in page  # the store's Warning, with its meaning
