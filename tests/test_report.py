@@ -39,6 +39,7 @@ from dimse_codec.capture import (
     decode_capture,
 )
 from dimse_codec.capture.rows import Row, RowBuilder
+from dimse_codec.capture.select import Selection
 from dimse_codec.cli.main import main
 from dimse_codec.dimse.status import describe
 from dimse_codec.pcap import TcpReassembler
@@ -437,3 +438,16 @@ def test_gaps_and_problems_are_highlighted(tmp_path: Path) -> None:
     assert "troubled" in shown["class"].split()
     assert len(elements.having("g", "gap")) == len(gaps)
     assert "B000H" in page  # the store's Warning, with its meaning
+
+
+def test_a_chosen_association_is_summed_up_even_if_its_end_is_out_of_range() -> None:
+    example = Path(__file__).resolve().parent.parent / "docs" / "examples"
+    records = list(decode_capture(example / "storage-commitment.pcap"))
+    release = next(r for r in records if isinstance(r, AssociationEvent) and r.event == "release")
+    early = collect(records, Selection(last_frame=release.frame - 1))
+    assert early.counts["associations"] == 1 and len(early.details) == 1
+    (detail,) = early.details
+    assert detail.state == "released" and detail.summary["messages"] == 6
+    assert "A-RELEASE-RP" not in [item.label for item in detail.items]  # out of the frames
+    nobody = collect(records, Selection(ae_titles=frozenset({"NOBODY"})))
+    assert nobody.counts["associations"] == nobody.counts["messages"] == len(nobody.details) == 0

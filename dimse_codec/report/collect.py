@@ -345,15 +345,19 @@ class ReportCollector:
             self._problem_record(record)
         for row in rows:
             if row.table == "association":
-                self._association_row(row.values)
+                self.add_association_row(row.values)
 
     def finish(self, rows: list[Row]) -> None:
         """The records are over: take the rows of associations that never ended."""
         for row in rows:
             if row.table == "association":
-                self._association_row(row.values)
+                self.add_association_row(row.values)
         for index in list(self._open):
             self._close(index)
+
+    def is_open(self, index: int) -> bool:
+        """Whether association ``index`` has begun and not ended in what was added."""
+        return index in self._open
 
     # -- associations ------------------------------------------------------------------------------
 
@@ -426,7 +430,8 @@ class ReportCollector:
         else:
             self.detail_skipped += 1
 
-    def _association_row(self, values: dict[str, RowValue]) -> None:
+    def add_association_row(self, values: dict[str, RowValue]) -> None:
+        """Take the summary row of an association that ended (its ladder, if open, is closed)."""
         counts = self.counts
         counts["associations"] += 1
         counts["unanswered"] += int(values.get("unanswered") or 0)
@@ -451,6 +456,9 @@ class ReportCollector:
             detail = next((d for d in reversed(self.details[-4:]) if d.index == index), None)
         if detail is not None:
             detail.summary = values
+            detail.state = _text(values.get("state")) or detail.state
+        if isinstance(index, int) and index in self._open:
+            self._close(index)  # its end lay outside the chosen time or frames
 
     @staticmethod
     def _bounded(
@@ -582,6 +590,11 @@ class ReportCollector:
             )
 
 
+def _chosen(selection: Selection, index: RowValue, collector: ReportCollector) -> bool:
+    """Whether an association still open at the end was chosen (its ladder was started)."""
+    return not selection.by_association or (isinstance(index, int) and collector.is_open(index))
+
+
 def collect(
     records: Iterable[CaptureRecord],
     selection: Selection | None = None,
@@ -596,9 +609,20 @@ def collect(
     builder = RowBuilder()
     selector: RecordSelector[list[Row]] = RecordSelector(selection or Selection())
     collector = ReportCollector(detail=detail, problem_detail=problem_detail)
+    chosen = selector.selection
     for record in records:
-        for kept, rows in selector.feed(record, builder.feed(record)):
+        made = builder.feed(record)
+        messages = [row for row in made if row.table == "message"]
+        for kept, rows in selector.feed(record, messages):
             collector.add(kept, rows)
-    collector.finish(builder.finish())
+        # an association's summary counts when the association is chosen, even if its ending
+        # event lies outside the chosen time or frames
+        if isinstance(record, AssociationEvent) and chosen.association_passes(record.association):
+            for row in made:
+                if row.table == "association":
+                    collector.add_association_row(row.values)
+    collector.finish(
+        [r for r in builder.finish() if _chosen(chosen, r.values.get("association"), collector)]
+    )
     selector.finish()
     return collector
