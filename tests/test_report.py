@@ -24,13 +24,15 @@ from typing import Any
 
 import pytest
 from conftest import require_tool
-from dicom_conversation import lossy_store
+from dicom_conversation import Conversation, lossy_store, message
 from peers import dcmtk_server, free_port, run_tool, secondary_capture, write_part10
 from recording import tcpdump
 from test_capture_memory import decoded, replicated, template
 from test_capture_pynetdicom import commitment
 from test_cli_decode_formats import stalled_store
 
+from dimse_codec import C_ECHO
+from dimse_codec.association import build_request, respond
 from dimse_codec.capture import (
     AssociationEvent,
     CapturedMessage,
@@ -41,8 +43,10 @@ from dimse_codec.capture import (
 from dimse_codec.capture.rows import Row, RowBuilder
 from dimse_codec.capture.select import Selection
 from dimse_codec.cli.main import main
+from dimse_codec.dimse.responses import build_response
 from dimse_codec.dimse.status import describe
 from dimse_codec.pcap import TcpReassembler
+from dimse_codec.pdu import AReleaseRP, AReleaseRQ, encode_pdu
 from dimse_codec.report import collect, render_report
 from dimse_codec.report.collect import (
     DEFAULT_DETAIL,
@@ -451,3 +455,24 @@ def test_a_chosen_association_is_summed_up_even_if_its_end_is_out_of_range() -> 
     assert "A-RELEASE-RP" not in [item.label for item in detail.items]  # out of the frames
     nobody = collect(records, Selection(ae_titles=frozenset({"NOBODY"})))
     assert nobody.counts["associations"] == nobody.counts["messages"] == len(nobody.details) == 0
+
+
+def test_text_from_the_wire_cannot_make_markup(tmp_path: Path) -> None:
+    """AE titles are the peers' bytes: a title that looks like markup is shown, never obeyed."""
+    verification = "1.2.840.10008.1.1"
+    implicit = "1.2.840.10008.1.2"
+    rq = build_request("<img src=x>", "A&B\"'</svg>", [(verification, [implicit])])
+    accepted = respond(rq, {verification: [implicit]})
+    echo = C_ECHO(MessageID=1, AffectedSOPClassUID=verification)
+    conversation = Conversation(segment=1400).handshake()
+    conversation.send(True, encode_pdu(rq)).send(False, encode_pdu(accepted.pdu))
+    conversation.send(True, message(echo, 1))
+    conversation.send(False, message(build_response(echo, 0x0000), 1))
+    conversation.send(True, encode_pdu(AReleaseRQ())).send(False, encode_pdu(AReleaseRP()))
+    capture = tmp_path / "markup.pcap"
+    capture.write_bytes(conversation.close().capture())
+    page = render_report(collect(decode_capture(str(capture))))
+    assert "<img" not in page and "</svg>'" not in page
+    assert page.count("&lt;img src=x&gt;") >= 3  # peer graph, tables, ladder
+    assert "A&amp;B&quot;&#x27;&lt;/svg&gt;" in page
+    assert Elements(page).having("svg", "ladder")
