@@ -24,7 +24,7 @@ from test_cli_decode_formats import (  # noqa: F401 -- `recorded` is a fixture
     stalled_store,
 )
 
-from dimse_codec import C_FIND
+from dimse_codec import C_CANCEL, C_FIND
 from dimse_codec.association import build_request, respond
 from dimse_codec.capture import CapturedMessage, decode_capture
 from dimse_codec.capture.rows import RowBuilder
@@ -211,8 +211,9 @@ def test_a_bad_filter_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> No
     assert selection_from_arguments(parser.parse_args([])).everything
 
 
-def find_with_pending(tmp_path: Path) -> Path:
-    """A C-FIND answered with two Pending responses and a final Success (real codec bytes)."""
+def find_with_pending(tmp_path: Path, cancel: bool = False) -> Path:
+    """A C-FIND answered with two Pending responses and a final Success (real codec bytes); or,
+    with ``cancel``, one Pending, a C-CANCEL-RQ and the final Cancel."""
     find = "1.2.840.10008.5.1.4.1.2.1.1"  # Patient Root Query/Retrieve - FIND
     rq = build_request("FINDSCU", "ARCHIVE", [(find, [IMPLICIT])])
     accepted = respond(rq, {find: [IMPLICIT]})
@@ -221,11 +222,13 @@ def find_with_pending(tmp_path: Path) -> Path:
     conversation = Conversation(segment=1400).handshake()
     conversation.send(True, encode_pdu(rq)).send(False, encode_pdu(accepted.pdu))
     conversation.send(True, message(request, 1))
-    for status in (0xFF00, 0xFF00, 0x0000):
-        reply = query if status else None
+    for status in (0xFF00, 0xFE00) if cancel else (0xFF00, 0xFF00, 0x0000):
+        if status == 0xFE00:
+            conversation.send(True, message(C_CANCEL(MessageIDBeingRespondedTo=7), 1))
+        reply = query if status == 0xFF00 else None
         conversation.send(False, message(build_response(request, status, reply), 1))
     conversation.send(True, encode_pdu(AReleaseRQ())).send(False, encode_pdu(AReleaseRP()))
-    path = tmp_path / "find.pcap"
+    path = tmp_path / f"find{'-cancel' if cancel else ''}.pcap"
     path.write_bytes(conversation.close().capture())
     return path
 
@@ -257,3 +260,21 @@ def test_pending_responses_bring_their_request_once(tmp_path: Path) -> None:
         ]
         assert kept == expected, status
         assert selector.held == 0
+
+
+def test_a_cancelled_find_keeps_its_request_for_the_cancel_response(tmp_path: Path) -> None:
+    capture = find_with_pending(tmp_path, cancel=True)
+    names = {
+        status: [
+            (m.name, m.status)
+            for record in decode_capture(str(capture))
+            for m, _ in selector.feed(record, None)
+            if isinstance(m, CapturedMessage)
+        ]
+        for status, selector in (
+            (status, RecordSelector[None](Selection(categories=parse_status(status)[1])))
+            for status in ("cancel", "pending")
+        )
+    }
+    assert names["cancel"] == [("C-FIND-RQ", None), ("C-FIND-RSP", 0xFE00)]
+    assert names["pending"] == [("C-FIND-RQ", None), ("C-FIND-RSP", 0xFF00)]

@@ -235,7 +235,8 @@ class RecordSelector(Generic[T]):
             return []
         out: list[tuple[CaptureRecord, T]] = []
         passes = chosen.message_passes(message)
-        if chosen.by_status and message.request_frame is not None and spec is not None:
+        answers = spec is not None and not spec.is_request  # not a C-CANCEL-RQ
+        if chosen.by_status and answers and message.request_frame is not None:
             key = (message.association, message.request_frame)
             final = message.status is None or category(message.status) is not StatusCategory.PENDING
             held = self._held.pop(key, None) if final else self._held.get(key)
