@@ -54,8 +54,11 @@ from dimse_codec.report.collect import (
     LADDER_ITEMS,
     MAX_PAIRS,
     OTHER,
+    AssociationDetail,
+    LadderItem,
     ReportCollector,
 )
+from dimse_codec.report.svg import ladder_svg
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 COMMITMENT = "1.2.840.10008.1.20.1"
@@ -476,3 +479,13 @@ def test_text_from_the_wire_cannot_make_markup(tmp_path: Path) -> None:
     assert page.count("&lt;img src=x&gt;") >= 3  # peer graph, tables, ladder
     assert "A&amp;B&quot;&#x27;&lt;/svg&gt;" in page
     assert Elements(page).having("svg", "ladder")
+
+
+def test_a_long_association_draws_its_first_rungs_and_counts_the_rest() -> None:
+    detail = AssociationDetail(0, "SCU", "SCP", "10.0.0.1:4000", "10.0.0.2:104", 0)
+    for number in range(LADDER_ITEMS + 50):
+        detail.add(LadderItem(number * 1000, number + 1, "requestor->acceptor", "request", "X"))
+    drawing = ladder_svg(detail)
+    assert len(detail.items) == LADDER_ITEMS and detail.left_out == 50
+    assert drawing.count('<g class="rung') == LADDER_ITEMS
+    assert "… and 50 more not drawn" in drawing
