@@ -174,12 +174,13 @@ class RecordSelector(Generic[T]):
         self.selection = selection
         self._passes: dict[int, bool] = {}
         self._ended: OrderedDict[int, bool] = OrderedDict()
-        self._held: dict[tuple[int, int], tuple[CapturedMessage, T]] = {}
+        self._held: dict[int, dict[int, tuple[CapturedMessage, T]]] = {}
+        """Association -> the frame of a request -> the request and its payload."""
 
     @property
     def held(self) -> int:
         """Requests held until their response shows whether it brings them."""
-        return len(self._held)
+        return sum(len(requests) for requests in self._held.values())
 
     def feed(self, record: CaptureRecord, payload: T) -> list[tuple[CaptureRecord, T]]:
         """Take one record and its payload; return the pairs selected by now, in order."""
@@ -195,12 +196,11 @@ class RecordSelector(Generic[T]):
         # gaps and problems carry no time: with a time range they are not kept
         return [(record, payload)] if passes and chosen.in_range(record.frame, None) else []
 
-    def finish(self) -> list[tuple[CaptureRecord, T]]:
-        """The records are over: requests still held were never brought (none is returned)."""
+    def finish(self) -> None:
+        """The records are over: forget what is held (requests never brought are not shown)."""
         self._held.clear()
         self._passes.clear()
         self._ended.clear()
-        return []
 
     def _association(self, index: int) -> bool:
         passes = self._passes.get(index)
@@ -219,8 +219,7 @@ class RecordSelector(Generic[T]):
             self._ended[record.index] = passes
             while len(self._ended) > _KEEP_ENDED:
                 self._ended.popitem(last=False)
-            for key in [key for key in self._held if key[0] == record.index]:
-                del self._held[key]
+            self._held.pop(record.index, None)
         if passes and self.selection.in_range(event.frame, event.time_ns):
             return [(event, payload)]
         return []
@@ -231,19 +230,19 @@ class RecordSelector(Generic[T]):
         is_request = spec is not None and spec.is_request and spec.name != "C-CANCEL-RQ"
         if chosen.by_status and is_request:
             # a request has no status: it is shown only if a chosen response brings it
-            self._held[(message.association, message.frame)] = (message, payload)
+            self._held.setdefault(message.association, {})[message.frame] = (message, payload)
             return []
         out: list[tuple[CaptureRecord, T]] = []
         passes = chosen.message_passes(message)
         answers = spec is not None and not spec.is_request  # not a C-CANCEL-RQ
         if chosen.by_status and answers and message.request_frame is not None:
-            key = (message.association, message.request_frame)
+            waiting = self._held.get(message.association, {})
             final = message.status is None or category(message.status) is not StatusCategory.PENDING
-            held = self._held.pop(key, None) if final else self._held.get(key)
+            frame = message.request_frame
+            held = waiting.pop(frame, None) if final else waiting.get(frame)
             if passes and held is not None:
                 out.append(held)
-                if not final:
-                    del self._held[key]  # brought once, before its first chosen response
+                waiting.pop(frame, None)  # brought once, before its first chosen response
         if passes:
             out.append((message, payload))
         return out
