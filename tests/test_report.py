@@ -8,7 +8,8 @@ then N-EVENT-REPORT). The three captures go through ``dimse-codec report`` toget
 page says is checked against an independent decode of the same files. Chromium (Debian's
 ``chromium``) then loads the page: no console message, no request leaving the file (its net
 log), a ladder drawn in the DOM for every association shown in detail, and a screenshot kept
-under ``tests/artifacts/``. Each of these checks is first shown to catch a page made to fail it.
+under ``tests/artifacts/``. The console and net-log checks are first shown to catch a page
+made to fail them.
 """
 
 from __future__ import annotations
