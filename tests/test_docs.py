@@ -21,6 +21,7 @@ PAGES = {
     "docs/association.md": 3,
     "docs/capture.md": 2,
     "docs/decode.md": 2,
+    "docs/report.md": 1,
     "docs/quirks.md": 4,
     "docs/strategies.md": 1,
     "docs/fuzzing.md": 1,

@@ -22,6 +22,7 @@ LAYERS = [
     {"services"},
     {"net"},
     {"capture"},
+    {"report"},
     {"strategies"},
     {"scpfuzz"},
     {"cli"},

@@ -27,7 +27,7 @@ from dimse_codec.cli._types import (
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
-SUBCOMMANDS: tuple[str, ...] = ("inspect", "decode", "fuzz", "echo", "store", "serve")
+SUBCOMMANDS: tuple[str, ...] = ("inspect", "decode", "report", "fuzz", "echo", "store", "serve")
 """The subcommands, each the name of its module in :mod:`dimse_codec.cli`, in ``--help`` order."""
 
 
