@@ -244,21 +244,7 @@ def test_row_formats_hold_the_rows_of_the_filtered_ndjson(
         pytest.importorskip("pyarrow", reason="--format parquet needs the parquet extra")
     for options in (["--status", "failure"], ["--command", "C-ECHO"], ["--ae", "STORESCU"]):
         records = ndjson(recorded.capture, tmp_path, *options)
-        folder = tmp_path / f"{form}-{options[1]}"
-        assert (
-            main(
-                [
-                    "decode",
-                    str(recorded.capture),
-                    "--format",
-                    form,
-                    "--output",
-                    str(folder),
-                    *options,
-                ]
-            )
-            == 0
-        )
+        folder = decode(tmp_path, [str(recorded.capture)], 1, "--format", form, *options)
         rows = read_rows(folder, form)
         keys = sorted(str(row["key"]) for row in rows["message"])
         assert keys == sorted(str(r["key"]) for r in records if r["type"] == "message"), options
@@ -301,3 +287,14 @@ def test_association_numbers_with_jobs_are_those_of_jobs_1(
     assert {record["association"] for record in records} == {7, 40}
     kinds = {record["type"] for record in records}
     assert kinds == {"association", "message", "association_summary"}
+
+
+@pytest.mark.peer
+def test_export_writes_only_the_chosen_stores(recorded: Recorded, tmp_path: Path) -> None:  # noqa: F811
+    folder = tmp_path / "exported"
+    out = tmp_path / "failure.txt"
+    argv = ["decode", str(recorded.capture), "--status", "failure", "--export", str(folder)]
+    assert main([*argv, "--output", str(out)]) == 0
+    written = sorted(folder.iterdir())
+    assert len(written) == 1 and recorded.refused_uid in written[0].name
+    assert written[0].read_bytes()[128:132] == b"DICM"
