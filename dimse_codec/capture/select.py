@@ -18,6 +18,13 @@ while rows keep the keys and numbers of the whole capture. The rules:
   association criteria and they lie in the time and frame range; message criteria do not
   apply to them. A record of no association passes only when no association criterion is
   given.
+- With ``context=True`` (``decode``), given a criterion of the messages themselves (type,
+  SOP Class, status), an association's events, gaps and problems are shown only with its
+  chosen messages: those before its first chosen message are held (its events, and up to
+  ``_KEEP_WAITING`` gaps and problems) and brought just before it, and those of an
+  association with none are dropped.
+  :meth:`RecordSelector.association_shown` then says whether any record of an association was
+  shown, which decides whether its summary row is.
 
 Statuses are read through :mod:`dimse_codec.dimse.status` (PS3.7 Annex C categories); SOP
 Class names through pydicom's copy of the PS3.6 UID registry.
@@ -29,7 +36,7 @@ import argparse
 import re
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Generic, TypeVar
@@ -43,6 +50,7 @@ from dimse_codec.capture.dicom import (
     CapturedMessage,
     CaptureRecord,
 )
+from dimse_codec.capture.rows import Row
 from dimse_codec.dimse.status import StatusCategory, category
 from dimse_codec.errors import InvalidParameter
 from dimse_codec.tables.messages import MESSAGES_BY_NAME, SERVICES
@@ -56,6 +64,7 @@ __all__ = [
     "parse_sop_class",
     "parse_status",
     "parse_time",
+    "select_rows",
     "selection_from_arguments",
 ]
 
@@ -63,6 +72,9 @@ T = TypeVar("T")
 
 _KEEP_ENDED = 256
 """Ended associations remembered (their verdict only) for records that come after their end."""
+_KEEP_WAITING = 64
+"""Gaps and problems held per association waiting for its first chosen message (``context``);
+later ones are dropped until it has one, so a lossy association costs bounded memory."""
 
 _CATEGORIES = {c.value.lower(): c for c in StatusCategory if c is not StatusCategory.UNKNOWN}
 _HEX = re.compile(r"(?:0x)?([0-9a-f]{4})h?", re.IGNORECASE)
@@ -102,6 +114,16 @@ class Selection:
     def by_association(self) -> bool:
         """Whether a criterion of the association (AE title, number) is given."""
         return bool(self.ae_titles or self.associations)
+
+    @property
+    def by_message(self) -> bool:
+        """Whether a criterion of the messages themselves (type, SOP Class, status) is given."""
+        return bool(self.messages or self.sop_classes or self.by_status)
+
+    def without_associations(self) -> Selection:
+        """This selection but for the association numbers (applied apart, e.g. after the
+        renumbering of ``decode --jobs``)."""
+        return replace(self, associations=frozenset())
 
     @property
     def everything(self) -> bool:
@@ -165,22 +187,36 @@ def _sop_class(message: CapturedMessage) -> str | None:
 class RecordSelector(Generic[T]):
     """Apply a :class:`Selection` to records in capture order, each with a payload of the caller.
 
-    :meth:`feed` returns the (record, payload) pairs to show now: none, the one fed, or a held
-    request and then its response. Held are only requests that may yet be brought by a chosen
-    response (with a status criterion), each until its response or its association's end.
+    :meth:`feed` returns the (record, payload) pairs to show now: none, the one fed, or held
+    records (a request, and with ``context`` its association's events) and then the one that
+    brings them. Held are only requests that may yet be brought by a chosen response (with a
+    status criterion), each until its response or its association's end, and with ``context``
+    the events, gaps and problems of an open association that has had no chosen message yet.
     """
 
-    def __init__(self, selection: Selection) -> None:
+    def __init__(self, selection: Selection, *, context: bool = False) -> None:
         self.selection = selection
+        self.context = context and selection.by_message
         self._passes: dict[int, bool] = {}
         self._ended: OrderedDict[int, bool] = OrderedDict()
         self._held: dict[int, dict[int, tuple[CapturedMessage, T]]] = {}
         """Association -> the frame of a request -> the request and its payload."""
+        self._waiting: dict[int, list[tuple[CaptureRecord, T]]] = {}
+        """With ``context``: association -> its records held until its first chosen message."""
+        self._shown: set[int] = set()
+        """Open associations with a record shown."""
+        self._ended_shown: OrderedDict[int, bool] = OrderedDict()
 
     @property
     def held(self) -> int:
-        """Requests held until their response shows whether it brings them."""
-        return sum(len(requests) for requests in self._held.values())
+        """Records held until a later one shows whether they are shown."""
+        waiting = sum(len(records) for records in self._waiting.values())
+        return sum(len(requests) for requests in self._held.values()) + waiting
+
+    def association_shown(self, index: int) -> bool:
+        """Whether any record of association ``index`` was shown so far (an ended association
+        is remembered for a while: ask when its summary row is made)."""
+        return index in self._shown or self._ended_shown.get(index, False)
 
     def feed(self, record: CaptureRecord, payload: T) -> list[tuple[CaptureRecord, T]]:
         """Take one record and its payload; return the pairs selected by now, in order."""
@@ -190,17 +226,36 @@ class RecordSelector(Generic[T]):
         if isinstance(record, CapturedMessage):
             if not self._association(record.association):
                 return []
-            return self._message(record, payload)
+            return self._seen(record.association, self._message(record, payload))
         index = record.association
         passes = not chosen.by_association if index is None else self._association(index)
         # gaps and problems carry no time: with a time range they are not kept
-        return [(record, payload)] if passes and chosen.in_range(record.frame, None) else []
+        if not passes or not chosen.in_range(record.frame, None):
+            return []
+        if index is not None and self.context and index not in self._shown:
+            waiting = self._waiting.setdefault(index, [])
+            if len(waiting) < _KEEP_WAITING:
+                waiting.append((record, payload))
+            return []
+        return self._seen(index, [(record, payload)])
 
     def finish(self) -> None:
         """The records are over: forget what is held (requests never brought are not shown)."""
         self._held.clear()
         self._passes.clear()
         self._ended.clear()
+        self._waiting.clear()
+        self._shown.clear()
+        self._ended_shown.clear()
+
+    def _seen(
+        self, index: int | None, out: list[tuple[CaptureRecord, T]]
+    ) -> list[tuple[CaptureRecord, T]]:
+        """``out`` shown: its association's waiting records come first, and it is shown."""
+        if out and index is not None and index not in self._shown:
+            self._shown.add(index)
+            out = self._waiting.pop(index, []) + out
+        return out
 
     def _association(self, index: int) -> bool:
         passes = self._passes.get(index)
@@ -212,17 +267,27 @@ class RecordSelector(Generic[T]):
 
     def _event(self, event: AssociationEvent, payload: T) -> list[tuple[CaptureRecord, T]]:
         record = event.association
+        index = record.index
         passes = self.selection.association_passes(record)
-        self._passes[record.index] = passes
+        self._passes[index] = passes
+        out: list[tuple[CaptureRecord, T]] = []
+        if passes and self.selection.in_range(event.frame, event.time_ns):
+            if self.context and index not in self._shown:
+                self._waiting.setdefault(index, []).append((event, payload))
+            else:
+                out = self._seen(index, [(event, payload)])
         if event.event in ENDING_EVENTS:
-            del self._passes[record.index]
-            self._ended[record.index] = passes
+            del self._passes[index]
+            self._ended[index] = passes
+            self._ended_shown[index] = index in self._shown
+            self._shown.discard(index)
             while len(self._ended) > _KEEP_ENDED:
                 self._ended.popitem(last=False)
-            self._held.pop(record.index, None)
-        if passes and self.selection.in_range(event.frame, event.time_ns):
-            return [(event, payload)]
-        return []
+            while len(self._ended_shown) > _KEEP_ENDED:
+                self._ended_shown.popitem(last=False)
+            self._held.pop(index, None)
+            self._waiting.pop(index, None)
+        return out
 
     def _message(self, message: CapturedMessage, payload: T) -> list[tuple[CaptureRecord, T]]:
         chosen = self.selection
@@ -246,6 +311,26 @@ class RecordSelector(Generic[T]):
         if passes:
             out.append((message, payload))
         return out
+
+
+def select_rows(
+    selector: RecordSelector[list[Row]], record: CaptureRecord, made: list[Row]
+) -> tuple[list[tuple[CaptureRecord, list[Row]]], list[Row]]:
+    """Feed ``record`` with its message rows (``made`` by a
+    :class:`~dimse_codec.capture.rows.RowBuilder`) to a selector: the (record, message rows)
+    pairs shown now, and the association rows shown (those of associations with a record
+    shown)."""
+    kept = selector.feed(record, [row for row in made if row.table == "message"])
+    ends = [
+        row
+        for row in made
+        if row.table == "association" and _shown_row(selector, row.values.get("association"))
+    ]
+    return kept, ends
+
+
+def _shown_row(selector: RecordSelector[list[Row]], index: object) -> bool:
+    return isinstance(index, int) and selector.association_shown(index)
 
 
 # -- parsing -------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ association numbers and returns, per number, the frame where it first appeared; 
 orders those as ``--jobs N`` merges them (frame, then shard, then number) and each shard
 rewrites its association column in the whole capture's numbers, as one file per shard and table:
 ``OUTPUT/messages/part-SSSSS.parquet`` and ``OUTPUT/associations/part-SSSSS.parquet``, one
-Parquet dataset per table as ``--jobs 1 --format parquet`` writes them.
+Parquet dataset per table as ``--jobs 1 --format parquet`` writes them. Filters apply in the
+shards as with ``--jobs N``; ``--association`` in round two, on the whole capture's numbers.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from dimse_codec.capture.rows import Row
+from dimse_codec.capture.select import selection_from_arguments
 from dimse_codec.capture.shard import ShardFilter
 from dimse_codec.cli._types import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from dimse_codec.cli.formats import MissingExtra, ParquetWriter
@@ -56,10 +58,12 @@ def decode_part(
         writer = ParquetWriter(_staging(Path(output), index), args.datasets)
         first: list[int] = []
         try:
-            for frame, local, (table, values) in items:
+            for frame, local, body in items:
                 while local is not None and len(first) <= local:
                     first.append(frame)  # numbers are taken in order: none is skipped
-                writer.write(Row(table, values))
+                if body is not None:  # None: where an association left out first appeared
+                    table, values = body
+                    writer.write(Row(table, values))
         finally:
             writer.close()
     except WorkerFailed:
@@ -69,10 +73,12 @@ def decode_part(
     return first
 
 
-def number_part(output: str, index: int, numbers: list[int]) -> int:
+def number_part(
+    output: str, index: int, numbers: list[int], associations: frozenset[int] = frozenset()
+) -> int:
     """Round two, on a worker: shard ``index``'s rows with the whole capture's association
-    numbers (``numbers[local]``), one file per table; the staging folder is removed. Returns
-    the rows written."""
+    numbers (``numbers[local]``), only those of ``associations`` when some are given, one file
+    per table; the staging folder is removed. Returns the rows written."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
@@ -86,6 +92,9 @@ def number_part(output: str, index: int, numbers: list[int]) -> int:
         column = rows.schema.get_field_index("association")
         renumbered = pc.take(mapping, rows.column(column)) if len(mapping) else rows.column(column)
         rows = rows.set_column(column, rows.schema.field(column), renumbered)
+        if associations:
+            chosen = pa.array(sorted(associations), pa.int64())
+            rows = rows.filter(pc.is_in(rows.column(column), value_set=chosen))
         folder = Path(output) / table
         folder.mkdir(parents=True, exist_ok=True)
         pq.write_table(rows, folder / f"part-{index:05d}.parquet")
@@ -156,7 +165,10 @@ def run_dask(
             pure=False,
         )
         numbers = _numbering(client.gather(decoded))
-        written = client.map(number_part, [str(output)] * count, range(count), numbers, pure=False)
+        wanted = [selection_from_arguments(args).associations] * count
+        written = client.map(
+            number_part, [str(output)] * count, range(count), numbers, wanted, pure=False
+        )
         rows = sum(client.gather(written))
     except WorkerFailed as exc:
         print(exc.line, file=sys.stderr)

@@ -47,6 +47,12 @@ from dimse_codec.capture import (
 )
 from dimse_codec.capture.dicom import DEFAULT_STALL_THRESHOLD_NS, ENDING_EVENTS
 from dimse_codec.capture.rows import Row, RowBuilder
+from dimse_codec.capture.select import (
+    RecordSelector,
+    add_selection_arguments,
+    select_rows,
+    selection_from_arguments,
+)
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from dimse_codec.cli.formats import ROW_FORMATS, MissingExtra, RowWriter, open_writer
 from dimse_codec.cli.render import diagnostic_json, element_values, status_service
@@ -727,9 +733,14 @@ class _Summary:
     Its memory is bounded: association indexes are bits (one per association, 125 KB per
     million), response times at most :data:`MAX_RESPONSE_TIMES` doubles; counters are keyed by
     names, codes and statuses, whose number does not grow with the capture.
+
+    Under a filter (``filtered``) the counts still describe the whole capture; one more line says
+    how many messages the filter showed (:meth:`show`).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, filtered: bool = False) -> None:
+        self.filtered = filtered
+        self.shown = 0
         self.associations = bytearray()  # bit i: association i was seen
         self.association_count = 0
         self.messages: Counter[str] = Counter()
@@ -762,6 +773,10 @@ class _Summary:
             self.problems += record.count
             self.problem_codes[record.diagnostic.code.value] += record.count
 
+    def show(self, record: CaptureRecord) -> None:
+        """Count one record the filter showed (only messages are counted)."""
+        self.shown += isinstance(record, CapturedMessage)
+
     def _association(self, index: int) -> None:
         byte, bit = divmod(index, 8)
         if byte >= len(self.associations):
@@ -785,6 +800,8 @@ class _Summary:
         whole up to :data:`MAX_RESPONSE_TIMES` together, then a seeded sample, each summary's
         share by the times it saw."""
         self.association_count += other.association_count
+        self.shown += other.shown
+        self.filtered = self.filtered or other.filtered
         self.messages.update(other.messages)
         self.statuses.update(other.statuses)
         self.problem_codes.update(other.problem_codes)
@@ -825,6 +842,11 @@ class _Summary:
             shown = "  ".join(f"{label} {value:.3f}" for label, value in marks)
             sampled = "" if self.times_seen == len(ordered) else f", sampled {len(ordered)}"
             lines.append(f"  response times ms ({self.times_seen}{sampled}): {shown}")
+        if self.filtered:
+            lines.append(
+                f"  filter: {self.shown} of {total} message(s) shown; the counts above are "
+                "the whole capture's"
+            )
         return "\n".join(lines)
 
 
@@ -939,7 +961,12 @@ def register(subparsers: SubParsers) -> None:
         description=(
             "Read a pcap or pcapng capture, reassemble its TCP streams and decode every DICOM "
             "association event and DIMSE message in it, with frames, directions, statuses, "
-            "request/response matching, gaps and problems; a summary ends the text output."
+            "request/response matching, gaps and problems; a summary ends the text output. "
+            "The filters choose some messages in every format (as report's do; docs/decode.md "
+            "'Filters'); a chosen response brings its request, an association's events and row "
+            "come with its chosen messages, and the summary still counts the whole capture, "
+            "with one line saying how many messages were shown. With --jobs, --association N "
+            "is the number --jobs 1 gives."
         ),
     )
     parser.add_argument(
@@ -1060,6 +1087,7 @@ def register(subparsers: SubParsers) -> None:
         default=None,
         help="with --engine dask: the scheduler's address (tcp://HOST:8786)",
     )
+    add_selection_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -1156,7 +1184,7 @@ def _sharded(args: argparse.Namespace, chosen: str) -> int:
         ),
         is_cut=_is_cut,
         row_dataset=functools.partial(_row_dataset, args=args),
-        summary=_Summary,
+        summary=functools.partial(_Summary, filtered=not selection_from_arguments(args).everything),
     )
     if args.engine == "dask":
         from dimse_codec.cli.cluster import run_dask
@@ -1225,6 +1253,55 @@ def run(args: argparse.Namespace) -> int:
         if out is not sys.stdout:
             out.close()
         return EXIT_USAGE
+    selection = selection_from_arguments(args)
+    selector: RecordSelector[list[Row]] | None = None
+    if not selection.everything:
+        selector = RecordSelector(selection, context=True)
+        summary.filtered = True
+
+    def show(record: CaptureRecord, messages: list[Row]) -> None:
+        """Write one record the filter kept, with its message rows (and export it)."""
+        nonlocal cut
+        exported: tuple[Path | None, str | None] | None = None
+        if (
+            export is not None
+            and isinstance(record, CapturedMessage)
+            and record.name == "C-STORE-RQ"
+        ):
+            exported = export_message(record, export, _sender_title(record, titles))
+        if writer is not None:
+            for row in messages:
+                if args.datasets and isinstance(record, CapturedMessage):
+                    row.values["dataset_json"] = _row_dataset(record, args)
+                emit(row)
+        elif chosen == "ndjson":
+            line = record_json(
+                record,
+                datasets=args.datasets,
+                show_secrets=args.show_secrets,
+                bulk_data=args.bulk_data,
+                max_dataset_json=args.max_dataset_json or None,
+            )
+            cut += _is_cut(line)
+            if exported is not None:
+                line["exported"] = None if exported[0] is None else str(exported[0])
+                line["export_skipped"] = exported[1]
+            for row in messages:  # a message line carries its row's columns too
+                line.update((k, v) for k, v in row.values.items() if k not in line)
+            out.write(json.dumps(line) + "\n")
+        else:
+            summary.show(record)
+            out.write(record_text(record, show_secrets=args.show_secrets) + "\n")
+            if exported is not None and isinstance(record, CapturedMessage):
+                out.write(_export_text(record, *exported) + "\n")
+
+    def finish_rows() -> None:
+        """The rows of the associations still open (those the filter showed)."""
+        for row in [] if rows is None else rows.finish():
+            index = row.values.get("association")
+            if selector is None or (isinstance(index, int) and selector.association_shown(index)):
+                emit(row)
+
     try:
         for record in decode_records(
             sources,
@@ -1244,49 +1321,21 @@ def run(args: argparse.Namespace) -> int:
                         association.calling_ae_title,
                         association.called_ae_title,
                     )
-            exported: tuple[Path | None, str | None] | None = None
-            if (
-                export is not None
-                and isinstance(record, CapturedMessage)
-                and record.name == "C-STORE-RQ"
-            ):
-                exported = export_message(record, export, _sender_title(record, titles))
             made = [] if rows is None else rows.feed(record)
-            if writer is not None:
-                for row in made:
-                    if (
-                        args.datasets
-                        and isinstance(record, CapturedMessage)
-                        and row.table == "message"
-                    ):
-                        row.values["dataset_json"] = _row_dataset(record, args)
-                    emit(row)
-            elif chosen == "ndjson":
-                line = record_json(
-                    record,
-                    datasets=args.datasets,
-                    show_secrets=args.show_secrets,
-                    bulk_data=args.bulk_data,
-                    max_dataset_json=args.max_dataset_json or None,
-                )
-                cut += _is_cut(line)
-                if exported is not None:
-                    line["exported"] = None if exported[0] is None else str(exported[0])
-                    line["export_skipped"] = exported[1]
-                for row in made:  # a message line carries its row's columns too
-                    if row.table == "message":
-                        line.update((k, v) for k, v in row.values.items() if k not in line)
-                out.write(json.dumps(line) + "\n")
+            if chosen == "text":
+                summary.add(record)
+            if selector is None:  # no filter: every record, then the rows it ended
+                show(record, [row for row in made if row.table == "message"] if made else made)
                 for row in made:
                     if row.table == "association":
                         emit(row)
-            else:
-                summary.add(record)
-                out.write(record_text(record, show_secrets=args.show_secrets) + "\n")
-                if exported is not None and isinstance(record, CapturedMessage):
-                    out.write(_export_text(record, *exported) + "\n")
-        for row in [] if rows is None else rows.finish():
-            emit(row)
+                continue
+            kept, ends = select_rows(selector, record, made)
+            for shown, messages in kept:
+                show(shown, messages)
+            for row in ends:
+                emit(row)
+        finish_rows()
         progress.clear()
         if chosen == "text":
             out.write(summary.text() + "\n")
@@ -1299,8 +1348,7 @@ def run(args: argparse.Namespace) -> int:
             print(file=sys.stderr)  # past the ^C the terminal echoed
         if chosen == "text":
             out.write(summary.text() + "\n")
-        for row in [] if rows is None else rows.finish():  # the associations still open
-            emit(row)
+        finish_rows()  # the associations still open
         out.flush()
         print("dimse-codec: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -8,6 +8,12 @@ merges the workers' streams by that frame (the capture order of ``--jobs 1``, ex
 of the capture's end) and renumbers the associations in the order they first appear in the
 merge, which is the order ``--jobs 1`` numbers them in. The summary is merged from the workers'
 (counts add; response times are kept whole up to the same bound, then sampled).
+
+Filters (:mod:`dimse_codec.capture.select`) apply in each worker, but for association numbers,
+which only the parent knows as ``--jobs 1`` gives them: a worker filters with the others, still
+sends a bodiless item where each of its associations first appears (so the numbering is that of
+the whole capture), and the parent keeps the chosen numbers. Every criterion but the number is
+decided within one association, so each worker's choice is ``--jobs 1``'s for its connections.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from typing import Any, Protocol, TextIO
 
 from dimse_codec.capture import AssociationEvent, CapturedMessage, CaptureRecord, decode_capture
 from dimse_codec.capture.rows import Row, RowBuilder
+from dimse_codec.capture.select import RecordSelector, select_rows, selection_from_arguments
 from dimse_codec.capture.shard import ShardFilter
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from dimse_codec.cli.formats import RowWriter
@@ -59,7 +66,8 @@ END_FRAME = 1 << 62
 """The merge key of rows written when the records are over (associations still open)."""
 
 Item = tuple[int, int | None, Any]
-"""(frame being read, the worker's association number or None, the rendered record)."""
+"""(frame being read, the worker's association number or None, the rendered record; None where
+an association first appears whose records the filters left out)."""
 
 
 class Summary(Protocol):
@@ -71,8 +79,14 @@ class Summary(Protocol):
     def merge(self, other: Any) -> None:
         """Add another shard's counts."""
 
+    def show(self, record: CaptureRecord) -> None:
+        """Count one record the filters showed."""
+
     def text(self) -> str:
         """The summary lines."""
+
+    shown: int
+    """Messages the filters showed."""
 
 
 @dataclass(frozen=True)
@@ -105,34 +119,64 @@ class ShardRenderer:
         self.rendering = rendering
         self.rows = None if chosen == "text" else RowBuilder()
         self.output = ShardOutput(rendering.summary())
+        whole = selection_from_arguments(args)
+        selection = whole.without_associations()
+        self.numbered = bool(whole.associations)
+        """Whether the parent chooses by association number (then it counts the messages shown,
+        and a text message comes as (text, True))."""
+        self.selector: RecordSelector[list[Row]] | None = None
+        if not selection.everything:
+            self.selector = RecordSelector(selection, context=True)
+        self.announced = -1
+        """The last association number announced (with a filter, every one is)."""
 
     def record(self, record: CaptureRecord) -> Iterator[tuple[int | None, Any]]:
         """The items of one record: (its association number, what is written for it)."""
+        made = [] if self.rows is None else self.rows.feed(record)
+        if self.chosen == "text":
+            self.output.summary.add(record)
+        if self.selector is None:
+            kept = [(record, [row for row in made if row.table == "message"])]
+            ends = [row for row in made if row.table == "association"]
+        else:
+            if isinstance(record, AssociationEvent) and record.association.index > self.announced:
+                self.announced = record.association.index
+                yield self.announced, None  # numbered where it appears, shown or not
+            kept, ends = select_rows(self.selector, record, made)
+        for shown, messages in kept:
+            yield from self._record(shown, messages)
+        yield from self._rows(ends)
+
+    def _record(
+        self, record: CaptureRecord, messages: list[Row]
+    ) -> Iterator[tuple[int | None, Any]]:
         args = self.args
         local = (
             record.association.index if isinstance(record, AssociationEvent) else record.association
         )
-        made = [] if self.rows is None else self.rows.feed(record)
-        if self.chosen == "text":
-            self.output.summary.add(record)
+        if self.chosen == "text" and self.numbered:
+            yield local, (self.rendering.text(record), isinstance(record, CapturedMessage))
+        elif self.chosen == "text":
+            self.output.summary.show(record)
             yield local, self.rendering.text(record)
         elif self.chosen == "ndjson":
             line = self.rendering.json(record)
             self.output.cut += self.rendering.is_cut(line)
-            for row in made:  # a message line carries its row's columns too
-                if row.table == "message":
-                    line.update((k, v) for k, v in row.values.items() if k not in line)
+            for row in messages:  # a message line carries its row's columns too
+                line.update((k, v) for k, v in row.values.items() if k not in line)
             yield local, json.dumps(line)
-            yield from self._rows(row for row in made if row.table == "association")
         else:
-            for row in made:
-                if args.datasets and isinstance(record, CapturedMessage) and row.table == "message":
+            for row in messages:
+                if args.datasets and isinstance(record, CapturedMessage):
                     row.values["dataset_json"] = self.rendering.row_dataset(record)
-            yield from self._rows(made)
+            yield from self._rows(messages)
 
     def finish(self) -> Iterator[tuple[int | None, Any]]:
         """The rows of the associations still open when the records ended."""
-        return self._rows([] if self.rows is None else self.rows.finish())
+        rows = [] if self.rows is None else self.rows.finish()
+        if self.selector is not None:
+            rows = [row for row in rows if _shown(self.selector, row)]
+        return self._rows(rows)
 
     def _rows(self, rows: Iterator[Row] | list[Row]) -> Iterator[tuple[int | None, Any]]:
         for row in rows:
@@ -142,6 +186,11 @@ class ShardRenderer:
                 yield local, json.dumps({"type": "association_summary", **row.values})
             else:
                 yield local, (row.table, row.values)
+
+
+def _shown(selector: RecordSelector[list[Row]], row: Row) -> bool:
+    index = row.values.get("association")
+    return isinstance(index, int) and selector.association_shown(index)
 
 
 def decode_shard(
@@ -363,25 +412,34 @@ def run_jobs(
         for worker in workers:
             worker.listen()
         numbers = Renumber(len(workers))
+        wanted = selection_from_arguments(args).associations
+        shown = 0  # text messages the parent kept, when it chooses by number
         tagged = [_tagged(shard, worker.items()) for shard, worker in enumerate(workers)]
         for _frame, shard, local, body in heapq.merge(*tagged, key=itemgetter(0)):
+            number = None if local is None else numbers.number(shard, local)
+            if body is None or (wanted and number not in wanted):
+                continue  # an association announced, or one not chosen by --association
             if writer is not None:
                 table, values = body
-                if local is not None:
-                    values["association"] = numbers.number(shard, local)
+                if number is not None:
+                    values["association"] = number
                 counts[table] += 1
                 writer.write(Row(table, values))
-            elif local is None:
+            elif local is None or number is None:
                 out.write(body + "\n")
             elif chosen == "text":
-                out.write(renumber_text(body, local, numbers.number(shard, local)) + "\n")
+                if isinstance(body, tuple):
+                    body, counted = body
+                    shown += counted
+                out.write(renumber_text(body, local, number) + "\n")
             else:
-                out.write(renumber_json(body, local, numbers.number(shard, local)) + "\n")
+                out.write(renumber_json(body, local, number) + "\n")
         outputs = [worker.output for worker in workers if worker.output is not None]
         if chosen == "text":
             summary = rendering.summary()
             for output in outputs:
                 summary.merge(output.summary)
+            summary.shown += shown
             out.write(summary.text() + "\n")
         out.flush()
     except WorkerFailed as exc:
