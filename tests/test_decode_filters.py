@@ -25,7 +25,14 @@ from test_cli_decode_formats import (  # noqa: F401 -- `recorded` is a fixture
     Recorded,
     recorded,
 )
-from test_decode_jobs import captures, decode, lines, table_rows  # noqa: F401 -- `captures` is a fixture
+from test_decode_jobs import (  # noqa: F401 -- `captures` is a fixture
+    captures,
+    dask_decode,
+    decode,
+    lines,
+    local_cluster,
+    table_rows,
+)
 
 from dimse_codec.cli.main import main
 
@@ -308,18 +315,12 @@ def test_the_dask_engine_filters_as_jobs_1(
     """Three shards on a LocalCluster, with an association number (applied when the shards
     renumber their rows) and a message type (applied in the shards): the rows of ``--jobs 1``."""
     pytest.importorskip("pyarrow", reason="the Dask engine writes Parquet (the dask extra)")
-    distributed = pytest.importorskip("distributed", reason="--engine dask needs the dask extra")
     options = ["--format", "parquet", "--association", "7", "--association", "40"]
     options += ["--command", "N-EVENT-REPORT-RQ"]
     one = table_rows(decode(tmp_path, captures, 1, *options), "parquet")
     assert len(one["messages"]) == 2 and len(one["associations"]) == 2
     out = tmp_path / "dask"
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster:
-        code = main(
-            ["decode", *captures, "--engine", "dask", "--scheduler", cluster.scheduler_address,
-             "--jobs", "3", "--output", str(out), *options]
-        )  # fmt: skip
+    with local_cluster() as cluster:
+        code = dask_decode(cluster.scheduler_address, captures, out, *options)
     assert code == 0, capsys.readouterr().err
     assert table_rows(out, "parquet") == one

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import capture_builder as cb
 import pytest
@@ -349,23 +350,31 @@ def test_ctrl_c_ends_every_worker_without_a_traceback(tmp_path: Path) -> None:
 # -- the Dask engine -----------------------------------------------------------------------------
 
 
+def dask_decode(address: str, inputs: list[str], out: Path, *options: str) -> int:
+    """``decode`` with ``--engine dask`` on the cluster at ``address``, in three shards."""
+    argv = ["decode", *inputs, "--engine", "dask", "--scheduler", address, "--jobs", "3"]
+    return main([*argv, "--output", str(out), *options])
+
+
+def local_cluster() -> Any:
+    """A ``LocalCluster`` of two worker processes (closed by its ``with``)."""
+    distributed = pytest.importorskip("distributed", reason="--engine dask needs the dask extra")
+    return distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+
+
 def test_the_dask_engine_writes_the_parquet_dataset_of_jobs_1(
     tmp_path: Path, captures: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """On a LocalCluster of two worker processes, three shards as tasks: one file per shard and
     table, read as one dataset by pyarrow and by DuckDB, equal to ``--jobs 1`` as sets of rows."""
     pytest.importorskip("pyarrow", reason="the Dask engine writes Parquet (the dask extra)")
-    distributed = pytest.importorskip("distributed", reason="--engine dask needs the dask extra")
     duckdb = pytest.importorskip("duckdb", reason="the dataset is read back with DuckDB too")
     one = table_rows(decode(tmp_path, captures, 1, "--format", "parquet"), "parquet")
     out = tmp_path / "dask"
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster:
-        code = main(
-            ["decode", *captures, "--engine", "dask", "--scheduler", cluster.scheduler_address,
-             "--jobs", "3", "--format", "parquet", "--output", str(out)]
-        )  # fmt: skip
+    with local_cluster() as cluster:
+        code = dask_decode(cluster.scheduler_address, captures, out, "--format", "parquet")
         assert code == 0, capsys.readouterr().err
         capsys.readouterr()
         broken = tmp_path / "broken.pcap"
