@@ -19,6 +19,7 @@ from dimse_codec.dimse.command_set import build_element
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "docs" / "examples"
+EXAMPLE_CAPTURE = EXAMPLES / "storage-commitment.pcap"
 EXAMPLE_NAMES = (
     "c-echo-rq.bin",
     "n-action-rq.hex",
@@ -411,10 +412,38 @@ def test_usage_errors_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2 and "a subcommand is required" in err
     code, _, err = run(capsys, "inspect", "--bogus", example("c-echo-rq.bin"))
     assert code == 2 and "unrecognized arguments: --bogus" in err
+    assert err.startswith("usage: dimse-codec inspect ")  # the subcommand's usage, not the top's
+    assert "dimse-codec inspect: error: unrecognized arguments: --bogus" in err
+    code, _, err = run(capsys, "--bogus")
+    assert code == 2 and err.startswith("usage: dimse-codec [-h]")
     code, out, _ = run(capsys, "--help")
     assert code == 0 and "inspect" in out
     code, out, _ = run(capsys, "inspect", "--help")
     assert code == 0 and "--strict" in out and "--hexdump" in out and "--json" in out
+
+
+@pytest.mark.parametrize("subcommand", ["decode", "report"])
+@pytest.mark.parametrize("port", ["0", "70000", "-1"])
+def test_a_port_outside_1_to_65535_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], subcommand: str, port: str
+) -> None:
+    capture = str(EXAMPLE_CAPTURE)
+    code, out, err = run(capsys, subcommand, f"--port={port}", capture)
+    assert code == 2 and not out
+    assert f"dimse-codec {subcommand}: error: argument --port: expected a TCP port 1-65535" in err
+
+
+def test_datasets_with_text_output_is_refused_not_ignored(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(capsys, "decode", "--datasets", str(EXAMPLE_CAPTURE))
+    assert code == 2 and not out
+    assert err.strip() == (
+        "error: --datasets adds data sets to ndjson, csv, parquet or zeek output, not to "
+        "text: add --json or --format FORMAT"
+    )
+    code, out, _ = run(capsys, "decode", "--datasets", "--json", str(EXAMPLE_CAPTURE))
+    assert code == 0 and '"dataset"' in out
 
 
 def test_broken_pipe_is_quiet(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -55,6 +55,7 @@ from dimse_codec.capture.select import (
 )
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from dimse_codec.cli.formats import ROW_FORMATS, MissingExtra, RowWriter, open_writer
+from dimse_codec.cli.fuzz import _port
 from dimse_codec.cli.render import diagnostic_json, element_values, status_service
 from dimse_codec.dataset import decode_dataset
 from dimse_codec.diagnostics import Diagnostic
@@ -979,7 +980,7 @@ def register(subparsers: SubParsers) -> None:
         ),
     )
     parser.add_argument(
-        "--port", type=int, default=None, help="treat connections on this TCP port as DICOM"
+        "--port", type=_port, default=None, help="treat connections on this TCP port as DICOM"
     )
     parser.add_argument(
         "--json", action="store_true", help="print NDJSON, one record per line (--format ndjson)"
@@ -1118,6 +1119,13 @@ def _format(args: argparse.Namespace) -> str | None:
         return None
     if chosen in ROW_FORMATS and args.output is None:
         print(f"error: --format {chosen} writes files: give --output DIR", file=sys.stderr)
+        return None
+    if args.datasets and chosen == "text":
+        print(
+            "error: --datasets adds data sets to ndjson, csv, parquet or zeek output, not to "
+            "text: add --json or --format FORMAT",
+            file=sys.stderr,
+        )
         return None
     return chosen
 

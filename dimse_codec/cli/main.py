@@ -33,6 +33,14 @@ SUBCOMMANDS: tuple[str, ...] = ("inspect", "decode", "report", "fuzz", "echo", "
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """Build the ``dimse-codec`` parser with every subcommand registered, or just ``only``."""
+    return _parsers(only)[0]
+
+
+def _parsers(
+    only: str | None,
+) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The ``dimse-codec`` parser and each registered subcommand's own, by name (a usage error
+    in a subcommand's options is told with that subcommand's usage)."""
     parser = argparse.ArgumentParser(
         prog="dimse-codec",
         description="Encode, decode and inspect DICOM DIMSE messages (PS3.7).",
@@ -41,7 +49,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(title="subcommands", metavar="COMMAND")
     for name in SUBCOMMANDS if only is None else (only,):
         importlib.import_module(f"dimse_codec.cli.{name}").register(subparsers)
-    return parser
+    return parser, dict(subparsers.choices)
 
 
 def _subcommand(argv: Sequence[str]) -> str | None:
@@ -65,9 +73,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if words == ["--version"]:  # no subcommand needed to answer it
         print(f"dimse-codec {VERSION}")
         return EXIT_OK
-    parser = build_parser(_subcommand(words))
+    name = _subcommand(words)
+    parser, subcommands = _parsers(name)
     try:
-        args = parser.parse_args(words)
+        args, unknown = parser.parse_known_args(words)
+        if unknown:  # said with the usage of the subcommand they were given to
+            subcommands.get(name or "", parser).error(
+                f"unrecognized arguments: {' '.join(unknown)}"
+            )
     except SystemExit as exc:  # argparse exits on --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     handler: Handler | None = getattr(args, "handler", None)

@@ -18,6 +18,7 @@ from dimse_codec.capture import CaptureRecord
 from dimse_codec.capture.select import add_selection_arguments, selection_from_arguments
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from dimse_codec.cli.decode import _capture_sources, _InputError, _Progress, decode_records
+from dimse_codec.cli.fuzz import _port
 from dimse_codec.errors import DimseCodecError
 from dimse_codec.pcap import CaptureError, NotACaptureFile
 from dimse_codec.report import collect, render_report
@@ -65,7 +66,7 @@ def register(subparsers: SubParsers) -> None:
         "-o", "--output", metavar="FILE", required=True, help="the HTML file to write"
     )
     parser.add_argument(
-        "--port", type=int, default=None, help="treat connections on this TCP port as DICOM"
+        "--port", type=_port, default=None, help="treat connections on this TCP port as DICOM"
     )
     parser.add_argument("--title", default="DICOM capture report", help="the report's title")
     parser.add_argument(
