@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -444,6 +445,24 @@ def test_datasets_with_text_output_is_refused_not_ignored(
     )
     code, out, _ = run(capsys, "decode", "--datasets", "--json", str(EXAMPLE_CAPTURE))
     assert code == 0 and '"dataset"' in out
+
+
+def test_a_library_error_without_a_code_is_said_without_one(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--strict`` names the code of the error that stopped it, and nothing (not ``[None]``)
+    when the error has none."""
+    import dimse_codec.cli.decode as decode_module
+    from dimse_codec.errors import DimseCodecError
+
+    def failing(*args: object, **kwargs: object) -> Iterator[object]:
+        raise DimseCodecError("the capture could not be followed", offset=7)
+        yield  # a generator, as decode_records is
+
+    monkeypatch.setattr(decode_module, "decode_records", failing)
+    code, _, err = run(capsys, "decode", "--strict", str(EXAMPLE_CAPTURE))
+    assert code == 1 and "[None]" not in err
+    assert err.splitlines()[-1] == "error: @7: the capture could not be followed"
 
 
 def test_broken_pipe_is_quiet(monkeypatch: pytest.MonkeyPatch) -> None:

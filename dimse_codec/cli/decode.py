@@ -1377,7 +1377,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     except DimseCodecError as exc:
         progress.clear()
-        print(f"error: [{exc.code}] {exc}", file=sys.stderr)
+        print(f"error: [{exc.code}] {exc}" if exc.code else f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     finally:
         if writer is not None:
