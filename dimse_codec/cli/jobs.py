@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from operator import itemgetter
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol, TextIO, cast
 
 from dimse_codec.capture import AssociationEvent, CapturedMessage, CaptureRecord, decode_capture
 from dimse_codec.capture.rows import Row, RowBuilder
@@ -180,8 +180,7 @@ class ShardRenderer:
 
     def _rows(self, rows: Iterator[Row] | list[Row]) -> Iterator[tuple[int | None, Any]]:
         for row in rows:
-            local = row.values["association"]
-            assert isinstance(local, int)
+            local = cast(int, row.values["association"])  # an association row always has one
             if self.chosen == "ndjson":
                 yield local, json.dumps({"type": "association_summary", **row.values})
             else:
