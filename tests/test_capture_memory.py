@@ -24,7 +24,7 @@ from dimse_codec.capture import (
     CaptureRecord,
     decode_capture,
 )
-from dimse_codec.cli import decode as cli_decode
+from dimse_codec.cli import summary as cli_summary
 from dimse_codec.cli.main import main as cli_main
 from dimse_codec.diagnostics import DiagnosticCode
 from dimse_codec.pcap import (
@@ -146,7 +146,7 @@ def test_half_open_connections_are_evicted_when_idle_and_reported() -> None:
     assert len(evicted) == reassembler.stats.evicted_idle == 95
     assert "idle" in evicted[0].diagnostic.message
     assert "connection #0 " in evicted[0].diagnostic.message
-    summary = cli_decode._Summary()
+    summary = cli_summary.Summary()
     for record in records:
         summary.add(record)
     assert "CONNECTION_EVICTED 95" in summary.text()
@@ -187,8 +187,8 @@ def test_an_idle_association_ends_with_an_evicted_event() -> None:
 
 
 def test_the_summary_keeps_bounded_response_times(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli_decode, "MAX_RESPONSE_TIMES", 100)
-    summary = cli_decode._Summary()
+    monkeypatch.setattr(cli_summary, "MAX_RESPONSE_TIMES", 100)
+    summary = cli_summary.Summary()
     for value in range(1, 1001):
         summary._time(float(value))
     assert len(summary.times_ms) == 100 and summary.times_seen == 1000

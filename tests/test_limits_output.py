@@ -29,7 +29,7 @@ from pydicom.dataset import Dataset
 
 from dimse_codec import C_STORE
 from dimse_codec.association import build_request, respond
-from dimse_codec.cli import _types
+from dimse_codec.cli import _types, ndjson
 from dimse_codec.cli import decode as decode_command
 from dimse_codec.cli.main import main
 from dimse_codec.dataset import decode_dataset
@@ -140,12 +140,12 @@ def test_output_follows_the_elements_not_the_bytes(
 
 
 def test_small_binary_values_stay_inline(tmp_path: Path) -> None:
-    head, value = dataset_bytes(decode_command.BULK_DATA_THRESHOLD, fill=7)
+    head, value = dataset_bytes(ndjson.BULK_DATA_THRESHOLD, fill=7)
     ds = decode_dataset(head + value, EXPLICIT)
-    model = decode_command.dataset_model(ds)
+    model = ndjson.dataset_model(ds)
     assert model[PIXEL_DATA]["InlineBinary"] == base64.b64encode(value).decode()
-    head, value = dataset_bytes(decode_command.BULK_DATA_THRESHOLD + 2, fill=7)
-    model = decode_command.dataset_model(decode_dataset(head + value, EXPLICIT))
+    head, value = dataset_bytes(ndjson.BULK_DATA_THRESHOLD + 2, fill=7)
+    model = ndjson.dataset_model(decode_dataset(head + value, EXPLICIT))
     assert model[PIXEL_DATA]["BulkDataURI"].startswith("sha256:")
 
 
@@ -200,12 +200,12 @@ def test_the_cap_counts_many_small_elements(tmp_path: Path) -> None:
     )
     body = _explicit(0x0009, 0x0010, b"LO", b"TESTCREATOR ") + body
     ds = decode_dataset(body, EXPLICIT)
-    whole = decode_command.dataset_model(ds)
+    whole = ndjson.dataset_model(ds)
     size = len(json.dumps(whole))
     assert size == len(json.dumps(ds.to_json_dict()))
-    assert decode_command.dataset_model(ds, max_json=size + 1000) == whole
-    with pytest.raises(decode_command.DatasetJsonCut):
-        decode_command.dataset_model(ds, max_json=size // 2)
+    assert ndjson.dataset_model(ds, max_json=size + 1000) == whole
+    with pytest.raises(ndjson.DatasetJsonCut):
+        ndjson.dataset_model(ds, max_json=size // 2)
 
 
 def test_the_cap_is_checked_before_a_long_value_is_built() -> None:
@@ -214,8 +214,8 @@ def test_the_cap_is_checked_before_a_long_value_is_built() -> None:
     ds.add_new(0x00204000, "UT", "y" * (4 * MiB))
     tracemalloc.start()
     try:
-        with pytest.raises(decode_command.DatasetJsonCut) as cut:
-            decode_command.dataset_model(ds, max_json=MiB)
+        with pytest.raises(ndjson.DatasetJsonCut) as cut:
+            ndjson.dataset_model(ds, max_json=MiB)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

@@ -8,12 +8,14 @@ byte offset is the offset in its direction's TCP stream, counted from the first 
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from dimse_codec.association import AcceptedContext, Association, RejectedContext
 from dimse_codec.dimse.primitives import DIMSEPrimitive
+from dimse_codec.dimse.status import Status, describe, service_for_message
 from dimse_codec.pcap.tcp import Connection, Endpoint, GapReason
 from dimse_codec.pdu import (
     AAbort,
@@ -44,6 +46,9 @@ class DicomDirection(str, enum.Enum):
     ACCEPTOR_TO_REQUESTOR = "acceptor->requestor"
     UNKNOWN = "unknown"
 
+
+_describe = functools.lru_cache(maxsize=1024)(describe)
+"""describe(status, service), remembered: a capture repeats a few statuses of a few services."""
 
 # -- records ---------------------------------------------------------------------------------
 
@@ -211,6 +216,15 @@ class CapturedMessage:
         """The response Status, when the message has one."""
         value = getattr(self.primitive, "Status", None)
         return value if isinstance(value, int) else None
+
+    @property
+    def described_status(self) -> Status | None:
+        """The response Status with its category and its meaning for this message's service
+        (PS3.7 Annex C, read for the context's SOP class too); None when it has no Status."""
+        status = self.status
+        if status is None:
+            return None
+        return _describe(status, service_for_message(self.primitive, self.abstract_syntax))
 
     @property
     def dataset_sha256(self) -> str | None:

@@ -32,7 +32,7 @@ from dimse_codec.capture.dicom import (
     DicomDirection,
     StreamGap,
 )
-from dimse_codec.dimse.status import Status, StatusCategory, describe, service_for_message
+from dimse_codec.dimse.status import Status, StatusCategory
 from dimse_codec.pcap.tcp import Endpoint
 from dimse_codec.pdu import AAbort, AAssociateAC, AAssociateRJ, AAssociateRQ
 
@@ -411,11 +411,7 @@ class RowBuilder:
         key = f"{state.uid}/{state.messages}"
         spec = message.primitive.message_spec
         request: _Request | None = None
-        status = message.status
-        described = None
-        if status is not None:
-            service = service_for_message(message.primitive, message.abstract_syntax)
-            described = describe(status, service)
+        described = message.described_status
         category = None if described is None else described.category
         if spec is not None and spec.is_request and spec.name != "C-CANCEL-RQ":
             state.requests += 1

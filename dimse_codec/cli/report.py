@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 from dimse_codec.capture import CaptureRecord
 from dimse_codec.capture.select import add_selection_arguments, selection_from_arguments
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from dimse_codec.cli.decode import _capture_sources, _InputError, _Progress, decode_records
 from dimse_codec.cli.fuzz import _port
+from dimse_codec.cli.sources import CaptureInputError, Progress, capture_sources, decode_records
 from dimse_codec.errors import DimseCodecError
 from dimse_codec.pcap import CaptureError, NotACaptureFile
 from dimse_codec.report import collect, render_report
@@ -121,11 +121,11 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     names: list[str] = args.capture
     named = f"{'standard input' if names[0] == '-' else names[0]} " if len(names) == 1 else ""
-    progress = _Progress(sys.stderr)
+    progress = Progress(sys.stderr)
     selection = selection_from_arguments(args)
     interrupted: list[bool] = []
     try:
-        sources = _capture_sources(names, sys.stdout)
+        sources = capture_sources(names, sys.stdout)
         records = decode_records(sources, port=args.port, strict=False, progress=progress)
         collector = collect(
             _until_interrupted(records, interrupted),
@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
             detail=args.detail,
             problem_detail=args.problem_detail,
         )
-    except _InputError as exc:
+    except CaptureInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (OSError, DimseCodecError) as exc:
