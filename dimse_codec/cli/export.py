@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from dimse_codec.capture import (
     CapturedMessage,
     DicomDirection,
 )
 from dimse_codec.services.part10 import file_meta
-
-if TYPE_CHECKING:
-    pass
-
 
 __all__ = ["export_message", "sender_title"]
 

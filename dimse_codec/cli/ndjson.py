@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
@@ -27,10 +27,6 @@ from dimse_codec.dataset import decode_dataset
 from dimse_codec.diagnostics import Diagnostic
 from dimse_codec.errors import DimseCodecError, InvalidParameter, LimitExceeded
 from dimse_codec.pdu import AAbort, AAssociateAC, AAssociateRJ, AAssociateRQ, UserIdentityRQSubItem
-
-if TYPE_CHECKING:
-    pass
-
 
 __all__ = [
     "BULK_DATA_MODES",

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from dimse_codec.capture import (
     CaptureRecord,
@@ -28,10 +28,6 @@ from dimse_codec.pcap import (
 )
 from dimse_codec.pcap.tcp import IDLE_TIMEOUT, MAX_CONNECTIONS
 from dimse_codec.policy import LENIENT, STRICT
-
-if TYPE_CHECKING:
-    pass
-
 
 __all__ = ["CaptureInputError", "Progress", "capture_sources", "decode_records"]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from array import array
 from collections import Counter
-from typing import TYPE_CHECKING
 
 from dimse_codec.capture import (
     AssociationEvent,
@@ -13,10 +12,6 @@ from dimse_codec.capture import (
     CaptureRecord,
     StreamGap,
 )
-
-if TYPE_CHECKING:
-    pass
-
 
 __all__ = ["MAX_RESPONSE_TIMES", "Summary", "percentile"]
 

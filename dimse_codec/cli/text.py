@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pydicom.uid import UID
 
@@ -17,10 +16,6 @@ from dimse_codec.capture import (
 )
 from dimse_codec.cli.ndjson import enum_name, identity_json
 from dimse_codec.pdu import AAssociateRJ, UserIdentityRQSubItem
-
-if TYPE_CHECKING:
-    pass
-
 
 __all__ = ["export_text", "record_text"]
 
