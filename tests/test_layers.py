@@ -19,7 +19,7 @@ LAYERS = [
     {"pdu"},
     {"pdata", "association"},
     {"upper_layer"},
-    {"services"},
+    {"services", "interop"},
     {"net"},
     {"capture"},
     {"report"},

@@ -250,8 +250,8 @@ class _AT(_Param[list[BaseTag] | None, TagLike | Iterable[TagLike] | None]):
         if isinstance(value, (int, str, BaseTag)) or (
             isinstance(value, tuple)
             and len(value) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-        ):
+            and all(isinstance(v, int) and not isinstance(v, bool | BaseTag) for v in value)
+        ):  # a (group, element) pair; two BaseTags (what values() holds) are two tags
             items = (value,)
         elif isinstance(value, (list, tuple)):
             items = value
