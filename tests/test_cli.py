@@ -329,7 +329,7 @@ def test_input_past_max_input_is_refused_unread(
     assert run(capsys, "inspect", "--max-input", str(len(data)), str(path))[0] == 0
     assert run(capsys, "inspect", "--max-input", "0", str(path))[0] == 0
     code, _, err = run(capsys, "inspect", "--max-input", "-1", str(path))
-    assert code == 2 and "expected a number of bytes" in err
+    assert code == 2 and "not a number of bytes (0 or more)" in err
 
 
 def test_a_capture_or_part10_file_is_pointed_elsewhere(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from dimse_codec._deprecation import deprecated_aliases
 from dimse_codec.cli import render
+from dimse_codec.cli._args import byte_count
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from dimse_codec.cli.stream import (
     MAX_EVENTS,
@@ -162,7 +163,7 @@ def register(subparsers: SubParsers) -> None:
     )
     parser.add_argument(
         "--max-input",
-        type=_byte_count,
+        type=byte_count,
         default=MAX_INPUT,
         metavar="BYTES",
         help=f"refuse input longer than BYTES (default {MAX_INPUT}, 16 MiB; 0: no limit)",
@@ -178,17 +179,6 @@ def register(subparsers: SubParsers) -> None:
         ),
     )
     parser.set_defaults(handler=run, kind=None)
-
-
-def _byte_count(text: str) -> int:
-    """A ``--max-input`` value: a number of bytes, 0 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number of bytes (0 or more), not {text!r}")
-    return value
 
 
 def _event_count(text: str) -> int:
