@@ -606,3 +606,16 @@ def test_no_cli_module_imports_main() -> None:
         }
         if path.name != "__init__.py":
             assert "dimse_codec.cli.main" not in imported, path.name
+
+
+def test_python_dash_m_runs_the_command_line() -> None:
+    """``python -m dimse_codec`` is the ``dimse-codec`` script, for when it is not on PATH."""
+    done = subprocess.run(
+        [sys.executable, "-m", "dimse_codec", "inspect", example("c-echo-rq.bin")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("C-ECHO-RQ (CommandField 0030H)")

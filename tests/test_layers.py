@@ -25,7 +25,7 @@ LAYERS = [
     {"report"},
     {"strategies"},
     {"scpfuzz"},
-    {"cli"},
+    {"cli", "__main__"},
 ]
 
 
