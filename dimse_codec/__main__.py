@@ -1,4 +1,4 @@
-"""``python -m dimse_codec``: the ``dimse-codec`` command line, for when its script is not on PATH."""
+"""``python -m dimse_codec``: the ``dimse-codec`` command line, where its script is not on PATH."""
 
 import sys
 
