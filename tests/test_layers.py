@@ -23,6 +23,7 @@ LAYERS = [
     {"net"},
     {"capture"},
     {"report"},
+    {"replay"},
     {"strategies"},
     {"scpfuzz"},
     {"cli", "__main__"},
