@@ -25,6 +25,7 @@ from dimse_codec.replay import (
     compare_negotiation,
     fresh_request,
 )
+from dimse_codec.tables.status import StatusCategory
 
 CAPTURE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "storage-commitment.pcap"
 STORAGE_COMMITMENT = "1.2.840.10008.1.20.1"
@@ -59,15 +60,9 @@ def test_the_selection_chooses_associations_and_requests() -> None:
     assert captured_associations(records, Selection(associations=frozenset({1}))) == []
     (chosen,) = captured_associations(records, Selection(messages=frozenset({"N-ACTION-RQ"})))
     assert [e.name for e in chosen.exchanges] == ["N-ACTION-RQ"]
-    failing = Selection(categories=frozenset({category_of("failure")}))
+    failing = Selection(categories=frozenset({StatusCategory.FAILURE}))
     (none_failed,) = captured_associations(records, failing)
     assert none_failed.exchanges == []
-
-
-def category_of(name: str):  # type: ignore[no-untyped-def]
-    from dimse_codec.capture.select import parse_status
-
-    return next(iter(parse_status(name)[1]))
 
 
 def test_answers_as_captured_are_the_same(association: CapturedAssociation) -> None:
@@ -154,3 +149,35 @@ def test_a_fresh_request_has_no_message_id_and_keeps_its_data_set(
     _, decoded = fresh_request(message, "1.2.840.10008.1.2")
     assert decoded is not None and not isinstance(decoded, bytes)
     assert "TransactionUID" in decoded
+
+
+# -- the command line, without a peer --------------------------------------------------------------
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    from dimse_codec.cli.main import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_replay_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "replay", "--help")
+    assert code == 0 and "--to HOST PORT" in out and "--listen PORT" in out
+    assert "examples:\n  dimse-codec replay visit.pcap --to 127.0.0.1 11112\n" in out
+    assert "--association N" in out  # decode's filters
+
+
+def test_replay_usage_errors_are_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "replay", str(CAPTURE))
+    assert code == 2 and "one of the arguments --to --listen is required" in err
+    code, _, err = run(capsys, "replay", str(CAPTURE), "--to", "127.0.0.1", "x")
+    assert code == 2 and err == "error: --to: not a TCP port: 'x'\n"
+    not_a_capture = tmp_path / "notes.txt"
+    not_a_capture.write_text("not a capture")
+    code, out, err = run(capsys, "replay", str(not_a_capture), "--to", "127.0.0.1", "104")
+    assert code == 2 and not out and err.startswith(f"error: cannot read {not_a_capture}: ")
+    assert "Traceback" not in err
+    code, _, err = run(capsys, "replay", str(CAPTURE), "--association", "5", "--listen", "0")
+    assert code == 2 and err.endswith("no DICOM association to replay\n")

@@ -68,11 +68,13 @@ def register(subparsers: SubParsers) -> None:
         "replay",
         help="play one side of a captured association to a live peer and compare",
         description=(
-            "Play one side of the associations of a capture again. --to HOST PORT plays the "
-            "requestor against an SCP and compares its answers with the captured ones "
-            "(negotiation, status, Pending responses, sub-operations and data set digests): "
-            "exit 0 all the same, 1 differences, 2 usage error or unreachable SCP. --listen "
-            "PORT plays the acceptor: live SCUs are answered as the captured SCP answered."
+            "Play one side of the associations of a capture again.\n\n"
+            "--to HOST PORT plays the requestor against an SCP (the captured A-ASSOCIATE-RQ,\n"
+            "each request with its data set, A-RELEASE) and compares its answers with the\n"
+            "captured ones: negotiation, statuses, Pending responses, sub-operations, data set\n"
+            "digests. Exit 0 all the same, 1 differences, 2 usage error or unreachable SCP.\n\n"
+            "--listen PORT plays the acceptor: each live association is accepted as the next\n"
+            "captured one was and its requests get the captured answers."
         ),
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
