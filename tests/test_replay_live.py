@@ -141,22 +141,54 @@ def test_replay_to_nothing_listening_is_exit_2(pynetdicom_capture: Path) -> None
     )
 
 
-def test_storescp_replayed_against_storescp_is_the_same(tmp_path: Path) -> None:
+@contextmanager
+def storescp(out: Path) -> Iterator[int]:
+    """DCMTK's storescp on a free port, writing to ``out``."""
     tool = require_tool("storescp")
-    first, second = free_port(), free_port()
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    with dcmtk_server([tool, "-od", str(tmp_path / "a"), str(first)], first,
-                      tmp_path / "a.log", tmp_path / "a"):  # fmt: skip
-        capture = record_store(tmp_path / "storescp.pcap", first)
-    with dcmtk_server([tool, "-od", str(tmp_path / "b"), str(second)], second,
-                      tmp_path / "b.log", tmp_path / "b"):  # fmt: skip
-        done = cli("replay", str(capture), "--to", "127.0.0.1", str(second))
+    port = free_port()
+    out.mkdir()
+    with dcmtk_server([tool, "-od", str(out), str(port)], port, out.with_suffix(".log"), out):
+        yield port
+
+
+@pytest.fixture(scope="module")
+def storescp_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """DCMTK's echoscu and storescu (CT_small) talking to DCMTK's storescp."""
+    base = tmp_path_factory.mktemp("storescp")
+    with storescp(base / "received") as port:
+        return record_store(base / "storescp.pcap", port)
+
+
+def test_storescp_replayed_against_storescp_is_the_same(
+    storescp_capture: Path, tmp_path: Path
+) -> None:
+    with storescp(tmp_path / "out") as port:
+        done = cli("replay", str(storescp_capture), "--to", "127.0.0.1", str(port))
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.splitlines()[-1].endswith("2 same, 0 different, 0 skipped")
-    # the instance went again, byte for byte in its data set
-    (stored,) = (tmp_path / "b").iterdir()
+    # the instance went again, its data set byte for byte
+    (stored,) = (tmp_path / "out").iterdir()
     assert dcmread(stored).SOPInstanceUID == dcmread(sample(CT_SMALL)).SOPInstanceUID
+
+
+def test_a_fuzz_seeded_from_a_capture_sends_its_requests(
+    storescp_capture: Path, tmp_path: Path
+) -> None:
+    """``fuzz --seed-capture``: the first example is a captured request as captured (here the
+    C-ECHO), the captured C-STORE of CT_small reaches storescp, and broken seeds are sent."""
+    with storescp(tmp_path / "out") as port:
+        done = cli("fuzz", "127.0.0.1", str(port), "--seed-capture", str(storescp_capture),
+                   "--max-examples", "40", "--seed", "3", "--max-shrinks", "0", "-v",
+                   "--out", str(tmp_path / "findings"))  # fmt: skip
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert f"seeds: 2 of 2 captured request(s) of {storescp_capture} go on what the SCP " \
+        "accepted" in lines  # fmt: skip
+    examples = [line.split()[2].rstrip(":") for line in lines if re.match(r"\s+\d+ \S+ ", line)]
+    assert len(examples) == 40 and examples[0] == "seed"
+    assert {"seed-command", "seed-dataset", "seed-pdu"} & set(examples)
+    ct = dcmread(sample(CT_SMALL)).SOPInstanceUID
+    assert any(path.name.endswith(str(ct)) for path in (tmp_path / "out").iterdir())
 
 
 def test_listen_answers_storescu_and_pynetdicom_with_the_captured_refusal(

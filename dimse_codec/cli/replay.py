@@ -120,9 +120,8 @@ def _port_or_zero(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Read the capture and play the chosen side; return the exit code."""
-    from dimse_codec.capture import decode_capture
     from dimse_codec.capture.select import selection_from_arguments
-    from dimse_codec.replay import captured_associations
+    from dimse_codec.cli._scripts import read_scripts
 
     target: tuple[str, int] | None = None
     if args.to is not None:
@@ -131,13 +130,10 @@ def run(args: argparse.Namespace) -> int:
         except (argparse.ArgumentTypeError, ValueError):
             print(f"error: --to: not a TCP port: {args.to[1]!r}", file=sys.stderr)
             return EXIT_USAGE
-    try:
-        scripts = captured_associations(
-            decode_capture(args.capture, port=args.dicom_port), selection_from_arguments(args)
-        )
-    except (OSError, DimseCodecError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        print(f"error: cannot read {args.capture}: {why}", file=sys.stderr)
+    scripts = read_scripts(
+        args.capture, "error", port=args.dicom_port, selection=selection_from_arguments(args)
+    )
+    if scripts is None:
         return EXIT_USAGE
     if not scripts:
         print(f"error: {args.capture}: no DICOM association to replay", file=sys.stderr)
