@@ -10,10 +10,12 @@ import json
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import require_tool
@@ -24,7 +26,9 @@ from test_capture_pynetdicom import pynetdicom_scp as scp_thread
 from test_cli_net import _first_line as first_line
 from test_cli_net import cli, sample
 
-from dimse_codec.services.contexts import IMPLICIT, VERIFICATION
+from dimse_codec.capture import decode_capture
+from dimse_codec.replay import captured_associations
+from dimse_codec.services.contexts import EXPLICIT, IMPLICIT, STUDY_ROOT_FIND, VERIFICATION
 
 pytestmark = pytest.mark.peer
 
@@ -218,6 +222,48 @@ def test_listen_answers_storescu_and_pynetdicom_with_the_captured_refusal(
         output = listener.output()
     assert statuses == [OUT_OF_RESOURCES, 0x0110]
     assert "1 request(s) answered as captured, 1 without a captured answer; released" in output
+
+
+@contextmanager
+def cancellable_find_scp() -> Iterator[int]:
+    """A pynetdicom Study Root C-FIND SCP: five matches, 0.2 s apart, stopping on C-CANCEL."""
+    from pydicom.dataset import Dataset
+    from pynetdicom import evt
+
+    def on_find(event: Any) -> Iterator[tuple[int, Dataset | None]]:
+        for number in range(5):
+            if event.is_cancelled:
+                yield 0xFE00, None
+                return
+            match = Dataset()
+            match.QueryRetrieveLevel = "STUDY"
+            match.StudyInstanceUID = f"1.2.826.0.1.3680043.10.1077.{number + 1}"
+            yield 0xFF00, match
+            time.sleep(0.2)  # time for the C-CANCEL to arrive before the next match
+
+    contexts = {STUDY_ROOT_FIND: [IMPLICIT, EXPLICIT]}
+    with scp_thread(contexts, [(evt.EVT_C_FIND, on_find)]) as port:
+        yield port
+
+
+def test_a_cancelled_find_is_cancelled_again(tmp_path: Path) -> None:
+    """findscu cancels after the first match; the replay cancels at the same point and gets
+    the same Cancel status after one Pending response."""
+    require_tool("findscu")
+    query = ["-S", "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID"]
+    with cancellable_find_scp() as port:
+        capture = tmp_path / "cancel.pcap"
+        with tcpdump(capture, [port]):
+            found = run_tool(["findscu", "--cancel", "1", *query, "127.0.0.1", str(port)])
+        assert found.returncode == 0, found.stdout
+        done = cli("replay", str(capture), "--to", "127.0.0.1", str(port), "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    (verdict, _) = [json.loads(line) for line in done.stdout.splitlines()]
+    assert verdict["verdict"] == "same" and verdict["requests"] == 1
+    (association,) = captured_associations(decode_capture(capture))
+    (exchange,) = association.exchanges
+    assert exchange.cancel is not None and exchange.pending_before_cancel == 1
+    assert [m.status for m in exchange.responses] == [0xFF00, 0xFE00]
 
 
 # -- dcmqrscp: find and get ----------------------------------------------------------------------

@@ -305,12 +305,16 @@ def _send_again(
             replayed.responses.append(ReplayedResponse.of(response.primitive, response.raw))
             pending += response.pending
             if not cancelled and response.pending and pending >= exchange.pending_before_cancel:
-                client.cancel(response.message_id)  # where the captured requestor cancelled
-                cancelled = True
+                cancelled = True  # where the captured requestor cancelled, if still outstanding
+                if response.message_id in client.connection.outstanding:
+                    client.cancel(response.message_id)
     except AssociationAborted as exc:
         replayed.ended = exc.message
     except DimseCodecError as exc:  # the captured request cannot go on this association
-        replayed.not_sent = f"not sent ({exc.message})"
+        if replayed.responses:
+            replayed.ended = exc.message
+        else:
+            replayed.not_sent = f"not sent ({exc.message})"
     replayed.sub_requests = sub_operations[0] - before
     return replayed
 
