@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -361,3 +362,16 @@ def test_listen_answers_echoscu_findscu_and_getscu_as_dcmqrscp_did(
     (got,) = tmp_path.iterdir()
     assert dcmread(got).SOPInstanceUID == dcmread(sample(CT_SMALL)).SOPInstanceUID
     assert output.count("1 request(s) answered as captured, 0 without a captured answer") == 3
+
+
+@pytest.mark.parametrize(("how", "code"), [(signal.SIGTERM, 0), (signal.SIGINT, 130)])
+def test_listen_stops_cleanly_on_sigterm_and_ctrl_c(
+    pynetdicom_capture: Path, how: signal.Signals, code: int
+) -> None:
+    with listening(pynetdicom_capture) as listener:
+        listener.process.send_signal(how)
+        assert listener.process.wait(timeout=STARTUP_TIMEOUT) == code
+        assert listener.process.stderr is not None
+        err = listener.process.stderr.read().decode()
+    assert "Traceback" not in err
+    assert err == ("" if how == signal.SIGTERM else "\ndimse-codec: interrupted\n")

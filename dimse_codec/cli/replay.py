@@ -43,6 +43,8 @@ if TYPE_CHECKING:
         AssociationVerdict,
         CapturedAssociation,
         Difference,
+        Exchange,
+        ReplayedExchange,
     )
     from dimse_codec.services import ServiceRequest
     from dimse_codec.upper_layer import Connection, Event
@@ -280,8 +282,8 @@ def _requestor(
 
 
 def _send_again(
-    client: BlockingClient, exchange: Any, sub_operations: list[int], ended: str | None
-) -> Any:
+    client: BlockingClient, exchange: Exchange, sub_operations: list[int], ended: str | None
+) -> ReplayedExchange:
     """Send one captured request on the live association and collect what answers it."""
     from dimse_codec.net import AssociationAborted
     from dimse_codec.replay import ReplayedExchange, ReplayedResponse, fresh_request
@@ -385,16 +387,22 @@ def _play_acceptor(args: argparse.Namespace, scripts: list[CapturedAssociation])
     return EXIT_OK
 
 
+class _Stopped(Exception):
+    """SIGTERM arrived: the listener stops (exit 0, as ``serve`` does)."""
+
+
 @contextlib.contextmanager
 def _stop_on_sigterm() -> Iterator[None]:
-    """SIGTERM ends the listener as Ctrl-C does (the main loop turns that into one line)."""
+    """SIGTERM ends the listener cleanly, between two reads."""
 
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+    def stop(signum: int, frame: object) -> None:
+        raise _Stopped
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
         yield
+    except _Stopped:
+        pass
     finally:
         signal.signal(signal.SIGTERM, previous)
 
