@@ -12,7 +12,7 @@ from dimse_codec.capture import decode_capture
 from dimse_codec.capture.select import Selection
 from dimse_codec.dimse.codec import decode_command_set
 from dimse_codec.dimse.primitives import C_ECHO, N_ACTION
-from dimse_codec.pdu import RejectReasonUser
+from dimse_codec.pdu import AAssociateAC, RejectReasonUser
 from dimse_codec.replay import (
     CapturedAcceptor,
     CapturedAssociation,
@@ -125,6 +125,13 @@ def test_the_acceptor_accepts_as_captured_and_answers_by_command(
     was = {i: (c.abstract_syntax, c.transfer_syntax) for i, c in
            association.negotiated.accepted_contexts.items()}  # fmt: skip
     assert got == was
+    # it introduces itself as the captured SCP did
+    answer = association.answer
+    assert isinstance(answer, AAssociateAC)
+    captured_info, info = answer.user_information, accepted.pdu.user_information
+    assert info is not None and captured_info is not None
+    assert info.implementation_class_uid == captured_info.implementation_class_uid
+    assert info.implementation_version_name == captured_info.implementation_version_name
     live = N_ACTION(MessageID=77, RequestedSOPClassUID=STORAGE_COMMITMENT,
                     RequestedSOPInstanceUID="1.2.840.10008.1.20.1.1", ActionTypeID=1)  # fmt: skip
     exchange = script.exchange_for(live)

@@ -3,11 +3,12 @@
 :class:`CapturedAcceptor` hands each new live association the next captured association
 (cycling through them) as an :class:`AcceptorScript`. The script answers the live A-ASSOCIATE-RQ
 as the capture did (the same abstract syntaxes accepted with the same transfer syntaxes, the
-same roles and Maximum Length; the same A-ASSOCIATE-RJ when the capture has one), and for each
-live request picks the captured :class:`~dimse_codec.replay.script.Exchange` that matches it
-(the next unused one, in order, of the same command and SOP class; then of the same command),
-whose messages :func:`answer_message` rewrites for the live request: MessageIDBeingRespondedTo
-and the Affected SOP Class and Instance UIDs the live request named. No I/O here.
+same roles, Maximum Length, Implementation Class UID and Version Name; the same A-ASSOCIATE-RJ
+when the capture has one), and for each live request picks the captured
+:class:`~dimse_codec.replay.script.Exchange` that matches it (the next unused one, in order, of
+the same command and SOP class; then of the same command), whose messages
+:func:`answer_message` rewrites for the live request: MessageIDBeingRespondedTo and the
+Affected SOP Class and Instance UIDs the live request named. No I/O here.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from pydicom.dataset import Dataset
 
 from dimse_codec.association import (
     DEFAULT_MAX_PDU_LENGTH,
+    IMPLEMENTATION_CLASS_UID,
+    IMPLEMENTATION_VERSION_NAME,
     Accepted,
     Rejected,
     respond,
@@ -27,6 +30,7 @@ from dimse_codec.capture.records import CapturedMessage
 from dimse_codec.dataset.codec import decode_dataset
 from dimse_codec.dimse.codec import decode_command_set
 from dimse_codec.dimse.primitives import DIMSEPrimitive
+from dimse_codec.errors import DimseCodecError
 from dimse_codec.pdu import AAssociateAC, AAssociateRJ, AAssociateRQ
 from dimse_codec.replay.script import (
     CapturedAssociation,
@@ -63,9 +67,25 @@ class AcceptorScript:
                 if context.transfer_syntax not in syntaxes:
                     syntaxes.append(context.transfer_syntax)
         maximum = DEFAULT_MAX_PDU_LENGTH
-        if isinstance(answer, AAssociateAC) and answer.user_information is not None:
-            maximum = answer.user_information.maximum_length or DEFAULT_MAX_PDU_LENGTH
-        return respond(rq, supported, max_pdu_length=maximum, roles=roles)
+        class_uid: str = IMPLEMENTATION_CLASS_UID
+        version: str | None = IMPLEMENTATION_VERSION_NAME
+        info = answer.user_information if isinstance(answer, AAssociateAC) else None
+        if info is not None:
+            maximum = info.maximum_length or DEFAULT_MAX_PDU_LENGTH
+            if info.implementation_class_uid:  # the captured SCP's own, so it looks the same
+                class_uid = info.implementation_class_uid
+                version = info.implementation_version_name
+        try:
+            return respond(
+                rq,
+                supported,
+                max_pdu_length=maximum,
+                roles=roles,
+                implementation_class_uid=class_uid,
+                implementation_version_name=version,
+            )
+        except DimseCodecError:  # a captured implementation UID or name we cannot send
+            return respond(rq, supported, max_pdu_length=maximum, roles=roles)
 
     def exchange_for(self, request: DIMSEPrimitive) -> Exchange | None:
         """The captured exchange that answers a live request, marked used; None if none does."""
