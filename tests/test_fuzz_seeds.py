@@ -8,8 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
 from test_strategies_commands import check
@@ -25,7 +26,13 @@ from dimse_codec.pdu import decode_pdu, encode_pdu
 from dimse_codec.replay import captured_associations
 from dimse_codec.scpfuzz.cases import Case, Target, cases, cases_first, proposal
 from dimse_codec.scpfuzz.oracle import judge
-from dimse_codec.scpfuzz.seeds import Seed, capture_seeds, placed_seeds, seed_groups
+from dimse_codec.scpfuzz.seeds import (
+    SEED_KINDS,
+    Seed,
+    capture_seeds,
+    placed_seeds,
+    seed_groups,
+)
 from dimse_codec.services.contexts import EXPLICIT, IMPLICIT, VERIFICATION
 from dimse_codec.strategies import MalformedCommandSet, damaged_command_sets
 
@@ -113,22 +120,15 @@ def test_broken_seeds_are_judged_invalid(data: st.DataObject) -> None:
 
 
 def test_seeds_join_the_cases_only_within_cases_first() -> None:
-    seeds = [ct_seed()]
-    with cases_first(*seed_groups(seeds)):
+    with cases_first(*seed_groups([ct_seed()])):
         seeded = cases(EVERYTHING)
     plain = cases(EVERYTHING)
-    kinds: set[str] = set()
-    others: set[str] = set()
-
-    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(st.data())
-    def collect(data: st.DataObject) -> None:
-        kinds.add(data.draw(seeded).kind)
-        others.add(data.draw(plain).kind)
-
-    collect()
-    assert {"seed", "seed-command", "seed-dataset", "seed-pdu"} <= kinds
-    assert not others & {"seed", "seed-command", "seed-dataset", "seed-pdu"}
+    search = settings(max_examples=1000, database=None, suppress_health_check=list(HealthCheck))
+    for kind in SEED_KINDS:
+        assert find(seeded, lambda case, kind=kind: case.kind == kind, settings=search).kind == kind
+    absent = settings(max_examples=150, database=None, suppress_health_check=list(HealthCheck))
+    with pytest.raises(NoSuchExample):
+        find(plain, lambda case: case.kind in SEED_KINDS, settings=absent)
 
 
 @SETTINGS
