@@ -25,6 +25,7 @@ LAYERS = [
     {"net"},
     {"capture"},
     {"report"},
+    {"replay"},
     {"strategies"},
     {"scpfuzz"},
     {"cli", "__main__"},
