@@ -411,6 +411,8 @@ def _name(dataset: Dataset, element: _Element, tag: int) -> str:
         return "PrivateGroupLength"
     if 0x0010 <= number <= 0x00FF:
         return "PrivateCreator"
+    if number < 0x1000:  # no block reserves it (PS3.5 7.8.1)
+        return "PrivateTag (creator unknown)"
     creator = getattr(element, "private_creator", None)
     if creator is None:
         block = dataset.get_item(group << 16 | number >> 8, keep_deferred=True)
