@@ -85,3 +85,15 @@ def test_bounded_whatever_the_data_set_holds() -> None:
     assert lines[0].startswith("(0040,a160) UT [long long") and "...] # 2000000, 1" in lines[0]
     digest = hashlib.sha256(big.EncapsulatedDocument).hexdigest()[:16]
     assert f"<10240000 bytes, sha256 {digest}>" in lines[1]
+
+
+def test_a_vr_left_open_is_said_in_two_letters() -> None:
+    """Implicit VR LUT Data without its descriptor: pydicom cannot choose US or OW, so the value
+    stays raw and the VR is dcmdump's ``lt``."""
+    ds = Dataset()
+    ds.add_new(0x00283006, "US", [1, 2, 3])
+    implicit = "1.2.840.10008.1.2"
+    lines = list(dump_dataset(encode_dataset(ds, implicit), implicit))
+    assert len(lines) == 1
+    assert lines[0].startswith("(0028,3006) lt 01\\00\\02\\00\\03\\00 ")
+    assert lines[0].endswith("#   6, 1 LUTData")

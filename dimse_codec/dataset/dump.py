@@ -58,6 +58,8 @@ _TEXT_VRS = frozenset(
     | {"UR", "UT"}
 )
 _LONG_VRS = frozenset(vr.decode("ascii") for vr in LONG_LENGTH_VRS)
+_AMBIGUOUS = {"OB or OW": "ox", "US or SS": "xs", "US or OW": "lt", "US or SS or OW": "lt"}
+"""A VR the dictionary leaves open, in dcmdump's two letters (``??`` for one it does not name)."""
 _VALUE_COLUMN = 40
 """dcmdump's width of the VR-and-value column, so the ``#`` comments line up."""
 
@@ -390,15 +392,17 @@ class _Walk:
 
 
 def _vr(element: _Element, tag: int, implicit: bool) -> str:
-    """The element's VR; for a raw implicit VR element (pixel data) the dictionary's, OW where it
-    says "OB or OW" (PS3.5 A.1)."""
-    if element.VR:
-        return str(element.VR)
-    try:
-        found = str(dictionary_VR(tag))
-    except KeyError:
-        return "UN"
-    return "OW" if implicit and found == "OB or OW" else found
+    """The element's VR in two letters; for a raw implicit VR element the dictionary's: OW for
+    pixel data (PS3.5 A.1), dcmdump's ``ox``/``xs``/``lt`` for a choice left open."""
+    found = str(element.VR) if element.VR else None
+    if found is None:
+        try:
+            found = str(dictionary_VR(tag))
+        except KeyError:
+            return "UN"
+    if tag in _PIXEL_TAGS and implicit and found == "OB or OW":
+        return "OW"
+    return _AMBIGUOUS.get(found, "??") if " or " in found else found
 
 
 def _name(dataset: Dataset, element: _Element, tag: int) -> str:
