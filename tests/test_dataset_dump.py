@@ -97,3 +97,21 @@ def test_a_vr_left_open_is_said_in_two_letters() -> None:
     assert len(lines) == 1
     assert lines[0].startswith("(0028,3006) lt 01\\00\\02\\00\\03\\00 ")
     assert lines[0].endswith("#   6, 1 LUTData")
+
+
+@pytest.mark.parametrize("name", ["reportsi.dcm", "nested_priv_SQ.dcm", "rtplan.dcm"])
+def test_every_cap_holds_and_counts_the_rest(name: str) -> None:
+    """Caps cutting anywhere in nested sequences: never more lines than the cap, and the
+    elements shown plus those counted are all of them."""
+    body, transfer_syntax = body_of(name)
+    total = FILES[name]
+    for cap in range(0, 60, 3):
+        lines = list(dump_dataset(body, transfer_syntax, max_lines=cap, indent="      "))
+        more = [line for line in lines if line.startswith("      ... ")]
+        rows = [line for line in lines if not line.startswith("      ... ")]
+        assert len(rows) <= cap
+        shown = len(tree(["    data set: ...", *rows]))
+        if shown < total:
+            assert more == [f"      ... {total - shown} more element(s) not shown"]
+        else:
+            assert more == []

@@ -35,6 +35,7 @@ from dimse_codec.dataset.transfer_syntax import (
     lookup_transfer_syntax,
 )
 from dimse_codec.diagnostics import Diagnostic
+from dimse_codec.errors import InvalidParameter
 from dimse_codec.policy import LENIENT, Policy
 
 __all__ = ["DEFAULT_MAX_LINES", "DEFAULT_MAX_VALUE", "dump_dataset"]
@@ -91,16 +92,13 @@ def dump_dataset(
     characters.
     """
     if max_lines is not None and max_lines < 0:
-        raise ValueError(f"max_lines must be 0 or more, not {max_lines}")
+        raise InvalidParameter(f"max_lines must be 0 or more, not {max_lines}")
     if max_value < 1:
-        raise ValueError(f"max_value must be 1 or more, not {max_value}")
+        raise InvalidParameter(f"max_value must be 1 or more, not {max_value}")
     syntax = lookup_transfer_syntax(transfer_syntax)
-    raw = (
-        encode_dataset(data, syntax) if isinstance(data, Dataset) else byte_view(data)
-    )  # the bytes, whichever was given
+    view = byte_view(encode_dataset(data, syntax) if isinstance(data, Dataset) else data)
     sink = diagnostics if diagnostics is not None else []
     found: list[Diagnostic] = []
-    view = byte_view(raw)
     plain = syntax
     if syntax.deflated and len(view):
         view = memoryview(
@@ -115,7 +113,7 @@ def dump_dataset(
     return walk.lines(dataset, plain.implicit_vr, indent)
 
 
-def element_path(parent: str, tag: int) -> str:
+def _element_path(parent: str, tag: int) -> str:
     """The path the decoder gives an element in its diagnostics: ``parent > (gggg,eeee) Name``."""
     keyword = keyword_for_tag(tag)
     text = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
@@ -248,7 +246,7 @@ class _Walk:
                 self.omitted += 1 + _count(element)
                 continue
             element_end = yield from self.element(
-                dataset, element, implicit, indent, element_path(path, int(tag))
+                dataset, element, implicit, indent, _element_path(path, int(tag))
             )
             end = max(end, element_end)
         return end
@@ -332,8 +330,11 @@ class _Walk:
                 position = None
             elif item_length != _UNDEFINED:
                 position += 8 + item_length
-            else:
+            elif content_end == 0 and len(item):
+                position = None  # lost: the next item's header is not looked for
+            else:  # after its delimiter (an empty item's comes right after its header)
                 position = (content_end or position + 8) + 8
+            if item_length == _UNDEFINED and not self.full:
                 yield self.emit(
                     _line(
                         inner,
