@@ -32,6 +32,7 @@ from dimse_codec.capture.select import (
 )
 from dimse_codec.cli._args import byte_count
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from dimse_codec.cli.examples import with_examples
 from dimse_codec.cli.export import export_message, sender_title
 from dimse_codec.cli.formats import ROW_FORMATS, MissingExtra, RowWriter, open_writer
 from dimse_codec.cli.fuzz import _port
@@ -77,6 +78,7 @@ def register(subparsers: SubParsers) -> None:
     """Add the ``decode`` subcommand to the ``dimse-codec`` parser."""
     parser = subparsers.add_parser(
         "decode",
+        **with_examples("decode"),
         help="decode the DICOM associations and DIMSE messages of a pcap/pcapng capture",
         description=(
             "Read a pcap or pcapng capture, reassemble its TCP streams and decode every DICOM "

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from dimse_codec.cli.examples import with_examples
 from dimse_codec.errors import DimseCodecError
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ def register(subparsers: SubParsers) -> None:
     """Add the ``fuzz`` subcommand to the ``dimse-codec`` parser."""
     parser = subparsers.add_parser(
         "fuzz",
+        **with_examples("fuzz"),
         help="send generated valid and malformed DICOM traffic to a running SCP",
         description=(
             "Open one association per example against a running SCP and send Hypothesis-"

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from dimse_codec.capture import CaptureRecord
 from dimse_codec.capture.select import add_selection_arguments, selection_from_arguments
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from dimse_codec.cli.examples import with_examples
 from dimse_codec.cli.fuzz import _port
 from dimse_codec.cli.sources import CaptureInputError, Progress, capture_sources, decode_records
 from dimse_codec.errors import DimseCodecError
@@ -47,6 +48,7 @@ def register(subparsers: SubParsers) -> None:
     """Add the ``report`` subcommand to the ``dimse-codec`` parser."""
     parser = subparsers.add_parser(
         "report",
+        **with_examples("report"),
         help="write one self-contained HTML report of the DICOM traffic in captures",
         description=(
             "Read pcap or pcapng captures as decode does and write one HTML file that works "

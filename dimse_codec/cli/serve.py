@@ -33,6 +33,7 @@ from pydicom._uid_dict import UID_dictionary
 
 from dimse_codec.cli._net import add_max_pdu, ae_title, port, positive_int, seconds
 from dimse_codec.cli._types import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_USAGE
+from dimse_codec.cli.examples import with_examples
 from dimse_codec.net import Server
 from dimse_codec.services import ServiceRequest, commitment_handler, file_meta, supported_for
 from dimse_codec.services.session import spec_dataset
@@ -67,6 +68,7 @@ def register(subparsers: SubParsers) -> None:
     """Add the ``serve`` subcommand."""
     parser = subparsers.add_parser(
         "serve",
+        **with_examples("serve"),
         help="run a Verification, Storage and Storage Commitment SCP",
         description="Accept associations on PORT (loopback unless --bind), answer C-ECHO, "
         "write every C-STORE's data set exactly as received into DIR as a Part-10 file, and "
