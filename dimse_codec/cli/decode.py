@@ -30,12 +30,14 @@ from dimse_codec.capture.select import (
     select_rows,
     selection_from_arguments,
 )
+from dimse_codec.capture.traffic import TrafficSeen
 from dimse_codec.cli._args import byte_count
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from dimse_codec.cli.examples import with_examples
 from dimse_codec.cli.export import export_message, sender_title
 from dimse_codec.cli.formats import ROW_FORMATS, MissingExtra, RowWriter, open_writer
 from dimse_codec.cli.fuzz import _port
+from dimse_codec.cli.hints import say_hint
 from dimse_codec.cli.ndjson import (
     BULK_DATA_MODES,
     BULK_DATA_THRESHOLD,
@@ -340,7 +342,6 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs > 1 or args.engine == "dask":
         return _sharded(args, chosen)
     dataset_options = _dataset_options(args)
-    progress = Progress(sys.stderr)
     summary = Summary()
     names: list[str] = args.capture
     # one input is named in errors; several name themselves (the reader puts the file first)
@@ -358,6 +359,8 @@ def run(args: argparse.Namespace) -> int:
     if opened is None:
         return EXIT_USAGE
     writer, out = opened
+    progress = Progress(sys.stderr, None if writer is not None else out)
+    traffic = TrafficSeen()
     rows = None if chosen == "text" else RowBuilder()
     counts: Counter[str] = Counter()
 
@@ -431,6 +434,7 @@ def run(args: argparse.Namespace) -> int:
             idle_timeout=args.idle_timeout or None,
             max_connections=args.max_connections or None,
             stall_threshold_ns=round(args.stall_threshold * 1e9),
+            traffic=traffic,
         ):
             if export is not None and isinstance(record, AssociationEvent):
                 association = record.association
@@ -459,6 +463,7 @@ def run(args: argparse.Namespace) -> int:
         progress.clear()
         if chosen == "text":
             out.write(summary.text() + "\n")
+        say_hint(traffic, chosen, out)
         out.flush()  # here, so that a closed stdout is met while main() can still end quietly
     except BrokenPipeError:  # stdout closed, not the capture: main() ends quietly
         raise

@@ -102,6 +102,12 @@ set fragment) reads the same bytes again from the page cache. Peak memory then f
 largest message in flight, not the size of the file.
 """
 
+MARK_STEP = 64 << 10
+"""Bytes read past in a mapped capture or in-memory bytes before the position that
+:meth:`CaptureReader.position` gives is moved on: the reading loop's one check per record
+(the one that releases mapped pages) moves it, so knowing how far reading got costs nothing
+per packet, and the position is at most this far behind."""
+
 DEFAULT_MAX_RECORD_LENGTH = 16 << 20
 """Largest pcap record (captured length) or pcapng block accepted before it is refused."""
 
@@ -278,6 +284,8 @@ class _Gunzip:
         self._stream = stream
         self._waiting = head
         self._zlib = zlib.decompressobj(wbits=31)  # 31: a gzip header and trailer
+        self.consumed = len(head)
+        """Compressed bytes read so far (``head`` included): how far into the file it got."""
 
     def read1(self, size: int = CHUNK_SIZE, /) -> bytes:
         """Up to ``size`` decompressed bytes of what the stream has now; ``b""`` at its end."""
@@ -290,6 +298,7 @@ class _Gunzip:
                 data = _read_some(self._stream)
                 if not data:
                     return b""
+                self.consumed += len(data)
             try:
                 out = self._zlib.decompress(data, size)
             except zlib.error as exc:
@@ -327,11 +336,14 @@ class _Input:
         "format",
         "interface",
         "label",
+        "mark",
         "nanoseconds",
         "order",
         "pending",
         "pending_size",
+        "received",
         "release_at",
+        "size",
         "stream",
         "view",
     )
@@ -346,6 +358,7 @@ class _Input:
         owned: IO[bytes] | _Gunzip | None = None,
         base: int = 0,
         fed: bool = False,
+        size: int | None = None,
     ) -> None:
         self.data = data
         self.view = data if isinstance(data, memoryview) else memoryview(data)
@@ -365,20 +378,35 @@ class _Input:
         self._parent = parent
         self._file = owned
         self._released = 0
-        can_release = mapping is not None and hasattr(mmap, "MADV_DONTNEED")
-        self.release_at = base + RELEASE_STEP if can_release else sys.maxsize
-        """The index into ``data`` past which :meth:`release` has pages to hand back."""
+        self.size = size
+        """The source's size in bytes when known (a file, bytes), else None (a pipe)."""
+        self.mark = base
+        """How far reading got in a fixed buffer, moved on by :meth:`release`."""
+        self.received = 0
+        """Bytes that arrived in pieces so far (read from a stream, or fed)."""
+        self.release_at = MARK_STEP if stream is None and not fed else sys.maxsize
+        """The index into ``data`` past which :meth:`release` moves :attr:`mark` on (and has
+        mapped pages to hand back): only a fixed buffer has one, its indexes never move."""
 
     def release(self, pos: int) -> None:
-        """Hand the kernel back the mapped pages before ``pos`` (see :data:`RELEASE_STEP`)."""
-        if self._mmap is None:
+        """Note that reading got to ``pos``; hand the kernel back the mapped pages before it
+        once :data:`RELEASE_STEP` bytes were read since the last time."""
+        self.mark = self.base + pos
+        self.release_at = pos + MARK_STEP
+        if self._mmap is None or not hasattr(mmap, "MADV_DONTNEED"):
             return
-        upto = (self.base + pos) // mmap.PAGESIZE * mmap.PAGESIZE
-        if upto > self._released:
+        upto = self.mark // mmap.PAGESIZE * mmap.PAGESIZE
+        if upto - self._released >= RELEASE_STEP:
             with contextlib.suppress(OSError, ValueError):
                 self._mmap.madvise(mmap.MADV_DONTNEED, self._released, upto - self._released)
             self._released = upto
-        self.release_at = pos + RELEASE_STEP
+
+    @property
+    def position(self) -> int:
+        """How many bytes of the source were read: compressed ones for a gzip stream."""
+        if isinstance(self.stream, _Gunzip):
+            return self.stream.consumed
+        return self.received if self.stream is not None else self.mark
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Keep bytes that arrived; :meth:`more` joins them to the buffer once they are needed."""
@@ -387,6 +415,7 @@ class _Input:
         if data:
             self.pending.append(bytes(data))
             self.pending_size += len(data)
+            self.received += len(data)
 
     def pull(self) -> None:
         """Read what the stream has now (the reader's I/O edge); its end ends the input."""
@@ -457,8 +486,8 @@ def _open_input(source: CaptureSource) -> _Input:
         data = byte_view(source, "source")
         if data[:2] == _GZIP_MAGIC:
             stream = _Gunzip(io.BytesIO(data))
-            return _Input(b"", stream=stream)
-        return _Input(data)
+            return _Input(b"", stream=stream, size=len(data))
+        return _Input(data, size=len(data))
     if isinstance(source, (str, os.PathLike)):
         handle: IO[bytes] = open(source, "rb")  # noqa: SIM115 - closed below or by _Input
         head = handle.read(2)
@@ -468,10 +497,10 @@ def _open_input(source: CaptureSource) -> _Input:
             return _stream_input(handle, head, owned=handle)
         if head == _GZIP_MAGIC:
             gunzip = _Gunzip(handle)
-            return _Input(b"", stream=gunzip, owned=gunzip)
+            return _Input(b"", stream=gunzip, owned=gunzip, size=_file_size(handle))
         mapped = _try_map(handle)
         if mapped is None:
-            return _Input(b"", stream=handle, owned=handle)
+            return _Input(b"", stream=handle, owned=handle, size=_file_size(handle))
         handle.close()
         return mapped
     if not callable(getattr(source, "read", None)):
@@ -483,10 +512,21 @@ def _open_input(source: CaptureSource) -> _Input:
         if mapped.data[:2] != _GZIP_MAGIC:
             return mapped
         mapped.close()  # a compressed file: read it as a stream (mapping did not move it)
-    return _stream_input(source, _read_some(source), owned=None)
+    return _stream_input(source, _read_some(source), owned=None, size=_file_size(source))
 
 
-def _stream_input(stream: BinaryReadable, head: bytes, *, owned: IO[bytes] | None) -> _Input:
+def _file_size(handle: object) -> int | None:
+    """The size of the regular file behind ``handle``, or None (a pipe, no descriptor)."""
+    try:
+        status = os.fstat(handle.fileno())  # type: ignore[attr-defined]
+    except (OSError, ValueError, AttributeError, TypeError):
+        return None
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
+
+
+def _stream_input(
+    stream: BinaryReadable, head: bytes, *, owned: IO[bytes] | None, size: int | None = None
+) -> _Input:
     """A stream whose first bytes ``head`` were read already: decompressed if they say gzip."""
     while 0 < len(head) < len(_GZIP_MAGIC):  # a stream that gives a byte at a time
         more = _read_some(stream)
@@ -495,8 +535,9 @@ def _stream_input(stream: BinaryReadable, head: bytes, *, owned: IO[bytes] | Non
         head += more
     if head[:2] == _GZIP_MAGIC:
         gunzip = _Gunzip(stream, head)
-        return _Input(b"", stream=gunzip, owned=gunzip if owned is not None else None)
-    inp = _Input(b"", stream=stream, owned=owned)
+        owner = gunzip if owned is not None else None
+        return _Input(b"", stream=gunzip, owned=owner, size=size)
+    inp = _Input(b"", stream=stream, owned=owned, size=size)
     inp.feed(head)
     if not head:
         inp.eof = True
@@ -515,7 +556,7 @@ def _try_map(handle: BinaryReadable) -> _Input | None:
             return None
         start = handle.tell()
         if status.st_size <= start:
-            return _Input(b"")
+            return _Input(b"", size=status.st_size)
         mapping = mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError, AttributeError):
         return None
@@ -523,7 +564,7 @@ def _try_map(handle: BinaryReadable) -> _Input | None:
         with contextlib.suppress(OSError):
             mapping.madvise(mmap.MADV_SEQUENTIAL)
     parent = memoryview(mapping)
-    return _Input(parent[start:], mapping=mapping, parent=parent, base=start)
+    return _Input(parent[start:], mapping=mapping, parent=parent, base=start, size=status.st_size)
 
 
 class CaptureReader:
@@ -741,6 +782,20 @@ class CaptureReader:
         else:
             offset = 20 if self.format == "pcap" else None
         return UnsupportedLinkType(first.link_type, link_type_name(first.link_type), offset=offset)
+
+    def position(self) -> tuple[int, int | None]:
+        """How many bytes of the sources were read so far, and their total size (None when
+        one's is unknown: a pipe), for a progress display: cheap enough to ask at any time.
+
+        A mapped file or bytes counts to the last mark (at most :data:`MARK_STEP` behind); a
+        stream counts what was read from it, a gzip-compressed one in compressed bytes, so
+        that both numbers are of the file as it lies on disk."""
+        done = 0
+        total: int | None = 0
+        for inp in self._inputs:
+            done += inp.position
+            total = None if total is None or inp.size is None else total + inp.size
+        return done, total
 
     def take_notes(self) -> list[CaptureNote]:
         """The notes recorded since the last call, forgotten by the reader once taken (so a
@@ -993,6 +1048,7 @@ class CaptureReader:
                     inp.release(pos)
         finally:
             self.stats.frames += frame
+            inp.mark = inp.base + pos
 
     def _pcapng(self, inp: _Input) -> Iterator[_Raw | None]:
         cap = self._max_record_length
@@ -1165,6 +1221,7 @@ class CaptureReader:
                     inp.release(pos)
         finally:
             self.stats.frames += frame
+            inp.mark = inp.base + pos
 
     @staticmethod
     def _short(block_type: int, length: int, where: int) -> CaptureError:
