@@ -36,7 +36,7 @@ from dimse_codec.cli._types import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_
 from dimse_codec.cli.examples import with_examples
 from dimse_codec.cli.export import export_message, sender_title
 from dimse_codec.cli.formats import ROW_FORMATS, MissingExtra, RowWriter, open_writer
-from dimse_codec.cli.fuzz import _port
+from dimse_codec.cli.fuzz import _count, _port
 from dimse_codec.cli.hints import say_hint
 from dimse_codec.cli.ndjson import (
     BULK_DATA_MODES,
@@ -63,6 +63,17 @@ FORMATS = ("text", "ndjson", *ROW_FORMATS)
 
 
 # -- the subcommand ------------------------------------------------------------------------------
+
+
+def _seconds_or_never(text: str) -> float:
+    """An argparse type: a number of seconds, 0 or more (0: never)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"not a number of seconds, 0 or more: {text!r}")
+    return value
 
 
 def _seconds_arg(text: str) -> float:
@@ -173,7 +184,7 @@ def register(subparsers: SubParsers) -> None:
     parser.add_argument(
         "--idle-timeout",
         metavar="SECONDS",
-        type=float,
+        type=_seconds_or_never,
         default=IDLE_TIMEOUT,
         help=(
             "evict a connection with no packet for this long in capture time, reported as "
@@ -183,7 +194,7 @@ def register(subparsers: SubParsers) -> None:
     parser.add_argument(
         "--max-connections",
         metavar="N",
-        type=int,
+        type=_count,
         default=MAX_CONNECTIONS,
         help=(
             "follow at most N open connections, evicting the least recently active "

@@ -129,7 +129,14 @@ def register(subparsers: SubParsers) -> None:
 
 
 def _port_or_zero(text: str) -> int:
-    return 0 if text.strip() == "0" else port(text)
+    """An argparse type: a TCP port to listen on, 0 for any free one."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 0xFFFF:
+        raise argparse.ArgumentTypeError(f"expected a TCP port 0-65535 (0: any), got {text!r}")
+    return value
 
 
 def _peer(text: str) -> tuple[str, tuple[str, int]]:
