@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from capture_builder import pcap
 from conftest import require_tool
 from peers import dcmtk_server, free_port, run_tool
 from recording import tcpdump
@@ -177,3 +178,14 @@ def test_the_port_counter_stays_bounded_and_keeps_the_busy_port() -> None:
     for port in (80, 443, 80):
         exact.add(port)
     assert exact.busiest() == [(80, 2), (443, 1)] and exact.exact
+
+
+def test_an_empty_capture_says_it_has_no_packets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capture = tmp_path / "empty.pcap"
+    capture.write_bytes(pcap([]))
+    _, out, _ = _decode(capsys, str(capture))
+    assert out.splitlines()[-1] == "  hint: no packets in the capture"
+    _, out, _ = _decode(capsys, "--port", "104", str(capture))
+    assert out.splitlines()[-1] == "  hint: port 104 saw no TCP traffic; no packets in the capture"

@@ -43,9 +43,12 @@ def _capture(frames: int, payload: int = 1000) -> bytes:
     )
 
 
-def _run(args: list[str], *, tty: bool, stdin: bytes | None = None) -> tuple[int, bytes]:
-    """Run ``dimse-codec ARGS`` with a stepping clock; stdout to a pipe, stderr to a terminal
-    (or a pipe); return the exit code and all that stderr received."""
+def _run(
+    args: list[str], *, tty: bool, stdin: bytes | None = None, stdout_too: bool = False
+) -> tuple[int, bytes]:
+    """Run ``dimse-codec ARGS`` with a stepping clock; stdout to nowhere (or to the same
+    terminal, ``stdout_too``), stderr to a terminal (or a pipe); return the exit code and all
+    that the terminal (or stderr's pipe) received."""
     if tty:
         master, slave = pty.openpty()
         stderr: int = slave
@@ -54,7 +57,7 @@ def _run(args: list[str], *, tty: bool, stdin: bytes | None = None) -> tuple[int
     process = subprocess.Popen(
         [sys.executable, "-c", _STEPPING_CLOCK, *args],
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
+        stdout=slave if tty and stdout_too else subprocess.DEVNULL,
         stderr=stderr,
     )
     if stdin is not None:
@@ -114,6 +117,14 @@ def test_no_progress_when_stderr_is_not_a_terminal(capture: Path) -> None:
     code, err = _run(["decode", "--json", str(capture)], tty=False)
     assert code == 0
     assert b"\r" not in err and b"%" not in err and b"decode:" not in err
+
+
+def test_no_progress_when_the_records_scroll_on_the_same_terminal(capture: Path) -> None:
+    """Text to the terminal shows the progress itself; a line among the records would tear
+    them. With ``--output FILE`` the terminal is free again and the line comes back."""
+    code, seen = _run(["decode", str(capture)], tty=True, stdout_too=True)
+    assert code == 0 and b"summary:" in seen
+    assert not _LINE.findall(seen) and b"\x1b[K" not in seen
 
 
 def test_several_inputs_count_by_the_total_of_their_sizes(capture: Path, tmp_path: Path) -> None:
