@@ -43,7 +43,7 @@ from dimse_codec.capture import (
 )
 from dimse_codec.cli.ndjson import record_json
 from dimse_codec.pcap import CaptureReader, read_packets
-from dimse_codec.pcap import reader as reader_module
+from dimse_codec.pcap import inputs as inputs_module
 
 pytestmark = pytest.mark.peer
 
@@ -428,7 +428,7 @@ def test_gzip_captures_are_read_as_they_decompress(
     assert cli("-", stdin=packed.read_bytes()).stdout == text
 
     # streamed: memory follows the chunk, not the capture
-    monkeypatch.setattr(reader_module, "CHUNK_SIZE", 64 << 10)
+    monkeypatch.setattr(inputs_module, "CHUNK_SIZE", 64 << 10)
     tracemalloc.start()
     try:
         count = sum(1 for _ in read_packets(packed))

@@ -37,7 +37,7 @@ from dimse_codec.pcap import (
     read_packets,
     structures,
 )
-from dimse_codec.pcap import reader as reader_module
+from dimse_codec.pcap import inputs as inputs_module
 
 T0 = 1_700_000_000_123_456_000  # exact in µs, so every format keeps it
 ADDRESSES = {4: ("192.0.2.1", "198.51.100.7"), 6: ("2001:db8::1", "2001:db8:ffff::104")}
@@ -185,7 +185,7 @@ def test_released_pages_read_back_the_same_bytes(
     ]
     path = tmp_path / "c.cap"
     path.write_bytes(cb.write(fmt, frames, 1))
-    monkeypatch.setattr(reader_module, "RELEASE_STEP", 3 * os.sysconf("SC_PAGE_SIZE"))
+    monkeypatch.setattr(inputs_module, "RELEASE_STEP", 3 * os.sysconf("SC_PAGE_SIZE"))
     with CaptureReader(path) as reader:
         packets = list(reader)  # every payload view is kept while reading goes on
         released = reader._input._released
@@ -207,7 +207,7 @@ def test_chunked_stream_reading_matches(
         for i in range(30)
     ]
     data = cb.write(fmt, frames, 1)
-    monkeypatch.setattr(reader_module, "CHUNK_SIZE", chunk)
+    monkeypatch.setattr(inputs_module, "CHUNK_SIZE", chunk)
     streamed = [(p.frame, p.seq, bytes(p.payload)) for p in read_packets(io.BytesIO(data))]
     mapped = [(p.frame, p.seq, bytes(p.payload)) for p in read_packets(data)]
     assert streamed == mapped
@@ -689,7 +689,7 @@ def test_huge_declared_length_does_not_allocate_it() -> None:
     finally:
         tracemalloc.stop()
     assert reader.truncation is not None and reader.truncation.needed == 0x7FFFFFF0 + 16
-    assert peak < 8 * reader_module.CHUNK_SIZE
+    assert peak < 8 * inputs_module.CHUNK_SIZE
 
 
 # --- declarations against the fast path ------------------------------------------------------

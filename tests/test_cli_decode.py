@@ -111,7 +111,7 @@ def ndjson(capsys: pytest.CaptureFixture[str], *argv: str) -> list[dict[str, Any
     assert code == 0 and err == ""
     lines = out.splitlines()
     objects = [json.loads(line) for line in lines]  # every line parses on its own
-    kinds = ("association", "message", "gap", "diagnostic", "association_summary")
+    kinds = ("association", "message", "gap", "diagnostic", "association_summary", "hint")
     assert all(o["type"] in kinds for o in objects)
     return objects
 

@@ -44,6 +44,7 @@ from dimse_codec.capture.records import (
     StreamGap,
 )
 from dimse_codec.capture.shard import ShardFilter
+from dimse_codec.capture.traffic import TrafficSeen
 from dimse_codec.dataset.sniff import sniff_transfer_syntax
 from dimse_codec.dimse.primitives import DIMSEPrimitive
 from dimse_codec.errors import DimseCodecError
@@ -94,6 +95,7 @@ from dimse_codec.tables.upper_layer import RECEIVED_PDU_EVENTS, SENT_PDU_EVENTS
 
 __all__ = [
     "ENDING_EVENTS",
+    "PROGRESS_FRAMES",
     "AssociationEvent",
     "AssociationRecord",
     "CaptureDecoder",
@@ -110,6 +112,11 @@ DEFAULT_STALL_THRESHOLD_NS = 30_000_000
 """A pause longer than this (30 ms) inside one message's bytes is a :class:`Stall`: short enough
 to catch the 40 ms a Linux sender waits for a delayed ACK between a command and its data set."""
 
+PROGRESS_FRAMES = 512
+"""Frames between two calls of ``decode_capture``'s ``on_progress``: often enough for a display
+that changes twice a second, rare enough to cost nothing next to the frames' decoding."""
+
+_NEVER = 1 << 62  # a frame number no capture reaches
 _PENDING = frozenset({0xFF00, 0xFF01})
 _CANDIDATE = re.compile(rb"(?=[\x01-\x07]\x00)")
 """Where a PDU header could start: a PDU type byte, then the zero reserved byte."""
@@ -426,7 +433,8 @@ class CaptureDecoder:
 
     ``port`` marks connections to or from it as DICOM even without an A-ASSOCIATE-RQ, and makes
     its side the acceptor. ``policy`` is passed to every stream decoder; lenient (the default)
-    is what a capture tool wants: report and carry on.
+    is what a capture tool wants: report and carry on. Every TCP connection is counted in
+    :attr:`traffic` (``traffic``, when given) once decided DICOM or not.
     """
 
     def __init__(
@@ -435,8 +443,12 @@ class CaptureDecoder:
         port: int | None = None,
         policy: Policy = LENIENT,
         stall_threshold_ns: int | None = DEFAULT_STALL_THRESHOLD_NS,
+        traffic: TrafficSeen | None = None,
     ) -> None:
         self.port = port
+        self.traffic = TrafficSeen() if traffic is None else traffic
+        """The TCP connections decided so far, DICOM or not, and their server ports."""
+        self.traffic.port = port
         self.policy = policy
         self.stall_threshold_ns = stall_threshold_ns
         """Pauses longer than this inside a message become its :attr:`CapturedMessage.stalls`
@@ -557,6 +569,7 @@ class CaptureDecoder:
             else:
                 return []
         self._undecided.pop(index, None)
+        self.traffic.connection(connection, verdict)
         if not verdict:
             self._conns[index] = None
             return []
@@ -1207,11 +1220,13 @@ def decode_capture(
     port: int | None = None,
     policy: Policy = LENIENT,
     on_frame: Callable[[int], object] | None = None,
+    on_progress: Callable[[int, int, int | None], object] | None = None,
     skip_unsupported_link_types: bool = True,
     idle_timeout: float | None = IDLE_TIMEOUT,
     max_connections: int | None = MAX_CONNECTIONS,
     stall_threshold_ns: int | None = DEFAULT_STALL_THRESHOLD_NS,
     shard: ShardFilter | None = None,
+    traffic: TrafficSeen | None = None,
 ) -> Iterator[CaptureRecord]:
     """Read a pcap/pcapng capture and yield its DICOM records in order (the I/O edge).
 
@@ -1220,8 +1235,10 @@ def decode_capture(
     Every note of the reader (a frame it could not read down to TCP, IP fragments it could not
     reassemble, a packet on an undescribed interface...) is a :class:`CaptureProblem` too, as
     soon as the next packet comes; past ``policy.limits.max_diagnostics`` notes of one kind,
-    one last record counts the rest. ``on_frame`` is called with each packet's frame number
-    (for a progress display).
+    one last record counts the rest. ``on_frame`` is called with each packet's frame number.
+    ``on_progress`` (for a progress display) is called every :data:`PROGRESS_FRAMES` frames
+    or so with the frame number, the bytes of the capture read so far and their total (None
+    when unknown: a pipe); see :meth:`~dimse_codec.pcap.CaptureReader.position`.
 
     Several sources (a list or tuple of paths, files or bytes) are decoded as one capture, their
     packets merged in time order (see :class:`~dimse_codec.pcap.CaptureReader`): the rotated
@@ -1241,12 +1258,18 @@ def decode_capture(
     evicted connection ends its association with an ``evicted`` event and is a
     CONNECTION_EVICTED problem (unless it was known not to be DICOM).
 
+    ``traffic``, when given, is filled with the counts of what the capture held (frames, TCP
+    packets and connections, those not DICOM and their ports) once it is read: what a caller
+    says when no association was found.
+
     With ``shard``, only that shard's connections are decoded (the others' packets are skipped,
     most before they are parsed), and only shard 0 reports the reader's notes, truncated files
     and skipped interfaces: the records of all shards together are those of the whole capture.
     """
     reassembler = TcpReassembler(idle_timeout=idle_timeout, max_connections=max_connections)
-    decoder = CaptureDecoder(port=port, policy=policy, stall_threshold_ns=stall_threshold_ns)
+    decoder = CaptureDecoder(
+        port=port, policy=policy, stall_threshold_ns=stall_threshold_ns, traffic=traffic
+    )
     cap = decoder._cap
     taken: dict[NoteKind, int] = {}
     per_interface = NoteKind.UNSUPPORTED_LINK_TYPE  # reported from reader.unsupported instead
@@ -1266,10 +1289,14 @@ def decode_capture(
             raise error
         last = 0
         feed, decode = reassembler.feed_fields, decoder.feed
+        tell, tell_at = on_progress, PROGRESS_FRAMES if on_progress is not None else _NEVER
         for fields in reader.packet_fields():
             last = fields[0]
             if on_frame is not None:
                 on_frame(last)
+            if last >= tell_at and tell is not None:  # one comparison per packet, no more
+                tell_at = last + PROGRESS_FRAMES
+                tell(last, *reader.position())
             if reader.notes and reports:
                 yield from problems(reader.take_notes())
             if shard is not None and not shard.keeps(fields[3], fields[4], fields[5], fields[6]):
@@ -1292,9 +1319,13 @@ def decode_capture(
             else:
                 cap.count(DiagnosticCode.UNSUPPORTED_LINK_TYPE, skipped.packets - 1)
         truncations = reader.truncations if reports else []
+        stats = reader.stats
     for event in reassembler.finish():
         yield from decoder.feed(event)
     yield from decoder.finish()
+    counted = decoder.traffic
+    counted.frames, counted.tcp_packets = stats.frames, stats.tcp_packets
+    counted.not_tcp, counted.not_ip = stats.not_tcp, stats.not_ip
     for truncation in truncations:
         diagnostic = Diagnostic(
             DiagnosticCode.STREAM_TRUNCATED, truncation.message, truncation.offset, "capture"

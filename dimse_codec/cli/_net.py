@@ -11,7 +11,7 @@ import argparse
 import socket
 
 from dimse_codec.association import DEFAULT_MAX_PDU_LENGTH
-from dimse_codec.cli.fuzz import _port, _positive_int, _seconds
+from dimse_codec.cli.fuzz import _integer, _port, _positive_int, _seconds
 from dimse_codec.net import AssociationAborted, AssociationRejectedError
 from dimse_codec.tables.vrs import is_valid_ae
 from dimse_codec.upper_layer import Timeouts
@@ -48,7 +48,7 @@ def ae_title(text: str) -> str:
 
 def max_pdu(text: str) -> int:
     """An argparse type: a maximum PDU length, 0 (unlimited) or 4096 to 2**32 - 1 bytes."""
-    value = int(text)
+    value = _integer(text, "0 or 4096..4294967295")
     if value != 0 and not 4096 <= value <= 0xFFFFFFFF:
         raise argparse.ArgumentTypeError(f"expected 0 or 4096..4294967295, got {value}")
     return value

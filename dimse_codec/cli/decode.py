@@ -30,12 +30,15 @@ from dimse_codec.capture.select import (
     select_rows,
     selection_from_arguments,
 )
+from dimse_codec.capture.traffic import TrafficSeen
 from dimse_codec.cli._args import byte_count
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from dimse_codec.cli.detail import add_detail_arguments, detail_refused, with_detail
+from dimse_codec.cli.examples import with_examples
 from dimse_codec.cli.export import export_message, sender_title
 from dimse_codec.cli.formats import ROW_FORMATS, MissingExtra, RowWriter, open_writer
-from dimse_codec.cli.fuzz import _port
+from dimse_codec.cli.fuzz import _count, _port
+from dimse_codec.cli.hints import say_hint
 from dimse_codec.cli.ndjson import (
     BULK_DATA_MODES,
     BULK_DATA_THRESHOLD,
@@ -63,6 +66,17 @@ FORMATS = ("text", "ndjson", *ROW_FORMATS)
 # -- the subcommand ------------------------------------------------------------------------------
 
 
+def _seconds_or_never(text: str) -> float:
+    """An argparse type: a number of seconds, 0 or more (0: never)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"not a number of seconds, 0 or more: {text!r}")
+    return value
+
+
 def _seconds_arg(text: str) -> float:
     """An argparse type: a number of seconds, more than 0."""
     try:
@@ -78,6 +92,7 @@ def register(subparsers: SubParsers) -> None:
     """Add the ``decode`` subcommand to the ``dimse-codec`` parser."""
     parser = subparsers.add_parser(
         "decode",
+        **with_examples("decode"),
         help="decode the DICOM associations and DIMSE messages of a pcap/pcapng capture",
         description=(
             "Read a pcap or pcapng capture, reassemble its TCP streams and decode every DICOM "
@@ -170,7 +185,7 @@ def register(subparsers: SubParsers) -> None:
     parser.add_argument(
         "--idle-timeout",
         metavar="SECONDS",
-        type=float,
+        type=_seconds_or_never,
         default=IDLE_TIMEOUT,
         help=(
             "evict a connection with no packet for this long in capture time, reported as "
@@ -180,7 +195,7 @@ def register(subparsers: SubParsers) -> None:
     parser.add_argument(
         "--max-connections",
         metavar="N",
-        type=int,
+        type=_count,
         default=MAX_CONNECTIONS,
         help=(
             "follow at most N open connections, evicting the least recently active "
@@ -340,7 +355,6 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs > 1 or args.engine == "dask":
         return _sharded(args, chosen)
     dataset_options = _dataset_options(args)
-    progress = Progress(sys.stderr)
     summary = Summary()
     names: list[str] = args.capture
     # one input is named in errors; several name themselves (the reader puts the file first)
@@ -358,6 +372,8 @@ def run(args: argparse.Namespace) -> int:
     if opened is None:
         return EXIT_USAGE
     writer, out = opened
+    progress = Progress(sys.stderr, None if writer is not None else out)
+    traffic = TrafficSeen()
     rows = None if chosen == "text" else RowBuilder()
     counts: Counter[str] = Counter()
 
@@ -433,6 +449,7 @@ def run(args: argparse.Namespace) -> int:
             idle_timeout=args.idle_timeout or None,
             max_connections=args.max_connections or None,
             stall_threshold_ns=round(args.stall_threshold * 1e9),
+            traffic=traffic,
         ):
             if export is not None and isinstance(record, AssociationEvent):
                 association = record.association
@@ -461,6 +478,7 @@ def run(args: argparse.Namespace) -> int:
         progress.clear()
         if chosen == "text":
             out.write(summary.text() + "\n")
+        say_hint(traffic, chosen, out)
         out.flush()  # here, so that a closed stdout is met while main() can still end quietly
     except BrokenPipeError:  # stdout closed, not the capture: main() ends quietly
         raise

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from dimse_codec.cli._net import add_client_arguments, client_timeouts, failure_text
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from dimse_codec.cli.examples import with_examples
 from dimse_codec.dimse.status import describe
 from dimse_codec.net import BlockingClient
 from dimse_codec.tables.status import VERIFICATION
@@ -27,6 +28,7 @@ def register(subparsers: SubParsers) -> None:
     """Add the ``echo`` subcommand."""
     parser = subparsers.add_parser(
         "echo",
+        **with_examples("echo"),
         help="send a C-ECHO (Verification) to an SCP",
         description="Associate with an SCP, send one C-ECHO and print its status (as "
         "DCMTK's echoscu). Exit 0 on Success, 1 on another status, 2 when no association "

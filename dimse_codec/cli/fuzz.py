@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from dimse_codec.cli.examples import with_examples
 from dimse_codec.errors import DimseCodecError
 
 if TYPE_CHECKING:
@@ -28,9 +29,18 @@ __all__ = ["register", "run"]
 DEFAULT_OUT = "dimse-fuzz-findings"
 
 
+def _integer(text: str, expected: str) -> int:
+    """``text`` as an int, or the usage error that says what was ``expected`` (not argparse's
+    "invalid _positive_int value", which names a function of ours)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+
+
 def _positive_int(text: str) -> int:
     """An argparse type: an int of at least 1."""
-    value = int(text)
+    value = _integer(text, "a whole number of at least 1")
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
     return value
@@ -38,7 +48,7 @@ def _positive_int(text: str) -> int:
 
 def _count(text: str) -> int:
     """An argparse type: an int of at least 0."""
-    value = int(text)
+    value = _integer(text, "a whole number, 0 or more")
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
     return value
@@ -46,15 +56,18 @@ def _count(text: str) -> int:
 
 def _seconds(text: str) -> float:
     """An argparse type: a positive number of seconds."""
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
     return value
 
 
 def _port(text: str) -> int:
     """An argparse type: a TCP port."""
-    value = int(text)
+    value = _integer(text, "a TCP port 1-65535")
     if not 1 <= value <= 0xFFFF:
         raise argparse.ArgumentTypeError(f"expected a TCP port 1-65535, got {value}")
     return value
@@ -64,6 +77,7 @@ def register(subparsers: SubParsers) -> None:
     """Add the ``fuzz`` subcommand to the ``dimse-codec`` parser."""
     parser = subparsers.add_parser(
         "fuzz",
+        **with_examples("fuzz"),
         help="send generated valid and malformed DICOM traffic to a running SCP",
         description=(
             "Open one association per example against a running SCP and send Hypothesis-"

@@ -18,6 +18,7 @@ from dimse_codec._deprecation import deprecated_aliases
 from dimse_codec.cli import render
 from dimse_codec.cli._args import byte_count
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from dimse_codec.cli.examples import with_examples
 from dimse_codec.cli.stream import (
     MAX_EVENTS,
     inspect_stream,
@@ -124,6 +125,7 @@ def register(subparsers: SubParsers) -> None:
     """Add the ``inspect`` subcommand to the ``dimse-codec`` parser."""
     parser = subparsers.add_parser(
         "inspect",
+        **with_examples("inspect"),
         help="show a command set element by element, or a PDU stream PDU by PDU",
         description=(
             "Decode one DIMSE command set and list its elements as they sit on the wire, "

@@ -234,8 +234,8 @@ def error_line(exc: BaseException, sources: CaptureSources) -> tuple[str, int]:
         return f"error: {named or 'an input '}is not a pcap or pcapng capture: {exc}", EXIT_USAGE
     if isinstance(exc, CaptureError):
         return f"error: {named.strip() + ': ' if named else ''}{exc}", EXIT_USAGE
-    if isinstance(exc, DimseCodecError):
-        return f"error: [{exc.code}] {exc}", EXIT_FAILED
+    if isinstance(exc, DimseCodecError):  # as decode says it: no "[None]" without a code
+        return f"error: [{exc.code}] {exc}" if exc.code else f"error: {exc}", EXIT_FAILED
     return f"error: a decode worker failed: {type(exc).__name__}: {exc}", EXIT_FAILED
 
 

@@ -24,6 +24,7 @@ from dimse_codec.cli._types import (
     EXIT_USAGE,
     Handler,
 )
+from dimse_codec.cli.examples import HelpWithExamples, overview
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
@@ -52,7 +53,13 @@ def _parsers(
     in a subcommand's options is told with that subcommand's usage)."""
     parser = argparse.ArgumentParser(
         prog="dimse-codec",
-        description="Encode, decode and inspect DICOM DIMSE messages (PS3.7).",
+        description=(
+            "DICOM networking from the command line: inspect DIMSE command sets and PDU streams "
+            "(PS3.7, PS3.8), decode captured DICOM traffic and report on it, send C-ECHO and "
+            "C-STORE, serve as a storage SCP, and fuzz an SCP."
+        ),
+        formatter_class=HelpWithExamples,
+        epilog=overview(),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     subparsers = parser.add_subparsers(title="subcommands", metavar="COMMAND")

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from dimse_codec.association import Association
 from dimse_codec.cli._net import ae_title, port, positive_int, seconds
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from dimse_codec.cli.examples import epilog
 from dimse_codec.errors import DimseCodecError, expect
 
 if TYPE_CHECKING:
@@ -52,16 +53,6 @@ if TYPE_CHECKING:
 
 __all__ = ["register", "run"]
 
-EXAMPLES = """\
-examples:
-  dimse-codec replay visit.pcap --to 127.0.0.1 11112
-      play every captured association against a test SCP, one line per difference
-  dimse-codec replay visit.pcap --to 127.0.0.1 11112 --association 3 --json
-      only association 3, as NDJSON (differences, then the verdict)
-  dimse-codec replay visit.pcap --listen 11112 --count 1
-      answer one live association (echoscu, storescu, findscu...) as the captured SCP did
-"""
-
 
 def register(subparsers: SubParsers) -> None:
     """Add the ``replay`` subcommand."""
@@ -79,7 +70,7 @@ def register(subparsers: SubParsers) -> None:
             "--listen PORT plays the acceptor: each live association is accepted as the next\n"
             "captured one was and its requests get the captured answers."
         ),
-        epilog=EXAMPLES,
+        epilog=epilog("replay"),  # kept line by line, as the paragraphs above
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("capture", metavar="CAPTURE", help="a pcap or pcapng file")

@@ -16,8 +16,11 @@ from typing import TYPE_CHECKING
 
 from dimse_codec.capture import CaptureRecord
 from dimse_codec.capture.select import add_selection_arguments, selection_from_arguments
+from dimse_codec.capture.traffic import TrafficSeen
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from dimse_codec.cli.examples import with_examples
 from dimse_codec.cli.fuzz import _port
+from dimse_codec.cli.hints import say_hint
 from dimse_codec.cli.sources import CaptureInputError, Progress, capture_sources, decode_records
 from dimse_codec.errors import DimseCodecError
 from dimse_codec.pcap import CaptureError, NotACaptureFile
@@ -47,6 +50,7 @@ def register(subparsers: SubParsers) -> None:
     """Add the ``report`` subcommand to the ``dimse-codec`` parser."""
     parser = subparsers.add_parser(
         "report",
+        **with_examples("report"),
         help="write one self-contained HTML report of the DICOM traffic in captures",
         description=(
             "Read pcap or pcapng captures as decode does and write one HTML file that works "
@@ -121,12 +125,15 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     names: list[str] = args.capture
     named = f"{'standard input' if names[0] == '-' else names[0]} " if len(names) == 1 else ""
-    progress = Progress(sys.stderr)
+    progress = Progress(sys.stderr, name="report")
+    traffic = TrafficSeen()
     selection = selection_from_arguments(args)
     interrupted: list[bool] = []
     try:
         sources = capture_sources(names, sys.stdout)
-        records = decode_records(sources, port=args.port, strict=False, progress=progress)
+        records = decode_records(
+            sources, port=args.port, strict=False, progress=progress, traffic=traffic
+        )
         collector = collect(
             _until_interrupted(records, interrupted),
             selection,
@@ -151,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     counts = collector.counts
+    if not interrupted:
+        say_hint(traffic, "report", sys.stderr, name="report")
     print(
         f"report: {counts['associations']} association(s), {counts['messages']} message(s), "
         f"{len(collector.details)} drawn in detail; {len(page.encode()):,} bytes in {output}",

@@ -33,6 +33,7 @@ from pydicom._uid_dict import UID_dictionary
 
 from dimse_codec.cli._net import add_max_pdu, ae_title, port, positive_int, seconds
 from dimse_codec.cli._types import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_USAGE
+from dimse_codec.cli.examples import with_examples
 from dimse_codec.dimse.responses import PresentationContextTuple
 from dimse_codec.errors import expect
 from dimse_codec.net import Server
@@ -69,6 +70,7 @@ def register(subparsers: SubParsers) -> None:
     """Add the ``serve`` subcommand."""
     parser = subparsers.add_parser(
         "serve",
+        **with_examples("serve"),
         help="run a Verification, Storage and Storage Commitment SCP",
         description="Accept associations on PORT (loopback unless --bind), answer C-ECHO, "
         "write every C-STORE's data set exactly as received into DIR as a Part-10 file, and "
@@ -129,7 +131,14 @@ def register(subparsers: SubParsers) -> None:
 
 
 def _port_or_zero(text: str) -> int:
-    return 0 if text.strip() == "0" else port(text)
+    """An argparse type: a TCP port to listen on, 0 for any free one."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 0xFFFF:
+        raise argparse.ArgumentTypeError(f"expected a TCP port 0-65535 (0: any), got {text!r}")
+    return value
 
 
 def _peer(text: str) -> tuple[str, tuple[str, int]]:

@@ -21,6 +21,7 @@ from dimse_codec.capture import (
     decode_capture,
 )
 from dimse_codec.capture.dicom import DEFAULT_STALL_THRESHOLD_NS
+from dimse_codec.capture.traffic import TrafficSeen
 from dimse_codec.pcap import (
     CaptureSource,
     CaptureSources,
@@ -34,25 +35,73 @@ __all__ = ["CaptureInputError", "Progress", "capture_sources", "decode_records"]
 _PROGRESS_EVERY = 0.5
 
 
-class Progress:
-    """Frames read so far on stderr, at most every half second, only when stderr is a terminal."""
+def _size(count: float) -> str:
+    """``count`` bytes in decimal units, two or three figures: ``512 kB``, ``1.2 GB``."""
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if count < 999.5 or unit == "TB":
+            break
+        count /= 1000
+    return f"{count:.1f} {unit}" if unit != "B" and count < 9.95 else f"{count:.0f} {unit}"
 
-    def __init__(self, stream: TextIO) -> None:
+
+def _duration(seconds: float) -> str:
+    """A time left, as coarse as it is useful: ``19 s``, ``3 min 5 s``, ``2 h 10 min``."""
+    whole = max(1, round(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60} s"
+    return f"{whole // 3600} h {whole % 3600 // 60} min"
+
+
+class Progress:
+    """How far reading the capture got, on stderr, rewritten at most every half second.
+
+    Shown only when stderr is a terminal and ``output`` (where the records go) is not one:
+    records scrolling on the terminal show the progress themselves and would be torn by the
+    line. The line says what is known and no more: a percentage, the bytes of the total, the
+    rate and the time left when the inputs' sizes are (files; several inputs by the total of
+    their sizes), only the bytes read and the rate from a pipe; for a gzip-compressed file,
+    bytes of the compressed file. :meth:`clear` erases it before anything else is written.
+    """
+
+    def __init__(self, stream: TextIO, output: TextIO | None = None, name: str = "decode") -> None:
         self.stream = stream
-        self.enabled = stream.isatty()
-        self.last = time.monotonic()
+        self.name = name
+        self.enabled = _is_terminal(stream) and (output is None or not _is_terminal(output))
+        self.started = time.monotonic()
+        self.last = self.started
         self.shown = False
 
-    def update(self, frame: int) -> None:
-        """Show ``frame`` if half a second passed since the last update."""
+    @property
+    def on_progress(self) -> Callable[[int, int, int | None], None] | None:
+        """What ``decode_capture`` calls with its progress, or None when nothing is shown (then
+        the decoder does not even ask)."""
+        return self.update if self.enabled else None
+
+    def update(self, frame: int, done: int, total: int | None) -> None:
+        """Show frame ``frame`` and ``done`` bytes read of ``total``, if half a second passed."""
         if not self.enabled:
             return
         now = time.monotonic()
-        if now - self.last >= _PROGRESS_EVERY:
-            self.last = now
-            self.shown = True
-            self.stream.write(f"\rdecode: {frame} frames read")
-            self.stream.flush()
+        if now - self.last < _PROGRESS_EVERY:
+            return
+        self.last = now
+        self.shown = True
+        self.stream.write(f"\r{self.line(frame, done, total, now - self.started)}\033[K")
+        self.stream.flush()
+
+    def line(self, frame: int, done: int, total: int | None, elapsed: float) -> str:
+        """The progress line for ``done`` bytes of ``total`` read in ``elapsed`` seconds."""
+        rate = done / elapsed if elapsed > 0 else 0.0
+        speed = f", {_size(rate)}/s" if rate > 0 else ""
+        if total:
+            done = min(done, total)
+            left = f", {_duration((total - done) / rate)} left" if rate > 0 else ""
+            read = f"{done * 100 // total}% {_size(done)} of {_size(total)}{speed}{left}"
+        else:
+            read = f"{_size(done)} read{speed}"
+        return f"{self.name}: {read} (frame {frame:,})"
 
     def clear(self) -> None:
         """Erase the progress line before anything else is written to stderr."""
@@ -60,6 +109,14 @@ class Progress:
             self.stream.write("\r\033[K")
             self.stream.flush()
             self.shown = False
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal (False for one that cannot tell: closed, replaced)."""
+    try:
+        return stream.isatty()
+    except (ValueError, AttributeError):
+        return False
 
 
 class CaptureInputError(Exception):
@@ -164,14 +221,17 @@ def decode_records(
     idle_timeout: float | None = IDLE_TIMEOUT,
     max_connections: int | None = MAX_CONNECTIONS,
     stall_threshold_ns: int | None = DEFAULT_STALL_THRESHOLD_NS,
+    traffic: TrafficSeen | None = None,
 ) -> Iterator[CaptureRecord]:
-    """Yield the records of the capture(s) at ``path`` (a truncated file ends with a problem)."""
+    """Yield the records of the capture(s) at ``path`` (a truncated file ends with a problem);
+    ``traffic`` is filled with what the capture held once it is read (for the hints)."""
     return decode_capture(
         path,
         port=port,
         policy=STRICT if strict else LENIENT,
-        on_frame=None if progress is None else progress.update,
+        on_progress=None if progress is None else progress.on_progress,
         idle_timeout=idle_timeout,
         max_connections=max_connections,
         stall_threshold_ns=stall_threshold_ns,
+        traffic=traffic,
     )

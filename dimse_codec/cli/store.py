@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from dimse_codec.association import ContextSpec
 from dimse_codec.cli._net import add_client_arguments, client_timeouts, failure_text
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from dimse_codec.cli.examples import with_examples
 from dimse_codec.dimse.status import category, describe
 from dimse_codec.errors import DimseCodecError
 from dimse_codec.net import AssociationAborted, BlockingClient
@@ -41,6 +42,7 @@ def register(subparsers: SubParsers) -> None:
     """Add the ``store`` subcommand."""
     parser = subparsers.add_parser(
         "store",
+        **with_examples("store"),
         help="send Part-10 files to a Storage SCP (C-STORE)",
         description="Send every Part-10 file (folders walked recursively) to a Storage SCP, "
         "each in its own transfer syntax, and print one line per file with the status and "

@@ -1,38 +1,49 @@
 """Capture files to records and TCP packets: classic pcap and pcapng, from a path, a file or bytes.
 
-A path (or a regular file object) is memory-mapped, so a record's bytes are a view into the
-mapping and nothing is copied; other file objects (pipes, compressed streams) are read in chunks
-of :data:`CHUNK_SIZE`. Every declared length is checked against :data:`max_record_length` and
-against the bytes present before anything is sliced or read, so a corrupt length never allocates.
-A file cut inside a record yields every complete record and then records a :class:`Truncation`;
-corrupt structure raises a :class:`~dimse_codec.pcap.errors.CaptureError`.
+:class:`CaptureReader` opens its sources (:mod:`~dimse_codec.pcap.inputs`: mapped files, bytes,
+streams, gzip), reads their records (:mod:`~dimse_codec.pcap.formats`: the pcap and pcapng
+structure, lengths checked before anything is sliced, a cut file ending in a
+:class:`Truncation`), merges several sources in time order, and decodes each frame down to TCP;
+what it met besides packets is in the values of :mod:`~dimse_codec.pcap.results`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import heapq
-import io
-import mmap
 import os
-import stat
-import struct
-import sys
-import zlib
-from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import IO, Literal, Protocol, TypeVar
+from typing import Literal, TypeVar
 
-from dimse_codec._wire import ByteOrder, byte_view, struct_of
 from dimse_codec.pcap.errors import (
     CaptureError,
-    CaptureLimitExceeded,
-    CaptureTruncated,
-    NotACaptureFile,
     UnsupportedLinkType,
 )
+from dimse_codec.pcap.formats import (
+    _PCAP_HEADER_SIZE,
+    _PCAP_MAGICS,
+    _SHB_BYTES,
+    DEFAULT_MAX_RECORD_LENGTH,
+    FileFormats,
+    _Raw,
+)
 from dimse_codec.pcap.fragments import FragmentReassembler
+from dimse_codec.pcap.inputs import (
+    _GZIP_MAGIC,
+    CHUNK_SIZE,
+    MARK_STEP,
+    RELEASE_STEP,
+    BinaryReadable,
+    CaptureSource,
+    CaptureSources,
+    _Gunzip,
+    _Input,
+    _label,
+    _open_input,
+    _sources,
+    _wait,
+)
 from dimse_codec.pcap.packets import (
     NOT_IP,
     NOT_TCP,
@@ -47,21 +58,20 @@ from dimse_codec.pcap.packets import (
     decoder_for,
     link_type_name,
 )
-from dimse_codec.pcap.structures import (
-    PCAP_FILE_HEADER,
-    PCAP_RECORD_HEADER,
-    PCAPNG_BLOCK_HEADER,
-    PCAPNG_EPB_FIXED,
-    PCAPNG_IDB_FIXED,
-    PCAPNG_OPTION_HEADER,
-    PCAPNG_PB_FIXED,
-    PCAPNG_SHB_FIXED,
-    PCAPNG_SPB_FIXED,
+from dimse_codec.pcap.results import (
+    CaptureNote,
+    CaptureStats,
+    Interface,
+    PacketRecord,
+    Truncation,
+    UnsupportedInterface,
 )
 
 __all__ = [
     "CHUNK_SIZE",
     "DEFAULT_MAX_RECORD_LENGTH",
+    "MARK_STEP",
+    "RELEASE_STEP",
     "BinaryReadable",
     "CaptureNote",
     "CaptureReader",
@@ -76,457 +86,11 @@ __all__ = [
     "read_packets",
 ]
 
-
-class BinaryReadable(Protocol):
-    """Anything with a binary ``read`` (an open file, ``io.BytesIO``, ``gzip.open(...)``...)."""
-
-    def read(self, size: int = ..., /) -> bytes: ...
-
-
-CaptureSource = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryReadable
-"""A capture: a path, a binary file object, or its bytes (gzip-compressed or not)."""
-
-CaptureSources = CaptureSource | Sequence[CaptureSource]
-"""One capture, or several (a list or tuple) read as one, their packets merged in time order."""
-
-CHUNK_SIZE = 1 << 20
-"""Bytes read at a time from a file object that cannot be memory-mapped."""
-
-RELEASE_STEP = 8 << 20
-"""Bytes of a memory-mapped capture read past before their pages are handed back to the kernel.
-
-A mapped file's pages count in the process's resident memory once touched. Each time reading
-has moved on by this much, the pages behind it are released (``MADV_DONTNEED``): the mapping is
-read-only and backed by the file, so a view still held into them (a buffered segment, a data
-set fragment) reads the same bytes again from the page cache. Peak memory then follows the
-largest message in flight, not the size of the file.
-"""
-
-DEFAULT_MAX_RECORD_LENGTH = 16 << 20
-"""Largest pcap record (captured length) or pcapng block accepted before it is refused."""
-
-PCAP_MAGIC_MICROSECONDS = 0xA1B2C3D4
-PCAP_MAGIC_NANOSECONDS = 0xA1B23C4D
-PCAPNG_SHB = 0x0A0D0D0A
-PCAPNG_BYTE_ORDER_MAGIC = 0x1A2B3C4D
-BLOCK_IDB = 0x00000001
-BLOCK_PB = 0x00000002
-BLOCK_SPB = 0x00000003
-BLOCK_EPB = 0x00000006
-OPTION_END = 0
-OPTION_IF_NAME = 2
-OPTION_IF_TSRESOL = 9
-OPTION_IF_TSOFFSET = 14
-
-_SHB_BYTES = PCAPNG_SHB.to_bytes(4, "big")
-_BOM_BIG = PCAPNG_BYTE_ORDER_MAGIC.to_bytes(4, "big")
-_BOM_LITTLE = PCAPNG_BYTE_ORDER_MAGIC.to_bytes(4, "little")
-_PCAP_MAGICS: dict[bytes, tuple[ByteOrder, bool]] = {
-    PCAP_MAGIC_MICROSECONDS.to_bytes(4, "big"): (">", False),
-    PCAP_MAGIC_MICROSECONDS.to_bytes(4, "little"): ("<", False),
-    PCAP_MAGIC_NANOSECONDS.to_bytes(4, "big"): (">", True),
-    PCAP_MAGIC_NANOSECONDS.to_bytes(4, "little"): ("<", True),
-}
-_GZIP_MAGIC = b"\x1f\x8b"
-_COMPRESSED = {_GZIP_MAGIC: "gzip", b"\x28\xb5\x2f\xfd": "zstd", b"\x04\x22\x4d\x18": "lz4"}
-_PCAP_HEADER_SIZE = PCAP_FILE_HEADER.sizeof()
-_SHB_MIN = PCAPNG_BLOCK_HEADER.sizeof() + PCAPNG_SHB_FIXED.sizeof() + 4
-_IDB_MIN = PCAPNG_BLOCK_HEADER.sizeof() + PCAPNG_IDB_FIXED.sizeof() + 4
-_EPB_MIN = PCAPNG_BLOCK_HEADER.sizeof() + PCAPNG_EPB_FIXED.sizeof() + 4
-_PB_MIN = PCAPNG_BLOCK_HEADER.sizeof() + PCAPNG_PB_FIXED.sizeof() + 4
-_SPB_MIN = PCAPNG_BLOCK_HEADER.sizeof() + PCAPNG_SPB_FIXED.sizeof() + 4
-
-# (frame, time_ns, interface, link_type, data, original_length, file offset)
-_Raw = tuple[int, "int | None", int, int, memoryview, int, int]
 _T = TypeVar("_T")
 _E = TypeVar("_E", bound=CaptureError)
 
 
-def _sources(source: CaptureSources | None) -> list[CaptureSource]:
-    """The captures a reader reads: none (it is fed), one, or each of a list or tuple."""
-    if source is None:
-        return []
-    if isinstance(source, (list, tuple)):
-        if not source:
-            raise ValueError("no capture to read: the list of sources is empty")
-        return list(source)
-    return [source]  # type: ignore[list-item]
-
-
-@dataclass(frozen=True, slots=True)
-class Interface:
-    """A capture interface: its link type, snap length, name and time resolution.
-
-    ``tsresol`` is the pcapng if_tsresol byte (6: microseconds, 9: nanoseconds, high bit set: a
-    power of two) and ``tsoffset`` the if_tsoffset seconds added to every time.
-    """
-
-    index: int
-    link_type: int
-    snaplen: int
-    name: str | None = None
-    tsresol: int = 6
-    tsoffset: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class PacketRecord:
-    """One packet record of the file, before any link-layer decoding (``data`` is a view)."""
-
-    frame: int
-    time_ns: int | None
-    interface: int
-    link_type: int
-    data: memoryview
-    original_length: int
-    offset: int
-
-    @property
-    def time(self) -> float | None:
-        """Seconds since the epoch, as a float (``time_ns`` holds the exact value)."""
-        return None if self.time_ns is None else self.time_ns / 1e9
-
-
-@dataclass(frozen=True, slots=True)
-class Truncation:
-    """Where the file ended inside a header or record; every record before it was read."""
-
-    offset: int
-    needed: int
-    available: int
-    frames_read: int
-    what: str
-    source: str | None = None
-    """Which source was cut, when a reader reads several (``offset`` and ``frames_read`` are
-    that source's own)."""
-
-    @property
-    def message(self) -> str:
-        """A sentence for users."""
-        return (
-            f"{'' if self.source is None else self.source + ': '}"
-            f"capture truncated inside a {self.what}: {self.needed} bytes needed, "
-            f"{self.available} present, after {self.frames_read} complete frames"
-        )
-
-    def error(self) -> CaptureTruncated:
-        """The same as an exception, for callers that want truncation to fail."""
-        return CaptureTruncated(self.message, offset=self.offset, path="capture", code="TRUNCATED")
-
-
-@dataclass(frozen=True, slots=True)
-class CaptureNote:
-    """Something worth telling about a frame or a block (a skipped fragment, a bad option...)."""
-
-    kind: NoteKind
-    message: str
-    frame: int | None
-    offset: int | None
-
-
-@dataclass(slots=True)
-class UnsupportedInterface:
-    """The packets of one interface skipped because its link type is not decoded down to IP.
-
-    Kept by a reader told to ``skip_unsupported_link_types``: one per interface, so a consumer
-    can report each skipped interface once with its count instead of once per packet.
-    """
-
-    interface: int
-    link_type: int
-    packets: int
-    first_frame: int
-    last_frame: int
-    offset: int
-    """The file offset of the first packet skipped."""
-
-    @property
-    def link_name(self) -> str:
-        """The link type's name (``IEEE802_11``...), or ``unknown``."""
-        return link_type_name(self.link_type)
-
-
-@dataclass(slots=True)
-class CaptureStats:
-    """Counters of what the reader met (complete once the reading has ended)."""
-
-    frames: int = 0
-    tcp_packets: int = 0
-    not_ip: int = 0
-    not_tcp: int = 0
-    skipped: int = 0  # fragments, malformed or cut headers, unknown interfaces or link types
-    fragments: int = 0  # frames that held an IP fragment (reassembled or reported)
-    reassembled: int = 0  # IP datagrams rebuilt from fragments
-
-
-def _read_some(stream: BinaryReadable) -> bytes:
-    """What the stream has now, at most :data:`CHUNK_SIZE` bytes (``b""`` at its end).
-
-    ``read1`` returns as soon as a pipe holds some bytes instead of waiting for a full chunk,
-    so a live capture (``tcpdump -w - | ...``) is decoded as its packets arrive.
-    """
-    read1 = getattr(stream, "read1", None)
-    return bytes(read1(CHUNK_SIZE) if callable(read1) else stream.read(CHUNK_SIZE))
-
-
-class _Gunzip:
-    """A gzip stream decompressed as it is read, at most a chunk at a time, so a compressed
-    capture is never held whole in memory; concatenated members are read one after another
-    (as ``gzip`` does) and zero padding after the last one is ignored."""
-
-    def __init__(self, stream: BinaryReadable, head: bytes = b"") -> None:
-        self._stream = stream
-        self._waiting = head
-        self._zlib = zlib.decompressobj(wbits=31)  # 31: a gzip header and trailer
-
-    def read1(self, size: int = CHUNK_SIZE, /) -> bytes:
-        """Up to ``size`` decompressed bytes of what the stream has now; ``b""`` at its end."""
-        while True:
-            if self._zlib.unconsumed_tail:
-                data = self._zlib.unconsumed_tail
-            elif self._waiting:
-                data, self._waiting = self._waiting, b""
-            else:
-                data = _read_some(self._stream)
-                if not data:
-                    return b""
-            try:
-                out = self._zlib.decompress(data, size)
-            except zlib.error as exc:
-                raise CaptureError(
-                    f"gzip-compressed data is corrupt: {exc}", path="capture > gzip"
-                ) from None
-            if self._zlib.eof:  # a member ended: another may follow
-                rest = self._zlib.unused_data
-                self._zlib = zlib.decompressobj(wbits=31)
-                self._waiting = rest if rest.strip(b"\0") else b""
-            if out:
-                return out
-
-    read = read1
-
-    def close(self) -> None:
-        """Close the compressed stream under it."""
-        close = getattr(self._stream, "close", None)
-        if callable(close):
-            close()
-
-
-class _Input:
-    """A capture's bytes: one buffer (a memory map or given bytes), or bytes that arrive in
-    pieces (fed by hand, or read from a stream by the reader); and what its header said."""
-
-    __slots__ = (
-        "_file",
-        "_mmap",
-        "_parent",
-        "_released",
-        "base",
-        "data",
-        "eof",
-        "format",
-        "interface",
-        "label",
-        "nanoseconds",
-        "order",
-        "pending",
-        "pending_size",
-        "release_at",
-        "stream",
-        "view",
-    )
-
-    def __init__(
-        self,
-        data: bytes | memoryview,
-        *,
-        stream: BinaryReadable | None = None,
-        mapping: mmap.mmap | None = None,
-        parent: memoryview | None = None,
-        owned: IO[bytes] | _Gunzip | None = None,
-        base: int = 0,
-        fed: bool = False,
-    ) -> None:
-        self.data = data
-        self.view = data if isinstance(data, memoryview) else memoryview(data)
-        self.stream = stream
-        self.eof = stream is None and not fed
-        self.base = base
-        self.pending: list[bytes] = []
-        self.pending_size = 0
-        self.format: Literal["pcap", "pcapng"] | None = None
-        """Set once the file header is read."""
-        self.order: ByteOrder = ">"
-        self.nanoseconds = False
-        self.interface = 0
-        """A pcap file's one interface, as numbered among every input's."""
-        self.label = "capture"
-        self._mmap = mapping
-        self._parent = parent
-        self._file = owned
-        self._released = 0
-        can_release = mapping is not None and hasattr(mmap, "MADV_DONTNEED")
-        self.release_at = base + RELEASE_STEP if can_release else sys.maxsize
-        """The index into ``data`` past which :meth:`release` has pages to hand back."""
-
-    def release(self, pos: int) -> None:
-        """Hand the kernel back the mapped pages before ``pos`` (see :data:`RELEASE_STEP`)."""
-        if self._mmap is None:
-            return
-        upto = (self.base + pos) // mmap.PAGESIZE * mmap.PAGESIZE
-        if upto > self._released:
-            with contextlib.suppress(OSError, ValueError):
-                self._mmap.madvise(mmap.MADV_DONTNEED, self._released, upto - self._released)
-            self._released = upto
-        self.release_at = pos + RELEASE_STEP
-
-    def feed(self, data: bytes | bytearray | memoryview) -> None:
-        """Keep bytes that arrived; :meth:`more` joins them to the buffer once they are needed."""
-        if self.eof:
-            raise RuntimeError("bytes fed after the end of the capture")
-        if data:
-            self.pending.append(bytes(data))
-            self.pending_size += len(data)
-
-    def pull(self) -> None:
-        """Read what the stream has now (the reader's I/O edge); its end ends the input."""
-        chunk = b"" if self.stream is None else _read_some(self.stream)
-        if chunk:
-            self.feed(chunk)
-        else:
-            self.eof = True
-
-    def more(self, pos: int, need: int) -> int:
-        """Make ``need`` bytes from ``pos`` one buffer when the bytes fed so far hold them (or no
-        more will come); returns ``pos``'s new index (the unread tail moves to the front). Until
-        then the pieces are only kept, so a record that arrives in many pieces is joined once,
-        and what is allocated follows what arrived, never a declared length."""
-        if not self.pending:
-            return pos
-        have = len(self.data) - pos
-        if have + self.pending_size < need and not self.eof:
-            return pos
-        parts: list[bytes | memoryview] = [self.view[pos:]] if have > 0 else []
-        parts += self.pending
-        self.pending = []
-        self.pending_size = 0
-        self.base += pos
-        self.data = parts[0] if len(parts) == 1 else b"".join(parts)
-        self.view = memoryview(self.data)
-        return 0
-
-    def close(self) -> None:
-        self.view = memoryview(b"")
-        self.data = b""
-        self.pending = []
-        if self._parent is not None:
-            self._parent.release()
-        if self._mmap is not None:
-            # packets may still hold views: then the mapping goes when the last one does
-            with contextlib.suppress(BufferError):
-                self._mmap.close()
-        if self._file is not None:
-            self._file.close()
-
-
-def _wait(inp: _Input, pos: int, need: int) -> Generator[None, None, int]:
-    """Yield ``None`` (more bytes wanted) until ``need`` bytes from ``pos`` are present or the
-    input has ended; return ``pos``'s new index."""
-    pos = inp.more(pos, need)
-    while len(inp.data) - pos < need and not inp.eof:
-        yield None
-        pos = inp.more(pos, need)
-    return pos
-
-
-def _label(source: object, index: int) -> str:
-    """How messages name one of several inputs: its path or file name, else its position."""
-    if isinstance(source, (str, os.PathLike)):
-        return os.fsdecode(source)
-    name = getattr(source, "name", None)
-    return name if isinstance(name, str) else f"input {index + 1}"
-
-
-def _open_input(source: CaptureSource) -> _Input:
-    """Map a path or a regular file; wrap bytes; read any other file object as a stream.
-
-    Gzip-compressed data (known by its magic bytes, whatever the name) is read as a stream
-    through :class:`_Gunzip`.
-    """
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        data = byte_view(source, "source")
-        if data[:2] == _GZIP_MAGIC:
-            stream = _Gunzip(io.BytesIO(data))
-            return _Input(b"", stream=stream)
-        return _Input(data)
-    if isinstance(source, (str, os.PathLike)):
-        handle: IO[bytes] = open(source, "rb")  # noqa: SIM115 - closed below or by _Input
-        head = handle.read(2)
-        try:
-            handle.seek(0)
-        except OSError:  # not seekable (a named pipe): a stream, from the bytes just read
-            return _stream_input(handle, head, owned=handle)
-        if head == _GZIP_MAGIC:
-            gunzip = _Gunzip(handle)
-            return _Input(b"", stream=gunzip, owned=gunzip)
-        mapped = _try_map(handle)
-        if mapped is None:
-            return _Input(b"", stream=handle, owned=handle)
-        handle.close()
-        return mapped
-    if not callable(getattr(source, "read", None)):
-        raise TypeError(
-            f"a capture is a path, a binary file object or bytes, not {type(source).__name__}"
-        )
-    mapped = _try_map(source)
-    if mapped is not None:
-        if mapped.data[:2] != _GZIP_MAGIC:
-            return mapped
-        mapped.close()  # a compressed file: read it as a stream (mapping did not move it)
-    return _stream_input(source, _read_some(source), owned=None)
-
-
-def _stream_input(stream: BinaryReadable, head: bytes, *, owned: IO[bytes] | None) -> _Input:
-    """A stream whose first bytes ``head`` were read already: decompressed if they say gzip."""
-    while 0 < len(head) < len(_GZIP_MAGIC):  # a stream that gives a byte at a time
-        more = _read_some(stream)
-        if not more:
-            break
-        head += more
-    if head[:2] == _GZIP_MAGIC:
-        gunzip = _Gunzip(stream, head)
-        return _Input(b"", stream=gunzip, owned=gunzip if owned is not None else None)
-    inp = _Input(b"", stream=stream, owned=owned)
-    inp.feed(head)
-    if not head:
-        inp.eof = True
-    return inp
-
-
-def _try_map(handle: BinaryReadable) -> _Input | None:
-    """Map what ``open(path, "rb")`` returns; anything else (a gzip.GzipFile has a fileno()
-    too, of its compressed file) is read as a stream."""
-    if not isinstance(handle, (io.BufferedReader, io.BufferedRandom, io.FileIO)):
-        return None
-    try:
-        descriptor = handle.fileno()
-        status = os.fstat(descriptor)
-        if not stat.S_ISREG(status.st_mode):
-            return None
-        start = handle.tell()
-        if status.st_size <= start:
-            return _Input(b"")
-        mapping = mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError, AttributeError):
-        return None
-    if hasattr(mapping, "madvise") and hasattr(mmap, "MADV_SEQUENTIAL"):
-        with contextlib.suppress(OSError):
-            mapping.madvise(mmap.MADV_SEQUENTIAL)
-    parent = memoryview(mapping)
-    return _Input(parent[start:], mapping=mapping, parent=parent, base=start)
-
-
-class CaptureReader:
+class CaptureReader(FileFormats):
     """An open pcap or pcapng capture: iterate it for TCP :class:`Packet` values, or call
     :meth:`records` for the raw records; what it skipped is in ``notes`` and ``stats``, and a cut
     file leaves ``truncation`` set instead of raising. IP fragments are reassembled (see
@@ -742,6 +306,20 @@ class CaptureReader:
             offset = 20 if self.format == "pcap" else None
         return UnsupportedLinkType(first.link_type, link_type_name(first.link_type), offset=offset)
 
+    def position(self) -> tuple[int, int | None]:
+        """How many bytes of the sources were read so far, and their total size (None when
+        one's is unknown: a pipe), for a progress display: cheap enough to ask at any time.
+
+        A mapped file or bytes counts to the last mark (at most :data:`MARK_STEP` behind); a
+        stream counts what was read from it, a gzip-compressed one in compressed bytes, so
+        that both numbers are of the file as it lies on disk."""
+        done = 0
+        total: int | None = 0
+        for inp in self._inputs:
+            done += inp.position
+            total = None if total is None or inp.size is None else total + inp.size
+        return done, total
+
     def take_notes(self) -> list[CaptureNote]:
         """The notes recorded since the last call, forgotten by the reader once taken (so a
         consumer reporting them as it goes keeps in the reader only the notes not yet taken)."""
@@ -772,16 +350,7 @@ class CaptureReader:
     ) -> None:
         self.close()
 
-    # --- file structure ---------------------------------------------------------------------
-
-    def _note(self, kind: NoteKind, message: str, frame: int | None, offset: int | None) -> None:
-        self.note_counts[kind] = self.note_counts.get(kind, 0) + 1
-        if self._several:  # its offset is in that source
-            message = f"{self._current.label}: {message}"
-        if len(self.notes) < self._max_notes:
-            self.notes.append(CaptureNote(kind, message, frame, offset))
-        else:
-            self.notes_dropped += 1
+    # --- sources, their merge, skipped packets ----------------------------------------------
 
     def _skip_packet(self, interface: int, link: int, frame: int, offset: int) -> None:
         """Count a packet of an undecodable link type; its interface's first one is a note."""
@@ -804,62 +373,6 @@ class CaptureReader:
     ) -> None:
         self.stats.skipped += frames
         self._note(kind, message, frame, offset)
-
-    def _truncated(self, offset: int, needed: int, available: int, frames: int, what: str) -> None:
-        source = self._current.label if self._several else None
-        self.truncations.append(Truncation(offset, needed, available, frames, what, source))
-
-    def _read_file_header(self, inp: _Input) -> None:
-        inp.more(0, _PCAP_HEADER_SIZE)
-        head = bytes(inp.view[:_PCAP_HEADER_SIZE])
-        if not head:
-            raise NotACaptureFile("empty input: not a pcap or pcapng file", offset=0)
-        magic = head[:4]
-        if magic == _SHB_BYTES:
-            inp.format = "pcapng"
-            if inp is self._inputs[0]:
-                self.format = "pcapng"
-            if len(head) >= 12 and head[8:12] not in (_BOM_BIG, _BOM_LITTLE):
-                raise NotACaptureFile(
-                    "not a pcapng file: its section header has byte-order magic "
-                    f"{head[8:12].hex()}",
-                    offset=8,
-                    path="pcapng > section header > byte-order magic",
-                )
-            return  # the section header is read as the first block
-        if magic in _PCAP_MAGICS:
-            inp.order, inp.nanoseconds = _PCAP_MAGICS[magic]
-            if len(head) < _PCAP_HEADER_SIZE:
-                raise CaptureTruncated(
-                    f"pcap file header cut at {len(head)} of {_PCAP_HEADER_SIZE} bytes",
-                    offset=0,
-                    path="pcap > file header",
-                    code="TRUNCATED",
-                )
-            fields = struct_of(PCAP_FILE_HEADER, inp.order).unpack(head)
-            snaplen, linktype = fields[5], fields[6]
-            inp.format, inp.interface = "pcap", len(self.interfaces)
-            self.interfaces.append(
-                Interface(
-                    inp.interface, linktype & 0xFFFF, snaplen, None, 9 if inp.nanoseconds else 6
-                )
-            )
-            return
-        for prefix, name in _COMPRESSED.items():
-            if head.startswith(prefix):
-                raise NotACaptureFile(
-                    f"{name}-compressed data: decompress the capture first", offset=0
-                )
-        if len(head) < 4 and any(known.startswith(head) for known in (_SHB_BYTES, *_PCAP_MAGICS)):
-            raise CaptureTruncated(
-                f"capture cut inside its magic number ({len(head)} bytes)",
-                offset=0,
-                path="capture > magic",
-                code="TRUNCATED",
-            )
-        raise NotACaptureFile(
-            f"not a pcap or pcapng file: it starts with {head[:8].hex(' ')}", offset=0
-        )
 
     def _start(self) -> Iterator[_Raw | None]:
         if self._used:
@@ -939,279 +452,6 @@ class CaptureReader:
             exc.path = f"{inp.label} > {exc.path}" if exc.path else inp.label
             exc.args = (exc._render(),)
         return exc
-
-    def _pcap(self, inp: _Input) -> Iterator[_Raw | None]:
-        unpack = struct_of(PCAP_RECORD_HEADER, inp.order).unpack_from
-        size = PCAP_RECORD_HEADER.sizeof()
-        scale = 1 if inp.nanoseconds else 1000
-        interface = inp.interface
-        link = self.interfaces[interface].link_type
-        cap = self._max_record_length
-        frame = 0
-        pos = _PCAP_HEADER_SIZE
-        data, view = inp.data, inp.view
-        end = len(data)
-        try:
-            while True:
-                if end - pos < size:
-                    pos = yield from _wait(inp, pos, size)
-                    data, view = inp.data, inp.view
-                    end = len(data)
-                    if end - pos < size:
-                        if end > pos:
-                            self._truncated(inp.base + pos, size, end - pos, frame, "record header")
-                        return
-                seconds, fraction, captured, original = unpack(data, pos)
-                if captured > cap:
-                    raise CaptureLimitExceeded(
-                        f"record {frame + 1} declares {captured} captured bytes, beyond the "
-                        f"cap of {cap}",
-                        offset=inp.base + pos,
-                        path="pcap > record header > captured length",
-                    )
-                stop = pos + size + captured
-                if stop > end:
-                    pos = yield from _wait(inp, pos, size + captured)
-                    data, view = inp.data, inp.view
-                    end = len(data)
-                    stop = pos + size + captured
-                    if stop > end:
-                        self._truncated(inp.base + pos, size + captured, end - pos, frame, "record")
-                        return
-                frame += 1
-                yield (
-                    frame,
-                    seconds * 1_000_000_000 + fraction * scale,
-                    interface,
-                    link,
-                    view[pos + size : stop],
-                    original,
-                    inp.base + pos,
-                )
-                pos = stop
-                if pos > inp.release_at:
-                    inp.release(pos)
-        finally:
-            self.stats.frames += frame
-
-    def _pcapng(self, inp: _Input) -> Iterator[_Raw | None]:
-        cap = self._max_record_length
-        frame = 0
-        pos = 0
-        data, view = inp.data, inp.view
-        end = len(data)
-        order: ByteOrder = ">"  # until the first section header says; its block type reads the same
-        header = struct_of(PCAPNG_BLOCK_HEADER, order).unpack_from
-        u32 = struct.Struct(order + "I").unpack_from
-        epb = struct_of(PCAPNG_EPB_FIXED, order).unpack_from
-        pb = struct_of(PCAPNG_PB_FIXED, order).unpack_from
-        # per interface of the current section: (global index, link type, snaplen, mul, div,
-        # shift, offset_ns); time_ns = ((ts * mul) // div >> shift) + offset_ns
-        section: list[tuple[int, int, int, int, int, int, int]] = []
-        try:
-            while True:
-                if end - pos < 8:
-                    pos = yield from _wait(inp, pos, 8)
-                    data, view = inp.data, inp.view
-                    end = len(data)
-                    if end - pos < 8:
-                        if end > pos:
-                            self._truncated(inp.base + pos, 8, end - pos, frame, "block header")
-                        return
-                block_type, length = header(data, pos)
-                if block_type == PCAPNG_SHB:  # a palindrome: it reads the same in both orders
-                    if end - pos < 12:
-                        pos = yield from _wait(inp, pos, 12)
-                        data, view = inp.data, inp.view
-                        end = len(data)
-                        if end - pos < 12:
-                            self._truncated(inp.base + pos, 12, end - pos, frame, "block header")
-                            return
-                    magic = bytes(view[pos + 8 : pos + 12])
-                    new_order: ByteOrder
-                    if magic == _BOM_BIG:
-                        new_order = ">"
-                    elif magic == _BOM_LITTLE:
-                        new_order = "<"
-                    else:
-                        raise (NotACaptureFile if pos + inp.base == 0 else CaptureError)(
-                            f"pcapng section header with byte-order magic {magic.hex()}",
-                            offset=inp.base + pos + 8,
-                            path="pcapng > section header > byte-order magic",
-                        )
-                    if new_order != order:
-                        order = new_order
-                        header = struct_of(PCAPNG_BLOCK_HEADER, order).unpack_from
-                        u32 = struct.Struct(order + "I").unpack_from
-                        epb = struct_of(PCAPNG_EPB_FIXED, order).unpack_from
-                        pb = struct_of(PCAPNG_PB_FIXED, order).unpack_from
-                        block_type, length = header(data, pos)
-                where = inp.base + pos
-                if length < 12 or length & 3:
-                    raise CaptureError(
-                        f"block of type {block_type:#x} has total length {length}, which is "
-                        "not a multiple of 4 of at least 12",
-                        offset=where,
-                        path="pcapng > block header > total length",
-                    )
-                if length > cap:
-                    raise CaptureLimitExceeded(
-                        f"block of type {block_type:#x} declares {length} bytes, beyond the cap "
-                        f"of {cap}",
-                        offset=where,
-                        path="pcapng > block header > total length",
-                    )
-                if end - pos < length:
-                    pos = yield from _wait(inp, pos, length)
-                    data, view = inp.data, inp.view
-                    end = len(data)
-                    if end - pos < length:
-                        self._truncated(inp.base + pos, length, end - pos, frame, "block")
-                        return
-                    where = inp.base + pos
-                (trailer,) = u32(data, pos + length - 4)
-                if trailer != length:
-                    raise CaptureError(
-                        f"block of type {block_type:#x} starts with total length {length} and "
-                        f"ends with {trailer}",
-                        offset=where + length - 4,
-                        path="pcapng > block trailer > total length",
-                    )
-                if block_type in (BLOCK_EPB, BLOCK_PB):
-                    if block_type == BLOCK_EPB:
-                        if length < _EPB_MIN:
-                            raise self._short(block_type, length, where)
-                        interface, high, low, captured, original = epb(data, pos + 8)
-                        start = pos + 28
-                    else:
-                        if length < _PB_MIN:
-                            raise self._short(block_type, length, where)
-                        interface, _drops, high, low, captured, original = pb(data, pos + 8)
-                        start = pos + 28
-                    if start + captured > pos + length - 4:
-                        raise CaptureError(
-                            f"captured length {captured} runs past its block of {length} bytes",
-                            offset=where + 20,
-                            path="pcapng > packet block > captured length",
-                        )
-                    frame += 1
-                    if interface < len(section):
-                        index, link, _snaplen, mul, div, shift, offset_ns = section[interface]
-                        yield (
-                            frame,
-                            ((((high << 32) | low) * mul) // div >> shift) + offset_ns,
-                            index,
-                            link,
-                            view[start : start + captured],
-                            original,
-                            where,
-                        )
-                    else:
-                        self.stats.skipped += 1
-                        self._note(
-                            NoteKind.BAD_INTERFACE,
-                            f"packet on interface {interface}, but the section describes "
-                            f"{len(section)}",
-                            frame,
-                            where,
-                        )
-                elif block_type == BLOCK_SPB:
-                    if length < _SPB_MIN:
-                        raise self._short(block_type, length, where)
-                    frame += 1
-                    if not section:
-                        self.stats.skipped += 1
-                        self._note(
-                            NoteKind.BAD_INTERFACE,
-                            "simple packet block before any interface description",
-                            frame,
-                            where,
-                        )
-                    else:
-                        index, link, snaplen, *_ = section[0]
-                        (original,) = u32(data, pos + 8)
-                        captured = min(original, length - _SPB_MIN)
-                        if snaplen:
-                            captured = min(captured, snaplen)
-                        start = pos + 12
-                        yield (
-                            frame,
-                            None,
-                            index,
-                            link,
-                            view[start : start + captured],
-                            original,
-                            where,
-                        )
-                elif block_type == PCAPNG_SHB:
-                    if length < _SHB_MIN:
-                        raise self._short(block_type, length, where)
-                    _magic, major, minor, _section_length = struct_of(
-                        PCAPNG_SHB_FIXED, order
-                    ).unpack_from(data, pos + 8)
-                    if major != 1:
-                        raise CaptureError(
-                            f"pcapng version {major}.{minor} is not supported (only 1.x)",
-                            offset=where + 12,
-                            path="pcapng > section header > version",
-                        )
-                    section = []
-                elif block_type == BLOCK_IDB:
-                    if length < _IDB_MIN:
-                        raise self._short(block_type, length, where)
-                    section.append(self._interface(view, pos, length, order, where))
-                pos += length
-                if pos > inp.release_at:
-                    inp.release(pos)
-        finally:
-            self.stats.frames += frame
-
-    @staticmethod
-    def _short(block_type: int, length: int, where: int) -> CaptureError:
-        return CaptureError(
-            f"block of type {block_type:#x} is too short ({length} bytes) for its fixed fields",
-            offset=where,
-            path="pcapng > block header > total length",
-        )
-
-    def _interface(
-        self, view: memoryview, pos: int, length: int, order: ByteOrder, where: int
-    ) -> tuple[int, int, int, int, int, int, int]:
-        """Read an Interface Description Block and its time options; record the interface."""
-        link, _reserved, snaplen = struct_of(PCAPNG_IDB_FIXED, order).unpack_from(view, pos + 8)
-        option = struct_of(PCAPNG_OPTION_HEADER, order).unpack_from
-        byteorder: Literal["little", "big"] = "little" if order == "<" else "big"
-        tsresol, tsoffset, name = 6, 0, None
-        p, stop = pos + 16, pos + length - 4
-        while stop - p >= 4:
-            code, size = option(view, p)
-            if code == OPTION_END:
-                break
-            value = p + 4
-            if value + size > stop:
-                self._note(
-                    NoteKind.BAD_OPTION,
-                    f"interface option {code} of {size} bytes runs past its block",
-                    None,
-                    where + (p - pos),
-                )
-                break
-            if code == OPTION_IF_TSRESOL and size >= 1:
-                tsresol = view[value]
-            elif code == OPTION_IF_TSOFFSET and size == 8:
-                tsoffset = int.from_bytes(view[value : value + 8], byteorder, signed=True)
-            elif code == OPTION_IF_NAME:
-                name = bytes(view[value : value + size]).rstrip(b"\0").decode("utf-8", "replace")
-            p = value + ((size + 3) & ~3)
-        if tsresol & 0x80:
-            mul, div, shift = 1_000_000_000, 1, tsresol & 0x7F
-        elif tsresol <= 9:
-            mul, div, shift = 10 ** (9 - tsresol), 1, 0
-        else:
-            mul, div, shift = 1, 10 ** (tsresol - 9), 0
-        index = len(self.interfaces)
-        self.interfaces.append(Interface(index, link, snaplen, name, tsresol, tsoffset))
-        return (index, link, snaplen, mul, div, shift, tsoffset * 1_000_000_000)
 
 
 def read_packets(
