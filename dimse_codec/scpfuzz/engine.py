@@ -12,8 +12,12 @@ and every one that shows the *same* finding (classification, kind and flaw) rais
 the last of them is the smallest. Shrinking is capped at ``max_shrinks`` runs per finding. The
 next round (seed + 1) generates the examples still owed, and findings already known no longer
 fail, so a campaign runs exactly ``max_examples`` generated examples unless the server goes
-down for good. Findings seen while shrinking another one are kept (unshrunk) if no later round
-finds them again.
+down for good, or is interrupted. Findings seen while shrinking another one are kept (unshrunk)
+if no later round finds them again, and counted once in their class then.
+
+Ctrl-C (``KeyboardInterrupt``), while generating or shrinking, ends the campaign as a halt does:
+the finding being shrunk is kept at its smallest so far, the report says ``interrupted`` and is
+returned, so the caller writes what was found.
 """
 
 from __future__ import annotations
@@ -57,8 +61,10 @@ class CampaignSettings:
 class Report:
     """What a campaign did: examples, outcomes, findings, and why it stopped early (if it did).
 
-    ``outcomes`` and ``answers`` count the generated examples only (so each adds up to
-    ``examples``); shrink runs are counted in ``shrink_calls``.
+    ``outcomes`` and ``answers`` count the generated examples, plus, once each, the findings
+    first seen while shrinking another one (``found_while_shrinking``), so every finding is
+    counted in its class and each counter adds up to ``examples + found_while_shrinking``;
+    shrink runs are counted in ``shrink_calls``. ``interrupted`` says Ctrl-C ended it.
     """
 
     settings: CampaignSettings
@@ -70,6 +76,8 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     halted: str | None = None
     elapsed: float = 0.0
+    found_while_shrinking: int = 0
+    interrupted: bool = False
 
     @property
     def completed(self) -> bool:
@@ -119,6 +127,12 @@ class _Campaign:
         self.round_shrinks = 0
         self.halt_note = ""
 
+    def _count(self, observation: Observation) -> None:
+        """Count an example's classification and the answer it was decided by."""
+        self.report.outcomes[observation.classification.value] += 1
+        answer = observation.decisive_answer
+        self.report.answers[answer.kind.value if answer else "none"] += 1
+
     # -- one test call ----------------------------------------------------------------------
 
     def _run(self, case: Case) -> Observation:
@@ -145,12 +159,10 @@ class _Campaign:
     def _generated(self, case: Case) -> bool:
         if self.report.examples >= self.config.max_examples:
             return False  # never reached: each round asks Hypothesis for what is still owed
-        self.report.examples += 1
-        index = self.report.examples
-        observation = self._run(case)
-        self.report.outcomes[observation.classification.value] += 1
-        answer = observation.decisive_answer
-        self.report.answers[answer.kind.value if answer else "none"] += 1
+        index = self.report.examples + 1
+        observation = self._run(case)  # counted once run: Ctrl-C may end it half way
+        self.report.examples = index
+        self._count(observation)
         if self.on_example is not None:
             self.on_example(index, observation)
         signature = observation.signature
@@ -199,6 +211,13 @@ class _Campaign:
 
     # -- rounds ---------------------------------------------------------------------------------
 
+    def interrupt(self) -> None:
+        """Ctrl-C: say so, and keep the finding being shrunk at its smallest so far."""
+        self.report.interrupted = True
+        self.report.halted = f"interrupted (Ctrl-C) after {self.report.examples} example(s)"
+        if self.target is not None and not self.halt_note:
+            self.halt_note = f"shrinking interrupted (Ctrl-C) after {self.round_shrinks} runs"
+
     def finish_round(self) -> None:
         """Record the round's finding (if any) at its smallest."""
         if self.target is None or self.first is None or self.best is None:
@@ -234,6 +253,8 @@ class _Campaign:
             if signature in self.known:
                 continue
             self.replays, self.round_shrinks = 0, 0
+            self._count(observation)
+            self.report.found_while_shrinking += 1
             self._add(
                 observation,
                 observation,
@@ -279,27 +300,34 @@ def run_campaign(
 
     ``on_finding`` is called with each finding as soon as it is final (shrunk), and
     ``on_example`` with each generated example's number and observation (for progress). The
-    campaign stops early only when the server is down for good (``Report.halted`` says so). An
-    exception raised by ``execute`` itself is a bug, and is re-raised.
+    campaign stops early only when the server is down for good or on Ctrl-C (``Report.halted``
+    says so; ``Report.interrupted`` for Ctrl-C, whose findings so far are kept and reported).
+    An exception raised by ``execute`` itself is a bug, and is re-raised.
     """
     campaign = _Campaign(execute, config, on_finding, on_example)
     report = campaign.report
     started = time.monotonic()
-    for number in range(config.max_examples):  # each round generates at least one example
-        remaining = config.max_examples - report.examples
-        if remaining <= 0 or report.halted is not None:
-            break
-        before = report.examples
-        round_seed = config.seed + number
-        campaign._reset_round(round_seed)
-        report.rounds += 1
-        with contextlib.suppress(_StopRound, _Halt, _Found, Flaky):
-            _round(strategy, campaign, remaining, round_seed)()
-        if campaign.error is not None:
-            raise campaign.error
-        campaign.finish_round()
-        if report.examples == before:
-            break  # Hypothesis found nothing new to generate
+    try:
+        for number in range(config.max_examples):  # each round generates at least one example
+            remaining = config.max_examples - report.examples
+            if remaining <= 0 or report.halted is not None:
+                break
+            before = report.examples
+            round_seed = config.seed + number
+            campaign._reset_round(round_seed)
+            report.rounds += 1
+            try:
+                with contextlib.suppress(_StopRound, _Halt, _Found, Flaky):
+                    _round(strategy, campaign, remaining, round_seed)()
+            except KeyboardInterrupt:  # the finding being shrunk is kept below
+                campaign.interrupt()
+            if campaign.error is not None:
+                raise campaign.error
+            campaign.finish_round()
+            if report.examples == before:
+                break  # Hypothesis found nothing new to generate
+    except KeyboardInterrupt:  # between rounds, or while a finding was handed over
+        campaign.interrupt()
     campaign.finish()
     report.elapsed = time.monotonic() - started
     return report

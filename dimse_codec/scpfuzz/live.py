@@ -90,6 +90,11 @@ _RETRY_PAUSE = 0.1
 """Seconds before the second liveness attempt (twice that before the third): a bounded poll."""
 _UNKNOWN_PDU = DiagnosticCode.UNKNOWN_PDU_TYPE
 """A PDU of a type PS3.8 does not define, which the stream decoder reports with its bytes."""
+_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
+"""Linux's option to acknowledge at once. Many SCPs (DCMTK) write a PDU's header and body in
+separate small writes; with Nagle's algorithm on their side the body waits for our ACK of the
+header, which the kernel delays by up to 40 ms: every answered step would cost that. The option
+does not stick (the kernel may fall back to delayed ACKs), so it is set again before each read."""
 
 
 class NotLoopback(ValueError):
@@ -169,7 +174,15 @@ class _Connection:
     ) -> _Connection:
         """Connect (raises ``OSError`` when refused or timed out)."""
         sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return cls(sock, target, max_pdu_length)
+
+    def _quickack(self) -> None:
+        """Acknowledge what arrives at once (see ``_QUICKACK``), where the system can."""
+        if _QUICKACK is not None:
+            with contextlib.suppress(OSError):
+                self.sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
 
     def close(self) -> None:
         """Close the socket (a normal FIN), ignoring a connection already gone."""
@@ -196,6 +209,7 @@ class _Connection:
         if remaining <= 0:
             return False
         self.sock.settimeout(remaining)
+        self._quickack()
         try:
             data = self.sock.recv(READ_SIZE)
         except TimeoutError:
@@ -329,33 +343,57 @@ def run_case(
     return tuple(records)
 
 
+_REFUSALS = frozenset({AnswerKind.ABORTED, AnswerKind.REJECTED, AnswerKind.CLOSED})
+"""Answers by which the SCP, alive, refuses the liveness check's association or C-ECHO."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    """One liveness attempt: ``alive``, ``refused`` (no connection), ``closed`` (before any
+    answer), ``refusing`` (answered, but refused), ``silent``; what happened; the refusal."""
+
+    status: str
+    detail: str
+    refusal: str = ""
+
+    @property
+    def final(self) -> bool:
+        """Whether another attempt cannot change it: alive, or an A-ABORT after the AC."""
+        return self.status == "alive" or self.refusal.endswith(AnswerKind.ABORTED.value)
+
+
 def _probe_once(
     endpoint: ScpAddress, target: Target, steps: Sequence[Step], timeout: float
-) -> tuple[str, str]:
-    """One liveness attempt: ``("alive" | "refused" | "closed" | "silent", what happened)``."""
+) -> _Attempt:
+    """One liveness attempt: a new connection, the probe's steps, each answer read."""
     try:
         connection = _Connection.open(endpoint, timeout, target, target.our_max_pdu_length)
     except TimeoutError:
-        return "silent", f"connect timed out after {timeout:g} s"
+        return _Attempt("silent", f"connect timed out after {timeout:g} s")
     except OSError as exc:
-        return "refused", f"cannot connect: {exc.strerror or exc}"
+        return _Attempt("refused", f"cannot connect: {exc.strerror or exc}")
     try:
         for step in steps:
             failed = connection.send(step.data, timeout)
             if failed is not None:
-                return "silent", f"{step.label}: {failed.detail}"
+                return _Attempt("silent", f"{step.label}: {failed.detail}")
             answer, _, _ = connection.answer(timeout)
             kind = answer.kind
+            what = f"{step.label} answered {kind.value} ({answer.detail})"
             if step.expect is Expect.ASSOCIATION:
-                if kind in (AnswerKind.REJECTED, AnswerKind.ABORTED):
-                    return "alive", f"association answered: {answer.detail}"
                 if kind is AnswerKind.CLOSED:
-                    return "closed", f"closed before answering the A-ASSOCIATE-RQ ({answer.detail})"
+                    return _Attempt(
+                        "closed", f"closed before answering the A-ASSOCIATE-RQ ({answer.detail})"
+                    )
+                if kind in _REFUSALS:
+                    return _Attempt("refusing", what, f"{step.label} {kind.value}")
                 if kind is not AnswerKind.ACCEPTED:
-                    return "silent", f"A-ASSOCIATE-RQ answered {kind.value} ({answer.detail})"
+                    return _Attempt("silent", what)
             elif step.expect is Expect.RESPONSE and kind is not AnswerKind.RESPONSE:
-                return "silent", f"C-ECHO-RQ answered {kind.value} ({answer.detail})"
-        return "alive", "association and C-ECHO answered"
+                if kind in _REFUSALS:
+                    return _Attempt("refusing", what, f"{step.label} {kind.value}")
+                return _Attempt("silent", what)
+        return _Attempt("alive", "association and C-ECHO answered")
     finally:
         connection.close()
 
@@ -366,18 +404,25 @@ def check_liveness(
     """Whether the SCP still answers an association and a C-ECHO, in up to ``attempts`` tries.
 
     ``down`` when the last attempt was refused or closed before any answer, ``unresponsive``
-    when it was accepted but not answered in time; a short, growing pause separates attempts.
+    when it was accepted but not answered in time, ``refusing`` when the association or the
+    C-ECHO was answered with an A-ABORT, an A-ASSOCIATE-RJ or a closed connection (an A-ABORT
+    is not tried again: the SCP has said no); a short, growing pause separates attempts.
     """
     steps = probe_steps(target)
-    status, detail = "silent", "no attempt"
+    last, attempt = _Attempt("silent", "no attempt"), 0
     for attempt in range(1, attempts + 1):
-        status, detail = _probe_once(endpoint, target, steps, timeout)
-        if status == "alive":
-            return Liveness(Health.ALIVE, detail, attempt)
+        last = _probe_once(endpoint, target, steps, timeout)
+        if last.final:
+            break
         if attempt < attempts:
             time.sleep(_RETRY_PAUSE * attempt)
-    health = Health.DOWN if status in ("refused", "closed") else Health.UNRESPONSIVE
-    return Liveness(health, detail, attempts)
+    health = {
+        "alive": Health.ALIVE,
+        "refused": Health.DOWN,
+        "closed": Health.DOWN,
+        "refusing": Health.REFUSING,
+    }.get(last.status, Health.UNRESPONSIVE)
+    return Liveness(health, last.detail, attempt, last.refusal)
 
 
 def negotiate(
@@ -474,6 +519,9 @@ class FuzzResult:
     endpoint: ScpAddress
     reproducers: list[Path] = field(default_factory=list)
     summary: Path | None = None
+    baseline: Liveness | None = None
+    """The liveness check before the first example: a server refusing it from the start is
+    configured not to serve (a ``refuses-valid`` finding says the same), not broken by us."""
 
 
 def _server_json(target: Target) -> dict[str, Any]:
@@ -521,6 +569,11 @@ def summary_json(result: FuzzResult, timeout: float) -> dict[str, Any]:
         "rounds": report.rounds,
         "elapsed": round(report.elapsed, 3),
         "halted": report.halted,
+        "interrupted": report.interrupted,
+        "baseline_liveness": None
+        if result.baseline is None
+        else {"health": result.baseline.health.value, "detail": result.baseline.detail},
+        "found_while_shrinking": report.found_while_shrinking,
         "outcomes": dict(report.outcomes),
         "answers": dict(report.answers),
         "findings": [
@@ -580,7 +633,8 @@ def fuzz(
     )
     strategy = cases(target, kinds)
     runner = LiveRunner(endpoint, target, timeout=timeout, restart=restart)
-    result = FuzzResult(Report(config), target, endpoint)
+    baseline = check_liveness(endpoint, target, timeout=timeout, attempts=1)
+    result = FuzzResult(Report(config), target, endpoint, baseline=baseline)
     if on_start is not None:
         on_start(result)
     context = {
