@@ -102,6 +102,14 @@ def register(subparsers: SubParsers) -> None:
         help="longest wait for each answer, connection and liveness check (default 3)",
     )
     parser.add_argument(
+        "--settle",
+        type=_seconds,
+        default=0.25,
+        metavar="SECONDS",
+        help="wait for an answer to invalid input or to a step that expects none; silence "
+        "after it is silence (default 0.25, at most --timeout)",
+    )
+    parser.add_argument(
         "--max-shrinks",
         type=_count,
         default=25,
@@ -227,6 +235,7 @@ def run(args: argparse.Namespace) -> int:
             max_examples=args.max_examples,
             seed=args.seed,
             timeout=args.timeout,
+            settle=args.settle,
             max_shrinks=args.max_shrinks,
             out=Path(args.out),
             allow_remote=args.allow_remote,

@@ -60,6 +60,8 @@ from dimse_codec.scpfuzz.engine import CampaignSettings, Report, run_campaign
 from dimse_codec.scpfuzz.findings import (
     Answer,
     AnswerKind,
+    CaseVerdict,
+    Classification,
     Finding,
     Health,
     Liveness,
@@ -72,11 +74,14 @@ from dimse_codec.scpfuzz.findings import (
 from dimse_codec.scpfuzz.oracle import describe_events, judge
 
 __all__ = [
+    "DEFAULT_SETTLE",
+    "FULL_CHECK_EVERY",
     "FuzzResult",
     "LiveRunner",
     "NotLoopback",
     "ScpAddress",
     "ServerUnavailable",
+    "accepts_connections",
     "check_liveness",
     "fuzz",
     "negotiate",
@@ -84,8 +89,21 @@ __all__ = [
     "run_case",
 ]
 
+_ALIVE = Liveness(Health.ALIVE)
+"""What the verdict on the answers alone is computed with, before the liveness check."""
 READ_SIZE = 1 << 16
 """Bytes asked of the socket per read."""
+DEFAULT_SETTLE = 0.25
+"""Seconds to wait for an answer to invalid input, or to a step that expects none: on loopback
+an SCP answers what it has in a millisecond or two, and silence there is no hang (see
+:class:`LiveRunner`)."""
+FULL_CHECK_EVERY = 10
+"""Every this many examples the full liveness check runs even after an unremarkable one."""
+_SUSPICIOUS = frozenset(
+    {AnswerKind.CLOSED, AnswerKind.SILENCE, AnswerKind.OTHER, AnswerKind.REFUSED}
+)
+"""Answers after which the full liveness check runs, whatever the verdict: a closed or reset
+connection, silence or bytes that make no PDU may be a server dying or stuck."""
 _RETRY_PAUSE = 0.1
 """Seconds before the second liveness attempt (twice that before the third): a bounded poll."""
 _UNKNOWN_PDU = DiagnosticCode.UNKNOWN_PDU_TYPE
@@ -307,10 +325,12 @@ def run_case(
     *,
     timeout: float,
     target: Target,
+    waits: Sequence[float] | None = None,
 ) -> tuple[StepRecord, ...]:
     """Send ``case`` on a new connection, step by step, and record each answer.
 
-    After each step the next decisive answer is awaited for at most ``timeout`` seconds. The
+    After each step the next decisive answer is awaited for at most ``timeout`` seconds (or
+    that step's entry of ``waits``), and no longer than it takes to come. The
     next step is sent only if this one was valid (``valid``, from the oracle) and was answered
     so that the association goes on (accepted, or a response); then the connection is closed.
     A refused connection gives one record with a ``refused`` answer and nothing sent.
@@ -323,8 +343,9 @@ def run_case(
         label = case.steps[0].label if case.steps else "connect"
         return (StepRecord(label, b"", b"", refused, time.monotonic() - started),)
     records = []
+    waits = [timeout] * len(case.steps) if waits is None else waits
     try:
-        for step, ok in zip(case.steps, valid, strict=True):
+        for step, ok, wait in zip(case.steps, valid, waits, strict=True):
             began = time.monotonic()
             failed = connection.send(step.data, timeout)
             if failed is not None:
@@ -332,7 +353,7 @@ def run_case(
                     StepRecord(step.label, step.data, b"", failed, time.monotonic() - began)
                 )
                 break
-            answer, received, view = connection.answer(timeout)
+            answer, received, view = connection.answer(wait)
             records.append(
                 StepRecord(step.label, step.data, received, answer, time.monotonic() - began, view)
             )
@@ -425,6 +446,21 @@ def check_liveness(
     return Liveness(health, last.detail, attempt, last.refusal)
 
 
+def accepts_connections(endpoint: ScpAddress, *, timeout: float) -> bool:
+    """Whether a TCP connection to the SCP is accepted (the light liveness check).
+
+    It shows the server process still listens, not that it answers: an SCP that died refuses
+    it, one that hangs may not (the kernel accepts for it). :class:`LiveRunner` runs it after
+    an unremarkable example instead of the full :func:`check_liveness`.
+    """
+    try:
+        connection = _Connection.open(endpoint, timeout, None, DEFAULT_MAX_PDU_LENGTH)
+    except OSError:
+        return False
+    connection.close()
+    return True
+
+
 def negotiate(
     endpoint: ScpAddress,
     calling_ae_title: str,
@@ -473,6 +509,20 @@ class LiveRunner:
     ``restart``, when given, is called when the SCP is found down or unresponsive and returns
     the endpoint of a fresh one, so a crash can be shrunk like any other finding (tests use
     it; the command line has no way to restart a server and stops at a crash instead).
+
+    Each answer is awaited until it comes: for at most ``timeout`` after a valid step that
+    expects one (silence there is a hang), for at most ``settle`` (default
+    :data:`DEFAULT_SETTLE`, never more than ``timeout``) after an invalid step or one that
+    expects nothing, where silence is the answer a conforming SCP may give, or the finding
+    (``not-as-prescribed``) that an A-ABORT did not come.
+
+    The full liveness check (:func:`check_liveness`: a new association, a C-ECHO, a release)
+    runs after every example that is not ``normal``, after any answer in ``_SUSPICIOUS``
+    (closed, silence, no PDU) and after every ``full_check_every``-th example. After the
+    others (valid input answered and released, invalid input aborted or refused as it should
+    be) the SCP has just answered everything it was sent, and the light check
+    (:func:`accepts_connections`) shows it did not die since; when it fails, the full check
+    runs. ``full_check_every=1`` runs the full check after every example.
     """
 
     def __init__(
@@ -482,10 +532,18 @@ class LiveRunner:
         *,
         timeout: float,
         restart: Callable[[], ScpAddress] | None = None,
+        settle: float | None = None,
+        full_check_every: int = FULL_CHECK_EVERY,
     ) -> None:
+        if full_check_every < 1:
+            raise ValueError("full_check_every must be at least 1")
         self.endpoint = endpoint
         self.target = target
         self.timeout = timeout
+        self.full_check_every = full_check_every
+        self.checks: collections.Counter[str] = collections.Counter()
+        """How many liveness checks of each kind ran: ``full`` and ``connect``."""
+        self.settle = min(timeout, DEFAULT_SETTLE if settle is None else settle)
         self.restart = restart
         self.restarts = 0
 
@@ -493,21 +551,38 @@ class LiveRunner:
         """Run ``case`` and return what happened and what it means."""
         judgement = judge(case, self.target)
         valid = [step.valid for step in judgement.steps]
-        records = run_case(self.endpoint, case, valid, timeout=self.timeout, target=self.target)
-        liveness = check_liveness(self.endpoint, self.target, timeout=self.timeout)
-        if (
-            records
-            and records[0].answer.kind is AnswerKind.REFUSED
-            and liveness.health is Health.ALIVE
-        ):
-            pass  # refused, then alive again: classify() says so
-        verdict = classify(outcomes(case, judgement, records), liveness)
+        waits = [
+            self.timeout
+            if v.valid and (v.expect or step.expect) is not Expect.NOTHING
+            else self.settle
+            for step, v in zip(case.steps, judgement.steps, strict=True)
+        ]
+        records = run_case(
+            self.endpoint, case, valid, timeout=self.timeout, target=self.target, waits=waits
+        )
+        steps = outcomes(case, judgement, records)
+        liveness = self._liveness(classify(steps, _ALIVE), records)
+        verdict = classify(steps, liveness)
         restarted = False
         if liveness.health is not Health.ALIVE and self.restart is not None:
             self.endpoint = self.restart()
             self.restarts += 1
             restarted = True
         return Observation(case, judgement, records, liveness, verdict, restarted)
+
+    def _liveness(self, verdict: CaseVerdict, records: Sequence[StepRecord]) -> Liveness:
+        """The light check after an unremarkable example, else (or if it fails) the full one."""
+        number = sum(self.checks.values()) + 1
+        unremarkable = (
+            verdict.classification is Classification.NORMAL
+            and not any(record.answer.kind in _SUSPICIOUS for record in records)
+            and number % self.full_check_every != 0
+        )
+        if unremarkable and accepts_connections(self.endpoint, timeout=self.timeout):
+            self.checks["connect"] += 1
+            return Liveness(Health.ALIVE, "accepts connections (the light check)")
+        self.checks["full"] += 1
+        return check_liveness(self.endpoint, self.target, timeout=self.timeout)
 
 
 @dataclass
@@ -522,6 +597,8 @@ class FuzzResult:
     baseline: Liveness | None = None
     """The liveness check before the first example: a server refusing it from the start is
     configured not to serve (a ``refuses-valid`` finding says the same), not broken by us."""
+    liveness_checks: dict[str, int] = field(default_factory=dict)
+    """How many liveness checks of each kind ran (``full``, ``connect``; see LiveRunner)."""
 
 
 def _server_json(target: Target) -> dict[str, Any]:
@@ -552,7 +629,9 @@ def _versions() -> dict[str, str]:
     }
 
 
-def summary_json(result: FuzzResult, timeout: float) -> dict[str, Any]:
+def summary_json(
+    result: FuzzResult, timeout: float, settle: float = DEFAULT_SETTLE
+) -> dict[str, Any]:
     """The campaign as JSON: settings, counts per outcome and answer, the findings."""
     report = result.report
     return {
@@ -563,6 +642,7 @@ def summary_json(result: FuzzResult, timeout: float) -> dict[str, Any]:
         "max_examples": report.settings.max_examples,
         "max_shrinks": report.settings.max_shrinks,
         "timeout": timeout,
+        "settle": settle,
         "examples": report.examples,
         "completed": report.completed,
         "shrink_calls": report.shrink_calls,
@@ -574,6 +654,7 @@ def summary_json(result: FuzzResult, timeout: float) -> dict[str, Any]:
         if result.baseline is None
         else {"health": result.baseline.health.value, "detail": result.baseline.detail},
         "found_while_shrinking": report.found_while_shrinking,
+        "liveness_checks": dict(result.liveness_checks),
         "outcomes": dict(report.outcomes),
         "answers": dict(report.answers),
         "findings": [
@@ -606,6 +687,8 @@ def fuzz(
     max_examples: int = 100,
     seed: int | None = None,
     timeout: float = 3.0,
+    settle: float = DEFAULT_SETTLE,
+    full_check_every: int = FULL_CHECK_EVERY,
     max_shrinks: int = 25,
     out: Path | None = None,
     allow_remote: bool = False,
@@ -617,13 +700,17 @@ def fuzz(
 ) -> FuzzResult:
     """Fuzz the SCP at ``host:port``: negotiate, run the campaign, write the reproducers.
 
-    ``seed`` defaults to a random one (reported, so a run can be repeated); ``out`` receives
+    ``timeout`` bounds every wait, ``settle`` the wait for an answer to invalid input, and
+    ``full_check_every`` how often the full liveness check runs after unremarkable examples
+    (see :class:`LiveRunner`). ``seed`` defaults to a random one (reported, so a run can be
+    repeated); ``out`` receives
     one folder per finding (:func:`~dimse_codec.scpfuzz.findings.write_reproducer`) and
     ``summary.json``. Raises :class:`NotLoopback` for a remote host without ``allow_remote``
     and :class:`ServerUnavailable` when the SCP cannot be reached or will not associate.
     """
-    if timeout <= 0:
-        raise ValueError("timeout must be positive")
+    if timeout <= 0 or settle <= 0:
+        raise ValueError("timeout and settle must be positive")
+    settle = min(settle, timeout)
     endpoint = ScpAddress(resolve(host, allow_remote=allow_remote), port)
     target = negotiate(endpoint, calling_ae_title, called_ae_title, timeout=timeout)
     config = CampaignSettings(
@@ -632,7 +719,14 @@ def fuzz(
         max_shrinks=max_shrinks,
     )
     strategy = cases(target, kinds)
-    runner = LiveRunner(endpoint, target, timeout=timeout, restart=restart)
+    runner = LiveRunner(
+        endpoint,
+        target,
+        timeout=timeout,
+        restart=restart,
+        settle=settle,
+        full_check_every=full_check_every,
+    )
     baseline = check_liveness(endpoint, target, timeout=timeout, attempts=1)
     result = FuzzResult(Report(config), target, endpoint, baseline=baseline)
     if on_start is not None:
@@ -658,9 +752,10 @@ def fuzz(
             on_finding(finding, path)
 
     result.report = run_campaign(strategy, runner, config, on_finding=found, on_example=on_example)
+    result.liveness_checks = dict(runner.checks)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         result.summary = out / "summary.json"
-        document = summary_json(result, timeout)
+        document = summary_json(result, timeout, settle)
         result.summary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     return result
