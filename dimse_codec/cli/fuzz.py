@@ -104,10 +104,10 @@ def register(subparsers: SubParsers) -> None:
     parser.add_argument(
         "--settle",
         type=_seconds,
-        default=0.25,
+        default=None,
         metavar="SECONDS",
-        help="wait for an answer to invalid input or to a step that expects none; silence "
-        "after it is silence (default 0.25, at most --timeout)",
+        help="wait this long for an answer to invalid input or to a step that expects none "
+        "(default: four times the server's slowest recent answer, 0.05 to 0.25 s)",
     )
     parser.add_argument(
         "--max-shrinks",

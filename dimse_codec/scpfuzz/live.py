@@ -94,9 +94,15 @@ _ALIVE = Liveness(Health.ALIVE)
 READ_SIZE = 1 << 16
 """Bytes asked of the socket per read."""
 DEFAULT_SETTLE = 0.25
-"""Seconds to wait for an answer to invalid input, or to a step that expects none: on loopback
-an SCP answers what it has in a millisecond or two, and silence there is no hang (see
-:class:`LiveRunner`)."""
+"""Longest wait, in seconds, for an answer to invalid input or to a step that expects none:
+silence there is no hang, and on loopback an SCP answers what it has in a few milliseconds
+(see :class:`LiveRunner`)."""
+_SETTLE_FACTOR = 4
+"""The settle wait is this many times the slowest of the SCP's recent answers ..."""
+_SETTLE_FLOOR = 0.05
+"""... but at least this many seconds (and at most ``settle``)."""
+_RECENT = 64
+"""How many recent answer times the settle wait is measured on."""
 FULL_CHECK_EVERY = 10
 """Every this many examples the full liveness check runs even after an unremarkable one."""
 _SUSPICIOUS = frozenset(
@@ -104,6 +110,8 @@ _SUSPICIOUS = frozenset(
 )
 """Answers after which the full liveness check runs, whatever the verdict: a closed or reset
 connection, silence or bytes that make no PDU may be a server dying or stuck."""
+_UNANSWERED = frozenset({AnswerKind.SILENCE, AnswerKind.REFUSED})
+"""Answers that are no answer: they tell nothing of how fast the SCP answers."""
 _RETRY_PAUSE = 0.1
 """Seconds before the second liveness attempt (twice that before the third): a bounded poll."""
 _UNKNOWN_PDU = DiagnosticCode.UNKNOWN_PDU_TYPE
@@ -511,10 +519,12 @@ class LiveRunner:
     it; the command line has no way to restart a server and stops at a crash instead).
 
     Each answer is awaited until it comes: for at most ``timeout`` after a valid step that
-    expects one (silence there is a hang), for at most ``settle`` (default
-    :data:`DEFAULT_SETTLE`, never more than ``timeout``) after an invalid step or one that
-    expects nothing, where silence is the answer a conforming SCP may give, or the finding
-    (``not-as-prescribed``) that an A-ABORT did not come.
+    expects one (silence there is a hang); after an invalid step or one that expects nothing,
+    where silence is the answer a conforming SCP may give (or the finding, ``not-as-
+    prescribed``, that an A-ABORT did not come), for ``settle`` seconds when it is given (at
+    most ``timeout``), else for four times the slowest of the SCP's last 64 answers, at least
+    0.05 s and at most :data:`DEFAULT_SETTLE` (that, before any answer): a loaded machine or a
+    slow SCP answers later, and so is waited for longer.
 
     The full liveness check (:func:`check_liveness`: a new association, a C-ECHO, a release)
     runs after every example that is not ``normal``, after any answer in ``_SUSPICIOUS``
@@ -522,7 +532,9 @@ class LiveRunner:
     others (valid input answered and released, invalid input aborted or refused as it should
     be) the SCP has just answered everything it was sent, and the light check
     (:func:`accepts_connections`) shows it did not die since; when it fails, the full check
-    runs. ``full_check_every=1`` runs the full check after every example.
+    runs. The first example, and every one while the last full check did not find the SCP
+    alive (refusing, or restarted), gets the full check. ``full_check_every=1`` runs the full
+    check after every example.
     """
 
     def __init__(
@@ -543,23 +555,38 @@ class LiveRunner:
         self.full_check_every = full_check_every
         self.checks: collections.Counter[str] = collections.Counter()
         """How many liveness checks of each kind ran: ``full`` and ``connect``."""
-        self.settle = min(timeout, DEFAULT_SETTLE if settle is None else settle)
+        self.last_full: Liveness | None = None
+        """The last full check: the light one stands in for it only while it said alive."""
+        self.recent: collections.deque[float] = collections.deque(maxlen=_RECENT)
+        """How long the SCP's recent answers took, in seconds."""
+        self.settle = None if settle is None else min(timeout, settle)
+        """The fixed settle wait, or ``None`` to measure it on the SCP's answers."""
         self.restart = restart
         self.restarts = 0
+
+    @property
+    def settle_now(self) -> float:
+        """The wait for an answer to invalid input now (see the class documentation)."""
+        if self.settle is not None:
+            return self.settle
+        longest = min(self.timeout, DEFAULT_SETTLE)
+        if not self.recent:
+            return longest
+        return min(longest, max(_SETTLE_FLOOR, _SETTLE_FACTOR * max(self.recent)))
 
     def __call__(self, case: Case) -> Observation:
         """Run ``case`` and return what happened and what it means."""
         judgement = judge(case, self.target)
         valid = [step.valid for step in judgement.steps]
+        settle = self.settle_now
         waits = [
-            self.timeout
-            if v.valid and (v.expect or step.expect) is not Expect.NOTHING
-            else self.settle
+            self.timeout if v.valid and (v.expect or step.expect) is not Expect.NOTHING else settle
             for step, v in zip(case.steps, judgement.steps, strict=True)
         ]
         records = run_case(
             self.endpoint, case, valid, timeout=self.timeout, target=self.target, waits=waits
         )
+        self.recent.extend(r.seconds for r in records if r.answer.kind not in _UNANSWERED)
         steps = outcomes(case, judgement, records)
         liveness = self._liveness(classify(steps, _ALIVE), records)
         verdict = classify(steps, liveness)
@@ -574,7 +601,9 @@ class LiveRunner:
         """The light check after an unremarkable example, else (or if it fails) the full one."""
         number = sum(self.checks.values()) + 1
         unremarkable = (
-            verdict.classification is Classification.NORMAL
+            self.last_full is not None
+            and self.last_full.health is Health.ALIVE
+            and verdict.classification is Classification.NORMAL
             and not any(record.answer.kind in _SUSPICIOUS for record in records)
             and number % self.full_check_every != 0
         )
@@ -582,7 +611,8 @@ class LiveRunner:
             self.checks["connect"] += 1
             return Liveness(Health.ALIVE, "accepts connections (the light check)")
         self.checks["full"] += 1
-        return check_liveness(self.endpoint, self.target, timeout=self.timeout)
+        self.last_full = check_liveness(self.endpoint, self.target, timeout=self.timeout)
+        return self.last_full
 
 
 @dataclass
@@ -629,9 +659,7 @@ def _versions() -> dict[str, str]:
     }
 
 
-def summary_json(
-    result: FuzzResult, timeout: float, settle: float = DEFAULT_SETTLE
-) -> dict[str, Any]:
+def summary_json(result: FuzzResult, timeout: float, settle: float | None = None) -> dict[str, Any]:
     """The campaign as JSON: settings, counts per outcome and answer, the findings."""
     report = result.report
     return {
@@ -687,7 +715,7 @@ def fuzz(
     max_examples: int = 100,
     seed: int | None = None,
     timeout: float = 3.0,
-    settle: float = DEFAULT_SETTLE,
+    settle: float | None = None,
     full_check_every: int = FULL_CHECK_EVERY,
     max_shrinks: int = 25,
     out: Path | None = None,
@@ -700,7 +728,8 @@ def fuzz(
 ) -> FuzzResult:
     """Fuzz the SCP at ``host:port``: negotiate, run the campaign, write the reproducers.
 
-    ``timeout`` bounds every wait, ``settle`` the wait for an answer to invalid input, and
+    ``timeout`` bounds every wait, ``settle`` fixes the wait for an answer to invalid input
+    (``None``: measured on the SCP's answers), and
     ``full_check_every`` how often the full liveness check runs after unremarkable examples
     (see :class:`LiveRunner`). ``seed`` defaults to a random one (reported, so a run can be
     repeated); ``out`` receives
@@ -708,9 +737,8 @@ def fuzz(
     ``summary.json``. Raises :class:`NotLoopback` for a remote host without ``allow_remote``
     and :class:`ServerUnavailable` when the SCP cannot be reached or will not associate.
     """
-    if timeout <= 0 or settle <= 0:
+    if timeout <= 0 or (settle is not None and settle <= 0):
         raise ValueError("timeout and settle must be positive")
-    settle = min(settle, timeout)
     endpoint = ScpAddress(resolve(host, allow_remote=allow_remote), port)
     target = negotiate(endpoint, calling_ae_title, called_ae_title, timeout=timeout)
     config = CampaignSettings(
