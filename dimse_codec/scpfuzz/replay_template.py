@@ -166,7 +166,7 @@ def probe(host: str, port: int, timeout: float) -> str:
 
 
 def health(host: str, port: int, timeout: float) -> str:
-    """The server after the replay, in up to three attempts (an A-ABORT is final)."""
+    """The server after the replay, in up to three attempts (alive or refusing is final)."""
     state = "unresponsive"
     for attempt in range(3):
         state = probe(host, port, timeout)
