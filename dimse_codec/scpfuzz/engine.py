@@ -23,9 +23,11 @@ returned, so the caller writes what was found.
 from __future__ import annotations
 
 import contextlib
+import signal
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
@@ -115,6 +117,9 @@ class _Campaign:
         self.known: set[str] = set()
         self.pending: dict[str, tuple[Observation, int, int]] = {}
         self.error: BaseException | None = None
+        self.sigint = False
+        """Ctrl-C came while Hypothesis ran its own code: acted on at the next safe point."""
+        self.in_body = False
         self._reset_round(0)
 
     def _reset_round(self, round_seed: int) -> None:
@@ -152,9 +157,22 @@ class _Campaign:
         ``_Found`` is raised from this one line only: Hypothesis tells failures apart by where
         they are raised, and must see the same one while shrinking as when it was found.
         """
-        failed = self._generated(case) if self.target is None else self._shrinking(case)
+        if self.sigint:
+            raise _Halt
+        self.in_body = True
+        try:
+            failed = self._generated(case) if self.target is None else self._shrinking(case)
+        finally:
+            self.in_body = False
         if failed:
             raise _Found(self.target)
+
+    def on_sigint(self, signum: int, frame: object) -> None:
+        """Ctrl-C: at once inside the test body (Hypothesis lets it through), else deferred
+        (raised inside Hypothesis's own code it can surface as another exception)."""
+        self.sigint = True
+        if self.in_body:
+            raise KeyboardInterrupt
 
     def _generated(self, case: Case) -> bool:
         if self.report.examples >= self.config.max_examples:
@@ -307,6 +325,31 @@ def run_campaign(
     campaign = _Campaign(execute, config, on_finding, on_example)
     report = campaign.report
     started = time.monotonic()
+    with _deferred_sigint(campaign):
+        _rounds(strategy, campaign)
+    campaign.finish()
+    report.elapsed = time.monotonic() - started
+    return report
+
+
+@contextlib.contextmanager
+def _deferred_sigint(campaign: _Campaign) -> Iterator[None]:
+    """Route Ctrl-C through :meth:`_Campaign.on_sigint` while the campaign runs, where Python's
+    default handler is in place (the main thread; not when SIGINT is ignored)."""
+    main = threading.current_thread() is threading.main_thread()
+    if not main or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    signal.signal(signal.SIGINT, campaign.on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _rounds(strategy: st.SearchStrategy[Case], campaign: _Campaign) -> None:
+    """The rounds of a campaign, until every example ran, the server is gone, or Ctrl-C."""
+    config, report = campaign.config, campaign.report
     try:
         for number in range(config.max_examples):  # each round generates at least one example
             remaining = config.max_examples - report.examples
@@ -321,6 +364,8 @@ def run_campaign(
                     _round(strategy, campaign, remaining, round_seed)()
             except KeyboardInterrupt:  # the finding being shrunk is kept below
                 campaign.interrupt()
+            if campaign.sigint and not report.interrupted:
+                campaign.interrupt()
             if campaign.error is not None:
                 raise campaign.error
             campaign.finish_round()
@@ -328,6 +373,5 @@ def run_campaign(
                 break  # Hypothesis found nothing new to generate
     except KeyboardInterrupt:  # between rounds, or while a finding was handed over
         campaign.interrupt()
-    campaign.finish()
-    report.elapsed = time.monotonic() - started
-    return report
+    if campaign.sigint and not report.interrupted:  # deferred, and no test body came after it
+        campaign.interrupt()
