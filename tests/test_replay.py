@@ -172,7 +172,9 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_replay_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "replay", "--help")
     assert code == 0 and "--to HOST PORT" in out and "--listen PORT" in out
-    assert "examples:\n" in out and "\n  dimse-codec replay visit.pcap --to 127.0.0.1 11112\n" in out
+    assert (
+        "examples:\n" in out and "\n  dimse-codec replay visit.pcap --to 127.0.0.1 11112\n" in out
+    )
     assert "--association N" in out  # decode's filters
 
 

@@ -4,8 +4,9 @@ A thin layer over :func:`dimse_codec.scpfuzz.fuzz`: it checks the arguments, pri
 accepted, one line per finding as it is found (with the folder its reproducer went to) and a
 summary of every outcome at the end. Loopback only unless ``--allow-remote``. Exit status: 0
 no finding, 1 findings, 2 usage error, a refused host, an SCP that cannot be reached or
-will not associate, or no Hypothesis installed (the ``strategies`` extra); 130 after Ctrl-C
-(the codes of every subcommand: ``docs/cli.md``, "Exit codes").
+will not associate, or no Hypothesis installed (the ``strategies`` extra); 130 after Ctrl-C,
+once the findings so far, ``summary.json`` and the summary are written (the codes of every
+subcommand: ``docs/cli.md``, "Exit codes").
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from dimse_codec.cli._types import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from dimse_codec.cli._types import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from dimse_codec.cli.examples import with_examples
 from dimse_codec.errors import DimseCodecError
 
@@ -116,6 +117,14 @@ def register(subparsers: SubParsers) -> None:
         help="longest wait for each answer, connection and liveness check (default 3)",
     )
     parser.add_argument(
+        "--settle",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="wait this long for an answer to invalid input or to a step that expects none "
+        "(default: four times the server's slowest recent answer, 0.05 to 0.25 s)",
+    )
+    parser.add_argument(
         "--max-shrinks",
         type=_count,
         default=25,
@@ -165,6 +174,10 @@ class _Printer:
                 f"  accepted context {cid}: {ctx.abstract_syntax} in {ctx.transfer_syntax}",
                 file=self.out,
             )
+        if result.baseline is not None:
+            baseline = result.baseline
+            print(f"liveness check before fuzzing: {baseline.health.value} ({baseline.detail})",
+                  file=self.out)  # fmt: skip
         settings = result.report.settings
         print(
             f"seed {settings.seed}, {settings.max_examples} examples, "
@@ -201,7 +214,12 @@ def _summary(result: FuzzResult, out: TextIO) -> None:
     )
     if report.halted:
         print(f"stopped early: {report.halted}", file=out)
-    print("outcomes:", file=out)
+    extra = report.found_while_shrinking
+    if extra:
+        print(f"outcomes ({report.examples} examples, and {extra} finding(s) first seen while "
+              "shrinking another):", file=out)  # fmt: skip
+    else:
+        print("outcomes:", file=out)
     for classification in Classification:
         print(
             f"  {classification.value:17s} {report.outcomes.get(classification.value, 0):5d}"
@@ -275,6 +293,7 @@ def run(args: argparse.Namespace) -> int:
             max_examples=args.max_examples,
             seed=args.seed,
             timeout=args.timeout,
+            settle=args.settle,
             max_shrinks=args.max_shrinks,
             out=Path(args.out),
             allow_remote=args.allow_remote,
@@ -295,4 +314,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"dimse-codec fuzz: error: cannot write to {args.out}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     _summary(result, sys.stdout)
+    if result.report.interrupted:
+        return EXIT_INTERRUPTED
     return EXIT_FAILED if result.report.findings else EXIT_OK

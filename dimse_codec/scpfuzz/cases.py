@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 from pydicom.dataset import Dataset
@@ -57,6 +58,7 @@ from dimse_codec.pdu import (
     encode_pdu,
 )
 from dimse_codec.strategies import (
+    MalformedPDU,
     aborts,
     associate_acs,
     associate_rjs,
@@ -111,6 +113,24 @@ _UNPROPOSED_CONTEXT = 255
 """A context ID our proposal never uses (it proposes at most 1-9)."""
 _MAX_OVERSIZE = 1 << 20
 """Largest peer maximum the ``oversized`` kind goes over: it sends one PDU that much larger."""
+
+_T = TypeVar("_T")
+
+
+@functools.cache
+def _built(factory: Callable[..., st.SearchStrategy[Any]], *items: tuple[str, Any]) -> Any:
+    return factory(**dict(items))
+
+
+def _once(factory: Callable[..., st.SearchStrategy[_T]], **kwargs: Any) -> st.SearchStrategy[_T]:
+    """``factory(**kwargs)``, built once per arguments and kept.
+
+    Building a strategy costs far more than drawing from it (Hypothesis reads the source of
+    every ``@composite`` it wraps: the malformed command sets alone are 35 of them), and the
+    cases draw from the same few strategies in every example.
+    """
+    strategy: st.SearchStrategy[_T] = _built(factory, *sorted(kwargs.items()))
+    return strategy
 
 
 class Expect(str, enum.Enum):
@@ -284,7 +304,7 @@ def _parts(request: DIMSEPrimitive) -> tuple[bytes, bytes | None]:
 
 def _send_limit(draw: st.DrawFn, target: Target) -> int:
     """A maximum length to cut a valid message for: anything up to what the SCP announced."""
-    limit = draw(max_pdu_lengths(allow_unlimited=False))
+    limit = draw(_once(max_pdu_lengths, allow_unlimited=False))
     peer = target.peer_max_pdu_length
     return min(limit, peer) if peer else limit
 
@@ -313,7 +333,7 @@ def _store_dataset(draw: st.DrawFn, target: Target, context_id: int) -> Dataset:
     storage SCP files instances by.
     """
     context = target.accepted[context_id]
-    ds = draw(datasets(transfer_syntax=context.transfer_syntax, max_elements=3))
+    ds = draw(_once(datasets, transfer_syntax=context.transfer_syntax, max_elements=3))
     ds.SOPClassUID = context.abstract_syntax
     ds.SOPInstanceUID = draw(uids())
     ds.PatientID = "DIMSEFUZZ"
@@ -423,7 +443,7 @@ def _associate_release(target: Target) -> st.SearchStrategy[Case]:
 
 @st.composite
 def _abort(draw: st.DrawFn, target: Target) -> Case:
-    abort = draw(aborts())
+    abort = draw(_once(aborts))
     return Case(
         "abort",
         True,
@@ -618,6 +638,7 @@ def _wrong_context(draw: st.DrawFn, target: Target) -> Case:
     )
 
 
+@functools.cache
 def _unexpected_before() -> st.SearchStrategy[tuple[PDU | None, str, Expect]]:
     """PDUs a requestor must not send before its A-ASSOCIATE-RQ, with the answer accepting it."""
     return st.one_of(
@@ -629,6 +650,7 @@ def _unexpected_before() -> st.SearchStrategy[tuple[PDU | None, str, Expect]]:
     )
 
 
+@functools.cache
 def _unexpected_during() -> st.SearchStrategy[tuple[PDU, str, Expect]]:
     """PDUs a requestor must not send once associated, with the answer accepting it."""
     return st.one_of(
@@ -691,11 +713,17 @@ def pdu_label(data: bytes) -> str:
 __getattr__ = deprecated_aliases(__name__, {"pdu_name": ("pdu_label", pdu_label)})
 
 
+@functools.cache
+def _sendable_malformed_pdus() -> st.SearchStrategy[MalformedPDU]:
+    """The malformed PDUs that send at least one byte, built once."""
+    return malformed_pdu_bytes().filter(lambda m: len(m.data) > 0)
+
+
 @st.composite
 def _malformed_pdu(draw: st.DrawFn, target: Target) -> Case:
     """A PDU from :func:`~dimse_codec.strategies.malformed_pdu_bytes`, where its type belongs."""
     # an empty "PDU" sends nothing, so the peer cannot see its flaw: it is not a case
-    broken = draw(malformed_pdu_bytes().filter(lambda m: len(m.data) > 0))
+    broken = draw(_sendable_malformed_pdus())
     name = pdu_label(broken.data)
     kind = broken.data[0] if broken.data else None
     expect = _EXPECT_BY_PDU_TYPE.get(kind or 0, Expect.NOTHING)
@@ -721,7 +749,7 @@ def _malformed_pdu(draw: st.DrawFn, target: Target) -> Case:
 @st.composite
 def _malformed_command(draw: st.DrawFn, target: Target) -> Case:
     """A command set from :func:`~dimse_codec.strategies.malformed_command_sets` as a message."""
-    broken = draw(malformed_command_sets())
+    broken = draw(_once(malformed_command_sets))
     echo = target.verification_context
     if broken.message.startswith("C-ECHO") and echo is not None:
         context_id = echo
@@ -732,7 +760,7 @@ def _malformed_command(draw: st.DrawFn, target: Target) -> Case:
     transfer_syntax = target.accepted[context_id].transfer_syntax
     dataset = None
     if _announces_dataset(broken.data):
-        ds = draw(datasets(transfer_syntax=transfer_syntax, max_elements=2))
+        ds = draw(_once(datasets, transfer_syntax=transfer_syntax, max_elements=2))
         ds.PatientID = "DIMSEFUZZ"
         dataset = encode_dataset(ds, transfer_syntax)
     size = fragment_size(target.peer_max_pdu_length or DEFAULT_MAX_PDU_LENGTH)
@@ -771,7 +799,7 @@ def _malformed_dataset(draw: st.DrawFn, target: Target) -> Case:
     """A C-STORE-RQ carrying a data set from :func:`~dimse_codec.strategies.malformed_datasets`."""
     context_id = draw(st.sampled_from(target.storage_contexts))
     context = target.accepted[context_id]
-    broken = draw(malformed_datasets(transfer_syntax=context.transfer_syntax))
+    broken = draw(_once(malformed_datasets, transfer_syntax=context.transfer_syntax))
     instance = draw(uids())
     request = C_STORE(
         MessageID=_message_id(draw),
@@ -836,7 +864,7 @@ def _remap_contexts(data: bytes, target: Target) -> bytes:
 @st.composite
 def _malformed_stream(draw: st.DrawFn, target: Target) -> Case:
     """P-DATA from :func:`~dimse_codec.strategies.malformed_streams`, on the accepted contexts."""
-    broken = draw(malformed_streams())
+    broken = draw(_once(malformed_streams))
     data = _remap_contexts(broken.data, target)
     return Case(
         "malformed-stream",

@@ -12,16 +12,22 @@ and every one that shows the *same* finding (classification, kind and flaw) rais
 the last of them is the smallest. Shrinking is capped at ``max_shrinks`` runs per finding. The
 next round (seed + 1) generates the examples still owed, and findings already known no longer
 fail, so a campaign runs exactly ``max_examples`` generated examples unless the server goes
-down for good. Findings seen while shrinking another one are kept (unshrunk) if no later round
-finds them again.
+down for good, or is interrupted. Findings seen while shrinking another one are kept (unshrunk)
+if no later round finds them again, and counted once in their class then.
+
+Ctrl-C (``KeyboardInterrupt``), while generating or shrinking, ends the campaign as a halt does:
+the finding being shrunk is kept at its smallest so far, the report says ``interrupted`` and is
+returned, so the caller writes what was found.
 """
 
 from __future__ import annotations
 
 import contextlib
+import signal
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
@@ -57,8 +63,10 @@ class CampaignSettings:
 class Report:
     """What a campaign did: examples, outcomes, findings, and why it stopped early (if it did).
 
-    ``outcomes`` and ``answers`` count the generated examples only (so each adds up to
-    ``examples``); shrink runs are counted in ``shrink_calls``.
+    ``outcomes`` and ``answers`` count the generated examples, plus, once each, the findings
+    first seen while shrinking another one (``found_while_shrinking``), so every finding is
+    counted in its class and each counter adds up to ``examples + found_while_shrinking``;
+    shrink runs are counted in ``shrink_calls``. ``interrupted`` says Ctrl-C ended it.
     """
 
     settings: CampaignSettings
@@ -70,6 +78,8 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     halted: str | None = None
     elapsed: float = 0.0
+    found_while_shrinking: int = 0
+    interrupted: bool = False
 
     @property
     def completed(self) -> bool:
@@ -107,6 +117,9 @@ class _Campaign:
         self.known: set[str] = set()
         self.pending: dict[str, tuple[Observation, int, int]] = {}
         self.error: BaseException | None = None
+        self.sigint = False
+        """Ctrl-C came while Hypothesis ran its own code: acted on at the next safe point."""
+        self.in_body = False
         self._reset_round(0)
 
     def _reset_round(self, round_seed: int) -> None:
@@ -118,6 +131,12 @@ class _Campaign:
         self.replays = 0
         self.round_shrinks = 0
         self.halt_note = ""
+
+    def _count(self, observation: Observation) -> None:
+        """Count an example's classification and the answer it was decided by."""
+        self.report.outcomes[observation.classification.value] += 1
+        answer = observation.decisive_answer
+        self.report.answers[answer.kind.value if answer else "none"] += 1
 
     # -- one test call ----------------------------------------------------------------------
 
@@ -138,19 +157,30 @@ class _Campaign:
         ``_Found`` is raised from this one line only: Hypothesis tells failures apart by where
         they are raised, and must see the same one while shrinking as when it was found.
         """
-        failed = self._generated(case) if self.target is None else self._shrinking(case)
+        if self.sigint:
+            raise _Halt
+        self.in_body = True
+        try:
+            failed = self._generated(case) if self.target is None else self._shrinking(case)
+        finally:
+            self.in_body = False
         if failed:
             raise _Found(self.target)
+
+    def on_sigint(self, signum: int, frame: object) -> None:
+        """Ctrl-C: at once inside the test body (Hypothesis lets it through), else deferred
+        (raised inside Hypothesis's own code it can surface as another exception)."""
+        self.sigint = True
+        if self.in_body:
+            raise KeyboardInterrupt
 
     def _generated(self, case: Case) -> bool:
         if self.report.examples >= self.config.max_examples:
             return False  # never reached: each round asks Hypothesis for what is still owed
-        self.report.examples += 1
-        index = self.report.examples
-        observation = self._run(case)
-        self.report.outcomes[observation.classification.value] += 1
-        answer = observation.decisive_answer
-        self.report.answers[answer.kind.value if answer else "none"] += 1
+        index = self.report.examples + 1
+        observation = self._run(case)  # counted once run: Ctrl-C may end it half way
+        self.report.examples = index
+        self._count(observation)
         if self.on_example is not None:
             self.on_example(index, observation)
         signature = observation.signature
@@ -199,6 +229,13 @@ class _Campaign:
 
     # -- rounds ---------------------------------------------------------------------------------
 
+    def interrupt(self) -> None:
+        """Ctrl-C: say so, and keep the finding being shrunk at its smallest so far."""
+        self.report.interrupted = True
+        self.report.halted = f"interrupted (Ctrl-C) after {self.report.examples} example(s)"
+        if self.target is not None and not self.halt_note:
+            self.halt_note = f"shrinking interrupted (Ctrl-C) after {self.round_shrinks} runs"
+
     def finish_round(self) -> None:
         """Record the round's finding (if any) at its smallest."""
         if self.target is None or self.first is None or self.best is None:
@@ -234,6 +271,8 @@ class _Campaign:
             if signature in self.known:
                 continue
             self.replays, self.round_shrinks = 0, 0
+            self._count(observation)
+            self.report.found_while_shrinking += 1
             self._add(
                 observation,
                 observation,
@@ -279,27 +318,60 @@ def run_campaign(
 
     ``on_finding`` is called with each finding as soon as it is final (shrunk), and
     ``on_example`` with each generated example's number and observation (for progress). The
-    campaign stops early only when the server is down for good (``Report.halted`` says so). An
-    exception raised by ``execute`` itself is a bug, and is re-raised.
+    campaign stops early only when the server is down for good or on Ctrl-C (``Report.halted``
+    says so; ``Report.interrupted`` for Ctrl-C, whose findings so far are kept and reported).
+    An exception raised by ``execute`` itself is a bug, and is re-raised.
     """
     campaign = _Campaign(execute, config, on_finding, on_example)
     report = campaign.report
     started = time.monotonic()
-    for number in range(config.max_examples):  # each round generates at least one example
-        remaining = config.max_examples - report.examples
-        if remaining <= 0 or report.halted is not None:
-            break
-        before = report.examples
-        round_seed = config.seed + number
-        campaign._reset_round(round_seed)
-        report.rounds += 1
-        with contextlib.suppress(_StopRound, _Halt, _Found, Flaky):
-            _round(strategy, campaign, remaining, round_seed)()
-        if campaign.error is not None:
-            raise campaign.error
-        campaign.finish_round()
-        if report.examples == before:
-            break  # Hypothesis found nothing new to generate
+    with _deferred_sigint(campaign):
+        _rounds(strategy, campaign)
     campaign.finish()
     report.elapsed = time.monotonic() - started
     return report
+
+
+@contextlib.contextmanager
+def _deferred_sigint(campaign: _Campaign) -> Iterator[None]:
+    """Route Ctrl-C through :meth:`_Campaign.on_sigint` while the campaign runs, where Python's
+    default handler is in place (the main thread; not when SIGINT is ignored)."""
+    main = threading.current_thread() is threading.main_thread()
+    if not main or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    signal.signal(signal.SIGINT, campaign.on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _rounds(strategy: st.SearchStrategy[Case], campaign: _Campaign) -> None:
+    """The rounds of a campaign, until every example ran, the server is gone, or Ctrl-C."""
+    config, report = campaign.config, campaign.report
+    try:
+        for number in range(config.max_examples):  # each round generates at least one example
+            remaining = config.max_examples - report.examples
+            if remaining <= 0 or report.halted is not None:
+                break
+            before = report.examples
+            round_seed = config.seed + number
+            campaign._reset_round(round_seed)
+            report.rounds += 1
+            try:
+                with contextlib.suppress(_StopRound, _Halt, _Found, Flaky):
+                    _round(strategy, campaign, remaining, round_seed)()
+            except KeyboardInterrupt:  # the finding being shrunk is kept below
+                campaign.interrupt()
+            if campaign.sigint and not report.interrupted:
+                campaign.interrupt()
+            if campaign.error is not None:
+                raise campaign.error
+            campaign.finish_round()
+            if report.examples == before:
+                break  # Hypothesis found nothing new to generate
+    except KeyboardInterrupt:  # between rounds, or while a finding was handed over
+        campaign.interrupt()
+    if campaign.sigint and not report.interrupted:  # deferred, and no test body came after it
+        campaign.interrupt()

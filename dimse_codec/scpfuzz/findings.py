@@ -10,6 +10,10 @@ decoder's verdict on each step (:mod:`dimse_codec.scpfuzz.oracle`), into one
 ``hang``
     no answer within the timeout to valid input, or the SCP still takes connections but no
     longer answers an association or a C-ECHO (the liveness check);
+``refuses-valid``
+    the SCP answers the liveness check, but refuses it: an A-ABORT, an A-ASSOCIATE-RJ or a closed
+    connection in answer to our standard association or C-ECHO (a server that serves nothing,
+    such as DCMTK's dcmqrscp without its data dictionary); the campaign goes on;
 ``abort-on-valid``
     an A-ABORT, a closed connection or an unexpected PDU in answer to valid input;
 ``answer-to-invalid``
@@ -28,8 +32,9 @@ decoder's verdict on each step (:mod:`dimse_codec.scpfuzz.oracle`), into one
 
 :func:`write_reproducer` writes a finding's bytes (one ``.bin`` per step and direction), a JSON
 description and a standalone ``replay.py`` (standard library only) that sends the same bytes
-to a server and reports what comes back, then whether the server is still alive; that script is
-``replay_template.py`` in this package, filled in by :func:`replay_script`.
+to a server and reports what comes back, whether the server is still alive, and whether the
+classified behaviour recurred (its exit status); that script is ``replay_template.py`` in this
+package, filled in by :func:`replay_script`.
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ __all__ = [
     "StepOutcome",
     "StepRecord",
     "classify",
+    "expected",
     "finding_json",
     "outcomes",
     "replay_script",
@@ -133,6 +139,8 @@ class Health(str, enum.Enum):
     """Connections refused, or closed before any answer, on every attempt."""
     UNRESPONSIVE = "unresponsive"
     """Connections accepted but no answer to the association or the C-ECHO in time."""
+    REFUSING = "refusing"
+    """The association or the C-ECHO answered, but refused: A-ABORT, A-ASSOCIATE-RJ, closed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +150,8 @@ class Liveness:
     health: Health
     detail: str = ""
     attempts: int = 1
+    refusal: str = ""
+    """When refusing: the step and how it was refused (``C-ECHO-RQ aborted``), for signatures."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +180,7 @@ class Classification(str, enum.Enum):
     NORMAL = "normal"
     CRASH = "crash"
     HANG = "hang"
+    REFUSES_VALID = "refuses-valid"
     ABORT_ON_VALID = "abort-on-valid"
     ANSWER_TO_INVALID = "answer-to-invalid"
     NOT_AS_PRESCRIBED = "not-as-prescribed"
@@ -179,6 +190,7 @@ SEVERITY: Mapping[Classification, str] = {
     Classification.NORMAL: "none",
     Classification.CRASH: "high",
     Classification.HANG: "high",
+    Classification.REFUSES_VALID: "medium",
     Classification.ABORT_ON_VALID: "medium",
     Classification.ANSWER_TO_INVALID: "low",
     Classification.NOT_AS_PRESCRIBED: "low",
@@ -247,7 +259,8 @@ def _invalid(index: int, step: StepOutcome, what: str) -> CaseVerdict:
 def classify(steps: Sequence[StepOutcome], liveness: Liveness) -> CaseVerdict:
     """Classify one example from its sent steps (in order) and the liveness check after it.
 
-    The liveness check wins (a server that went down crashed, whatever it answered); then the
+    The liveness check wins (a server that went down crashed, whatever it answered; one that
+    refuses our standard association or C-ECHO refuses valid input, whatever the case); then the
     steps are read in order: a valid step must get a normal answer (else ``hang`` on silence,
     ``abort-on-valid`` otherwise), and the first invalid step decides: the accepting answer
     is ``answer-to-invalid``; where Table 9-10 prescribes an A-ABORT, an answer that neither
@@ -260,6 +273,11 @@ def classify(steps: Sequence[StepOutcome], liveness: Liveness) -> CaseVerdict:
     if liveness.health is Health.UNRESPONSIVE:
         return CaseVerdict(
             Classification.HANG, f"the server stopped answering new associations: {liveness.detail}"
+        )
+    if liveness.health is Health.REFUSING:
+        return CaseVerdict(
+            Classification.REFUSES_VALID,
+            f"the server refuses a valid association or C-ECHO: {liveness.detail}",
         )
     for index, step in enumerate(steps):
         answer = step.answer
@@ -301,6 +319,10 @@ def outcomes(case: Case, judgement: Judgement, records: Sequence[StepRecord]) ->
     ]
 
 
+VALID_FLAW = "valid input"
+"""The flaw field of the signature of a finding on a case generated valid (it has no flaw)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Observation:
     """Everything about running one case: what was sent and answered, and what it means.
@@ -323,13 +345,22 @@ class Observation:
 
     @property
     def signature(self) -> str:
-        """What makes two findings the same: classification, kind of case and flaw."""
-        return f"{self.classification.value}|{self.case.kind}|{self.case.flaw}"
+        """What makes two findings the same: classification, kind of case and flaw.
+
+        A valid case has no flaw of its own: its flaw field says ``valid input``. A server that
+        refuses the liveness check refuses it whatever the case was, so that finding is one
+        for all kinds (``*``), told apart only by how the check was refused.
+        """
+        if self.classification is Classification.REFUSES_VALID:
+            how = self.liveness.refusal or "refused"
+            return f"{self.classification.value}|*|liveness check: {how}"
+        flaw = self.case.flaw or VALID_FLAW
+        return f"{self.classification.value}|{self.case.kind}|{flaw}"
 
     @property
     def usable(self) -> bool:
-        """Whether the server can take the next example (alive, or restarted)."""
-        return self.liveness.health is Health.ALIVE or self.restarted
+        """Whether the server can take the next example (alive, refusing, or restarted)."""
+        return self.liveness.health in (Health.ALIVE, Health.REFUSING) or self.restarted
 
     @property
     def decisive_answer(self) -> Answer | None:
@@ -522,7 +553,8 @@ def write_reproducer(
         for i, step in enumerate(finding.observation.case.steps[: len(records)])
     ]
     replay = directory / "replay.py"
-    replay.write_text(replay_script(finding.summary, steps, probe_files, timeout), encoding="utf-8")
+    script = replay_script(finding.summary, steps, probe_files, timeout, expected(finding))
+    replay.write_text(script, encoding="utf-8")
     replay.chmod(0o755)
     return directory
 
@@ -530,8 +562,32 @@ def write_reproducer(
 REPLAY_TEMPLATE = "replay_template.py"
 """The replay script with placeholders, a module of this package (so ruff and mypy read it)."""
 
-_PLACEHOLDERS = ("@TITLE@", "[]  # @STEPS@", "[]  # @PROBE@", "3.0  # @TIMEOUT@")
+_PLACEHOLDERS = (
+    "@TITLE@",
+    "[]  # @STEPS@",
+    "[]  # @PROBE@",
+    "3.0  # @TIMEOUT@",
+    "{}  # @EXPECTED@",
+)
 """What :func:`replay_script` replaces in the template, each exactly once."""
+
+
+def expected(finding: Finding) -> dict[str, str]:
+    """What ``replay.py`` checks recurs: the classification, the deciding step and its answer
+    (kind, and status class for a response), and the server's health afterwards."""
+    obs = finding.observation
+    step = obs.verdict.step
+    answer = obs.records[step].answer if step is not None and step < len(obs.records) else None
+    status = (
+        "" if answer is None or answer.status is None else category(answer.status).value.lower()
+    )
+    return {
+        "classification": finding.classification.value,
+        "step": "" if answer is None or step is None else str(step + 1),
+        "answer": "" if answer is None else answer.kind.value,
+        "status_class": status,
+        "health": obs.liveness.health.value,
+    }
 
 
 def replay_script(
@@ -539,16 +595,19 @@ def replay_script(
     steps: Sequence[tuple[str, str, str]],
     probe: Sequence[tuple[str, str, str]],
     timeout: float,
+    expect: Mapping[str, str] | None = None,
 ) -> str:
-    """The ``replay.py`` text: the template with the title, the step and probe files, the timeout.
+    """The ``replay.py`` text: the template with the title, the step and probe files, the
+    timeout and what was classified (:func:`expected`).
 
     ``steps`` and ``probe`` are (file, label, expected answer) rows; the script sends the files in
-    order and then runs the probe to tell whether the server survived.
+    order, runs the probe to tell whether the server survived, and checks ``expect`` recurred.
     """
-    title_at, steps_at, probe_at, timeout_at = _PLACEHOLDERS
+    title_at, steps_at, probe_at, timeout_at, expected_at = _PLACEHOLDERS
     script = _template()
     script = script.replace(title_at, _docstring_safe(title))
     script = script.replace(steps_at, _literal(steps)).replace(probe_at, _literal(probe))
+    script = script.replace(expected_at, _mapping(expect or {}))
     return script.replace(timeout_at, repr(float(timeout)))
 
 
@@ -562,6 +621,12 @@ def _literal(rows: Sequence[tuple[str, str, str]]) -> str:
     """A Python list literal of string triples, one per line."""
     inner = "".join(f"    {tuple(rows[i])!r},\n" for i in range(len(rows)))
     return "[\n" + inner + "]"
+
+
+def _mapping(values: Mapping[str, str]) -> str:
+    """A Python dict literal of strings, one item per line."""
+    inner = "".join(f"    {key!r}: {value!r},\n" for key, value in values.items())
+    return "{\n" + inner + "}"
 
 
 def _docstring_safe(text: str) -> str:

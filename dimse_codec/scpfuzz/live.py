@@ -60,6 +60,8 @@ from dimse_codec.scpfuzz.engine import CampaignSettings, Report, run_campaign
 from dimse_codec.scpfuzz.findings import (
     Answer,
     AnswerKind,
+    CaseVerdict,
+    Classification,
     Finding,
     Health,
     Liveness,
@@ -72,11 +74,14 @@ from dimse_codec.scpfuzz.findings import (
 from dimse_codec.scpfuzz.oracle import describe_events, judge
 
 __all__ = [
+    "DEFAULT_SETTLE",
+    "FULL_CHECK_EVERY",
     "FuzzResult",
     "LiveRunner",
     "NotLoopback",
     "ScpAddress",
     "ServerUnavailable",
+    "accepts_connections",
     "check_liveness",
     "fuzz",
     "negotiate",
@@ -84,12 +89,38 @@ __all__ = [
     "run_case",
 ]
 
+_ALIVE = Liveness(Health.ALIVE)
+"""What the verdict on the answers alone is computed with, before the liveness check."""
 READ_SIZE = 1 << 16
 """Bytes asked of the socket per read."""
+DEFAULT_SETTLE = 0.25
+"""Longest wait, in seconds, for an answer to invalid input or to a step that expects none:
+silence there is no hang, and on loopback an SCP answers what it has in a few milliseconds
+(see :class:`LiveRunner`)."""
+_SETTLE_FACTOR = 4
+"""The settle wait is this many times the slowest of the SCP's recent answers ..."""
+_SETTLE_FLOOR = 0.05
+"""... but at least this many seconds (and at most ``settle``)."""
+_RECENT = 64
+"""How many recent answer times the settle wait is measured on."""
+FULL_CHECK_EVERY = 10
+"""Every this many examples the full liveness check runs even after an unremarkable one."""
+_SUSPICIOUS = frozenset(
+    {AnswerKind.CLOSED, AnswerKind.SILENCE, AnswerKind.OTHER, AnswerKind.REFUSED}
+)
+"""Answers after which the full liveness check runs, whatever the verdict: a closed or reset
+connection, silence or bytes that make no PDU may be a server dying or stuck."""
+_UNANSWERED = frozenset({AnswerKind.SILENCE, AnswerKind.REFUSED})
+"""Answers that are no answer: they tell nothing of how fast the SCP answers."""
 _RETRY_PAUSE = 0.1
 """Seconds before the second liveness attempt (twice that before the third): a bounded poll."""
 _UNKNOWN_PDU = DiagnosticCode.UNKNOWN_PDU_TYPE
 """A PDU of a type PS3.8 does not define, which the stream decoder reports with its bytes."""
+_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
+"""Linux's option to acknowledge at once. Many SCPs (DCMTK) write a PDU's header and body in
+separate small writes; with Nagle's algorithm on their side the body waits for our ACK of the
+header, which the kernel delays by up to 40 ms: every answered step would cost that. The option
+does not stick (the kernel may fall back to delayed ACKs), so it is set again before each read."""
 
 
 class NotLoopback(ValueError):
@@ -169,7 +200,15 @@ class _Connection:
     ) -> _Connection:
         """Connect (raises ``OSError`` when refused or timed out)."""
         sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return cls(sock, target, max_pdu_length)
+
+    def _quickack(self) -> None:
+        """Acknowledge what arrives at once (see ``_QUICKACK``), where the system can."""
+        if _QUICKACK is not None:
+            with contextlib.suppress(OSError):
+                self.sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
 
     def close(self) -> None:
         """Close the socket (a normal FIN), ignoring a connection already gone."""
@@ -196,6 +235,7 @@ class _Connection:
         if remaining <= 0:
             return False
         self.sock.settimeout(remaining)
+        self._quickack()
         try:
             data = self.sock.recv(READ_SIZE)
         except TimeoutError:
@@ -293,10 +333,12 @@ def run_case(
     *,
     timeout: float,
     target: Target,
+    waits: Sequence[float] | None = None,
 ) -> tuple[StepRecord, ...]:
     """Send ``case`` on a new connection, step by step, and record each answer.
 
-    After each step the next decisive answer is awaited for at most ``timeout`` seconds. The
+    After each step the next decisive answer is awaited for at most ``timeout`` seconds (or
+    that step's entry of ``waits``), and no longer than it takes to come. The
     next step is sent only if this one was valid (``valid``, from the oracle) and was answered
     so that the association goes on (accepted, or a response); then the connection is closed.
     A refused connection gives one record with a ``refused`` answer and nothing sent.
@@ -309,8 +351,9 @@ def run_case(
         label = case.steps[0].label if case.steps else "connect"
         return (StepRecord(label, b"", b"", refused, time.monotonic() - started),)
     records = []
+    waits = [timeout] * len(case.steps) if waits is None else waits
     try:
-        for step, ok in zip(case.steps, valid, strict=True):
+        for step, ok, wait in zip(case.steps, valid, waits, strict=True):
             began = time.monotonic()
             failed = connection.send(step.data, timeout)
             if failed is not None:
@@ -318,7 +361,7 @@ def run_case(
                     StepRecord(step.label, step.data, b"", failed, time.monotonic() - began)
                 )
                 break
-            answer, received, view = connection.answer(timeout)
+            answer, received, view = connection.answer(wait)
             records.append(
                 StepRecord(step.label, step.data, received, answer, time.monotonic() - began, view)
             )
@@ -329,33 +372,57 @@ def run_case(
     return tuple(records)
 
 
+_REFUSALS = frozenset({AnswerKind.ABORTED, AnswerKind.REJECTED, AnswerKind.CLOSED})
+"""Answers by which the SCP, alive, refuses the liveness check's association or C-ECHO."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    """One liveness attempt: ``alive``, ``refused`` (no connection), ``closed`` (before any
+    answer), ``refusing`` (answered, but refused), ``silent``; what happened; the refusal."""
+
+    status: str
+    detail: str
+    refusal: str = ""
+
+    @property
+    def final(self) -> bool:
+        """Whether another attempt cannot change it: alive, or an A-ABORT after the AC."""
+        return self.status == "alive" or self.refusal.endswith(AnswerKind.ABORTED.value)
+
+
 def _probe_once(
     endpoint: ScpAddress, target: Target, steps: Sequence[Step], timeout: float
-) -> tuple[str, str]:
-    """One liveness attempt: ``("alive" | "refused" | "closed" | "silent", what happened)``."""
+) -> _Attempt:
+    """One liveness attempt: a new connection, the probe's steps, each answer read."""
     try:
         connection = _Connection.open(endpoint, timeout, target, target.our_max_pdu_length)
     except TimeoutError:
-        return "silent", f"connect timed out after {timeout:g} s"
+        return _Attempt("silent", f"connect timed out after {timeout:g} s")
     except OSError as exc:
-        return "refused", f"cannot connect: {exc.strerror or exc}"
+        return _Attempt("refused", f"cannot connect: {exc.strerror or exc}")
     try:
         for step in steps:
             failed = connection.send(step.data, timeout)
             if failed is not None:
-                return "silent", f"{step.label}: {failed.detail}"
+                return _Attempt("silent", f"{step.label}: {failed.detail}")
             answer, _, _ = connection.answer(timeout)
             kind = answer.kind
+            what = f"{step.label} answered {kind.value} ({answer.detail})"
             if step.expect is Expect.ASSOCIATION:
-                if kind in (AnswerKind.REJECTED, AnswerKind.ABORTED):
-                    return "alive", f"association answered: {answer.detail}"
                 if kind is AnswerKind.CLOSED:
-                    return "closed", f"closed before answering the A-ASSOCIATE-RQ ({answer.detail})"
+                    return _Attempt(
+                        "closed", f"closed before answering the A-ASSOCIATE-RQ ({answer.detail})"
+                    )
+                if kind in _REFUSALS:
+                    return _Attempt("refusing", what, f"{step.label} {kind.value}")
                 if kind is not AnswerKind.ACCEPTED:
-                    return "silent", f"A-ASSOCIATE-RQ answered {kind.value} ({answer.detail})"
+                    return _Attempt("silent", what)
             elif step.expect is Expect.RESPONSE and kind is not AnswerKind.RESPONSE:
-                return "silent", f"C-ECHO-RQ answered {kind.value} ({answer.detail})"
-        return "alive", "association and C-ECHO answered"
+                if kind in _REFUSALS:
+                    return _Attempt("refusing", what, f"{step.label} {kind.value}")
+                return _Attempt("silent", what)
+        return _Attempt("alive", "association and C-ECHO answered")
     finally:
         connection.close()
 
@@ -366,18 +433,40 @@ def check_liveness(
     """Whether the SCP still answers an association and a C-ECHO, in up to ``attempts`` tries.
 
     ``down`` when the last attempt was refused or closed before any answer, ``unresponsive``
-    when it was accepted but not answered in time; a short, growing pause separates attempts.
+    when it was accepted but not answered in time, ``refusing`` when the association or the
+    C-ECHO was answered with an A-ABORT, an A-ASSOCIATE-RJ or a closed connection (an A-ABORT
+    is not tried again: the SCP has said no); a short, growing pause separates attempts.
     """
     steps = probe_steps(target)
-    status, detail = "silent", "no attempt"
+    last, attempt = _Attempt("silent", "no attempt"), 0
     for attempt in range(1, attempts + 1):
-        status, detail = _probe_once(endpoint, target, steps, timeout)
-        if status == "alive":
-            return Liveness(Health.ALIVE, detail, attempt)
+        last = _probe_once(endpoint, target, steps, timeout)
+        if last.final:
+            break
         if attempt < attempts:
             time.sleep(_RETRY_PAUSE * attempt)
-    health = Health.DOWN if status in ("refused", "closed") else Health.UNRESPONSIVE
-    return Liveness(health, detail, attempts)
+    health = {
+        "alive": Health.ALIVE,
+        "refused": Health.DOWN,
+        "closed": Health.DOWN,
+        "refusing": Health.REFUSING,
+    }.get(last.status, Health.UNRESPONSIVE)
+    return Liveness(health, last.detail, attempt, last.refusal)
+
+
+def accepts_connections(endpoint: ScpAddress, *, timeout: float) -> bool:
+    """Whether a TCP connection to the SCP is accepted (the light liveness check).
+
+    It shows the server process still listens, not that it answers: an SCP that died refuses
+    it, one that hangs may not (the kernel accepts for it). :class:`LiveRunner` runs it after
+    an unremarkable example instead of the full :func:`check_liveness`.
+    """
+    try:
+        connection = _Connection.open(endpoint, timeout, None, DEFAULT_MAX_PDU_LENGTH)
+    except OSError:
+        return False
+    connection.close()
+    return True
 
 
 def negotiate(
@@ -428,6 +517,24 @@ class LiveRunner:
     ``restart``, when given, is called when the SCP is found down or unresponsive and returns
     the endpoint of a fresh one, so a crash can be shrunk like any other finding (tests use
     it; the command line has no way to restart a server and stops at a crash instead).
+
+    Each answer is awaited until it comes: for at most ``timeout`` after a valid step that
+    expects one (silence there is a hang); after an invalid step or one that expects nothing,
+    where silence is the answer a conforming SCP may give (or the finding, ``not-as-
+    prescribed``, that an A-ABORT did not come), for ``settle`` seconds when it is given (at
+    most ``timeout``), else for four times the slowest of the SCP's last 64 answers, at least
+    0.05 s and at most :data:`DEFAULT_SETTLE` (that, before any answer): a loaded machine or a
+    slow SCP answers later, and so is waited for longer.
+
+    The full liveness check (:func:`check_liveness`: a new association, a C-ECHO, a release)
+    runs after every example that is not ``normal``, after any answer in ``_SUSPICIOUS``
+    (closed, silence, no PDU) and after every ``full_check_every``-th example. After the
+    others (valid input answered and released, invalid input aborted or refused as it should
+    be) the SCP has just answered everything it was sent, and the light check
+    (:func:`accepts_connections`) shows it did not die since; when it fails, the full check
+    runs. The first example, and every one while the last full check did not find the SCP
+    alive (refusing, or restarted), gets the full check. ``full_check_every=1`` runs the full
+    check after every example.
     """
 
     def __init__(
@@ -437,32 +544,75 @@ class LiveRunner:
         *,
         timeout: float,
         restart: Callable[[], ScpAddress] | None = None,
+        settle: float | None = None,
+        full_check_every: int = FULL_CHECK_EVERY,
     ) -> None:
+        if full_check_every < 1:
+            raise ValueError("full_check_every must be at least 1")
         self.endpoint = endpoint
         self.target = target
         self.timeout = timeout
+        self.full_check_every = full_check_every
+        self.checks: collections.Counter[str] = collections.Counter()
+        """How many liveness checks of each kind ran: ``full`` and ``connect``."""
+        self.last_full: Liveness | None = None
+        """The last full check: the light one stands in for it only while it said alive."""
+        self.recent: collections.deque[float] = collections.deque(maxlen=_RECENT)
+        """How long the SCP's recent answers took, in seconds."""
+        self.settle = None if settle is None else min(timeout, settle)
+        """The fixed settle wait, or ``None`` to measure it on the SCP's answers."""
         self.restart = restart
         self.restarts = 0
+
+    @property
+    def settle_now(self) -> float:
+        """The wait for an answer to invalid input now (see the class documentation)."""
+        if self.settle is not None:
+            return self.settle
+        longest = min(self.timeout, DEFAULT_SETTLE)
+        if not self.recent:
+            return longest
+        return min(longest, max(_SETTLE_FLOOR, _SETTLE_FACTOR * max(self.recent)))
 
     def __call__(self, case: Case) -> Observation:
         """Run ``case`` and return what happened and what it means."""
         judgement = judge(case, self.target)
         valid = [step.valid for step in judgement.steps]
-        records = run_case(self.endpoint, case, valid, timeout=self.timeout, target=self.target)
-        liveness = check_liveness(self.endpoint, self.target, timeout=self.timeout)
-        if (
-            records
-            and records[0].answer.kind is AnswerKind.REFUSED
-            and liveness.health is Health.ALIVE
-        ):
-            pass  # refused, then alive again: classify() says so
-        verdict = classify(outcomes(case, judgement, records), liveness)
+        settle = self.settle_now
+        waits = [
+            self.timeout if v.valid and (v.expect or step.expect) is not Expect.NOTHING else settle
+            for step, v in zip(case.steps, judgement.steps, strict=True)
+        ]
+        records = run_case(
+            self.endpoint, case, valid, timeout=self.timeout, target=self.target, waits=waits
+        )
+        self.recent.extend(r.seconds for r in records if r.answer.kind not in _UNANSWERED)
+        steps = outcomes(case, judgement, records)
+        liveness = self._liveness(classify(steps, _ALIVE), records)
+        verdict = classify(steps, liveness)
         restarted = False
         if liveness.health is not Health.ALIVE and self.restart is not None:
             self.endpoint = self.restart()
             self.restarts += 1
             restarted = True
         return Observation(case, judgement, records, liveness, verdict, restarted)
+
+    def _liveness(self, verdict: CaseVerdict, records: Sequence[StepRecord]) -> Liveness:
+        """The light check after an unremarkable example, else (or if it fails) the full one."""
+        number = sum(self.checks.values()) + 1
+        unremarkable = (
+            self.last_full is not None
+            and self.last_full.health is Health.ALIVE
+            and verdict.classification is Classification.NORMAL
+            and not any(record.answer.kind in _SUSPICIOUS for record in records)
+            and number % self.full_check_every != 0
+        )
+        if unremarkable and accepts_connections(self.endpoint, timeout=self.timeout):
+            self.checks["connect"] += 1
+            return Liveness(Health.ALIVE, "accepts connections (the light check)")
+        self.checks["full"] += 1
+        self.last_full = check_liveness(self.endpoint, self.target, timeout=self.timeout)
+        return self.last_full
 
 
 @dataclass
@@ -474,6 +624,11 @@ class FuzzResult:
     endpoint: ScpAddress
     reproducers: list[Path] = field(default_factory=list)
     summary: Path | None = None
+    baseline: Liveness | None = None
+    """The liveness check before the first example: a server refusing it from the start is
+    configured not to serve (a ``refuses-valid`` finding says the same), not broken by us."""
+    liveness_checks: dict[str, int] = field(default_factory=dict)
+    """How many liveness checks of each kind ran (``full``, ``connect``; see LiveRunner)."""
 
 
 def _server_json(target: Target) -> dict[str, Any]:
@@ -504,7 +659,7 @@ def _versions() -> dict[str, str]:
     }
 
 
-def summary_json(result: FuzzResult, timeout: float) -> dict[str, Any]:
+def summary_json(result: FuzzResult, timeout: float, settle: float | None = None) -> dict[str, Any]:
     """The campaign as JSON: settings, counts per outcome and answer, the findings."""
     report = result.report
     return {
@@ -515,12 +670,19 @@ def summary_json(result: FuzzResult, timeout: float) -> dict[str, Any]:
         "max_examples": report.settings.max_examples,
         "max_shrinks": report.settings.max_shrinks,
         "timeout": timeout,
+        "settle": settle,
         "examples": report.examples,
         "completed": report.completed,
         "shrink_calls": report.shrink_calls,
         "rounds": report.rounds,
         "elapsed": round(report.elapsed, 3),
         "halted": report.halted,
+        "interrupted": report.interrupted,
+        "baseline_liveness": None
+        if result.baseline is None
+        else {"health": result.baseline.health.value, "detail": result.baseline.detail},
+        "found_while_shrinking": report.found_while_shrinking,
+        "liveness_checks": dict(result.liveness_checks),
         "outcomes": dict(report.outcomes),
         "answers": dict(report.answers),
         "findings": [
@@ -553,6 +715,8 @@ def fuzz(
     max_examples: int = 100,
     seed: int | None = None,
     timeout: float = 3.0,
+    settle: float | None = None,
+    full_check_every: int = FULL_CHECK_EVERY,
     max_shrinks: int = 25,
     out: Path | None = None,
     allow_remote: bool = False,
@@ -564,13 +728,17 @@ def fuzz(
 ) -> FuzzResult:
     """Fuzz the SCP at ``host:port``: negotiate, run the campaign, write the reproducers.
 
-    ``seed`` defaults to a random one (reported, so a run can be repeated); ``out`` receives
+    ``timeout`` bounds every wait, ``settle`` fixes the wait for an answer to invalid input
+    (``None``: measured on the SCP's answers), and
+    ``full_check_every`` how often the full liveness check runs after unremarkable examples
+    (see :class:`LiveRunner`). ``seed`` defaults to a random one (reported, so a run can be
+    repeated); ``out`` receives
     one folder per finding (:func:`~dimse_codec.scpfuzz.findings.write_reproducer`) and
     ``summary.json``. Raises :class:`NotLoopback` for a remote host without ``allow_remote``
     and :class:`ServerUnavailable` when the SCP cannot be reached or will not associate.
     """
-    if timeout <= 0:
-        raise ValueError("timeout must be positive")
+    if timeout <= 0 or (settle is not None and settle <= 0):
+        raise ValueError("timeout and settle must be positive")
     endpoint = ScpAddress(resolve(host, allow_remote=allow_remote), port)
     target = negotiate(endpoint, calling_ae_title, called_ae_title, timeout=timeout)
     config = CampaignSettings(
@@ -579,8 +747,16 @@ def fuzz(
         max_shrinks=max_shrinks,
     )
     strategy = cases(target, kinds)
-    runner = LiveRunner(endpoint, target, timeout=timeout, restart=restart)
-    result = FuzzResult(Report(config), target, endpoint)
+    runner = LiveRunner(
+        endpoint,
+        target,
+        timeout=timeout,
+        restart=restart,
+        settle=settle,
+        full_check_every=full_check_every,
+    )
+    baseline = check_liveness(endpoint, target, timeout=timeout, attempts=1)
+    result = FuzzResult(Report(config), target, endpoint, baseline=baseline)
     if on_start is not None:
         on_start(result)
     context = {
@@ -604,9 +780,10 @@ def fuzz(
             on_finding(finding, path)
 
     result.report = run_campaign(strategy, runner, config, on_finding=found, on_example=on_example)
+    result.liveness_checks = dict(runner.checks)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         result.summary = out / "summary.json"
-        document = summary_json(result, timeout)
+        document = summary_json(result, timeout, settle)
         result.summary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     return result

@@ -2,13 +2,15 @@
 """Replay a finding of ``dimse-codec fuzz``: @TITLE@
 
 Sends the recorded bytes, step by step, to HOST PORT, prints what comes back after each step
-(PDU by PDU), then checks whether the server still takes an association (and a C-ECHO). Only
+(PDU by PDU), then checks whether the server still takes an association (and a C-ECHO), and
+says whether the classified behaviour recurred: the same answer (kind, and status class for a
+response) to the deciding step, or the same state of the server afterwards (down or no longer
+answering for a crash or a hang, refusing the association or C-ECHO for refuses-valid). Only
 the Python standard library is needed; the .bin files must sit next to this script.
 
     python3 replay.py HOST PORT [--timeout SECONDS]
 
-Exit status: 0 the server is still alive afterwards, 1 it is down or no longer answers,
-2 it could not be reached at all.
+Exit status: 0 the behaviour recurred, 1 it did not, 2 the server could not be reached at all.
 """
 
 # Written by dimse-codec from dimse_codec/scpfuzz/replay_template.py; standard library only.
@@ -26,6 +28,10 @@ STEPS: list[tuple[str, str, str]] = []  # @STEPS@
 PROBE: list[tuple[str, str, str]] = []  # @PROBE@
 """The liveness check: our A-ASSOCIATE-RQ, a C-ECHO-RQ (if Verification was accepted), release."""
 TIMEOUT = 3.0  # @TIMEOUT@
+EXPECTED: dict[str, str] = {}  # @EXPECTED@
+"""What was classified: classification, deciding step (1-based, "" for none), its answer kind
+and status class, and the server's health afterwards."""
+KINDS = {2: "accepted", 3: "rejected", 4: "response", 6: "released", 7: "aborted"}
 NAMES = {
     1: "A-ASSOCIATE-RQ",
     2: "A-ASSOCIATE-AC",
@@ -35,6 +41,47 @@ NAMES = {
     6: "A-RELEASE-RP",
     7: "A-ABORT",
 }
+
+
+def status_of(pdu: bytes) -> int | None:
+    """The Status (0000,0900) of a P-DATA-TF's last command fragment, if it holds one."""
+    body, pos = pdu[6:], 0
+    while pos + 6 <= len(body):
+        item = struct.unpack(">L", body[pos : pos + 4])[0]
+        fragment = body[pos + 6 : pos + 4 + item]
+        found = fragment.find(bytes([0, 0, 0, 9, 2, 0, 0, 0]))
+        if body[pos + 5] & 3 == 3 and found >= 0 and found + 10 <= len(fragment):
+            code: int = struct.unpack("<H", fragment[found + 8 : found + 10])[0]
+            return code
+        pos += 4 + max(item, 2)
+    return None
+
+
+def status_class(code: int) -> str:
+    """A status code's class by PS3.7 Annex C, as dimse-codec names it."""
+    if code == 0x0000:
+        return "success"
+    if code in (0x0001, 0x0107, 0x0116) or code >> 12 == 0xB:
+        return "warning"
+    if 0x0100 <= code <= 0x02FF or code >> 12 in (0xA, 0xC):
+        return "failure"
+    if code == 0xFE00:
+        return "cancel"
+    return "pending" if code in (0xFF00, 0xFF01) else "unknown"
+
+
+def answer_of(pdus: list[bytes], state: str) -> tuple[str, str]:
+    """What a step was answered, as the fuzzer classifies it: (kind, status class)."""
+    for pdu in pdus:
+        kind = KINDS.get(pdu[0], "other")
+        if kind != "response":
+            return kind, ""
+        code = status_of(pdu)
+        if code is not None:
+            return kind, status_class(code)
+    if pdus:
+        return "response", ""
+    return ("closed", "") if state.startswith("closed") else ("silence", "")
 
 
 def describe(pdu: bytes) -> str:
@@ -87,35 +134,64 @@ def read_pdus(
         data += chunk
 
 
-def alive(host: str, port: int, timeout: float) -> bool:
-    """Whether the server answers a new association (and a C-ECHO, and the release)."""
+def probe(host: str, port: int, timeout: float) -> str:
+    """One liveness attempt: alive, down (no connection, or closed before any answer),
+    refusing (association or C-ECHO answered A-ABORT, A-ASSOCIATE-RJ or closed), unresponsive."""
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except TimeoutError:
+        print("  probe: connect timed out")
+        return "unresponsive"
+    except OSError as exc:
+        print(f"  probe: cannot connect: {exc}")
+        return "down"
+    with sock:
+        for number, (name, label, expect) in enumerate(PROBE):
+            try:
+                sock.sendall((HERE / name).read_bytes())
+            except OSError as exc:
+                print(f"  probe: {label}: send failed: {exc}")
+            pdus, state, _ = read_pdus(sock, timeout)
+            kind, _ = answer_of(pdus, state)
+            print(f"  probe: {label} -> {describe(pdus[0]) if pdus else state}")
+            if expect not in ("association", "response"):
+                continue  # the release: its answer does not matter
+            if number == 0 and kind == "closed":
+                return "down"
+            if kind in ("aborted", "rejected", "closed"):
+                return "refusing"
+            if kind != ("accepted" if expect == "association" else "response"):
+                return "unresponsive"
+    return "alive"
+
+
+def health(host: str, port: int, timeout: float) -> str:
+    """The server after the replay, in up to three attempts (alive or refusing is final)."""
+    state = "unresponsive"
     for attempt in range(3):
-        try:
-            sock = socket.create_connection((host, port), timeout=timeout)
-        except OSError as exc:
-            print(f"  probe {attempt + 1}: cannot connect: {exc}")
-            time.sleep(0.2 * (attempt + 1))
-            continue
-        with sock:
-            for name, label, _expect in PROBE:
-                try:
-                    sock.sendall((HERE / name).read_bytes())
-                except OSError as exc:
-                    print(f"  probe {attempt + 1}: {label}: send failed: {exc}")
-                    break
-                pdus, state, _ = read_pdus(sock, timeout)
-                if not pdus:
-                    print(f"  probe {attempt + 1}: {label}: no answer ({state})")
-                    if state == "silence":
-                        return False
-                    break
-                print(f"  probe {attempt + 1}: {label} -> {describe(pdus[0])}")
-                if pdus[0][0] in (3, 7):
-                    return True
-            else:
-                return True
+        state = probe(host, port, timeout)
+        if state in ("alive", "refusing"):
+            return state
         time.sleep(0.2 * (attempt + 1))
-    return False
+    return state
+
+
+def recurred(answers: list[tuple[str, str]], after: str) -> bool:
+    """Whether the replay shows what was classified (see the module documentation)."""
+    classification = EXPECTED.get("classification", "")
+    if classification in ("crash", "hang") and after in ("down", "unresponsive"):
+        return True
+    if classification == "crash":
+        return False
+    if classification == "refuses-valid":
+        return after == "refusing"
+    step = int(EXPECTED.get("step") or len(answers))
+    if not 1 <= step <= len(answers):
+        return False
+    kind, status = answers[step - 1]
+    if classification == "hang":
+        return kind == "silence"
+    return (kind, status) == (EXPECTED.get("answer"), EXPECTED.get("status_class", ""))
 
 
 def main() -> int:
@@ -129,6 +205,7 @@ def main() -> int:
     except OSError as exc:
         print(f"cannot connect to {args.host}:{args.port}: {exc}")
         return 2
+    answers: list[tuple[str, str]] = []
     with sock:
         for number, (name, label, expect) in enumerate(STEPS, start=1):
             data = (HERE / name).read_bytes()
@@ -144,14 +221,26 @@ def main() -> int:
                 print(f"  <- {len(rest)} bytes that make no whole PDU")
             if not pdus:
                 print(f"  <- nothing: {state}")
+            answers.append(answer_of(pdus, state))
             if state.startswith("closed"):
                 print("  the server closed the connection")
                 break
     print("is the server still alive?")
-    if alive(args.host, args.port, args.timeout):
-        print("server alive")
+    after = health(args.host, args.port, args.timeout)
+    gone = after in ("down", "unresponsive")
+    print(f"server down or not answering ({after})" if gone else f"server {after}")
+    wanted = EXPECTED.get("classification", "?")
+    if EXPECTED.get("step"):
+        wanted += f", step {EXPECTED['step']} answered {EXPECTED.get('answer')}"
+        wanted += f" ({EXPECTED['status_class']})" if EXPECTED.get("status_class") else ""
+    wanted += f", server {EXPECTED.get('health', '?')} afterwards"
+    got = "; ".join(
+        f"step {n} answered {' '.join(filter(None, a))}" for n, a in enumerate(answers, 1)
+    )
+    if recurred(answers, after):
+        print(f"recurred: {wanted}")
         return 0
-    print("server down or not answering")
+    print(f"did not recur: was {wanted}; now {got or 'nothing sent'}, server {after}")
     return 1
 
 

@@ -35,23 +35,26 @@ __all__ = [
 _DIGITS = alphabet("UI").replace(".", "")
 
 
-@st.composite
-def _uid_component(draw: st.DrawFn) -> str:
-    if draw(st.booleans()):
-        return draw(st.sampled_from(["0", "1", "2", "840", "10008"]))
-    head = draw(st.sampled_from("123456789"))
-    return head + draw(st.text(alphabet=_DIGITS, max_size=8))
+_UID_COMPONENT = st.one_of(
+    st.sampled_from(["0", "1", "2", "840", "10008"]),
+    st.builds(str.__add__, st.sampled_from("123456789"), st.text(alphabet=_DIGITS, max_size=8)),
+)
+"""One UID component: a common one, or a number without a leading zero (built once: building
+strategies inside every draw costs more than drawing from them)."""
+_UID_COMPONENTS = st.integers(min_value=1, max_value=12)
 
 
 @st.composite
 def _uid(draw: st.DrawFn, max_length: int) -> str:
-    parts = [draw(_uid_component())]
-    target = draw(st.integers(min_value=1, max_value=12))
+    parts = [draw(_UID_COMPONENT)]
+    target = draw(_UID_COMPONENTS)
+    length = len(parts[0])
     while len(parts) < target:
-        candidate = draw(_uid_component())
-        if len(".".join([*parts, candidate])) > max_length:
+        candidate = draw(_UID_COMPONENT)
+        if length + 1 + len(candidate) > max_length:
             break
         parts.append(candidate)
+        length += 1 + len(candidate)
     uid = ".".join(parts)
     return uid[:max_length].rstrip(".") or "1"
 
