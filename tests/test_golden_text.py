@@ -99,7 +99,7 @@ def _in_a_terminal(argv: list[str], environment: dict[str, str]) -> str:
     import pty
 
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS")}
-    env.update(environment, COLUMNS="160")
+    env.update(environment, COLUMNS="200")
     leader, follower = pty.openpty()
     try:
         process = subprocess.Popen(argv, stdout=follower, stderr=subprocess.DEVNULL, env=env)

@@ -36,7 +36,7 @@ __all__ = [
     "record_text",
 ]
 
-DEFAULT_WIDTH = 160
+DEFAULT_WIDTH = 180
 """The width a line is fitted to when standard output is not a terminal (a file, a pipe)."""
 FRAME_RESERVE = 16
 """Columns left for a line's ``aN fM TIME`` frame when fitting its body to the width (fixed, so
@@ -44,7 +44,7 @@ that ``--jobs N``, which renumbers associations after rendering, cuts lines wher
 does)."""
 _MORE = 12
 """Room kept for a ``, +N more`` at the end of a cut list."""
-_MIN_CONTEXTS = 80
+_MIN_CONTEXTS = 60
 """The least room the AC line gives its accepted abstract syntaxes, however narrow the width."""
 
 _EVENT_LABELS = {

@@ -300,7 +300,8 @@ class TextPrinter:
         when = line.time_ns
         stamp = self._stamp(when)
         frame = "?" if line.frame is None else line.frame
-        head = f"a{'?' if number is None else number} f{frame} {stamp}"
+        shown = "?" if number is None or line.association is None else number
+        head = f"a{shown} f{frame} {stamp}"
         self.out.write(f"{self.paint(head, DIM)} {line.text}\n")
         if when is not None:
             self.last_ns = when
@@ -351,7 +352,7 @@ class Output:
         if body is None:
             return
         if isinstance(body, Line):
-            self.printer.write(body, number if body.association is not None else None)
+            self.printer.write(body, number)
         elif isinstance(body, str):
             if local is not None and number is not None and local != number:
                 body = renumber_json(body, local, number)
