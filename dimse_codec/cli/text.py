@@ -216,11 +216,14 @@ def _association_text(event: AssociationEvent, style: TextStyle) -> str:
         return text
     if event.event == "reject" and isinstance(record.answer, AAssociateRJ):
         rj = record.answer
-        text = (
+        text = style.paint(
             f"{head} result={enum_name(rj.result)} source={enum_name(rj.source)} "
-            f"reason={enum_name(rj.reason_diag)}"
+            f"reason={enum_name(rj.reason_diag)}",
+            RED,
         )
-        return style.paint(text, RED)
+        if style.contexts:  # what was asked for, none of it answered
+            text = "\n".join([text, *_context_lines(record, style.paint)])
+        return text
     if event.event == "abort" and record.abort is not None:
         abort = record.abort
         text = f"{head} source={enum_name(abort.source)} reason={enum_name(abort.reason_diag)}"
