@@ -2,7 +2,12 @@
 
 The core is sans-I/O: bytes in, objects out, and back. Start with :func:`decode_command_set`
 and :func:`encode_command_set`, or the message-level :func:`decode_message` /
-:func:`encode_message` that also carry the data set.
+:func:`encode_message` that also carry the data set. Each layer's entry points are here too:
+data sets (:func:`decode_dataset`), PDUs (:func:`decode_pdu`), P-DATA (:func:`encode_pdata`,
+:class:`StreamDecoder`), negotiation (:func:`build_request`, :func:`respond`), the Upper Layer
+protocol (:class:`Connection`), services and I/O (:class:`Services`, :class:`Client`,
+:class:`Server`, :class:`BlockingClient`), captures (:func:`decode_capture`) and pynetdicom
+(:func:`to_pynetdicom`, :func:`from_pynetdicom`).
 """
 
 from __future__ import annotations
@@ -12,6 +17,15 @@ from typing import TYPE_CHECKING
 from dimse_codec._lazy import lazy_face
 
 if TYPE_CHECKING:
+    from dimse_codec.association import (
+        Association,
+        ProposedContext,
+        build_request,
+        read_response,
+        respond,
+    )
+    from dimse_codec.capture import CaptureDecoder, decode_capture
+    from dimse_codec.dataset.codec import decode_dataset, encode_dataset
     from dimse_codec.dataset.syntax_check import check_transfer_syntax, require_transfer_syntax
     from dimse_codec.dimse.codec import (
         EncodedMessage,
@@ -50,9 +64,15 @@ if TYPE_CHECKING:
         TransferSyntaxMismatch,
         TruncatedError,
     )
+    from dimse_codec.interop import from_pynetdicom, to_pynetdicom
+    from dimse_codec.net import BlockingClient, Client, Server
+    from dimse_codec.pdata import StreamDecoder, encode_pdata, fragment_message
+    from dimse_codec.pdu import decode_pdu, encode_pdu
     from dimse_codec.policy import LENIENT, STRICT, Diagnostic, DiagnosticCode, Policy
+    from dimse_codec.services import Services
     from dimse_codec.tables.quirks import CATALOGUE as QUIRKS
     from dimse_codec.tables.quirks import Quirk, QuirkLayer, QuirkSpec
+    from dimse_codec.upper_layer import Connection
 
 _NAMES = {
     "EncodedMessage": "dimse_codec.dimse.codec",
@@ -100,6 +120,27 @@ _NAMES = {
     "Quirk": "dimse_codec.tables.quirks",
     "QuirkLayer": "dimse_codec.tables.quirks",
     "QuirkSpec": "dimse_codec.tables.quirks",
+    "decode_dataset": "dimse_codec.dataset.codec",
+    "encode_dataset": "dimse_codec.dataset.codec",
+    "decode_pdu": "dimse_codec.pdu",
+    "encode_pdu": "dimse_codec.pdu",
+    "StreamDecoder": "dimse_codec.pdata",
+    "encode_pdata": "dimse_codec.pdata",
+    "fragment_message": "dimse_codec.pdata",
+    "Association": "dimse_codec.association",
+    "ProposedContext": "dimse_codec.association",
+    "build_request": "dimse_codec.association",
+    "read_response": "dimse_codec.association",
+    "respond": "dimse_codec.association",
+    "Connection": "dimse_codec.upper_layer",
+    "Services": "dimse_codec.services",
+    "BlockingClient": "dimse_codec.net",
+    "Client": "dimse_codec.net",
+    "Server": "dimse_codec.net",
+    "CaptureDecoder": "dimse_codec.capture",
+    "decode_capture": "dimse_codec.capture",
+    "from_pynetdicom": "dimse_codec.interop",
+    "to_pynetdicom": "dimse_codec.interop",
 }
 """Where each public name lives; it is imported on first use (:mod:`dimse_codec._lazy`)."""
 
@@ -119,6 +160,11 @@ __all__ = [
     "N_SET",
     "QUIRKS",
     "STRICT",
+    "Association",
+    "BlockingClient",
+    "CaptureDecoder",
+    "Client",
+    "Connection",
     "DIMSEPrimitive",
     "DecodeError",
     "Diagnostic",
@@ -131,24 +177,40 @@ __all__ = [
     "LimitExceeded",
     "Policy",
     "PolicyViolation",
+    "ProposedContext",
     "Quirk",
     "QuirkLayer",
     "QuirkSpec",
+    "Server",
+    "Services",
     "StatusCategory",
+    "StreamDecoder",
     "TransferSyntaxMismatch",
     "TruncatedError",
     "UnknownMessage",
     "Verdict",
     "__version__",
+    "build_request",
     "category",
     "check_transfer_syntax",
+    "decode_capture",
     "decode_command_set",
+    "decode_dataset",
     "decode_message",
+    "decode_pdu",
     "describe",
     "encode_command_set",
+    "encode_dataset",
     "encode_message",
+    "encode_pdata",
+    "encode_pdu",
+    "fragment_message",
+    "from_pynetdicom",
     "message_spec",
+    "read_response",
     "require_transfer_syntax",
+    "respond",
+    "to_pynetdicom",
     "validate",
 ]
 

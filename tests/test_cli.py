@@ -283,7 +283,6 @@ def test_truncated_command_set_fails_with_offset(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"", "error: empty input"),
         (b"  \n\t ", "error: input holds only whitespace"),
         (b"00 00 0", "error: hex text has an odd number of digits (5)"),
     ],
@@ -295,6 +294,76 @@ def test_unusable_input_fails(
     path.write_bytes(content)
     code, _, err = run(capsys, "inspect", str(path))
     assert (code, err) == (1, message + "\n")
+
+
+def test_empty_input_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "empty"
+    path.write_bytes(b"")
+    code, out, err = run(capsys, "inspect", str(path))
+    assert (code, out, err) == (2, "", f"error: nothing to inspect: {path} is empty\n")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    code, out, err = run(capsys, "inspect")
+    assert (code, out, err) == (2, "", "error: nothing to inspect: standard input is empty\n")
+
+
+def test_input_past_max_input_is_refused_unread(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = c_echo_bytes()
+    path = tmp_path / "long.bin"
+    path.write_bytes(data + bytes(100))
+    code, out, err = run(capsys, "inspect", "--max-input", str(len(data)), str(path))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"error: {path} is longer than --max-input {len(data)} bytes: inspect shows one command "
+        "set or a PDU stream (a capture goes to dimse-codec decode; 0 lifts the limit)\n"
+    )
+    stdin = io.BytesIO(data + bytes(1 << 20))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(stdin))
+    code, _, err = run(capsys, "inspect", "--max-input", str(len(data)))
+    assert code == 2 and "standard input is longer than --max-input" in err
+    assert stdin.tell() == len(data) + 1  # one byte past the limit read, not the megabyte
+    path.write_bytes(data)
+    assert run(capsys, "inspect", "--max-input", str(len(data)), str(path))[0] == 0
+    assert run(capsys, "inspect", "--max-input", "0", str(path))[0] == 0
+    code, _, err = run(capsys, "inspect", "--max-input", "-1", str(path))
+    assert code == 2 and "not a number of bytes (0 or more)" in err
+
+
+def test_a_capture_or_part10_file_is_pointed_elsewhere(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import gzip
+
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    capture = EXAMPLES / "storage-commitment.pcap"
+    zipped = tmp_path / "capture.pcap.gz"
+    zipped.write_bytes(gzip.compress(capture.read_bytes()))
+    for path in (capture, zipped):
+        code, out, err = run(capsys, "inspect", str(path))
+        assert (code, out) == (2, "")
+        assert err == (
+            f"error: {path} is a pcap or pcapng capture (or gzip): dimse-codec decode FILE "
+            "shows its associations and messages\n"
+        )
+    image = Dataset()
+    image.PatientID = "P"
+    image.file_meta = FileMetaDataset()
+    image.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    image.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    image.file_meta.MediaStorageSOPInstanceUID = "1.2.826.0.1.3680043.10.1234.3"
+    part10 = tmp_path / "image.dcm"
+    image.save_as(part10, enforce_file_format=True)
+    code, out, err = run(capsys, "inspect", str(part10))
+    assert (code, out) == (2, "")
+    assert err.startswith(f"error: {part10} is a DICOM Part-10 file (a 128-byte preamble")
+    # told what it is, the reader gets its way: a capture read as a command set fails to decode
+    code, _, err = run(capsys, "inspect", "--command-set", str(capture))
+    assert code == 1 and "is a pcap" not in err
 
 
 # -- input forms -----------------------------------------------------------------------------------
@@ -537,3 +606,16 @@ def test_no_cli_module_imports_main() -> None:
         }
         if path.name != "__init__.py":
             assert "dimse_codec.cli.main" not in imported, path.name
+
+
+def test_python_dash_m_runs_the_command_line() -> None:
+    """``python -m dimse_codec`` is the ``dimse-codec`` script, for when it is not on PATH."""
+    done = subprocess.run(
+        [sys.executable, "-m", "dimse_codec", "inspect", example("c-echo-rq.bin")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("C-ECHO-RQ (CommandField 0030H)")

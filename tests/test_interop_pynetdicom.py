@@ -45,6 +45,7 @@ from dimse_codec import (
     message_spec,
 )
 from dimse_codec.dimse.primitives import PRIMITIVES
+from dimse_codec.interop import from_pynetdicom, to_pynetdicom
 from dimse_codec.strategies import dataset_payloads, primitives
 from dimse_codec.tables.messages import MESSAGES_BY_NAME, MessageSpec
 
@@ -120,20 +121,6 @@ def pn_encode(pn_primitive: Any, spec: MessageSpec) -> bytes:
 
 def pn_class_of(ours: DIMSEPrimitive) -> Any:
     return getattr(pn_primitives, type(ours).__name__)
-
-
-def to_pynetdicom(ours: DIMSEPrimitive) -> Any:
-    """The same primitive built in pynetdicom: every attribute pynetdicom has, set from ours."""
-    theirs = pn_class_of(ours)()
-    for keyword in ours.PARAMETERS:
-        value = getattr(ours, keyword)
-        if value is None:
-            continue
-        if not hasattr(theirs, keyword):
-            assert (ours.msg_type, keyword) in PN_LACKS  # D7
-            continue
-        setattr(theirs, keyword, value)  # data sets arrive as io.BytesIO already
-    return theirs
 
 
 def command_data_set_type(command: bytes) -> int:
@@ -290,7 +277,7 @@ def test_we_decode_pynetdicom_messages(name: str, data: st.DataObject) -> None:
     ours = data.draw(primitives_of(name))
     spec = message_spec(ours)
     assert spec.name == name
-    command = pn_encode(to_pynetdicom(ours), spec)
+    command = pn_encode(to_pynetdicom(ours, lossy=True), spec)
 
     decoded = decode_command_set(command)
     assert decoded.diagnostics == ()
@@ -710,3 +697,89 @@ def test_d11_non_ascii_error_comment() -> None:
     assert [d.code for d in decoded.diagnostics] == [DiagnosticCode.NON_ASCII]
     with pytest.raises(InvalidParameter):
         C_ECHO(ErrorComment="café")
+
+
+# -- 4. dimse_codec.interop.pynetdicom: the conversions users call -------------------------------
+
+
+def _held(ours: DIMSEPrimitive, theirs: Any) -> DIMSEPrimitive:
+    """Ours, less the values pynetdicom's primitive did not keep; each one must be a documented
+    divergence: a zero-length UID or AE title (D5) or AttributeIdentifierList (D7)."""
+    kept: dict[str, Any] = {}
+    for keyword, value in ours.values().items():
+        if value is None:
+            continue
+        if getattr(theirs, keyword, None) is None:
+            assert value == "" or (type(ours).__name__, keyword) in {
+                ("N_ACTION", "AttributeIdentifierList"),
+                ("N_CREATE", "AttributeIdentifierList"),
+            }, keyword
+            continue
+        kept[keyword] = value
+    return type(ours)(**kept)
+
+
+@pytest.mark.parametrize("name", MESSAGE_NAMES)
+@PROPERTY
+@given(data=st.data())
+def test_interop_round_trip(name: str, data: st.DataObject) -> None:
+    """ours -> to_pynetdicom -> from_pynetdicom gives ours back, less only D5/D7 values."""
+    ours = data.draw(primitives_of(name))
+    theirs = to_pynetdicom(ours, lossy=True)
+    assert type(theirs).__name__ == type(ours).__name__
+    back = from_pynetdicom(theirs, empty_payload="empty")
+    assert back == _held(ours, theirs)
+    assert message_spec(back) is message_spec(ours)
+
+
+@pytest.mark.parametrize("name", MESSAGE_NAMES)
+@PROPERTY
+@given(data=st.data())
+def test_interop_reads_what_pynetdicom_decoded(name: str, data: st.DataObject) -> None:
+    """What a pynetdicom handler gets (``event.request``, decoded by pynetdicom from our bytes)
+    converts to the primitive that was sent: an empty data set reads as absent (D2)."""
+    ours = data.draw(primitives_of(name))
+    encoded = encode_message(ours)
+    _, theirs = pn_decode(encoded.command_set, encoded.dataset)
+    got = from_pynetdicom(theirs)
+    want = _held(ours, to_pynetdicom(ours, lossy=True))
+    spec = message_spec(ours)
+    carried = None if spec.dataset is None else spec.dataset.keyword
+    if carried is not None and want.payload_bytes(carried) == b"":
+        setattr(want, carried, None)  # D2: an empty data set reads as absent by default
+    assert got == want
+
+
+def test_interop_refuses_what_pynetdicom_cannot_hold() -> None:
+    reply = N_ACTION(
+        MessageIDBeingRespondedTo=1,
+        Status=0x0107,
+        AttributeIdentifierList=[0x00100010],
+    )
+    with pytest.raises(InvalidParameter, match="AttributeIdentifierList"):
+        to_pynetdicom(reply)  # D7
+    assert not hasattr(to_pynetdicom(reply, lossy=True), "AttributeIdentifierList")
+    request = N_ACTION(
+        MessageID=1,
+        RequestedSOPClassUID="1.2.840.10008.1.20.1",
+        RequestedSOPInstanceUID="1.2.840.10008.1.20.1.1",
+        ActionTypeID=1,
+        ActionReply=b"\x08\x00\x16\x00\x00\x00\x00\x00",
+    )
+    with pytest.raises(InvalidParameter, match="ActionReply"):
+        to_pynetdicom(request)  # D3: a reply's payload on a request
+    with pytest.raises(InvalidParameter, match="not a pynetdicom DIMSE primitive"):
+        from_pynetdicom(object())
+    with pytest.raises(InvalidParameter, match="not a pynetdicom DIMSE primitive"):
+        from_pynetdicom(C_ECHO(MessageID=1, AffectedSOPClassUID="1.2.840.10008.1.1"))
+
+
+def test_interop_empty_payload_choice() -> None:
+    theirs = pn_primitives.C_STORE()
+    theirs.MessageID = 7
+    theirs.AffectedSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    theirs.AffectedSOPInstanceUID = "1.2.3.4"
+    theirs.DataSet = io.BytesIO(b"")
+    assert from_pynetdicom(theirs).DataSet is None
+    assert from_pynetdicom(theirs).Priority == 2  # a request's Priority is kept (D1 is responses)
+    assert from_pynetdicom(theirs, empty_payload="empty").payload("DataSet") == b""

@@ -19,13 +19,13 @@ LAYERS = [
     {"pdu"},
     {"pdata", "association"},
     {"upper_layer"},
-    {"services"},
+    {"services", "interop"},
     {"net"},
     {"capture"},
     {"report"},
     {"strategies"},
     {"scpfuzz"},
-    {"cli"},
+    {"cli", "__main__"},
 ]
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import io
+import textwrap
+from pathlib import Path
 
 import pytest
 from pydicom.dataset import Dataset
@@ -32,7 +35,7 @@ from dimse_codec import (
     message_spec,
     validate,
 )
-from dimse_codec.dimse.primitives import PRIMITIVES
+from dimse_codec.dimse.primitives import PRIMITIVES, DIMSEPrimitive
 from dimse_codec.dimse.values import decode_ae, decode_ui
 from dimse_codec.tables.messages import MESSAGES_BY_NAME, SERVICES
 from dimse_codec.tables.vrs import is_valid_ae, is_valid_uid
@@ -518,3 +521,80 @@ def test_message_spec_default_and_the_deprecated_message_spec_for() -> None:
         from dimse_codec.dimse.validation import message_spec_for
     assert message_spec_for(cancel, True) is MESSAGES_BY_NAME["C-CANCEL-RQ"]
     assert message_spec_for(cancel, False) is None
+
+
+# -- signatures and their documentation, from the PS3.7 table ------------------------------------
+
+
+def test_primitive_classes_are_what_the_table_writes() -> None:
+    """Descriptors, ``Args:`` docs and keyword signatures of the 12 classes are written from the
+    table by tests/render_primitives.py: the committed module is exactly its output."""
+    import render_primitives
+
+    source = render_primitives.MODULE.read_text(encoding="utf-8")
+    assert render_primitives.render(source) == source, "run: python tests/render_primitives.py"
+
+
+@pytest.mark.parametrize("cls", list(PRIMITIVES.values()), ids=lambda cls: cls.__name__)
+def test_signature_and_docs_name_every_parameter(cls: type[DIMSEPrimitive]) -> None:
+    signature = inspect.signature(cls)
+    assert list(signature.parameters) == list(cls.PARAMETERS)
+    for keyword, parameter in signature.parameters.items():
+        assert parameter.kind is inspect.Parameter.KEYWORD_ONLY
+        assert parameter.default is None
+        assert parameter.annotation == cls.__dict__[keyword].ACCEPTS
+        assert f"\n        {keyword}: " in (cls.__doc__ or ""), keyword
+    source = inspect.getsource(cls)
+    stub = source[source.index("    if TYPE_CHECKING:") :]
+    for keyword, parameter in signature.parameters.items():
+        assert f"            {keyword}: {parameter.annotation} = None,\n" in stub, keyword
+
+
+def test_mypy_strict_checks_a_users_typed_script(tmp_path: Path) -> None:
+    """A user's script type-checks under ``mypy --strict``; a misspelt keyword or a value of the
+    wrong type is caught before it runs."""
+    api = pytest.importorskip("mypy.api", reason="mypy comes with the test extra")
+    good = tmp_path / "good.py"
+    good.write_text(
+        textwrap.dedent(
+            """
+            from pydicom.dataset import Dataset
+
+            from dimse_codec import C_FIND, C_STORE, N_ACTION, encode_message
+
+
+            def store(data: bytes) -> C_STORE:
+                return C_STORE(
+                    MessageID=1,
+                    AffectedSOPClassUID="1.2.840.10008.5.1.4.1.1.7",
+                    AffectedSOPInstanceUID="1.2.3.4",
+                    Priority=0,
+                    DataSet=data,
+                )
+
+
+            query = Dataset()
+            query.QueryRetrieveLevel = "STUDY"
+            find = C_FIND(MessageID=2, AffectedSOPClassUID="1.2.840.10008.5.1.4.1.2.2.1",
+                          Priority=0, Identifier=query)
+            reply = N_ACTION(MessageIDBeingRespondedTo=3, Status=0x0107,
+                             AttributeIdentifierList=[0x00100010, (0x0010, 0x0020)])
+            message_id: int | None = store(b"").MessageID
+            encoded = encode_message(find).command_set
+            """
+        ),
+        encoding="utf-8",
+    )
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from dimse_codec import C_ECHO\nC_ECHO(MesageID=1)\nC_ECHO(MessageID='one')\nC_ECHO(1)\n",
+        encoding="utf-8",
+    )
+    cache = str(tmp_path / "mypy-cache")
+    out, err, status = api.run(["--strict", "--cache-dir", cache, str(good)])
+    assert status == 0, out + err
+    out, _, status = api.run(["--strict", "--cache-dir", cache, str(bad)])
+    assert status == 1
+    assert 'Unexpected keyword argument "MesageID"' in out
+    assert 'Argument "MessageID" to "C_ECHO" has incompatible type "str"' in out
+    assert "Too many positional arguments" in out

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from dimse_codec.capture.dicom import DEFAULT_STALL_THRESHOLD_NS
 from dimse_codec.capture.select import add_selection_arguments, selection_from_arguments
+from dimse_codec.cli._args import byte_count
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from dimse_codec.cli.colour import COLOR_CHOICES, Paint, wants_colour
 from dimse_codec.cli.export import Exporter
@@ -41,17 +42,6 @@ FORMATS = ("text", "ndjson", *ROW_FORMATS)
 
 
 # -- the subcommand ------------------------------------------------------------------------------
-
-
-def _byte_count(text: str) -> int:
-    """An argparse type: a number of bytes, 0 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"not a number of bytes: {text!r}")
-    return value
 
 
 def _seconds_arg(text: str) -> float:
@@ -137,7 +127,7 @@ def register(subparsers: SubParsers) -> None:
     parser.add_argument(
         "--max-dataset-json",
         metavar="BYTES",
-        type=_byte_count,
+        type=byte_count,
         default=DEFAULT_MAX_DATASET_JSON,
         help=(
             "with --datasets, the most JSON written for one data set; a longer one is shown by "

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from dimse_codec._deprecation import deprecated_aliases
 from dimse_codec.cli import render
+from dimse_codec.cli._args import byte_count
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from dimse_codec.cli.stream import (
     MAX_EVENTS,
@@ -25,17 +26,32 @@ from dimse_codec.cli.stream import (
     stream_text,
 )
 from dimse_codec.errors import DimseCodecError
+from dimse_codec.pcap import looks_like_capture
 from dimse_codec.policy import LENIENT, STRICT, Policy
 
 if TYPE_CHECKING:
     from dimse_codec.cli._types import SubParsers
 
-__all__ = ["InputError", "read_input", "register", "run", "to_command_set"]
+__all__ = [
+    "MAX_INPUT",
+    "InputError",
+    "other_kind",
+    "read_input",
+    "register",
+    "run",
+    "to_command_set",
+]
 
 _HEX_NOISE = re.compile(rb"(?<![0-9A-Fa-f])0[xX]|[\s:,]")
 _HEX_DIGITS = re.compile(rb"[0-9A-Fa-f]+")
 _HEX_PROBE = 64
 """Bytes looked at first: input whose start is not hex text is taken as raw bytes at once."""
+MAX_INPUT = 16 << 20
+"""Bytes ``inspect`` reads at most by default (``--max-input``): a command set is at most a few
+hundred bytes and a PDU stream worth reading element by element a few megabytes; more is a
+capture or a file of another kind, refused before it is read whole."""
+_PART10_MAGIC = b"DICM"
+_PART10_OFFSET = 128
 
 
 class InputError(ValueError):
@@ -45,16 +61,38 @@ class InputError(ValueError):
 # -- input ---------------------------------------------------------------------------------------
 
 
-def read_input(path: str | None) -> bytes:
-    """Read the named file, or stdin for ``None`` or ``-``; let ``OSError`` through."""
+def read_input(path: str | None, limit: int | None = None) -> bytes:
+    """Read the named file, or stdin for ``None`` or ``-``; let ``OSError`` through.
+
+    With ``limit``, at most ``limit + 1`` bytes are read: one more than allowed says the input
+    is too long without reading (or holding) the rest of it.
+    """
+    size = -1 if limit is None else limit + 1
     if path is None or path == "-":
         stream = sys.stdin
         buffer = getattr(stream, "buffer", None)
         if buffer is not None:
-            data: bytes = buffer.read()
+            data: bytes = buffer.read(size)
             return data
-        return stream.read().encode("latin-1")
-    return Path(path).read_bytes()
+        return stream.read(size).encode("latin-1")
+    with Path(path).open("rb") as handle:
+        return handle.read(size)
+
+
+def other_kind(data: bytes) -> str | None:
+    """What the input is when it is a file of another kind than ``inspect`` reads, with the
+    subcommand or tool that reads it; None when it may be a command set or PDU stream."""
+    if looks_like_capture(data[:4]):
+        return (
+            "a pcap or pcapng capture (or gzip): dimse-codec decode FILE shows its associations "
+            "and messages"
+        )
+    if data[_PART10_OFFSET : _PART10_OFFSET + 4] == _PART10_MAGIC:
+        return (
+            "a DICOM Part-10 file (a 128-byte preamble, then DICM): a stored data set, not a "
+            "command set or PDU stream; dcmdump FILE or pydicom.dcmread shows it"
+        )
+    return None
 
 
 def to_command_set(data: bytes) -> bytes:
@@ -124,6 +162,13 @@ def register(subparsers: SubParsers) -> None:
         help="show user identity passwords and tokens instead of their length",
     )
     parser.add_argument(
+        "--max-input",
+        type=byte_count,
+        default=MAX_INPUT,
+        metavar="BYTES",
+        help=f"refuse input longer than BYTES (default {MAX_INPUT}, 16 MiB; 0: no limit)",
+    )
+    parser.add_argument(
         "--max-events",
         type=_event_count,
         default=MAX_EVENTS,
@@ -148,18 +193,35 @@ def _event_count(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Inspect the input named by ``args``: 0 if decoded, 1 if not decodable, 2 if unreadable."""
+    """Inspect the input named by ``args``: 0 if decoded, 1 if not decodable, 2 if unreadable,
+    empty, too long or a file of another kind (a capture, a Part-10 file)."""
     path: str | None = args.file
+    named = "standard input" if path in (None, "-") else path
     if path in (None, "-") and sys.stdin is not None and sys.stdin.isatty():
         print("error: no input: give FILE, or pipe the command set into stdin", file=sys.stderr)
         return EXIT_USAGE
     try:
-        data = read_input(path)
+        data = read_input(path, args.max_input or None)
     except OSError as exc:
         print(f"error: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     except MemoryError:
         print(f"error: cannot read {path}: out of memory", file=sys.stderr)
+        return EXIT_USAGE
+    if not data:
+        print(f"error: nothing to inspect: {named} is empty", file=sys.stderr)
+        return EXIT_USAGE
+    if args.max_input and len(data) > args.max_input:
+        print(
+            f"error: {named} is longer than --max-input {args.max_input} bytes: inspect shows "
+            "one command set or a PDU stream (a capture goes to dimse-codec decode; 0 lifts "
+            "the limit)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    kind = other_kind(data) if args.kind is None else None
+    if kind is not None:
+        print(f"error: {named} is {kind}", file=sys.stderr)
         return EXIT_USAGE
     policy = STRICT if args.strict else LENIENT
     try:

@@ -13,6 +13,7 @@ empty".
 
 from __future__ import annotations
 
+import inspect
 import io
 from collections.abc import Iterable
 from operator import itemgetter
@@ -102,6 +103,8 @@ class _Param(Generic[G, S]):
     """A primitive parameter stored in the instance ``__dict__`` under ``_<keyword>``."""
 
     vr: ClassVar[str] = ""
+    ACCEPTS: ClassVar[str] = "Any"
+    """What the setter accepts, as the annotation the primitives' signatures give it."""
     keyword: str
     slot: str
 
@@ -134,6 +137,8 @@ class _Param(Generic[G, S]):
 
 class _US(_Param[int | None, int | None]):
     """An unsigned 16-bit parameter (US)."""
+
+    ACCEPTS = "int | None"
 
     vr = "US"
     low = 0
@@ -172,6 +177,8 @@ def _ascii(keyword: str, value: str | bytes) -> str:
 class _UI(_Param[UID | None, UID | str | bytes | None]):
     """A UID parameter: ``str``, ``bytes`` or ``UID`` in, ``UID`` out (PS3.5 9.1)."""
 
+    ACCEPTS = "UID | str | bytes | None"
+
     vr = "UI"
 
     def convert(self, value: Any) -> UID:
@@ -196,6 +203,8 @@ class _UI(_Param[UID | None, UID | str | bytes | None]):
 class _AE(_Param[str | None, str | bytes | None]):
     """An AE title parameter: at most 16 characters, no backslash or control characters."""
 
+    ACCEPTS = "str | bytes | None"
+
     vr = "AE"
 
     def convert(self, value: Any) -> str:
@@ -215,6 +224,8 @@ class _AE(_Param[str | None, str | bytes | None]):
 
 class _LO(_Param[str | None, str | None]):
     """A Long String parameter: default repertoire, at most 64 characters, single-valued."""
+
+    ACCEPTS = "str | None"
 
     vr = "LO"
 
@@ -237,6 +248,8 @@ class _LO(_Param[str | None, str | None]):
 class _AT(_Param[list[BaseTag] | None, TagLike | Iterable[TagLike] | None]):
     """A list-of-tags parameter (AT, VM 1-n); a single tag becomes a list of one."""
 
+    ACCEPTS = "TagLike | Iterable[TagLike] | None"
+
     vr = "AT"
 
     def __get__(self, obj: DIMSEPrimitive | None, owner: type | None = None) -> Any:
@@ -250,8 +263,8 @@ class _AT(_Param[list[BaseTag] | None, TagLike | Iterable[TagLike] | None]):
         if isinstance(value, (int, str, BaseTag)) or (
             isinstance(value, tuple)
             and len(value) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-        ):
+            and all(isinstance(v, int) and not isinstance(v, bool | BaseTag) for v in value)
+        ):  # a (group, element) pair; two BaseTags (what values() holds) are two tags
             items = (value,)
         elif isinstance(value, (list, tuple)):
             items = value
@@ -278,6 +291,8 @@ class _DataSet(_Param[io.BytesIO | None, DatasetValue | None]):
 
     A pydicom ``Dataset`` is encoded on demand in the primitive's ``transfer_syntax``.
     """
+
+    ACCEPTS = "DatasetValue | None"
 
     vr = "DS"
 
@@ -337,6 +352,9 @@ class DIMSEPrimitive:
     """Parameters mandatory (M) in the response/confirmation."""
     STATUS_OPTIONAL_KEYWORDS: ClassVar[tuple[str, ...]] = ()
     """Status-related parameters (PS3.7 Annex C) the response may carry."""
+    __signature__: ClassVar[inspect.Signature]
+    """Each primitive's keyword signature, for ``help()`` and ``inspect`` (type checkers read the
+    ``__init__`` each class declares under ``TYPE_CHECKING``)."""
     _TEMPLATE: ClassVar[dict[str, Any]] = {}
     _READ_STATE: ClassVar[_StateReader] = _FewSlots(())
     """Reads every one of :attr:`PARAMETERS` from the instance state, in the same order."""
@@ -366,6 +384,18 @@ class DIMSEPrimitive:
             if type(descriptor) is not expected:
                 raise TypeError(f"{cls.__name__}.{keyword} must be declared as {expected.__name__}")
         cls.PARAMETERS = tuple(keywords)
+        cls.__signature__ = inspect.Signature(
+            [
+                inspect.Parameter(
+                    keyword,
+                    inspect.Parameter.KEYWORD_ONLY,
+                    default=None,
+                    annotation=declared[keyword].ACCEPTS,
+                )
+                for keyword in keywords
+            ],
+            return_annotation=None,
+        )
         cls._READ_STATE = _read_all(tuple("_" + keyword for keyword in keywords))
         cls.DATASET_PARAMETERS = tuple(k for k in keywords if k in datasets)
         cls.REQUEST_KEYWORDS = tuple(
@@ -550,8 +580,34 @@ DIMSEPrimitive._TEMPLATE = {
 }
 
 
+# -- the primitives: written by tests/render_primitives.py from the PS3.7 table --
+
+
 class C_STORE(DIMSEPrimitive):
-    """C-STORE: store a composite SOP instance (PS3.7 9.1.1)."""
+    """C-STORE: store a composite SOP instance (PS3.7 9.1.1).
+
+    Args:
+        MessageID: Message ID (0000,0110), US. Request: M (mandatory). Response: U (user option).
+        MessageIDBeingRespondedTo: Message ID Being Responded To (0000,0120), US. Request: - (not
+            used). Response: M (mandatory).
+        AffectedSOPClassUID: Affected SOP Class UID (0000,0002), UI. Request: M (mandatory).
+            Response: U(=) (user option, equal to the request's).
+        AffectedSOPInstanceUID: Affected SOP Instance UID (0000,1000), UI. Request: M (mandatory).
+            Response: U(=) (user option, equal to the request's).
+        Priority: Priority (0000,0700), US. Request: M (mandatory). Response: - (not used).
+        MoveOriginatorApplicationEntityTitle: Move Originator Application Entity Title (0000,1030),
+            AE. Request: U (user option). Response: - (not used).
+        MoveOriginatorMessageID: Move Originator Message ID (0000,1031), US. Request: U (user
+            option). Response: - (not used).
+        DataSet: the data set, in the presentation context's transfer syntax (a pydicom Dataset,
+            bytes-like or io.BytesIO). Request: M (mandatory). Response: - (not used).
+        Status: Status (0000,0900), US. Request: - (not used). Response: M (mandatory).
+        OffendingElement: Offending Element (0000,0901), AT, VM 1-n. Request: - (not used).
+            Response: C (conditional): may be present only when the Status is a Warning or a
+            Failure.
+        ErrorComment: Error Comment (0000,0902), LO. Request: - (not used). Response: C
+            (conditional): may be present only when the Status is a Warning or a Failure.
+    """
 
     SERVICE = SERVICES["C-STORE"]
     MessageID = _US()
@@ -566,9 +622,46 @@ class C_STORE(DIMSEPrimitive):
     OffendingElement = _AT()
     ErrorComment = _LO()
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            MessageID: int | None = None,
+            MessageIDBeingRespondedTo: int | None = None,
+            AffectedSOPClassUID: UID | str | bytes | None = None,
+            AffectedSOPInstanceUID: UID | str | bytes | None = None,
+            Priority: int | None = None,
+            MoveOriginatorApplicationEntityTitle: str | bytes | None = None,
+            MoveOriginatorMessageID: int | None = None,
+            DataSet: DatasetValue | None = None,
+            Status: int | None = None,
+            OffendingElement: TagLike | Iterable[TagLike] | None = None,
+            ErrorComment: str | None = None,
+        ) -> None:
+            """Every parameter by keyword; None (the default) leaves it absent."""
+
 
 class C_FIND(DIMSEPrimitive):
-    """C-FIND: match an identifier against the SCP's instances (PS3.7 9.1.2)."""
+    """C-FIND: match an identifier against the SCP's instances (PS3.7 9.1.2).
+
+    Args:
+        MessageID: Message ID (0000,0110), US. Request: M (mandatory). Response: U (user option).
+        MessageIDBeingRespondedTo: Message ID Being Responded To (0000,0120), US. Request: - (not
+            used). Response: M (mandatory).
+        AffectedSOPClassUID: Affected SOP Class UID (0000,0002), UI. Request: M (mandatory).
+            Response: U(=) (user option, equal to the request's).
+        Priority: Priority (0000,0700), US. Request: M (mandatory). Response: - (not used).
+        Identifier: the data set, in the presentation context's transfer syntax (a pydicom Dataset,
+            bytes-like or io.BytesIO). Request: M (mandatory). Response: C (conditional): present if
+            and only if the Status is Pending (FF00H or FF01H).
+        Status: Status (0000,0900), US. Request: - (not used). Response: M (mandatory).
+        OffendingElement: Offending Element (0000,0901), AT, VM 1-n. Request: - (not used).
+            Response: C (conditional): may be present only when the Status is a Warning or a
+            Failure.
+        ErrorComment: Error Comment (0000,0902), LO. Request: - (not used). Response: C
+            (conditional): may be present only when the Status is a Warning or a Failure.
+    """
 
     SERVICE = SERVICES["C-FIND"]
     MessageID = _US()
@@ -580,9 +673,54 @@ class C_FIND(DIMSEPrimitive):
     OffendingElement = _AT()
     ErrorComment = _LO()
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            MessageID: int | None = None,
+            MessageIDBeingRespondedTo: int | None = None,
+            AffectedSOPClassUID: UID | str | bytes | None = None,
+            Priority: int | None = None,
+            Identifier: DatasetValue | None = None,
+            Status: int | None = None,
+            OffendingElement: TagLike | Iterable[TagLike] | None = None,
+            ErrorComment: str | None = None,
+        ) -> None:
+            """Every parameter by keyword; None (the default) leaves it absent."""
+
 
 class C_GET(DIMSEPrimitive):
-    """C-GET: retrieve instances over the same association (PS3.7 9.1.3)."""
+    """C-GET: retrieve instances over the same association (PS3.7 9.1.3).
+
+    Args:
+        MessageID: Message ID (0000,0110), US. Request: M (mandatory). Response: U (user option).
+        MessageIDBeingRespondedTo: Message ID Being Responded To (0000,0120), US. Request: - (not
+            used). Response: M (mandatory).
+        AffectedSOPClassUID: Affected SOP Class UID (0000,0002), UI. Request: M (mandatory).
+            Response: U(=) (user option, equal to the request's).
+        Priority: Priority (0000,0700), US. Request: M (mandatory). Response: - (not used).
+        Identifier: the data set, in the presentation context's transfer syntax (a pydicom Dataset,
+            bytes-like or io.BytesIO). Request: M (mandatory). Response: U (user option).
+        Status: Status (0000,0900), US. Request: - (not used). Response: M (mandatory).
+        NumberOfRemainingSuboperations: Number of Remaining Sub-operations (0000,1020), US. Request:
+            - (not used). Response: C (conditional): shall be present when the Status is Pending;
+            may be present otherwise.
+        NumberOfCompletedSuboperations: Number of Completed Sub-operations (0000,1021), US. Request:
+            - (not used). Response: C (conditional): shall be present when the Status is Pending;
+            may be present otherwise.
+        NumberOfFailedSuboperations: Number of Failed Sub-operations (0000,1022), US. Request: -
+            (not used). Response: C (conditional): shall be present when the Status is Pending; may
+            be present otherwise.
+        NumberOfWarningSuboperations: Number of Warning Sub-operations (0000,1023), US. Request: -
+            (not used). Response: C (conditional): shall be present when the Status is Pending; may
+            be present otherwise.
+        OffendingElement: Offending Element (0000,0901), AT, VM 1-n. Request: - (not used).
+            Response: C (conditional): may be present only when the Status is a Warning or a
+            Failure.
+        ErrorComment: Error Comment (0000,0902), LO. Request: - (not used). Response: C
+            (conditional): may be present only when the Status is a Warning or a Failure.
+    """
 
     SERVICE = SERVICES["C-GET"]
     MessageID = _US()
@@ -598,9 +736,60 @@ class C_GET(DIMSEPrimitive):
     OffendingElement = _AT()
     ErrorComment = _LO()
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            MessageID: int | None = None,
+            MessageIDBeingRespondedTo: int | None = None,
+            AffectedSOPClassUID: UID | str | bytes | None = None,
+            Priority: int | None = None,
+            Identifier: DatasetValue | None = None,
+            Status: int | None = None,
+            NumberOfRemainingSuboperations: int | None = None,
+            NumberOfCompletedSuboperations: int | None = None,
+            NumberOfFailedSuboperations: int | None = None,
+            NumberOfWarningSuboperations: int | None = None,
+            OffendingElement: TagLike | Iterable[TagLike] | None = None,
+            ErrorComment: str | None = None,
+        ) -> None:
+            """Every parameter by keyword; None (the default) leaves it absent."""
+
 
 class C_MOVE(DIMSEPrimitive):
-    """C-MOVE: have the SCP send instances to a named AE (PS3.7 9.1.4)."""
+    """C-MOVE: have the SCP send instances to a named AE (PS3.7 9.1.4).
+
+    Args:
+        MessageID: Message ID (0000,0110), US. Request: M (mandatory). Response: U (user option).
+        MessageIDBeingRespondedTo: Message ID Being Responded To (0000,0120), US. Request: - (not
+            used). Response: M (mandatory).
+        AffectedSOPClassUID: Affected SOP Class UID (0000,0002), UI. Request: M (mandatory).
+            Response: U(=) (user option, equal to the request's).
+        Priority: Priority (0000,0700), US. Request: M (mandatory). Response: - (not used).
+        MoveDestination: Move Destination (0000,0600), AE. Request: M (mandatory). Response: - (not
+            used).
+        Identifier: the data set, in the presentation context's transfer syntax (a pydicom Dataset,
+            bytes-like or io.BytesIO). Request: M (mandatory). Response: U (user option).
+        Status: Status (0000,0900), US. Request: - (not used). Response: M (mandatory).
+        NumberOfRemainingSuboperations: Number of Remaining Sub-operations (0000,1020), US. Request:
+            - (not used). Response: C (conditional): shall be present when the Status is Pending;
+            may be present otherwise.
+        NumberOfCompletedSuboperations: Number of Completed Sub-operations (0000,1021), US. Request:
+            - (not used). Response: C (conditional): shall be present when the Status is Pending;
+            may be present otherwise.
+        NumberOfFailedSuboperations: Number of Failed Sub-operations (0000,1022), US. Request: -
+            (not used). Response: C (conditional): shall be present when the Status is Pending; may
+            be present otherwise.
+        NumberOfWarningSuboperations: Number of Warning Sub-operations (0000,1023), US. Request: -
+            (not used). Response: C (conditional): shall be present when the Status is Pending; may
+            be present otherwise.
+        OffendingElement: Offending Element (0000,0901), AT, VM 1-n. Request: - (not used).
+            Response: C (conditional): may be present only when the Status is a Warning or a
+            Failure.
+        ErrorComment: Error Comment (0000,0902), LO. Request: - (not used). Response: C
+            (conditional): may be present only when the Status is a Warning or a Failure.
+    """
 
     SERVICE = SERVICES["C-MOVE"]
     MessageID = _US()
@@ -617,9 +806,41 @@ class C_MOVE(DIMSEPrimitive):
     OffendingElement = _AT()
     ErrorComment = _LO()
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            MessageID: int | None = None,
+            MessageIDBeingRespondedTo: int | None = None,
+            AffectedSOPClassUID: UID | str | bytes | None = None,
+            Priority: int | None = None,
+            MoveDestination: str | bytes | None = None,
+            Identifier: DatasetValue | None = None,
+            Status: int | None = None,
+            NumberOfRemainingSuboperations: int | None = None,
+            NumberOfCompletedSuboperations: int | None = None,
+            NumberOfFailedSuboperations: int | None = None,
+            NumberOfWarningSuboperations: int | None = None,
+            OffendingElement: TagLike | Iterable[TagLike] | None = None,
+            ErrorComment: str | None = None,
+        ) -> None:
+            """Every parameter by keyword; None (the default) leaves it absent."""
+
 
 class C_ECHO(DIMSEPrimitive):
-    """C-ECHO: verify end-to-end communication (PS3.7 9.1.5)."""
+    """C-ECHO: verify end-to-end communication (PS3.7 9.1.5).
+
+    Args:
+        MessageID: Message ID (0000,0110), US. Request: M (mandatory). Response: U (user option).
+        MessageIDBeingRespondedTo: Message ID Being Responded To (0000,0120), US. Request: - (not
+            used). Response: M (mandatory).
+        AffectedSOPClassUID: Affected SOP Class UID (0000,0002), UI. Request: M (mandatory).
+            Response: U(=) (user option, equal to the request's).
+        Status: Status (0000,0900), US. Request: - (not used). Response: M (mandatory).
+        ErrorComment: Error Comment (0000,0902), LO. Request: - (not used). Response: C
+            (conditional): may be present only when the Status is a Warning or a Failure.
+    """
 
     SERVICE = SERVICES["C-ECHO"]
     MessageID = _US()
@@ -628,16 +849,66 @@ class C_ECHO(DIMSEPrimitive):
     Status = _US()
     ErrorComment = _LO()
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            MessageID: int | None = None,
+            MessageIDBeingRespondedTo: int | None = None,
+            AffectedSOPClassUID: UID | str | bytes | None = None,
+            Status: int | None = None,
+            ErrorComment: str | None = None,
+        ) -> None:
+            """Every parameter by keyword; None (the default) leaves it absent."""
+
 
 class C_CANCEL(DIMSEPrimitive):
-    """C-CANCEL: cancel an outstanding C-FIND, C-GET or C-MOVE (PS3.7 9.3.2.3)."""
+    """C-CANCEL: cancel an outstanding C-FIND, C-GET or C-MOVE (PS3.7 9.3.2.3).
+
+    Args:
+        MessageIDBeingRespondedTo: Message ID Being Responded To (0000,0120), US. Request: M
+            (mandatory). Response: - (not used).
+    """
 
     SERVICE = SERVICES["C-CANCEL"]
     MessageIDBeingRespondedTo = _US()
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            MessageIDBeingRespondedTo: int | None = None,
+        ) -> None:
+            """Every parameter by keyword; None (the default) leaves it absent."""
+
 
 class N_EVENT_REPORT(DIMSEPrimitive):
-    """N-EVENT-REPORT: report an event about a managed SOP instance (PS3.7 10.1.1)."""
+    """N-EVENT-REPORT: report an event about a managed SOP instance (PS3.7 10.1.1).
+
+    Args:
+        MessageID: Message ID (0000,0110), US. Request: M (mandatory). Response: - (not used).
+        MessageIDBeingRespondedTo: Message ID Being Responded To (0000,0120), US. Request: - (not
+            used). Response: M (mandatory).
+        AffectedSOPClassUID: Affected SOP Class UID (0000,0002), UI. Request: M (mandatory).
+            Response: U(=) (user option, equal to the request's).
+        AffectedSOPInstanceUID: Affected SOP Instance UID (0000,1000), UI. Request: M (mandatory).
+            Response: U(=) (user option, equal to the request's).
+        EventTypeID: Event Type ID (0000,1002), US. Request: M (mandatory). Response: C(=)
+            (conditional, equal to the request's): shall be present when the reply data set is
+            present; equal to the request's.
+        EventInformation: the data set, in the presentation context's transfer syntax (a pydicom
+            Dataset, bytes-like or io.BytesIO). Request: U (user option). Response: - (not used).
+        EventReply: the data set, in the presentation context's transfer syntax (a pydicom Dataset,
+            bytes-like or io.BytesIO). Request: - (not used). Response: C (conditional): may be
+            present only when the Status is Success or Warning.
+        Status: Status (0000,0900), US. Request: - (not used). Response: M (mandatory).
+        ErrorComment: Error Comment (0000,0902), LO. Request: - (not used). Response: C
+            (conditional): may be present only when the Status is a Warning or a Failure.
+        ErrorID: Error ID (0000,0903), US. Request: - (not used). Response: C (conditional): may be
+            present only when the Status is a Warning or a Failure.
+    """
 
     SERVICE = SERVICES["N-EVENT-REPORT"]
     MessageID = _US()
@@ -651,9 +922,52 @@ class N_EVENT_REPORT(DIMSEPrimitive):
     ErrorComment = _LO()
     ErrorID = _US()
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            MessageID: int | None = None,
+            MessageIDBeingRespondedTo: int | None = None,
+            AffectedSOPClassUID: UID | str | bytes | None = None,
+            AffectedSOPInstanceUID: UID | str | bytes | None = None,
+            EventTypeID: int | None = None,
+            EventInformation: DatasetValue | None = None,
+            EventReply: DatasetValue | None = None,
+            Status: int | None = None,
+            ErrorComment: str | None = None,
+            ErrorID: int | None = None,
+        ) -> None:
+            """Every parameter by keyword; None (the default) leaves it absent."""
+
 
 class N_GET(DIMSEPrimitive):
-    """N-GET: retrieve attribute values of a managed SOP instance (PS3.7 10.1.2)."""
+    """N-GET: retrieve attribute values of a managed SOP instance (PS3.7 10.1.2).
+
+    Args:
+        MessageID: Message ID (0000,0110), US. Request: M (mandatory). Response: - (not used).
+        MessageIDBeingRespondedTo: Message ID Being Responded To (0000,0120), US. Request: - (not
+            used). Response: M (mandatory).
+        RequestedSOPClassUID: Requested SOP Class UID (0000,0003), UI. Request: M (mandatory).
+            Response: - (not used).
+        RequestedSOPInstanceUID: Requested SOP Instance UID (0000,1001), UI. Request: M (mandatory).
+            Response: - (not used).
+        AttributeIdentifierList: Attribute Identifier List (0000,1005), AT, VM 1-n. Request: U (user
+            option). Response: C (conditional): may be present only when the Status is a Warning or
+            a Failure.
+        AffectedSOPClassUID: Affected SOP Class UID (0000,0002), UI. Request: - (not used).
+            Response: U (user option).
+        AffectedSOPInstanceUID: Affected SOP Instance UID (0000,1000), UI. Request: - (not used).
+            Response: U (user option).
+        AttributeList: the data set, in the presentation context's transfer syntax (a pydicom
+            Dataset, bytes-like or io.BytesIO). Request: - (not used). Response: C (conditional):
+            may be present only when the Status is Success or Warning.
+        Status: Status (0000,0900), US. Request: - (not used). Response: M (mandatory).
+        ErrorComment: Error Comment (0000,0902), LO. Request: - (not used). Response: C
+            (conditional): may be present only when the Status is a Warning or a Failure.
+        ErrorID: Error ID (0000,0903), US. Request: - (not used). Response: C (conditional): may be
+            present only when the Status is a Warning or a Failure.
+    """
 
     SERVICE = SERVICES["N-GET"]
     MessageID = _US()
@@ -668,9 +982,54 @@ class N_GET(DIMSEPrimitive):
     ErrorComment = _LO()
     ErrorID = _US()
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            MessageID: int | None = None,
+            MessageIDBeingRespondedTo: int | None = None,
+            RequestedSOPClassUID: UID | str | bytes | None = None,
+            RequestedSOPInstanceUID: UID | str | bytes | None = None,
+            AttributeIdentifierList: TagLike | Iterable[TagLike] | None = None,
+            AffectedSOPClassUID: UID | str | bytes | None = None,
+            AffectedSOPInstanceUID: UID | str | bytes | None = None,
+            AttributeList: DatasetValue | None = None,
+            Status: int | None = None,
+            ErrorComment: str | None = None,
+            ErrorID: int | None = None,
+        ) -> None:
+            """Every parameter by keyword; None (the default) leaves it absent."""
+
 
 class N_SET(DIMSEPrimitive):
-    """N-SET: modify attribute values of a managed SOP instance (PS3.7 10.1.3)."""
+    """N-SET: modify attribute values of a managed SOP instance (PS3.7 10.1.3).
+
+    Args:
+        MessageID: Message ID (0000,0110), US. Request: M (mandatory). Response: - (not used).
+        MessageIDBeingRespondedTo: Message ID Being Responded To (0000,0120), US. Request: - (not
+            used). Response: M (mandatory).
+        RequestedSOPClassUID: Requested SOP Class UID (0000,0003), UI. Request: M (mandatory).
+            Response: - (not used).
+        RequestedSOPInstanceUID: Requested SOP Instance UID (0000,1001), UI. Request: M (mandatory).
+            Response: - (not used).
+        ModificationList: the data set, in the presentation context's transfer syntax (a pydicom
+            Dataset, bytes-like or io.BytesIO). Request: M (mandatory). Response: - (not used).
+        AttributeList: the data set, in the presentation context's transfer syntax (a pydicom
+            Dataset, bytes-like or io.BytesIO). Request: - (not used). Response: U (user option).
+        AffectedSOPClassUID: Affected SOP Class UID (0000,0002), UI. Request: - (not used).
+            Response: U (user option).
+        AffectedSOPInstanceUID: Affected SOP Instance UID (0000,1000), UI. Request: - (not used).
+            Response: U (user option).
+        Status: Status (0000,0900), US. Request: - (not used). Response: M (mandatory).
+        ErrorComment: Error Comment (0000,0902), LO. Request: - (not used). Response: C
+            (conditional): may be present only when the Status is a Warning or a Failure.
+        ErrorID: Error ID (0000,0903), US. Request: - (not used). Response: C (conditional): may be
+            present only when the Status is a Warning or a Failure.
+        AttributeIdentifierList: Attribute Identifier List (0000,1005), AT, VM 1-n. Request: - (not
+            used). Response: C (conditional): may be present only when the Status is a Warning or a
+            Failure.
+    """
 
     SERVICE = SERVICES["N-SET"]
     MessageID = _US()
@@ -686,9 +1045,59 @@ class N_SET(DIMSEPrimitive):
     ErrorID = _US()
     AttributeIdentifierList = _AT()
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            MessageID: int | None = None,
+            MessageIDBeingRespondedTo: int | None = None,
+            RequestedSOPClassUID: UID | str | bytes | None = None,
+            RequestedSOPInstanceUID: UID | str | bytes | None = None,
+            ModificationList: DatasetValue | None = None,
+            AttributeList: DatasetValue | None = None,
+            AffectedSOPClassUID: UID | str | bytes | None = None,
+            AffectedSOPInstanceUID: UID | str | bytes | None = None,
+            Status: int | None = None,
+            ErrorComment: str | None = None,
+            ErrorID: int | None = None,
+            AttributeIdentifierList: TagLike | Iterable[TagLike] | None = None,
+        ) -> None:
+            """Every parameter by keyword; None (the default) leaves it absent."""
+
 
 class N_ACTION(DIMSEPrimitive):
-    """N-ACTION: ask a managed SOP instance to perform an action (PS3.7 10.1.4)."""
+    """N-ACTION: ask a managed SOP instance to perform an action (PS3.7 10.1.4).
+
+    Args:
+        MessageID: Message ID (0000,0110), US. Request: M (mandatory). Response: - (not used).
+        MessageIDBeingRespondedTo: Message ID Being Responded To (0000,0120), US. Request: - (not
+            used). Response: M (mandatory).
+        RequestedSOPClassUID: Requested SOP Class UID (0000,0003), UI. Request: M (mandatory).
+            Response: - (not used).
+        RequestedSOPInstanceUID: Requested SOP Instance UID (0000,1001), UI. Request: M (mandatory).
+            Response: - (not used).
+        ActionTypeID: Action Type ID (0000,1008), US. Request: M (mandatory). Response: C(=)
+            (conditional, equal to the request's): shall be present when the reply data set is
+            present; equal to the request's.
+        ActionInformation: the data set, in the presentation context's transfer syntax (a pydicom
+            Dataset, bytes-like or io.BytesIO). Request: U (user option). Response: - (not used).
+        AffectedSOPClassUID: Affected SOP Class UID (0000,0002), UI. Request: - (not used).
+            Response: U (user option).
+        AffectedSOPInstanceUID: Affected SOP Instance UID (0000,1000), UI. Request: - (not used).
+            Response: U (user option).
+        ActionReply: the data set, in the presentation context's transfer syntax (a pydicom Dataset,
+            bytes-like or io.BytesIO). Request: - (not used). Response: C (conditional): may be
+            present only when the Status is Success or Warning.
+        Status: Status (0000,0900), US. Request: - (not used). Response: M (mandatory).
+        ErrorComment: Error Comment (0000,0902), LO. Request: - (not used). Response: C
+            (conditional): may be present only when the Status is a Warning or a Failure.
+        ErrorID: Error ID (0000,0903), US. Request: - (not used). Response: C (conditional): may be
+            present only when the Status is a Warning or a Failure.
+        AttributeIdentifierList: Attribute Identifier List (0000,1005), AT, VM 1-n. Request: - (not
+            used). Response: C (conditional): may be present only when the Status is a Warning or a
+            Failure.
+    """
 
     SERVICE = SERVICES["N-ACTION"]
     MessageID = _US()
@@ -705,9 +1114,51 @@ class N_ACTION(DIMSEPrimitive):
     ErrorID = _US()
     AttributeIdentifierList = _AT()
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            MessageID: int | None = None,
+            MessageIDBeingRespondedTo: int | None = None,
+            RequestedSOPClassUID: UID | str | bytes | None = None,
+            RequestedSOPInstanceUID: UID | str | bytes | None = None,
+            ActionTypeID: int | None = None,
+            ActionInformation: DatasetValue | None = None,
+            AffectedSOPClassUID: UID | str | bytes | None = None,
+            AffectedSOPInstanceUID: UID | str | bytes | None = None,
+            ActionReply: DatasetValue | None = None,
+            Status: int | None = None,
+            ErrorComment: str | None = None,
+            ErrorID: int | None = None,
+            AttributeIdentifierList: TagLike | Iterable[TagLike] | None = None,
+        ) -> None:
+            """Every parameter by keyword; None (the default) leaves it absent."""
+
 
 class N_CREATE(DIMSEPrimitive):
-    """N-CREATE: create a managed SOP instance (PS3.7 10.1.5)."""
+    """N-CREATE: create a managed SOP instance (PS3.7 10.1.5).
+
+    Args:
+        MessageID: Message ID (0000,0110), US. Request: M (mandatory). Response: - (not used).
+        MessageIDBeingRespondedTo: Message ID Being Responded To (0000,0120), US. Request: - (not
+            used). Response: M (mandatory).
+        AffectedSOPClassUID: Affected SOP Class UID (0000,0002), UI. Request: M (mandatory).
+            Response: U(=) (user option, equal to the request's).
+        AffectedSOPInstanceUID: Affected SOP Instance UID (0000,1000), UI. Request: U (user option).
+            Response: C (conditional): shall be present when the request had no Affected SOP
+            Instance UID.
+        AttributeList: the data set, in the presentation context's transfer syntax (a pydicom
+            Dataset, bytes-like or io.BytesIO). Request: U (user option). Response: U (user option).
+        Status: Status (0000,0900), US. Request: - (not used). Response: M (mandatory).
+        ErrorComment: Error Comment (0000,0902), LO. Request: - (not used). Response: C
+            (conditional): may be present only when the Status is a Warning or a Failure.
+        ErrorID: Error ID (0000,0903), US. Request: - (not used). Response: C (conditional): may be
+            present only when the Status is a Warning or a Failure.
+        AttributeIdentifierList: Attribute Identifier List (0000,1005), AT, VM 1-n. Request: - (not
+            used). Response: C (conditional): may be present only when the Status is a Warning or a
+            Failure.
+    """
 
     SERVICE = SERVICES["N-CREATE"]
     MessageID = _US()
@@ -720,9 +1171,45 @@ class N_CREATE(DIMSEPrimitive):
     ErrorID = _US()
     AttributeIdentifierList = _AT()
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            MessageID: int | None = None,
+            MessageIDBeingRespondedTo: int | None = None,
+            AffectedSOPClassUID: UID | str | bytes | None = None,
+            AffectedSOPInstanceUID: UID | str | bytes | None = None,
+            AttributeList: DatasetValue | None = None,
+            Status: int | None = None,
+            ErrorComment: str | None = None,
+            ErrorID: int | None = None,
+            AttributeIdentifierList: TagLike | Iterable[TagLike] | None = None,
+        ) -> None:
+            """Every parameter by keyword; None (the default) leaves it absent."""
+
 
 class N_DELETE(DIMSEPrimitive):
-    """N-DELETE: delete a managed SOP instance (PS3.7 10.1.6)."""
+    """N-DELETE: delete a managed SOP instance (PS3.7 10.1.6).
+
+    Args:
+        MessageID: Message ID (0000,0110), US. Request: M (mandatory). Response: - (not used).
+        MessageIDBeingRespondedTo: Message ID Being Responded To (0000,0120), US. Request: - (not
+            used). Response: M (mandatory).
+        RequestedSOPClassUID: Requested SOP Class UID (0000,0003), UI. Request: M (mandatory).
+            Response: - (not used).
+        RequestedSOPInstanceUID: Requested SOP Instance UID (0000,1001), UI. Request: M (mandatory).
+            Response: - (not used).
+        AffectedSOPClassUID: Affected SOP Class UID (0000,0002), UI. Request: - (not used).
+            Response: U (user option).
+        AffectedSOPInstanceUID: Affected SOP Instance UID (0000,1000), UI. Request: - (not used).
+            Response: U (user option).
+        Status: Status (0000,0900), US. Request: - (not used). Response: M (mandatory).
+        ErrorComment: Error Comment (0000,0902), LO. Request: - (not used). Response: C
+            (conditional): may be present only when the Status is a Warning or a Failure.
+        ErrorID: Error ID (0000,0903), US. Request: - (not used). Response: C (conditional): may be
+            present only when the Status is a Warning or a Failure.
+    """
 
     SERVICE = SERVICES["N-DELETE"]
     MessageID = _US()
@@ -734,6 +1221,23 @@ class N_DELETE(DIMSEPrimitive):
     Status = _US()
     ErrorComment = _LO()
     ErrorID = _US()
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            MessageID: int | None = None,
+            MessageIDBeingRespondedTo: int | None = None,
+            RequestedSOPClassUID: UID | str | bytes | None = None,
+            RequestedSOPInstanceUID: UID | str | bytes | None = None,
+            AffectedSOPClassUID: UID | str | bytes | None = None,
+            AffectedSOPInstanceUID: UID | str | bytes | None = None,
+            Status: int | None = None,
+            ErrorComment: str | None = None,
+            ErrorID: int | None = None,
+        ) -> None:
+            """Every parameter by keyword; None (the default) leaves it absent."""
 
 
 class UnknownMessage(DIMSEPrimitive):

@@ -44,6 +44,7 @@ from dimse_codec.pcap.reader import (
     Truncation,
     UnsupportedInterface,
     is_capture_file,
+    looks_like_capture,
     read_packets,
 )
 from dimse_codec.pcap.tcp import (
@@ -105,5 +106,6 @@ __all__ = [
     "UnsupportedLinkType",
     "is_capture_file",
     "link_type_name",
+    "looks_like_capture",
     "read_packets",
 ]

@@ -1245,4 +1245,10 @@ def is_capture_file(path: str | os.PathLike[str]) -> bool:
                 head = _Gunzip(handle).read1(4)
     except (OSError, CaptureError):
         return False
-    return head == _SHB_BYTES or head in _PCAP_MAGICS
+    return looks_like_capture(head)
+
+
+def looks_like_capture(head: bytes) -> bool:
+    """Whether bytes start like a pcap or pcapng capture (their first four bytes: a magic
+    number or a Section Header Block), or like gzip, which captures are often kept in."""
+    return head[:4] == _SHB_BYTES or head[:4] in _PCAP_MAGICS or head[:2] == _GZIP_MAGIC
