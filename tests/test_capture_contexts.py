@@ -224,7 +224,7 @@ def test_the_cli_shows_them(
         f"! CONTEXT_NOT_ACCEPTED: {UNPROPOSED_MESSAGE}",
     ]
     stores = [line.split() for line in lines if line.startswith("a0") and "C-STORE-RQ" in line]
-    assert [words[3] for words in stores] == ["pc=3", "pc=5", "pc=7", "pc=9"]
+    assert [words[4] for words in stores] == ["pc=3", "pc=5", "pc=7", "pc=9"]
     assert not any("guessed" in line for line in lines)
     assert main(["decode", "--strict", str(path)]) == 1
     assert "CONTEXT_NOT_ACCEPTED" in capsys.readouterr().err

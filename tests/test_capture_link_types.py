@@ -146,7 +146,7 @@ def test_the_cli_decodes_mixed_interfaces_and_counts_the_skipped_packets(
     assert code == EXIT_OK and err == ""
     lines = out.splitlines()
     end = last_frame(capture)
-    assert f"a? f{end} problem UNSUPPORTED_LINK_TYPE: interface 1 (wlan0)" in out
+    assert f"a? f{end} - problem UNSUPPORTED_LINK_TYPE: interface 1 (wlan0)" in out
     start = next(i for i, line in enumerate(lines) if line.startswith("summary:"))
     assert lines[start] == "summary: 1 association(s), 4 message(s), 0 gap(s), 10 problem(s)"
     assert "  problems: UNSUPPORTED_LINK_TYPE 10" in lines[start:]

@@ -252,7 +252,9 @@ def test_command_elements_under_each_message(
         else:
             assert re.search(r"Status +US +2 +0 \(0000H\) Success", text), text
     events = [line for line, lines in shown if not lines]
-    assert len(events) == 12  # RQ, AC, RELEASE-RQ, -RP per association: no detail under them
+    # RQ, AC, RELEASE-RQ, -RP and the association's end line, 3 times: no detail under them
+    assert len(events) == 15
+    assert sum(" end " in line for line in events) == 3
 
 
 def test_ct_image_tree_is_pydicoms_reading(stores: Recording, detailed: str) -> None:

@@ -192,7 +192,11 @@ def test_text_shows_the_failing_response_with_its_request(
     out = tmp_path / "failure.txt"
     assert main(["decode", str(recorded.capture), "--status", "failure", "--output", str(out)]) == 0
     text = out.read_text(encoding="utf-8").splitlines()
-    messages = [line for line in text if line.startswith("a") and " C-STORE-" in line]
+    messages = [
+        line
+        for line in text
+        if line.split()[3:4] in (["requestor->acceptor"], ["acceptor->requestor"])
+    ]
     assert len(messages) == 2, text
     assert "C-STORE-RQ" in messages[0] and "C-STORE-RSP" in messages[1]
     assert f"{REFUSED:04X}" in messages[1]
@@ -201,7 +205,7 @@ def test_text_shows_the_failing_response_with_its_request(
     assert main(["decode", str(recorded.capture), "--output", str(whole)]) == 0
     summary = whole.read_text(encoding="utf-8").split("summary:")[1]
     total = sum(
-        line.startswith("a") and " C-" in line and "-R" in line
+        line.split()[3:4] in (["requestor->acceptor"], ["acceptor->requestor"])
         for line in whole.read_text(encoding="utf-8").splitlines()
     )
     # the summary is the whole capture's, and says how many messages were shown

@@ -276,11 +276,22 @@ def test_what_belongs_to_no_connection_is_reported_once(tmp_path: Path) -> None:
         assert lines(decode(tmp_path, [str(path)], jobs)) == one
 
 
-def test_text_keeps_the_capture_order_and_the_numbering(tmp_path: Path) -> None:
-    """One file, no fragments: the merged lines come in --jobs 1's order, not only as a set."""
+@pytest.mark.parametrize(
+    "options",
+    [(), ("--time", "delta", "--color", "always", "--contexts"), ("--time", "absolute")],
+    ids=["default", "delta-colour-contexts", "absolute"],
+)
+def test_text_keeps_the_capture_order_and_the_numbering(
+    tmp_path: Path, options: tuple[str, ...]
+) -> None:
+    """One file, no fragments: the merged lines come in --jobs 1's order, not only as a set,
+    with their times (delta: since the line before in the merged output), colours, context
+    lists and each association's end line."""
     (capture,) = rotated(tmp_path, repeated(20), 1)
-    one = (decode(tmp_path, [capture], 1)).read_text(encoding="utf-8")
-    assert decode(tmp_path, [capture], 2).read_text(encoding="utf-8") == one
+    one = (decode(tmp_path, [capture], 1, *options)).read_text(encoding="utf-8")
+    assert one.count(" end ") == 20 and (not options or "\033[" in one or "(UTC)" in one)
+    for jobs in (2, 3):
+        assert decode(tmp_path, [capture], jobs, *options).read_text(encoding="utf-8") == one
 
 
 def test_what_jobs_cannot_do_is_one_error_line(

@@ -276,16 +276,22 @@ def _opposite(direction: DicomDirection) -> DicomDirection:
 
 
 class RowBuilder:
-    """Turn capture records, in order, into message and association rows (bounded memory)."""
+    """Turn capture records, in order, into message and association rows (bounded memory).
 
-    def __init__(self) -> None:
+    With ``message_rows=False`` it counts messages as ever but returns association rows only
+    (what ``decode``'s text view needs for each association's totals), without the cost of a
+    message row (its data set digest above all)."""
+
+    def __init__(self, *, message_rows: bool = True) -> None:
+        self.message_rows = message_rows
         self._open: dict[int, _Open] = {}
         self._ended: OrderedDict[int, _Open] = OrderedDict()
 
     def feed(self, record: CaptureRecord) -> list[Row]:
         """Take one record; return the rows it completed (none, one, or two)."""
         if isinstance(record, CapturedMessage):
-            return [self._message(record)]
+            row = self._message(record)
+            return [] if row is None else [row]
         if isinstance(record, AssociationEvent):
             return self._event(record)
         if record.association is None:
@@ -400,9 +406,11 @@ class RowBuilder:
 
     # -- messages ----------------------------------------------------------------------------
 
-    def _message(self, message: CapturedMessage) -> Row:
+    def _message(self, message: CapturedMessage) -> Row | None:
         state = self._state(message.association)
         if state is None:  # the decoder always names the association first; be safe
+            if not self.message_rows:
+                return None
             return Row("message", self._message_values(message, None, None, None, None))
         state.messages += 1
         state.last_frame = max(state.last_frame, message.frame)
@@ -436,6 +444,8 @@ class RowBuilder:
         elif category is StatusCategory.WARNING:
             state.warnings += 1
         state.stalls += len(message.stalls)
+        if not self.message_rows:
+            return None
         values = self._message_values(message, state, key, request, described)
         return Row("message", values)
 

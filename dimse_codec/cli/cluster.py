@@ -24,7 +24,8 @@ from dimse_codec.capture.select import selection_from_arguments
 from dimse_codec.capture.shard import ShardFilter
 from dimse_codec.cli._types import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from dimse_codec.cli.formats import MissingExtra, ParquetWriter
-from dimse_codec.cli.jobs import Rendering, WorkerFailed, decode_shard, error_line
+from dimse_codec.cli.jobs import WorkerFailed, decode_shard, error_line
+from dimse_codec.cli.view import ViewOptions
 from dimse_codec.pcap import CaptureSources
 
 __all__ = ["DASK_EXTRA", "TABLES", "decode_part", "number_part", "run_dask"]
@@ -42,7 +43,7 @@ def _staging(output: Path, index: int) -> Path:
 def decode_part(
     args: argparse.Namespace,
     sources: CaptureSources,
-    rendering: Rendering,
+    options: ViewOptions,
     index: int,
     count: int,
     output: str,
@@ -52,9 +53,7 @@ def decode_part(
 
     A failure is raised as :class:`~dimse_codec.cli.jobs.WorkerFailed` with the line to show."""
     try:
-        items, _renderer = decode_shard(
-            args, "parquet", sources, rendering, ShardFilter(index, count)
-        )
+        items, _renderer = decode_shard(args, options, sources, ShardFilter(index, count))
         writer = ParquetWriter(_staging(Path(output), index), args.datasets)
         first: list[int] = []
         try:
@@ -127,12 +126,10 @@ def _client(address: str) -> Any:
     return connect(address)
 
 
-def run_dask(
-    args: argparse.Namespace, chosen: str, sources: CaptureSources, rendering: Rendering
-) -> int:
+def run_dask(args: argparse.Namespace, options: ViewOptions, sources: CaptureSources) -> int:
     """Decode the shards on the cluster at ``--scheduler`` into the Parquet dataset at
     ``--output``: 0 when written, 1 when a shard failed, 2 on a usage error."""
-    if chosen != "parquet" or args.scheduler is None:
+    if options.chosen != "parquet" or args.scheduler is None:
         print(
             "error: --engine dask writes a Parquet dataset: give --format parquet --output DIR "
             "--scheduler ADDRESS",
@@ -158,7 +155,7 @@ def run_dask(
             decode_part,
             [args] * count,
             [sources] * count,
-            [rendering] * count,
+            [options] * count,
             range(count),
             [count] * count,
             [str(output)] * count,

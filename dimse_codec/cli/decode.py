@@ -10,46 +10,28 @@ writes every C-STORE-RQ data set as a DICOM Part-10 file (``cli/export.py``).
 from __future__ import annotations
 
 import argparse
-import functools
-import json
+import shutil
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from dimse_codec.capture import (
-    AssociationEvent,
-    CapturedMessage,
-    CaptureRecord,
-)
-from dimse_codec.capture.dicom import DEFAULT_STALL_THRESHOLD_NS, ENDING_EVENTS
-from dimse_codec.capture.rows import Row, RowBuilder
-from dimse_codec.capture.select import (
-    RecordSelector,
-    add_selection_arguments,
-    select_rows,
-    selection_from_arguments,
-)
+from dimse_codec.capture.dicom import DEFAULT_STALL_THRESHOLD_NS
+from dimse_codec.capture.select import add_selection_arguments, selection_from_arguments
 from dimse_codec.capture.traffic import TrafficSeen
 from dimse_codec.cli._args import byte_count
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from dimse_codec.cli.detail import add_detail_arguments, detail_refused, with_detail
+from dimse_codec.cli.colour import COLOR_CHOICES, Paint, wants_colour
+from dimse_codec.cli.detail import add_detail_arguments, detail_refused
 from dimse_codec.cli.examples import with_examples
-from dimse_codec.cli.export import export_message, sender_title
+from dimse_codec.cli.export import Exporter
 from dimse_codec.cli.formats import ROW_FORMATS, MissingExtra, RowWriter, open_writer
 from dimse_codec.cli.fuzz import _count, _port
 from dimse_codec.cli.hints import say_hint
-from dimse_codec.cli.ndjson import (
-    BULK_DATA_MODES,
-    BULK_DATA_THRESHOLD,
-    DEFAULT_MAX_DATASET_JSON,
-    is_cut,
-    record_json,
-    row_dataset,
-)
+from dimse_codec.cli.ndjson import BULK_DATA_MODES, BULK_DATA_THRESHOLD, DEFAULT_MAX_DATASET_JSON
 from dimse_codec.cli.sources import CaptureInputError, Progress, capture_sources, decode_records
-from dimse_codec.cli.summary import Summary
-from dimse_codec.cli.text import export_text, record_text
+from dimse_codec.cli.text import DEFAULT_WIDTH, TextStyle
+from dimse_codec.cli.view import TIME_MODES, Output, RecordRenderer, ViewOptions, first_packet_time
 from dimse_codec.errors import DimseCodecError
 from dimse_codec.pcap import CaptureError, NotACaptureFile
 from dimse_codec.pcap.tcp import IDLE_TIMEOUT, MAX_CONNECTIONS
@@ -225,6 +207,28 @@ def register(subparsers: SubParsers) -> None:
     )
     add_selection_arguments(parser)
     add_detail_arguments(parser)  # -v, -vv (cli/detail.py)
+    # -- the text view (cli/text.py, cli/view.py) --
+    parser.add_argument(
+        "--time",
+        choices=TIME_MODES,
+        default=None,
+        help="the time on each text line: seconds since the capture's first packet (relative, "
+        "the default), the UTC time of day with the date when it changes (absolute), or "
+        "seconds since the line before (delta)",
+    )
+    parser.add_argument(
+        "--color",
+        choices=COLOR_CHOICES,
+        default=None,
+        help="colour the text: on a terminal unless NO_COLOR is set (auto, the default), "
+        "always, or never",
+    )
+    parser.add_argument(
+        "--contexts",
+        action="store_true",
+        help="list every presentation context under the A-ASSOCIATE-AC, accepted or rejected, "
+        "one per line",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -247,6 +251,18 @@ def _format(args: argparse.Namespace) -> str | None:
         return None
     if chosen in ROW_FORMATS and args.output is None:
         print(f"error: --format {chosen} writes files: give --output DIR", file=sys.stderr)
+        return None
+    given = [
+        option
+        for option, value in (
+            ("--time", args.time),
+            ("--color", args.color),
+            ("--contexts", args.contexts),
+        )
+        if value
+    ]
+    if given and chosen != "text":
+        print(f"error: {given[0]} shapes the text output, not {chosen}", file=sys.stderr)
         return None
     if args.datasets and chosen == "text":
         print(
@@ -291,9 +307,34 @@ def _report_written(args: argparse.Namespace, rows: bool, counts: Counter[str], 
         )
 
 
-def _dataset_options(args: argparse.Namespace) -> dict[str, Any]:
-    """How data sets are shown in rows and NDJSON: ``--bulk-data`` and ``--max-dataset-json``."""
-    return {"bulk_data": args.bulk_data, "max_dataset_json": args.max_dataset_json or None}
+def _view_options(args: argparse.Namespace, chosen: str, out: TextIO) -> ViewOptions:
+    """How records are shown, from the options and whether ``out`` is a terminal."""
+    colour = wants_colour(args.color or "auto", out)
+    isatty = getattr(out, "isatty", None)
+    width = shutil.get_terminal_size().columns if isatty is not None and isatty() else DEFAULT_WIDTH
+    style = TextStyle(
+        show_secrets=args.show_secrets,
+        paint=Paint(colour),
+        contexts=args.contexts,
+        width=max(width, 80),
+    )
+    return ViewOptions(
+        chosen,
+        style,
+        datasets=args.datasets,
+        bulk_data=args.bulk_data,
+        max_dataset_json=args.max_dataset_json or None,
+        time=args.time or "relative",
+        detail=min(args.verbose, 2),
+        max_detail_lines=args.max_detail_lines or None,
+    )
+
+
+def _close(writer: RowWriter | None, out: TextIO) -> None:
+    if writer is not None:
+        writer.close()
+    if out is not sys.stdout:
+        out.close()
 
 
 def _sharded(args: argparse.Namespace, chosen: str) -> int:
@@ -312,37 +353,25 @@ def _sharded(args: argparse.Namespace, chosen: str) -> int:
     except CaptureInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    from dimse_codec.cli.jobs import Rendering
-
-    dataset_options = _dataset_options(args)
-    rendering = Rendering(
-        text=with_detail(functools.partial(record_text, show_secrets=args.show_secrets), args),
-        json=functools.partial(
-            record_json, datasets=args.datasets, show_secrets=args.show_secrets, **dataset_options
-        ),
-        is_cut=is_cut,
-        row_dataset=functools.partial(row_dataset, **dataset_options),
-        summary=functools.partial(Summary, filtered=not selection_from_arguments(args).everything),
-    )
     if args.engine == "dask":
         from dimse_codec.cli.cluster import run_dask
 
-        return run_dask(args, chosen, sources, rendering)
+        return run_dask(args, _view_options(args, chosen, sys.stdout), sources)
     from dimse_codec.cli.jobs import run_jobs
 
     opened = _open_output(chosen, args)
     if opened is None:
         return EXIT_USAGE
     writer, out = opened
+    options = _view_options(args, chosen, out)
+    origin = first_packet_time(sources)[1] if options.text else None
+    output = Output(options, out, writer, origin)
     try:
-        status, counts, cut = run_jobs(args, chosen, sources, rendering, writer, out)
+        status, cut = run_jobs(args, options, sources, output)
     finally:
-        if writer is not None:
-            writer.close()
-        if out is not sys.stdout:
-            out.close()
+        _close(writer, out)
     if status == EXIT_OK:
-        _report_written(args, writer is not None, counts, cut)
+        _report_written(args, writer is not None, output.counts, cut)
     return status
 
 
@@ -354,14 +383,10 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.jobs > 1 or args.engine == "dask":
         return _sharded(args, chosen)
-    dataset_options = _dataset_options(args)
-    summary = Summary()
     names: list[str] = args.capture
     # one input is named in errors; several name themselves (the reader puts the file first)
     named = f"{'standard input' if names[0] == '-' else names[0]} " if len(names) == 1 else ""
     export = None if args.export is None else Path(args.export)
-    titles: dict[int, tuple[str | None, str | None]] = {}
-    cut = 0
     if export is not None:
         try:
             export.mkdir(parents=True, exist_ok=True)
@@ -374,72 +399,22 @@ def run(args: argparse.Namespace) -> int:
     writer, out = opened
     progress = Progress(sys.stderr, None if writer is not None else out)
     traffic = TrafficSeen()
-    rows = None if chosen == "text" else RowBuilder()
-    counts: Counter[str] = Counter()
-
-    def emit(row: Row) -> None:
-        counts[row.table] += 1
-        if writer is not None:
-            writer.write(row)
-        elif row.table == "association":
-            out.write(json.dumps({"type": "association_summary", **row.values}) + "\n")
-
     try:
         sources = capture_sources(names, out)
     except CaptureInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        if writer is not None:
-            writer.close()
-        if out is not sys.stdout:
-            out.close()
+        _close(writer, out)
         return EXIT_USAGE
-    selection = selection_from_arguments(args)
-    selector: RecordSelector[list[Row]] | None = None
-    if not selection.everything:
-        selector = RecordSelector(selection, context=True)
-        summary.filtered = True
-
-    text = with_detail(functools.partial(record_text, show_secrets=args.show_secrets), args)
-
-    def show(record: CaptureRecord, messages: list[Row]) -> None:
-        """Write one record the filter kept, with its message rows (and export it)."""
-        nonlocal cut
-        exported: tuple[Path | None, str | None] | None = None
-        if (
-            export is not None
-            and isinstance(record, CapturedMessage)
-            and record.name == "C-STORE-RQ"
-        ):
-            exported = export_message(record, export, sender_title(record, titles))
-        if writer is not None:
-            for row in messages:
-                if args.datasets and isinstance(record, CapturedMessage):
-                    row.values["dataset_json"] = row_dataset(record, **dataset_options)
-                emit(row)
-        elif chosen == "ndjson":
-            line = record_json(
-                record, datasets=args.datasets, show_secrets=args.show_secrets, **dataset_options
-            )
-            cut += is_cut(line)
-            if exported is not None:
-                line["exported"] = None if exported[0] is None else str(exported[0])
-                line["export_skipped"] = exported[1]
-            for row in messages:  # a message line carries its row's columns too
-                line.update((k, v) for k, v in row.values.items() if k not in line)
-            out.write(json.dumps(line) + "\n")
-        else:
-            summary.show(record)
-            out.write(text(record) + "\n")
-            if exported is not None and isinstance(record, CapturedMessage):
-                out.write(export_text(record, *exported) + "\n")
-
-    def finish_rows() -> None:
-        """The rows of the associations still open (those the filter showed)."""
-        for row in [] if rows is None else rows.finish():
-            index = row.values.get("association")
-            if selector is None or (isinstance(index, int) and selector.association_shown(index)):
-                emit(row)
-
+    options = _view_options(args, chosen, out)
+    renderer = RecordRenderer(
+        options,
+        selection_from_arguments(args),
+        export=None if export is None else Exporter(export),
+    )
+    origin = None
+    if options.text and options.time != "absolute":
+        sources, origin = first_packet_time(sources)
+    output = Output(options, out, writer, origin)
     try:
         for record in decode_records(
             sources,
@@ -451,33 +426,13 @@ def run(args: argparse.Namespace) -> int:
             stall_threshold_ns=round(args.stall_threshold * 1e9),
             traffic=traffic,
         ):
-            if export is not None and isinstance(record, AssociationEvent):
-                association = record.association
-                if record.event in ENDING_EVENTS:  # its messages are out: forget it
-                    titles.pop(association.index, None)
-                else:
-                    titles[association.index] = (
-                        association.calling_ae_title,
-                        association.called_ae_title,
-                    )
-            made = [] if rows is None else rows.feed(record)
-            if chosen == "text":
-                summary.add(record)
-            if selector is None:  # no filter: every record, then the rows it ended
-                show(record, [row for row in made if row.table == "message"] if made else made)
-                for row in made:
-                    if row.table == "association":
-                        emit(row)
-                continue
-            kept, ends = select_rows(selector, record, made)
-            for shown, messages in kept:
-                show(shown, messages)
-            for row in ends:
-                emit(row)
-        finish_rows()
+            for local, body in renderer.record(record):
+                output.write(local, local, body)
+        for local, body in renderer.finish():
+            output.write(local, local, body)
         progress.clear()
-        if chosen == "text":
-            out.write(summary.text() + "\n")
+        if options.text:
+            out.write(renderer.summary.text() + "\n")
         say_hint(traffic, chosen, out)
         out.flush()  # here, so that a closed stdout is met while main() can still end quietly
     except BrokenPipeError:  # stdout closed, not the capture: main() ends quietly
@@ -486,9 +441,11 @@ def run(args: argparse.Namespace) -> int:
         progress.clear()
         if sys.stderr.isatty():
             print(file=sys.stderr)  # past the ^C the terminal echoed
-        if chosen == "text":
-            out.write(summary.text() + "\n")
-        finish_rows()  # the associations still open
+        if options.text:
+            out.write(renderer.summary.text() + "\n")
+        else:
+            for local, body in renderer.finish():  # the rows of the associations still open
+                output.write(local, local, body)
         out.flush()
         print("dimse-codec: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -512,9 +469,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: [{exc.code}] {exc}" if exc.code else f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     finally:
-        if writer is not None:
-            writer.close()
-        if out is not sys.stdout:
-            out.close()
-    _report_written(args, writer is not None, counts, cut)
+        _close(writer, out)
+    _report_written(args, writer is not None, output.counts, renderer.cut)
     return EXIT_OK

@@ -4,20 +4,18 @@
 with their registry names, CommandField by message name, Status with its meaning); ``-vv`` adds
 the data set as the dcmdump-style tree of :func:`~dimse_codec.dataset.dump.dump_dataset`,
 decoded in the message's context transfer syntax, with the decoder's diagnostics in place and its
-lines capped by ``--max-detail-lines``. :func:`with_detail` wraps the text view's function for one
-record, so ``decode`` and each ``--jobs`` worker render the same lines.
+lines capped by ``--max-detail-lines``. The renderer of :mod:`.view` puts them under a message's
+line, in ``decode`` as in each ``--jobs`` worker, so both show the same lines.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
-from collections.abc import Callable
 
 from pydicom.uid import UID
 
-from dimse_codec.capture import CapturedMessage, CaptureRecord
+from dimse_codec.capture import CapturedMessage
 from dimse_codec.cli.render import inspect_bytes
 from dimse_codec.dataset.dump import DEFAULT_MAX_LINES, dump_dataset
 from dimse_codec.errors import DimseCodecError
@@ -27,16 +25,11 @@ __all__ = [
     "INDENT",
     "add_detail_arguments",
     "detail_refused",
-    "detailed_text",
     "message_detail",
-    "with_detail",
 ]
 
 INDENT = "    "
 """The indent of the detail lines under a message's line (its diagnostics' too)."""
-
-RecordText = Callable[[CaptureRecord], str]
-"""The text view of one record: one line (and its message's diagnostics)."""
 
 
 def _line_count(text: str) -> int:
@@ -81,29 +74,6 @@ def detail_refused(args: argparse.Namespace, chosen: str) -> bool:
         )
         return True
     return False
-
-
-def with_detail(text: RecordText, args: argparse.Namespace) -> RecordText:
-    """``text``, with each message's detail under its line when ``-v`` was given (picklable, so
-    that a ``--jobs`` worker renders the same lines)."""
-    if not args.verbose:
-        return text
-    return functools.partial(
-        detailed_text,
-        text=text,
-        level=min(args.verbose, 2),
-        max_lines=args.max_detail_lines or None,
-    )
-
-
-def detailed_text(
-    record: CaptureRecord, *, text: RecordText, level: int, max_lines: int | None
-) -> str:
-    """One record's text lines, with a message's detail under them."""
-    line = text(record)
-    if not isinstance(record, CapturedMessage):
-        return line
-    return "\n".join([line, *message_detail(record, level=level, max_lines=max_lines)])
 
 
 def message_detail(

@@ -6,12 +6,15 @@ import re
 from pathlib import Path
 
 from dimse_codec.capture import (
+    AssociationEvent,
     CapturedMessage,
+    CaptureRecord,
     DicomDirection,
 )
+from dimse_codec.capture.dicom import ENDING_EVENTS
 from dimse_codec.services.part10 import file_meta
 
-__all__ = ["export_message", "sender_title"]
+__all__ = ["Exporter", "export_message", "sender_title"]
 
 _UNSAFE = re.compile(r"[^0-9A-Za-z.\-]")
 
@@ -70,3 +73,32 @@ def sender_title(
     if message.direction is DicomDirection.ACCEPTOR_TO_REQUESTOR:
         return called
     return None
+
+
+class Exporter:
+    """``--export DIR`` while decoding: every C-STORE-RQ shown written to ``directory``, named
+    by its sender's AE title, which it learns from the association events (:meth:`note`),
+    forgetting an association once it ended."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.titles: dict[int, tuple[str | None, str | None]] = {}
+
+    def note(self, record: CaptureRecord) -> None:
+        """Learn (or forget, at its end) the AE titles of ``record``'s association."""
+        if not isinstance(record, AssociationEvent):
+            return
+        association = record.association
+        if record.event in ENDING_EVENTS:  # its messages are out: forget it
+            self.titles.pop(association.index, None)
+        else:
+            self.titles[association.index] = (
+                association.calling_ae_title,
+                association.called_ae_title,
+            )
+
+    def __call__(self, record: CaptureRecord) -> tuple[Path | None, str | None] | None:
+        """Export ``record`` when it is a C-STORE-RQ: (path, None) or (None, why); else None."""
+        if not isinstance(record, CapturedMessage) or record.name != "C-STORE-RQ":
+            return None
+        return export_message(record, self.directory, sender_title(record, self.titles))

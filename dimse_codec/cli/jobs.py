@@ -20,41 +20,34 @@ from __future__ import annotations
 
 import argparse
 import heapq
-import json
 import multiprocessing
 import queue
 import signal
 import sys
 import threading
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from operator import itemgetter
-from typing import Any, Protocol, TextIO, cast
+from typing import Any
 
-from dimse_codec.capture import AssociationEvent, CapturedMessage, CaptureRecord, decode_capture
-from dimse_codec.capture.rows import Row, RowBuilder
-from dimse_codec.capture.select import RecordSelector, select_rows, selection_from_arguments
+from dimse_codec.capture import decode_capture
+from dimse_codec.capture.select import selection_from_arguments
 from dimse_codec.capture.shard import ShardFilter
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from dimse_codec.cli.formats import RowWriter
+from dimse_codec.cli.summary import Summary
+from dimse_codec.cli.view import Line, Output, RecordRenderer, ViewOptions
 from dimse_codec.errors import DimseCodecError
 from dimse_codec.pcap import CaptureError, CaptureSources, NotACaptureFile
 from dimse_codec.policy import LENIENT, STRICT
 
 __all__ = [
     "END_FRAME",
-    "Rendering",
     "Renumber",
     "ShardOutput",
-    "ShardRenderer",
-    "Summary",
     "WorkerFailed",
     "decode_shard",
     "error_line",
-    "renumber_json",
-    "renumber_text",
     "run_jobs",
 ]
 
@@ -70,37 +63,6 @@ Item = tuple[int, int | None, Any]
 an association first appears whose records the filters left out)."""
 
 
-class Summary(Protocol):
-    """The text output's summary (``decode``'s), kept per shard and merged."""
-
-    def add(self, record: CaptureRecord) -> None:
-        """Count one record."""
-
-    def merge(self, other: Any) -> None:
-        """Add another shard's counts."""
-
-    def show(self, record: CaptureRecord) -> None:
-        """Count one record the filters showed."""
-
-    def text(self) -> str:
-        """The summary lines."""
-
-    shown: int
-    """Messages the filters showed."""
-
-
-@dataclass(frozen=True)
-class Rendering:
-    """How ``decode`` renders a record, handed to the shards (so this module needs not import
-    ``decode``, which dispatches here)."""
-
-    text: Callable[[CaptureRecord], str]
-    json: Callable[[CaptureRecord], dict[str, Any]]
-    is_cut: Callable[[dict[str, Any]], bool]
-    row_dataset: Callable[[CapturedMessage], str | None]
-    summary: Callable[[], Summary]
-
-
 @dataclass
 class ShardOutput:
     """What a worker hands back once its records are all sent."""
@@ -110,97 +72,15 @@ class ShardOutput:
     """Data sets whose JSON was cut at ``--max-dataset-json``."""
 
 
-class ShardRenderer:
-    """Records of one shard to items, rendered as ``decode`` renders them for ``chosen``."""
-
-    def __init__(self, args: argparse.Namespace, chosen: str, rendering: Rendering) -> None:
-        self.args = args
-        self.chosen = chosen
-        self.rendering = rendering
-        self.rows = None if chosen == "text" else RowBuilder()
-        self.output = ShardOutput(rendering.summary())
-        whole = selection_from_arguments(args)
-        selection = whole.without_associations()
-        self.numbered = bool(whole.associations)
-        """Whether the parent chooses by association number (then it counts the messages shown,
-        and a text message comes as (text, True))."""
-        self.selector: RecordSelector[list[Row]] | None = None
-        if not selection.everything:
-            self.selector = RecordSelector(selection, context=True)
-        self.announced = -1
-        """The last association number announced (with a filter, every one is)."""
-
-    def record(self, record: CaptureRecord) -> Iterator[tuple[int | None, Any]]:
-        """The items of one record: (its association number, what is written for it)."""
-        made = [] if self.rows is None else self.rows.feed(record)
-        if self.chosen == "text":
-            self.output.summary.add(record)
-        if self.selector is None:
-            kept = [(record, [row for row in made if row.table == "message"])]
-            ends = [row for row in made if row.table == "association"]
-        else:
-            if isinstance(record, AssociationEvent) and record.association.index > self.announced:
-                self.announced = record.association.index
-                yield self.announced, None  # numbered where it appears, shown or not
-            kept, ends = select_rows(self.selector, record, made)
-        for shown, messages in kept:
-            yield from self._record(shown, messages)
-        yield from self._rows(ends)
-
-    def _record(
-        self, record: CaptureRecord, messages: list[Row]
-    ) -> Iterator[tuple[int | None, Any]]:
-        args = self.args
-        local = (
-            record.association.index if isinstance(record, AssociationEvent) else record.association
-        )
-        if self.chosen == "text" and self.numbered:
-            yield local, (self.rendering.text(record), isinstance(record, CapturedMessage))
-        elif self.chosen == "text":
-            self.output.summary.show(record)
-            yield local, self.rendering.text(record)
-        elif self.chosen == "ndjson":
-            line = self.rendering.json(record)
-            self.output.cut += self.rendering.is_cut(line)
-            for row in messages:  # a message line carries its row's columns too
-                line.update((k, v) for k, v in row.values.items() if k not in line)
-            yield local, json.dumps(line)
-        else:
-            for row in messages:
-                if args.datasets and isinstance(record, CapturedMessage):
-                    row.values["dataset_json"] = self.rendering.row_dataset(record)
-            yield from self._rows(messages)
-
-    def finish(self) -> Iterator[tuple[int | None, Any]]:
-        """The rows of the associations still open when the records ended."""
-        rows = [] if self.rows is None else self.rows.finish()
-        if self.selector is not None:
-            rows = [row for row in rows if _shown(self.selector, row)]
-        return self._rows(rows)
-
-    def _rows(self, rows: Iterator[Row] | list[Row]) -> Iterator[tuple[int | None, Any]]:
-        for row in rows:
-            local = cast(int, row.values["association"])  # an association row always has one
-            if self.chosen == "ndjson":
-                yield local, json.dumps({"type": "association_summary", **row.values})
-            else:
-                yield local, (row.table, row.values)
-
-
-def _shown(selector: RecordSelector[list[Row]], row: Row) -> bool:
-    index = row.values.get("association")
-    return isinstance(index, int) and selector.association_shown(index)
-
-
 def decode_shard(
     args: argparse.Namespace,
-    chosen: str,
+    options: ViewOptions,
     sources: CaptureSources,
-    rendering: Rendering,
     shard: ShardFilter,
-) -> tuple[Iterator[Item], ShardRenderer]:
-    """The items of one shard in the order they come, and the renderer that keeps its summary."""
-    renderer = ShardRenderer(args, chosen, rendering)
+) -> tuple[Iterator[Item], RecordRenderer]:
+    """The items of one shard in the order they come, and the renderer that keeps its summary
+    (``decode``'s own renderer, so each record is shown as ``--jobs 1`` shows it)."""
+    renderer = RecordRenderer(options, selection_from_arguments(args), sharded=True)
     reading = [0]
 
     def items() -> Iterator[Item]:
@@ -244,16 +124,15 @@ def error_line(exc: BaseException, sources: CaptureSources) -> tuple[str, int]:
 
 def _work(
     args: argparse.Namespace,
-    chosen: str,
+    options: ViewOptions,
     sources: CaptureSources,
-    rendering: Rendering,
     shard: ShardFilter,
     pipe: Connection,
 ) -> None:
     """One worker: decode a shard and send its items in batches, then its summary (or an error)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and ends us
     try:
-        items, renderer = decode_shard(args, chosen, sources, rendering, shard)
+        items, renderer = decode_shard(args, options, sources, shard)
         batch: list[Item] = []
         for item in items:
             batch.append(item)
@@ -261,7 +140,7 @@ def _work(
                 pipe.send(("items", batch))
                 batch = []
         pipe.send(("items", batch))
-        pipe.send(("done", renderer.output))
+        pipe.send(("done", ShardOutput(renderer.summary, renderer.cut)))
     except BaseException as exc:  # every failure: one line in the parent
         pipe.send(("error", error_line(exc, sources)))
     finally:
@@ -285,14 +164,13 @@ class _Worker:
         self,
         context: Any,
         args: argparse.Namespace,
-        chosen: str,
+        options: ViewOptions,
         sources: CaptureSources,
-        rendering: Rendering,
         shard: ShardFilter,
     ) -> None:
         receive, send = context.Pipe(duplex=False)
         self.process = context.Process(
-            target=_work, args=(args, chosen, sources, rendering, shard, send), daemon=True
+            target=_work, args=(args, options, sources, shard, send), daemon=True
         )
         self.process.start()
         send.close()
@@ -360,22 +238,6 @@ class Renumber:
         return found
 
 
-def renumber_text(body: str, local: int, number: int) -> str:
-    """A text record whose first word is ``a{local}``, with ``a{number}`` instead."""
-    head = f"a{local} "
-    return f"a{number} {body[len(head) :]}" if body.startswith(head) else body
-
-
-def renumber_json(body: str, local: int, number: int) -> str:
-    """An NDJSON record whose first ``"association"`` key (the top-level one: it comes second,
-    after ``"type"``) holds ``local``, with ``number`` instead."""
-    key = f'"association": {local},'
-    at = body.find(key)
-    if at < 0:
-        return body
-    return f'{body[:at]}"association": {number},{body[at + len(key) :]}'
-
-
 def _tagged(shard: int, items: Iterator[Item]) -> Iterator[tuple[int, int, int | None, Any]]:
     """A worker's items with its shard, for the merge."""
     for frame, local, body in items:
@@ -390,22 +252,19 @@ def _context() -> Any:
 
 def run_jobs(
     args: argparse.Namespace,
-    chosen: str,
+    options: ViewOptions,
     sources: CaptureSources,
-    rendering: Rendering,
-    writer: RowWriter | None,
-    out: TextIO,
-) -> tuple[int, Counter[str], int]:
-    """``decode --jobs N`` (N > 1) into ``writer`` (row formats) or ``out``: the output of
-    ``--jobs 1``, equal as a set of records. Returns the exit status, the rows written per
-    table and the data sets whose JSON was cut; the caller closes the output."""
-    counts: Counter[str] = Counter()
+    output: Output,
+) -> tuple[int, int]:
+    """``decode --jobs N`` (N > 1) into ``output``: the output of ``--jobs 1``, equal as a set of
+    records. Returns the exit status and the data sets whose JSON was cut; the caller closes
+    the output."""
     outputs: list[ShardOutput] = []
     context = _context()
     workers: list[_Worker] = []
     try:
         workers = [
-            _Worker(context, args, chosen, sources, rendering, ShardFilter(index, args.jobs))
+            _Worker(context, args, options, sources, ShardFilter(index, args.jobs))
             for index in range(args.jobs)
         ]
         for worker in workers:
@@ -418,39 +277,27 @@ def run_jobs(
             number = None if local is None else numbers.number(shard, local)
             if body is None or (wanted and number not in wanted):
                 continue  # an association announced, or one not chosen by --association
-            if writer is not None:
-                table, values = body
-                if number is not None:
-                    values["association"] = number
-                counts[table] += 1
-                writer.write(Row(table, values))
-            elif local is None or number is None:
-                out.write(body + "\n")
-            elif chosen == "text":
-                if isinstance(body, tuple):
-                    body, counted = body
-                    shown += counted
-                out.write(renumber_text(body, local, number) + "\n")
-            else:
-                out.write(renumber_json(body, local, number) + "\n")
+            if wanted and isinstance(body, Line):
+                shown += body.message
+            output.write(local, number, body)
         outputs = [worker.output for worker in workers if worker.output is not None]
-        if chosen == "text":
-            summary = rendering.summary()
-            for output in outputs:
-                summary.merge(output.summary)
+        if options.text:
+            summary = Summary(filtered=not selection_from_arguments(args).everything)
+            for part in outputs:
+                summary.merge(part.summary)
             summary.shown += shown
-            out.write(summary.text() + "\n")
-        out.flush()
+            output.out.write(summary.text() + "\n")
+        output.out.flush()
     except WorkerFailed as exc:
         print(exc.line, file=sys.stderr)
-        return exc.status, counts, 0
+        return exc.status, 0
     except KeyboardInterrupt:  # Ctrl-C: what was merged so far, then the usual one line
         if sys.stderr.isatty():
             print(file=sys.stderr)
-        out.flush()
+        output.out.flush()
         print("dimse-codec: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED, counts, 0
+        return EXIT_INTERRUPTED, 0
     finally:
         for worker in workers:
             worker.stop()
-    return EXIT_OK, counts, sum(o.cut for o in outputs)
+    return EXIT_OK, sum(part.cut for part in outputs)
