@@ -539,16 +539,17 @@ class Instance:
 
 
 def sample_instances() -> list[Instance]:
-    """pydicom's small test files of several modalities (pydicom comes with the test extra)."""
+    """pydicom's small test files of several modalities (pydicom comes with the test extra),
+    read from its package folder: ``get_testdata_file`` would try to download missing ones."""
     import pydicom
-    from pydicom.data import get_testdata_file
+    import pydicom.data
 
+    folder = Path(str(pydicom.data.__file__)).parent / "test_files"
     instances = []
-    for name in ("CT_small.dcm", "MR_small.dcm", "rtplan.dcm", "rtdose.dcm", "SC_rgb.dcm"):
-        found = get_testdata_file(name)
-        if found is None:
+    for name in ("CT_small.dcm", "MR_small.dcm", "rtplan.dcm", "rtdose.dcm"):
+        path = folder / name
+        if not path.is_file():
             continue
-        path = Path(str(found))
         ds = pydicom.dcmread(path, stop_before_pixels=True)
         instances.append(
             Instance(
@@ -624,9 +625,81 @@ def dcmtk_clients(server: Server, work: Path, move_port: int) -> list[str]:
             [*wl, "-k", f"{step}.ScheduledProcedureStepStartDate=19951010-19951020",
              "-k", "RequestedProcedureID", "-k", "StudyInstanceUID"],
         ]  # fmt: skip
+    notes = [_note(c) for c in commands]
     if server.name == "dcmprscp":
-        return ["no DCMTK print SCU works without a spooled job; the echo only", _note(commands[0])]
-    return [_note(c) for c in commands]
+        notes += print_session(server)
+    return notes
+
+
+def print_session(server: Server) -> list[str]:
+    """One Basic Grayscale Print session (PS3.4 H) with pynetdicom, since DCMTK's own print SCU
+    only prints spooled jobs: N-GET of the printer, N-CREATE of a film session and a film box,
+    N-SET of its image box, N-ACTION print, N-DELETE of both; one note per step's status."""
+    from pydicom.dataset import Dataset
+    from pydicom.tag import Tag
+    from pydicom.uid import generate_uid
+    from pynetdicom import AE
+
+    meta = "1.2.840.10008.5.1.1.9"  # Basic Grayscale Print Management Meta SOP Class
+    film_session, film_box, image_box_class = (f"1.2.840.10008.5.1.1.{n}" for n in (1, 2, 4))
+    printer, printer_instance = "1.2.840.10008.5.1.1.16", "1.2.840.10008.5.1.1.17"
+    ae = AE(ae_title="PRINTSCU")
+    ae.add_requested_context(meta)
+    assoc = ae.associate(LOOPBACK, server.port, ae_title=server.called_ae)
+    if not assoc.is_established:
+        return ["print SCU: association not established"]
+    notes: list[str] = []
+
+    def status(step: str, answer: Dataset) -> None:
+        notes.append(f"print SCU {step}: status {int(answer.get('Status', 0xFFFF)):04X}H")
+
+    try:
+        wanted = [Tag(0x2110, 0x0010), Tag(0x2110, 0x0020)]  # Printer Status, Status Info
+        answer, _ = assoc.send_n_get(wanted, printer, printer_instance, meta_uid=meta)
+        status("N-GET printer", answer)
+        session = Dataset()
+        session.NumberOfCopies = "1"
+        session.PrintPriority = "MED"
+        session.MediumType = "PAPER"
+        session.FilmDestination = "MAGAZINE"
+        session_uid = generate_uid()
+        answer, _ = assoc.send_n_create(session, film_session, session_uid, meta_uid=meta)
+        status("N-CREATE film session", answer)
+        box = Dataset()
+        box.ImageDisplayFormat = "STANDARD\\1,1"
+        box.FilmOrientation = "PORTRAIT"
+        box.FilmSizeID = "8INX10IN"
+        reference = Dataset()
+        reference.ReferencedSOPClassUID = film_session
+        reference.ReferencedSOPInstanceUID = session_uid
+        box.ReferencedFilmSessionSequence = [reference]
+        box_uid = generate_uid()
+        answer, created = assoc.send_n_create(box, film_box, box_uid, meta_uid=meta)
+        status("N-CREATE film box", answer)
+        boxes = created.get("ReferencedImageBoxSequence", []) if created is not None else []
+        for image_box in boxes:
+            image = Dataset()
+            image.SamplesPerPixel = 1
+            image.PhotometricInterpretation = "MONOCHROME2"
+            image.Rows = image.Columns = 16
+            image.BitsAllocated = image.BitsStored = 8
+            image.HighBit = 7
+            image.PixelRepresentation = 0
+            image.PixelData = bytes(range(256))
+            content = Dataset()
+            content.ImageBoxPosition = 1
+            content.BasicGrayscaleImageSequence = [image]
+            target = image_box.ReferencedSOPInstanceUID
+            answer, _ = assoc.send_n_set(content, image_box_class, target, meta_uid=meta)
+            status("N-SET image box", answer)
+        answer, _ = assoc.send_n_action(None, 1, film_box, box_uid, meta_uid=meta)
+        status("N-ACTION print film box", answer)
+        status("N-DELETE film box", assoc.send_n_delete(film_box, box_uid, meta_uid=meta))
+        status("N-DELETE film session",
+               assoc.send_n_delete(film_session, session_uid, meta_uid=meta))  # fmt: skip
+    finally:
+        assoc.release()
+    return notes
 
 
 def _note(command: list[str]) -> str:
@@ -846,7 +919,8 @@ PLANS = (
     Plan("storescp-fuzz", "`dimse-codec fuzz`", "storescp", True, "fuzz"),
     Plan("wlmscpfs-clients", "DCMTK's findscu -W (worklist queries)", "wlmscpfs", True, "clients"),
     Plan("wlmscpfs-fuzz", "`dimse-codec fuzz`", "wlmscpfs", True, "fuzz"),
-    Plan("dcmprscp-clients", "DCMTK's echoscu", "dcmprscp", True, "clients"),
+    Plan("dcmprscp-clients", "DCMTK's echoscu and a pynetdicom print session (N-GET, N-CREATE, "
+         "N-SET, N-ACTION, N-DELETE)", "dcmprscp", True, "clients"),
     Plan("dcmprscp-fuzz", "`dimse-codec fuzz`", "dcmprscp", True, "fuzz"),
 )  # fmt: skip
 
