@@ -1025,8 +1025,11 @@ def measure(args: argparse.Namespace) -> None:
     runs: list[Run] = []
     traces: dict[str, Path] = {}
     if args.out.exists() and args.append:
-        _, runs = load_runs(args.out)
+        earlier, runs = load_runs(args.out)
         runs = [r for r in runs if r.name not in {p.name for p in chosen}]
+        previous = earlier.pop("earlier", [])
+        kept = [earlier, *previous] if isinstance(previous, list) else [earlier]
+        results["environment"] = {**environment(tree), "earlier": kept}
     for plan in chosen:
         minutes = args.minutes if plan.name == "fuzz" else args.other_minutes
         run, tracefile = measure_one(tree, plan, work, minutes, args.seed)
