@@ -650,6 +650,12 @@ def print_session(server: Server) -> list[str]:
         return ["print SCU: association not established"]
     notes: list[str] = []
 
+    def dataset(**values: object) -> Dataset:
+        made = Dataset()
+        for keyword, value in values.items():
+            setattr(made, keyword, value)
+        return made
+
     def status(step: str, answer: Dataset) -> None:
         notes.append(f"print SCU {step}: status {int(answer.get('Status', 0xFFFF)):04X}H")
 
@@ -657,38 +663,24 @@ def print_session(server: Server) -> list[str]:
         wanted = [Tag(0x2110, 0x0010), Tag(0x2110, 0x0020)]  # Printer Status, Status Info
         answer, _ = assoc.send_n_get(wanted, printer, printer_instance, meta_uid=meta)
         status("N-GET printer", answer)
-        session = Dataset()
-        session.NumberOfCopies = "1"
-        session.PrintPriority = "MED"
-        session.MediumType = "PAPER"
-        session.FilmDestination = "MAGAZINE"
         session_uid = generate_uid()
+        session = dataset(NumberOfCopies="1", PrintPriority="MED", MediumType="PAPER",
+                          FilmDestination="MAGAZINE")  # fmt: skip
         answer, _ = assoc.send_n_create(session, film_session, session_uid, meta_uid=meta)
         status("N-CREATE film session", answer)
-        box = Dataset()
-        box.ImageDisplayFormat = "STANDARD\\1,1"
-        box.FilmOrientation = "PORTRAIT"
-        box.FilmSizeID = "8INX10IN"
-        reference = Dataset()
-        reference.ReferencedSOPClassUID = film_session
-        reference.ReferencedSOPInstanceUID = session_uid
-        box.ReferencedFilmSessionSequence = [reference]
+        reference = dataset(ReferencedSOPClassUID=film_session,
+                            ReferencedSOPInstanceUID=session_uid)  # fmt: skip
+        box = dataset(ImageDisplayFormat="STANDARD\\1,1", FilmOrientation="PORTRAIT",
+                      FilmSizeID="8INX10IN", ReferencedFilmSessionSequence=[reference])  # fmt: skip
         box_uid = generate_uid()
         answer, created = assoc.send_n_create(box, film_box, box_uid, meta_uid=meta)
         status("N-CREATE film box", answer)
         boxes = created.get("ReferencedImageBoxSequence", []) if created is not None else []
+        image = dataset(SamplesPerPixel=1, PhotometricInterpretation="MONOCHROME2", Rows=16,
+                        Columns=16, BitsAllocated=8, BitsStored=8, HighBit=7,
+                        PixelRepresentation=0, PixelData=bytes(range(256)))  # fmt: skip
         for image_box in boxes:
-            image = Dataset()
-            image.SamplesPerPixel = 1
-            image.PhotometricInterpretation = "MONOCHROME2"
-            image.Rows = image.Columns = 16
-            image.BitsAllocated = image.BitsStored = 8
-            image.HighBit = 7
-            image.PixelRepresentation = 0
-            image.PixelData = bytes(range(256))
-            content = Dataset()
-            content.ImageBoxPosition = 1
-            content.BasicGrayscaleImageSequence = [image]
+            content = dataset(ImageBoxPosition=1, BasicGrayscaleImageSequence=[image])
             target = image_box.ReferencedSOPInstanceUID
             answer, _ = assoc.send_n_set(content, image_box_class, target, meta_uid=meta)
             status("N-SET image box", answer)
