@@ -861,8 +861,8 @@ def count(tree: Tree, where: Scope, tracefile: Path | None = None) -> CoverageSu
     """``gcovr -r SRC -s`` over the server's objects, optionally keeping a JSON tracefile."""
     command = [*GCOVR, "-r", str(tree.source), "-s", "-j", "2"]
     if not gcovr_version().startswith("gcovr 4."):
-        # dcmdata's flex scanner names its .l file by a relative #line path gcov cannot place:
-        # gcovr 4 warns and leaves that file (23 lines) out, later versions stop unless told.
+        # dcmdata's flex scanner (vrscanl.c, #line-named vrscanl.l) is a source gcov cannot
+        # open from where gcovr runs it: gcovr 4 warns and leaves it out, later ones stop.
         command += ["--gcov-ignore-errors=no_working_dir_found"]
     for pattern in where.filters:
         command += ["--filter", pattern]
