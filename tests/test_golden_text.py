@@ -37,6 +37,7 @@ CASES: dict[str, tuple[str, tuple[str, ...]]] = {
     "storage-commitment.absolute.txt": (EXAMPLE, ("--time", "absolute")),
     "storage-commitment.delta.txt": (EXAMPLE, ("--time", "delta")),
     "storage-commitment.n-event-report.txt": (EXAMPLE, ("--command", "N-EVENT-REPORT")),
+    "storage-commitment.detail.txt": (EXAMPLE, ("-vv", "--command", "N-ACTION")),
     "dcmtk-storescu.txt": (DCMTK, ()),
     "dcmtk-storescu.contexts.txt": (DCMTK, ("--contexts",)),
     "pynetdicom-statuses.txt": (PYNETDICOM, ()),
@@ -135,6 +136,7 @@ def test_the_docs_show_the_golden_outputs() -> None:
         "storage-commitment.absolute.txt",
         "storage-commitment.delta.txt",
         "storage-commitment.n-event-report.txt",
+        "storage-commitment.detail.txt",
         "dcmtk-storescu.txt",
         "pynetdicom-statuses.contexts.txt",
     } <= shown

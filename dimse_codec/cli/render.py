@@ -293,7 +293,7 @@ def _int_text(tag: int, number: int, service: str | None) -> tuple[str, dict[str
         return f"{head} {name}", {"name": name}
     if tag == _STATUS:
         status = describe(number, service)
-        return f"{head} {status.category.value}: {status.meaning}", {
+        return f"{head} {status.text}", {
             "category": status.category.value,
             "meaning": status.meaning,
         }

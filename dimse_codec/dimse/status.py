@@ -136,8 +136,16 @@ class Status:
     category: StatusCategory
     meaning: str
 
+    @property
+    def text(self) -> str:
+        """The category and the meaning, e.g. ``Failure: Refused: Out of resources``; only the
+        category when the meaning says no more (``Success`` for 0000H)."""
+        if self.meaning == self.category.value:
+            return self.meaning
+        return f"{self.category.value}: {self.meaning}"
+
     def __str__(self) -> str:
-        return f"{self.code:04X}H {self.category.value}: {self.meaning}"
+        return f"{self.code:04X}H {self.text}"
 
 
 def describe(code: int, service: str | None = None) -> Status:
