@@ -7,6 +7,7 @@ caller that catches :class:`DimseCodecError` has caught every way bad bytes can 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from dimse_codec.diagnostics import Diagnostic
 
@@ -14,6 +15,7 @@ __all__ = [
     "DecodeError",
     "DimseCodecError",
     "EncodeError",
+    "InternalError",
     "InvalidParameter",
     "InvalidParameterType",
     "LimitExceeded",
@@ -22,7 +24,10 @@ __all__ = [
     "RemoteProtocolError",
     "TransferSyntaxMismatch",
     "TruncatedError",
+    "expect",
 ]
+
+_T = TypeVar("_T")
 
 
 class DimseCodecError(Exception):
@@ -91,6 +96,26 @@ class InvalidParameter(DimseCodecError, ValueError):
 
 class InvalidParameterType(DimseCodecError, TypeError):
     """A value given to a primitive's parameter has a type the parameter does not accept."""
+
+
+class InternalError(DimseCodecError):
+    """A broken invariant inside dimse-codec: a bug to report, never a verdict on the input.
+
+    It stands where an ``assert`` would (which ``python -O`` removes): inside the family, so a
+    caller's ``except DimseCodecError`` still holds, and named, so fuzzers and tests single it
+    out as the bug it is.
+    """
+
+
+def expect(value: object, kind: type[_T], where: str) -> _T:
+    """``value`` as the ``kind`` an invariant of the library guarantees at ``where`` (a state,
+    a step); raises :class:`InternalError` when it is not."""
+    if not isinstance(value, kind):
+        raise InternalError(
+            f"expected {kind.__name__}, found {type(value).__name__}: a bug, please report it",
+            path=where,
+        )
+    return value
 
 
 class LocalProtocolError(DimseCodecError):

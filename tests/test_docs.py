@@ -30,6 +30,7 @@ PAGES = {
     "docs/state-machine.md": 1,
     "docs/connection.md": 4,
     "docs/net.md": 2,
+    "docs/replay.md": 1,
     "docs/interop.md": 2,
 }
 """Pages (from the repository root) whose examples run here, with the fewest each must keep."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parent.parent / "dimse_codec"
 
 # lowest first; a module may import its own layer and any layer before it
@@ -23,6 +25,7 @@ LAYERS = [
     {"net"},
     {"capture"},
     {"report"},
+    {"replay"},
     {"strategies"},
     {"scpfuzz"},
     {"cli", "__main__"},
@@ -169,3 +172,26 @@ def test_no_import_cycles() -> None:
     assert "dimse_codec.errors" in graph["dimse_codec.policy"]  # imports are seen at all
     found = cycles(graph)
     assert not found, "import cycles: " + "; ".join(" <-> ".join(c) for c in found)
+
+
+def test_the_library_states_invariants_without_assert() -> None:
+    """``python -O`` removes ``assert``, and an ``AssertionError`` is not of the library's family:
+    an invariant is checked with :func:`dimse_codec.errors.expect` (``InternalError``) instead."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        found += [
+            f"{path.relative_to(PACKAGE)}:{node.lineno}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Assert)
+        ]
+    assert found == []
+
+
+def test_expect_raises_the_librarys_internal_error() -> None:
+    from dimse_codec.errors import DimseCodecError, InternalError, expect
+
+    assert expect(7, int, "here") == 7
+    with pytest.raises(InternalError, match="expected int, found NoneType") as raised:
+        expect(None, int, "Sta3")
+    assert isinstance(raised.value, DimseCodecError) and raised.value.path == "Sta3"

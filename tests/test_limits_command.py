@@ -291,7 +291,11 @@ def zeros_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_inspect_of_zero_bytes_is_bounded(
     capsys: pytest.CaptureFixture[str], zeros_file: Path, tmp_path: Path
 ) -> None:
-    code, out, err, used = run_cli(capsys, "inspect", str(zeros_file))
+    code, out, err, _ = run_cli(capsys, "inspect", str(zeros_file))
+    assert (code, out) == (2, "")  # past --max-input (16 MiB): refused, read no further
+    assert "is longer than --max-input" in err
+    # with the input cap lifted, the decoder's own limit still bounds time, memory and output
+    code, out, err, used = run_cli(capsys, "inspect", "--max-input", "0", str(zeros_file))
     assert (code, err) == (0, "")
     assert used < len(ZEROS) + CLI_PER_BYTE * LIMIT  # the input read whole, then the limit's
     assert len(out) < 5 * LIMIT  # was 835 MB of text
@@ -305,7 +309,7 @@ def test_inspect_of_zero_bytes_is_bounded(
     at_limit.write_bytes(bytes(LIMIT))
 
     def inspect(path: Path) -> None:
-        main(["inspect", str(path)])
+        main(["inspect", "--max-input", "0", str(path)])
         capsys.readouterr()
 
     assert best_time(lambda: inspect(zeros_file)) / best_time(lambda: inspect(at_limit)) < 3
@@ -314,7 +318,7 @@ def test_inspect_of_zero_bytes_is_bounded(
 def test_inspect_json_of_zero_bytes_is_bounded(
     capsys: pytest.CaptureFixture[str], zeros_file: Path
 ) -> None:
-    code, out, err, used = run_cli(capsys, "inspect", "--json", str(zeros_file))
+    code, out, err, used = run_cli(capsys, "inspect", "--json", "--max-input", "0", str(zeros_file))
     assert (code, err) == (0, "")  # was a MemoryError traceback
     assert used < len(ZEROS) + CLI_PER_BYTE * LIMIT
     result = json.loads(out)
@@ -329,7 +333,7 @@ def test_inspect_json_of_zero_bytes_is_bounded(
 def test_inspect_strict_names_the_limit(
     capsys: pytest.CaptureFixture[str], zeros_file: Path
 ) -> None:
-    code, out, err, _ = run_cli(capsys, "inspect", "--strict", str(zeros_file))
+    code, out, err, _ = run_cli(capsys, "inspect", "--strict", "--max-input", "0", str(zeros_file))
     assert (code, out) == (1, "")
     assert err == (
         f"error: [LIMIT_EXCEEDED] command set @{LIMIT}: command set of {len(ZEROS)} bytes "

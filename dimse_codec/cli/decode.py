@@ -32,6 +32,7 @@ from dimse_codec.capture.select import (
 )
 from dimse_codec.cli._args import byte_count
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from dimse_codec.cli.detail import add_detail_arguments, detail_refused, with_detail
 from dimse_codec.cli.export import export_message, sender_title
 from dimse_codec.cli.formats import ROW_FORMATS, MissingExtra, RowWriter, open_writer
 from dimse_codec.cli.fuzz import _port
@@ -208,6 +209,7 @@ def register(subparsers: SubParsers) -> None:
         help="with --engine dask: the scheduler's address (tcp://HOST:8786)",
     )
     add_selection_arguments(parser)
+    add_detail_arguments(parser)  # -v, -vv (cli/detail.py)
     parser.set_defaults(handler=run)
 
 
@@ -299,7 +301,7 @@ def _sharded(args: argparse.Namespace, chosen: str) -> int:
 
     dataset_options = _dataset_options(args)
     rendering = Rendering(
-        text=functools.partial(record_text, show_secrets=args.show_secrets),
+        text=with_detail(functools.partial(record_text, show_secrets=args.show_secrets), args),
         json=functools.partial(
             record_json, datasets=args.datasets, show_secrets=args.show_secrets, **dataset_options
         ),
@@ -333,7 +335,7 @@ def run(args: argparse.Namespace) -> int:
     """Decode the capture: 0 if read (even truncated), 1 if strict mode refused, 2 if unreadable,
     130 after Ctrl-C (with the summary, or the rows, of what was decoded until then)."""
     chosen = _format(args)
-    if chosen is None:
+    if chosen is None or detail_refused(args, chosen):
         return EXIT_USAGE
     if args.jobs > 1 or args.engine == "dask":
         return _sharded(args, chosen)
@@ -381,6 +383,8 @@ def run(args: argparse.Namespace) -> int:
         selector = RecordSelector(selection, context=True)
         summary.filtered = True
 
+    text = with_detail(functools.partial(record_text, show_secrets=args.show_secrets), args)
+
     def show(record: CaptureRecord, messages: list[Row]) -> None:
         """Write one record the filter kept, with its message rows (and export it)."""
         nonlocal cut
@@ -409,7 +413,7 @@ def run(args: argparse.Namespace) -> int:
             out.write(json.dumps(line) + "\n")
         else:
             summary.show(record)
-            out.write(record_text(record, show_secrets=args.show_secrets) + "\n")
+            out.write(text(record) + "\n")
             if exported is not None and isinstance(record, CapturedMessage):
                 out.write(export_text(record, *exported) + "\n")
 

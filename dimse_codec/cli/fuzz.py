@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from dimse_codec.errors import DimseCodecError
@@ -113,6 +114,12 @@ def register(subparsers: SubParsers) -> None:
         help="allow a HOST that is not a loopback address (a server you own and may crash)",
     )
     parser.add_argument(
+        "--seed-capture",
+        metavar="FILE",
+        help="start from the requests of this capture (pcap/pcapng): sent as captured, then "
+        "broken at the DIMSE, data set and PDU levels, beside the generated cases",
+    )
+    parser.add_argument(
         "-v", "--verbose", action="store_true", help="print one line per example as well"
     )
     parser.set_defaults(handler=run)
@@ -199,6 +206,40 @@ def _summary(result: FuzzResult, out: TextIO) -> None:
         print(f"summary: {result.summary}", file=out)
 
 
+def _seeded(fuzz: Callable[..., FuzzResult], capture: str) -> Callable[..., FuzzResult] | None:
+    """``fuzz`` with the requests of a capture among its cases (``--seed-capture``), or None
+    (said on stderr) when the capture cannot be read or holds no whole request."""
+    from dimse_codec.cli._scripts import read_scripts
+    from dimse_codec.scpfuzz.cases import cases_first
+    from dimse_codec.scpfuzz.seeds import capture_seeds, placed_seeds, seed_groups
+
+    scripts = read_scripts(capture, "dimse-codec fuzz: error")
+    if scripts is None:
+        return None
+    seeds = capture_seeds(scripts)
+    if not seeds:
+        print(f"dimse-codec fuzz: error: {capture} holds no whole request", file=sys.stderr)
+        return None
+
+    def seeded(*args: Any, **kwargs: Any) -> FuzzResult:
+        started = kwargs.get("on_start")
+
+        def on_start(result: FuzzResult) -> None:
+            if started is not None:
+                started(result)
+            placed = placed_seeds(seeds, result.target)
+            print(
+                f"seeds: {len(placed)} of {len(seeds)} captured request(s) of {capture} go on "
+                "what the SCP accepted",
+                flush=True,
+            )
+
+        with cases_first(*seed_groups(seeds)):
+            return fuzz(*args, **{**kwargs, "on_start": on_start})
+
+    return seeded
+
+
 def run(args: argparse.Namespace) -> int:
     """Fuzz the SCP: 0 nothing found, 1 findings, 2 refused or unreachable (see the module)."""
     # imported here: Hypothesis is optional, and the other subcommands never need it
@@ -208,8 +249,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"dimse-codec fuzz: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     printer = _Printer(sys.stdout, args.verbose)
+    campaign = fuzz if args.seed_capture is None else _seeded(fuzz, args.seed_capture)
+    if campaign is None:
+        return EXIT_USAGE
     try:
-        result = fuzz(
+        result = campaign(
             args.host,
             args.port,
             calling_ae_title=args.calling_ae,

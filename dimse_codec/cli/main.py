@@ -27,7 +27,16 @@ from dimse_codec.cli._types import (
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
-SUBCOMMANDS: tuple[str, ...] = ("inspect", "decode", "report", "fuzz", "echo", "store", "serve")
+SUBCOMMANDS: tuple[str, ...] = (
+    "inspect",
+    "decode",
+    "report",
+    "fuzz",
+    "replay",
+    "echo",
+    "store",
+    "serve",
+)
 """The subcommands, each the name of its module in :mod:`dimse_codec.cli`, in ``--help`` order."""
 
 

@@ -33,6 +33,8 @@ from pydicom._uid_dict import UID_dictionary
 
 from dimse_codec.cli._net import add_max_pdu, ae_title, port, positive_int, seconds
 from dimse_codec.cli._types import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_USAGE
+from dimse_codec.dimse.responses import PresentationContextTuple
+from dimse_codec.errors import expect
 from dimse_codec.net import Server
 from dimse_codec.services import ServiceRequest, commitment_handler, file_meta, supported_for
 from dimse_codec.services.session import spec_dataset
@@ -163,8 +165,8 @@ class InstanceStore:
         values = event.request.values()
         sop_class = str(values.get("AffectedSOPClassUID") or "").rstrip("\x00 ")
         sop = str(values.get("AffectedSOPInstanceUID") or "").rstrip("\x00 ")
-        assert event.context is not None  # a request always arrives on a context
-        syntax = str(event.context.transfer_syntax)
+        context = expect(event.context, PresentationContextTuple, "a request arrives on a context")
+        syntax = str(context.transfer_syntax)
         peer = event.association.peer_ae_title if event.association is not None else None
         try:
             path = self._write(event, file_meta(sop_class, sop, syntax, peer), safe_name(sop))

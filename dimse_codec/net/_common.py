@@ -41,7 +41,7 @@ from dimse_codec.dimse.primitives import (
     N_SET,
     DIMSEPrimitive,
 )
-from dimse_codec.errors import DimseCodecError
+from dimse_codec.errors import DimseCodecError, expect
 from dimse_codec.pdu import AAssociateRQ, RejectReasonPresentation, RejectReasonUser
 from dimse_codec.policy import LENIENT, Policy
 from dimse_codec.services import VERIFICATION, Handlers, Instance, Services, contexts_for
@@ -270,10 +270,10 @@ class DatasetSpool:
         if self._file is None:
             return bytes(self._memory)
         self._file.close()
-        assert self.path is not None
-        if os.path.getsize(self.path) == 0:
+        path = expect(self.path, Path, "a spooled data set has its file")
+        if os.path.getsize(path) == 0:
             return b""
-        with open(self.path, "rb") as handle:
+        with open(path, "rb") as handle:
             self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         self._view = memoryview(self._map)
         return self._view

@@ -15,6 +15,7 @@ from types import TracebackType
 from pydicom.dataset import Dataset
 
 from dimse_codec.dimse.primitives import C_ECHO, DIMSEPrimitive
+from dimse_codec.errors import expect
 from dimse_codec.net._common import (
     READ_SIZE,
     AssociationAborted,
@@ -68,17 +69,17 @@ class BlockingClient(ClientSetup):
 
     def _turn(self) -> None:
         """Read once (bounded by the next deadline), or run a timer, or advance an operation."""
-        assert self._socket is not None
+        sock = expect(self._socket, socket.socket, "BlockingClient: a turn needs its socket")
         if self.services.runnable:
             self.services.step()  # work for a new association is not done by this client
             self._flush()
             return
         deadline = self.connection.next_deadline()
         wait = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-        self._socket.settimeout(wait)
+        sock.settimeout(wait)
         try:
-            data = self._socket.recv(READ_SIZE)
-            acknowledge_at_once(self._socket)
+            data = sock.recv(READ_SIZE)
+            acknowledge_at_once(sock)
         except TimeoutError:
             self._take(self.connection.handle_timeout(time.monotonic()))
         except OSError:

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from dimse_codec.association import DEFAULT_MAX_PDU_LENGTH, Accepted, Rejected, Supported
+from dimse_codec.errors import expect
 from dimse_codec.net._common import (
     STREAM_READ_SIZE,
     Peers,
@@ -99,9 +100,9 @@ class Server:
         """Run until :meth:`close` (or cancellation)."""
         if self._server is None:
             await self.start()
-        assert self._server is not None
+        server = expect(self._server, asyncio.base_events.Server, "Server.serve_forever, started")
         with contextlib.suppress(asyncio.CancelledError):
-            await self._server.serve_forever()
+            await server.serve_forever()
 
     async def close(self) -> None:
         """Stop listening, abort the associations in progress and wait for them to end."""
@@ -132,8 +133,9 @@ class Server:
     async def _serve_transport(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        task = asyncio.current_task()
-        assert task is not None
+        task = expect(
+            asyncio.current_task(), asyncio.Task, "Server: a transport is served in a task"
+        )
         self._tasks.add(task)
         self.served += 1
         counted = False

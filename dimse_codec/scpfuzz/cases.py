@@ -19,9 +19,11 @@ thing: a PDU (``malformed-pdu``), a command set (``malformed-command``), a data 
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import struct
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -78,10 +80,12 @@ __all__ = [
     "VALID_KINDS",
     "VERIFICATION",
     "Case",
+    "CaseGroup",
     "Expect",
     "Step",
     "Target",
     "cases",
+    "cases_first",
     "message_name",
     "pdu_label",
     "probe_steps",
@@ -899,11 +903,31 @@ MALFORMED_KINDS: Mapping[str, tuple[_Builder, Callable[[Target], bool]]] = Mappi
 """Malformed kinds, with when they apply (C-STORE ones need an accepted storage context)."""
 
 
+CaseGroup = Callable[[Target], Sequence[st.SearchStrategy[Case]]]
+"""A group of case strategies for a target (empty when none applies), drawn like a kind table."""
+
+_FIRST: ContextVar[tuple[CaseGroup, ...]] = ContextVar("cases_first", default=())
+
+
+@contextlib.contextmanager
+def cases_first(*groups: CaseGroup) -> Iterator[None]:
+    """Within the block, :func:`cases` draws from ``groups`` too, placed before the valid and
+    malformed groups so that Hypothesis starts with them and shrinks towards them: how
+    ``fuzz --seed-capture`` puts a capture's requests in a campaign
+    (:mod:`dimse_codec.scpfuzz.seeds`) without changing the campaign's own arguments."""
+    token = _FIRST.set(_FIRST.get() + groups)
+    try:
+        yield
+    finally:
+        _FIRST.reset(token)
+
+
 def cases(target: Target, kinds: Iterable[str] | None = None) -> st.SearchStrategy[Case]:
     """Valid and malformed cases for the SCP ``target`` describes (every kind that applies).
 
     Half are valid and half malformed (each half split evenly over its kinds), valid first, so
-    a finding shrinks towards valid traffic and simple kinds.
+    a finding shrinks towards valid traffic and simple kinds. Groups given by
+    :func:`cases_first` come before both, each drawn as often as either.
 
     ``kinds`` narrows to some of :data:`VALID_KINDS` and :data:`MALFORMED_KINDS`; a kind that
     needs a context the SCP did not accept is left out. Raises ``ValueError`` when nothing is
@@ -914,7 +938,7 @@ def cases(target: Target, kinds: Iterable[str] | None = None) -> st.SearchStrate
     unknown = [k for k in wanted if k not in every]
     if unknown:
         raise ValueError(f"unknown case kinds {unknown}; known: {sorted(every)}")
-    groups = []
+    groups = [list(built) for built in (group(target) for group in _FIRST.get()) if built]
     for table in (VALID_KINDS, MALFORMED_KINDS):
         chosen = [
             build(target)

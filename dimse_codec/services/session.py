@@ -37,7 +37,7 @@ from dimse_codec.dimse.responses import (
     handle,
 )
 from dimse_codec.dimse.status import category
-from dimse_codec.errors import DimseCodecError
+from dimse_codec.errors import DimseCodecError, expect
 from dimse_codec.policy import LENIENT, Policy
 from dimse_codec.services.part10 import Instance
 from dimse_codec.services.results import RequestTracker, complete_request
@@ -237,8 +237,11 @@ class Services:
         Verification) and the Message ID by the connection.
         """
         context_id = complete_request(primitive, self.association, context_id)
-        message_id = self.connection.send_message(primitive, context_id, dataset=dataset)
-        assert message_id is not None  # a request always gets one
+        message_id = expect(
+            self.connection.send_message(primitive, context_id, dataset=dataset),
+            int,
+            "a request always gets a Message ID",
+        )
         self.tracker.expect(message_id)
         return message_id
 
@@ -296,9 +299,10 @@ class Services:
         primitive = event.primitive
         service = primitive.msg_type
         handler = self.handlers.get(service)
-        assert event.abstract_syntax is not None and event.transfer_syntax is not None
         context = PresentationContextTuple(
-            event.context_id, event.abstract_syntax, event.transfer_syntax
+            event.context_id,
+            expect(event.abstract_syntax, str, "a request arrives on an accepted context"),
+            expect(event.transfer_syntax, str, "a request arrives on an accepted context"),
         )
         sink = event.message.sink
         spooled = sink if isinstance(sink, SpooledDataset) else None
@@ -457,7 +461,7 @@ class Services:
         except DimseCodecError:
             self._sub_operation_result(operation, SUB_OPERATIONS_FAILED, sop_instance)
             return
-        assert message_id is not None
+        message_id = expect(message_id, int, "a sub-operation's request always gets a Message ID")
         self._sub_operations[message_id] = (operation, sop_instance)
 
     def work_done(self, work: Work, status: int) -> None:

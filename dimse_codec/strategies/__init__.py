@@ -13,7 +13,11 @@ except ImportError:
         name="hypothesis",
     ) from None
 
-from dimse_codec.strategies.commands import MalformedCommandSet, malformed_command_sets
+from dimse_codec.strategies.commands import (
+    MalformedCommandSet,
+    damaged_command_sets,
+    malformed_command_sets,
+)
 from dimse_codec.strategies.datasets import (
     STANDARD_TRANSFER_SYNTAXES,
     MalformedDataset,
@@ -98,6 +102,7 @@ __all__ = [
     "attribute_tags",
     "command_sets",
     "common_extended_negotiation_items",
+    "damaged_command_sets",
     "dataset_payloads",
     "datasets",
     "encoded_datasets",

@@ -20,7 +20,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from dimse_codec.dimse.codec import encode_command_set
+from dimse_codec.dimse.codec import encode_command_set, message_spec
 from dimse_codec.dimse.primitives import DIMSEPrimitive
 from dimse_codec.dimse.values import ENCODERS
 from dimse_codec.errors import DecodeError, DimseCodecError, TruncatedError
@@ -43,7 +43,7 @@ from dimse_codec.tables.messages import (
 )
 from dimse_codec.tables.vrs import AE_MAX_LENGTH, VR_RULES, alphabet
 
-__all__ = ["MalformedCommandSet", "malformed_command_sets"]
+__all__ = ["MalformedCommandSet", "damaged_command_sets", "malformed_command_sets"]
 
 _D = DiagnosticCode
 
@@ -583,3 +583,40 @@ def malformed_command_sets(
         known = sorted({d for _, d, _, _ in _DEFECTS})
         raise ValueError(f"no malformed command set matches {wanted}; known: {known}")
     return st.one_of(*chosen)
+
+
+def damaged_command_sets(
+    primitive: DIMSEPrimitive, kinds: Iterable[Expected | str] | None = None
+) -> st.SearchStrategy[MalformedCommandSet]:
+    """The defects of :func:`malformed_command_sets` applied to one given valid message.
+
+    Mutation instead of generation: ``primitive`` (a real peer's request, say, as a capture
+    holds it) is encoded canonically and broken in one way, labelled as
+    :func:`malformed_command_sets` labels its examples. ``kinds`` narrows the same way. Raises
+    ``ValueError`` when no defect applies, and
+    :class:`~dimse_codec.errors.EncodeError` when ``primitive`` is not a valid message.
+    """
+    spec = message_spec(primitive)
+    elements = _split(encode_command_set(primitive, canonical=True))
+    wanted = None if kinds is None else list(kinds)
+    chosen = [
+        _damaged(answer, defect, spec, elements, damage)
+        for answer, defect, applies, damage in _DEFECTS
+        if applies(spec) and (wanted is None or any(_matches(k, answer, defect) for k in wanted))
+    ]
+    if not chosen:
+        raise ValueError(f"no defect of {wanted} applies to a {spec.name}")
+    return st.one_of(*chosen)
+
+
+def _damaged(
+    answer: Expected, defect: str, spec: MessageSpec, elements: list[_Element], damage: _Damage
+) -> st.SearchStrategy[MalformedCommandSet]:
+    """One defect applied to the elements of a given command set, labelled."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> MalformedCommandSet:
+        """One labelled example."""
+        return MalformedCommandSet(damage(draw, spec, list(elements)), answer, defect, spec.name)
+
+    return build()

@@ -43,6 +43,7 @@ from dimse_codec.errors import (
     LocalProtocolError,
     PolicyViolation,
     RemoteProtocolError,
+    expect,
 )
 from dimse_codec.pdata import (
     Buffer,
@@ -341,8 +342,7 @@ class Connection:
         """Answer the A-ASSOCIATE-RQ by :func:`~dimse_codec.association.respond` (Evt7 or Evt8)."""
         self._tick(now)
         self._allowed("Evt7", "accept")
-        request = self._request
-        assert request is not None  # Sta3 is entered only with a request
+        request = expect(self._request, AAssociateRQ, "Sta3 is entered only with a request")
         result = respond(
             request,
             supported,
@@ -391,8 +391,9 @@ class Connection:
         """
         self._tick(now)
         self._allowed("Evt9", "send_message")
-        association = self._association
-        assert association is not None  # Sta6 and Sta8 are entered only with an association
+        association = expect(
+            self._association, Association, "Sta6 and Sta8 are entered only with an association"
+        )
         spec = message_spec(primitive)
         cancel = isinstance(primitive, C_CANCEL)
         answered = primitive.values().get("MessageIDBeingRespondedTo")
@@ -568,15 +569,15 @@ class Connection:
             else RECEIVED_PDU_EVENTS.get(int(getattr(pdu, "pdu_type", 0)), "Evt19")
         )
         if event == "Evt3" and self.state == "Sta5":
-            assert self._request is not None and isinstance(pdu, AAssociateAC)
+            request = expect(self._request, AAssociateRQ, "Sta5 is entered only with a request")
+            answer = expect(pdu, AAssociateAC, "Evt3 is an A-ASSOCIATE-AC")
             try:
-                result = read_response(self._request, pdu, policy=self.policy)
+                result = read_response(request, answer, policy=self.policy)
             except PolicyViolation as exc:
                 self._fire("Evt19", reason=AbortReason.INVALID_PDU_PARAMETER_VALUE)
                 self._diagnose(exc.diagnostic, "Evt3")
                 return
-            assert isinstance(result, Accepted)
-            self._answer = result
+            self._answer = expect(result, Accepted, "an A-ASSOCIATE-AC reads as accepted")
         if event == "Evt6" and isinstance(pdu, AAssociateRQ) and self.state == "Sta2":
             self._request = pdu
         self._received(event, pdu, str(getattr(pdu, "name", type(pdu).__name__)))
@@ -660,23 +661,20 @@ class Connection:
 
     def _ae_2(self, event: str, pdu: object, reason: int) -> int:
         """Send the A-ASSOCIATE-RQ; the ACSE timer bounds the wait for its answer."""
-        assert self._request is not None
-        self._send(encode_pdu(self._request))
+        self._send(encode_pdu(expect(self._request, AAssociateRQ, "AE-2 sends the request")))
         self._arm("acse")
         return 0
 
     def _ae_3(self, event: str, pdu: object, reason: int) -> int:
         """A-ASSOCIATE confirmation (accept): the association is established."""
-        result = self._answer
-        assert isinstance(result, Accepted)
+        result = expect(self._answer, Accepted, "AE-3 follows an accepting answer")
         self._disarm("acse")
         self._established(result.association)
         return 0
 
     def _ae_4(self, event: str, pdu: object, reason: int) -> int:
         """A-ASSOCIATE confirmation (reject), then close."""
-        assert isinstance(pdu, AAssociateRJ)
-        self._emit(AssociationRejected(Rejected(pdu), True))
+        self._emit(AssociationRejected(Rejected(expect(pdu, AAssociateRJ, "AE-4 on Evt4")), True))
         return 0
 
     def _ae_5(self, event: str, pdu: object, reason: int) -> int:
@@ -687,7 +685,7 @@ class Connection:
     def _ae_6(self, event: str, pdu: object, reason: int) -> int:
         """Stop ARTIM; a request we can handle is indicated, another rejected at once."""
         self._disarm("artim")
-        assert isinstance(pdu, AAssociateRQ)
+        pdu = expect(pdu, AAssociateRQ, "AE-6 on Evt6")
         if not pdu.protocol_version & 1:
             rejected = reject(RejectReasonACSE.PROTOCOL_VERSION_NOT_SUPPORTED)
             self._send(encode_pdu(rejected.pdu))
@@ -702,16 +700,14 @@ class Connection:
 
     def _ae_7(self, event: str, pdu: object, reason: int) -> int:
         """Send the A-ASSOCIATE-AC: the association is established."""
-        result = self._answer
-        assert isinstance(result, Accepted)
+        result = expect(self._answer, Accepted, "AE-7 follows an accepting answer")
         self._send(encode_pdu(result.pdu))
         self._established(result.association)
         return 0
 
     def _ae_8(self, event: str, pdu: object, reason: int) -> int:
         """Send the A-ASSOCIATE-RJ and start ARTIM."""
-        result = self._answer
-        assert isinstance(result, Rejected)
+        result = expect(self._answer, Rejected, "AE-8 follows a rejecting answer")
         self._send(encode_pdu(result.pdu))
         self._arm("artim")
         self._emit(AssociationRejected(result, False))
@@ -809,8 +805,7 @@ class Connection:
 
     def _aa_3(self, event: str, pdu: object, reason: int) -> int:
         """A-ABORT (or A-P-ABORT) indication from the peer's PDU, then close."""
-        assert isinstance(pdu, AAbort)
-        self._emit(_peer_abort(pdu))
+        self._emit(_peer_abort(expect(pdu, AAbort, "AA-3 on Evt16")))
         return 0
 
     def _aa_4(self, event: str, pdu: object, reason: int) -> int:
