@@ -218,4 +218,5 @@ __getattr__, __dir__ = lazy_face(
     __name__, _NAMES | {"__version__": "dimse_codec._version:VERSION"}, globals()
 )
 __version__: str
-"""The installed distribution's version (``importlib.metadata``), ``0+unknown`` if not installed."""
+"""This release of dimse-codec (PEP 440), from :mod:`dimse_codec._version`, the one place it is
+written (``pyproject.toml`` and ``dimse-codec --version`` read it there too)."""

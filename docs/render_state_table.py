@@ -37,7 +37,7 @@ ACTION_TABLES = {
 }
 
 
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     """A markdown table: the header, its rule and one line per row."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -53,12 +53,12 @@ def words(text: str) -> str:
 
 def states_table() -> str:
     """PS3.8 Tables 9-1 to 9-5 as one table."""
-    return _table(("State", "PS3.8 definition"), ((s.name, s.description) for s in STATES.values()))
+    return table(("State", "PS3.8 definition"), ((s.name, s.description) for s in STATES.values()))
 
 
 def events_table() -> str:
     """The events, the rows of PS3.8 Table 9-10."""
-    return _table(("Event", "PS3.8 definition"), ((e.name, e.description) for e in EVENTS.values()))
+    return table(("Event", "PS3.8 definition"), ((e.name, e.description) for e in EVENTS.values()))
 
 
 def actions_table() -> str:
@@ -72,7 +72,7 @@ def actions_table() -> str:
         )
         for a in ACTIONS.values()
     )
-    return _table(("Action", "PS3.8 definition", "Next state", "From"), rows)
+    return table(("Action", "PS3.8 definition", "Next state", "From"), rows)
 
 
 def table_9_10() -> str:
@@ -85,7 +85,7 @@ def table_9_10() -> str:
         )
         for event in EVENTS.values()
     )
-    return _table(("Event", "", *STATES), rows)
+    return table(("Event", "", *STATES), rows)
 
 
 def pynetdicom_differences(fsm: ModuleType) -> str:
@@ -140,7 +140,7 @@ def _descriptions(records: Mapping[str, State | Event | Action]) -> dict[str, st
 
 
 def _or_none(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    return _table(header, rows) if rows else "None.\n"
+    return table(header, rows) if rows else "None.\n"
 
 
 def _wording(
@@ -154,7 +154,7 @@ def _wording(
         for name, text in ours.items()
         if not same(text, theirs.get(name, ""))
     ]
-    return _table((kind, "PS3.8", "pynetdicom"), rows) if rows else f"{kind}s: none differ.\n"
+    return table((kind, "PS3.8", "pynetdicom"), rows) if rows else f"{kind}s: none differ.\n"
 
 
 def sections(fsm: ModuleType) -> dict[str, str]:
@@ -168,13 +168,9 @@ def sections(fsm: ModuleType) -> dict[str, str]:
     }
 
 
-def render(page: str, fsm: ModuleType | None = None) -> str:
-    """The page with every marked part written anew; a marker without a part is an error."""
-    if fsm is None:
-        from pynetdicom import fsm as installed
-
-        fsm = installed
-    parts = sections(fsm)
+def fill(page: str, parts: Mapping[str, str]) -> str:
+    """The page with each marked part replaced by ``parts[name]``; the markers must be exactly
+    the parts (``docs/render_conformance.py`` fills its page with this too)."""
     seen = {m.group("name") for m in MARKED.finditer(page)}
     if seen != set(parts):
         raise ValueError(f"markers {sorted(seen)} are not the parts {sorted(parts)}")
@@ -183,16 +179,31 @@ def render(page: str, fsm: ModuleType | None = None) -> str:
     )
 
 
-def main(argv: Sequence[str]) -> int:
-    page = PAGE.read_text(encoding="utf-8")
+def render(page: str, fsm: ModuleType | None = None) -> str:
+    """The page with every marked part written anew; a marker without a part is an error."""
+    if fsm is None:
+        from pynetdicom import fsm as installed
+
+        fsm = installed
+    return fill(page, sections(fsm))
+
+
+def rewrite(path: Path, render: Callable[[str], str], argv: Sequence[str], script: str) -> int:
+    """Write ``render``'s page over ``path``, or with ``--check`` only say whether it is current
+    (and name the ``script`` to run)."""
+    page = path.read_text(encoding="utf-8")
     rendered = render(page)
     if rendered == page:
         return 0
     if "--check" in argv:
-        print(f"{PAGE} is not current: run python {Path(__file__).name}", file=sys.stderr)
+        print(f"{path} is not current: run python docs/{script}", file=sys.stderr)
         return 1
-    PAGE.write_text(rendered, encoding="utf-8")
+    path.write_text(rendered, encoding="utf-8")
     return 0
+
+
+def main(argv: Sequence[str]) -> int:
+    return rewrite(PAGE, render, argv, Path(__file__).name)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 PAGES = {
     "README.md": 3,
+    "docs/index.md": 1,
     "docs/primitives.md": 8,
     "docs/pdata.md": 5,
     "docs/association.md": 3,
