@@ -13,6 +13,8 @@ validation, status tables and data set decoding on it, and send a response built
 * D3: pynetdicom keeps a request's and a response's data set in one slot (N-EVENT-REPORT,
   N-SET, N-ACTION); only the one the message type carries is converted.
 * D4: pynetdicom's one-value AT list is a bare ``Tag``; ours is always a tuple.
+* D5: pynetdicom makes a zero-length UID ``None`` (absent); :func:`to_pynetdicom` refuses such a
+  value, as any its setters refuse, unless ``lossy=True``.
 * D7: pynetdicom's N_ACTION and N_CREATE have no AttributeIdentifierList; :func:`to_pynetdicom`
   refuses to drop a set one unless ``lossy=True``.
 
