@@ -2,9 +2,12 @@
 
 The layers, from pure to I/O:
 
-* :mod:`~dimse_codec.scpfuzz.cases`: what is sent. A :class:`Case` is one association's bytes cut
-  into steps; :func:`cases` generates valid and malformed ones with Hypothesis for a
-  :class:`Target` (what the SCP accepted when we proposed :func:`proposal`).
+* :mod:`~dimse_codec.scpfuzz.model`: the vocabulary. A :class:`Case` is one association's bytes
+  cut into :class:`Step` s, each with what a conforming SCP answers (:class:`Expect`);
+  :mod:`~dimse_codec.scpfuzz.steps` builds the steps every kind shares.
+* :mod:`~dimse_codec.scpfuzz.cases`: what is sent. :func:`cases` generates valid and malformed
+  cases with Hypothesis for a :class:`Target` (what the SCP accepted when we proposed
+  :func:`proposal`).
 * :mod:`~dimse_codec.scpfuzz.oracle`: the decoder's view. :func:`judge` says which steps our own
   strict decoder (and the protocol) accepts, so "valid" means what the library says it means.
 * :mod:`~dimse_codec.scpfuzz.findings`: what the answers mean. :func:`classify` maps the answers

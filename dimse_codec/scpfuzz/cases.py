@@ -20,24 +20,18 @@ thing: a PDU (``malformed-pdu``), a command set (``malformed-command``), a data 
 from __future__ import annotations
 
 import contextlib
-import enum
 import functools
 import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 from pydicom.dataset import Dataset
 
-import dimse_codec.pdu
 from dimse_codec._deprecation import deprecated_aliases
 from dimse_codec.association import (
     DEFAULT_MAX_PDU_LENGTH,
-    AcceptedContext,
-    Association,
     build_request,
 )
 from dimse_codec.dataset import (
@@ -45,7 +39,7 @@ from dimse_codec.dataset import (
     IMPLICIT_VR_LITTLE_ENDIAN,
     encode_dataset,
 )
-from dimse_codec.dimse.codec import decode_command_set, encode_command_set, message_spec
+from dimse_codec.dimse.codec import decode_command_set, encode_command_set
 from dimse_codec.dimse.primitives import C_ECHO, C_STORE, DIMSEPrimitive
 from dimse_codec.errors import DimseCodecError
 from dimse_codec.pdata import encode_pdata, fragment_size
@@ -56,6 +50,20 @@ from dimse_codec.pdu import (
     AAssociateRQ,
     AReleaseRQ,
     encode_pdu,
+)
+from dimse_codec.scpfuzz.model import STORAGE_SOP_CLASSES, VERIFICATION, Case, Expect, Step, Target
+from dimse_codec.scpfuzz.steps import (
+    details,
+    joined,
+    message_id,
+    message_name,
+    once,
+    parts,
+    pdata,
+    pdu_label,
+    release_step,
+    request_step,
+    send_limit,
 )
 from dimse_codec.strategies import (
     MalformedPDU,
@@ -68,13 +76,11 @@ from dimse_codec.strategies import (
     malformed_datasets,
     malformed_pdu_bytes,
     malformed_streams,
-    max_pdu_lengths,
     release_rps,
     uids,
 )
 from dimse_codec.strategies.raw import message_pdvs, one_pdv_per_pdu, pdv_item
 from dimse_codec.tables.messages import COMMAND_DATA_SET_TYPE_NULL
-from dimse_codec.tables.uids import VERIFICATION_SOP_CLASS
 
 __all__ = [
     "MALFORMED_KINDS",
@@ -95,17 +101,6 @@ __all__ = [
     "release_step",
 ]
 
-VERIFICATION = VERIFICATION_SOP_CLASS
-"""The Verification SOP class (C-ECHO), proposed first."""
-
-STORAGE_SOP_CLASSES: Mapping[str, str] = MappingProxyType(
-    {
-        "1.2.840.10008.5.1.4.1.1.7": "Secondary Capture Image Storage",
-        "1.2.840.10008.5.1.4.1.1.2": "CT Image Storage",
-        "1.2.840.10008.5.1.4.1.1.4": "MR Image Storage",
-    }
-)
-"""Storage SOP classes proposed for the C-STORE cases (most storage SCPs accept these)."""
 
 _IMPLICIT = IMPLICIT_VR_LITTLE_ENDIAN.uid
 _EXPLICIT = EXPLICIT_VR_LITTLE_ENDIAN.uid
@@ -113,140 +108,6 @@ _UNPROPOSED_CONTEXT = 255
 """A context ID our proposal never uses (it proposes at most 1-9)."""
 _MAX_OVERSIZE = 1 << 20
 """Largest peer maximum the ``oversized`` kind goes over: it sends one PDU that much larger."""
-
-_T = TypeVar("_T")
-
-
-@functools.cache
-def _built(factory: Callable[..., st.SearchStrategy[Any]], *items: tuple[str, Any]) -> Any:
-    return factory(**dict(items))
-
-
-def _once(factory: Callable[..., st.SearchStrategy[_T]], **kwargs: Any) -> st.SearchStrategy[_T]:
-    """``factory(**kwargs)``, built once per arguments and kept.
-
-    Building a strategy costs far more than drawing from it (Hypothesis reads the source of
-    every ``@composite`` it wraps: the malformed command sets alone are 35 of them), and the
-    cases draw from the same few strategies in every example.
-    """
-    strategy: st.SearchStrategy[_T] = _built(factory, *sorted(kwargs.items()))
-    return strategy
-
-
-class Expect(str, enum.Enum):
-    """The answer a conforming SCP gives to a step it takes as valid."""
-
-    ASSOCIATION = "association"
-    """An A-ASSOCIATE-AC or -RJ (answering an A-ASSOCIATE-RQ)."""
-    RESPONSE = "response"
-    """A DIMSE response (answering a request)."""
-    RELEASE = "release"
-    """An A-RELEASE-RP (answering an A-RELEASE-RQ)."""
-    NOTHING = "nothing"
-    """No answer is due: the SCP closes the connection (after an A-ABORT, or a PDU it must
-    refuse), or just goes on (after a C-CANCEL-RQ, which has no response)."""
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class Step:
-    """Bytes we send in one go before waiting for the answer, and what they are.
-
-    ``defect`` names a protocol defect our decoder cannot see in the bytes alone (a request on
-    a context the SCP did not accept, an A-ASSOCIATE-AC from the requestor); the oracle adds it
-    to whatever the decoder finds.
-    """
-
-    label: str
-    data: bytes
-    expect: Expect
-    defect: str | None = None
-
-    def __repr__(self) -> str:
-        """Short: the label and size, not the bytes (Hypothesis prints failing examples)."""
-        return f"Step({self.label!r}, {len(self.data)} bytes, expect {self.expect.value})"
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class Case:
-    """One association: its kind, whether it was generated valid, and the steps to send.
-
-    ``details`` holds what was generated, as JSON-ready values (the flaw, the message type,
-    the maximum length the message was cut for ...), for the finding's description.
-    """
-
-    kind: str
-    generated_valid: bool
-    description: str
-    steps: tuple[Step, ...]
-    details: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
-
-    def __repr__(self) -> str:
-        """Short: kind, description and step sizes, not the bytes."""
-        return f"Case({self.kind!r}, {self.description!r}, steps={list(self.steps)!r})"
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        """The same short text for Hypothesis's (and IPython's) pretty printer.
-
-        Without it Hypothesis prints every field of a dataclass, bytes and all, when it reports
-        a failing example: tens of kilobytes for an ``oversized`` case.
-        """
-        printer.text(repr(self))
-
-    @property
-    def flaw(self) -> str:
-        """The one thing broken (empty for a valid case): part of a finding's signature."""
-        return str(self.details.get("flaw", ""))
-
-    @property
-    def sent(self) -> bytes:
-        """Every byte of every step, in order (the whole requestor stream)."""
-        return b"".join(step.data for step in self.steps)
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """The SCP as our standard proposal found it: what the cases are generated for.
-
-    ``request`` is the A-ASSOCIATE-RQ every case and every liveness check sends (built by
-    :func:`proposal`) and ``association`` what the SCP accepted in answer to it.
-    """
-
-    request: AAssociateRQ
-    association: Association
-
-    @property
-    def request_bytes(self) -> bytes:
-        """The A-ASSOCIATE-RQ as sent."""
-        return encode_pdu(self.request)
-
-    @property
-    def accepted(self) -> Mapping[int, AcceptedContext]:
-        """Accepted presentation context ID -> abstract syntax and transfer syntax."""
-        return self.association.accepted_contexts
-
-    @property
-    def peer_max_pdu_length(self) -> int:
-        """The largest P-DATA-TF the SCP receives (0: no limit)."""
-        return self.association.peer_max_pdu_length
-
-    @property
-    def our_max_pdu_length(self) -> int:
-        """The largest P-DATA-TF we announced we receive."""
-        return self.association.our_max_pdu_length
-
-    @property
-    def verification_context(self) -> int | None:
-        """The accepted Verification context, if any."""
-        return self.association.context_id_for(VERIFICATION)
-
-    @property
-    def storage_contexts(self) -> tuple[int, ...]:
-        """Accepted contexts of the storage SOP classes we proposed."""
-        return tuple(
-            cid
-            for cid, context in sorted(self.accepted.items())
-            if context.abstract_syntax in STORAGE_SOP_CLASSES
-        )
 
 
 def proposal(
@@ -276,52 +137,9 @@ def proposal(
 # --- building blocks ------------------------------------------------------------------------------
 
 
-def release_step() -> Step:
-    """The A-RELEASE-RQ that ends a valid case."""
-    return Step("A-RELEASE-RQ", encode_pdu(AReleaseRQ()), Expect.RELEASE)
-
-
-def _request_step(target: Target) -> Step:
-    """Our standard A-ASSOCIATE-RQ."""
-    return Step("A-ASSOCIATE-RQ", target.request_bytes, Expect.ASSOCIATION)
-
-
-def _joined(plan: Iterable[tuple[bytes | bytearray | memoryview, ...]]) -> bytes:
-    """The bytes of planned PDUs, one after the other."""
-    return b"".join(bytes(buffer) for pdu in plan for buffer in pdu)
-
-
-def _pdata(primitive: DIMSEPrimitive, context_id: int, limit: int, per_pdu: int) -> bytes:
-    """A valid message as P-DATA-TF PDUs from the library's own fragmenter."""
-    return _joined(encode_pdata(primitive, context_id, max_pdu_length=limit, pdvs_per_pdu=per_pdu))
-
-
-def _parts(request: DIMSEPrimitive) -> tuple[bytes, bytes | None]:
-    """A valid request's command set and, for a C-STORE, its data set bytes."""
-    raw = request.payload_bytes("DataSet") if isinstance(request, C_STORE) else None
-    return encode_command_set(request), None if raw is None else bytes(raw)
-
-
-def _send_limit(draw: st.DrawFn, target: Target) -> int:
-    """A maximum length to cut a valid message for: anything up to what the SCP announced."""
-    limit = draw(_once(max_pdu_lengths, allow_unlimited=False))
-    peer = target.peer_max_pdu_length
-    return min(limit, peer) if peer else limit
-
-
-def _message_id(draw: st.DrawFn) -> int:
-    """A Message ID."""
-    return draw(st.integers(min_value=1, max_value=0xFFFF))
-
-
-def _details(**values: object) -> Mapping[str, object]:
-    """Frozen JSON-ready details of a case."""
-    return MappingProxyType(dict(values))
-
-
 def _echo_request(draw: st.DrawFn) -> C_ECHO:
     """A valid C-ECHO-RQ."""
-    return C_ECHO(MessageID=_message_id(draw), AffectedSOPClassUID=VERIFICATION)
+    return C_ECHO(MessageID=message_id(draw), AffectedSOPClassUID=VERIFICATION)
 
 
 @st.composite
@@ -333,7 +151,7 @@ def _store_dataset(draw: st.DrawFn, target: Target, context_id: int) -> Dataset:
     storage SCP files instances by.
     """
     context = target.accepted[context_id]
-    ds = draw(_once(datasets, transfer_syntax=context.transfer_syntax, max_elements=3))
+    ds = draw(once(datasets, transfer_syntax=context.transfer_syntax, max_elements=3))
     ds.SOPClassUID = context.abstract_syntax
     ds.SOPInstanceUID = draw(uids())
     ds.PatientID = "DIMSEFUZZ"
@@ -346,7 +164,7 @@ def _store_of(draw: st.DrawFn, target: Target, context_id: int, ds: Dataset) -> 
     """A valid C-STORE-RQ of ``ds`` on a storage context."""
     context = target.accepted[context_id]
     return C_STORE(
-        MessageID=_message_id(draw),
+        MessageID=message_id(draw),
         AffectedSOPClassUID=context.abstract_syntax,
         AffectedSOPInstanceUID=str(ds.SOPInstanceUID),
         Priority=draw(st.sampled_from([0, 1, 2])),
@@ -386,16 +204,16 @@ def _echo(draw: st.DrawFn, target: Target) -> Case:
     if context_id is None:  # pragma: no cover - the kind is offered only with the context
         raise DimseCodecError("no Verification context")
     request = _echo_request(draw)
-    limit = _send_limit(draw, target)
+    limit = send_limit(draw, target)
     per_pdu = 2 if limit >= 16 and draw(st.booleans()) else 1
-    data = _pdata(request, context_id, limit, per_pdu)
+    data = pdata(request, context_id, limit, per_pdu)
     return Case(
         "echo",
         True,
         f"C-ECHO-RQ (message {request.MessageID}) cut for a {limit}-byte maximum, "
         f"{per_pdu} PDV(s) per PDU",
-        (_request_step(target), Step("C-ECHO-RQ", data, Expect.RESPONSE), release_step()),
-        _details(message="C-ECHO-RQ", context_id=context_id, max_pdu_length=limit),
+        (request_step(target), Step("C-ECHO-RQ", data, Expect.RESPONSE), release_step()),
+        details(message="C-ECHO-RQ", context_id=context_id, max_pdu_length=limit),
     )
 
 
@@ -403,7 +221,7 @@ def _echo(draw: st.DrawFn, target: Target) -> Case:
 def _store(draw: st.DrawFn, target: Target) -> Case:
     context_id = draw(st.sampled_from(target.storage_contexts))
     request = draw(_store_request(target, context_id))
-    limit = _send_limit(draw, target)
+    limit = send_limit(draw, target)
     per_pdu = 2 if limit >= 16 and draw(st.booleans()) else 1
     plan = encode_pdata(
         request,
@@ -412,15 +230,15 @@ def _store(draw: st.DrawFn, target: Target) -> Case:
         pdvs_per_pdu=per_pdu,
         command_with_data=draw(st.booleans()),
     )
-    data = _joined(plan)
+    data = joined(plan)
     size = len(request.payload_bytes("DataSet") or b"")
     return Case(
         "store",
         True,
         f"C-STORE-RQ of a {size}-byte data set on context {context_id} cut for a "
         f"{limit}-byte maximum",
-        (_request_step(target), Step("C-STORE-RQ", data, Expect.RESPONSE), release_step()),
-        _details(
+        (request_step(target), Step("C-STORE-RQ", data, Expect.RESPONSE), release_step()),
+        details(
             message="C-STORE-RQ",
             context_id=context_id,
             transfer_syntax=target.accepted[context_id].transfer_syntax,
@@ -436,20 +254,20 @@ def _associate_release(target: Target) -> st.SearchStrategy[Case]:
             "associate-release",
             True,
             "A-ASSOCIATE-RQ then A-RELEASE-RQ, nothing in between",
-            (_request_step(target), release_step()),
+            (request_step(target), release_step()),
         )
     )
 
 
 @st.composite
 def _abort(draw: st.DrawFn, target: Target) -> Case:
-    abort = draw(_once(aborts))
+    abort = draw(once(aborts))
     return Case(
         "abort",
         True,
         f"A-ASSOCIATE-RQ then an A-ABORT (source {int(abort.source)}, "
         f"reason {int(abort.reason_diag)})",
-        (_request_step(target), Step("A-ABORT", encode_pdu(abort), Expect.NOTHING)),
+        (request_step(target), Step("A-ABORT", encode_pdu(abort), Expect.NOTHING)),
     )
 
 
@@ -460,7 +278,7 @@ def _abort(draw: st.DrawFn, target: Target) -> Case:
 def _odd_fragment(draw: st.DrawFn, target: Target) -> Case:
     """A valid request whose command set (or data set) is cut at an odd offset."""
     request, context_id = draw(_any_valid_request(target))
-    command, dataset = _parts(request)
+    command, dataset = parts(request)
     cut_in, where = command, "command set"
     if dataset is not None and len(dataset) > 2 and draw(st.booleans()):
         cut_in, where = dataset, "data set"
@@ -482,10 +300,10 @@ def _odd_fragment(draw: st.DrawFn, target: Target) -> Case:
         False,
         f"{name} whose {where} is cut after {cut} bytes: two odd-length PDVs",
         (
-            _request_step(target),
+            request_step(target),
             Step(f"{name} in odd fragments", one_pdv_per_pdu(pdvs), Expect.RESPONSE),
         ),
-        _details(flaw=f"odd-length {where} fragment", message=name, cut=cut),
+        details(flaw=f"odd-length {where} fragment", message=name, cut=cut),
     )
 
 
@@ -493,7 +311,7 @@ def _odd_fragment(draw: st.DrawFn, target: Target) -> Case:
 def _context_change(draw: st.DrawFn, target: Target) -> Case:
     """A valid request whose second PDV travels on another context ID."""
     request, context_id = draw(_any_valid_request(target))
-    command, dataset = _parts(request)
+    command, dataset = parts(request)
     others = [cid for cid in sorted(target.accepted) if cid != context_id]
     other = draw(st.sampled_from([*others, _UNPROPOSED_CONTEXT]))
     if dataset is not None and len(dataset) >= 4:
@@ -519,10 +337,10 @@ def _context_change(draw: st.DrawFn, target: Target) -> Case:
         False,
         f"{name} on context {context_id} whose {where} continues on context {other}",
         (
-            _request_step(target),
+            request_step(target),
             Step(f"{name} changing context", one_pdv_per_pdu(pdvs), Expect.RESPONSE),
         ),
-        _details(
+        details(
             flaw=f"context change in the {where}", message=name, context_id=context_id, other=other
         ),
     )
@@ -541,7 +359,7 @@ _LENGTH_FLAWS = (
 def _bad_length(draw: st.DrawFn, target: Target) -> Case:
     """A valid request in one PDU whose PDU-length or first PDV item length is wrong."""
     request, context_id = draw(_any_valid_request(target))
-    command, dataset = _parts(request)
+    command, dataset = parts(request)
     pdvs = [pdv_item(context_id, MCH_COMMAND | MCH_LAST, command)]
     if dataset is not None:
         pdvs.append(pdv_item(context_id, MCH_LAST, dataset))
@@ -565,8 +383,8 @@ def _bad_length(draw: st.DrawFn, target: Target) -> Case:
         "bad-length",
         False,
         f"{name} in one P-DATA-TF with {flaw} (PDU-length {declared}, body {len(body)})",
-        (_request_step(target), Step(f"{name} with {flaw}", data, Expect.RESPONSE)),
-        _details(flaw=flaw, message=name, declared=declared, actual=len(body)),
+        (request_step(target), Step(f"{name} with {flaw}", data, Expect.RESPONSE)),
+        details(flaw=flaw, message=name, declared=declared, actual=len(body)),
     )
 
 
@@ -593,8 +411,8 @@ def _oversized(draw: st.DrawFn, target: Target) -> Case:
         False,
         f"C-STORE-RQ whose data set P-DATA-TF has a PDU-length of {length}, over the SCP's "
         f"{limit}-byte maximum",
-        (_request_step(target), Step("C-STORE-RQ over the maximum", data, Expect.RESPONSE)),
-        _details(
+        (request_step(target), Step("C-STORE-RQ over the maximum", data, Expect.RESPONSE)),
+        details(
             flaw="P-DATA-TF over the maximum length",
             message="C-STORE-RQ",
             pdu_length=length,
@@ -620,17 +438,17 @@ def _wrong_context(draw: st.DrawFn, target: Target) -> Case:
         )
     else:
         defect = f"{message_name(request)} on context {choice}, which the SCP did not accept"
-    limit = _send_limit(draw, target)
-    data = _pdata(request, choice, limit, 1)
+    limit = send_limit(draw, target)
+    data = pdata(request, choice, limit, 1)
     return Case(
         "wrong-context",
         False,
         defect,
         (
-            _request_step(target),
+            request_step(target),
             Step(f"{message_name(request)} on context {choice}", data, Expect.RESPONSE, defect),
         ),
-        _details(
+        details(
             flaw="request on the wrong presentation context",
             message=message_name(request),
             context_id=choice,
@@ -668,14 +486,14 @@ def _unexpected_pdu(draw: st.DrawFn, target: Target) -> Case:
     if draw(st.booleans()):
         pdu, name, expect = draw(_unexpected_during())
         defect = f"{name} from the requestor during an association"
-        steps = (_request_step(target), Step(name, encode_pdu(pdu), expect, defect))
+        steps = (request_step(target), Step(name, encode_pdu(pdu), expect, defect))
         where = "during"
     else:
         first, name, expect = draw(_unexpected_before())
         defect = f"{name} before any A-ASSOCIATE-RQ"
         if first is None:
             request, context_id = draw(_any_valid_request(target))
-            data = _pdata(request, context_id, _send_limit(draw, target), 1)
+            data = pdata(request, context_id, send_limit(draw, target), 1)
             name = f"P-DATA-TF ({message_name(request)})"
             defect = f"{name} before any A-ASSOCIATE-RQ"
         else:
@@ -687,27 +505,11 @@ def _unexpected_pdu(draw: st.DrawFn, target: Target) -> Case:
         False,
         defect,
         steps,
-        _details(flaw=f"{name.split(' ')[0]} {where} the association"),
+        details(flaw=f"{name.split(' ')[0]} {where} the association"),
     )
 
 
 _EXPECT_BY_PDU_TYPE = {0x01: Expect.ASSOCIATION, 0x04: Expect.RESPONSE, 0x05: Expect.RELEASE}
-
-
-def message_name(primitive: DIMSEPrimitive) -> str:
-    """The message type of a primitive (``"C-ECHO-RQ"``), or its service when it has none."""
-    try:
-        return message_spec(primitive).name
-    except DimseCodecError:
-        return primitive.msg_type
-
-
-def pdu_label(data: bytes) -> str:
-    """The PDU type the first byte of ``data`` names (``"PDU 0x42"`` when undefined; PS3.8 9.3)."""
-    if not data:
-        return "empty PDU"
-    # called by its module so that this module's old ``pdu_name`` stays the deprecated alias
-    return dimse_codec.pdu.pdu_name(data[0])
 
 
 __getattr__ = deprecated_aliases(__name__, {"pdu_name": ("pdu_label", pdu_label)})
@@ -731,14 +533,14 @@ def _malformed_pdu(draw: st.DrawFn, target: Target) -> Case:
     if kind == 0x01:  # an association request: instead of ours, released if accepted
         steps: tuple[Step, ...] = (Step(label, broken.data, expect), release_step())
     else:
-        steps = (_request_step(target), Step(label, broken.data, expect))
+        steps = (request_step(target), Step(label, broken.data, expect))
     answer = broken.expected
     return Case(
         "malformed-pdu",
         False,
         label,
         steps,
-        _details(
+        details(
             flaw=broken.flaw,
             pdu=name,
             decoder_answer=getattr(answer, "value", getattr(answer, "__name__", str(answer))),
@@ -749,7 +551,7 @@ def _malformed_pdu(draw: st.DrawFn, target: Target) -> Case:
 @st.composite
 def _malformed_command(draw: st.DrawFn, target: Target) -> Case:
     """A command set from :func:`~dimse_codec.strategies.malformed_command_sets` as a message."""
-    broken = draw(_once(malformed_command_sets))
+    broken = draw(once(malformed_command_sets))
     echo = target.verification_context
     if broken.message.startswith("C-ECHO") and echo is not None:
         context_id = echo
@@ -760,7 +562,7 @@ def _malformed_command(draw: st.DrawFn, target: Target) -> Case:
     transfer_syntax = target.accepted[context_id].transfer_syntax
     dataset = None
     if _announces_dataset(broken.data):
-        ds = draw(_once(datasets, transfer_syntax=transfer_syntax, max_elements=2))
+        ds = draw(once(datasets, transfer_syntax=transfer_syntax, max_elements=2))
         ds.PatientID = "DIMSEFUZZ"
         dataset = encode_dataset(ds, transfer_syntax)
     size = fragment_size(target.peer_max_pdu_length or DEFAULT_MAX_PDU_LENGTH)
@@ -770,8 +572,8 @@ def _malformed_command(draw: st.DrawFn, target: Target) -> Case:
         "malformed-command",
         False,
         label + (" (with a data set)" if dataset is not None else ""),
-        (_request_step(target), Step(label, data, Expect.RESPONSE)),
-        _details(
+        (request_step(target), Step(label, data, Expect.RESPONSE)),
+        details(
             flaw=broken.defect,
             message=broken.message,
             context_id=context_id,
@@ -799,10 +601,10 @@ def _malformed_dataset(draw: st.DrawFn, target: Target) -> Case:
     """A C-STORE-RQ carrying a data set from :func:`~dimse_codec.strategies.malformed_datasets`."""
     context_id = draw(st.sampled_from(target.storage_contexts))
     context = target.accepted[context_id]
-    broken = draw(_once(malformed_datasets, transfer_syntax=context.transfer_syntax))
+    broken = draw(once(malformed_datasets, transfer_syntax=context.transfer_syntax))
     instance = draw(uids())
     request = C_STORE(
-        MessageID=_message_id(draw),
+        MessageID=message_id(draw),
         AffectedSOPClassUID=context.abstract_syntax,
         AffectedSOPInstanceUID=instance,
         Priority=0,
@@ -816,10 +618,10 @@ def _malformed_dataset(draw: st.DrawFn, target: Target) -> Case:
         False,
         f"C-STORE-RQ whose {len(broken.data)}-byte data set has {broken.defect}",
         (
-            _request_step(target),
+            request_step(target),
             Step(f"C-STORE-RQ data set: {broken.defect}", data, Expect.RESPONSE),
         ),
-        _details(
+        details(
             flaw=broken.defect,
             message="C-STORE-RQ",
             context_id=context_id,
@@ -864,14 +666,14 @@ def _remap_contexts(data: bytes, target: Target) -> bytes:
 @st.composite
 def _malformed_stream(draw: st.DrawFn, target: Target) -> Case:
     """P-DATA from :func:`~dimse_codec.strategies.malformed_streams`, on the accepted contexts."""
-    broken = draw(_once(malformed_streams))
+    broken = draw(once(malformed_streams))
     data = _remap_contexts(broken.data, target)
     return Case(
         "malformed-stream",
         False,
         f"P-DATA stream with {broken.defect} ({broken.expected.value})",
-        (_request_step(target), Step(f"P-DATA stream: {broken.defect}", data, Expect.RESPONSE)),
-        _details(
+        (request_step(target), Step(f"P-DATA stream: {broken.defect}", data, Expect.RESPONSE)),
+        details(
             flaw=broken.defect,
             decoder_answer=broken.expected.value,
             messages=[message_name(p) for p in broken.delivered],
@@ -996,14 +798,14 @@ def probe_steps(target: Target) -> tuple[Step, ...]:
 
     Fixed bytes (Message ID 1, cut for the SCP's maximum), so a reproducer can replay them.
     """
-    steps = [_request_step(target)]
+    steps = [request_step(target)]
     context_id = target.verification_context
     if context_id is not None:
         echo = C_ECHO(MessageID=1, AffectedSOPClassUID=VERIFICATION)
         steps.append(
             Step(
                 "C-ECHO-RQ",
-                _pdata(echo, context_id, target.peer_max_pdu_length, 1),
+                pdata(echo, context_id, target.peer_max_pdu_length, 1),
                 Expect.RESPONSE,
             )
         )

@@ -34,8 +34,8 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
-from dimse_codec.scpfuzz.cases import Case
 from dimse_codec.scpfuzz.findings import Classification, Finding, Observation
+from dimse_codec.scpfuzz.model import Case
 
 __all__ = ["CampaignSettings", "Report", "run_campaign"]
 

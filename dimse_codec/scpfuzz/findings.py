@@ -51,7 +51,7 @@ from typing import Any
 
 from dimse_codec._deprecation import deprecated_aliases
 from dimse_codec.dimse.status import StatusCategory, category
-from dimse_codec.scpfuzz.cases import Case, Expect, Step
+from dimse_codec.scpfuzz.model import Case, Expect, Step
 from dimse_codec.scpfuzz.oracle import Judgement
 
 __all__ = [

@@ -35,7 +35,8 @@ from dimse_codec.pdata import (
 )
 from dimse_codec.pdu import AAbort, AAssociateAC, AAssociateRJ, AAssociateRQ
 from dimse_codec.policy import LENIENT, STRICT, Diagnostic
-from dimse_codec.scpfuzz.cases import Case, Expect, Target, message_name
+from dimse_codec.scpfuzz.model import Case, Expect, Target
+from dimse_codec.scpfuzz.steps import message_name
 from dimse_codec.tables.upper_layer import ACTIONS, EVENTS, RECEIVED_PDU_EVENTS, STATES
 from dimse_codec.upper_layer.machine import Machine
 

@@ -29,7 +29,9 @@ from dimse_codec.dimse.primitives import DIMSEPrimitive
 from dimse_codec.errors import DimseCodecError
 from dimse_codec.pdata import fragment_size
 from dimse_codec.replay import CapturedAssociation
-from dimse_codec.scpfuzz.cases import Case, CaseGroup, Expect, Step, Target, release_step
+from dimse_codec.scpfuzz.cases import CaseGroup
+from dimse_codec.scpfuzz.model import Case, Expect, Step, Target
+from dimse_codec.scpfuzz.steps import release_step
 from dimse_codec.strategies import damaged_command_sets, malformed_datasets
 from dimse_codec.strategies.datasets import STANDARD_TRANSFER_SYNTAXES
 from dimse_codec.strategies.raw import message_pdvs, one_pdv_per_pdu

@@ -1,0 +1,150 @@
+"""What a live-fuzzing case is: the steps of one association, what each expects, and its target.
+
+The vocabulary every other module of :mod:`dimse_codec.scpfuzz` speaks, and nothing else: a
+:class:`Case` is the exact bytes of one association from the requestor's side, cut into
+:class:`Step` s, each with the answer a conforming SCP gives when it takes that step as valid
+(:class:`Expect`); a :class:`Target` is the SCP the cases are generated for (what it accepted
+when we proposed our standard association). Sans-I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from dimse_codec.association import AcceptedContext, Association
+from dimse_codec.pdu import AAssociateRQ, encode_pdu
+from dimse_codec.tables.uids import VERIFICATION_SOP_CLASS
+
+__all__ = ["STORAGE_SOP_CLASSES", "VERIFICATION", "Case", "Expect", "Step", "Target"]
+
+VERIFICATION = VERIFICATION_SOP_CLASS
+"""The Verification SOP class (C-ECHO), proposed first."""
+
+STORAGE_SOP_CLASSES: Mapping[str, str] = MappingProxyType(
+    {
+        "1.2.840.10008.5.1.4.1.1.7": "Secondary Capture Image Storage",
+        "1.2.840.10008.5.1.4.1.1.2": "CT Image Storage",
+        "1.2.840.10008.5.1.4.1.1.4": "MR Image Storage",
+    }
+)
+"""Storage SOP classes proposed for the C-STORE cases (most storage SCPs accept these)."""
+
+
+class Expect(str, enum.Enum):
+    """The answer a conforming SCP gives to a step it takes as valid."""
+
+    ASSOCIATION = "association"
+    """An A-ASSOCIATE-AC or -RJ (answering an A-ASSOCIATE-RQ)."""
+    RESPONSE = "response"
+    """A DIMSE response (answering a request)."""
+    RELEASE = "release"
+    """An A-RELEASE-RP (answering an A-RELEASE-RQ)."""
+    NOTHING = "nothing"
+    """No answer is due: the SCP closes the connection (after an A-ABORT, or a PDU it must
+    refuse), or just goes on (after a C-CANCEL-RQ, which has no response)."""
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Step:
+    """Bytes we send in one go before waiting for the answer, and what they are.
+
+    ``defect`` names a protocol defect our decoder cannot see in the bytes alone (a request on
+    a context the SCP did not accept, an A-ASSOCIATE-AC from the requestor); the oracle adds it
+    to whatever the decoder finds.
+    """
+
+    label: str
+    data: bytes
+    expect: Expect
+    defect: str | None = None
+
+    def __repr__(self) -> str:
+        """Short: the label and size, not the bytes (Hypothesis prints failing examples)."""
+        return f"Step({self.label!r}, {len(self.data)} bytes, expect {self.expect.value})"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Case:
+    """One association: its kind, whether it was generated valid, and the steps to send.
+
+    ``details`` holds what was generated, as JSON-ready values (the flaw, the message type,
+    the maximum length the message was cut for ...), for the finding's description.
+    """
+
+    kind: str
+    generated_valid: bool
+    description: str
+    steps: tuple[Step, ...]
+    details: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __repr__(self) -> str:
+        """Short: kind, description and step sizes, not the bytes."""
+        return f"Case({self.kind!r}, {self.description!r}, steps={list(self.steps)!r})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """The same short text for Hypothesis's (and IPython's) pretty printer.
+
+        Without it Hypothesis prints every field of a dataclass, bytes and all, when it reports
+        a failing example: tens of kilobytes for an ``oversized`` case.
+        """
+        printer.text(repr(self))
+
+    @property
+    def flaw(self) -> str:
+        """The one thing broken (empty for a valid case): part of a finding's signature."""
+        return str(self.details.get("flaw", ""))
+
+    @property
+    def sent(self) -> bytes:
+        """Every byte of every step, in order (the whole requestor stream)."""
+        return b"".join(step.data for step in self.steps)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The SCP as our standard proposal found it: what the cases are generated for.
+
+    ``request`` is the A-ASSOCIATE-RQ every case and every liveness check sends (built by
+    :func:`proposal`) and ``association`` what the SCP accepted in answer to it.
+    """
+
+    request: AAssociateRQ
+    association: Association
+
+    @property
+    def request_bytes(self) -> bytes:
+        """The A-ASSOCIATE-RQ as sent."""
+        return encode_pdu(self.request)
+
+    @property
+    def accepted(self) -> Mapping[int, AcceptedContext]:
+        """Accepted presentation context ID -> abstract syntax and transfer syntax."""
+        return self.association.accepted_contexts
+
+    @property
+    def peer_max_pdu_length(self) -> int:
+        """The largest P-DATA-TF the SCP receives (0: no limit)."""
+        return self.association.peer_max_pdu_length
+
+    @property
+    def our_max_pdu_length(self) -> int:
+        """The largest P-DATA-TF we announced we receive."""
+        return self.association.our_max_pdu_length
+
+    @property
+    def verification_context(self) -> int | None:
+        """The accepted Verification context, if any."""
+        return self.association.context_id_for(VERIFICATION)
+
+    @property
+    def storage_contexts(self) -> tuple[int, ...]:
+        """Accepted contexts of the storage SOP classes we proposed."""
+        return tuple(
+            cid
+            for cid, context in sorted(self.accepted.items())
+            if context.abstract_syntax in STORAGE_SOP_CLASSES
+        )
