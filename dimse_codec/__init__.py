@@ -6,7 +6,8 @@ and :func:`encode_command_set`, or the message-level :func:`decode_message` /
 data sets (:func:`decode_dataset`), PDUs (:func:`decode_pdu`), P-DATA (:func:`encode_pdata`,
 :class:`StreamDecoder`), negotiation (:func:`build_request`, :func:`respond`), the Upper Layer
 protocol (:class:`Connection`), services and I/O (:class:`Services`, :class:`Client`,
-:class:`Server`, :class:`BlockingClient`), captures (:func:`decode_capture`) and pynetdicom
+:class:`Server`, :class:`BlockingClient`), captures (:func:`decode_capture`, each record as JSON
+by :func:`record_json`, a C-STORE's data set as a file by :func:`export_message`) and pynetdicom
 (:func:`to_pynetdicom`, :func:`from_pynetdicom`).
 """
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
         respond,
     )
     from dimse_codec.capture import CaptureDecoder, decode_capture
+    from dimse_codec.capture.export import export_message
+    from dimse_codec.capture.ndjson import record_json
     from dimse_codec.dataset.codec import decode_dataset, encode_dataset
     from dimse_codec.dataset.syntax_check import check_transfer_syntax, require_transfer_syntax
     from dimse_codec.dimse.codec import (
@@ -139,6 +142,8 @@ _NAMES = {
     "Server": "dimse_codec.net",
     "CaptureDecoder": "dimse_codec.capture",
     "decode_capture": "dimse_codec.capture",
+    "export_message": "dimse_codec.capture.export",
+    "record_json": "dimse_codec.capture.ndjson",
     "from_pynetdicom": "dimse_codec.interop",
     "to_pynetdicom": "dimse_codec.interop",
 }
@@ -204,10 +209,12 @@ __all__ = [
     "encode_message",
     "encode_pdata",
     "encode_pdu",
+    "export_message",
     "fragment_message",
     "from_pynetdicom",
     "message_spec",
     "read_response",
+    "record_json",
     "require_transfer_syntax",
     "respond",
     "to_pynetdicom",

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["IGNORED_BY_THE_STANDARD", "Diagnostic", "DiagnosticCode"]
+__all__ = ["IGNORED_BY_THE_STANDARD", "Diagnostic", "DiagnosticCode", "diagnostic_json"]
 
 
 class DiagnosticCode(str, enum.Enum):
@@ -150,3 +151,17 @@ class Diagnostic:
         where = f" {self.path}" if self.path else ""
         at = f" @{self.offset}" if self.offset is not None else ""
         return f"[{self.code.value}]{where}{at}: {self.message}"
+
+
+def diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:
+    """A diagnostic as the JSON object every output shows it as: code, offset, path, message.
+
+    The one JSON form, so that ``inspect --json``, ``decode --json`` and a library user's own
+    output name a diagnostic's fields alike.
+    """
+    return {
+        "code": diagnostic.code.value,
+        "offset": diagnostic.offset,
+        "path": diagnostic.path,
+        "message": diagnostic.message,
+    }

@@ -41,7 +41,7 @@ from dimse_codec.capture import (
     StreamGap,
     decode_capture,
 )
-from dimse_codec.cli.ndjson import record_json
+from dimse_codec.capture.ndjson import record_json
 from dimse_codec.pcap import CaptureReader, read_packets
 from dimse_codec.pcap import inputs as inputs_module
 

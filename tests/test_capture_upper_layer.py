@@ -21,7 +21,7 @@ from dimse_codec.capture import (
     DicomDirection,
     decode_capture,
 )
-from dimse_codec.cli.ndjson import record_json
+from dimse_codec.capture.ndjson import record_json
 from dimse_codec.dimse.responses import build_response
 from dimse_codec.limits import Limits
 from dimse_codec.pdu import AAbort, AbortReason, AbortSource, AReleaseRP, AReleaseRQ, encode_pdu

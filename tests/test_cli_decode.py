@@ -37,7 +37,7 @@ from dimse_codec.association import (
     respond,
 )
 from dimse_codec.capture import CapturedMessage, decode_capture
-from dimse_codec.cli.export import export_message
+from dimse_codec.capture.export import export_message
 from dimse_codec.cli.main import main
 from dimse_codec.cli.summary import percentile
 from dimse_codec.dataset import encode_dataset

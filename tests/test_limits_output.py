@@ -29,7 +29,8 @@ from pydicom.dataset import Dataset
 
 from dimse_codec import C_STORE
 from dimse_codec.association import build_request, respond
-from dimse_codec.cli import _types, ndjson
+from dimse_codec.capture import ndjson
+from dimse_codec.cli import _types
 from dimse_codec.cli import decode as decode_command
 from dimse_codec.cli.main import main
 from dimse_codec.dataset import decode_dataset

@@ -2,9 +2,10 @@
 
 A thin layer over :class:`~dimse_codec.capture.dicom.CaptureDecoder`: records become one text
 line each (``cli/text.py``, with the summary of ``cli/summary.py`` at the end), one NDJSON object
-each (``--json``, ``cli/ndjson.py``; schema in ``docs/decode.md``) or rows in files
-(``--format``), read through :func:`~dimse_codec.cli.sources.decode_records`. ``--export DIR``
-writes every C-STORE-RQ data set as a DICOM Part-10 file (``cli/export.py``).
+each (``--json``, :func:`~dimse_codec.capture.ndjson.record_json`; schema in ``docs/decode.md``)
+or rows in files (``--format``), read through :func:`~dimse_codec.cli.sources.decode_records`.
+``--export DIR`` writes every C-STORE-RQ data set as a DICOM Part-10 file
+(:mod:`dimse_codec.capture.export`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from dimse_codec.capture.dicom import DEFAULT_STALL_THRESHOLD_NS
+from dimse_codec.capture.export import Exporter
+from dimse_codec.capture.ndjson import (
+    BULK_DATA_MODES,
+    BULK_DATA_THRESHOLD,
+    DEFAULT_MAX_DATASET_JSON,
+)
 from dimse_codec.capture.select import add_selection_arguments, selection_from_arguments
 from dimse_codec.capture.traffic import TrafficSeen
 from dimse_codec.cli._args import byte_count
@@ -24,11 +31,9 @@ from dimse_codec.cli._types import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_
 from dimse_codec.cli.colour import COLOR_CHOICES, Paint, wants_colour
 from dimse_codec.cli.detail import add_detail_arguments, detail_refused
 from dimse_codec.cli.examples import with_examples
-from dimse_codec.cli.export import Exporter
 from dimse_codec.cli.formats import ROW_FORMATS, MissingExtra, RowWriter, open_writer
 from dimse_codec.cli.fuzz import _count, _port
 from dimse_codec.cli.hints import say_hint
-from dimse_codec.cli.ndjson import BULK_DATA_MODES, BULK_DATA_THRESHOLD, DEFAULT_MAX_DATASET_JSON
 from dimse_codec.cli.sources import CaptureInputError, Progress, capture_sources, decode_records
 from dimse_codec.cli.text import DEFAULT_WIDTH, TextStyle
 from dimse_codec.cli.view import TIME_MODES, Output, RecordRenderer, ViewOptions, first_packet_time

@@ -26,6 +26,8 @@ from dimse_codec.cli.stream import (
     stream_json,
     stream_text,
 )
+from dimse_codec.diagnostics import diagnostic_json
+from dimse_codec.dimse.command_json import element_values
 from dimse_codec.errors import DimseCodecError
 from dimse_codec.pcap import looks_like_capture
 from dimse_codec.policy import LENIENT, STRICT, Policy
@@ -285,15 +287,13 @@ def _error_json(exc: Exception) -> dict[str, Any]:
     return {"message": str(exc), "offset": None, "path": "", "code": None}
 
 
-_MOVED = (
-    "ElementView",
-    "Inspection",
-    "diagnostic_json",
-    "inspect_bytes",
-    "render_json",
-    "render_text",
-)
+_MOVED = ("ElementView", "Inspection", "inspect_bytes", "render_json", "render_text")
 """Names that moved to :mod:`dimse_codec.cli.render`; they resolve here for one release."""
 __getattr__ = deprecated_aliases(
-    __name__, {name: (f"dimse_codec.cli.render.{name}", getattr(render, name)) for name in _MOVED}
+    __name__,
+    {name: (f"dimse_codec.cli.render.{name}", getattr(render, name)) for name in _MOVED}
+    | {
+        "diagnostic_json": ("dimse_codec.diagnostics.diagnostic_json", diagnostic_json),
+        "element_values": ("dimse_codec.dimse.command_json.element_values", element_values),
+    },
 )

@@ -1,9 +1,9 @@
 """How the ``dimse-codec`` subcommands show a command set: element views, text and JSON.
 
 The rendering library shared by ``inspect`` (one command set, or each message of a PDU stream
-through :mod:`dimse_codec.cli.stream`) and ``decode`` (every message's command-set values). The
-message type, the decoded values and the diagnostics come from
-:func:`~dimse_codec.decode_command_set`; the element listing comes from
+through :mod:`dimse_codec.cli.stream`) and ``decode -v`` (a message's command elements under its
+line, :mod:`dimse_codec.cli.detail`). The message type, the decoded values and the diagnostics
+come from :func:`~dimse_codec.decode_command_set`; the element listing comes from
 :func:`~dimse_codec.dimse.command_set.parse_elements`, so it shows every element as it sits on the
 wire (duplicates, retired, unknown and out-of-order elements included).
 """
@@ -16,12 +16,13 @@ from typing import Any
 from pydicom.uid import UID
 
 from dimse_codec.dataset.structures import LONG_LENGTH_VRS
+from dimse_codec.diagnostics import Diagnostic, diagnostic_json
 from dimse_codec.dimse.codec import decode_command_set
+from dimse_codec.dimse.command_json import INT_SIZES, TEXT_VRS, json_value
 from dimse_codec.dimse.command_set import EXPLICIT_LONG_SIZE, HEADER_SIZE, parse_elements
 from dimse_codec.dimse.primitives import DIMSEPrimitive, UnknownMessage
 from dimse_codec.dimse.status import describe, service_for_message
-from dimse_codec.dimse.values import DECODERS, decode_text
-from dimse_codec.policy import LENIENT, Diagnostic, Policy
+from dimse_codec.policy import LENIENT, Policy
 from dimse_codec.tables.elements import BY_TAG, format_tag
 from dimse_codec.tables.messages import COMMAND_DATA_SET_TYPE_NULL, MESSAGES_BY_FIELD, Priority
 
@@ -29,8 +30,6 @@ __all__ = [
     "MAX_ELEMENTS",
     "ElementView",
     "Inspection",
-    "diagnostic_json",
-    "element_values",
     "inspect_bytes",
     "render_json",
     "render_text",
@@ -42,10 +41,6 @@ _PRIORITY = 0x00000700
 _DATA_SET_TYPE = 0x00000800
 _STATUS = 0x00000900
 
-_TEXT_VRS = frozenset(
-    {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UR", "UT"}
-)
-_INT_SIZES = {"US": 2, "UL": 4}
 _PREVIEW = 16
 
 MAX_ELEMENTS = 1000
@@ -200,59 +195,16 @@ def _view(
     )
 
 
-def element_values(data: bytes) -> dict[str, Any]:
-    """Keyword (tag text when unknown) -> JSON value of every element of a command set.
-
-    The JSON values of :func:`inspect_bytes` without its display text, for callers that only
-    need the values (NDJSON output, once per message); raises DimseCodecError if the elements
-    cannot be split.
-    """
-    elements, explicit = parse_elements(data, LENIENT, [])
-    out: dict[str, Any] = {}
-    for tag, offset, value in elements:
-        spec = BY_TAG.get(tag)
-        if spec is not None:
-            out[spec.keyword] = _json_value(tag, offset, value, spec.vr)
-        else:
-            wire_vr = data[offset + 4 : offset + 6].decode("ascii") if explicit else None
-            out[format_tag(tag)] = _json_value(tag, offset, value, wire_vr or "UN")
-    return out
-
-
-def _json_value(tag: int, offset: int, value: bytes, vr: str) -> Any:
-    """One element value of this VR as JSON: int(s), UID, tag texts or text; None otherwise."""
-    if not value:
-        return None
-    scratch: list[Diagnostic] = []
-    if vr in _INT_SIZES:
-        size = _INT_SIZES[vr]
-        if len(value) == size:
-            return int.from_bytes(value, "little")
-        if len(value) % size:
-            return None
-        numbers = [
-            int.from_bytes(value[pos : pos + size], "little") for pos in range(0, len(value), size)
-        ]
-        return numbers[0] if len(numbers) == 1 else numbers
-    if vr == "UI":
-        return str(DECODERS["UI"](value, offset, tag, LENIENT, scratch))
-    if vr == "AT":
-        return [format_tag(t) for t in DECODERS["AT"](value, offset, tag, LENIENT, scratch)]
-    if vr in _TEXT_VRS:
-        return str(DECODERS.get(vr, decode_text)(value, offset, tag, LENIENT, scratch))
-    return None
-
-
 def _render(
     tag: int, offset: int, value: bytes, vr: str, single: bool, service: str | None
 ) -> tuple[Any, str, dict[str, Any]]:
     """Return (JSON value, display text, details) for one element value of this VR."""
     if not value:
         return None, "(empty)", {}
-    decoded = _json_value(tag, offset, value, vr)
-    if vr in _INT_SIZES:
+    decoded = json_value(tag, offset, value, vr)
+    if vr in INT_SIZES:
         if decoded is None:
-            size = _INT_SIZES[vr]
+            size = INT_SIZES[vr]
             return None, f"{_preview(value)} (length is not a multiple of {size})", {}
         numbers = decoded if isinstance(decoded, list) else [decoded]
         texts, details = zip(*(_int_text(tag, n, service) for n in numbers), strict=True)
@@ -268,7 +220,7 @@ def _render(
     if vr == "AT":
         extra = f"  (+{len(value) % 4} stray byte(s))" if len(value) % 4 else ""
         return decoded, "\\".join(decoded) + extra, {}
-    if vr in _TEXT_VRS:
+    if vr in TEXT_VRS:
         return decoded, repr(decoded), {}
     return None, _preview(value), {}
 
@@ -410,13 +362,3 @@ def render_json(inspection: Inspection, *, hexdump: bool = False) -> dict[str, A
     if inspection.omitted:
         out["elements_omitted"] = inspection.omitted
     return out
-
-
-def diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:
-    """A diagnostic as the JSON object every subcommand prints: code, offset, path, message."""
-    return {
-        "code": diagnostic.code.value,
-        "offset": diagnostic.offset,
-        "path": diagnostic.path,
-        "message": diagnostic.message,
-    }

@@ -13,7 +13,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from dimse_codec.cli.render import diagnostic_json, inspect_bytes, render_json, render_text
+from dimse_codec.cli.render import inspect_bytes, render_json, render_text
+from dimse_codec.diagnostics import diagnostic_json
 from dimse_codec.pdata import (
     Event,
     Fragment,

@@ -22,9 +22,9 @@ from dimse_codec.capture import (
     CaptureRecord,
     StreamGap,
 )
+from dimse_codec.capture.ndjson import enum_name, identity_json
 from dimse_codec.capture.rows import RowValue
 from dimse_codec.cli.colour import MAGENTA, PLAIN, RED, YELLOW, Paint
-from dimse_codec.cli.ndjson import enum_name, identity_json
 from dimse_codec.pdu import AAssociateAC, AAssociateRJ, AAssociateRQ, UserIdentityRQSubItem
 
 __all__ = [

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from dimse_codec.capture import AssociationEvent, CapturedMessage, CaptureRecord
+from dimse_codec.capture.export import Exporter
+from dimse_codec.capture.ndjson import DEFAULT_MAX_DATASET_JSON, is_cut, record_json, row_dataset
 from dimse_codec.capture.rows import Row, RowBuilder, RowValue
 from dimse_codec.capture.select import RecordSelector, Selection, select_rows
 from dimse_codec.cli.colour import DIM, PLAIN, Paint
 from dimse_codec.cli.detail import message_detail
-from dimse_codec.cli.export import Exporter
 from dimse_codec.cli.formats import RowWriter
-from dimse_codec.cli.ndjson import DEFAULT_MAX_DATASET_JSON, is_cut, record_json, row_dataset
 from dimse_codec.cli.summary import Summary
 from dimse_codec.cli.text import (
     PLAIN_STYLE,

@@ -1,17 +1,23 @@
-"""``decode --export DIR``: every C-STORE-RQ data set written as a DICOM Part-10 file."""
+"""Captured C-STORE-RQ data sets written as DICOM Part-10 files (``decode --export DIR``).
+
+:func:`export_message` writes one message's data set behind a File Meta Information made from
+its command (PS3.10 7.1), the bytes exactly as they crossed the wire; :class:`Exporter` does it
+for every C-STORE-RQ of a stream of records, naming each file's source AE title. The one module
+of :mod:`dimse_codec.capture` that writes files: the decoder itself stays sans-I/O.
+"""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from dimse_codec.capture import (
+from dimse_codec.capture.dicom import (
+    ENDING_EVENTS,
     AssociationEvent,
     CapturedMessage,
     CaptureRecord,
     DicomDirection,
 )
-from dimse_codec.capture.dicom import ENDING_EVENTS
 from dimse_codec.services.part10 import file_meta
 
 __all__ = ["Exporter", "export_message", "sender_title"]
