@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from dimse_codec.cli._args import count, seconds, tcp_port
 from dimse_codec.cli.jobs import error_line
 from dimse_codec.cli.main import build_parser, main
 from dimse_codec.errors import DimseCodecError
@@ -60,6 +61,14 @@ def test_every_type_refuses_in_words_of_its_own(value: str) -> None:
         (["serve", "70000"], "expected a TCP port 0-65535 (0: any), got '70000'"),
         (["decode", "x.pcap", "--idle-timeout", "-1"], "not a number of seconds, 0 or more"),
         (["decode", "x.pcap", "--max-connections", "-5"], "expected 0 or more, got -5"),
+        (["decode", "x.pcap", "--port", "70000"], "expected a TCP port 1-65535, got '70000'"),
+        (["decode", "x.pcap", "--jobs", "0"], "not a number of jobs (1 or more): '0'"),
+        (["decode", "x.pcap", "--stall-threshold", "0"], "not a number of seconds over 0: '0'"),
+        (["report", "x.pcap", "--detail", "-1"], "not a number of associations (0 or more)"),
+        (["inspect", "--max-events", "x"], "not a number of events (0 or more): 'x'"),
+        (["replay", "x.pcap", "--listen", "70000"], "expected a TCP port 0-65535 (0: any)"),
+        (["echo", "127.0.0.1", "104", "--timeout", "inf"], "not a number of seconds over 0"),
+        (["fuzz", "127.0.0.1", "104", "--max-examples", "0"], "expected at least 1, got 0"),
     ],
 )
 def test_a_bad_value_is_told_with_the_subcommands_usage(
@@ -71,6 +80,16 @@ def test_a_bad_value_is_told_with_the_subcommands_usage(
     last = err.splitlines()[-1]
     assert last.startswith(f"dimse-codec {argv[0]}: error: ") and said in last
     assert "invalid" not in last
+
+
+def test_the_shared_types_take_their_bounds() -> None:
+    """One count, one port and one seconds type serve every subcommand (``cli/_args.py``)."""
+    assert (count()("0"), count(1)("1"), count(unit="lines")("0")) == (0, 1, 0)
+    assert (tcp_port()("1"), tcp_port()("65535"), tcp_port(zero_for_any=True)("0")) == (1, 65535, 0)
+    assert (seconds()("0.5"), seconds(zero=True)("0")) == (0.5, 0.0)
+    for kind, value in [(count(1), "0"), (tcp_port(), "0"), (seconds(), "0"), (seconds(), "nan")]:
+        with pytest.raises(argparse.ArgumentTypeError):
+            kind(value)
 
 
 def test_serve_takes_port_zero_and_decode_takes_zero_as_never() -> None:

@@ -1,5 +1,5 @@
-"""What the network subcommands (``echo``, ``store``, ``serve``) share: their common options,
-the AE titles' check and the one-line message for an association that could not be made.
+"""What the network subcommands (``echo``, ``store``, ``serve``) share: their common options
+and the one-line message for an association that could not be made.
 
 A leaf of :mod:`dimse_codec.cli` like :mod:`dimse_codec.cli._types`: nothing here imports a
 subcommand module.
@@ -11,47 +11,22 @@ import argparse
 import socket
 
 from dimse_codec.association import DEFAULT_MAX_PDU_LENGTH
-from dimse_codec.cli.fuzz import _integer, _port, _positive_int, _seconds
+from dimse_codec.cli._args import ae_title, max_pdu, seconds, tcp_port
 from dimse_codec.net import AssociationAborted, AssociationRejectedError
-from dimse_codec.tables.vrs import is_valid_ae
 from dimse_codec.upper_layer import Timeouts
 
 __all__ = [
     "DEFAULT_AET",
     "add_client_arguments",
     "add_max_pdu",
-    "ae_title",
     "client_timeouts",
     "failure_text",
-    "max_pdu",
-    "port",
-    "positive_int",
-    "seconds",
 ]
 
 DEFAULT_AET = "DIMSE-CODEC"
 """Our AE title unless ``--aet`` says otherwise."""
 DEFAULT_AEC = "ANY-SCP"
 """The called AE title unless ``--aec`` says otherwise (DCMTK's default too)."""
-
-port = _port
-positive_int = _positive_int
-seconds = _seconds
-
-
-def ae_title(text: str) -> str:
-    """An argparse type: an AE title PS3.5 allows (1-16 characters, no backslash or control)."""
-    if not is_valid_ae(text):
-        raise argparse.ArgumentTypeError(f"not a valid AE title (1-16 characters): {text!r}")
-    return text.strip(" ")
-
-
-def max_pdu(text: str) -> int:
-    """An argparse type: a maximum PDU length, 0 (unlimited) or 4096 to 2**32 - 1 bytes."""
-    value = _integer(text, "0 or 4096..4294967295")
-    if value != 0 and not 4096 <= value <= 0xFFFFFFFF:
-        raise argparse.ArgumentTypeError(f"expected 0 or 4096..4294967295, got {value}")
-    return value
 
 
 def add_max_pdu(parser: argparse.ArgumentParser) -> None:
@@ -68,7 +43,7 @@ def add_max_pdu(parser: argparse.ArgumentParser) -> None:
 def add_client_arguments(parser: argparse.ArgumentParser) -> None:
     """``HOST PORT --aet --aec --timeout``, as DCMTK's ``echoscu`` and ``storescu`` take them."""
     parser.add_argument("host", metavar="HOST", help="the SCP's host name or address")
-    parser.add_argument("port", metavar="PORT", type=port, help="the SCP's TCP port")
+    parser.add_argument("port", metavar="PORT", type=tcp_port(), help="the SCP's TCP port")
     parser.add_argument(
         "--aet",
         type=ae_title,
@@ -85,7 +60,7 @@ def add_client_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=seconds,
+        type=seconds(),
         default=30.0,
         metavar="S",
         help="seconds to connect, to associate and to wait for each response (default 30)",

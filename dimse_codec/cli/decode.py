@@ -26,13 +26,12 @@ from dimse_codec.capture.ndjson import (
 )
 from dimse_codec.capture.select import add_selection_arguments, selection_from_arguments
 from dimse_codec.capture.traffic import TrafficSeen
-from dimse_codec.cli._args import byte_count
+from dimse_codec.cli._args import byte_count, count, seconds, tcp_port
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from dimse_codec.cli.colour import COLOR_CHOICES, Paint, wants_colour
 from dimse_codec.cli.detail import add_detail_arguments, detail_refused
 from dimse_codec.cli.examples import with_examples
 from dimse_codec.cli.formats import ROW_FORMATS, MissingExtra, RowWriter, open_writer
-from dimse_codec.cli.fuzz import _count, _port
 from dimse_codec.cli.hints import say_hint
 from dimse_codec.cli.sources import CaptureInputError, Progress, capture_sources, decode_records
 from dimse_codec.cli.text import DEFAULT_WIDTH, TextStyle
@@ -51,28 +50,6 @@ FORMATS = ("text", "ndjson", *ROW_FORMATS)
 
 
 # -- the subcommand ------------------------------------------------------------------------------
-
-
-def _seconds_or_never(text: str) -> float:
-    """An argparse type: a number of seconds, 0 or more (0: never)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"not a number of seconds, 0 or more: {text!r}")
-    return value
-
-
-def _seconds_arg(text: str) -> float:
-    """An argparse type: a number of seconds, more than 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"not a number of seconds over 0: {text!r}")
-    return value
 
 
 def register(subparsers: SubParsers) -> None:
@@ -102,7 +79,7 @@ def register(subparsers: SubParsers) -> None:
         ),
     )
     parser.add_argument(
-        "--port", type=_port, default=None, help="treat connections on this TCP port as DICOM"
+        "--port", type=tcp_port(), default=None, help="treat connections on this TCP port as DICOM"
     )
     parser.add_argument(
         "--json", action="store_true", help="print NDJSON, one record per line (--format ndjson)"
@@ -126,7 +103,7 @@ def register(subparsers: SubParsers) -> None:
     parser.add_argument(
         "--stall-threshold",
         metavar="SECONDS",
-        type=_seconds_arg,
+        type=seconds(),
         default=DEFAULT_STALL_THRESHOLD_NS / 1e9,
         help="a pause longer than this inside a message is a stall (default "
         f"{DEFAULT_STALL_THRESHOLD_NS / 1e9:g})",
@@ -172,7 +149,7 @@ def register(subparsers: SubParsers) -> None:
     parser.add_argument(
         "--idle-timeout",
         metavar="SECONDS",
-        type=_seconds_or_never,
+        type=seconds(zero=True),
         default=IDLE_TIMEOUT,
         help=(
             "evict a connection with no packet for this long in capture time, reported as "
@@ -182,7 +159,7 @@ def register(subparsers: SubParsers) -> None:
     parser.add_argument(
         "--max-connections",
         metavar="N",
-        type=_count,
+        type=count(),
         default=MAX_CONNECTIONS,
         help=(
             "follow at most N open connections, evicting the least recently active "
@@ -192,7 +169,7 @@ def register(subparsers: SubParsers) -> None:
     parser.add_argument(
         "--jobs",
         metavar="N",
-        type=_job_count,
+        type=count(1, unit="jobs"),
         default=1,
         help="decode in N processes, each taking the connections of one shard (by a hash of "
         "their addresses); the output equals --jobs 1 as a set of records (default 1)",
@@ -235,17 +212,6 @@ def register(subparsers: SubParsers) -> None:
         "one per line",
     )
     parser.set_defaults(handler=run)
-
-
-def _job_count(text: str) -> int:
-    """An argparse type: a number of processes or shards, 1 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"not a number of jobs (1 or more): {text!r}")
-    return value
 
 
 def _format(args: argparse.Namespace) -> str | None:

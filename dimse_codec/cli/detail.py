@@ -16,6 +16,7 @@ import sys
 from pydicom.uid import UID
 
 from dimse_codec.capture import CapturedMessage
+from dimse_codec.cli._args import count
 from dimse_codec.cli.render import inspect_bytes
 from dimse_codec.dataset.dump import DEFAULT_MAX_LINES, dump_dataset
 from dimse_codec.errors import DimseCodecError
@@ -32,17 +33,6 @@ INDENT = "    "
 """The indent of the detail lines under a message's line (its diagnostics' too)."""
 
 
-def _line_count(text: str) -> int:
-    """An argparse type: a number of lines, 0 (no cap) or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"not a number of lines (0 or more): {text!r}")
-    return value
-
-
 def add_detail_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``-v``/``--verbose`` and ``--max-detail-lines`` to ``decode``."""
     parser.add_argument(
@@ -56,7 +46,7 @@ def add_detail_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-detail-lines",
         metavar="N",
-        type=_line_count,
+        type=count(unit="lines"),
         default=DEFAULT_MAX_LINES,
         help="with -vv, the most lines of one data set's tree; the elements past them are "
         f"counted on one line (default {DEFAULT_MAX_LINES}; 0: no cap)",

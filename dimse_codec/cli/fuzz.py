@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from dimse_codec.cli._args import count, seconds, tcp_port
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from dimse_codec.cli.examples import with_examples
 from dimse_codec.errors import DimseCodecError
@@ -28,50 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["register", "run"]
 
 DEFAULT_OUT = "dimse-fuzz-findings"
-
-
-def _integer(text: str, expected: str) -> int:
-    """``text`` as an int, or the usage error that says what was ``expected`` (not argparse's
-    "invalid _positive_int value", which names a function of ours)."""
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
-
-
-def _positive_int(text: str) -> int:
-    """An argparse type: an int of at least 1."""
-    value = _integer(text, "a whole number of at least 1")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
-    return value
-
-
-def _count(text: str) -> int:
-    """An argparse type: an int of at least 0."""
-    value = _integer(text, "a whole number, 0 or more")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    """An argparse type: a positive number of seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
-
-
-def _port(text: str) -> int:
-    """An argparse type: a TCP port."""
-    value = _integer(text, "a TCP port 1-65535")
-    if not 1 <= value <= 0xFFFF:
-        raise argparse.ArgumentTypeError(f"expected a TCP port 1-65535, got {value}")
-    return value
 
 
 def register(subparsers: SubParsers) -> None:
@@ -90,12 +47,12 @@ def register(subparsers: SubParsers) -> None:
         ),
     )
     parser.add_argument("host", metavar="HOST", help="the SCP's address (loopback by default)")
-    parser.add_argument("port", metavar="PORT", type=_port, help="the SCP's TCP port")
+    parser.add_argument("port", metavar="PORT", type=tcp_port(), help="the SCP's TCP port")
     parser.add_argument("--calling-ae", default="DIMSE-FUZZ", help="our AE title")
     parser.add_argument("--called-ae", default="ANY-SCP", help="the SCP's AE title")
     parser.add_argument(
         "--max-examples",
-        type=_positive_int,
+        type=count(1),
         default=100,
         metavar="N",
         help="generated examples (associations) to run; shrinking runs more (default 100)",
@@ -111,14 +68,14 @@ def register(subparsers: SubParsers) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=_seconds,
+        type=seconds(),
         default=3.0,
         metavar="SECONDS",
         help="longest wait for each answer, connection and liveness check (default 3)",
     )
     parser.add_argument(
         "--settle",
-        type=_seconds,
+        type=seconds(),
         default=None,
         metavar="SECONDS",
         help="wait this long for an answer to invalid input or to a step that expects none "
@@ -126,7 +83,7 @@ def register(subparsers: SubParsers) -> None:
     )
     parser.add_argument(
         "--max-shrinks",
-        type=_count,
+        type=count(),
         default=25,
         metavar="N",
         help="runs spent shrinking each finding (default 25; 0: keep findings as found)",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from dimse_codec._deprecation import deprecated_aliases
 from dimse_codec.cli import render
-from dimse_codec.cli._args import byte_count
+from dimse_codec.cli._args import byte_count, count
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from dimse_codec.cli.examples import with_examples
 from dimse_codec.cli.stream import (
@@ -174,7 +174,7 @@ def register(subparsers: SubParsers) -> None:
     )
     parser.add_argument(
         "--max-events",
-        type=_event_count,
+        type=count(unit="events"),
         default=MAX_EVENTS,
         metavar="N",
         help=(
@@ -183,17 +183,6 @@ def register(subparsers: SubParsers) -> None:
         ),
     )
     parser.set_defaults(handler=run, kind=None)
-
-
-def _event_count(text: str) -> int:
-    """A ``--max-events`` value: a count, 0 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a count (0 or more), not {text!r}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

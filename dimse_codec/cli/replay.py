@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dimse_codec.association import Association
-from dimse_codec.cli._net import ae_title, port, positive_int, seconds
+from dimse_codec.cli._args import ae_title, count, seconds, tcp_port
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from dimse_codec.cli.examples import epilog
 from dimse_codec.errors import DimseCodecError, expect
@@ -79,7 +79,7 @@ def register(subparsers: SubParsers) -> None:
         "--to", nargs=2, metavar=("HOST", "PORT"), help="play the requestor against this SCP"
     )
     side.add_argument(
-        "--listen", type=_port_or_zero, metavar="PORT",
+        "--listen", type=tcp_port(zero_for_any=True), metavar="PORT",
         help="play the acceptor on this port (0: any free port, printed first)",
     )  # fmt: skip
     parser.add_argument(
@@ -87,11 +87,11 @@ def register(subparsers: SubParsers) -> None:
         help="the address --listen binds (default 127.0.0.1)",
     )  # fmt: skip
     parser.add_argument(
-        "--count", type=positive_int, default=None, metavar="N",
+        "--count", type=count(1), default=None, metavar="N",
         help="with --listen: stop after N associations (default: serve until stopped)",
     )  # fmt: skip
     parser.add_argument(
-        "--port", type=port, default=None, dest="dicom_port", metavar="PORT",
+        "--port", type=tcp_port(), default=None, dest="dicom_port", metavar="PORT",
         help="decode this TCP port of the capture as DICOM (as decode --port)",
     )  # fmt: skip
     parser.add_argument(
@@ -99,17 +99,12 @@ def register(subparsers: SubParsers) -> None:
         help="with --to: call this AE title instead of the captured one",
     )  # fmt: skip
     parser.add_argument(
-        "--timeout", type=seconds, default=30.0, metavar="S",
+        "--timeout", type=seconds(), default=30.0, metavar="S",
         help="seconds to connect, to associate and to wait for each answer (default 30)",
     )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="NDJSON: one object per line")
     add_selection_arguments(parser)
     parser.set_defaults(handler=run)
-
-
-def _port_or_zero(text: str) -> int:
-    """An argparse type: a TCP port, or 0 for any free one."""
-    return 0 if text.strip() == "0" else port(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -120,8 +115,8 @@ def run(args: argparse.Namespace) -> int:
     target: tuple[str, int] | None = None
     if args.to is not None:
         try:
-            target = (args.to[0], port(args.to[1]))
-        except (argparse.ArgumentTypeError, ValueError):
+            target = (args.to[0], tcp_port()(args.to[1]))
+        except argparse.ArgumentTypeError:
             print(f"error: --to: not a TCP port: {args.to[1]!r}", file=sys.stderr)
             return EXIT_USAGE
     scripts = read_scripts(

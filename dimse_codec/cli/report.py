@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 from dimse_codec.capture import CaptureRecord
 from dimse_codec.capture.select import add_selection_arguments, selection_from_arguments
 from dimse_codec.capture.traffic import TrafficSeen
+from dimse_codec.cli._args import count, tcp_port
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from dimse_codec.cli.examples import with_examples
-from dimse_codec.cli.fuzz import _port
 from dimse_codec.cli.hints import say_hint
 from dimse_codec.cli.sources import CaptureInputError, Progress, capture_sources, decode_records
 from dimse_codec.errors import DimseCodecError
@@ -70,20 +70,20 @@ def register(subparsers: SubParsers) -> None:
         "-o", "--output", metavar="FILE", required=True, help="the HTML file to write"
     )
     parser.add_argument(
-        "--port", type=_port, default=None, help="treat connections on this TCP port as DICOM"
+        "--port", type=tcp_port(), default=None, help="treat connections on this TCP port as DICOM"
     )
     parser.add_argument("--title", default="DICOM capture report", help="the report's title")
     parser.add_argument(
         "--detail",
         metavar="N",
-        type=int,
+        type=count(unit="associations"),
         default=DEFAULT_DETAIL,
         help=f"draw the first N associations in detail (default {DEFAULT_DETAIL})",
     )
     parser.add_argument(
         "--problem-detail",
         metavar="N",
-        type=int,
+        type=count(unit="associations"),
         default=DEFAULT_PROBLEM_DETAIL,
         help=f"and up to N more that had a failure or problem (default {DEFAULT_PROBLEM_DETAIL})",
     )

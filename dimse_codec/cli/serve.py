@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING
 
 from pydicom._uid_dict import UID_dictionary
 
-from dimse_codec.cli._net import add_max_pdu, ae_title, port, positive_int, seconds
+from dimse_codec.cli._args import ae_title, count, seconds, tcp_port
+from dimse_codec.cli._net import add_max_pdu
 from dimse_codec.cli._types import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_USAGE
 from dimse_codec.cli.examples import with_examples
 from dimse_codec.dimse.responses import PresentationContextTuple
@@ -77,7 +78,9 @@ def register(subparsers: SubParsers) -> None:
         "answer Storage Commitment requests for the instances stored (as DCMTK's storescp). "
         "Ctrl-C or SIGTERM stops it.",
     )
-    parser.add_argument("port", metavar="PORT", type=_port_or_zero, help="TCP port (0: any)")
+    parser.add_argument(
+        "port", metavar="PORT", type=tcp_port(zero_for_any=True), help="TCP port (0: any)"
+    )
     parser.add_argument(
         "--aet",
         type=ae_title,
@@ -92,21 +95,21 @@ def register(subparsers: SubParsers) -> None:
     )
     parser.add_argument(
         "--max-associations",
-        type=positive_int,
+        type=count(1),
         default=32,
         metavar="N",
         help="associations at once; more are rejected as transient (default 32)",
     )
     parser.add_argument(
         "--idle-timeout",
-        type=seconds,
+        type=seconds(),
         default=60.0,
         metavar="S",
         help="abort when the peer sends no whole PDU for S seconds: idle or slow (default 60)",
     )
     parser.add_argument(
         "--timeout",
-        type=seconds,
+        type=seconds(),
         default=30.0,
         metavar="S",
         help="seconds for the association, the release and each answer we wait for (default 30)",
@@ -130,24 +133,13 @@ def register(subparsers: SubParsers) -> None:
     parser.set_defaults(handler=run)
 
 
-def _port_or_zero(text: str) -> int:
-    """An argparse type: a TCP port to listen on, 0 for any free one."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 0xFFFF:
-        raise argparse.ArgumentTypeError(f"expected a TCP port 0-65535 (0: any), got {text!r}")
-    return value
-
-
 def _peer(text: str) -> tuple[str, tuple[str, int]]:
     """An argparse type: ``AE=HOST:PORT``."""
     title, _, where = text.partition("=")
     host, _, number = where.rpartition(":")
     if not title or not host:
         raise argparse.ArgumentTypeError(f"expected AE=HOST:PORT, got {text!r}")
-    return ae_title(title), (host, port(number))
+    return ae_title(title), (host, tcp_port()(number))
 
 
 def safe_name(uid: str) -> str:
