@@ -82,9 +82,9 @@ def sender_title(
 
 
 class Exporter:
-    """``--export DIR`` while decoding: every C-STORE-RQ shown written to ``directory``, named
-    by its sender's AE title, which it learns from the association events (:meth:`note`),
-    forgetting an association once it ended."""
+    """Every C-STORE-RQ of a run of records written to ``directory`` (``decode --export DIR``),
+    each file's meta naming its sender's AE title, learnt from the association events
+    (:meth:`note`) and forgotten once the association ended."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
