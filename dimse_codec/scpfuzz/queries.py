@@ -129,7 +129,7 @@ def _wildcarded(draw: st.DrawFn, value: str) -> str:
 def _ranged(draw: st.DrawFn, value: str) -> str:
     """A date or time range around ``value``: closed, open below or open above."""
     stamp = value.split(".")[0]
-    low = "00000000"[: len(stamp)] if len(stamp) == 8 else "000000"
+    low = "19000101" if len(stamp) == 8 else "000000"
     high = "99991231" if len(stamp) == 8 else "235959"
     form = draw(st.sampled_from(["closed", "below", "above", "exact"]))
     if form == "closed":
@@ -179,7 +179,7 @@ def _identifier(
     matching = draw(st.sampled_from(MATCHING))
     if (matching == "range" and not _RANGE_KEYS[level]) or (
         matching == "wildcard" and not _WILDCARD_KEYS[level]
-    ):
+    ) or (matching == "uid-list" and not unique.endswith("UID")):
         matching = "single"
     keyword = ""
     value = ""
