@@ -12,6 +12,8 @@ answers worklist queries; a pynetdicom SCP that rejects the Q/R contexts is stil
 from __future__ import annotations
 
 import collections
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,7 +31,8 @@ from dimse_codec.dataset import encode_dataset
 from dimse_codec.dimse.primitives import C_CANCEL, C_FIND, C_GET, C_MOVE, C_STORE, N_EVENT_REPORT
 from dimse_codec.pdu import decode_pdu, encode_pdu
 from dimse_codec.scpfuzz import archive
-from dimse_codec.scpfuzz.cases import MALFORMED_KINDS, VALID_KINDS, cases, proposal
+from dimse_codec.scpfuzz.cases import MALFORMED_KINDS, VALID_KINDS, cases, probe_steps, proposal
+from dimse_codec.scpfuzz.findings import replay_script
 from dimse_codec.scpfuzz.live import LiveRunner, ScpAddress, _success_response, negotiate
 from dimse_codec.scpfuzz.model import (
     MORE_STORAGE_SOP_CLASSES,
@@ -283,6 +286,30 @@ def _pendings(view: tuple[str, ...]) -> int:
     return sum("status FF00H" in line or "status FF01H" in line for line in view)
 
 
+def replay(folder: Path, case: Case, target: Target, port: int) -> subprocess.CompletedProcess[str]:
+    """Write a reproducer's replay script for a valid case and run it against ``port``: it must
+    see the step before the release answered with Success after its Pendings."""
+    folder.mkdir()
+    rows, probe = [], []
+    for number, step in enumerate(case.steps, start=1):
+        (folder / f"step{number}.bin").write_bytes(step.data)
+        rows.append((f"step{number}.bin", step.label, step.expect.value))
+    for number, step in enumerate(probe_steps(target), start=1):
+        (folder / f"probe{number}.bin").write_bytes(step.data)
+        probe.append((f"probe{number}.bin", step.label, step.expect.value))
+    expected = {
+        "classification": "normal",
+        "step": str(len(case.steps) - 1),
+        "answer": "response",
+        "status_class": "success",
+        "health": "alive",
+    }
+    script = replay_script(case.description, rows, probe, TIMEOUT, expected)
+    (folder / "replay.py").write_text(script)
+    argv = [sys.executable, str(folder / "replay.py"), "127.0.0.1", str(port)]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+
+
 @pytest.mark.peer
 def test_dcmqrscp_finds_gets_moves_and_cancels_the_stored_archive(tmp_path: Path) -> None:
     with qr_with_destination(tmp_path) as (server, sink):
@@ -328,6 +355,9 @@ def test_dcmqrscp_finds_gets_moves_and_cancels_the_stored_archive(tmp_path: Path
         assert got.records[1].answer.status == 0
         assert f"{len(in_study)} request(s) of the SCP answered" in got.records[1].answer.detail
         assert sum("C-STORE-RQ" in line for line in got.records[1].received_view) == len(in_study)
+        replayed = replay(tmp_path / "get-replay", got.case, target, server.port)
+        assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+        assert f"answered {len(in_study)} request(s) of the server" in replayed.stdout
 
         # C-MOVE of the same study to the storescp the HostTable names
         move = C_MOVE(MessageID=52, AffectedSOPClassUID=PATIENT_MOVE, Priority=0,

@@ -22,11 +22,15 @@ from pydicom.sequence import Sequence as DicomSequence
 __all__ = [
     "LEVELS",
     "UID_ROOT",
+    "UNIQUE_KEYS",
     "Instance",
     "Worklist",
     "instances",
+    "keys_of",
     "matches",
+    "patient_of",
     "record_keys",
+    "worklist_entries",
     "worklist_items",
 ]
 

@@ -177,9 +177,11 @@ def _identifier(
         text[unique] = value
         return ds, text, "uid-list" if "\\" in value else "single"
     matching = draw(st.sampled_from(MATCHING))
-    if (matching == "range" and not _RANGE_KEYS[level]) or (
-        matching == "wildcard" and not _WILDCARD_KEYS[level]
-    ) or (matching == "uid-list" and not unique.endswith("UID")):
+    if (
+        (matching == "range" and not _RANGE_KEYS[level])
+        or (matching == "wildcard" and not _WILDCARD_KEYS[level])
+        or (matching == "uid-list" and not unique.endswith("UID"))
+    ):
         matching = "single"
     keyword = ""
     value = ""
