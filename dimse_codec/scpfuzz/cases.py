@@ -66,6 +66,7 @@ from dimse_codec.scpfuzz.model import (
 )
 from dimse_codec.scpfuzz.queries import MALFORMED_QUERY_KINDS, VALID_QUERY_KINDS
 from dimse_codec.scpfuzz.steps import (
+    EXPECT_BY_PDU_TYPE,
     details,
     joined,
     message_id,
@@ -77,9 +78,9 @@ from dimse_codec.scpfuzz.steps import (
     release_step,
     request_step,
     send_limit,
+    sendable_malformed_pdus,
 )
 from dimse_codec.strategies import (
-    MalformedPDU,
     aborts,
     associate_acs,
     associate_rjs,
@@ -87,7 +88,6 @@ from dimse_codec.strategies import (
     datasets,
     malformed_command_sets,
     malformed_datasets,
-    malformed_pdu_bytes,
     malformed_streams,
     release_rps,
     uids,
@@ -533,26 +533,17 @@ def _unexpected_pdu(draw: st.DrawFn, target: Target) -> Case:
     )
 
 
-_EXPECT_BY_PDU_TYPE = {0x01: Expect.ASSOCIATION, 0x04: Expect.RESPONSE, 0x05: Expect.RELEASE}
-
-
 __getattr__ = deprecated_aliases(__name__, {"pdu_name": ("pdu_label", pdu_label)})
-
-
-@functools.cache
-def _sendable_malformed_pdus() -> st.SearchStrategy[MalformedPDU]:
-    """The malformed PDUs that send at least one byte, built once."""
-    return malformed_pdu_bytes().filter(lambda m: len(m.data) > 0)
 
 
 @st.composite
 def _malformed_pdu(draw: st.DrawFn, target: Target) -> Case:
     """A PDU from :func:`~dimse_codec.strategies.malformed_pdu_bytes`, where its type belongs."""
     # an empty "PDU" sends nothing, so the peer cannot see its flaw: it is not a case
-    broken = draw(_sendable_malformed_pdus())
+    broken = draw(sendable_malformed_pdus())
     name = pdu_label(broken.data)
     kind = broken.data[0] if broken.data else None
-    expect = _EXPECT_BY_PDU_TYPE.get(kind or 0, Expect.NOTHING)
+    expect = EXPECT_BY_PDU_TYPE.get(kind or 0, Expect.NOTHING)
     label = f"malformed {name}: {broken.flaw}"
     if kind == 0x01:  # an association request: instead of ours, released if accepted
         steps: tuple[Step, ...] = (Step(label, broken.data, expect), release_step())

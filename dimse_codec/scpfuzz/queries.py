@@ -41,6 +41,7 @@ from dimse_codec.scpfuzz.model import (
     Target,
 )
 from dimse_codec.scpfuzz.steps import (
+    EXPECT_BY_PDU_TYPE,
     details,
     message_id,
     once,
@@ -49,12 +50,12 @@ from dimse_codec.scpfuzz.steps import (
     release_step,
     request_step,
     send_limit,
+    sendable_malformed_pdus,
 )
 from dimse_codec.strategies import (
     MalformedCommandSet,
     damaged_command_sets,
     malformed_datasets,
-    malformed_pdu_bytes,
 )
 from dimse_codec.strategies.raw import message_pdvs, one_pdv_per_pdu
 
@@ -563,14 +564,7 @@ def _malformed_query_command(draw: st.DrawFn, target: Target) -> Case:
     )
 
 
-_EXPECT_BY_PDU_TYPE = {0x01: Expect.ASSOCIATION, 0x04: Expect.RESPONSE, 0x05: Expect.RELEASE}
 _LENGTH_DELTAS = (-7, -1, 1, 6, 1 << 20)
-
-
-@functools.cache
-def _sendable_pdus() -> st.SearchStrategy[object]:
-    """Malformed PDUs that send at least one byte (built once)."""
-    return malformed_pdu_bytes().filter(lambda m: len(m.data) > 0)
 
 
 @st.composite
@@ -589,15 +583,15 @@ def _malformed_query_pdu(draw: st.DrawFn, target: Target) -> Case:
             Step(f"{name}: {flaw}", bytes(data), Expect.RESPONSE),
         )
     else:
-        broken = draw(_sendable_pdus())
-        raw: bytes = broken.data  # type: ignore[attr-defined]
+        broken = draw(sendable_malformed_pdus())
+        raw = broken.data
         pending = draw(st.sampled_from([0, 1]))
-        flaw = f"{pdu_label(raw)} {broken.flaw} while the SCP answers"  # type: ignore[attr-defined]
+        flaw = f"{pdu_label(raw)} {broken.flaw} while the SCP answers"
         steps = (
             request_step(target),
             _running(name, bytes(data), pending),
             Step(
-                f"malformed {pdu_label(raw)}", raw, _EXPECT_BY_PDU_TYPE.get(raw[0], Expect.NOTHING)
+                f"malformed {pdu_label(raw)}", raw, EXPECT_BY_PDU_TYPE.get(raw[0], Expect.NOTHING)
             ),
         )
     return Case(
