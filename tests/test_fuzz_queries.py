@@ -12,6 +12,7 @@ answers worklist queries; a pynetdicom SCP that rejects the Q/R contexts is stil
 from __future__ import annotations
 
 import collections
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -29,11 +30,18 @@ from pydicom.dataset import FileMetaDataset
 from dimse_codec.association import read_response, respond
 from dimse_codec.dataset import encode_dataset
 from dimse_codec.dimse.primitives import C_CANCEL, C_FIND, C_GET, C_MOVE, C_STORE, N_EVENT_REPORT
-from dimse_codec.pdu import decode_pdu, encode_pdu
+from dimse_codec.pdata import MessageReceived, StreamDecoder
+from dimse_codec.pdu import AAbort, decode_pdu, encode_pdu
 from dimse_codec.scpfuzz import archive
 from dimse_codec.scpfuzz.cases import MALFORMED_KINDS, VALID_KINDS, cases, probe_steps, proposal
 from dimse_codec.scpfuzz.findings import replay_script
-from dimse_codec.scpfuzz.live import LiveRunner, ScpAddress, _success_response, negotiate
+from dimse_codec.scpfuzz.live import (
+    LiveRunner,
+    ScpAddress,
+    _Connection,
+    _success_response,
+    negotiate,
+)
 from dimse_codec.scpfuzz.model import (
     MORE_STORAGE_SOP_CLASSES,
     QUERY_RETRIEVE_SOP_CLASSES,
@@ -233,6 +241,74 @@ def test_the_live_layer_answers_the_scps_requests_with_success() -> None:
     assert (answered.MessageIDBeingRespondedTo, answered.EventTypeID, answered.Status) == (9, 1, 0)
     # a response is not answered
     assert _success_response(response) is None
+
+
+def _get_response(status: int, remaining: int) -> C_GET:
+    return C_GET(MessageIDBeingRespondedTo=5, AffectedSOPClassUID=PATIENT_GET, Status=status,
+                 NumberOfRemainingSuboperations=remaining, NumberOfCompletedSuboperations=0,
+                 NumberOfFailedSuboperations=0, NumberOfWarningSuboperations=0)  # fmt: skip
+
+
+def test_a_step_reads_through_pendings_and_answers_the_scps_requests() -> None:
+    """Over a real socket pair: what an SCP sends during a C-GET (a Pending, a C-STORE-RQ
+    sub-operation, an N-EVENT-REPORT-RQ, the final response) is one answer, the requests
+    answered with Success on their own contexts."""
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        connection = _Connection(ours, EVERYTHING, EVERYTHING.our_max_pdu_length)
+        get_context = EVERYTHING.contexts_for(PATIENT_GET)[0]
+        ct = "1.2.840.10008.5.1.4.1.1.2"
+        store_context = EVERYTHING.contexts_for(ct)[0]
+        instance = next(i for i in archive.instances() if i.sop_class == ct)
+        syntax = EVERYTHING.accepted[store_context].transfer_syntax
+        store = C_STORE(MessageID=40, AffectedSOPClassUID=ct, Priority=0,
+                        AffectedSOPInstanceUID=str(instance.dataset.SOPInstanceUID),
+                        DataSet=encode_dataset(instance.dataset, syntax))  # fmt: skip
+        report = N_EVENT_REPORT(MessageID=41, AffectedSOPClassUID=VERIFICATION,
+                                AffectedSOPInstanceUID="1.2.3", EventTypeID=1)  # fmt: skip
+        theirs.sendall(
+            pdata(_get_response(0xFF00, 1), get_context, 0, 1)
+            + pdata(store, store_context, 4096, 1)
+            + pdata(report, 1, 0, 1)
+            + pdata(_get_response(0x0000, 0), get_context, 0, 1)
+        )
+        answer, received, view = connection.answer(2.0)
+        assert answer.status == 0
+        assert "after 1 Pending; 2 request(s) of the SCP answered" in answer.detail
+        assert connection.answered == ["C-STORE-RQ 40", "N-EVENT-REPORT-RQ 41"]
+        assert sum("C-GET-RSP" in line for line in view) == 2 and len(received) > 0
+        theirs.settimeout(2.0)
+        decoder = StreamDecoder(
+            transfer_syntaxes={c: a.transfer_syntax for c, a in EVERYTHING.accepted.items()}
+        )
+        events: list[Any] = []
+        while len([e for e in events if isinstance(e, MessageReceived)]) < 2:
+            events += decoder.feed(theirs.recv(65536))
+        replies = [e for e in events if isinstance(e, MessageReceived)]
+        assert [(type(e.primitive), e.context_id) for e in replies] == [
+            (C_STORE, store_context),
+            (N_EVENT_REPORT, 1),
+        ]
+        assert [e.primitive.MessageIDBeingRespondedTo for e in replies] == [40, 41]
+        assert all(e.primitive.Status == 0 for e in replies)
+
+
+def test_a_step_after_a_running_operation_does_not_take_its_responses() -> None:
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        connection = _Connection(ours, EVERYTHING, EVERYTHING.our_max_pdu_length)
+        get_context = EVERYTHING.contexts_for(PATIENT_GET)[0]
+        theirs.sendall(pdata(_get_response(0xFF00, 2), get_context, 0, 1))
+        first, _, _ = connection.answer(2.0, pending=1)
+        assert first.status == 0xFF00
+        theirs.sendall(
+            pdata(_get_response(0xFF00, 1), get_context, 0, 1)
+            + pdata(_get_response(0x0000, 0), get_context, 0, 1)
+            + encode_pdu(AAbort(source=0, reason_diag=0))
+        )
+        after, _, _ = connection.answer(2.0, drain=True)
+        assert after.kind.value == "aborted"
+        assert "the running operation ended first: C-GET-RSP" in after.detail
 
 
 # -- live: dcmqrscp, wlmscpfs, pynetdicom --------------------------------------------------------
