@@ -371,6 +371,7 @@ def _is_response(event: MessageReceived) -> bool:
 
 
 def _is_pending_status(answer: Answer) -> bool:
+    """Whether an answer is a response with a Pending status (an operation still running)."""
     return answer.status is not None and answer.status in _PENDING
 
 
@@ -469,11 +470,12 @@ def run_case(
                 )
                 break
             after = bool(records) and case.steps[len(records) - 1].pending is not None
+            running = after and in_flight  # the previous step's operation is still answered
             if step.pending == 0:
                 wait = 0.0  # the next step cancels it at once: read only what already came
-            elif after and not in_flight:
+            elif after and not running:
                 wait = min(wait, _SETTLE_FLOOR)  # the operation had ended: nothing more is due
-            drain = after and in_flight and not ok
+            drain = running and not ok
             answer, received, view = connection.answer(wait, pending=step.pending, drain=drain)
             in_flight = step.pending is not None and (
                 step.pending == 0 or _is_pending_status(answer)
@@ -481,7 +483,8 @@ def run_case(
             records.append(
                 StepRecord(step.label, step.data, received, answer, time.monotonic() - began, view)
             )
-            ended = after and ok and answer.kind is AnswerKind.SILENCE  # nothing left to cancel
+            # a cancel of an operation that had already ended is answered by nothing: go on
+            ended = after and not running and ok and answer.kind is AnswerKind.SILENCE
             if not (_proceeds(step, ok, answer) or ended):
                 break
     finally:
