@@ -252,3 +252,34 @@ def wait_for_file(directory: Path, pattern: str, timeout: float = PEER_TIMEOUT) 
         if time.monotonic() > deadline:
             raise TimeoutError(f"no file matching {pattern} in {directory} after {timeout} s")
         time.sleep(POLL_INTERVAL)
+
+
+def dcmqrscp_config(
+    path: Path,
+    *,
+    port: int,
+    storage: Path,
+    ae_title: str = "QRSCP",
+    hosts: Sequence[tuple[str, str, int]] = (),
+    limits: str = "(10, 1024mb)",
+) -> Path:
+    """Write a dcmqrscp configuration to ``path``: one read-write storage AE open to any peer.
+
+    ``hosts`` are HostTable entries ``(AE title, host, port)``: the C-MOVE destinations the
+    server may send to. ``limits`` is the AE's (studies, size) quota. The storage folder is
+    created. Returns ``path``.
+    """
+    storage.mkdir(parents=True, exist_ok=True)
+    table = "".join(
+        f"host{number} = ({title}, {host}, {host_port})\n"
+        for number, (title, host, host_port) in enumerate(hosts, start=1)
+    )
+    path.write_text(
+        f"NetworkTCPPort  = {port}\n"
+        "MaxPDUSize      = 16384\n"
+        "MaxAssociations = 16\n"
+        f"HostTable BEGIN\n{table}HostTable END\n"
+        "VendorTable BEGIN\nVendorTable END\n"
+        f"AETable BEGIN\n{ae_title} {storage} RW {limits} ANY\nAETable END\n"
+    )
+    return path

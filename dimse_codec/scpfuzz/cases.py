@@ -15,6 +15,8 @@ thing: a PDU (``malformed-pdu``), a command set (``malformed-command``), a data 
 ``context-change``, ``bad-length``, ``oversized``) or the protocol (``wrong-context``,
 ``unexpected-pdu``). Whether a step really is invalid is decided by our decoder, not by the kind
 (see :mod:`dimse_codec.scpfuzz.oracle`): a flaw PS3.8 tells receivers to ignore leaves it valid.
+The query/retrieve and archive storage kinds (``find``, ``get``, ``move``, ``cancel`` ... and
+their ``malformed-query*`` variants) come from :mod:`dimse_codec.scpfuzz.queries`.
 """
 
 from __future__ import annotations
@@ -51,8 +53,20 @@ from dimse_codec.pdu import (
     AReleaseRQ,
     encode_pdu,
 )
-from dimse_codec.scpfuzz.model import STORAGE_SOP_CLASSES, VERIFICATION, Case, Expect, Step, Target
+from dimse_codec.scpfuzz.model import (
+    MORE_STORAGE_SOP_CLASSES,
+    QUERY_RETRIEVE_SOP_CLASSES,
+    STORAGE_SOP_CLASSES,
+    VERIFICATION,
+    WORKLIST_FIND,
+    Case,
+    Expect,
+    Step,
+    Target,
+)
+from dimse_codec.scpfuzz.queries import MALFORMED_QUERY_KINDS, VALID_QUERY_KINDS
 from dimse_codec.scpfuzz.steps import (
+    EXPECT_BY_PDU_TYPE,
     details,
     joined,
     message_id,
@@ -64,9 +78,9 @@ from dimse_codec.scpfuzz.steps import (
     release_step,
     request_step,
     send_limit,
+    sendable_malformed_pdus,
 )
 from dimse_codec.strategies import (
-    MalformedPDU,
     aborts,
     associate_acs,
     associate_rjs,
@@ -74,7 +88,6 @@ from dimse_codec.strategies import (
     datasets,
     malformed_command_sets,
     malformed_datasets,
-    malformed_pdu_bytes,
     malformed_streams,
     release_rps,
     uids,
@@ -105,7 +118,7 @@ __all__ = [
 _IMPLICIT = IMPLICIT_VR_LITTLE_ENDIAN.uid
 _EXPLICIT = EXPLICIT_VR_LITTLE_ENDIAN.uid
 _UNPROPOSED_CONTEXT = 255
-"""A context ID our proposal never uses (it proposes at most 1-9)."""
+"""A context ID our proposal never uses (it proposes at most 1-57)."""
 _MAX_OVERSIZE = 1 << 20
 """Largest peer maximum the ``oversized`` kind goes over: it sends one PDU that much larger."""
 
@@ -116,11 +129,16 @@ def proposal(
     *,
     max_pdu_length: int = DEFAULT_MAX_PDU_LENGTH,
 ) -> AAssociateRQ:
-    """The A-ASSOCIATE-RQ every case starts with: Verification and three storage classes.
+    """The A-ASSOCIATE-RQ every case starts with: Verification, storage and query/retrieve.
 
     Context 1 is Verification, 3 and 5 Secondary Capture in Implicit and in Explicit VR Little
     Endian, 7 CT and 9 MR Image Storage in either: so an SCP that accepts anything at all
-    accepts C-ECHO, and a storage SCP accepts C-STORE in both encodings.
+    accepts C-ECHO, and a storage SCP accepts C-STORE in both encodings. From 11 on come the
+    Patient Root and Study Root Query/Retrieve FIND, MOVE and GET models and Modality Worklist
+    FIND, each once in Implicit and once in Explicit VR Little Endian, then more storage
+    classes (:data:`~dimse_codec.scpfuzz.model.MORE_STORAGE_SOP_CLASSES`) in either. Every
+    storage class is proposed with both roles (PS3.7 D.3.3.4), so a C-GET's SCP may send its
+    C-STORE sub-operations back on the same association.
     """
     both = (_IMPLICIT, _EXPLICIT)
     secondary, ct, mr = STORAGE_SOP_CLASSES
@@ -131,7 +149,13 @@ def proposal(
         (ct, both),
         (mr, both),
     ]
-    return build_request(calling_ae_title, called_ae_title, contexts, max_pdu_length=max_pdu_length)
+    for sop_class in (*QUERY_RETRIEVE_SOP_CLASSES, WORKLIST_FIND):
+        contexts += [(sop_class, (_IMPLICIT,)), (sop_class, (_EXPLICIT,))]
+    contexts += [(sop_class, both) for sop_class in MORE_STORAGE_SOP_CLASSES]
+    roles = {uid: (True, True) for uid in (*STORAGE_SOP_CLASSES, *MORE_STORAGE_SOP_CLASSES)}
+    return build_request(
+        calling_ae_title, called_ae_title, contexts, max_pdu_length=max_pdu_length, roles=roles
+    )
 
 
 # --- building blocks ------------------------------------------------------------------------------
@@ -509,26 +533,17 @@ def _unexpected_pdu(draw: st.DrawFn, target: Target) -> Case:
     )
 
 
-_EXPECT_BY_PDU_TYPE = {0x01: Expect.ASSOCIATION, 0x04: Expect.RESPONSE, 0x05: Expect.RELEASE}
-
-
 __getattr__ = deprecated_aliases(__name__, {"pdu_name": ("pdu_label", pdu_label)})
-
-
-@functools.cache
-def _sendable_malformed_pdus() -> st.SearchStrategy[MalformedPDU]:
-    """The malformed PDUs that send at least one byte, built once."""
-    return malformed_pdu_bytes().filter(lambda m: len(m.data) > 0)
 
 
 @st.composite
 def _malformed_pdu(draw: st.DrawFn, target: Target) -> Case:
     """A PDU from :func:`~dimse_codec.strategies.malformed_pdu_bytes`, where its type belongs."""
     # an empty "PDU" sends nothing, so the peer cannot see its flaw: it is not a case
-    broken = draw(_sendable_malformed_pdus())
+    broken = draw(sendable_malformed_pdus())
     name = pdu_label(broken.data)
     kind = broken.data[0] if broken.data else None
-    expect = _EXPECT_BY_PDU_TYPE.get(kind or 0, Expect.NOTHING)
+    expect = EXPECT_BY_PDU_TYPE.get(kind or 0, Expect.NOTHING)
     label = f"malformed {name}: {broken.flaw}"
     if kind == 0x01:  # an association request: instead of ours, released if accepted
         steps: tuple[Step, ...] = (Step(label, broken.data, expect), release_step())
@@ -712,6 +727,7 @@ VALID_KINDS: Mapping[str, tuple[_Builder, Callable[[Target], bool]]] = MappingPr
         "associate-release": (_associate_release, _always),
         "store": (_store, _has_storage),
         "abort": (_abort, _always),
+        **VALID_QUERY_KINDS,
     }
 )
 """Valid kinds, simplest first (the order Hypothesis shrinks towards), with when they apply."""
@@ -728,6 +744,7 @@ MALFORMED_KINDS: Mapping[str, tuple[_Builder, Callable[[Target], bool]]] = Mappi
         "malformed-dataset": (_malformed_dataset, _has_storage),
         "malformed-stream": (_malformed_stream, _has_request),
         "oversized": (_oversized, _can_oversize),
+        **MALFORMED_QUERY_KINDS,
     }
 )
 """Malformed kinds, with when they apply (C-STORE ones need an accepted storage context)."""

@@ -36,6 +36,8 @@ from dimse_codec.association import (
     read_response,
 )
 from dimse_codec.diagnostics import DiagnosticCode
+from dimse_codec.dimse.codec import message_spec
+from dimse_codec.dimse.primitives import DIMSEPrimitive
 from dimse_codec.errors import DimseCodecError
 from dimse_codec.pdata import (
     Event,
@@ -72,6 +74,7 @@ from dimse_codec.scpfuzz.findings import (
     write_reproducer,
 )
 from dimse_codec.scpfuzz.oracle import describe_events, judge
+from dimse_codec.scpfuzz.steps import pdata
 
 __all__ = [
     "DEFAULT_SETTLE",
@@ -193,6 +196,10 @@ class _Connection:
         self.received = bytearray()
         self.last: Event | None = None
         """The event the last answer was read from."""
+        self.send_limit = 0 if target is None else target.peer_max_pdu_length
+        """The largest P-DATA-TF the SCP takes: what our responses to its requests are cut for."""
+        self.answered: list[str] = []
+        """The requests the SCP sent us that we answered, in order (``C-STORE-RQ 3``)."""
 
     @classmethod
     def open(
@@ -264,16 +271,46 @@ class _Connection:
         with contextlib.suppress(DimseCodecError):
             self.events.extend(self.decoder.close())
 
-    def answer(self, timeout: float) -> tuple[Answer, bytes, tuple[str, ...]]:
-        """The next decisive answer within ``timeout``, the bytes read for it, and their view."""
+    def answer(
+        self, timeout: float, *, pending: int | None = None, drain: bool = False
+    ) -> tuple[Answer, bytes, tuple[str, ...]]:
+        """The next decisive answer within ``timeout``, the bytes read for it, and their view.
+
+        A Pending response is not decisive: the answer is the final response after it (the
+        count of Pendings in its detail), unless ``pending`` says to stop at that many. A
+        request from the SCP (a C-GET's C-STORE-RQ sub-operation, an N-EVENT-REPORT-RQ) is
+        answered at once with a Success response of its type, on its context, and the wait goes
+        on. Each Pending or request gives the SCP ``timeout`` more, up to
+        :data:`_MAX_PROGRESS` of them. With ``drain`` (a step sent while an operation was still
+        answered) that operation's responses, up to its final one, are noted in the detail and
+        the answer is what comes after them.
+        """
         start = len(self.received)
         seen: list[Event] = []
         deadline = time.monotonic() + timeout
         answer: Answer | None = None
+        pendings = answered = progress = 0
+        drained = ""
         while answer is None:
             while self.events and answer is None:
                 event = self.events.popleft()
                 seen.append(event)
+                if progress < _MAX_PROGRESS and isinstance(event, MessageReceived):
+                    if self._answer_request(event):
+                        answered += 1
+                        progress += 1
+                        deadline = time.monotonic() + timeout
+                        continue
+                    if drain and not drained and _is_response(event):
+                        if not _is_pending(event):
+                            drained = describe_events([event])[0]
+                        continue
+                    if _is_pending(event) and (pending is None or pendings < pending):
+                        pendings += 1
+                        progress += 1
+                        deadline = time.monotonic() + timeout
+                        if pending is None or pendings < pending:
+                            continue
                 answer = _decisive(event)
                 if answer is not None:
                     self.last = event
@@ -287,8 +324,75 @@ class _Connection:
                 break
             if not self._read(deadline) and time.monotonic() >= deadline:
                 answer = Answer(AnswerKind.SILENCE, f"nothing within {timeout:g} s")
+        extra = []
+        if pendings and answer.kind is AnswerKind.RESPONSE and not _is_pending_status(answer):
+            extra.append(f"after {pendings} Pending")
+        if answered:
+            extra.append(f"{answered} request(s) of the SCP answered")
+        if drained:
+            extra.append(f"the running operation ended first: {drained}")
+        if extra:
+            answer = Answer(answer.kind, f"{answer.detail} ({'; '.join(extra)})", answer.status)
         view = tuple(describe_events(seen))
         return answer, bytes(self.received[start:]), view
+
+    def _answer_request(self, event: MessageReceived) -> bool:
+        """Answer a request the SCP sent with Success; False when the message is no request."""
+        response = _success_response(event.primitive)
+        if response is None:
+            return False
+        number = getattr(event.primitive, "MessageID", None)
+        self.answered.append(f"{message_name(event.primitive)} {number}")
+        try:
+            data = pdata(response, event.context_id, self.send_limit, 1)
+        except DimseCodecError:  # pragma: no cover - built from a decoded request's own values
+            return True
+        with contextlib.suppress(OSError):
+            self.sock.sendall(data)
+        return True
+
+
+_MAX_PROGRESS = 10_000
+"""At most this many Pending responses and SCP requests extend one wait (a bound on a server
+that streams Pendings for ever)."""
+_PENDING = frozenset({0xFF00, 0xFF01})
+"""The Pending statuses (PS3.7 C.4.1)."""
+
+
+def _is_pending(event: MessageReceived) -> bool:
+    """Whether the message is a response with a Pending status."""
+    status = getattr(event.primitive, "Status", None)
+    return isinstance(status, int) and status in _PENDING
+
+
+def _is_response(event: MessageReceived) -> bool:
+    """Whether the message is a DIMSE response (it carries a Status)."""
+    return isinstance(getattr(event.primitive, "Status", None), int)
+
+
+def _is_pending_status(answer: Answer) -> bool:
+    """Whether an answer is a response with a Pending status (an operation still running)."""
+    return answer.status is not None and answer.status in _PENDING
+
+
+def _success_response(request: DIMSEPrimitive) -> DIMSEPrimitive | None:
+    """The Success response to a request the SCP sent us, or ``None`` when it is not one."""
+    spec = message_spec(request, default=None)
+    service = request.SERVICE
+    if spec is None or not spec.is_request or service is None or service.response_field is None:
+        return None
+    message = getattr(request, "MessageID", None)
+    if not isinstance(message, int):
+        return None
+    values: dict[str, Any] = {"MessageIDBeingRespondedTo": message, "Status": 0}
+    for keyword in ("AffectedSOPClassUID", "AffectedSOPInstanceUID", "EventTypeID"):
+        value = getattr(request, keyword, None) if keyword in request.PARAMETERS else None
+        if value is not None:
+            values[keyword] = value
+    try:
+        return type(request)(**values)
+    except DimseCodecError:  # pragma: no cover - the values came from a decoded request
+        return None
 
 
 def _decisive(event: Event) -> Answer | None:
@@ -318,9 +422,12 @@ def _decisive(event: Event) -> Answer | None:
 
 
 def _proceeds(step: Step, valid: bool, answer: Answer) -> bool:
-    """Whether to send the next step: this one was valid and answered the way that goes on."""
+    """Whether to send the next step: this one was valid and answered the way that goes on
+    (a request the next step cancels goes on unless the association ended)."""
     if not valid:
         return False
+    if step.pending == 0:
+        return answer.kind in (AnswerKind.SILENCE, AnswerKind.RESPONSE)
     if step.expect is Expect.ASSOCIATION:
         return answer.kind is AnswerKind.ACCEPTED
     return step.expect is Expect.RESPONSE and answer.kind is AnswerKind.RESPONSE
@@ -352,6 +459,7 @@ def run_case(
         return (StepRecord(label, b"", b"", refused, time.monotonic() - started),)
     records = []
     waits = [timeout] * len(case.steps) if waits is None else waits
+    in_flight = False
     try:
         for step, ok, wait in zip(case.steps, valid, waits, strict=True):
             began = time.monotonic()
@@ -361,11 +469,23 @@ def run_case(
                     StepRecord(step.label, step.data, b"", failed, time.monotonic() - began)
                 )
                 break
-            answer, received, view = connection.answer(wait)
+            after = bool(records) and case.steps[len(records) - 1].pending is not None
+            running = after and in_flight  # the previous step's operation is still answered
+            if step.pending == 0:
+                wait = 0.0  # the next step cancels it at once: read only what already came
+            elif after and not running:
+                wait = min(wait, _SETTLE_FLOOR)  # the operation had ended: nothing more is due
+            drain = running and not ok
+            answer, received, view = connection.answer(wait, pending=step.pending, drain=drain)
+            in_flight = step.pending is not None and (
+                step.pending == 0 or _is_pending_status(answer)
+            )
             records.append(
                 StepRecord(step.label, step.data, received, answer, time.monotonic() - began, view)
             )
-            if not _proceeds(step, ok, answer):
+            # a cancel of an operation that had already ended is answered by nothing: go on
+            ended = after and not running and ok and answer.kind is AnswerKind.SILENCE
+            if not (_proceeds(step, ok, answer) or ended):
                 break
     finally:
         connection.close()
@@ -583,6 +703,13 @@ class LiveRunner:
             self.timeout if v.valid and (v.expect or step.expect) is not Expect.NOTHING else settle
             for step, v in zip(case.steps, judgement.steps, strict=True)
         ]
+        for index in range(1, len(case.steps)):
+            # a C-CANCEL-RQ expects nothing itself, but the cancelled operation's final response
+            # is due then: wait for it as for any response (run_case shortens it when the
+            # operation had ended before)
+            before = case.steps[index - 1]
+            if before.pending is not None and judgement.steps[index].valid:
+                waits[index] = self.timeout
         records = run_case(
             self.endpoint, case, valid, timeout=self.timeout, target=self.target, waits=waits
         )

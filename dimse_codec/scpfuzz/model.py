@@ -19,7 +19,17 @@ from dimse_codec.association import AcceptedContext, Association
 from dimse_codec.pdu import AAssociateRQ, encode_pdu
 from dimse_codec.tables.uids import VERIFICATION_SOP_CLASS
 
-__all__ = ["STORAGE_SOP_CLASSES", "VERIFICATION", "Case", "Expect", "Step", "Target"]
+__all__ = [
+    "MORE_STORAGE_SOP_CLASSES",
+    "QUERY_RETRIEVE_SOP_CLASSES",
+    "STORAGE_SOP_CLASSES",
+    "VERIFICATION",
+    "WORKLIST_FIND",
+    "Case",
+    "Expect",
+    "Step",
+    "Target",
+]
 
 VERIFICATION = VERIFICATION_SOP_CLASS
 """The Verification SOP class (C-ECHO), proposed first."""
@@ -32,6 +42,37 @@ STORAGE_SOP_CLASSES: Mapping[str, str] = MappingProxyType(
     }
 )
 """Storage SOP classes proposed for the C-STORE cases (most storage SCPs accept these)."""
+
+MORE_STORAGE_SOP_CLASSES: Mapping[str, str] = MappingProxyType(
+    {
+        "1.2.840.10008.5.1.4.1.1.6.1": "Ultrasound Image Storage",
+        "1.2.840.10008.5.1.4.1.1.1": "Computed Radiography Image Storage",
+        "1.2.840.10008.5.1.4.1.1.1.1": "Digital X-Ray Image Storage - For Presentation",
+        "1.2.840.10008.5.1.4.1.1.2.1": "Enhanced CT Image Storage",
+        "1.2.840.10008.5.1.4.1.1.4.1": "Enhanced MR Image Storage",
+        "1.2.840.10008.5.1.4.1.1.481.5": "RT Plan Storage",
+        "1.2.840.10008.5.1.4.1.1.88.11": "Basic Text SR Storage",
+        "1.2.840.10008.5.1.4.1.1.104.1": "Encapsulated PDF Storage",
+    }
+)
+"""Storage SOP classes proposed after the first three: the archive's instances use them too, so
+C-STORE, C-FIND, C-GET and C-MOVE meet images, structured reports, plans and documents."""
+
+QUERY_RETRIEVE_SOP_CLASSES: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "1.2.840.10008.5.1.4.1.2.1.1": ("PATIENT", "FIND"),
+        "1.2.840.10008.5.1.4.1.2.1.2": ("PATIENT", "MOVE"),
+        "1.2.840.10008.5.1.4.1.2.1.3": ("PATIENT", "GET"),
+        "1.2.840.10008.5.1.4.1.2.2.1": ("STUDY", "FIND"),
+        "1.2.840.10008.5.1.4.1.2.2.2": ("STUDY", "MOVE"),
+        "1.2.840.10008.5.1.4.1.2.2.3": ("STUDY", "GET"),
+    }
+)
+"""Patient Root and Study Root Query/Retrieve information models (PS3.4 C.6): SOP class UID ->
+(root, operation)."""
+
+WORKLIST_FIND = "1.2.840.10008.5.1.4.31"
+"""Modality Worklist Information Model - FIND (PS3.4 K.6)."""
 
 
 class Expect(str, enum.Enum):
@@ -61,6 +102,10 @@ class Step:
     data: bytes
     expect: Expect
     defect: str | None = None
+    pending: int | None = None
+    """For a request step followed by its C-CANCEL-RQ: how many Pending responses to read
+    before the next step is sent (0: none). ``None``, the default, reads up to the final
+    response, answering the requests the SCP sends meanwhile (a C-GET's C-STORE-RQs)."""
 
     def __repr__(self) -> str:
         """Short: the label and size, not the bytes (Hypothesis prints failing examples)."""
@@ -147,4 +192,26 @@ class Target:
             cid
             for cid, context in sorted(self.accepted.items())
             if context.abstract_syntax in STORAGE_SOP_CLASSES
+            or context.abstract_syntax in MORE_STORAGE_SOP_CLASSES
         )
+
+    def contexts_for(self, sop_class: str) -> tuple[int, ...]:
+        """Accepted contexts of one SOP class, in ID order (one per accepted transfer syntax)."""
+        return tuple(
+            cid
+            for cid, context in sorted(self.accepted.items())
+            if context.abstract_syntax == sop_class
+        )
+
+    def query_contexts(self, operation: str) -> tuple[int, ...]:
+        """Accepted Query/Retrieve contexts of one operation (``FIND``, ``MOVE``, ``GET``)."""
+        return tuple(
+            cid
+            for cid, context in sorted(self.accepted.items())
+            if QUERY_RETRIEVE_SOP_CLASSES.get(context.abstract_syntax, ("", ""))[1] == operation
+        )
+
+    @property
+    def worklist_contexts(self) -> tuple[int, ...]:
+        """Accepted Modality Worklist FIND contexts."""
+        return self.contexts_for(WORKLIST_FIND)

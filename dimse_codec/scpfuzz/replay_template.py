@@ -2,7 +2,9 @@
 """Replay a finding of ``dimse-codec fuzz``: @TITLE@
 
 Sends the recorded bytes, step by step, to HOST PORT, prints what comes back after each step
-(PDU by PDU), then checks whether the server still takes an association (and a C-ECHO), and
+(PDU by PDU; Pending responses are read up to the final one, and requests the server sends back,
+such as a C-GET's C-STORE-RQ sub-operations or an N-EVENT-REPORT-RQ, are answered with
+Success), then checks whether the server still takes an association (and a C-ECHO), and
 says whether the classified behaviour recurred: the same answer (kind, and status class for a
 response) to the deciding step, or the same state of the server afterwards (down or no longer
 answering for a crash or a hang, refusing the association or C-ECHO for refuses-valid). Only
@@ -57,6 +59,80 @@ def status_of(pdu: bytes) -> int | None:
     return None
 
 
+COMMANDS: dict[int, bytes] = {}
+"""Command fragments of the server's messages so far, by presentation context."""
+REPLIES: dict[int, bytes] = {}
+"""Our Success response to a request of the server, sent once its data set has arrived."""
+ANSWERED = [0]
+"""How many requests of the server were answered."""
+
+
+def elements(command: bytes) -> dict[int, bytes]:
+    """A command set's elements (Implicit VR Little Endian, group 0000) by element number."""
+    out, pos = {}, 0
+    while pos + 8 <= len(command):
+        group, element, length = struct.unpack("<HHL", command[pos : pos + 8])
+        if group != 0:
+            break
+        out[element] = command[pos + 8 : pos + 8 + length]
+        pos += 8 + length
+    return out
+
+
+def reply_to(command: bytes, context: int) -> bytes:
+    """The P-DATA-TF of our Success response to a request command set (b"" when none is due:
+    a response, a C-CANCEL-RQ, or no Message ID)."""
+    found = elements(command)
+    if len(found.get(0x0100, b"")) != 2 or len(found.get(0x0110, b"")) != 2:
+        return b""
+    field = struct.unpack("<H", found[0x0100])[0]
+    if field & 0x8000 or field == 0x0FFF:
+        return b""
+    values = {0x0100: struct.pack("<H", field | 0x8000), 0x0120: found[0x0110]}
+    values[0x0800], values[0x0900] = struct.pack("<H", 0x0101), struct.pack("<H", 0)
+    for element in (0x0002, 0x1000, 0x1002):  # SOP class, SOP instance, event type
+        if element in found:
+            values[element] = found[element]
+    body = b"".join(
+        struct.pack("<HHL", 0, element, len(value)) + value
+        for element, value in sorted(values.items())
+    )
+    command = struct.pack("<HHLL", 0, 0, 4, len(body)) + body
+    return struct.pack(">BBLLBB", 4, 0, len(command) + 6, len(command) + 2, context, 3) + command
+
+
+def answer_requests(sock: socket.socket, pdu: bytes) -> None:
+    """Answer with Success each request of the server this P-DATA-TF completes."""
+    body, pos = pdu[6:], 0
+    while pos + 6 <= len(body):
+        item = struct.unpack(">L", body[pos : pos + 4])[0]
+        context, header = body[pos + 4], body[pos + 5]
+        fragment = body[pos + 6 : pos + 4 + item]
+        pos += 4 + max(item, 2)
+        if header & 1:  # a command fragment
+            COMMANDS[context] = COMMANDS.get(context, b"") + fragment
+            if not header & 2:
+                continue
+            command = COMMANDS.pop(context)
+            reply = reply_to(command, context)
+            if reply and elements(command).get(0x0800) != struct.pack("<H", 0x0101):
+                REPLIES[context] = reply  # a data set follows: answer once it has come
+            elif reply:
+                send_reply(sock, reply)
+        elif header & 2 and context in REPLIES:  # the last fragment of the data set
+            send_reply(sock, REPLIES.pop(context))
+
+
+def send_reply(sock: socket.socket, reply: bytes) -> None:
+    """Send one of our responses, counting it."""
+    try:
+        sock.sendall(reply)
+    except OSError as exc:
+        print(f"  answering the server's request failed: {exc}")
+        return
+    ANSWERED[0] += 1
+
+
 def status_class(code: int) -> str:
     """A status code's class by PS3.7 Annex C, as dimse-codec names it."""
     if code == 0x0000:
@@ -71,16 +147,22 @@ def status_class(code: int) -> str:
 
 
 def answer_of(pdus: list[bytes], state: str) -> tuple[str, str]:
-    """What a step was answered, as the fuzzer classifies it: (kind, status class)."""
+    """What a step was answered, as the fuzzer classifies it: (kind, status class).
+
+    Pending responses come before the answer: it is the final response's status.
+    """
+    status = ""
     for pdu in pdus:
         kind = KINDS.get(pdu[0], "other")
         if kind != "response":
             return kind, ""
         code = status_of(pdu)
         if code is not None:
-            return kind, status_class(code)
+            status = status_class(code)
+            if status != "pending":
+                return kind, status
     if pdus:
-        return "response", ""
+        return "response", status
     return ("closed", "") if state.startswith("closed") else ("silence", "")
 
 
@@ -109,16 +191,31 @@ def describe(pdu: bytes) -> str:
 def read_pdus(
     sock: socket.socket, timeout: float, until_quiet: float = 0.3
 ) -> tuple[list[bytes], str, bytes]:
-    """Read whole PDUs until one arrives and the line goes quiet, EOF, or the timeout."""
+    """Read whole PDUs until one arrives and the line goes quiet, EOF, or the timeout.
+
+    While the last response read is Pending, or a request of the server was just answered,
+    the line going quiet does not end the read: the final response is still due.
+    """
     deadline = time.monotonic() + timeout
     data, pdus, state = b"", [], "silence"
+    waiting = False
     while True:
         while len(data) >= 6 and len(data) >= 6 + struct.unpack(">L", data[2:6])[0]:
             end = 6 + struct.unpack(">L", data[2:6])[0]
             pdus.append(data[:end])
             data = data[end:]
+            if pdus[-1][0] == 4:
+                answered = ANSWERED[0]
+                answer_requests(sock, pdus[-1])
+                code = status_of(pdus[-1])
+                if code is not None:
+                    waiting = status_class(code) == "pending"
+                if ANSWERED[0] > answered:
+                    waiting, deadline = True, time.monotonic() + timeout
+                elif waiting:
+                    deadline = time.monotonic() + timeout
         wait = deadline - time.monotonic()
-        if pdus:
+        if pdus and not waiting:
             wait = min(wait, until_quiet)
         if wait <= 0:
             return pdus, state, data
@@ -214,9 +311,12 @@ def main() -> int:
                 sock.sendall(data)
             except OSError as exc:
                 print(f"  send failed: {exc}")
+            answered = ANSWERED[0]
             pdus, state, rest = read_pdus(sock, args.timeout)
             for pdu in pdus:
                 print(f"  <- {describe(pdu)}")
+            if ANSWERED[0] > answered:
+                print(f"  -> answered {ANSWERED[0] - answered} request(s) of the server: Success")
             if rest:
                 print(f"  <- {len(rest)} bytes that make no whole PDU")
             if not pdus:

@@ -20,9 +20,10 @@ from dimse_codec.errors import DimseCodecError
 from dimse_codec.pdata import encode_pdata
 from dimse_codec.pdu import AReleaseRQ, encode_pdu, pdu_name
 from dimse_codec.scpfuzz.model import Expect, Step, Target
-from dimse_codec.strategies import max_pdu_lengths
+from dimse_codec.strategies import MalformedPDU, malformed_pdu_bytes, max_pdu_lengths
 
 __all__ = [
+    "EXPECT_BY_PDU_TYPE",
     "details",
     "joined",
     "message_id",
@@ -34,6 +35,7 @@ __all__ = [
     "release_step",
     "request_step",
     "send_limit",
+    "sendable_malformed_pdus",
 ]
 
 _T = TypeVar("_T")
@@ -111,3 +113,17 @@ def pdu_label(data: bytes) -> str:
     if not data:
         return "empty PDU"
     return pdu_name(data[0])
+
+
+EXPECT_BY_PDU_TYPE: Mapping[int, Expect] = MappingProxyType(
+    {0x01: Expect.ASSOCIATION, 0x04: Expect.RESPONSE, 0x05: Expect.RELEASE}
+)
+"""The answer a PDU of each type gets when the SCP takes it (A-ASSOCIATE-RQ, P-DATA-TF,
+A-RELEASE-RQ); any other type expects nothing."""
+
+
+@functools.cache
+def sendable_malformed_pdus() -> st.SearchStrategy[MalformedPDU]:
+    """The malformed PDUs that send at least one byte, built once (an empty "PDU" sends
+    nothing, so the peer cannot see its flaw)."""
+    return malformed_pdu_bytes().filter(lambda m: len(m.data) > 0)
