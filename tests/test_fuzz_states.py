@@ -70,20 +70,20 @@ def test_the_table_cases_exercise_every_reachable_cell() -> None:
         state, event, action = deciding(case)
         assert (state, event) == (case.details["state"], case.details["event"]), case
         cells[(state, event)] = action
-    assert set(cells) == states.REACHABLE
+    assert set(cells) == states.REACHABLE | states.RACED
     assert len(states.REACHABLE) == 24  # Sta2, Sta6, Sta13 by the 8 received PDU events
+    assert {state for state, _ in states.RACED} == {"Sta3", "Sta8"} and len(states.RACED) == 16
     # the oracle's action is the table's, for every one
-    assert cells == {cell: TRANSITIONS[cell] for cell in states.REACHABLE}
+    assert cells == {cell: TRANSITIONS[cell] for cell in cells}
 
 
 def test_the_other_cells_are_listed_with_why() -> None:
     assert states.REACHABLE.isdisjoint(states.UNREACHABLE)
-    assert set(states.UNREACHABLE) | states.REACHABLE == set(TRANSITIONS)
+    assert states.RACED.isdisjoint(states.UNREACHABLE)
+    assert set(states.UNREACHABLE) | states.REACHABLE | states.RACED == set(TRANSITIONS)
     reasons = states.UNREACHABLE
     for state in ("Sta9", "Sta10", "Sta11", "Sta12", "Sta7"):
         assert "cannot make an acceptor send" in reasons[(state, "Evt13")]
-    for cell in (("Sta3", "Evt10"), ("Sta8", "Evt12")):  # between a PDU and the SCP's answer
-        assert "no case can aim at it" in reasons[cell]
     assert "ARTIM" in reasons[("Sta2", "Evt18")]
     assert "requestor's state" in reasons[("Sta5", "Evt3")]
     assert "closing the connection" in reasons[("Sta6", "Evt17")]
@@ -102,6 +102,21 @@ def test_the_oracle_prescribes_the_table_action(case: Case) -> None:
     )
     half_sent = case.details["prelude"] == "mid-message" and step.event != "Evt10"
     assert step.valid is (action in TAKES and not half_sent) is case.generated_valid
+
+
+@pytest.mark.parametrize("prelude", ["accept-race", "release-race"])
+def test_a_raced_cell_names_the_cell_met_had_the_scp_answered_first(prelude: str) -> None:
+    raced = [c for c in states.table_cases(TARGET) if c.details["prelude"] == prelude]
+    assert len(raced) == 8 and all(len(c.steps[-1].data) > 10 for c in raced)
+    then = {"accept-race": "Sta6", "release-race": "Sta13"}[prelude]
+    for case in raced:
+        step = judge(case, TARGET).steps[-1]
+        assert (step.state, step.event) in states.RACED
+        state, event, action = step.alternative.split("/")
+        assert (state, event, action) == (then, step.event, TRANSITIONS[(then, step.event)])
+        assert step.first_answers == (
+            ("accepted", "rejected") if prelude == "accept-race" else ("released",)
+        )
 
 
 @pytest.mark.parametrize(
@@ -225,6 +240,33 @@ def test_no_abort_where_the_table_prescribes_one_is_a_finding_naming_the_cell(
     assert state in case.flaw  # one finding per cell: the flaw (in the signature) names it
 
 
+def raced_case(state: str, event: str) -> Case:
+    (case,) = [
+        c
+        for c in states.table_cases(TARGET)
+        if (c.details["state"], c.details["event"]) == (state, event)
+    ]
+    return case
+
+
+@pytest.mark.parametrize(
+    ("state", "event", "answer", "classification", "says"),
+    [
+        ("Sta8", "Evt12", RELEASED, "normal", "so the rest met Sta13/Evt12/AA-6"),
+        ("Sta8", "Evt12", Answer(AnswerKind.ABORTED), "normal", "Sta8/Evt12/AA-8"),
+        ("Sta8", "Evt12", Answer(AnswerKind.SILENCE), "not-as-prescribed", "Sta8/Evt12/AA-8"),
+        ("Sta3", "Evt3", ACCEPTED, "normal", "so the rest met Sta6/Evt3/AA-8"),
+        ("Sta3", "Evt10", Answer(AnswerKind.RESPONSE, "", 0), "answer-to-invalid", "Sta3/Evt10"),
+    ],
+)
+def test_a_race_answered_in_either_order_is_as_prescribed(
+    state: str, event: str, answer: Answer, classification: str, says: str
+) -> None:
+    got, reason = verdict(raced_case(state, event), answer)
+    assert got == classification, reason
+    assert says in reason
+
+
 def test_the_tally_counts_cells_and_answers() -> None:
     tally = states.CellTally()
     for state, event, answer in (
@@ -276,13 +318,13 @@ def run_every_case(port: int, called: str, report: Path) -> dict[str, Any]:
     for case in every_case(target):
         observation = runner(case)
         tally.add(observation)
-        sent = len(observation.records)
-        step = observation.judgement.steps[sent - 1]
+        answer = observation.records[-1].answer
+        step = observation.judgement.steps[len(observation.records) - 1]
         rows.append(
             {
                 "case": case.kind + ": " + case.flaw,
-                "cell": f"{step.state}/{step.event}/{step.action}",
-                "answer": observation.records[-1].answer.kind.value,
+                "cell": "/".join(states.met(step, answer)),
+                "answer": answer.kind.value,
                 "classification": observation.classification.value,
                 "health": observation.liveness.health.value,
             }
@@ -311,15 +353,23 @@ def test_storescp_in_every_cell(tmp_path: Path) -> None:
     with dcmtk_server([storescp, "-od", str(stored), str(port)], port, tmp_path / "log", stored):
         result = run_every_case(port, "ANY-SCP", tmp_path / "cells.json")
     assert check_every_cell(result) == []
-    rows = {row["cell"]: row["answer"] for row in result["cases"]}
-    assert rows["Sta6/Evt3/AA-8"] == "aborted"  # an A-ASSOCIATE-AC once associated: A-ABORT
-    assert rows["Sta2/Evt12/AA-1"] == "aborted"
+    assert result["table_cells"]["raced_reached"] == []  # it answers a PDU before reading on
+    rows = {row["case"]: (row["cell"], row["answer"]) for row in result["cases"]}
+    # an A-ASSOCIATE-AC once associated, an A-RELEASE-RQ first: the A-ABORT prescribed
+    assert rows["state-table: A-ASSOCIATE-AC in Sta6 (associated)"] == ("Sta6/Evt3/AA-8", "aborted")
+    assert rows["state-table: A-RELEASE-RQ in Sta2 (connected)"] == ("Sta2/Evt12/AA-1", "aborted")
+    # raced behind the A-ASSOCIATE-RQ: answered with the A-ASSOCIATE-AC, so met in Sta6
+    assert rows["state-table: A-ASSOCIATE-AC in Sta3 (accept-race)"] == (
+        "Sta6/Evt3/AA-8",
+        "accepted",
+    )
 
 
 def test_dcmqrscp_in_every_cell(tmp_path: Path) -> None:
     with qrscp(tmp_path, "states") as server:
         result = run_every_case(server.port, "QRSCP", tmp_path / "cells.json")
     assert check_every_cell(result) == []
+    assert result["table_cells"]["raced_reached"] == []
 
 
 @contextmanager
@@ -338,17 +388,24 @@ def pynetdicom_scp(maximum_associations: int, artim: float) -> Iterator[Any]:
         server.shutdown()
 
 
+# pynetdicom's reactor thread raises InvalidEventError (Evt7 or Evt14 in Sta13, an empty cell)
+# when a raced PDU made it abort before its own A-ASSOCIATE-AC or A-RELEASE-RP: its problem,
+# reported in docs/fuzzing-live.md; the wire shows the A-ABORT the table prescribes
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_pynetdicom_in_every_cell(tmp_path: Path) -> None:
     # room for every case: see the next test for why pynetdicom needs it
     with pynetdicom_scp(maximum_associations=64, artim=5) as server:
         port = server.server_address[1]
         result = run_every_case(port, "PYNETDICOM", tmp_path / "cells.json")
-    findings = check_every_cell(result)
-    # pynetdicom 3.0.4: an undefined PDU type before the A-ASSOCIATE-RQ is not answered (AA-1
-    # prescribes an A-ABORT); the connection stays open until its ARTIM timer runs out
-    assert [(row["cell"], row["answer"], row["classification"]) for row in findings] == [
-        ("Sta2/Evt19/AA-1", "silence", "not-as-prescribed")
-    ]
+    findings = {
+        (row["cell"], row["answer"], row["classification"]) for row in check_every_cell(result)
+    }
+    # pynetdicom 3.0.4: an undefined PDU type before the A-ASSOCIATE-AC is not answered (AA-1 in
+    # Sta2, AA-8 in Sta3 prescribe an A-ABORT); the connection stays open until ARTIM runs out.
+    # It reads ahead, so a PDU right behind the A-ASSOCIATE-RQ meets Sta3 (most runs).
+    sta2 = ("Sta2/Evt19/AA-1", "silence", "not-as-prescribed")
+    assert sta2 in findings
+    assert findings <= {sta2, ("Sta3/Evt19/AA-8", "silence", "not-as-prescribed")}
 
 
 def test_pynetdicom_holds_a_slot_per_aborted_connection_until_artim(tmp_path: Path) -> None:
@@ -391,3 +448,17 @@ def test_a_campaign_summary_counts_the_cells(tmp_path: Path) -> None:
     assert 1 <= cells["exercised"] <= 24
     assert sum(sum(c["answers"].values()) for c in cells["cells"].values()) >= 12
     assert all(c["action"] == TRANSITIONS[tuple(k.split("/"))] for k, c in cells["cells"].items())
+
+
+def test_the_tally_puts_a_race_in_the_cell_the_answer_shows() -> None:
+    tally = states.CellTally()
+    case = raced_case("Sta8", "Evt12")
+    for answer in (RELEASED, Answer(AnswerKind.ABORTED)):
+        records = (StepRecord("", b"", b"", ACCEPTED, 0.0), StepRecord("", b"", b"", answer, 0.0))
+        judged = judge(case, TARGET)
+        result = classify(outcomes(case, judged, records), ALIVE)
+        tally.add(Observation(case, judged, records, ALIVE, result))
+    summary = tally.json()
+    assert summary["cells"]["Sta13/Evt12"]["answers"] == {"released": 1}  # answered first
+    assert summary["cells"]["Sta8/Evt12"] == {"action": "AA-8", "answers": {"aborted": 1}}
+    assert summary["raced"] == 16 and summary["raced_reached"] == ["Sta8/Evt12"]
