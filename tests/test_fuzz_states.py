@@ -11,6 +11,7 @@ dcmqrscp and a pynetdicom SCP send every case once and record, cell by cell, wha
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,6 +46,7 @@ from dimse_codec.scpfuzz import (
 )
 from dimse_codec.scpfuzz.findings import outcomes
 from dimse_codec.scpfuzz.live import check_liveness, negotiate, run_case
+from dimse_codec.scpfuzz.oracle import describe_stream
 from dimse_codec.tables.upper_layer import ACTIONS, TRANSITIONS
 
 TAKES = {"AE-6", "DT-2", "AR-2", "AA-2", "AA-3"}
@@ -336,6 +338,35 @@ def run_every_case(port: int, called: str, report: Path) -> dict[str, Any]:
     return result
 
 
+def overrun_answers(port: int, called: str) -> list[str]:
+    """Send the window overrun (window 1 proposed, 3 C-ECHO-RQs at once) and read every answer
+    for a second (the runner reads only the first): the SCP's messages, one line each."""
+    target = negotiate(ScpAddress("127.0.0.1", port), "STATES", called, timeout=TIMEOUT)
+    case = states.window_case(target, invoked=1, extra=2)
+    received = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+        sock.sendall(case.steps[0].data)
+        sock.recv(65536)  # the A-ASSOCIATE-AC
+        sock.sendall(case.steps[1].data)
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                data = sock.recv(65536)
+            except TimeoutError:
+                break
+            if not data:
+                break
+            received += data
+    return describe_stream(received)
+
+
+IN_TURN = [
+    f"C-ECHO-RSP on context 1, MessageIDBeingRespondedTo {n}, status 0000H (Success)"
+    for n in (1, 2, 3)
+]
+
+
 def check_every_cell(result: dict[str, Any]) -> list[dict[str, Any]]:
     """Every reachable cell was exercised; the findings (not-normal rows)."""
     cells = result["table_cells"]
@@ -352,6 +383,7 @@ def test_storescp_in_every_cell(tmp_path: Path) -> None:
     stored.mkdir()
     with dcmtk_server([storescp, "-od", str(stored), str(port)], port, tmp_path / "log", stored):
         result = run_every_case(port, "ANY-SCP", tmp_path / "cells.json")
+        assert overrun_answers(port, "ANY-SCP") == IN_TURN  # answered in turn, as if allowed
     assert check_every_cell(result) == []
     assert result["table_cells"]["raced_reached"] == []  # it answers a PDU before reading on
     rows = {row["case"]: (row["cell"], row["answer"]) for row in result["cases"]}
@@ -368,6 +400,7 @@ def test_storescp_in_every_cell(tmp_path: Path) -> None:
 def test_dcmqrscp_in_every_cell(tmp_path: Path) -> None:
     with qrscp(tmp_path, "states") as server:
         result = run_every_case(server.port, "QRSCP", tmp_path / "cells.json")
+        assert overrun_answers(server.port, "QRSCP") == IN_TURN
     assert check_every_cell(result) == []
     assert result["table_cells"]["raced_reached"] == []
 
@@ -397,6 +430,7 @@ def test_pynetdicom_in_every_cell(tmp_path: Path) -> None:
     with pynetdicom_scp(maximum_associations=64, artim=5) as server:
         port = server.server_address[1]
         result = run_every_case(port, "PYNETDICOM", tmp_path / "cells.json")
+        assert overrun_answers(port, "PYNETDICOM") == IN_TURN
     findings = {
         (row["cell"], row["answer"], row["classification"]) for row in check_every_cell(result)
     }
