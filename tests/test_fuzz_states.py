@@ -291,6 +291,7 @@ def test_the_tally_counts_cells_and_answers() -> None:
     }
     assert summary["cells"]["Sta2/Evt6"] == {"action": "AE-6", "answers": {"accepted": 2}}
     assert "Sta13/Evt16" in summary["not_exercised"] and len(summary["not_exercised"]) == 21
+    assert summary["closed_without_abort"] == ["Sta2/Evt19", "Sta6/Evt3"]
 
 
 # -- live: every case once against real SCPs -------------------------------------------------------
@@ -386,6 +387,8 @@ def test_storescp_in_every_cell(tmp_path: Path) -> None:
         assert overrun_answers(port, "ANY-SCP") == IN_TURN  # answered in turn, as if allowed
     assert check_every_cell(result) == []
     assert result["table_cells"]["raced_reached"] == []  # it answers a PDU before reading on
+    # an undefined PDU type first: the connection reset, not the A-ABORT AA-1 sends
+    assert result["table_cells"]["closed_without_abort"] == ["Sta2/Evt19"]
     rows = {row["case"]: (row["cell"], row["answer"]) for row in result["cases"]}
     # an A-ASSOCIATE-AC once associated, an A-RELEASE-RQ first: the A-ABORT prescribed
     assert rows["state-table: A-ASSOCIATE-AC in Sta6 (associated)"] == ("Sta6/Evt3/AA-8", "aborted")
@@ -403,6 +406,7 @@ def test_dcmqrscp_in_every_cell(tmp_path: Path) -> None:
         assert overrun_answers(server.port, "QRSCP") == IN_TURN
     assert check_every_cell(result) == []
     assert result["table_cells"]["raced_reached"] == []
+    assert result["table_cells"]["closed_without_abort"] == ["Sta2/Evt19"]
 
 
 @contextmanager

@@ -62,7 +62,7 @@ from dimse_codec.strategies import (
     release_rqs,
     unknown_pdus,
 )
-from dimse_codec.tables.upper_layer import EVENTS, STATES, TRANSITIONS
+from dimse_codec.tables.upper_layer import STATES, TRANSITIONS
 
 __all__ = [
     "KINDS",
@@ -503,11 +503,18 @@ def met(verdict: StepVerdict, answer: Answer) -> tuple[str, str, str]:
     return verdict.state, verdict.event, verdict.action
 
 
+_SENDS_ABORT = frozenset({"AA-1", "AA-7", "AA-8"})
+"""Actions by which the SCP sends an A-ABORT PDU."""
+
+
 class CellTally:
     """Which (state, event) cells of Table 9-10 a campaign exercised, and what came back in each.
 
     Each sent step's deciding cell (the oracle's) counts once, with the kind of answer the SCP
-    gave to it; :meth:`json` is what ``summary.json`` shows.
+    gave to it; :meth:`json` is what ``summary.json`` shows, with the cells where the table
+    prescribes an A-ABORT and the SCP closed the connection without one (``closed_without_abort``:
+    the classification counts a closed connection as the end the A-ABORT brings, so this is
+    where the difference shows).
     """
 
     def __init__(self) -> None:
@@ -533,6 +540,13 @@ class CellTally:
             "not_exercised": [f"{s}/{e}" for s, e in sorted(REACHABLE - self.exercised())],
             "raced": len(RACED),
             "raced_reached": [f"{s}/{e}" for s, e in sorted(RACED & self.exercised())],
+            "closed_without_abort": [
+                f"{state}/{event}"
+                for (state, event), answers in sorted(self.cells.items())
+                if state != "Sta13"  # an SCP that closed after its answer never saw the PDU
+                and TRANSITIONS.get((state, event)) in _SENDS_ABORT
+                and answers["closed"]
+            ],
             "cells": {
                 f"{state}/{event}": {
                     "action": TRANSITIONS.get((state, event), ""),
@@ -541,11 +555,3 @@ class CellTally:
                 for (state, event), answers in sorted(self.cells.items())
             },
         }
-
-
-def describe_cell(state: str, event: str) -> str:
-    """A cell in the standard's words (``Sta6/Evt3: A-ASSOCIATE-AC PDU ... -> AA-8``)."""
-    return (
-        f"{state}/{event}: {EVENTS[event].description} in {STATES[state].description} "
-        f"-> {TRANSITIONS.get((state, event), 'empty')}"
-    )
