@@ -154,11 +154,12 @@ def test_release_collisions_land_where_a_requestor_can_put_them(
         ("inside a P-DATA-TF", "//"),
     ],
 )
-def test_aborts_at_every_point(point: str, last: str) -> None:
-    case = states.abort_case(TARGET, point, AAbort(), cut=20)
+@pytest.mark.parametrize("cut", [1, 6, 20, 0xFFFF])
+def test_aborts_at_every_point(point: str, last: str, cut: int) -> None:
+    case = states.abort_case(TARGET, point, AAbort(), cut=cut)
     judged = judge(case, TARGET)
     step = judged.steps[-1]
-    assert f"{step.state}/{step.event}/{step.action}" == last
+    assert f"{step.state}/{step.event}/{step.action}" == last  # inside: wherever it is cut
     assert judged.valid is case.generated_valid
     assert case.steps[-1].expect is Expect.NOTHING
 

@@ -9,9 +9,11 @@ from :mod:`dimse_codec.strategies`, and an undefined type for Evt19) makes a cas
 and Sta8 (the SCP between an A-ASSOCIATE-RQ or A-RELEASE-RQ and its own answer) are raced: the
 PDU goes right behind, in the same step, and lands there only if the SCP reads it before
 answering (:data:`RACED`); the oracle names both cells and takes the answer to the first PDU
-as the sign that the second met the later state. What a conforming SCP
-answers is not written here: the oracle (:func:`~dimse_codec.scpfuzz.oracle.judge`) walks the
-SCP's side of the table over the case's bytes and names the deciding cell and its action, and
+as the sign that the second met the later state.
+
+What a conforming SCP answers is not written here: the oracle
+(:func:`~dimse_codec.scpfuzz.oracle.judge`) walks the SCP's side of the table over the case's
+bytes and names the deciding cell and its action, and
 :func:`~dimse_codec.scpfuzz.findings.classify` makes an A-ABORT the table prescribes and the SCP
 did not send a ``not-as-prescribed`` finding with that cell in its reason.
 
@@ -39,6 +41,7 @@ from hypothesis import strategies as st
 from dimse_codec.association import respond
 from dimse_codec.dimse.primitives import C_ECHO
 from dimse_codec.pdu import (
+    PDU,
     AAbort,
     AAssociateRJ,
     AAssociateRQ,
@@ -120,7 +123,8 @@ PRELUDES: Mapping[str, Prelude] = MappingProxyType(
         )
     }
 )
-"""The acceptor states a requestor reaches and holds the SCP in, in the order of a session."""
+"""The acceptor states a requestor holds the SCP in (in the order of a session), then the two
+passing states it can only race into."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +240,7 @@ def _pdus(event: str) -> st.SearchStrategy[Any]:
     return strategies[event]()
 
 
-def _canonical(event: str, target: Target) -> object:
+def _canonical(event: str, target: Target) -> PDU:
     """A fixed PDU of the event's type, for :func:`table_cases` (the same bytes every run)."""
     if event == "Evt6":
         return target.request
@@ -244,7 +248,7 @@ def _canonical(event: str, target: Target) -> object:
         context_id = target.verification_context or min(target.accepted)
         syntax = target.accepted[context_id].transfer_syntax
         return respond(target.request, {VERIFICATION: [syntax]}).pdu
-    fixed = {
+    fixed: dict[str, PDU] = {
         "Evt4": AAssociateRJ(1, 1, 1),
         "Evt12": AReleaseRQ(),
         "Evt13": AReleaseRP(),
@@ -253,18 +257,18 @@ def _canonical(event: str, target: Target) -> object:
     return fixed.get(event, UnknownPDU(0x08, bytes(4)))
 
 
-def _trigger_bytes(trigger: Trigger, target: Target, pdu: object, message_id: int) -> bytes:
-    """The trigger's bytes: the PDU, or for P-DATA a valid C-ECHO-RQ."""
-    if trigger.event == "Evt10":
+def _trigger_bytes(trigger: Trigger, target: Target, pdu: PDU | None, message_id: int) -> bytes:
+    """The trigger's bytes: the PDU, or for P-DATA (or no PDU) a valid C-ECHO-RQ."""
+    if trigger.event == "Evt10" or pdu is None:
         return _echo_bytes(target, message_id)
-    return encode_pdu(pdu)  # type: ignore[arg-type]
+    return encode_pdu(pdu)
 
 
 # --- the state-table kind ------------------------------------------------------------------------
 
 
 def table_case(
-    target: Target, prelude: Prelude, trigger: Trigger, pdu: object, message_id: int = 1
+    target: Target, prelude: Prelude, trigger: Trigger, pdu: PDU | None, message_id: int = 1
 ) -> Case:
     """The case that sends ``pdu`` (of ``trigger``'s type) to the SCP held in ``prelude``'s state.
 
@@ -312,7 +316,7 @@ _TAKES = frozenset({"AE-6", "DT-2", "AR-2", "AA-2", "AA-3"})
 
 
 def table_cases(target: Target) -> list[Case]:
-    """One fixed case per prelude and trigger: every cell of :data:`REACHABLE`, in order."""
+    """One fixed case per prelude and trigger: every cell of :data:`REACHABLE` and :data:`RACED`."""
     return [
         table_case(target, prelude, trigger, _canonical(trigger.event, target))
         for prelude in PRELUDES.values()
@@ -390,9 +394,10 @@ ABORT_POINTS: tuple[str, ...] = (
 def abort_case(target: Target, point: str, abort: AAbort, cut: int = 1) -> Case:
     """A valid C-ECHO case with ``abort`` at ``point`` (``cut``: bytes of the PDU it is inside).
 
-    Inside a PDU the A-ABORT's bytes are part of the PDU the SCP is reading (whose declared
-    length is not reached): no event until the PDU is whole, so the SCP waits, and then sees
-    the connection close.
+    Inside a PDU (after its first 12 bytes: the PDU header and, in a P-DATA-TF, the PDV item
+    header) the A-ABORT's bytes are part of the PDU the SCP is reading, whose declared length is
+    not reached: no event until the PDU is whole, so the SCP waits, and then sees the
+    connection close.
     """
     if point not in ABORT_POINTS:
         raise ValueError(f"unknown abort point {point!r}; known: {ABORT_POINTS}")
@@ -407,7 +412,7 @@ def abort_case(target: Target, point: str, abort: AAbort, cut: int = 1) -> Case:
         steps = [valid[0], Step("half a C-ECHO-RQ, then A-ABORT", data, Expect.NOTHING)]
     else:
         whole = valid[0].data if point == "inside the A-ASSOCIATE-RQ" else echo.data
-        part = whole[: max(1, min(cut, len(whole) - len(aborted) - 1))]
+        part = whole[: max(12, min(cut, len(whole) - len(aborted) - 1))]  # past the headers
         steps = [] if point == "inside the A-ASSOCIATE-RQ" else [valid[0]]
         steps.append(Step(f"A-ABORT {point}", part + aborted, Expect.NOTHING))
     return Case(
@@ -444,9 +449,9 @@ def window_case(target: Target, invoked: int, extra: int = 1) -> Case:
     """Propose a window of ``invoked`` operations, then send ``invoked + extra`` C-ECHO-RQs at once.
 
     The SCP can only lower what is proposed (no sub-item in its answer: one at a time), so the
-    requests overrun whatever it accepted. PS3.7 leaves what it does then to it (answer them
-    one by one, or abort); the oracle marks the step invalid and expects nothing in particular,
-    so only a crash or a hang is a finding.
+    requests overrun whatever it accepted. Table 9-10 sees only P-DATA-TFs there (DT-2) and
+    prescribes nothing more; the oracle marks the step invalid (more than one request
+    outstanding) and expects nothing in particular, so only a crash or a hang is a finding.
     """
     request = with_window(target.request, invoked)
     count = invoked + extra
