@@ -324,10 +324,12 @@ def table_cases(target: Target) -> list[Case]:
     ]
 
 
+_CELLS = tuple((prelude, trigger) for prelude in PRELUDES.values() for trigger in TRIGGERS)
+
+
 @st.composite
 def _state_table(draw: st.DrawFn, target: Target) -> Case:
-    prelude = draw(st.sampled_from(tuple(PRELUDES.values())))
-    trigger = draw(st.sampled_from(TRIGGERS))
+    prelude, trigger = draw(st.sampled_from(_CELLS))  # one draw: even over the cells
     pdu = None if trigger.event == "Evt10" else draw(_pdus(trigger.event))
     message_id = draw(st.integers(min_value=1, max_value=0xFFFE))
     return table_case(target, prelude, trigger, pdu, message_id)
