@@ -298,7 +298,7 @@ def test_the_tally_counts_cells_and_answers() -> None:
 # -- live: every case once against real SCPs -------------------------------------------------------
 
 TIMEOUT = 2.0
-SETTLE = 0.3
+SETTLE = 1.0
 """Seconds to wait for an answer to invalid input (silence is an answer there)."""
 
 
