@@ -22,7 +22,7 @@ import pytest
 from conftest import require_tool
 from hypothesis import HealthCheck, given, settings
 from peers import dcmtk_server, free_port
-from test_fuzz_live import TARGET, qrscp
+from test_fuzz_live import TARGET, cli_fuzz, qrscp
 
 from dimse_codec.pdu import AAbort, AsynchronousOperationsWindowSubItem, decode_pdu
 from dimse_codec.scpfuzz import (
@@ -481,9 +481,15 @@ def test_a_campaign_summary_counts_the_cells(tmp_path: Path) -> None:
             "127.0.0.1", port, max_examples=12, seed=3, timeout=TIMEOUT, settle=SETTLE,
             max_shrinks=2, kinds=["state-table"], out=out,
         )  # fmt: skip
+        printed, from_cli = cli_fuzz(port, tmp_path / "cli", "--max-examples", "8", "--seed", "4")
     summary = json.loads((out / "summary.json").read_text())
     cells = summary["table_cells"]
     assert cells == result.cells.json() and cells["reachable"] == 24
+    shown = from_cli["table_cells"]  # the command prints the same counts it writes
+    assert (
+        f"state table: {shown['exercised']} of 24 reachable cells exercised, "
+        f"{len(shown['raced_reached'])} of 16 raced ones reached"
+    ) in printed.stdout
     assert 1 <= cells["exercised"] <= 24
     assert sum(sum(c["answers"].values()) for c in cells["cells"].values()) >= 12
     assert all(c["action"] == TRANSITIONS[tuple(k.split("/"))] for k, c in cells["cells"].items())
