@@ -185,6 +185,14 @@ def _summary(result: FuzzResult, out: TextIO) -> None:
         )
     answers = ", ".join(f"{kind} {count}" for kind, count in report.answers.most_common())
     print(f"answers to the deciding step: {answers or 'none'}", file=out)
+    cells = result.cells.json()
+    closed = ", ".join(cells["closed_without_abort"])
+    print(
+        f"state table: {cells['exercised']} of {cells['reachable']} reachable cells exercised, "
+        f"{len(cells['raced_reached'])} of {cells['raced']} raced ones reached"
+        + (f"; closed without the A-ABORT prescribed in {closed}" if closed else ""),
+        file=out,
+    )
     if report.findings:
         print(f"findings: {len(report.findings)}", file=out)
         for finding in report.findings:

@@ -7,7 +7,9 @@ The layers, from pure to I/O:
   :mod:`~dimse_codec.scpfuzz.steps` builds the steps every kind shares.
 * :mod:`~dimse_codec.scpfuzz.cases`: what is sent. :func:`cases` generates valid and malformed
   cases with Hypothesis for a :class:`Target` (what the SCP accepted when we proposed
-  :func:`proposal`).
+  :func:`proposal`); :mod:`~dimse_codec.scpfuzz.states` adds the kinds generated from PS3.8
+  Table 9-10 (every PDU type in every state a requestor reaches, release collisions, aborts,
+  the asynchronous operations window overrun) and counts the table cells a campaign exercised.
 * :mod:`~dimse_codec.scpfuzz.oracle`: the decoder's view. :func:`judge` says which steps our own
   strict decoder (and the protocol) accepts, so "valid" means what the library says it means.
 * :mod:`~dimse_codec.scpfuzz.findings`: what the answers mean. :func:`classify` maps the answers

@@ -13,8 +13,10 @@ own encoders and the strategies of :mod:`dimse_codec.strategies`; malformed kind
 thing: a PDU (``malformed-pdu``), a command set (``malformed-command``), a data set
 (``malformed-dataset``), the P-DATA stream (``malformed-stream``, ``odd-fragment``,
 ``context-change``, ``bad-length``, ``oversized``) or the protocol (``wrong-context``,
-``unexpected-pdu``). Whether a step really is invalid is decided by our decoder, not by the kind
-(see :mod:`dimse_codec.scpfuzz.oracle`): a flaw PS3.8 tells receivers to ignore leaves it valid.
+``unexpected-pdu``), and the stateful kinds of :mod:`dimse_codec.scpfuzz.states` (every PDU
+type in every state a requestor reaches, release collisions, aborts, the window overrun).
+Whether a step really is invalid is decided by our decoder, not by the kind (see
+:mod:`dimse_codec.scpfuzz.oracle`): a flaw PS3.8 tells receivers to ignore leaves it valid.
 The query/retrieve and archive storage kinds (``find``, ``get``, ``move``, ``cancel`` ... and
 their ``malformed-query*`` variants) come from :mod:`dimse_codec.scpfuzz.queries`.
 """
@@ -53,6 +55,7 @@ from dimse_codec.pdu import (
     AReleaseRQ,
     encode_pdu,
 )
+from dimse_codec.scpfuzz import states
 from dimse_codec.scpfuzz.model import (
     MORE_STORAGE_SOP_CLASSES,
     QUERY_RETRIEVE_SOP_CLASSES,
@@ -745,6 +748,7 @@ MALFORMED_KINDS: Mapping[str, tuple[_Builder, Callable[[Target], bool]]] = Mappi
         "malformed-stream": (_malformed_stream, _has_request),
         "oversized": (_oversized, _can_oversize),
         **MALFORMED_QUERY_KINDS,
+        **{kind: (build, states.applies) for kind, build in states.KINDS.items()},
     }
 )
 """Malformed kinds, with when they apply (C-STORE ones need an accepted storage context)."""

@@ -24,7 +24,8 @@ decoder's verdict on each step (:mod:`dimse_codec.scpfuzz.oracle`), into one
     invalid input for which PS3.8 Table 9-10 prescribes an A-ABORT (AA-1, AA-7, AA-8: a PDU
     the SCP's state forbids, or an unrecognized or invalid PDU, Evt19) answered otherwise (a
     P-DATA-TF, silence, another PDU); the reason names the state, the event, the action and
-    what came back;
+    what came back (a PDU sent right behind one the SCP answers on its own, an A-ASSOCIATE-RQ
+    or A-RELEASE-RQ, may meet the state after that answer: the answer says it did);
 ``normal``
     anything else: valid input answered as it should be, invalid input refused (A-ABORT,
     A-ASSOCIATE-RJ, a closed connection, a failure status) or left waiting (silence) where
@@ -167,6 +168,10 @@ class StepOutcome:
     """That PDU's Table 9-10 event."""
     action: str = ""
     """What Table 9-10 prescribes for the SCP there ("" when no PDU decided the step)."""
+    alternative: str = ""
+    """The cell met instead if the SCP answered an earlier PDU of the step first (the oracle's)."""
+    first_answers: tuple[str, ...] = ()
+    """The answers that say it did (``AnswerKind`` values)."""
 
     @property
     def cell(self) -> str:
@@ -227,6 +232,13 @@ _ENDS = frozenset({AnswerKind.ABORTED, AnswerKind.CLOSED, AnswerKind.REJECTED, A
 def _invalid(index: int, step: StepOutcome, what: str) -> CaseVerdict:
     """The verdict on the first invalid step: by Table 9-10 when it prescribes an A-ABORT."""
     number = index + 1
+    if step.alternative and step.answer.kind.value in step.first_answers:
+        return CaseVerdict(
+            Classification.NORMAL,
+            f"invalid step {number} answered {what}: the SCP answered the step's earlier PDU "
+            f"first, so the rest met {step.alternative}, not {step.cell}",
+            index,
+        )
     if step.action in _ABORTS:
         cell = f"Table 9-10 prescribes {step.cell} (send an A-ABORT)"
         if step.answer.accepts:
@@ -314,6 +326,8 @@ def outcomes(case: Case, judgement: Judgement, records: Sequence[StepRecord]) ->
             verdict.state,
             verdict.event,
             verdict.action,
+            verdict.alternative,
+            verdict.first_answers,
         )
         for step, verdict, record in zip(case.steps, judgement.steps, records, strict=False)
     ]

@@ -74,6 +74,7 @@ from dimse_codec.scpfuzz.findings import (
     write_reproducer,
 )
 from dimse_codec.scpfuzz.oracle import describe_events, judge
+from dimse_codec.scpfuzz.states import CellTally
 from dimse_codec.scpfuzz.steps import pdata
 
 __all__ = [
@@ -430,6 +431,8 @@ def _proceeds(step: Step, valid: bool, answer: Answer) -> bool:
         return answer.kind in (AnswerKind.SILENCE, AnswerKind.RESPONSE)
     if step.expect is Expect.ASSOCIATION:
         return answer.kind is AnswerKind.ACCEPTED
+    if step.expect is Expect.RELEASE:  # a case that goes on after its release (Sta13)
+        return answer.kind is AnswerKind.RELEASED
     return step.expect is Expect.RESPONSE and answer.kind is AnswerKind.RESPONSE
 
 
@@ -756,6 +759,8 @@ class FuzzResult:
     configured not to serve (a ``refuses-valid`` finding says the same), not broken by us."""
     liveness_checks: dict[str, int] = field(default_factory=dict)
     """How many liveness checks of each kind ran (``full``, ``connect``; see LiveRunner)."""
+    cells: CellTally = field(default_factory=CellTally)
+    """The Table 9-10 cells the generated examples exercised, and the answers in each."""
 
 
 def _server_json(target: Target) -> dict[str, Any]:
@@ -812,6 +817,7 @@ def summary_json(result: FuzzResult, timeout: float, settle: float | None = None
         "liveness_checks": dict(result.liveness_checks),
         "outcomes": dict(report.outcomes),
         "answers": dict(report.answers),
+        "table_cells": result.cells.json(),
         "findings": [
             {
                 "finding": f.number,
@@ -906,7 +912,12 @@ def fuzz(
         if on_finding is not None:
             on_finding(finding, path)
 
-    result.report = run_campaign(strategy, runner, config, on_finding=found, on_example=on_example)
+    def example(index: int, observation: Observation) -> None:
+        result.cells.add(observation)
+        if on_example is not None:
+            on_example(index, observation)
+
+    result.report = run_campaign(strategy, runner, config, on_finding=found, on_example=example)
     result.liveness_checks = dict(runner.checks)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

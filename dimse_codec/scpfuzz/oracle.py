@@ -59,6 +59,12 @@ class StepVerdict:
     """That PDU's Table 9-10 event (Evt19: an undefined type, or bytes the decoder refuses)."""
     action: str = ""
     """What Table 9-10 prescribes for the SCP in that cell ("AA-8": send an A-ABORT)."""
+    alternative: str = ""
+    """When the deciding PDU came right behind one the SCP answers on its own (an
+    A-ASSOCIATE-RQ, an A-RELEASE-RQ) in the same step: the cell it meets if the SCP answered
+    that one first ("Sta13/Evt12/AA-6"), as a sequential SCP does; "" otherwise."""
+    first_answers: tuple[str, ...] = ()
+    """The answers (``AnswerKind`` values) by which the SCP answers that earlier PDU first."""
 
     @property
     def prescribed(self) -> str:
@@ -184,6 +190,12 @@ class _Protocol:
     _ANSWERS: Mapping[str, tuple[str, ...]] = {"AE-6": ("Evt7",), "AR-2": ("Evt14",)}
     """The SCP's own events that follow an action when it answers as prescribed."""
 
+    _FIRST_ANSWERS: Mapping[str, tuple[str, ...]] = {
+        "AE-6": ("accepted", "rejected"),
+        "AR-2": ("released",),
+    }
+    """How the answer to such an action reads (``AnswerKind`` values)."""
+
     def __init__(self, accepted: Mapping[int, AcceptedContext]) -> None:
         self.accepted = accepted
         self.machine = Machine()
@@ -194,6 +206,25 @@ class _Protocol:
         """Messages in the last step checked."""
         self.responses_due = 0
         """Of those, requests that get a response (all but C-CANCEL-RQ)."""
+        self.alternative = ""
+        """The deciding cell had the SCP answered the PDU before it first (see StepVerdict)."""
+        self.first_answers: tuple[str, ...] = ()
+
+    def _answered_first(self, event: str) -> None:
+        """Record where ``event`` lands if the SCP answered the step's previous PDU first."""
+        self.alternative, self.first_answers = "", ()
+        if self.cell is None or self.cell[2] not in self._ANSWERS:
+            return
+        other = Machine()
+        other.state = self.machine.state
+        for own in self._ANSWERS[self.cell[2]]:
+            answer = other.action(own)
+            if answer is not None:
+                other.move(answer)
+        action = other.action(event)
+        name = "(empty cell)" if action is None else action.name
+        self.alternative = f"{other.state}/{event}/{name}"
+        self.first_answers = self._FIRST_ANSWERS[self.cell[2]]
 
     def receive(self, event: str) -> str | None:
         """Walk the table for one received event; the problem when the table refuses it."""
@@ -201,6 +232,7 @@ class _Protocol:
         action = self.machine.action(event)
         name = "(empty cell)" if action is None else action.name
         if self.cell is None or self.cell[2] in self._TAKEN:
+            self._answered_first(event)
             self.cell = (state, event, name)
         if action is None:
             return f"{EVENTS[event].description} ({event}) in {state}: an empty cell"
@@ -226,6 +258,7 @@ class _Protocol:
         problems: list[str] = []
         messages = self.responses_due = 0
         self.cell = None
+        self.alternative, self.first_answers = "", ()
         for event in events:
             if isinstance(event, PDUReceived):
                 problem = self.receive(RECEIVED_PDU_EVENTS.get(event.pdu.pdu_type, "Evt19"))
@@ -308,16 +341,20 @@ def judge(case: Case, target: Target) -> Judgement:
         if broken is not None:
             problems.append(f"follows an invalid step ({broken})")
         else:
-            try:
-                events = strict.feed(step.data)
-            except DimseCodecError as exc:
-                protocol.cell = None
-                problems.append(f"{type(exc).__name__}: {exc}")
+            events: list[Event] = []
+            error: DimseCodecError | None = None
+            for chunk in _pdu_chunks(step.data):  # the PDUs before a refused one still count
+                try:
+                    events.extend(strict.feed(chunk))
+                except DimseCodecError as exc:
+                    error = exc
+                    break
+            problems.extend(protocol.check(events))
+            if error is not None:
+                problems.append(f"{type(error).__name__}: {error}")
                 protocol.receive("Evt19")  # an unrecognized or invalid PDU
-            else:
-                problems.extend(protocol.check(events))
-                if strict.in_progress:
-                    problems.append("ends inside a PDU or a message (an SCP waits for the rest)")
+            elif strict.in_progress:
+                problems.append("ends inside a PDU or a message (an SCP waits for the rest)")
             if step.defect and not problems:  # the generator knows of one the rules missed
                 problems.append(step.defect)
             if problems:
@@ -330,7 +367,23 @@ def judge(case: Case, target: Target) -> Judgement:
                 protocol.answered()
             cell = protocol.cell
         state, event, action = cell or ("", "", "")
+        race = (protocol.alternative, protocol.first_answers) if cell else ("", ())
         verdicts.append(
-            StepVerdict(not problems, tuple(problems), view, expect, state, event, action)
+            StepVerdict(not problems, tuple(problems), view, expect, state, event, action, *race)
         )
     return Judgement(tuple(verdicts))
+
+
+def _pdu_chunks(data: bytes) -> list[bytes]:
+    """``data`` cut where its PDU-lengths end PDUs (the rest whole where one overruns it)."""
+    chunks = []
+    start = 0
+    while len(data) - start >= 6:
+        end = start + 6 + int.from_bytes(data[start + 2 : start + 6], "big")
+        if end > len(data):
+            break
+        chunks.append(data[start:end])
+        start = end
+    if start < len(data):
+        chunks.append(data[start:])
+    return chunks
