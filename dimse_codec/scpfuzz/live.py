@@ -38,6 +38,7 @@ from dimse_codec.association import (
 from dimse_codec.diagnostics import DiagnosticCode
 from dimse_codec.dimse.codec import message_spec
 from dimse_codec.dimse.primitives import DIMSEPrimitive
+from dimse_codec.dimse.status import StatusCategory, category
 from dimse_codec.errors import DimseCodecError
 from dimse_codec.pdata import (
     Event,
@@ -356,14 +357,12 @@ class _Connection:
 _MAX_PROGRESS = 10_000
 """At most this many Pending responses and SCP requests extend one wait (a bound on a server
 that streams Pendings for ever)."""
-_PENDING = frozenset({0xFF00, 0xFF01})
-"""The Pending statuses (PS3.7 C.4.1)."""
 
 
 def _is_pending(event: MessageReceived) -> bool:
     """Whether the message is a response with a Pending status."""
     status = getattr(event.primitive, "Status", None)
-    return isinstance(status, int) and status in _PENDING
+    return isinstance(status, int) and category(status) is StatusCategory.PENDING
 
 
 def _is_response(event: MessageReceived) -> bool:
@@ -373,7 +372,7 @@ def _is_response(event: MessageReceived) -> bool:
 
 def _is_pending_status(answer: Answer) -> bool:
     """Whether an answer is a response with a Pending status (an operation still running)."""
-    return answer.status is not None and answer.status in _PENDING
+    return answer.status is not None and category(answer.status) is StatusCategory.PENDING
 
 
 def _success_response(request: DIMSEPrimitive) -> DIMSEPrimitive | None:
