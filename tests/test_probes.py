@@ -22,6 +22,7 @@ import pytest
 from conftest import require_tool
 from peers import Server, dcmtk_server, free_port, stop, wait_for_port
 from test_fuzz_live import qrscp
+from test_orthanc import ORTHANC, orthanc
 
 from dimse_codec.association import read_response, respond
 from dimse_codec.cli.main import main
@@ -298,8 +299,9 @@ def test_storescp(tmp_path: Path) -> None:
     idle = records["artim-idle-connections"]
     assert idle.closed_after[0] is not None and idle.closed_after[0] < LIVE["wait"]
     # the finding: after the A-RELEASE-RP storescp waits for us to close, serving nobody else
+    # (the second association is not answered while the first, released, stays open)
     released = records["artim-after-release"]
-    assert released.closed_after == (None,)
+    assert released.held == 1 and released.closed_after == (None,)
     assert released.during is not None and released.during.health is Health.UNRESPONSIVE
 
 
@@ -313,6 +315,9 @@ def test_dcmqrscp(tmp_path: Path) -> None:
     assert held.held == 3 and held.released == 3
     before, during = held.memory_before, held.memory_during
     assert before is not None and during is not None and during.processes > before.processes
+    # the finding: each forked child waits for its released connection to close, for ever
+    released = records["artim-after-release"]
+    assert released.held == 3 and released.closed_after == (None, None, None)
 
 
 @contextmanager
@@ -341,6 +346,8 @@ def test_pynetdicom_storescp(tmp_path: Path) -> None:
     records = by_name(run)
     idle = records["artim-idle-connections"]
     assert all(s is not None and s < LIVE["wait"] for s in idle.closed_after)
+    released = records["artim-after-release"]  # closed at once after the A-RELEASE-RP
+    assert released.held == 3 and all(s is not None and s < 1 for s in released.closed_after)
 
 
 def test_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -384,3 +391,25 @@ def test_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert lines[1]["probe"] == "deflate-bomb" and lines[1]["severity"] == "skipped"  # no +xa
     assert main(["probe", "127.0.0.1", str(port), "--bomb-ratio", "5000"]) == 2
     assert "deflate's limit" in capsys.readouterr().err
+
+
+def test_orthanc(tmp_path: Path) -> None:
+    if not Path(ORTHANC).exists():
+        require_tool("Orthanc")
+    only = ["uid-traversal-relative", "uid-traversal-absolute", "length", "deflate-bomb"]
+    with orthanc(tmp_path, free_port()) as (dicom, _):
+        run = run_probes(
+            "127.0.0.1",
+            dicom,
+            called_ae_title="ORTHANC",
+            settings=LIVE_SETTINGS,
+            only=only,
+            storage=tmp_path / "orthanc-db",
+            timeout=3.0,
+            settle=0.5,
+        )
+    assert len(run.results) == 15
+    for result in run.results:  # Orthanc names its files by hash: nothing lands outside
+        assert result.record.outside == () and result.verdict.severity is not Severity.FINDING
+    bomb = by_name(run)["deflate-bomb"]
+    assert bomb.records[1].answer.kind is AnswerKind.RESPONSE

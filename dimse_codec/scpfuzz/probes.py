@@ -104,7 +104,8 @@ class Shape(str, enum.Enum):
     IDLE_CONNECTIONS = "idle-connections"
     """Open ``settings.idle_connections`` TCP connections, send nothing, time their closing."""
     RELEASED = "released"
-    """Send the steps (associate, release) and keep the connection open: time its closing."""
+    """Take ``settings.idle`` connections through the steps (associate, release) and keep them
+    open: time their closing, check a fresh association meanwhile."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -539,8 +540,8 @@ def _idle(target: Target, settings: ProbeSettings) -> list[Probe]:
             "artim-after-release",
             Family.ARTIM,
             Shape.RELEASED,
-            "an association released, and its connection left open (Sta13: ARTIM expiry must "
-            "close it)",
+            f"{settings.idle} associations released, each connection left open (Sta13: ARTIM "
+            "expiry must close them), and a fresh association meanwhile",
             (request_step(target), release_step()),
         ),
     ]
@@ -719,14 +720,13 @@ def _idle_reasons(
     found = []
     during = record.during
     if during is not None and during.health is not Health.ALIVE:
-        what = (
-            f"{record.held} idle association(s)"
-            if probe.shape is Shape.IDLE_ASSOCIATIONS
-            else f"{len(record.closed_after)} idle connection(s)"
-        )
+        what = {
+            Shape.IDLE_ASSOCIATIONS: f"{record.held} idle association(s)",
+            Shape.RELEASED: f"{record.held} released connection(s)",
+        }.get(probe.shape, f"{len(record.closed_after)} idle connection(s)")
         found.append((Severity.NOTE, "blocked", f"while {what} stayed open a fresh association "
                       f"was {during.health.value}: {during.detail}"))  # fmt: skip
-    if probe.shape is Shape.IDLE_ASSOCIATIONS and record.held < settings.idle:
+    if probe.shape in (Shape.IDLE_ASSOCIATIONS, Shape.RELEASED) and record.held < settings.idle:
         found.append((Severity.NOTE, "limited", f"only {record.held} of {settings.idle} "
                       f"associations were accepted ({_answered(record.records)})"))  # fmt: skip
     idle_connections = probe.shape in (Shape.IDLE_CONNECTIONS, Shape.RELEASED)
@@ -758,8 +758,9 @@ def assess(probe: Probe, record: ProbeRecord, settings: ProbeSettings | None = N
     ]
     for severity in (Severity.FINDING, Severity.NOTE):
         chosen = [item for item in found if item[0] is severity]
-        if chosen:
-            return Verdict(severity, chosen[0][1], tuple(reason for _, _, reason in chosen))
+        if chosen:  # the worst first, then the notes beside a finding
+            ordered = chosen + [item for item in found if item[0] is not severity]
+            return Verdict(severity, chosen[0][1], tuple(reason for _, _, reason in ordered))
     return Verdict(Severity.OK, "ok", (_answered(record.records),))
 
 

@@ -297,34 +297,44 @@ class _Probing:
             connection.close()
         return tuple(records), skipped, during
 
+    def associations(
+        self, steps: Sequence[Step]
+    ) -> tuple[list[tuple[_Connection, float]], list[StepRecord]]:
+        """Up to ``settings.idle`` connections, each taken through ``steps`` (each answered as
+        accepted) and kept open, with when its last step was answered; the first that is not
+        stops it (closed). The caller closes the ones returned."""
+        held: list[tuple[_Connection, float]] = []
+        records: list[StepRecord] = []
+        for _ in range(self.settings.idle):
+            try:
+                connection = self.connect()
+            except OSError as exc:
+                refused = Answer(AnswerKind.REFUSED, f"cannot connect: {exc.strerror or exc}")
+                records.append(StepRecord("connect", b"", b"", refused, 0.0))
+                break
+            for step in steps:
+                records.append(self.step(connection, step))
+                if not records[-1].answer.accepts:
+                    connection.close()
+                    return held, records
+            held.append((connection, time.monotonic()))
+        return held, records
+
     def hold_associations(self, probe: Probe) -> ProbeRecord:
         """Open ``settings.idle`` associations and hold them; a fresh one meanwhile; release."""
         before = self.memory()
-        held: list[_Connection] = []
-        records: list[StepRecord] = []
         request, release = probe.steps
         released = 0
+        held: list[tuple[_Connection, float]] = []
         try:
-            for _ in range(self.settings.idle):
-                try:
-                    connection = self.connect()
-                except OSError as exc:
-                    refused = Answer(AnswerKind.REFUSED, f"cannot connect: {exc.strerror or exc}")
-                    records.append(StepRecord("connect", b"", b"", refused, 0.0))
-                    break
-                record = self.step(connection, request)
-                records.append(record)
-                if record.answer.kind is not AnswerKind.ACCEPTED:
-                    connection.close()
-                    break
-                held.append(connection)
+            held, records = self.associations([request])
             during_memory = self.memory()
             during = self.liveness(attempts=1)
-            for connection in held:
+            for connection, _ in held:
                 if self.step(connection, release).answer.kind is AnswerKind.RELEASED:
                     released += 1
         finally:
-            for connection in held:
+            for connection, _ in held:
                 connection.close()
         return ProbeRecord(
             probe.name,
@@ -359,29 +369,28 @@ class _Probing:
         )
 
     def released(self, probe: Probe) -> ProbeRecord:
-        """Associate, release, keep the connection open: time how long until the server closes."""
+        """Associate and release ``settings.idle`` times, keeping each connection open: how long
+        until the server closes them, and whether it serves a fresh association meanwhile."""
         before = self.memory()
+        held: list[tuple[_Connection, float]] = []
         try:
-            connection = self.connect()
-        except OSError as exc:
-            refused = Answer(AnswerKind.REFUSED, f"cannot connect: {exc.strerror or exc}")
-            return ProbeRecord(probe.name, (StepRecord("connect", b"", b"", refused, 0.0),))
-        records: list[StepRecord] = []
-        try:
-            for step in probe.steps:
-                records.append(self.step(connection, step))
-                if not records[-1].answer.accepts:
-                    return ProbeRecord(probe.name, tuple(records), memory_before=before)
-            closed, during = self._watch_checking([(connection, time.monotonic())])
+            held, records = self.associations(probe.steps)
+            if not held:
+                return ProbeRecord(probe.name, tuple(records[-1:]), memory_before=before)
+            during_memory = self.memory()
+            closed, during = self._watch_checking(held)
         finally:
-            connection.close()
+            for connection, _ in held:
+                connection.close()
         return ProbeRecord(
             probe.name,
-            tuple(records),
+            tuple(records[-1:]),
             during=during,
             memory_before=before,
+            memory_during=during_memory,
             closed_after=closed,
             waited=self.wait,
+            held=len(held),
         )
 
     def _watch_checking(
