@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -413,3 +414,26 @@ def test_orthanc(tmp_path: Path) -> None:
         assert result.record.outside == () and result.verdict.severity is not Severity.FINDING
     bomb = by_name(run)["deflate-bomb"]
     assert bomb.records[1].answer.kind is AnswerKind.RESPONSE
+
+
+def test_ctrl_c_ends_a_probe_run_cleanly(tmp_path: Path) -> None:
+    storescp = require_tool("storescp")
+    port = free_port()
+    argv = [storescp, "-od", str(tmp_path), str(port)]
+    with dcmtk_server(argv, port, tmp_path / "storescp.log", tmp_path):
+        command = [sys.executable, "-m", "dimse_codec", "probe", "127.0.0.1", str(port)]
+        command += ["--only", "uid-traversal-relative-both", "artim-idle-connections"]
+        process = subprocess.Popen(
+            [*command, "--wait", "60", "--timeout", "3"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout is not None and process.stderr is not None
+        lines = [process.stdout.readline() for _ in range(3)]  # the header, then the first probe
+        assert lines[2].startswith("uid-traversal-relative-both"), lines
+        process.send_signal(signal.SIGINT)  # while the idle connections are watched
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, (out, err)
+    assert "Traceback" not in err and err.strip() == "dimse-codec: interrupted"
+    assert out.strip().endswith("1 probe(s): 1 note")  # the probe that ended is counted

@@ -603,8 +603,9 @@ class ProbeRecord:
     ``during`` is the liveness check made while the probe's connections were open (idle shapes)
     and ``liveness`` the one after they were closed. ``closed_after`` gives, per connection
     left idle, the seconds until the server closed it (``None``: still open after ``waited``).
-    ``held`` counts the associations accepted and held; ``released`` those still answering a
-    release at the end. ``outside`` are files a traversal left outside the storage folder.
+    ``held`` counts the connections opened and held (associations, for the association
+    shapes); ``released`` those still answering a release at the end. ``outside`` are files
+    a traversal left outside the storage folder.
     """
 
     name: str
@@ -730,7 +731,8 @@ def _idle_reasons(
         found.append((Severity.NOTE, "limited", f"only {record.held} of {settings.idle} "
                       f"associations were accepted ({_answered(record.records)})"))  # fmt: skip
     idle_connections = probe.shape in (Shape.IDLE_CONNECTIONS, Shape.RELEASED)
-    if idle_connections and not any(s is not None for s in record.closed_after or (0.0,)):
+    never = record.closed_after and all(seconds is None for seconds in record.closed_after)
+    if idle_connections and never:
         why = f"no idle connection was closed by the server within {record.waited:g} s"
         found.append((Severity.FINDING, "never-closes", why))
     return found

@@ -346,35 +346,31 @@ class _Probing:
             released=released,
         )
 
-    def idle_connections(self, probe: Probe) -> ProbeRecord:
-        """Open TCP connections, send nothing, and time how long until the server closes each."""
-        before = self.memory()
+    def bare_connections(self) -> tuple[list[tuple[_Connection, float]], list[StepRecord]]:
+        """``settings.idle_connections`` TCP connections on which nothing is sent, with when each
+        was opened (the first refused stops it)."""
         opened: list[tuple[_Connection, float]] = []
-        try:
-            for _ in range(self.settings.idle_connections):
-                with contextlib.suppress(OSError):
-                    opened.append((self.connect(), time.monotonic()))
-            during_memory = self.memory()
-            closed, during = self._watch_checking(opened)
-        finally:
-            for connection, _ in opened:
-                connection.close()
-        return ProbeRecord(
-            probe.name,
-            during=during,
-            memory_before=before,
-            memory_during=during_memory,
-            closed_after=closed,
-            waited=self.wait,
-        )
+        records: list[StepRecord] = []
+        for _ in range(self.settings.idle_connections):
+            try:
+                opened.append((self.connect(), time.monotonic()))
+            except OSError as exc:
+                refused = Answer(AnswerKind.REFUSED, f"cannot connect: {exc.strerror or exc}")
+                records.append(StepRecord("connect", b"", b"", refused, 0.0))
+                break
+        return opened, records
 
-    def released(self, probe: Probe) -> ProbeRecord:
-        """Associate and release ``settings.idle`` times, keeping each connection open: how long
-        until the server closes them, and whether it serves a fresh association meanwhile."""
+    def watched(
+        self,
+        probe: Probe,
+        opener: Callable[[], tuple[list[tuple[_Connection, float]], list[StepRecord]]],
+    ) -> ProbeRecord:
+        """Open connections with ``opener`` and leave them idle: how long until the server
+        closes each, and whether it serves a fresh association meanwhile."""
         before = self.memory()
         held: list[tuple[_Connection, float]] = []
         try:
-            held, records = self.associations(probe.steps)
+            held, records = opener()
             if not held:
                 return ProbeRecord(probe.name, tuple(records[-1:]), memory_before=before)
             during_memory = self.memory()
@@ -429,9 +425,9 @@ class _Probing:
         if probe.shape is Shape.IDLE_ASSOCIATIONS:
             record = self.hold_associations(probe)
         elif probe.shape is Shape.IDLE_CONNECTIONS:
-            record = self.idle_connections(probe)
+            record = self.watched(probe, self.bare_connections)
         elif probe.shape is Shape.RELEASED:
-            record = self.released(probe)
+            record = self.watched(probe, lambda: self.associations(probe.steps))
         else:
             before = self.memory()
             records, skipped, during = self.exchange(probe)
