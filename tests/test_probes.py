@@ -218,7 +218,7 @@ def test_verdicts() -> None:
     assert kept.reasons[1].startswith("the server kept 590 MiB")
     assert assess(bomb, _record(memory_before=small, memory_during=small)).outcome == "ok"
     artim = PROBES["artim-idle-connections"]
-    assert assess(artim, _record(closed_after=(None, None), waited=5)).outcome == "never-closes"
+    assert assess(artim, _record(closed_after=(None, None), waited=5)).outcome == "stays-open"
     assert assess(artim, _record(closed_after=(2.0, None), waited=5)).outcome == "ok"
     blocked = _record(closed_after=(2.0,), during=Liveness(Health.UNRESPONSIVE, "silence"))
     assert assess(artim, blocked).severity is Severity.NOTE

@@ -734,7 +734,7 @@ def _idle_reasons(
     never = record.closed_after and all(seconds is None for seconds in record.closed_after)
     if idle_connections and never:
         why = f"no idle connection was closed by the server within {record.waited:g} s"
-        found.append((Severity.FINDING, "never-closes", why))
+        found.append((Severity.FINDING, "stays-open", why))
     return found
 
 
@@ -745,7 +745,7 @@ def assess(probe: Probe, record: ProbeRecord, settings: ProbeSettings | None = N
     ``refusing``); a file outside its storage folder (``writes-outside``); memory grown past
     :func:`memory_bound` while the probe's connection was open (``memory``) or kept after it
     closed (``retains-memory``); no idle connection ever closed within the wait
-    (``never-closes``). Notes: a fresh association not served while idle ones were open
+    (``stays-open``). Notes: a fresh association not served while idle ones were open
     (``blocked``), fewer idle associations accepted than asked (``limited``), an invalid UID
     stored (``stored``). Anything else is ``ok``, with the answer.
     """

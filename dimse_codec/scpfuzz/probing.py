@@ -14,6 +14,7 @@ Ctrl-C).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import secrets
 import selectors
@@ -178,14 +179,9 @@ def stray_files(
     found: set[Path] = {p for p in _candidates_of(aims, bases) if p.exists()}
     roots = [storage.parent, storage.parent.parent, *(bases[1:])]
     roots += [Path(a).parent for a in aims if os.path.isabs(a)]
-    seen = 0
-    for root in dict.fromkeys(roots):
-        for path, depth in _walk(root, 2):
-            seen += 1
-            if seen > _SEARCH_LIMIT:
-                break
-            if marker in path.name and depth >= 0:
-                found.add(path)
+    walked = itertools.chain.from_iterable(_walk(root, 2) for root in dict.fromkeys(roots))
+    if marker:
+        found.update(p for p in itertools.islice(walked, _SEARCH_LIMIT) if marker in p.name)
     outside = sorted(str(p) for p in found if not _inside(p, storage))
     return tuple(outside)
 
@@ -195,14 +191,14 @@ def _candidates_of(aims: Sequence[str], bases: Sequence[Path]) -> Iterator[Path]
         yield from _candidates(aim, bases)
 
 
-def _walk(root: Path, depth: int) -> Iterator[tuple[Path, int]]:
-    """The entries under ``root``, ``depth`` levels down, not following links."""
+def _walk(root: Path, depth: int) -> Iterator[Path]:
+    """The entries under ``root`` and ``depth`` levels further down, not following links."""
     try:
         entries = list(os.scandir(root))
     except OSError:
         return
     for entry in entries:
-        yield Path(entry.path), depth
+        yield Path(entry.path)
         if depth > 0 and entry.is_dir(follow_symlinks=False):
             yield from _walk(Path(entry.path), depth - 1)
 
