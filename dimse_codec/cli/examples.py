@@ -58,6 +58,21 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
         ),
         ("dimse-codec fuzz 127.0.0.1 11112 --out findings/ -v", "one line per example"),
     ),
+    "probe": (
+        ("dimse-codec probe 127.0.0.1 11112", "every probe against a local SCP, as a table"),
+        (
+            "dimse-codec probe 127.0.0.1 11112 --pid 4242 --storage /srv/dicom/incoming",
+            "with the server's memory and a look outside its storage folder",
+        ),
+        (
+            "dimse-codec probe 127.0.0.1 11112 --only uid-traversal deflate-bomb --json",
+            "two families, as NDJSON",
+        ),
+        (
+            "dimse-codec probe 127.0.0.1 11112 --only idle-associations artim --idle 64 --wait 90",
+            "64 idle associations, and idle connections watched for 90 s",
+        ),
+    ),
     "echo": (
         ("dimse-codec echo 127.0.0.1 11112", "C-ECHO with the default AE titles"),
         ("dimse-codec echo pacs.example 104 --aet MODALITY --aec ARCHIVE", "with AE titles"),

@@ -33,6 +33,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "decode",
     "report",
     "fuzz",
+    "probe",
     "replay",
     "echo",
     "store",
@@ -56,7 +57,7 @@ def _parsers(
         description=(
             "DICOM networking from the command line: inspect DIMSE command sets and PDU streams "
             "(PS3.7, PS3.8), decode captured DICOM traffic and report on it, send C-ECHO and "
-            "C-STORE, serve as a storage SCP, and fuzz an SCP."
+            "C-STORE, serve as a storage SCP, and fuzz or probe an SCP."
         ),
         formatter_class=HelpWithExamples,
         epilog=overview(),
