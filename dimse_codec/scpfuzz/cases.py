@@ -52,6 +52,7 @@ from dimse_codec.pdu import (
     encode_pdu,
 )
 from dimse_codec.scpfuzz.model import STORAGE_SOP_CLASSES, VERIFICATION, Case, Expect, Step, Target
+from dimse_codec.scpfuzz.normalized import MALFORMED_N_KINDS, N_CONTEXTS, VALID_N_KINDS
 from dimse_codec.scpfuzz.steps import (
     details,
     joined,
@@ -120,7 +121,8 @@ def proposal(
 
     Context 1 is Verification, 3 and 5 Secondary Capture in Implicit and in Explicit VR Little
     Endian, 7 CT and 9 MR Image Storage in either: so an SCP that accepts anything at all
-    accepts C-ECHO, and a storage SCP accepts C-STORE in both encodings.
+    accepts C-ECHO, and a storage SCP accepts C-STORE in both encodings. The DIMSE-N contexts
+    of :data:`~dimse_codec.scpfuzz.normalized.N_CONTEXTS` follow (print, storage commitment).
     """
     both = (_IMPLICIT, _EXPLICIT)
     secondary, ct, mr = STORAGE_SOP_CLASSES
@@ -131,6 +133,7 @@ def proposal(
         (ct, both),
         (mr, both),
     ]
+    contexts += N_CONTEXTS  # 11 print management, 13 storage commitment (DIMSE-N)
     return build_request(calling_ae_title, called_ae_title, contexts, max_pdu_length=max_pdu_length)
 
 
@@ -712,6 +715,7 @@ VALID_KINDS: Mapping[str, tuple[_Builder, Callable[[Target], bool]]] = MappingPr
         "associate-release": (_associate_release, _always),
         "store": (_store, _has_storage),
         "abort": (_abort, _always),
+        **VALID_N_KINDS,
     }
 )
 """Valid kinds, simplest first (the order Hypothesis shrinks towards), with when they apply."""
@@ -728,6 +732,7 @@ MALFORMED_KINDS: Mapping[str, tuple[_Builder, Callable[[Target], bool]]] = Mappi
         "malformed-dataset": (_malformed_dataset, _has_storage),
         "malformed-stream": (_malformed_stream, _has_request),
         "oversized": (_oversized, _can_oversize),
+        **MALFORMED_N_KINDS,
     }
 )
 """Malformed kinds, with when they apply (C-STORE ones need an accepted storage context)."""

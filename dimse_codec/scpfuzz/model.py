@@ -19,7 +19,15 @@ from dimse_codec.association import AcceptedContext, Association
 from dimse_codec.pdu import AAssociateRQ, encode_pdu
 from dimse_codec.tables.uids import VERIFICATION_SOP_CLASS
 
-__all__ = ["STORAGE_SOP_CLASSES", "VERIFICATION", "Case", "Expect", "Step", "Target"]
+__all__ = [
+    "META_SOP_CLASSES",
+    "STORAGE_SOP_CLASSES",
+    "VERIFICATION",
+    "Case",
+    "Expect",
+    "Step",
+    "Target",
+]
 
 VERIFICATION = VERIFICATION_SOP_CLASS
 """The Verification SOP class (C-ECHO), proposed first."""
@@ -32,6 +40,16 @@ STORAGE_SOP_CLASSES: Mapping[str, str] = MappingProxyType(
     }
 )
 """Storage SOP classes proposed for the C-STORE cases (most storage SCPs accept these)."""
+
+META_SOP_CLASSES: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        # Basic Grayscale Print Management Meta: Film Session, Film Box, Grayscale Image Box,
+        # Printer (PS3.4 H.3.1)
+        "1.2.840.10008.5.1.1.9": frozenset(f"1.2.840.10008.5.1.1.{n}" for n in (1, 2, 4, 16)),
+    }
+)
+"""Meta SOP classes a case may propose -> the SOP classes whose messages go on its context
+(PS3.4 H.3: the meta class is negotiated, each message names the member class it is for)."""
 
 
 class Expect(str, enum.Enum):
