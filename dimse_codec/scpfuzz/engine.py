@@ -15,6 +15,12 @@ fail, so a campaign runs exactly ``max_examples`` generated examples unless the 
 down for good, or is interrupted. Findings seen while shrinking another one are kept (unshrunk)
 if no later round finds them again, and counted once in their class then.
 
+Steering (``CampaignSettings.steer``, on by default): every generated example's answers are
+counted by a :class:`~dimse_codec.scpfuzz.steering.Steering`; the example's novelty (a new
+answer signature or not) goes to ``hypothesis.target``, and cases are drawn through
+:func:`~dimse_codec.scpfuzz.steering.steered`, so kinds whose answers keep changing are drawn
+more. Shrinking does not count answers, so it sees the same weights throughout.
+
 Ctrl-C (``KeyboardInterrupt``), while generating or shrinking, ends the campaign as a halt does:
 the finding being shrunk is kept at its smallest so far, the report says ``interrupted`` and is
 returned, so the caller writes what was found.
@@ -30,12 +36,13 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings, target
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
 from dimse_codec.scpfuzz.findings import Classification, Finding, Observation
 from dimse_codec.scpfuzz.model import Case
+from dimse_codec.scpfuzz.steering import Steering, steered
 
 __all__ = ["CampaignSettings", "Report", "run_campaign"]
 
@@ -45,11 +52,13 @@ Execute = Callable[[Case], Observation]
 
 @dataclass(frozen=True, slots=True)
 class CampaignSettings:
-    """How much to run: generated examples, the seed, and shrink runs per finding."""
+    """How much to run: generated examples, the seed, shrink runs per finding, and whether the
+    answers steer what is drawn next (see the module documentation)."""
 
     max_examples: int = 100
     seed: int = 0
     max_shrinks: int = 25
+    steer: bool = True
 
     def __post_init__(self) -> None:
         """Refuse settings that cannot bound a campaign."""
@@ -80,6 +89,11 @@ class Report:
     elapsed: float = 0.0
     found_while_shrinking: int = 0
     interrupted: bool = False
+    kinds: Counter[str] = field(default_factory=Counter)
+    """Generated examples per case kind."""
+    signatures: int = 0
+    """How many different answer signatures the generated examples showed
+    (:func:`~dimse_codec.scpfuzz.steering.answer_signature`)."""
 
     @property
     def completed(self) -> bool:
@@ -114,6 +128,7 @@ class _Campaign:
         self.on_finding = on_finding
         self.on_example = on_example
         self.report = Report(config)
+        self.steering = Steering()
         self.known: set[str] = set()
         self.pending: dict[str, tuple[Observation, int, int]] = {}
         self.error: BaseException | None = None
@@ -181,6 +196,11 @@ class _Campaign:
         observation = self._run(case)  # counted once run: Ctrl-C may end it half way
         self.report.examples = index
         self._count(observation)
+        self.report.kinds[case.kind] += 1
+        novelty = self.steering.observe(observation)
+        self.report.signatures = self.steering.distinct
+        if self.config.steer:
+            target(novelty, label="answer novelty")
         if self.on_example is not None:
             self.on_example(index, observation)
         signature = observation.signature
@@ -292,7 +312,9 @@ def _round(
         max_examples=remaining,
         deadline=None,
         database=None,
-        phases=(Phase.generate, Phase.shrink),
+        phases=(Phase.generate, Phase.target, Phase.shrink)
+        if campaign.config.steer
+        else (Phase.generate, Phase.shrink),
         report_multiple_bugs=False,
         suppress_health_check=list(HealthCheck),
         verbosity=Verbosity.quiet,
@@ -324,6 +346,8 @@ def run_campaign(
     """
     campaign = _Campaign(execute, config, on_finding, on_example)
     report = campaign.report
+    if config.steer:
+        strategy = steered(strategy, campaign.steering)
     started = time.monotonic()
     with _deferred_sigint(campaign):
         _rounds(strategy, campaign)
