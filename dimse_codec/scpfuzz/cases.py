@@ -53,6 +53,7 @@ from dimse_codec.pdu import (
 )
 from dimse_codec.scpfuzz.model import STORAGE_SOP_CLASSES, VERIFICATION, Case, Expect, Step, Target
 from dimse_codec.scpfuzz.normalized import MALFORMED_N_KINDS, N_CONTEXTS, VALID_N_KINDS
+from dimse_codec.scpfuzz.steering import kind_weight, weighted_index
 from dimse_codec.scpfuzz.steps import (
     details,
     joined,
@@ -773,10 +774,14 @@ def cases(target: Target, kinds: Iterable[str] | None = None) -> st.SearchStrate
     unknown = [k for k in wanted if k not in every]
     if unknown:
         raise ValueError(f"unknown case kinds {unknown}; known: {sorted(every)}")
-    groups = [list(built) for built in (group(target) for group in _FIRST.get()) if built]
+    groups = [
+        [("", strategy) for strategy in built]
+        for built in (group(target) for group in _FIRST.get())
+        if built
+    ]
     for table in (VALID_KINDS, MALFORMED_KINDS):
         chosen = [
-            build(target)
+            (kind, build(target))
             for kind, (build, applies) in table.items()
             if kind in wanted and applies(target)
         ]
@@ -788,14 +793,21 @@ def cases(target: Target, kinds: Iterable[str] | None = None) -> st.SearchStrate
 
 
 @st.composite
-def _pick(draw: st.DrawFn, groups: tuple[tuple[st.SearchStrategy[Case], ...], ...]) -> Case:
+def _pick(
+    draw: st.DrawFn, groups: tuple[tuple[tuple[str, st.SearchStrategy[Case]], ...], ...]
+) -> Case:
     """Draw a group (valid, malformed), then a kind in it, then a case of that kind.
 
     ``sampled_from`` picks evenly where a bare ``one_of`` would favour few kinds, and shrinks
-    towards the first group and kind.
+    towards the first group and kind. Within :func:`~dimse_codec.scpfuzz.steering.weighting`
+    (a campaign that steers) the kind is drawn by its weight instead.
     """
     group = draw(st.sampled_from(groups))
-    return draw(draw(st.sampled_from(group)))
+    weight = kind_weight()
+    if weight is None or len(group) == 1:
+        return draw(draw(st.sampled_from([strategy for _, strategy in group])))
+    index = weighted_index(draw, [weight(kind) for kind, _ in group])
+    return draw(group[index][1])
 
 
 def probe_steps(target: Target) -> tuple[Step, ...]:

@@ -17,9 +17,10 @@ if no later round finds them again, and counted once in their class then.
 
 Steering (``CampaignSettings.steer``, on by default): every generated example's answers are
 counted by a :class:`~dimse_codec.scpfuzz.steering.Steering`; the example's novelty (a new
-answer signature or not) goes to ``hypothesis.target``, and cases are drawn through
-:func:`~dimse_codec.scpfuzz.steering.steered`, so kinds whose answers keep changing are drawn
-more. Shrinking does not count answers, so it sees the same weights throughout.
+answer signature or not) goes to ``hypothesis.target``, and the kinds of a group are drawn
+in proportion to their rates of new signatures
+(:func:`~dimse_codec.scpfuzz.steering.weighting`), so kinds whose answers keep changing are
+drawn more. Shrinking does not count answers, so it sees the same weights throughout.
 
 Ctrl-C (``KeyboardInterrupt``), while generating or shrinking, ends the campaign as a halt does:
 the finding being shrunk is kept at its smallest so far, the report says ``interrupted`` and is
@@ -42,7 +43,7 @@ from hypothesis.errors import Flaky
 
 from dimse_codec.scpfuzz.findings import Classification, Finding, Observation
 from dimse_codec.scpfuzz.model import Case
-from dimse_codec.scpfuzz.steering import Steering, steered
+from dimse_codec.scpfuzz.steering import Steering, weighting
 
 __all__ = ["CampaignSettings", "Report", "run_campaign"]
 
@@ -346,10 +347,9 @@ def run_campaign(
     """
     campaign = _Campaign(execute, config, on_finding, on_example)
     report = campaign.report
-    if config.steer:
-        strategy = steered(strategy, campaign.steering)
     started = time.monotonic()
-    with _deferred_sigint(campaign):
+    steer = weighting(campaign.steering.acceptance) if config.steer else contextlib.nullcontext()
+    with _deferred_sigint(campaign), steer:
         _rounds(strategy, campaign)
     campaign.finish()
     report.elapsed = time.monotonic() - started

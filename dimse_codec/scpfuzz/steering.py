@@ -5,30 +5,33 @@ example's :func:`answer_signature` is its kind, each step's answer (kind, status
 or A-ASSOCIATE-RJ's source and reason), the liveness check when it did not find the SCP alive,
 and a coarse timing bucket. :class:`Steering` counts signatures and, per case kind, how many of
 its examples showed one not seen before; the campaign (:mod:`dimse_codec.scpfuzz.engine`) gives
-Hypothesis the novelty score of each example (``hypothesis.target``) and draws cases through
-:func:`steered`, which keeps a drawn case with a chance that follows its kind's rate of new
-signatures, so kinds whose answers keep changing are drawn more. Sans-I/O and deterministic:
+Hypothesis the novelty score of each example (``hypothesis.target``) and, within
+:func:`weighting`, :func:`~dimse_codec.scpfuzz.cases.cases` draws each kind of a group in
+proportion to its :meth:`Steering.acceptance` (its rate of new signatures against the best
+kind's), so kinds whose answers keep changing are drawn more. Sans-I/O and deterministic:
 the timing bucket is the only clock-derived part, and it comes from the records given.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextvars import ContextVar
 
 from hypothesis import strategies as st
 
 from dimse_codec.scpfuzz.findings import AnswerKind, Health, Observation
-from dimse_codec.scpfuzz.model import Case
 
 __all__ = [
     "ACCEPT_FLOOR",
-    "DRAWS",
     "TIMING_BUCKETS",
     "Steering",
     "answer_signature",
-    "steered",
+    "kind_weight",
     "timing_bucket",
+    "weighted_index",
+    "weighting",
 ]
 
 TIMING_BUCKETS = (0.01, 0.1, 1.0)
@@ -36,9 +39,9 @@ TIMING_BUCKETS = (0.01, 0.1, 1.0)
 1: under 100 ms, 2: under a second, 3: longer): coarse enough that loopback jitter stays in
 one bucket, fine enough that a slow path or a timeout shows."""
 ACCEPT_FLOOR = 0.1
-"""The least chance a drawn case of any kind is kept with: no kind starves."""
-DRAWS = 4
-"""Cases :func:`steered` draws at most per example; the last one drawn is always kept."""
+"""The least weight of any kind against the best one's: no kind starves."""
+_RESOLUTION = 100
+"""Weights are drawn in hundredths."""
 
 _WITH_DETAIL = frozenset({AnswerKind.ABORTED, AnswerKind.REJECTED})
 """Answers whose detail (source and reason) is part of the signature."""
@@ -101,7 +104,8 @@ class Steering:
         return (self.novel[kind] + 1) / (self.tried[kind] + 2)
 
     def acceptance(self, kind: str) -> float:
-        """The chance a drawn case of ``kind`` is kept: its rate against the best kind's."""
+        """The weight ``kind`` is drawn with: its rate against the best kind's (at least the
+        floor; a kind not tried yet counts as 1/2)."""
         best = max((self.rate(k) for k in self._kinds(kind)), default=1.0)
         return max(self.floor, self.rate(kind) / best)
 
@@ -110,22 +114,32 @@ class Steering:
         yield from self.tried
 
 
-def steered(strategy: st.SearchStrategy[Case], steering: Steering) -> st.SearchStrategy[Case]:
-    """Cases of ``strategy``, each kept with its kind's :meth:`Steering.acceptance` chance.
+_WEIGHT: ContextVar[Callable[[str], float] | None] = ContextVar("kind_weight", default=None)
 
-    Up to :data:`DRAWS` cases are drawn per example; a case is kept when a drawn number falls
-    under its kind's chance, and the last one is kept whatever its kind. The choice is
-    Hypothesis's own data, so it replays and shrinks like any other.
-    """
 
-    @st.composite
-    def pick(draw: st.DrawFn) -> Case:
-        case = draw(strategy)
-        for _ in range(DRAWS - 1):
-            chance = steering.acceptance(case.kind)
-            if chance >= 1 or draw(st.integers(0, 999)) < chance * 1000:
-                break
-            case = draw(strategy)
-        return case
+@contextlib.contextmanager
+def weighting(weight: Callable[[str], float]) -> Iterator[None]:
+    """Within the block, :func:`~dimse_codec.scpfuzz.cases.cases` draws each kind in a group
+    with ``weight(kind)`` (a :meth:`Steering.acceptance`) instead of evenly."""
+    token = _WEIGHT.set(weight)
+    try:
+        yield
+    finally:
+        _WEIGHT.reset(token)
 
-    return pick()
+
+def kind_weight() -> Callable[[str], float] | None:
+    """The weight the kinds are drawn with now (``None``: evenly)."""
+    return _WEIGHT.get()
+
+
+def weighted_index(draw: st.DrawFn, weights: Sequence[float]) -> int:
+    """An index into ``weights``, drawn in proportion to them (each counted in hundredths, at
+    least one): one integer, so it replays and shrinks towards the first index like any other."""
+    scaled = [max(1, round(weight * _RESOLUTION)) for weight in weights]
+    point = draw(st.integers(min_value=0, max_value=sum(scaled) - 1))
+    for index, width in enumerate(scaled):
+        if point < width:
+            return index
+        point -= width
+    return len(scaled) - 1  # pragma: no cover - the point is below the sum
