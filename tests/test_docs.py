@@ -26,6 +26,7 @@ PAGES = {
     "docs/quirks.md": 4,
     "docs/strategies.md": 1,
     "docs/fuzzing.md": 1,
+    "docs/fuzzing-live.md": 1,
     "docs/limits.md": 1,
     "docs/state-machine.md": 1,
     "docs/connection.md": 4,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 
+import pytest
 from test_fuzz_live import ACCEPTED, TARGET, echo_case
 
 from dimse_codec.scpfuzz import (
@@ -34,57 +35,66 @@ from dimse_codec.scpfuzz.steering import (
     timing_bucket,
 )
 
-KINDS = ["echo", "store", "abort"]
-"""Valid kinds with many cases each (Hypothesis does not repeat a case, so a kind of one case
-would run out), and only valid ones: every example is ``normal``, nothing is shrunk."""
+KINDS = ["echo", "store", "abort", "odd-fragment", "bad-length"]
+"""Kinds with many cases each (Hypothesis does not repeat a case, so a kind of one case would
+run out), valid and malformed."""
 ALIVE = Liveness(Health.ALIVE)
-NEW = "echo"
-"""The kind whose answers are new every time."""
 
 
-class ChangingEcho:
-    """Answers every C-ECHO with a status not given before, everything else the same way."""
+class NewAnswers:
+    """Answers every example of one kind in a way not seen before, the others the same way:
+    valid requests with Success, invalid steps with an A-ABORT (so every example is
+    ``normal`` and nothing is shrunk); the new answers are new statuses or abort reasons."""
 
-    def __init__(self) -> None:
-        self.statuses = itertools.count(0xB000)
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.counter = itertools.count(0xB000)
 
     def __call__(self, case: Case) -> Observation:
         judgement = judge(case, TARGET)
         records = []
-        for step in case.steps:
+        new = case.kind == self.kind
+        for step, verdict in zip(case.steps, judgement.steps, strict=True):
             answer = {
                 Expect.ASSOCIATION: ACCEPTED,
                 Expect.RELEASE: Answer(AnswerKind.RELEASED),
                 Expect.NOTHING: Answer(AnswerKind.CLOSED),
             }.get(step.expect)
-            if answer is None:  # a request: only a C-ECHO's status changes
-                status = next(self.statuses) if case.kind == NEW else 0x0000
-                answer = Answer(AnswerKind.RESPONSE, "response", status)
+            if not verdict.valid:
+                reason = next(self.counter) if new else 0
+                answer = Answer(AnswerKind.ABORTED, f"A-ABORT: reason {reason}")
+            elif answer is None:  # a valid request
+                answer = Answer(AnswerKind.RESPONSE, "", next(self.counter) if new else 0x0000)
             records.append(StepRecord(step.label, step.data, b"", answer, 0.0))
+            if not verdict.valid:
+                break
         verdict = classify(outcomes(case, judgement, records), ALIVE)
         return Observation(case, judgement, tuple(records), ALIVE, verdict)
 
 
-def campaign(steer: bool, examples: int = 120) -> tuple[int, int]:
-    """Examples of the kind ``NEW`` and distinct answer signatures of one campaign (seed 7)."""
+def campaign(kind: str, steer: bool, examples: int = 150) -> tuple[int, int]:
+    """Examples of ``kind`` and distinct answer signatures of one campaign (seed 7) where the
+    answers to ``kind`` are new every time."""
     config = CampaignSettings(max_examples=examples, seed=7, steer=steer)
-    report = run_campaign(cases(TARGET, KINDS), ChangingEcho(), config)
+    report = run_campaign(cases(TARGET, KINDS), NewAnswers(kind), config)
     assert report.examples == examples == sum(report.kinds.values())
     assert set(report.outcomes) == {"normal"}
-    return report.kinds[NEW], report.signatures
+    return report.kinds[kind], report.signatures
 
 
-def test_steering_draws_more_of_the_kind_whose_answers_are_new() -> None:
-    plain_new, plain_signatures = campaign(steer=False)
-    steered_new, steered_signatures = campaign(steer=True)
-    # each C-ECHO example is a new signature; the C-STOREs and A-ABORTs have one each
-    assert plain_signatures == plain_new + 2
-    assert steered_signatures == steered_new + 2
+@pytest.mark.parametrize("kind", ["echo", "bad-length"])
+def test_steering_draws_more_of_the_kind_whose_answers_are_new(kind: str) -> None:
+    plain_new, plain_signatures = campaign(kind, steer=False)
+    steered_new, steered_signatures = campaign(kind, steer=True)
+    # each example of the kind is a new signature, the other kinds have few
+    assert plain_new < plain_signatures < plain_new + 10
+    assert steered_new < steered_signatures < steered_new + 10
     assert steered_new > plain_new * 2, (plain_new, steered_new)
+    assert steered_signatures > plain_signatures
 
 
 def test_the_same_seed_steers_the_same_way() -> None:
-    assert campaign(steer=True, examples=40) == campaign(steer=True, examples=40)
+    assert campaign("echo", steer=True, examples=40) == campaign("echo", steer=True, examples=40)
 
 
 def observation(case: Case, answers: list[Answer], seconds: float = 0.0) -> Observation:
@@ -118,14 +128,14 @@ def test_novelty_falls_as_a_signature_repeats_and_rates_follow_kinds() -> None:
     steering = Steering()
     assert [steering.observe(seen) for _ in range(3)] == [1.0, 0.5, 1 / 3]
     assert steering.distinct == 1
-    assert steering.rate("echo") == 2 / 5  # one new in three, smoothed
-    assert steering.rate("store") == 1 / 2  # not tried yet
+    assert steering.rate("echo") == 2 / 4  # one new in three, optimistic
+    assert steering.rate("store") == 1  # not tried yet
     assert steering.acceptance("echo") == 1.0  # the only kind tried is the best one
     store = dataclasses.replace(case, kind="store")
     assert steering.observe(observation(store, [ACCEPTED])) == 1.0
-    assert steering.rate("store") == 2 / 3
+    assert steering.rate("store") == 1
     assert steering.acceptance("store") == 1.0
-    assert steering.acceptance("echo") == (2 / 5) / (2 / 3)
+    assert steering.acceptance("echo") == 2 / 4
     for _ in range(200):
         steering.observe(seen)
     assert steering.acceptance("echo") == ACCEPT_FLOOR

@@ -800,14 +800,17 @@ def _pick(
 
     ``sampled_from`` picks evenly where a bare ``one_of`` would favour few kinds, and shrinks
     towards the first group and kind. Within :func:`~dimse_codec.scpfuzz.steering.weighting`
-    (a campaign that steers) the kind is drawn by its weight instead.
+    (a campaign that steers) the group is drawn by its best kind's weight and the kind by its
+    own weight instead.
     """
-    group = draw(st.sampled_from(groups))
     weight = kind_weight()
-    if weight is None or len(group) == 1:
+    if weight is None:
+        group = draw(st.sampled_from(groups))
         return draw(draw(st.sampled_from([strategy for _, strategy in group])))
-    index = weighted_index(draw, [weight(kind) for kind, _ in group])
-    return draw(group[index][1])
+    weights = [[weight(kind) for kind, _ in group] for group in groups]
+    group_index = weighted_index(draw, [max(each) for each in weights])
+    index = weighted_index(draw, weights[group_index])
+    return draw(groups[group_index][index][1])
 
 
 def probe_steps(target: Target) -> tuple[Step, ...]:

@@ -40,8 +40,8 @@ TIMING_BUCKETS = (0.01, 0.1, 1.0)
 one bucket, fine enough that a slow path or a timeout shows."""
 ACCEPT_FLOOR = 0.1
 """The least weight of any kind against the best one's: no kind starves."""
-_RESOLUTION = 100
-"""Weights are drawn in hundredths."""
+_RESOLUTION = 10
+"""Weights are drawn in tenths (the floor, a tenth, is one slot)."""
 
 _WITH_DETAIL = frozenset({AnswerKind.ABORTED, AnswerKind.REJECTED})
 """Answers whose detail (source and reason) is part of the signature."""
@@ -100,12 +100,13 @@ class Steering:
         return 1.0 / (before + 1)
 
     def rate(self, kind: str) -> float:
-        """The kind's rate of new signatures, smoothed (1/2 for a kind not tried yet)."""
-        return (self.novel[kind] + 1) / (self.tried[kind] + 2)
+        """The kind's rate of new signatures, optimistic: (new + 1) / (tried + 1), so a kind
+        not tried yet counts as 1 and is tried before the others' weights fall."""
+        return (self.novel[kind] + 1) / (self.tried[kind] + 1)
 
     def acceptance(self, kind: str) -> float:
         """The weight ``kind`` is drawn with: its rate against the best kind's (at least the
-        floor; a kind not tried yet counts as 1/2)."""
+        floor)."""
         best = max((self.rate(k) for k in self._kinds(kind)), default=1.0)
         return max(self.floor, self.rate(kind) / best)
 
@@ -134,12 +135,12 @@ def kind_weight() -> Callable[[str], float] | None:
 
 
 def weighted_index(draw: st.DrawFn, weights: Sequence[float]) -> int:
-    """An index into ``weights``, drawn in proportion to them (each counted in hundredths, at
-    least one): one integer, so it replays and shrinks towards the first index like any other."""
-    scaled = [max(1, round(weight * _RESOLUTION)) for weight in weights]
-    point = draw(st.integers(min_value=0, max_value=sum(scaled) - 1))
-    for index, width in enumerate(scaled):
-        if point < width:
-            return index
-        point -= width
-    return len(scaled) - 1  # pragma: no cover - the point is below the sum
+    """An index into ``weights``, drawn in proportion to them (in tenths, at least one each).
+
+    One ``sampled_from`` over the indices, each repeated by its weight, heaviest first (ties in
+    their given order): Hypothesis favours the first element (its simplest choice, which it
+    also shrinks towards), so that is the best kind's; a bare integer would favour both ends.
+    """
+    order = sorted(range(len(weights)), key=lambda index: -weights[index])
+    slots = [index for index in order for _ in range(max(1, round(weights[index] * _RESOLUTION)))]
+    return draw(st.sampled_from(slots))
