@@ -20,7 +20,11 @@ counted by a :class:`~dimse_codec.scpfuzz.steering.Steering`; the example's nove
 answer signature or not) goes to ``hypothesis.target``, and the kinds of a group are drawn
 in proportion to their rates of new signatures
 (:func:`~dimse_codec.scpfuzz.steering.weighting`), so kinds whose answers keep changing are
-drawn more. Shrinking does not count answers, so it sees the same weights throughout.
+drawn more. The weights are those of the round's start: Hypothesis requires that the same
+choices draw the same case within a run (else it reports flaky data generation), so a
+steering campaign runs in rounds of at most
+:data:`~dimse_codec.scpfuzz.steering.STEER_ROUND` examples and the weights follow the answers
+from one round to the next.
 
 Ctrl-C (``KeyboardInterrupt``), while generating or shrinking, ends the campaign as a halt does:
 the finding being shrunk is kept at its smallest so far, the report says ``interrupted`` and is
@@ -43,7 +47,7 @@ from hypothesis.errors import Flaky
 
 from dimse_codec.scpfuzz.findings import Classification, Finding, Observation
 from dimse_codec.scpfuzz.model import Case
-from dimse_codec.scpfuzz.steering import Steering, weighting
+from dimse_codec.scpfuzz.steering import STEER_ROUND, Steering, weighting
 
 __all__ = ["CampaignSettings", "Report", "run_campaign"]
 
@@ -348,8 +352,7 @@ def run_campaign(
     campaign = _Campaign(execute, config, on_finding, on_example)
     report = campaign.report
     started = time.monotonic()
-    steer = weighting(campaign.steering.acceptance) if config.steer else contextlib.nullcontext()
-    with _deferred_sigint(campaign), steer:
+    with _deferred_sigint(campaign):
         _rounds(strategy, campaign)
     campaign.finish()
     report.elapsed = time.monotonic() - started
@@ -383,9 +386,13 @@ def _rounds(strategy: st.SearchStrategy[Case], campaign: _Campaign) -> None:
             round_seed = config.seed + number
             campaign._reset_round(round_seed)
             report.rounds += 1
+            size, steer = remaining, contextlib.ExitStack()
+            if config.steer:  # weights fixed for a round: Hypothesis needs a deterministic draw
+                size = min(remaining, STEER_ROUND)
+                steer.enter_context(weighting(campaign.steering.frozen()))
             try:
-                with contextlib.suppress(_StopRound, _Halt, _Found, Flaky):
-                    _round(strategy, campaign, remaining, round_seed)()
+                with contextlib.suppress(_StopRound, _Halt, _Found, Flaky), steer:
+                    _round(strategy, campaign, size, round_seed)()
             except KeyboardInterrupt:  # the finding being shrunk is kept below
                 campaign.interrupt()
             if campaign.sigint and not report.interrupted:

@@ -25,6 +25,7 @@ from dimse_codec.scpfuzz.findings import AnswerKind, Health, Observation
 
 __all__ = [
     "ACCEPT_FLOOR",
+    "STEER_ROUND",
     "TIMING_BUCKETS",
     "Steering",
     "answer_signature",
@@ -40,6 +41,8 @@ TIMING_BUCKETS = (0.01, 0.1, 1.0)
 one bucket, fine enough that a slow path or a timeout shows."""
 ACCEPT_FLOOR = 0.1
 """The least weight of any kind against the best one's: no kind starves."""
+STEER_ROUND = 20
+"""Examples per round of a steering campaign: its weights are fixed within a round."""
 _RESOLUTION = 10
 """Weights are drawn in tenths (the floor, a tenth, is one slot)."""
 
@@ -109,6 +112,12 @@ class Steering:
         floor)."""
         best = max((self.rate(k) for k in self._kinds(kind)), default=1.0)
         return max(self.floor, self.rate(kind) / best)
+
+    def frozen(self) -> Callable[[str], float]:
+        """:meth:`acceptance` as it is now, unchanged by later examples (for one round)."""
+        copy = Steering(self.floor)
+        copy.tried, copy.novel = Counter(self.tried), Counter(self.novel)
+        return copy.acceptance
 
     def _kinds(self, kind: str) -> Iterable[str]:
         yield kind
