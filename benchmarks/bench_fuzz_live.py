@@ -147,41 +147,62 @@ def main() -> int:
     parser.add_argument("--strict", action="store_true", help="also run the strict campaigns")
     parser.add_argument("--json", type=Path, help="write the rows and the environment here")
     args = parser.parse_args()
+    tools = dcmtk_tools()
+    if tools is None:
+        return 2
+    rows: list[dict[str, Any]] = []
+    load_before = load_average()
+    for name, port, called, work in running_servers(tools, "bench_fuzz_live_"):
+        checks = reference(port, called, args.checks, args.timeout)
+        modes = (False, True) if args.strict else (False,)
+        for strict in modes:
+            out = work / f"{name}-{'strict' if strict else 'default'}"
+            row = campaign(port, called, args, strict=strict, out=out)
+            row.update(server=name, reference_checks_per_second=round(checks, 1))
+            row["ratio_to_reference"] = round(row["examples_per_second"] / checks, 3)
+            rows.append(row)
+            report(row)
+    write_results(args, rows, load_before)
+    for row in rows:
+        if row["mode"] == "default":
+            met = "met" if row["examples_per_second"] >= GOAL else "not met"
+            print(f"goal {GOAL:g} examples/s against {row['server']}: {met}")
+    return 0
+
+
+def dcmtk_tools() -> dict[str, str] | None:
+    """storescp and dcmqrscp on PATH (``None``, said on stderr, when one is missing)."""
     tools = {name: shutil.which(name) for name in ("storescp", "dcmqrscp")}
     missing = [name for name, path in tools.items() if path is None]
     if missing:
         print(f"needs DCMTK's {' and '.join(missing)} on PATH", file=sys.stderr)
-        return 2
-    rows: list[dict[str, Any]] = []
-    load_before = load_average()
-    with tempfile.TemporaryDirectory(prefix="bench_fuzz_live_") as folder:
+        return None
+    return {name: str(path) for name, path in tools.items()}
+
+
+def running_servers(tools: dict[str, str], prefix: str) -> Iterator[tuple[str, int, str, Path]]:
+    """storescp, then dcmqrscp, each running while the caller works with it: its name, port,
+    called AE title and the temporary folder (``prefix``) that holds its storage and log."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
         work = Path(folder)
         for name in ("storescp", "dcmqrscp"):
             port = free_port()
             storage = work / f"{name}-data"
             storage.mkdir()
             if name == "storescp":
-                argv, called = [str(tools[name]), "-od", str(storage), str(port)], "ANY-SCP"
+                argv, called = [tools[name], "-od", str(storage), str(port)], "ANY-SCP"
             else:
                 config = work / "dcmqrscp.cfg"
                 config.write_text(QR_CONFIG.format(port=port, storage=storage))
-                argv, called = [str(tools[name]), "-c", str(config), str(port)], "QRSCP"
+                argv, called = [tools[name], "-c", str(config), str(port)], "QRSCP"
             with server(argv, port, work / f"{name}.log"):
-                checks = reference(port, called, args.checks, args.timeout)
-                modes = (False, True) if args.strict else (False,)
-                for strict in modes:
-                    out = work / f"{name}-{'strict' if strict else 'default'}"
-                    row = campaign(port, called, args, strict=strict, out=out)
-                    row.update(server=name, reference_checks_per_second=round(checks, 1))
-                    row["ratio_to_reference"] = round(row["examples_per_second"] / checks, 3)
-                    rows.append(row)
-                    report(row)
+                yield name, port, called, work
+
+
+def write_results(args: argparse.Namespace, rows: list[dict[str, Any]], load_before: Any) -> None:
+    """Print the load average around the run; write the rows to ``--json`` if given."""
     load_after = load_average()
     print(f"load average before {load_before}, after {load_after}")
-    for row in rows:
-        if row["mode"] == "default":
-            met = "met" if row["examples_per_second"] >= GOAL else "not met"
-            print(f"goal {GOAL:g} examples/s against {row['server']}: {met}")
     if args.json is not None:
         environment = {
             "python": sys.version.split()[0],
@@ -192,7 +213,6 @@ def main() -> int:
         }
         document = {"environment": environment, "rows": rows}
         args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    return 0
 
 
 def report(row: dict[str, Any]) -> None:

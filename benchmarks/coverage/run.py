@@ -415,8 +415,14 @@ def _write_worklist(tree: Tree, folder: Path) -> None:
 
 
 def _print_config(tree: Tree, work: Path, port: int) -> Path:
-    """DCMTK's sample dcmpstat.cfg with its folders in ``work`` and IHEFULL on ``port``."""
-    text = (tree.source / "dcmpstat/etc/dcmpstat.cfg").read_text(errors="replace")
+    """DCMTK's sample dcmpstat.cfg from the source tree, as :func:`print_config` writes it."""
+    return print_config(tree.source / "dcmpstat/etc/dcmpstat.cfg", work, port)
+
+
+def print_config(sample: Path, work: Path, port: int) -> Path:
+    """DCMTK's sample dcmpstat.cfg with its folders in ``work`` and IHEFULL on ``port``
+    (``tests/test_fuzz_normalized.py`` runs the installed dcmprscp with the installed sample)."""
+    text = sample.read_text(errors="replace")
     out: list[str] = []
     section = ""
     for line in text.splitlines():

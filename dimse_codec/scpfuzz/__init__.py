@@ -9,14 +9,17 @@ The layers, from pure to I/O:
   cases with Hypothesis for a :class:`Target` (what the SCP accepted when we proposed
   :func:`proposal`); :mod:`~dimse_codec.scpfuzz.states` adds the kinds generated from PS3.8
   Table 9-10 (every PDU type in every state a requestor reaches, release collisions, aborts,
-  the asynchronous operations window overrun) and counts the table cells a campaign exercised.
+  the asynchronous operations window overrun) and counts the table cells a campaign exercised;
+  :mod:`~dimse_codec.scpfuzz.normalized` adds the DIMSE-N kinds (print, storage commitment) and
+  :mod:`~dimse_codec.scpfuzz.mutate` breaks one request at the DIMSE, data set or PDU level.
 * :mod:`~dimse_codec.scpfuzz.oracle`: the decoder's view. :func:`judge` says which steps our own
   strict decoder (and the protocol) accepts, so "valid" means what the library says it means.
 * :mod:`~dimse_codec.scpfuzz.findings`: what the answers mean. :func:`classify` maps the answers
   and the liveness check to ``crash``, ``hang``, ``abort-on-valid``, ``answer-to-invalid`` or
   ``normal``; :func:`write_reproducer` writes a finding's bytes, JSON and ``replay.py``.
 * :mod:`~dimse_codec.scpfuzz.engine`: :func:`run_campaign` drives Hypothesis (generate, then
-  shrink each new finding) over any ``execute`` function.
+  shrink each new finding) over any ``execute`` function, steered by the answers
+  (:mod:`~dimse_codec.scpfuzz.steering`: answer signatures and their novelty).
 * :mod:`~dimse_codec.scpfuzz.live`: sockets. :func:`fuzz` runs a whole campaign against
   ``host:port``; loopback only unless ``allow_remote``.
 

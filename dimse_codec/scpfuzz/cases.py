@@ -67,7 +67,9 @@ from dimse_codec.scpfuzz.model import (
     Step,
     Target,
 )
+from dimse_codec.scpfuzz.normalized import MALFORMED_N_KINDS, N_CONTEXTS, VALID_N_KINDS
 from dimse_codec.scpfuzz.queries import MALFORMED_QUERY_KINDS, VALID_QUERY_KINDS
+from dimse_codec.scpfuzz.steering import kind_weight, weighted_index
 from dimse_codec.scpfuzz.steps import (
     EXPECT_BY_PDU_TYPE,
     details,
@@ -141,7 +143,8 @@ def proposal(
     FIND, each once in Implicit and once in Explicit VR Little Endian, then more storage
     classes (:data:`~dimse_codec.scpfuzz.model.MORE_STORAGE_SOP_CLASSES`) in either. Every
     storage class is proposed with both roles (PS3.7 D.3.3.4), so a C-GET's SCP may send its
-    C-STORE sub-operations back on the same association.
+    C-STORE sub-operations back on the same association. The DIMSE-N contexts of
+    :data:`~dimse_codec.scpfuzz.normalized.N_CONTEXTS` come last (print, storage commitment).
     """
     both = (_IMPLICIT, _EXPLICIT)
     secondary, ct, mr = STORAGE_SOP_CLASSES
@@ -155,6 +158,7 @@ def proposal(
     for sop_class in (*QUERY_RETRIEVE_SOP_CLASSES, WORKLIST_FIND):
         contexts += [(sop_class, (_IMPLICIT,)), (sop_class, (_EXPLICIT,))]
     contexts += [(sop_class, both) for sop_class in MORE_STORAGE_SOP_CLASSES]
+    contexts += N_CONTEXTS
     roles = {uid: (True, True) for uid in (*STORAGE_SOP_CLASSES, *MORE_STORAGE_SOP_CLASSES)}
     return build_request(
         calling_ae_title, called_ae_title, contexts, max_pdu_length=max_pdu_length, roles=roles
@@ -731,6 +735,7 @@ VALID_KINDS: Mapping[str, tuple[_Builder, Callable[[Target], bool]]] = MappingPr
         "store": (_store, _has_storage),
         "abort": (_abort, _always),
         **VALID_QUERY_KINDS,
+        **VALID_N_KINDS,
     }
 )
 """Valid kinds, simplest first (the order Hypothesis shrinks towards), with when they apply."""
@@ -749,6 +754,7 @@ MALFORMED_KINDS: Mapping[str, tuple[_Builder, Callable[[Target], bool]]] = Mappi
         "oversized": (_oversized, _can_oversize),
         **MALFORMED_QUERY_KINDS,
         **{kind: (build, states.applies) for kind, build in states.KINDS.items()},
+        **MALFORMED_N_KINDS,
     }
 )
 """Malformed kinds, with when they apply (C-STORE ones need an accepted storage context)."""
@@ -789,10 +795,14 @@ def cases(target: Target, kinds: Iterable[str] | None = None) -> st.SearchStrate
     unknown = [k for k in wanted if k not in every]
     if unknown:
         raise ValueError(f"unknown case kinds {unknown}; known: {sorted(every)}")
-    groups = [list(built) for built in (group(target) for group in _FIRST.get()) if built]
+    groups = [
+        [("", strategy) for strategy in built]
+        for built in (group(target) for group in _FIRST.get())
+        if built
+    ]
     for table in (VALID_KINDS, MALFORMED_KINDS):
         chosen = [
-            build(target)
+            (kind, build(target))
             for kind, (build, applies) in table.items()
             if kind in wanted and applies(target)
         ]
@@ -804,14 +814,24 @@ def cases(target: Target, kinds: Iterable[str] | None = None) -> st.SearchStrate
 
 
 @st.composite
-def _pick(draw: st.DrawFn, groups: tuple[tuple[st.SearchStrategy[Case], ...], ...]) -> Case:
+def _pick(
+    draw: st.DrawFn, groups: tuple[tuple[tuple[str, st.SearchStrategy[Case]], ...], ...]
+) -> Case:
     """Draw a group (valid, malformed), then a kind in it, then a case of that kind.
 
     ``sampled_from`` picks evenly where a bare ``one_of`` would favour few kinds, and shrinks
-    towards the first group and kind.
+    towards the first group and kind. Within :func:`~dimse_codec.scpfuzz.steering.weighting`
+    (a campaign that steers) the group is drawn by its best kind's weight and the kind by its
+    own weight instead.
     """
-    group = draw(st.sampled_from(groups))
-    return draw(draw(st.sampled_from(group)))
+    weight = kind_weight()
+    if weight is None:
+        group = draw(st.sampled_from(groups))
+        return draw(draw(st.sampled_from([strategy for _, strategy in group])))
+    weights = [[weight(kind) for kind, _ in group] for group in groups]
+    group_index = weighted_index(draw, [max(each) for each in weights])
+    index = weighted_index(draw, weights[group_index])
+    return draw(groups[group_index][index][1])
 
 
 def probe_steps(target: Target) -> tuple[Step, ...]:

@@ -15,6 +15,17 @@ fail, so a campaign runs exactly ``max_examples`` generated examples unless the 
 down for good, or is interrupted. Findings seen while shrinking another one are kept (unshrunk)
 if no later round finds them again, and counted once in their class then.
 
+Steering (``CampaignSettings.steer``, on by default): every generated example's answers are
+counted by a :class:`~dimse_codec.scpfuzz.steering.Steering`; the example's novelty (a new
+answer signature or not) goes to ``hypothesis.target``, and the kinds of a group are drawn
+in proportion to their rates of new signatures
+(:func:`~dimse_codec.scpfuzz.steering.weighting`), so kinds whose answers keep changing are
+drawn more. The weights are those of the round's start: Hypothesis requires that the same
+choices draw the same case within a run (else it reports flaky data generation), so a
+steering campaign runs in rounds of at most
+:data:`~dimse_codec.scpfuzz.steering.STEER_ROUND` examples and the weights follow the answers
+from one round to the next.
+
 Ctrl-C (``KeyboardInterrupt``), while generating or shrinking, ends the campaign as a halt does:
 the finding being shrunk is kept at its smallest so far, the report says ``interrupted`` and is
 returned, so the caller writes what was found.
@@ -30,12 +41,13 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings, target
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
 from dimse_codec.scpfuzz.findings import Classification, Finding, Observation
 from dimse_codec.scpfuzz.model import Case
+from dimse_codec.scpfuzz.steering import STEER_ROUND, Steering, weighting
 
 __all__ = ["CampaignSettings", "Report", "run_campaign"]
 
@@ -45,11 +57,13 @@ Execute = Callable[[Case], Observation]
 
 @dataclass(frozen=True, slots=True)
 class CampaignSettings:
-    """How much to run: generated examples, the seed, and shrink runs per finding."""
+    """How much to run: generated examples, the seed, shrink runs per finding, and whether the
+    answers steer what is drawn next (see the module documentation)."""
 
     max_examples: int = 100
     seed: int = 0
     max_shrinks: int = 25
+    steer: bool = True
 
     def __post_init__(self) -> None:
         """Refuse settings that cannot bound a campaign."""
@@ -80,6 +94,11 @@ class Report:
     elapsed: float = 0.0
     found_while_shrinking: int = 0
     interrupted: bool = False
+    kinds: Counter[str] = field(default_factory=Counter)
+    """Generated examples per case kind."""
+    signatures: int = 0
+    """How many different answer signatures the generated examples showed
+    (:func:`~dimse_codec.scpfuzz.steering.answer_signature`)."""
 
     @property
     def completed(self) -> bool:
@@ -114,6 +133,7 @@ class _Campaign:
         self.on_finding = on_finding
         self.on_example = on_example
         self.report = Report(config)
+        self.steering = Steering()
         self.known: set[str] = set()
         self.pending: dict[str, tuple[Observation, int, int]] = {}
         self.error: BaseException | None = None
@@ -181,6 +201,11 @@ class _Campaign:
         observation = self._run(case)  # counted once run: Ctrl-C may end it half way
         self.report.examples = index
         self._count(observation)
+        self.report.kinds[case.kind] += 1
+        novelty = self.steering.observe(observation)
+        self.report.signatures = self.steering.distinct
+        if self.config.steer:
+            target(novelty, label="answer novelty")
         if self.on_example is not None:
             self.on_example(index, observation)
         signature = observation.signature
@@ -292,7 +317,9 @@ def _round(
         max_examples=remaining,
         deadline=None,
         database=None,
-        phases=(Phase.generate, Phase.shrink),
+        phases=(Phase.generate, Phase.target, Phase.shrink)
+        if campaign.config.steer
+        else (Phase.generate, Phase.shrink),
         report_multiple_bugs=False,
         suppress_health_check=list(HealthCheck),
         verbosity=Verbosity.quiet,
@@ -359,9 +386,13 @@ def _rounds(strategy: st.SearchStrategy[Case], campaign: _Campaign) -> None:
             round_seed = config.seed + number
             campaign._reset_round(round_seed)
             report.rounds += 1
+            size, steer = remaining, contextlib.ExitStack()
+            if config.steer:  # weights fixed for a round: Hypothesis needs a deterministic draw
+                size = min(remaining, STEER_ROUND)
+                steer.enter_context(weighting(campaign.steering.frozen()))
             try:
-                with contextlib.suppress(_StopRound, _Halt, _Found, Flaky):
-                    _round(strategy, campaign, remaining, round_seed)()
+                with contextlib.suppress(_StopRound, _Halt, _Found, Flaky), steer:
+                    _round(strategy, campaign, size, round_seed)()
             except KeyboardInterrupt:  # the finding being shrunk is kept below
                 campaign.interrupt()
             if campaign.sigint and not report.interrupted:

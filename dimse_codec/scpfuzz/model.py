@@ -20,6 +20,7 @@ from dimse_codec.pdu import AAssociateRQ, encode_pdu
 from dimse_codec.tables.uids import VERIFICATION_SOP_CLASS
 
 __all__ = [
+    "META_SOP_CLASSES",
     "MORE_STORAGE_SOP_CLASSES",
     "QUERY_RETRIEVE_SOP_CLASSES",
     "STORAGE_SOP_CLASSES",
@@ -73,6 +74,16 @@ QUERY_RETRIEVE_SOP_CLASSES: Mapping[str, tuple[str, str]] = MappingProxyType(
 
 WORKLIST_FIND = "1.2.840.10008.5.1.4.31"
 """Modality Worklist Information Model - FIND (PS3.4 K.6)."""
+
+META_SOP_CLASSES: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        # Basic Grayscale Print Management Meta: Film Session, Film Box, Grayscale Image Box,
+        # Printer (PS3.4 H.3.1)
+        "1.2.840.10008.5.1.1.9": frozenset(f"1.2.840.10008.5.1.1.{n}" for n in (1, 2, 4, 16)),
+    }
+)
+"""Meta SOP classes a case may propose -> the SOP classes whose messages go on its context
+(PS3.4 H.3: the meta class is negotiated, each message names the member class it is for)."""
 
 
 class Expect(str, enum.Enum):

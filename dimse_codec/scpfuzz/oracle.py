@@ -35,7 +35,7 @@ from dimse_codec.pdata import (
 )
 from dimse_codec.pdu import AAbort, AAssociateAC, AAssociateRJ, AAssociateRQ
 from dimse_codec.policy import LENIENT, STRICT, Diagnostic
-from dimse_codec.scpfuzz.model import Case, Expect, Target
+from dimse_codec.scpfuzz.model import META_SOP_CLASSES, Case, Expect, Target
 from dimse_codec.scpfuzz.steps import message_name
 from dimse_codec.tables.upper_layer import ACTIONS, EVENTS, RECEIVED_PDU_EVENTS, STATES
 from dimse_codec.upper_layer.machine import Machine
@@ -304,7 +304,8 @@ class _Protocol:
         sop_class = getattr(primitive, "AffectedSOPClassUID", None) or getattr(
             primitive, "RequestedSOPClassUID", None
         )
-        if sop_class is not None and str(sop_class) != context.abstract_syntax:
+        members = META_SOP_CLASSES.get(context.abstract_syntax, frozenset())
+        if sop_class is not None and str(sop_class) not in {context.abstract_syntax, *members}:
             problems.append(
                 f"{name} for {sop_class} on context {event.context_id}, accepted for "
                 f"{context.abstract_syntax}"

@@ -15,36 +15,33 @@ are counted by :func:`placed_seeds`' caller, not sent.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from hypothesis import strategies as st
 
-from dimse_codec.association import DEFAULT_MAX_PDU_LENGTH
 from dimse_codec.dataset import decode_dataset, encode_dataset
 from dimse_codec.dimse.codec import decode_command_set, encode_command_set
 from dimse_codec.dimse.primitives import DIMSEPrimitive
 from dimse_codec.errors import DimseCodecError
-from dimse_codec.pdata import fragment_size
 from dimse_codec.replay import CapturedAssociation
 from dimse_codec.scpfuzz.cases import CaseGroup
 from dimse_codec.scpfuzz.model import Case, Expect, Step, Target
+from dimse_codec.scpfuzz.mutate import (
+    Message,
+    broken_command,
+    broken_dataset,
+    broken_pdu,
+    fragment_for,
+    message_bytes,
+)
 from dimse_codec.scpfuzz.steps import release_step
-from dimse_codec.strategies import damaged_command_sets, malformed_datasets
-from dimse_codec.strategies.datasets import STANDARD_TRANSFER_SYNTAXES
-from dimse_codec.strategies.raw import message_pdvs, one_pdv_per_pdu
 
 __all__ = ["SEED_KINDS", "PlacedSeed", "Seed", "capture_seeds", "placed_seeds", "seed_groups"]
 
 SEED_KINDS = ("seed", "seed-command", "seed-dataset", "seed-pdu")
 """The kinds of seeded cases: a captured request as captured, then broken at each level."""
-
-_UNPROPOSED_CONTEXT = 255
-"""A context ID the fuzzer's proposal never uses."""
-_LENGTH_DELTAS = (-4, -2, -1, 1, 2, 4, 0x10000)
-"""How far a broken PDU length is from the right one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,13 +159,12 @@ def _association_step(target: Target) -> Step:
     return Step("A-ASSOCIATE-RQ", target.request_bytes, Expect.ASSOCIATION)
 
 
-def _size(target: Target) -> int:
-    """The PDV fragment size for the SCP's maximum length, as a conforming requestor cuts."""
-    return fragment_size(target.peer_max_pdu_length or DEFAULT_MAX_PDU_LENGTH)
-
-
-def _pdata(command: bytes, data: bytes | None, context_id: int, size: int) -> bytes:
-    return one_pdv_per_pdu(message_pdvs(command, data, context_id, size))
+def _message(placed: PlacedSeed) -> Message:
+    """A placed seed as the message :mod:`~dimse_codec.scpfuzz.mutate` breaks."""
+    seed = placed.seed
+    return Message(
+        seed.name, seed.command_set, placed.dataset, placed.context_id, placed.transfer_syntax
+    )
 
 
 def _details(placed: PlacedSeed, **values: object) -> Mapping[str, object]:
@@ -190,7 +186,7 @@ def _as_captured(draw: st.DrawFn, target: Target, placed: Sequence[PlacedSeed]) 
     """A captured request as it was: command set byte for byte, cut for the SCP's maximum."""
     chosen = draw(st.sampled_from(placed))
     seed = chosen.seed
-    data = _pdata(seed.command_set, chosen.dataset, chosen.context_id, _size(target))
+    data = message_bytes(seed.command_set, chosen.dataset, chosen.context_id, fragment_for(target))
     size = 0 if chosen.dataset is None else len(chosen.dataset)
     return Case(
         "seed",
@@ -207,14 +203,13 @@ def _broken_command(draw: st.DrawFn, target: Target, placed: Sequence[PlacedSeed
     """A captured request whose command set is broken in one way (DIMSE level)."""
     chosen = draw(st.sampled_from(placed))
     seed = chosen.seed
-    broken = draw(damaged_command_sets(seed.primitive))
-    data = _pdata(broken.data, chosen.dataset, chosen.context_id, _size(target))
+    flaw, data = broken_command(draw, _message(chosen), target)
     return Case(
         "seed-command",
         False,
-        f"captured {seed.name} ({seed.origin}) with {broken.defect}",
-        (_association_step(target), Step(f"{seed.name}: {broken.defect}", data, Expect.RESPONSE)),
-        _details(chosen, flaw=broken.defect),
+        f"captured {seed.name} ({seed.origin}) with {flaw}",
+        (_association_step(target), Step(f"{seed.name}: {flaw}", data, Expect.RESPONSE)),
+        _details(chosen, flaw=flaw),
     )
 
 
@@ -223,15 +218,7 @@ def _broken_dataset(draw: st.DrawFn, target: Target, placed: Sequence[PlacedSeed
     """A captured request whose data set is cut short or replaced by a broken one."""
     chosen = draw(st.sampled_from(placed))
     seed = chosen.seed
-    dataset = chosen.dataset or b""
-    standard = chosen.transfer_syntax in {s.uid for s in STANDARD_TRANSFER_SYNTAXES}
-    if standard and (len(dataset) < 2 or draw(st.booleans())):
-        replaced = draw(malformed_datasets(transfer_syntax=chosen.transfer_syntax))
-        flaw, dataset = replaced.defect, replaced.data
-    else:
-        cut = draw(st.integers(min_value=1, max_value=max(len(dataset) - 1, 1)))
-        flaw, dataset = f"data set cut after {cut} of {len(dataset)} bytes", dataset[:cut]
-    data = _pdata(seed.command_set, dataset, chosen.context_id, _size(target))
+    flaw, data = broken_dataset(draw, _message(chosen), target)
     return Case(
         "seed-dataset",
         False,
@@ -246,27 +233,11 @@ def _broken_pdu(draw: st.DrawFn, target: Target, placed: Sequence[PlacedSeed]) -
     """A captured request in P-DATA-TF PDUs broken in one way (PDU level)."""
     chosen = draw(st.sampled_from(placed))
     seed = chosen.seed
-    flaws = ["PDU length", "unproposed context"]
-    peer = target.peer_max_pdu_length
-    if peer > 0 and len(seed.command_set) + len(chosen.dataset or b"") > fragment_size(peer):
-        flaws.append("PDU over the maximum")  # the message is long enough to need one
-    kind = draw(st.sampled_from(flaws))
-    size, context_id = _size(target), chosen.context_id
-    if kind == "unproposed context":
-        context_id = _UNPROPOSED_CONTEXT
-    elif kind == "PDU over the maximum":
-        size = fragment_size(peer * 2)
-    data = bytearray(_pdata(seed.command_set, chosen.dataset, context_id, size))
-    flaw = f"{kind} (context {context_id})" if kind == "unproposed context" else kind
-    if kind == "PDU length":
-        delta = draw(st.sampled_from(_LENGTH_DELTAS))
-        (length,) = struct.unpack_from(">L", data, 2)
-        struct.pack_into(">L", data, 2, max(length + delta, 0) & 0xFFFFFFFF)
-        flaw = f"PDU length {'+' if delta > 0 else ''}{delta} from the right one"
+    flaw, data = broken_pdu(draw, _message(chosen), target)
     return Case(
         "seed-pdu",
         False,
         f"captured {seed.name} ({seed.origin}) with {flaw}",
-        (_association_step(target), Step(f"{seed.name}: {flaw}", bytes(data), Expect.RESPONSE)),
+        (_association_step(target), Step(f"{seed.name}: {flaw}", data, Expect.RESPONSE)),
         _details(chosen, flaw=flaw),
     )
