@@ -48,7 +48,15 @@ from dimse_codec.pdata import (
     StreamDecoder,
     StreamDiagnostic,
 )
-from dimse_codec.pdu import AAbort, AAssociateAC, AAssociateRJ, AReleaseRP, AReleaseRQ, encode_pdu
+from dimse_codec.pdu import (
+    AAbort,
+    AAssociateAC,
+    AAssociateRJ,
+    AAssociateRQ,
+    AReleaseRP,
+    AReleaseRQ,
+    encode_pdu,
+)
 from dimse_codec.scpfuzz.cases import (
     Case,
     Expect,
@@ -598,13 +606,15 @@ def negotiate(
     *,
     timeout: float,
     max_pdu_length: int = DEFAULT_MAX_PDU_LENGTH,
+    request: AAssociateRQ | None = None,
 ) -> Target:
-    """Associate once with our standard proposal and release: what the SCP accepts.
+    """Associate once with our standard proposal (or ``request``) and release: what the SCP
+    accepts.
 
     Raises :class:`ServerUnavailable` when the SCP cannot be reached, rejects or aborts, or does
     not answer in time; the AE titles are checked first (``InvalidParameter``).
     """
-    rq = proposal(calling_ae_title, called_ae_title, max_pdu_length=max_pdu_length)
+    rq = request or proposal(calling_ae_title, called_ae_title, max_pdu_length=max_pdu_length)
     try:
         connection = _Connection.open(endpoint, timeout, None, max_pdu_length)
     except OSError as exc:

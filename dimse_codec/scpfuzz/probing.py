@@ -25,9 +25,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dimse_codec.association import DEFAULT_MAX_PDU_LENGTH, Accepted, read_response
+from dimse_codec.association import Accepted, read_response
 from dimse_codec.pdata import PDUReceived
-from dimse_codec.pdu import encode_pdu
 from dimse_codec.scpfuzz.findings import Answer, AnswerKind, Liveness, StepRecord
 from dimse_codec.scpfuzz.live import (
     NotLoopback,
@@ -35,6 +34,7 @@ from dimse_codec.scpfuzz.live import (
     ServerUnavailable,
     _Connection,
     check_liveness,
+    negotiate,
     resolve,
 )
 from dimse_codec.scpfuzz.model import Expect, Step, Target
@@ -50,7 +50,6 @@ from dimse_codec.scpfuzz.probes import (
     probe_request,
     select_probes,
 )
-from dimse_codec.scpfuzz.steps import release_step
 
 __all__ = [
     "NotLoopback",
@@ -459,30 +458,6 @@ class _Probing:
         )
 
 
-def _negotiate(endpoint: ScpAddress, calling: str, called: str, timeout: float) -> Target:
-    """Associate once with the probe proposal and release: what the SCP accepts."""
-    request = probe_request(calling, called)
-    try:
-        connection = _Connection.open(endpoint, timeout, None, DEFAULT_MAX_PDU_LENGTH)
-    except OSError as exc:
-        raise ServerUnavailable(f"cannot connect to {endpoint}: {exc.strerror or exc}") from exc
-    try:
-        failed = connection.send(encode_pdu(request), timeout)
-        answer = failed or connection.answer(timeout)[0]
-        event = connection.last
-        result = read_response(request, event.pdu) if isinstance(event, PDUReceived) else None
-        if answer.kind is not AnswerKind.ACCEPTED or not isinstance(result, Accepted):
-            raise ServerUnavailable(
-                f"{endpoint} did not accept the probe association (called AE {called!r}): "
-                f"{answer.kind.value}: {answer.detail}"
-            )
-        if connection.send(release_step().data, timeout) is None:
-            connection.answer(timeout)
-    finally:
-        connection.close()
-    return Target(request, result.association)
-
-
 def run_probes(
     host: str,
     port: int,
@@ -523,7 +498,13 @@ def run_probes(
             "absolute_dir": tempfile.gettempdir(),
         }
     )
-    target = _negotiate(endpoint, calling_ae_title, called_ae_title, timeout)
+    target = negotiate(
+        endpoint,
+        calling_ae_title,
+        called_ae_title,
+        timeout=timeout,
+        request=probe_request(calling_ae_title, called_ae_title),
+    )
     probes = select_probes(build_probes(target, chosen), only)
     run = ProbeRun(endpoint, target, chosen)
     if on_start is not None:
