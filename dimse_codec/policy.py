@@ -13,7 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from dimse_codec.diagnostics import IGNORED_BY_THE_STANDARD, Diagnostic, DiagnosticCode
+from dimse_codec.diagnostics import (
+    IGNORED_BY_THE_STANDARD,
+    Diagnostic,
+    DiagnosticCode,
+    diagnostic_json,
+)
 from dimse_codec.errors import LimitExceeded, PolicyViolation
 from dimse_codec.limits import DEFAULT_LIMITS, Limits
 
@@ -24,6 +29,7 @@ __all__ = [
     "Diagnostic",
     "DiagnosticCode",
     "Policy",
+    "diagnostic_json",
 ]
 
 

@@ -53,7 +53,9 @@ SEARCH = settings(
     database=None,
     phases=[Phase.generate],
     suppress_health_check=list(HealthCheck),
+    derandomize=True,
 )
+"""Searches are derandomized: a rare shape is found in every run or in none, never now and then."""
 SHRINK = settings(
     max_examples=150,
     database=None,
@@ -183,7 +185,7 @@ def test_associations_reach_busy_and_rejecting_cases() -> None:
     busy = find(
         associations(),
         lambda a: len(a.requestor_primitives) == 3 and 0 < a.acceptor_max_pdu_length <= 64,
-        settings=SEARCH,
+        settings=settings(SEARCH, max_examples=3000),  # rare: 500 examples missed it now and then
     )
     assert len(pdus_of(busy.requestor)) > 6
     rejected = find(
