@@ -37,7 +37,7 @@ __all__ = [
 
 UNPROPOSED_CONTEXT = 255
 """A context ID the fuzzer's proposal never uses."""
-_LENGTH_DELTAS = (-4, -2, -1, 1, 2, 4, 0x10000)
+_LENGTH_DELTAS = (-7, -4, -2, -1, 1, 2, 4, 6, 0x10000, 1 << 20)
 """How far a broken PDU length is from the right one."""
 
 
@@ -106,8 +106,14 @@ def broken_pdu(draw: st.DrawFn, message: Message, target: Target) -> tuple[str, 
     data = bytearray(message_bytes(message.command_set, message.dataset, context_id, size))
     flaw = f"{kind} (context {context_id})" if kind == "unproposed context" else kind
     if kind == "PDU length":
-        delta = draw(st.sampled_from(_LENGTH_DELTAS))
-        (length,) = struct.unpack_from(">L", data, 2)
-        struct.pack_into(">L", data, 2, max(length + delta, 0) & 0xFFFFFFFF)
-        flaw = f"PDU length {'+' if delta > 0 else ''}{delta} from the right one"
+        flaw = wrong_pdu_length(draw, data)
     return flaw, bytes(data)
+
+
+def wrong_pdu_length(draw: st.DrawFn, data: bytearray) -> str:
+    """Set the first PDU's length field of ``data`` a drawn distance off the right one (in
+    place): a few bytes short or long, or far past the data; the flaw, as words."""
+    delta = draw(st.sampled_from(_LENGTH_DELTAS))
+    (length,) = struct.unpack_from(">L", data, 2)
+    struct.pack_into(">L", data, 2, max(length + delta, 0) & 0xFFFFFFFF)
+    return f"PDU length {'+' if delta > 0 else ''}{delta} from the right one"

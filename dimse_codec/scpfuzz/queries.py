@@ -18,7 +18,6 @@ SCP is answering). :mod:`dimse_codec.scpfuzz.cases` registers the kinds. Sans-I/
 from __future__ import annotations
 
 import functools
-import struct
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
@@ -40,6 +39,7 @@ from dimse_codec.scpfuzz.model import (
     Step,
     Target,
 )
+from dimse_codec.scpfuzz.mutate import wrong_pdu_length
 from dimse_codec.scpfuzz.steps import (
     EXPECT_BY_PDU_TYPE,
     details,
@@ -564,9 +564,6 @@ def _malformed_query_command(draw: st.DrawFn, target: Target) -> Case:
     )
 
 
-_LENGTH_DELTAS = (-7, -1, 1, 6, 1 << 20)
-
-
 @st.composite
 def _malformed_query_pdu(draw: st.DrawFn, target: Target) -> Case:
     """A query dialogue broken at the PDU level: a PDU length off, or a broken PDU mid-answer."""
@@ -574,10 +571,7 @@ def _malformed_query_pdu(draw: st.DrawFn, target: Target) -> Case:
     limit = send_limit(draw, target)
     data = bytearray(pdata(request, context_id, limit, 1))
     if draw(st.booleans()):
-        delta = draw(st.sampled_from(_LENGTH_DELTAS))
-        (length,) = struct.unpack_from(">L", data, 2)
-        struct.pack_into(">L", data, 2, max(length + delta, 0) & 0xFFFFFFFF)
-        flaw = f"PDU length {'+' if delta > 0 else ''}{delta} from the right one"
+        flaw = wrong_pdu_length(draw, data)
         steps: tuple[Step, ...] = (
             request_step(target),
             Step(f"{name}: {flaw}", bytes(data), Expect.RESPONSE),
