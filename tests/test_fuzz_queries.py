@@ -34,7 +34,18 @@ from dimse_codec.pdata import MessageReceived, StreamDecoder
 from dimse_codec.pdu import AAbort, decode_pdu, encode_pdu
 from dimse_codec.scpfuzz import archive
 from dimse_codec.scpfuzz.cases import MALFORMED_KINDS, VALID_KINDS, cases, probe_steps, proposal
-from dimse_codec.scpfuzz.findings import replay_script
+from dimse_codec.scpfuzz.findings import (
+    Answer,
+    AnswerKind,
+    Health,
+    Liveness,
+    Observation,
+    StepRecord,
+    classify,
+    observation_json,
+    outcomes,
+    replay_script,
+)
 from dimse_codec.scpfuzz.live import (
     LiveRunner,
     ScpAddress,
@@ -57,6 +68,7 @@ from dimse_codec.scpfuzz.oracle import judge
 from dimse_codec.scpfuzz.queries import MALFORMED_QUERY_KINDS, VALID_QUERY_KINDS
 from dimse_codec.scpfuzz.steps import pdata, release_step, request_step
 
+ALIVE = Liveness(Health.ALIVE)
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 EVERY_CLASS = [
     VERIFICATION,
@@ -190,6 +202,11 @@ def test_every_valid_dialogue_is_valid(case: Case) -> None:
         assert running.expect is (Expect.NOTHING if running.pending == 0 else Expect.RESPONSE)
         assert cancel.label == "C-CANCEL-RQ"
         assert judgement.steps[2].expect is Expect.NOTHING  # C-CANCEL has no response
+        # a finding's JSON keeps how many Pendings the C-CANCEL-RQ waited for
+        records = (StepRecord(case.steps[0].label, b"", b"", Answer(AnswerKind.ACCEPTED), 0.0),)
+        verdict = classify(outcomes(case, judgement, records), ALIVE)
+        steps = observation_json(Observation(case, judgement, records, ALIVE, verdict))["steps"]
+        assert steps[1]["pending"] == running.pending and "pending" not in steps[2]
 
 
 @SETTINGS

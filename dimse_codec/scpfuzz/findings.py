@@ -71,6 +71,7 @@ __all__ = [
     "classify",
     "expected",
     "finding_json",
+    "observation_json",
     "outcomes",
     "replay_script",
     "write_reproducer",
@@ -448,7 +449,9 @@ def _answer_json(answer: Answer) -> dict[str, Any]:
     return out
 
 
-def _observation_json(obs: Observation, files: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+def observation_json(obs: Observation, files: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+    """One example as JSON: each step with the decoder's verdict, its table cell and its answer
+    (``files``: the names its bytes were written under), the classification and the liveness."""
     steps = []
     for index, step in enumerate(obs.case.steps):
         verdict = obs.judgement.steps[index]
@@ -464,6 +467,8 @@ def _observation_json(obs: Observation, files: Sequence[tuple[str, str]] = ()) -
         }
         if step.defect:
             entry["defect"] = step.defect
+        if step.pending is not None:  # the next step (a C-CANCEL) went after this many Pendings
+            entry["pending"] = step.pending
         if index < len(obs.records):
             record = obs.records[index]
             entry["sent"] = True
@@ -511,10 +516,10 @@ def finding_json(
         "replays": finding.replays,
         "shrink_calls": finding.shrink_calls,
         "note": finding.note,
-        "minimal": _observation_json(finding.observation, files),
+        "minimal": observation_json(finding.observation, files),
     }
     if finding.first is not finding.observation:
-        out["first_seen"] = _observation_json(finding.first)
+        out["first_seen"] = observation_json(finding.first)
     if context:
         out["context"] = dict(context)
     return out
