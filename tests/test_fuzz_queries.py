@@ -50,6 +50,7 @@ from dimse_codec.scpfuzz.live import (
     LiveRunner,
     ScpAddress,
     _Connection,
+    _drains,
     _success_response,
     negotiate,
 )
@@ -326,6 +327,15 @@ def test_a_step_after_a_running_operation_does_not_take_its_responses() -> None:
         after, _, _ = connection.answer(2.0, drain=True)
         assert after.kind.value == "aborted"
         assert "the running operation ended first: C-GET-RSP" in after.detail
+
+
+def test_only_a_valid_c_cancel_takes_the_running_operations_end_for_its_answer() -> None:
+    cancel = Step("C-CANCEL-RQ", b"", Expect.RESPONSE)
+    release = release_step()  # a valid A-RELEASE-RQ sent while a C-GET runs: its RP is the answer
+    assert not _drains(cancel, True, running=True)
+    assert _drains(cancel, False, running=True)  # a broken C-CANCEL-RQ
+    assert _drains(release, True, running=True)
+    assert not _drains(release, True, running=False)
 
 
 # -- live: dcmqrscp, wlmscpfs, pynetdicom --------------------------------------------------------

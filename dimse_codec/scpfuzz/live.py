@@ -429,6 +429,13 @@ def _decisive(event: Event) -> Answer | None:
     return None
 
 
+def _drains(step: Step, valid: bool, running: bool) -> bool:
+    """Whether the answer to ``step`` is what comes after the running operation's remaining
+    responses: so for every step sent while an operation runs (a broken PDU, an A-RELEASE-RQ)
+    but a valid C-CANCEL-RQ, whose answer is that operation's final response."""
+    return running and not (valid and step.expect is Expect.RESPONSE)
+
+
 def _proceeds(step: Step, valid: bool, answer: Answer) -> bool:
     """Whether to send the next step: this one was valid and answered the way that goes on
     (a request the next step cancels goes on unless the association ended)."""
@@ -485,7 +492,7 @@ def run_case(
                 wait = 0.0  # the next step cancels it at once: read only what already came
             elif after and not running:
                 wait = min(wait, _SETTLE_FLOOR)  # the operation had ended: nothing more is due
-            drain = running and not ok
+            drain = _drains(step, ok, running)
             answer, received, view = connection.answer(wait, pending=step.pending, drain=drain)
             in_flight = step.pending is not None and (
                 step.pending == 0 or _is_pending_status(answer)
