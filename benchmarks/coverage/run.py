@@ -711,10 +711,13 @@ def _note(command: list[str]) -> str:
 class FuzzDriver:
     """``dimse-codec fuzz`` against the server until the last time point: restarted with the next
     seed when it ends by itself (a fuzzer that stops is still measured for the whole time), the
-    server restarted when it died; examples counted from its ``-v`` lines."""
+    server restarted when it died; examples counted from its ``-v`` lines. With a ``move_port``
+    (dcmqrscp, whose HostTable maps the move AE there) the fuzzer is the C-MOVE destination too
+    (``--move-port``), so the server's C-STORE sub-operations run."""
 
-    def __init__(self, server: Server, work: Path, seed: int) -> None:
+    def __init__(self, server: Server, work: Path, seed: int, move_port: int | None = None) -> None:
         self.server = server
+        self.move_port = move_port
         self.work = work
         self.seed = seed
         self.examples = 0
@@ -752,6 +755,8 @@ class FuzzDriver:
             str(self.work / f"findings-{self.invocations}"),
             "-v",
         ]
+        if self.move_port is not None:
+            command += ["--move-port", str(self.move_port), "--move-ae", MOVE_AE]
         self.process = subprocess.Popen(
             command,
             stdout=subprocess.PIPE,
@@ -955,7 +960,8 @@ def measure_one(
         elif plan.workload == "clients":
             run.notes += dcmtk_clients(server, run_dir, move_port)
         else:
-            driver = FuzzDriver(server, run_dir, seed)
+            destination = move_port if plan.server == "dcmqrscp" else None
+            driver = FuzzDriver(server, run_dir, seed, destination)
             started = time.monotonic()
             try:
                 for point in sorted(minutes):

@@ -15,9 +15,9 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
-from dimse_codec.cli._args import count, seconds, tcp_port
+from dimse_codec.cli._args import ae_title, count, seconds, tcp_port
 from dimse_codec.cli._types import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from dimse_codec.cli.examples import with_examples
 from dimse_codec.errors import DimseCodecError
@@ -25,6 +25,7 @@ from dimse_codec.errors import DimseCodecError
 if TYPE_CHECKING:
     from dimse_codec.cli._types import SubParsers
     from dimse_codec.scpfuzz import Finding, FuzzResult, Observation
+    from dimse_codec.scpfuzz.destination import MoveDestination
 
 __all__ = ["register", "run"]
 
@@ -98,6 +99,22 @@ def register(subparsers: SubParsers) -> None:
         metavar="FILE",
         help="start from the requests of this capture (pcap/pcapng): sent as captured, then "
         "broken at the DIMSE, data set and PDU levels, beside the generated cases",
+    )
+    parser.add_argument(
+        "--move-port",
+        type=tcp_port(),
+        metavar="PORT",
+        help="be the C-MOVE destination: a Storage SCP on 127.0.0.1:PORT for the campaign "
+        "that answers the SCP's C-STORE sub-operations with seeded behaviours (success, "
+        "warning, failure, rejection, abort, late answers) and checks each C-MOVE's "
+        "sub-operation counts against them (the SCP must map --move-ae to that port)",
+    )
+    parser.add_argument(
+        "--move-ae",
+        type=ae_title,
+        default="MOVESCU",
+        metavar="AE",
+        help="with --move-port: the destination's AE title, the one C-MOVEs name (default MOVESCU)",
     )
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="print one line per example as well"
@@ -203,6 +220,19 @@ def _summary(result: FuzzResult, out: TextIO) -> None:
         print(f"summary: {result.summary}", file=out)
 
 
+def _destination_summary(destination: MoveDestination, out: TextIO) -> None:
+    """What the C-MOVE destination saw, in one line."""
+    log = destination.log.json()
+    associations = ", ".join(f"{k} {v}" for k, v in sorted(log["associations"].items()))
+    stores = ", ".join(f"{k} {v}" for k, v in sorted(log["c_store_behaviours"].items()))
+    print(
+        f"C-MOVE destination: associations {associations or 'none'}; "
+        f"{log['c_stores']} C-STORE(s){': ' + stores if stores else ''}; "
+        f"{log['moves_checked']} C-MOVE count(s) checked, {log['count_mismatches']} mismatched",
+        file=out,
+    )
+
+
 def _seeded(fuzz: Callable[..., FuzzResult], capture: str) -> Callable[..., FuzzResult] | None:
     """``fuzz`` with the requests of a capture among its cases (``--seed-capture``), or None
     (said on stderr) when the capture cannot be read or holds no whole request."""
@@ -241,7 +271,7 @@ def run(args: argparse.Namespace) -> int:
     """Fuzz the SCP: 0 nothing found, 1 findings, 2 refused or unreachable (see the module)."""
     # imported here: Hypothesis is optional, and the other subcommands never need it
     try:
-        from dimse_codec.scpfuzz import NotLoopback, ServerUnavailable, fuzz
+        from dimse_codec.scpfuzz import fuzz
     except ModuleNotFoundError as exc:  # names the extra to install when it is Hypothesis
         print(f"dimse-codec fuzz: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -249,6 +279,48 @@ def run(args: argparse.Namespace) -> int:
     campaign = fuzz if args.seed_capture is None else _seeded(fuzz, args.seed_capture)
     if campaign is None:
         return EXIT_USAGE
+    destination = _move_destination(args)
+    if destination is False:
+        return EXIT_USAGE
+    try:
+        return _campaign(args, campaign, printer, destination)
+    finally:  # also on Ctrl-C: the destination's threads end and its sockets close
+        if destination is not None:
+            destination.stop()
+
+
+def _move_destination(args: argparse.Namespace) -> MoveDestination | Literal[False] | None:
+    """The C-MOVE destination of ``--move-port``, started; None without the option, False
+    (said on stderr) when the port cannot be listened on."""
+    if args.move_port is None:
+        return None
+    from dimse_codec.scpfuzz.destination import MoveDestination
+
+    destination = MoveDestination(
+        args.move_port, ae_title=args.move_ae, seed=0 if args.seed is None else args.seed
+    )
+    try:
+        destination.start()
+    except OSError as exc:
+        print(
+            f"dimse-codec fuzz: error: cannot listen on 127.0.0.1:{args.move_port}: "
+            f"{exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return False
+    print(f"C-MOVE destination {args.move_ae} listening on 127.0.0.1:{destination.port}")
+    return destination
+
+
+def _campaign(
+    args: argparse.Namespace,
+    campaign: Callable[..., FuzzResult],
+    printer: _Printer,
+    destination: MoveDestination | None,
+) -> int:
+    """Run the campaign and print its summary: the exit status."""
+    from dimse_codec.scpfuzz import NotLoopback, ServerUnavailable
+
     try:
         result = campaign(
             args.host,
@@ -265,6 +337,7 @@ def run(args: argparse.Namespace) -> int:
             on_start=printer.start,
             on_finding=printer.finding,
             on_example=printer.example,
+            **({} if destination is None else {"move_destination": destination}),
         )
     except NotLoopback as exc:
         print(f"dimse-codec fuzz: error: {exc}", file=sys.stderr)
@@ -279,6 +352,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"dimse-codec fuzz: error: cannot write to {args.out}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     _summary(result, sys.stdout)
+    if destination is not None:
+        _destination_summary(destination, sys.stdout)
     if result.report.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FAILED if result.report.findings else EXIT_OK

@@ -67,6 +67,7 @@ from dimse_codec.scpfuzz.cases import (
     probe_steps,
     proposal,
 )
+from dimse_codec.scpfuzz.destination import MoveDestination, checked_moves
 from dimse_codec.scpfuzz.engine import CampaignSettings, Report, run_campaign
 from dimse_codec.scpfuzz.findings import (
     Answer,
@@ -874,6 +875,7 @@ def fuzz(
     on_start: Callable[[FuzzResult], None] | None = None,
     on_finding: Callable[[Finding, Path | None], None] | None = None,
     on_example: Callable[[int, Observation], None] | None = None,
+    move_destination: MoveDestination | None = None,
 ) -> FuzzResult:
     """Fuzz the SCP at ``host:port``: negotiate, run the campaign, write the reproducers.
 
@@ -885,6 +887,8 @@ def fuzz(
     one folder per finding (:func:`~dimse_codec.scpfuzz.findings.write_reproducer`) and
     ``summary.json``. Raises :class:`NotLoopback` for a remote host without ``allow_remote``
     and :class:`ServerUnavailable` when the SCP cannot be reached or will not associate.
+    ``move_destination`` (running) takes the SCP's C-MOVE sub-operations: each case's counts
+    are checked against it (:func:`~dimse_codec.scpfuzz.destination.checked_moves`).
     """
     if timeout <= 0 or (settle is not None and settle <= 0):
         raise ValueError("timeout and settle must be positive")
@@ -933,11 +937,16 @@ def fuzz(
         if on_example is not None:
             on_example(index, observation)
 
-    result.report = run_campaign(strategy, runner, config, on_finding=found, on_example=example)
+    execute: Callable[[Case], Observation] = runner
+    if move_destination is not None:
+        execute = checked_moves(runner, move_destination, calling_ae_title)
+    result.report = run_campaign(strategy, execute, config, on_finding=found, on_example=example)
     result.liveness_checks = dict(runner.checks)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         result.summary = out / "summary.json"
         document = summary_json(result, timeout, settle)
+        if move_destination is not None:
+            document["move_destination"] = move_destination.log.json()
         result.summary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     return result

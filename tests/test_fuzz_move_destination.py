@@ -1,0 +1,228 @@
+"""The fuzzer as a C-MOVE destination (dimse_codec.scpfuzz.destination).
+
+Sans-I/O first: behaviours drawn from a seed repeat and cover every kind; the sub-operation count
+check (PS3.4 C.4.2.1.6-9) takes exact completed and warning counts and a failed count of at least
+ours; a case's valid C-MOVE to the destination is found in its bytes and checked against the
+C-STOREs the destination answered. Then live against DCMTK's dcmqrscp, whose HostTable names the
+destination: a C-MOVE whose sub-operations all succeed is counted as completed, a Failure answer
+shows up as a failed sub-operation, and after the run nothing listens on the port.
+"""
+
+from __future__ import annotations
+
+import collections
+import random
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from conftest import require_tool
+from peers import Server, dcmqrscp_config, dcmtk_server, free_port
+from test_fuzz_queries import PATIENT_MOVE, TIMEOUT, _case, _identifier, _request
+
+from dimse_codec.dataset import encode_dataset
+from dimse_codec.dimse.primitives import C_MOVE, C_STORE
+from dimse_codec.dimse.responses import build_response
+from dimse_codec.pdata import MessageReceived, StreamDecoder
+from dimse_codec.scpfuzz import archive
+from dimse_codec.scpfuzz.destination import (
+    AssociationBehaviour,
+    MoveDestination,
+    StoreBehaviour,
+    StoreRecord,
+    Tally,
+    check_counts,
+    checked_moves,
+    draw_association,
+    draw_store,
+    move_mismatch,
+)
+from dimse_codec.scpfuzz.live import LiveRunner, ScpAddress, negotiate
+from dimse_codec.scpfuzz.model import Expect
+from dimse_codec.scpfuzz.steps import pdata
+
+# -- sans-I/O ------------------------------------------------------------------------------------
+
+
+def test_behaviours_repeat_for_a_seed_and_cover_every_kind() -> None:
+    def draws(seed: int) -> list[object]:
+        rng = random.Random(seed)
+        return [f(rng) for _ in range(1500) for f in (draw_association, draw_store)]
+
+    assert draws(7) == draws(7) != draws(8)
+    seen = collections.Counter(draws(7))
+    assert set(AssociationBehaviour) | set(StoreBehaviour) <= set(seen)
+    assert seen.most_common(2)[0][0] is AssociationBehaviour.ACCEPT
+    assert max(StoreBehaviour, key=seen.__getitem__) is StoreBehaviour.SUCCESS
+
+
+def test_sub_operation_counts_against_what_the_destination_answered() -> None:
+    tally = Tally()
+    for behaviour in (
+        StoreBehaviour.SUCCESS, StoreBehaviour.SLOW, StoreBehaviour.WARNING_B000,
+        StoreBehaviour.WARNING_B007, StoreBehaviour.FAILURE_A700, StoreBehaviour.ABORT,
+    ):  # fmt: skip
+        tally.add(behaviour)
+    assert (tally.completed, tally.warning, tally.failed) == (2, 2, 2)
+    final = {
+        "NumberOfCompletedSuboperations": 2,
+        "NumberOfWarningSuboperations": 2,
+        "NumberOfFailedSuboperations": 3,  # one more the SCP never sent: allowed
+    }
+    assert check_counts(final, tally) == []
+    assert check_counts({}, tally) == []  # the counts are optional in a final response
+    wrong = check_counts({**final, "NumberOfCompletedSuboperations": 3}, tally)
+    assert wrong == ["NumberOfCompletedSuboperations 3, the destination saw 2"]
+    fewer = check_counts({**final, "NumberOfFailedSuboperations": 1}, tally)
+    assert fewer == ["NumberOfFailedSuboperations 1, the destination saw at least 2"]
+
+
+def _move_bytes(message_id: int, destination: str) -> bytes:
+    move = C_MOVE(MessageID=message_id, AffectedSOPClassUID=PATIENT_MOVE, Priority=0,
+                  MoveDestination=destination, Identifier=b"")  # fmt: skip
+    return pdata(move, 1, 0, 1)
+
+
+def _final_bytes(message_id: int, completed: int, failed: int) -> bytes:
+    request = C_MOVE(MessageID=message_id, AffectedSOPClassUID=PATIENT_MOVE, Priority=0,
+                     MoveDestination="MOVESCU", Identifier=b"")  # fmt: skip
+    final = build_response(
+        request,
+        0xA702 if failed else 0x0000,
+        NumberOfCompletedSuboperations=completed,
+        NumberOfFailedSuboperations=failed,
+        NumberOfWarningSuboperations=0,
+        NumberOfRemainingSuboperations=0,
+    )
+    return pdata(final, 1, 0, 1)
+
+
+def test_a_cases_valid_c_move_is_checked_against_the_stores_since_its_mark() -> None:
+    destination = MoveDestination(ae_title="MOVESCU")  # not started: its log is filled by hand
+    destination._record(StoreRecord(1, "DIMSE-FUZZ", 9, StoreBehaviour.SUCCESS, 10))  # before
+    mark = destination.store_count
+    for behaviour in (StoreBehaviour.SUCCESS, StoreBehaviour.FAILURE_C000):
+        destination._record(StoreRecord(2, "DIMSE-FUZZ", 9, behaviour, 10))
+    destination._record(StoreRecord(3, "DIMSE-FUZZ", 4, StoreBehaviour.SUCCESS, 10))  # another
+    sent, agreeing, off = (
+        [_move_bytes(9, "MOVESCU")],
+        [_final_bytes(9, 1, 1)],
+        [_final_bytes(9, 2, 1)],
+    )
+    assert move_mismatch(sent, agreeing, [True], destination, mark, "DIMSE-FUZZ") == []
+    assert move_mismatch(sent, off, [True], destination, mark, "DIMSE-FUZZ") == [
+        "C-MOVE 9: NumberOfCompletedSuboperations 2, the destination saw 1"
+    ]
+    # not checked: an invalid step, another destination, no final response
+    assert move_mismatch(sent, off, [False], destination, mark, "DIMSE-FUZZ") == []
+    assert move_mismatch([_move_bytes(9, "ELSEWHERE")], off, [True], destination, mark, "X") == []
+    assert move_mismatch(sent, [b""], [True], destination, mark, "DIMSE-FUZZ") == []
+    assert (destination.log.checked, destination.log.mismatches) == (2, 1)
+    assert destination.log.json()["c_store_behaviours"] == {"success": 3, "failure-c000": 1}
+
+
+# -- live: dcmqrscp moves to the destination -------------------------------------------------------
+
+
+def _seed_for(stores: int, first: set[StoreBehaviour]) -> int:
+    """A seed whose first association is accepted, whose first C-STORE is answered with a
+    behaviour in ``first`` and the other ``stores - 1`` with Success (at once or late)."""
+    for seed in range(10_000):
+        rng = random.Random(seed)
+        if draw_association(rng) is not AssociationBehaviour.ACCEPT:
+            continue
+        per_association = random.Random(rng.getrandbits(64))
+        drawn = [draw_store(per_association) for _ in range(stores)]
+        if drawn[0] in first and set(drawn[1:]) <= {StoreBehaviour.SUCCESS, StoreBehaviour.SLOW}:
+            return seed
+    raise AssertionError("no such seed in 10,000")
+
+
+@contextmanager
+def qr_moving_to(tmp_path: Path, destination_port: int) -> Iterator[Server]:
+    """dcmqrscp (AE QRSCP) whose HostTable sends C-MOVEs for MOVESCU to ``destination_port``."""
+    dcmqrscp = require_tool("dcmqrscp")
+    port = free_port()
+    config = dcmqrscp_config(
+        tmp_path / "qr.cfg",
+        port=port,
+        storage=tmp_path / "storage",
+        hosts=[("MOVESCU", "localhost", destination_port)],
+    )
+    with dcmtk_server(
+        [dcmqrscp, "-c", str(config), str(port)], port, tmp_path / "qr.log", tmp_path
+    ) as server:
+        yield server
+
+
+def _final_counts(received: bytes) -> dict[str, object]:
+    events = StreamDecoder(max_pdu_length=0).feed(received)
+    finals = [
+        e.primitive.values()
+        for e in events
+        if isinstance(e, MessageReceived) and isinstance(e.primitive, C_MOVE)
+        and e.primitive.values().get("Status") not in (0xFF00, 0xFF01)
+    ]  # fmt: skip
+    assert len(finals) == 1
+    return finals[0]
+
+
+@pytest.mark.peer
+@pytest.mark.parametrize("outcome", ["completed", "failed"])
+def test_dcmqrscp_moves_to_the_destination_and_counts_its_answers(
+    tmp_path: Path, outcome: str
+) -> None:
+    study = archive.instances()[0].keys["StudyInstanceUID"]
+    in_study = [i for i in archive.instances() if i.keys["StudyInstanceUID"] == study]
+    first = {StoreBehaviour.SUCCESS} if outcome == "completed" else {StoreBehaviour.FAILURE_A700}
+    seed = _seed_for(len(in_study), first)
+    threads_before = threading.active_count()
+    with MoveDestination(free_port(), ae_title="MOVESCU", seed=seed) as destination:
+        port = destination.port
+        with qr_moving_to(tmp_path, port) as server:
+            endpoint = ScpAddress("127.0.0.1", server.port)
+            target = negotiate(endpoint, "DIMSE-FUZZ", "QRSCP", timeout=TIMEOUT)
+            runner = checked_moves(
+                LiveRunner(endpoint, target, timeout=TIMEOUT), destination, "DIMSE-FUZZ"
+            )
+            stores = []
+            for number, instance in enumerate(archive.instances(), start=1):
+                context_id = target.contexts_for(instance.sop_class)[0]
+                syntax = target.accepted[context_id].transfer_syntax
+                request = C_STORE(
+                    MessageID=number, AffectedSOPClassUID=instance.sop_class, Priority=0,
+                    AffectedSOPInstanceUID=str(instance.dataset.SOPInstanceUID),
+                    DataSet=encode_dataset(instance.dataset, syntax),
+                )  # fmt: skip
+                stores.append(_request(target, request, instance.sop_class, expect=Expect.RESPONSE))
+            stored = runner(_case(target, "archive-store", *stores))
+            assert stored.verdict.classification.value == "normal", stored.verdict.reason
+
+            identifier = _identifier(target, PATIENT_MOVE, QueryRetrieveLevel="STUDY",
+                                     PatientID="QR-0001", StudyInstanceUID=study)  # fmt: skip
+            move = C_MOVE(MessageID=52, AffectedSOPClassUID=PATIENT_MOVE, Priority=0,
+                          MoveDestination="MOVESCU", Identifier=identifier)  # fmt: skip
+            moved = runner(
+                _case(target, "move", _request(target, move, PATIENT_MOVE, expect=Expect.RESPONSE))
+            )
+            assert moved.verdict.classification.value == "normal", moved.verdict.reason
+            final = _final_counts(moved.records[1].received)
+    log = destination.log
+    assert log.associations == {"accept": 1}
+    assert len(log.stores) == len(in_study)
+    assert {r.originator_message_id for r in log.stores} == {52}
+    assert (log.checked, log.mismatches) == (1, 0)
+    if outcome == "completed":
+        assert final["NumberOfCompletedSuboperations"] == len(in_study)
+        assert final["Status"] == 0x0000
+    else:
+        assert final["NumberOfFailedSuboperations"] == 1
+        assert final["NumberOfCompletedSuboperations"] == len(in_study) - 1
+        assert final["Status"] != 0x0000
+    # stopped: nothing listens on the port, and its threads are gone
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT).close()
+    assert threading.active_count() <= threads_before
