@@ -5,12 +5,14 @@ check (PS3.4 C.4.2.1.6-9) takes exact completed and warning counts and a failed 
 ours; a case's valid C-MOVE to the destination is found in its bytes and checked against the
 C-STOREs the destination answered. Then live against DCMTK's dcmqrscp, whose HostTable names the
 destination: a C-MOVE whose sub-operations all succeed is counted as completed, a Failure answer
-shows up as a failed sub-operation, and after the run nothing listens on the port.
+shows up as a failed sub-operation, and after the run nothing listens on the port; the same
+through ``dimse-codec fuzz --move-port``, whose summary.json says what the destination saw.
 """
 
 from __future__ import annotations
 
 import collections
+import json
 import random
 import socket
 import threading
@@ -23,6 +25,7 @@ from conftest import require_tool
 from peers import Server, dcmqrscp_config, dcmtk_server, free_port
 from test_fuzz_queries import PATIENT_MOVE, TIMEOUT, _case, _identifier, _request
 
+from dimse_codec.cli.main import main
 from dimse_codec.dataset import encode_dataset
 from dimse_codec.dimse.primitives import C_MOVE, C_STORE
 from dimse_codec.dimse.responses import build_response
@@ -226,3 +229,37 @@ def test_dcmqrscp_moves_to_the_destination_and_counts_its_answers(
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT).close()
     assert threading.active_count() <= threads_before
+
+
+# -- the command line ------------------------------------------------------------------------------
+
+
+def test_fuzz_says_when_the_move_port_is_taken(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        status = main(["fuzz", "127.0.0.1", "1", "--move-port", str(port)])
+    assert status == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+@pytest.mark.peer
+def test_fuzz_with_move_port_records_the_destination_and_stops_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    move_port = free_port()
+    with qr_moving_to(tmp_path, move_port) as server:
+        status = main([
+            "fuzz", "127.0.0.1", str(server.port), "--called-ae", "QRSCP", "--seed", "3",
+            "--max-examples", "150", "--max-shrinks", "0", "--out", str(tmp_path / "out"),
+            "--move-port", str(move_port), "--move-ae", "MOVESCU",
+        ])  # fmt: skip
+    assert status in (0, 1)
+    out = capsys.readouterr().out
+    assert f"C-MOVE destination MOVESCU listening on 127.0.0.1:{move_port}" in out
+    seen = json.loads((tmp_path / "out" / "summary.json").read_text())["move_destination"]
+    assert sum(seen["associations"].values()) >= 1 and seen["c_stores"] >= 1, seen
+    assert seen["moves_checked"] >= 1 and seen["count_mismatches"] == 0, seen
+    assert f"{seen['c_stores']} C-STORE(s)" in out
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", move_port), timeout=TIMEOUT).close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("move-destination")]

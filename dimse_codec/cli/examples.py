@@ -57,6 +57,10 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
             "reproducible",
         ),
         ("dimse-codec fuzz 127.0.0.1 11112 --out findings/ -v", "one line per example"),
+        (
+            "dimse-codec fuzz 127.0.0.1 11112 --called-ae QRSCP --move-port 11113",
+            "be the C-MOVE destination MOVESCU the SCP sends its sub-operations to",
+        ),
     ),
     "probe": (
         ("dimse-codec probe 127.0.0.1 11112", "every probe against a local SCP, as a table"),

@@ -33,7 +33,7 @@ from typing import Any
 from dimse_codec.association import Accepted, Rejected, reject, respond
 from dimse_codec.dimse.primitives import C_MOVE, C_STORE, DIMSEPrimitive
 from dimse_codec.dimse.responses import build_response
-from dimse_codec.errors import DimseCodecError
+from dimse_codec.errors import DimseCodecError, expect
 from dimse_codec.net._common import acknowledge_at_once, send_buffers
 from dimse_codec.pdata import MessageReceived, StreamDecoder
 from dimse_codec.pdu import AAssociateRQ, RejectReasonUser
@@ -314,8 +314,7 @@ class MoveDestination:
     # -- serving -------------------------------------------------------------------------------
 
     def _accept_loop(self) -> None:
-        listener = self._listener
-        assert listener is not None
+        listener = expect(self._listener, socket.socket, "MoveDestination, started")
         while not self._stop.is_set():
             try:
                 sock, _ = listener.accept()
@@ -403,9 +402,10 @@ class _Association:
         self.take(connection.transport_connected(now=time.monotonic()))
         while not self.closed:
             now = time.monotonic()
-            if self.owner._stop.is_set() and connection.state not in ("Sta1", "Sta13", "Sta2"):
-                self.take(connection.abort(now=now))
-                self._flush()
+            if self.owner._stop.is_set():  # the campaign ended: abort what is open, close
+                if connection.state not in ("Sta1", "Sta13", "Sta2"):
+                    self.take(connection.abort(now=now))
+                    self._flush()
                 break
             self._send_due(now)
             if not self._flush() or self.closed:
@@ -448,7 +448,7 @@ class _Association:
         self.late = [item for item in self.late if item[0] > now]
         for _, response, context_id in due:
             if self.connection.state == "Sta6":
-                self.connection.send_message(response, context_id)
+                self._answer(response, context_id)
 
     def take(self, events: list[Event]) -> None:
         for event in events:
@@ -489,9 +489,12 @@ class _Association:
         if behaviour is StoreBehaviour.SLOW:
             self.late.append((time.monotonic() + SLOW_SECONDS, response, event.context_id))
             return
+        self._answer(response, event.context_id)
+
+    def _answer(self, response: DIMSEPrimitive, context_id: int) -> None:
         try:
-            self.connection.send_message(response, event.context_id)
-        except DimseCodecError:
+            self.connection.send_message(response, context_id)
+        except DimseCodecError:  # the context went away (a broken request): end it
             self.take(self.connection.abort(now=time.monotonic()))
 
 
