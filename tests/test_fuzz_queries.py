@@ -214,8 +214,14 @@ def test_deep_and_quota_stores_send_new_studies(case: Case) -> None:
     assert judge(case, EVERYTHING).valid
     fillers = case.details["fillers"]
     assert len(set(fillers)) == len(fillers)  # type: ignore[arg-type]
-    stores = case.steps[1:-1]
+    retrieval = case.details.get("retrieval", "")
+    stores = case.steps[1:-2] if retrieval else case.steps[1:-1]
     assert len(stores) == len(fillers) and all(s.label == "C-STORE-RQ" for s in stores)  # type: ignore[arg-type]
+    if retrieval:  # then the first filler's study is retrieved, by its study UID
+        assert case.steps[-2].label == f"C-{retrieval}-RQ"
+        identifier = _identifier_of(case.steps[-2])
+        assert identifier.StudyInstanceUID == depth.filler_study_uid(fillers[0])  # type: ignore[index]
+        assert identifier.QueryRetrieveLevel == "STUDY"
     if case.kind == "quota-store":  # one more new study than a 9-study quota keeps
         assert len(fillers) == QUOTA_STUDIES == 10  # type: ignore[arg-type]
 
@@ -224,14 +230,16 @@ def test_deep_and_quota_stores_send_new_studies(case: Case) -> None:
 @given(cases(EVERYTHING, ["find"]))
 def test_identifiers_are_written_in_a_character_set_that_holds_the_archive(case: Case) -> None:
     for step in case.steps[1:-1]:
-        syntaxes = {c: a.transfer_syntax for c, a in EVERYTHING.accepted.items()}
-        events = StreamDecoder(transfer_syntaxes=syntaxes).feed(step.data)
-        messages = [e for e in events if isinstance(e, MessageReceived)]
-        assert len(messages) == 1
-        message = messages[0]
-        assert message.dataset is not None
-        identifier = decode_dataset(bytes(message.dataset), syntaxes[message.context_id])
-        assert identifier.SpecificCharacterSet in QUERY_CHARACTER_SETS
+        assert _identifier_of(step).SpecificCharacterSet in QUERY_CHARACTER_SETS
+
+
+def _identifier_of(step: Step) -> Any:
+    """The identifier of the one request a step sends, decoded in its context's syntax."""
+    syntaxes = {c: a.transfer_syntax for c, a in EVERYTHING.accepted.items()}
+    events = StreamDecoder(transfer_syntaxes=syntaxes).feed(step.data)
+    messages = [e for e in events if isinstance(e, MessageReceived)]
+    assert len(messages) == 1 and messages[0].dataset is not None
+    return decode_dataset(bytes(messages[0].dataset), syntaxes[messages[0].context_id])
 
 
 def test_the_worklist_items_carry_their_scheduled_step() -> None:

@@ -490,15 +490,46 @@ def _deep_store(draw: st.DrawFn, target: Target) -> Case:
     steps = [draw(_store_step(target, depth.deep_instance(d), limit)) for d in chosen]
     first = chosen[0]
     charset = depth.CHARACTER_SETS[first.character_set][0] or "no character set"
+    retrieval = draw(st.sampled_from(["", *(op for op in ("GET", "MOVE") if _can(op)(target))]))
+    if retrieval:  # the SCP reads the deep file back and sends it, in a syntax it chooses
+        request, context_id = draw(_deep_retrieval(target, retrieval, first))
+        steps.append(_step(target, request, context_id, limit))
     return Case(
         "deep-store",
         True,
-        f"{len(steps)} deep instance(s) stored, the first in {charset!r}"
+        f"{len(chosen)} deep instance(s) stored, the first in {charset!r}"
         f"{', undefined lengths' if first.undefined_lengths else ''}"
-        f"{', signed' if first.signed else ''}{', an SR' if first.report else ''}",
+        f"{', signed' if first.signed else ''}{', an SR' if first.report else ''}"
+        f"{f', then a C-{retrieval}-RQ of its study' if retrieval else ''}",
         (request_step(target), *steps, release_step()),
-        details(message="C-STORE-RQ", instances=len(steps), fillers=fillers),
+        details(message="C-STORE-RQ", instances=len(chosen), fillers=fillers, retrieval=retrieval),
     )
+
+
+@st.composite
+def _deep_retrieval(
+    draw: st.DrawFn, target: Target, operation: str, stored: depth.Depth
+) -> tuple[DIMSEPrimitive, int]:
+    """A C-GET or C-MOVE of a deep instance's study at the STUDY level of either root."""
+    context_id = draw(st.sampled_from(_contexts(target, None, operation)))
+    context = target.accepted[context_id]
+    root = QUERY_RETRIEVE_SOP_CLASSES[context.abstract_syntax][0]
+    instance = depth.deep_instance(stored)
+    ds = Dataset()
+    ds.QueryRetrieveLevel = "STUDY"
+    if root == "PATIENT":
+        ds.PatientID = instance.dataset.PatientID
+    ds.StudyInstanceUID = instance.dataset.StudyInstanceUID
+    common = {
+        "MessageID": message_id(draw),
+        "AffectedSOPClassUID": context.abstract_syntax,
+        "Priority": 0,
+        "Identifier": encode_dataset(ds, context.transfer_syntax),
+    }
+    if operation == "GET":
+        return C_GET(**common), context_id  # type: ignore[arg-type]
+    destination = target.association.calling_ae_title
+    return C_MOVE(MoveDestination=destination, **common), context_id  # type: ignore[arg-type]
 
 
 QUOTA_STUDIES = 10
