@@ -28,11 +28,11 @@ from pydicom import dcmread
 from pydicom.dataset import FileMetaDataset
 
 from dimse_codec.association import read_response, respond
-from dimse_codec.dataset import encode_dataset
+from dimse_codec.dataset import decode_dataset, encode_dataset
 from dimse_codec.dimse.primitives import C_CANCEL, C_FIND, C_GET, C_MOVE, C_STORE, N_EVENT_REPORT
 from dimse_codec.pdata import MessageReceived, StreamDecoder
 from dimse_codec.pdu import AAbort, decode_pdu, encode_pdu
-from dimse_codec.scpfuzz import archive
+from dimse_codec.scpfuzz import archive, depth
 from dimse_codec.scpfuzz.cases import MALFORMED_KINDS, VALID_KINDS, cases, probe_steps, proposal
 from dimse_codec.scpfuzz.findings import (
     Answer,
@@ -66,7 +66,12 @@ from dimse_codec.scpfuzz.model import (
     Target,
 )
 from dimse_codec.scpfuzz.oracle import judge
-from dimse_codec.scpfuzz.queries import MALFORMED_QUERY_KINDS, VALID_QUERY_KINDS
+from dimse_codec.scpfuzz.queries import (
+    MALFORMED_QUERY_KINDS,
+    QUERY_CHARACTER_SETS,
+    QUOTA_STUDIES,
+    VALID_QUERY_KINDS,
+)
 from dimse_codec.scpfuzz.steps import pdata, release_step, request_step
 
 ALIVE = Liveness(Health.ALIVE)
@@ -166,6 +171,77 @@ def test_uid_list_matching() -> None:
     assert sorted(r["StudyInstanceUID"] for r in found) == [studies[0], studies[2]]
 
 
+def test_keys_outside_the_records_and_partial_ranges_are_predicted() -> None:
+    # a key the archive's records lack is ignored, as an SCP that does not support it does
+    assert len(archive.matches({"PatientID": "QR-0001", "InstitutionName": "X"}, "PATIENT")) == 1
+    assert len(archive.matches({"StudyDate": "2020-2021"}, "STUDY")) == 2  # years
+    assert len(archive.matches({"StudyDate": "-201912"}, "STUDY")) == 1  # a month
+    assert len(archive.matches({"StudyTime": "08-08"}, "STUDY")) == 1  # an hour
+
+
+SYNTAXES = ["1.2.840.10008.1.2", EXPLICIT, "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"]
+
+
+@pytest.mark.parametrize("syntax", SYNTAXES)
+@pytest.mark.parametrize("character_set", range(len(depth.CHARACTER_SETS)))
+def test_deep_instances_round_trip_in_every_syntax(syntax: str, character_set: int) -> None:
+    for undefined in (False, True):
+        choice = depth.Depth(character_set + 1, character_set, undefined, undefined, undefined)
+        instance = depth.deep_instance(choice)
+        data = encode_dataset(instance.dataset, syntax)
+        back = decode_dataset(data, syntax)
+        assert str(back.PatientName) == depth.CHARACTER_SETS[character_set][1]
+        assert back.StudyInstanceUID == depth.filler_study_uid(character_set + 1)
+        assert back.StudyInstanceUID not in {
+            i.keys["StudyInstanceUID"] for i in archive.instances()
+        }
+        assert ("DigitalSignaturesSequence" in back) is undefined
+        # delimitation items (PS3.5 7.5) where lengths are undefined: 5 sequences, 5 items
+        delimiters = data.count(b"\xfe\xff\xdd\xe0") if "1.2.2" not in syntax else -1
+        if syntax in ("1.2.840.10008.1.2", EXPLICIT):
+            assert delimiters == (5 if undefined else 0)
+        if syntax == EXPLICIT:  # every value representation, read back as written
+            vrs = {element.VR for element in back.iterall()}
+            names = (
+                "AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV PN SH SL SQ SS ST SV TM UC UI"
+            )
+            assert vrs >= {*names.split(" "), "UL", "UN", "UR", "US", "UT", "UV"}
+
+
+@SETTINGS
+@given(cases(EVERYTHING, ["deep-store", "quota-store"]))
+def test_deep_and_quota_stores_send_new_studies(case: Case) -> None:
+    assert judge(case, EVERYTHING).valid
+    fillers = case.details["fillers"]
+    assert len(set(fillers)) == len(fillers)  # type: ignore[arg-type]
+    retrieval = case.details.get("retrieval", "")
+    stores = case.steps[1:-2] if retrieval else case.steps[1:-1]
+    assert len(stores) == len(fillers) and all(s.label == "C-STORE-RQ" for s in stores)  # type: ignore[arg-type]
+    if retrieval:  # then the first filler's study is retrieved, by its study UID
+        assert case.steps[-2].label == f"C-{retrieval}-RQ"
+        identifier = _identifier_of(case.steps[-2])
+        assert identifier.StudyInstanceUID == depth.filler_study_uid(fillers[0])  # type: ignore[index]
+        assert identifier.QueryRetrieveLevel == "STUDY"
+    if case.kind == "quota-store":  # one more new study than a 9-study quota keeps
+        assert len(fillers) == QUOTA_STUDIES == 10  # type: ignore[arg-type]
+
+
+@SETTINGS
+@given(cases(EVERYTHING, ["find"]))
+def test_identifiers_are_written_in_a_character_set_that_holds_the_archive(case: Case) -> None:
+    for step in case.steps[1:-1]:
+        assert _identifier_of(step).SpecificCharacterSet in QUERY_CHARACTER_SETS
+
+
+def _identifier_of(step: Step) -> Any:
+    """The identifier of the one request a step sends, decoded in its context's syntax."""
+    syntaxes = {c: a.transfer_syntax for c, a in EVERYTHING.accepted.items()}
+    events = StreamDecoder(transfer_syntaxes=syntaxes).feed(step.data)
+    messages = [e for e in events if isinstance(e, MessageReceived)]
+    assert len(messages) == 1 and messages[0].dataset is not None
+    return decode_dataset(bytes(messages[0].dataset), syntaxes[messages[0].context_id])
+
+
 def test_the_worklist_items_carry_their_scheduled_step() -> None:
     items = archive.worklist_items()
     assert len(items) == len(archive.worklist_entries()) == 3
@@ -182,9 +258,9 @@ def test_the_kinds_are_registered_and_apply_by_context() -> None:
     assert set(MALFORMED_QUERY_KINDS) <= set(MALFORMED_KINDS)
     for kind, (_, applies) in {**VALID_QUERY_KINDS, **MALFORMED_QUERY_KINDS}.items():
         assert applies(EVERYTHING), kind
-    # an SCP of storage only gets the archive stores, and no query kind
+    # an SCP of storage only gets the archive, deep and quota stores, and no query kind
     only = {k for k, (_, applies) in VALID_QUERY_KINDS.items() if applies(STORAGE_ONLY)}
-    assert only == {"archive-store"}
+    assert only == {"archive-store", "deep-store", "quota-store"}
     with pytest.raises(ValueError, match="applies"):
         cases(STORAGE_ONLY, ["find", "get"])
 
@@ -342,7 +418,9 @@ def test_only_a_valid_c_cancel_takes_the_running_operations_end_for_its_answer()
 
 
 @contextmanager
-def qr_with_destination(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
+def qr_with_destination(
+    tmp_path: Path, limits: str = "(10, 1024mb)"
+) -> Iterator[tuple[Server, Server]]:
     """dcmqrscp (AE QRSCP) whose HostTable sends C-MOVEs for DIMSE-FUZZ to a storescp."""
     dcmqrscp, storescp = require_tool("dcmqrscp"), require_tool("storescp")
     port, destination = free_port(), free_port()
@@ -351,6 +429,7 @@ def qr_with_destination(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
         port=port,
         storage=tmp_path / "storage",
         hosts=[("DIMSE-FUZZ", "localhost", destination)],
+        limits=limits,
     )
     moved = tmp_path / "moved"
     moved.mkdir()
@@ -517,6 +596,45 @@ def test_dcmqrscp_takes_every_query_kind(tmp_path: Path) -> None:
 
         run()
         assert len(seen) >= 5, seen
+
+
+@pytest.mark.peer
+def test_dcmqrscp_keeps_its_quota_of_deep_studies(tmp_path: Path) -> None:
+    """Deep and quota stores against a 9-study dcmqrscp: answered normally, and past the quota
+    the SCP holds 9 studies (it deleted the oldest), which a query at the STUDY level shows."""
+    with qr_with_destination(tmp_path, "(9, 1024mb)") as (server, _):
+        endpoint = ScpAddress("127.0.0.1", server.port)
+        target = negotiate(endpoint, "DIMSE-FUZZ", "QRSCP", timeout=TIMEOUT)
+        runner = LiveRunner(endpoint, target, timeout=TIMEOUT)
+        kinds: collections.Counter[str] = collections.Counter()
+
+        def check(case: Case) -> None:
+            observation = runner(case)
+            kinds[case.kind] += 1
+            assert observation.verdict.classification.value == "normal", observation.verdict.reason
+            if case.kind != "find":
+                assert all("status 0000H" in r.answer.detail for r in observation.records[1:-1])
+
+        def campaign(kind_names: list[str], examples: int) -> None:
+            @settings(max_examples=examples, deadline=None, database=None,
+                      suppress_health_check=list(HealthCheck))  # fmt: skip
+            @given(cases(target, kind_names))
+            def run(case: Case) -> None:
+                check(case)
+
+            run()
+
+        campaign(["deep-store", "quota-store", "find"], 8)
+        campaign(["quota-store"], 1)  # the last stores go past the quota whatever came before
+        assert kinds["quota-store"] >= 1 and kinds["deep-store"] + kinds["find"] >= 1
+        keys = {"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": ""}
+        find = C_FIND(MessageID=60, AffectedSOPClassUID=STUDY_FIND, Priority=0,
+                      Identifier=_identifier(target, STUDY_FIND, **keys))  # fmt: skip
+        found = runner(
+            _case(target, "find", _request(target, find, STUDY_FIND, expect=Expect.RESPONSE))
+        )
+        assert found.verdict.classification.value == "normal", found.verdict.reason
+        assert _pendings(found.records[1].received_view) == 9
 
 
 def _worklist_folder(root: Path, ae_title: str) -> Path:

@@ -3,7 +3,9 @@
 Valid kinds store the instances of :mod:`dimse_codec.scpfuzz.archive` (``archive-store``), query
 them at every level of both roots with varied keys and matching types (``find``: single value,
 ``*`` and ``?`` wildcards, date and time ranges, UID lists, universal return keys, sequence
-keys), query a worklist (``worklist-find``), retrieve them with C-GET (``get``: the SCP sends
+keys, keys an SCP need not support, in one of :data:`QUERY_CHARACTER_SETS`), store the deep data
+sets of :mod:`dimse_codec.scpfuzz.depth` (``deep-store``, maybe retrieved back) and ten new
+studies past a storage quota (``quota-store``), query a worklist (``worklist-find``), retrieve them with C-GET (``get``: the SCP sends
 its C-STORE sub-operations back on the association, the live layer answers them) and C-MOVE
 (``move``), store and then query or retrieve in one association (``store-then-query``), and
 cancel an operation with C-CANCEL right after the request, after the first Pending response or
@@ -30,7 +32,7 @@ from dimse_codec.dataset import encode_dataset
 from dimse_codec.dimse.codec import encode_command_set
 from dimse_codec.dimse.primitives import C_CANCEL, C_FIND, C_GET, C_MOVE, C_STORE, DIMSEPrimitive
 from dimse_codec.pdata import fragment_size
-from dimse_codec.scpfuzz import archive
+from dimse_codec.scpfuzz import archive, depth
 from dimse_codec.scpfuzz.model import (
     QUERY_RETRIEVE_SOP_CLASSES,
     WORKLIST_FIND,
@@ -59,10 +61,31 @@ from dimse_codec.strategies import (
 )
 from dimse_codec.strategies.raw import message_pdvs, one_pdv_per_pdu
 
-__all__ = ["MALFORMED_QUERY_KINDS", "MATCHING", "MOVE_DESTINATIONS", "VALID_QUERY_KINDS"]
+__all__ = [
+    "MALFORMED_QUERY_KINDS",
+    "MATCHING",
+    "MOVE_DESTINATIONS",
+    "QUERY_CHARACTER_SETS",
+    "QUOTA_STUDIES",
+    "VALID_QUERY_KINDS",
+]
 
-MATCHING = ("single", "wildcard", "range", "uid-list", "universal", "sequence")
-"""The matching types the C-FIND cases use (PS3.4 C.2.2.2)."""
+MATCHING = ("single", "wildcard", "range", "uid-list", "universal", "sequence", "unsupported")
+"""The matching types the C-FIND cases use (PS3.4 C.2.2.2); ``unsupported`` adds a key with a
+value that a basic SCP need not support (PS3.4 C.4.1.1.3.1: it may ignore it; the prediction of
+:func:`~dimse_codec.scpfuzz.archive.matches` ignores it)."""
+
+QUERY_CHARACTER_SETS = ("ISO_IR 100", "ISO_IR 192", "GB18030")
+"""Specific Character Sets an identifier is written in: each can encode every archive value, so
+the SCP converts between them and its records' sets (PS3.5 6.1.2.5)."""
+
+_UNSUPPORTED_KEYS = (
+    ("InstitutionName", "NOWHERE"),
+    ("PatientAge", "042Y"),
+    ("OtherPatientNames", "NOBODY^ELSE"),
+    ("BodyPartExamined", "CHEST"),
+)
+"""Keys outside the archive's records (and dcmqrscp's index), with a value."""
 
 MOVE_DESTINATIONS = ("MOVESCU", "UNKNOWN-AE")
 """C-MOVE destinations besides the requestor's own AE title: DCMTK movescu's default title
@@ -132,7 +155,10 @@ def _ranged(draw: st.DrawFn, value: str) -> str:
     stamp = value.split(".")[0]
     low = "19000101" if len(stamp) == 8 else "000000"
     high = "99991231" if len(stamp) == 8 else "235959"
-    form = draw(st.sampled_from(["closed", "below", "above", "exact"]))
+    form = draw(st.sampled_from(["closed", "below", "above", "exact", "partial"]))
+    if form == "partial":  # a shorter date or time: a year or month, an hour or hour and minute
+        cut = stamp[: draw(st.sampled_from([4, 6] if len(stamp) == 8 else [2, 4]))]
+        return draw(st.sampled_from([f"{cut}-{cut}", f"{cut}-", f"-{cut}"]))
     if form == "closed":
         return f"{low}-{stamp}" if draw(st.booleans()) else f"{stamp}-{high}"
     if form == "below":
@@ -161,7 +187,7 @@ def _identifier(
     instance = draw(st.sampled_from(archive.instances()))
     keys = instance.keys
     ds = Dataset()
-    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds.SpecificCharacterSet = draw(st.sampled_from(QUERY_CHARACTER_SETS))
     ds.QueryRetrieveLevel = level
     text: dict[str, str] = {}
     levels = _levels(root)
@@ -211,6 +237,9 @@ def _identifier(
             _empty(ds, extra)
     if matching == "sequence":
         ds.add_new(_tag(_SEQUENCE_KEYS[level]), "SQ", DicomSequence([Dataset()]))
+    elif matching == "unsupported":
+        extra, extra_value = draw(st.sampled_from(_UNSUPPORTED_KEYS))
+        setattr(ds, extra, extra_value)
     return ds, text, matching
 
 
@@ -357,19 +386,46 @@ def _archive_stores(draw: st.DrawFn, target: Target, at_most: int = 3) -> tuple[
         st.lists(st.sampled_from(range(len(candidates))), min_size=1, max_size=at_most, unique=True)
     )
     limit = send_limit(draw, target)
-    steps = []
-    for index in chosen:
-        instance = candidates[index]
-        context_id = draw(st.sampled_from(usable[instance.sop_class]))
-        request = C_STORE(
-            MessageID=message_id(draw),
-            AffectedSOPClassUID=instance.sop_class,
-            AffectedSOPInstanceUID=str(instance.dataset.SOPInstanceUID),
-            Priority=0,
-            DataSet=encode_dataset(instance.dataset, target.accepted[context_id].transfer_syntax),
+    return tuple(draw(_store_step(target, candidates[index], limit)) for index in chosen)
+
+
+@st.composite
+def _store_step(draw: st.DrawFn, target: Target, instance: archive.Instance, limit: int) -> Step:
+    """A C-STORE-RQ of one instance on an accepted context of its class, in its syntax."""
+    context_id = draw(st.sampled_from(target.contexts_for(instance.sop_class)))
+    request = C_STORE(
+        MessageID=message_id(draw),
+        AffectedSOPClassUID=instance.sop_class,
+        AffectedSOPInstanceUID=str(instance.dataset.SOPInstanceUID),
+        Priority=0,
+        DataSet=encode_dataset(instance.dataset, target.accepted[context_id].transfer_syntax),
+    )
+    return Step("C-STORE-RQ", pdata(request, context_id, limit, 1), Expect.RESPONSE)
+
+
+def _deep_classes(target: Target) -> tuple[bool, ...]:
+    """Which deep instances the SCP can take: ``False`` a secondary capture, ``True`` an SR."""
+    return tuple(
+        report
+        for report, sop_class in ((False, depth.SECONDARY_CAPTURE), (True, depth.BASIC_TEXT_SR))
+        if target.contexts_for(sop_class)
+    )
+
+
+@st.composite
+def _deep_instances(draw: st.DrawFn, target: Target, fillers: list[int]) -> tuple[depth.Depth, ...]:
+    """A deep instance of each filler study: a character set, lengths, signature and class."""
+    classes = _deep_classes(target)
+    return tuple(
+        depth.Depth(
+            filler,
+            character_set=draw(st.integers(0, len(depth.CHARACTER_SETS) - 1)),
+            undefined_lengths=draw(st.booleans()),
+            signed=draw(st.booleans()),
+            report=draw(st.sampled_from(classes)),
         )
-        steps.append(Step("C-STORE-RQ", pdata(request, context_id, limit, 1), Expect.RESPONSE))
-    return tuple(steps)
+        for filler in fillers
+    )
 
 
 # --- valid kinds ---------------------------------------------------------------------------------
@@ -424,6 +480,80 @@ def _worklist_find(draw: st.DrawFn, target: Target) -> Case:
         f"worklist C-FIND-RQ ({matching} matching in the scheduled step)",
         (request_step(target), _step(target, request, context_id, limit), release_step()),
         details(message="C-FIND-RQ", matching=matching, context_id=context_id),
+    )
+
+
+@st.composite
+def _deep_store(draw: st.DrawFn, target: Target) -> Case:
+    """One to three deep instances (:mod:`~dimse_codec.scpfuzz.depth`) stored."""
+    fillers = draw(st.lists(st.integers(1, depth.FILLERS), min_size=1, max_size=3, unique=True))
+    chosen = draw(_deep_instances(target, fillers))
+    limit = send_limit(draw, target)
+    steps = [draw(_store_step(target, depth.deep_instance(d), limit)) for d in chosen]
+    first = chosen[0]
+    charset = depth.CHARACTER_SETS[first.character_set][0] or "no character set"
+    retrieval = draw(st.sampled_from(["", *(op for op in ("GET", "MOVE") if _can(op)(target))]))
+    if retrieval:  # the SCP reads the deep file back and sends it, in a syntax it chooses
+        request, context_id = draw(_deep_retrieval(target, retrieval, first))
+        steps.append(_step(target, request, context_id, limit))
+    return Case(
+        "deep-store",
+        True,
+        f"{len(chosen)} deep instance(s) stored, the first in {charset!r}"
+        f"{', undefined lengths' if first.undefined_lengths else ''}"
+        f"{', signed' if first.signed else ''}{', an SR' if first.report else ''}"
+        f"{f', then a C-{retrieval}-RQ of its study' if retrieval else ''}",
+        (request_step(target), *steps, release_step()),
+        details(message="C-STORE-RQ", instances=len(chosen), fillers=fillers, retrieval=retrieval),
+    )
+
+
+@st.composite
+def _deep_retrieval(
+    draw: st.DrawFn, target: Target, operation: str, stored: depth.Depth
+) -> tuple[DIMSEPrimitive, int]:
+    """A C-GET or C-MOVE of a deep instance's study at the STUDY level of either root."""
+    context_id = draw(st.sampled_from(_contexts(target, None, operation)))
+    context = target.accepted[context_id]
+    root = QUERY_RETRIEVE_SOP_CLASSES[context.abstract_syntax][0]
+    instance = depth.deep_instance(stored)
+    ds = Dataset()
+    ds.QueryRetrieveLevel = "STUDY"
+    if root == "PATIENT":
+        ds.PatientID = instance.dataset.PatientID
+    ds.StudyInstanceUID = instance.dataset.StudyInstanceUID
+    common = {
+        "MessageID": message_id(draw),
+        "AffectedSOPClassUID": context.abstract_syntax,
+        "Priority": 0,
+        "Identifier": encode_dataset(ds, context.transfer_syntax),
+    }
+    if operation == "GET":
+        return C_GET(**common), context_id  # type: ignore[arg-type]
+    destination = target.association.calling_ae_title
+    return C_MOVE(MoveDestination=destination, **common), context_id  # type: ignore[arg-type]
+
+
+QUOTA_STUDIES = 10
+"""How many new studies one ``quota-store`` case stores: one more than the 9 a
+``(9, 1024mb)`` dcmqrscp storage area keeps, so the SCP deletes its oldest study."""
+
+
+@st.composite
+def _quota_store(draw: st.DrawFn, target: Target) -> Case:
+    """:data:`QUOTA_STUDIES` filler studies stored in one association, past a study quota."""
+    start = draw(st.integers(0, depth.FILLERS - 1))
+    fillers = [(start + i) % depth.FILLERS + 1 for i in range(QUOTA_STUDIES)]
+    chosen = draw(_deep_instances(target, fillers))
+    limit = send_limit(draw, target)
+    steps = [draw(_store_step(target, depth.deep_instance(d), limit)) for d in chosen]
+    return Case(
+        "quota-store",
+        True,
+        f"{len(steps)} new studies stored in one association (filler studies "
+        f"{fillers[0]} to {fillers[-1]}), past a storage quota",
+        (request_step(target), *steps, release_step()),
+        details(message="C-STORE-RQ", instances=len(steps), fillers=fillers),
     )
 
 
@@ -611,6 +741,10 @@ def _can(operation: str) -> Callable[[Target], bool]:
     return applies
 
 
+def _can_store_deep(target: Target) -> bool:
+    return bool(_deep_classes(target))
+
+
 def _can_store_and_query(target: Target) -> bool:
     return _can_store(target) and any(_contexts(target, None, op) for op in ("FIND", "GET", "MOVE"))
 
@@ -634,6 +768,8 @@ VALID_QUERY_KINDS: Mapping[str, tuple[_Builder, Callable[[Target], bool]]] = Map
         "worklist-find": (_worklist_find, _can_worklist),
         "get": (_operation_case("get", "GET"), _can("GET")),
         "move": (_operation_case("move", "MOVE"), _can("MOVE")),
+        "deep-store": (_deep_store, _can_store_deep),
+        "quota-store": (_quota_store, _can_store_deep),
         "store-then-query": (_store_then_query, _can_store_and_query),
         "cancel": (_cancel, _can_query),
     }
