@@ -2,20 +2,19 @@
 
 Valid kinds store the instances of :mod:`dimse_codec.scpfuzz.archive` (``archive-store``), query
 them at every level of both roots with varied keys and matching types (``find``: single value,
-``*`` and ``?`` wildcards, date and time ranges, UID lists, universal return keys, sequence
-keys, keys an SCP need not support, in one of :data:`QUERY_CHARACTER_SETS`), store the deep data
-sets of :mod:`dimse_codec.scpfuzz.depth` (``deep-store``, maybe retrieved back) and ten new
-studies past a storage quota (``quota-store``), query a worklist (``worklist-find``), retrieve them with C-GET (``get``: the SCP sends
-its C-STORE sub-operations back on the association, the live layer answers them) and C-MOVE
-(``move``), store and then query or retrieve in one association (``store-then-query``), and
-cancel an operation with C-CANCEL right after the request, after the first Pending response or
-after several (``cancel``). Malformed kinds break one thing in such a dialogue: the identifier
-(``malformed-query``: a data set from
-:func:`~dimse_codec.strategies.malformed_datasets`), the command set
-(``malformed-query-command``: :func:`~dimse_codec.strategies.damaged_command_sets` of the valid
-request) or the PDUs (``malformed-query-pdu``: a PDU length off, or a broken PDU sent while the
-SCP is answering). :mod:`dimse_codec.scpfuzz.cases` registers the kinds. Sans-I/O.
-"""
+``*`` and ``?`` wildcards, date and time ranges, UID lists, universal return keys, sequence keys,
+keys an SCP need not support, in one of :data:`QUERY_CHARACTER_SETS`), store the deep data sets of
+:mod:`dimse_codec.scpfuzz.depth` (``deep-store``, maybe retrieved back) and ten new studies past a
+storage quota (``quota-store``), query a worklist (``worklist-find``), retrieve them with C-GET
+(``get``: the SCP sends its C-STORE sub-operations back on the association, the live layer answers
+them) and C-MOVE (``move``), store and then query or retrieve in one association
+(``store-then-query``), and cancel an operation with C-CANCEL right after the request, after the
+first Pending response or after several (``cancel``). Malformed kinds break one thing in such a
+dialogue: the identifier (``malformed-query``: a data set from
+:func:`~dimse_codec.strategies.malformed_datasets`), the command set (``malformed-query-command``:
+:func:`~dimse_codec.strategies.damaged_command_sets` of the valid request) or the PDUs
+(``malformed-query-pdu``: a PDU length off, or a broken PDU sent while the SCP is answering).
+:mod:`dimse_codec.scpfuzz.cases` registers the kinds. Sans-I/O."""
 
 from __future__ import annotations
 
