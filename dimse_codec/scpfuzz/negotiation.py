@@ -16,7 +16,8 @@ library's own PDU items (:mod:`dimse_codec.pdu`):
     one such request broken in one place (:func:`breakages`), walked over its item tree: each
     item and sub-item with its length past what remains of its parent (underflow), its value
     cut below its fixed fields, emptied, or lengthened, a UID of more than 64 characters, an
-    inner field length past the item's end; an item of an unknown type at each level (which
+    inner field length past the item's end, one to three bytes left after a container's last
+    sub-item; an item of an unknown type at each level (which
     PS3.8 9.3.1 says to ignore: the request stays valid) or of a known type where it does not
     belong; an even or a repeated presentation context ID; a required item left out; a
     protocol version without bit 0. Each :class:`Breakage` says what PS3.8 requires in answer
@@ -371,46 +372,58 @@ def _long_uid(item: Any) -> Any:
 
 
 def _encode(request: AAssociateRQ) -> bytes:
-    return encode_pdu(request, canonical=True)
+    """The request's bytes as the codec writes them (kept trailing bytes included)."""
+    return encode_pdu(request)
 
 
 def _underflow(request: AAssociateRQ, node: Node, extra: int) -> bytes:
-    """The item's length set ``extra`` bytes past what remains of its parent (or the PDU)."""
+    """The item's length set 1 to 32 bytes (by ``extra``) past what remains of its parent (or
+    the PDU): within the 64 bytes a UID item may hold, so a parser's overrun check is met."""
     data = bytearray(_encode(request))
-    length = min(node.end - node.offset - _ITEM + extra, 0xFFFF)
+    length = min(node.end - node.offset - _ITEM + 1 + extra % 32, 0xFFFF)
     data[node.offset + 2 : node.offset + 4] = length.to_bytes(2, "big")
     return bytes(data)
+
+
+def _applies(name: str, item_type: int) -> bool:
+    """Whether breakage ``name`` applies to an item of ``item_type``."""
+    if name == "short":
+        return item_type in _FIXED
+    if name == "long-uid":
+        return item_type in _UID_ITEMS
+    if name == "field-length":
+        return item_type in _INNER
+    if name == "trailing":
+        return item_type in (ItemType.PRESENTATION_CONTEXT_RQ, ItemType.USER_INFORMATION)
+    # the application information of 0x56 runs to its end: any length is valid
+    return name != "long" or item_type != ItemType.SOP_CLASS_EXTENDED_NEGOTIATION
 
 
 def _breakage(request: AAssociateRQ, node: Node, name: str, amount: int) -> Breakage | None:
     """One named breakage of ``node`` (``None`` when it does not apply to that item)."""
     item_type = int(node.item.item_type)
+    if not _applies(name, item_type):
+        return None
     value = _value(node.item)
     raw: Callable[[bytes], Any] = lambda v: UnknownItem(item_type, v)  # noqa: E731
     if name == "underflow":
         data = _underflow(request, node, amount)
     elif name == "short":
-        fixed = _FIXED.get(item_type)
-        if fixed is None:
-            return None
-        data = _encode(_with(request, node.where, raw(value[: amount % fixed])))
+        data = _encode(_with(request, node.where, raw(value[: amount % _FIXED[item_type]])))
     elif name == "zero":
         data = _encode(_with(request, node.where, raw(b"")))
     elif name == "long":
-        if item_type == ItemType.SOP_CLASS_EXTENDED_NEGOTIATION:
-            return None  # its application information runs to the end: any length is valid
         data = _encode(_with(request, node.where, raw(value + b"\xff" * (1 + amount % 7))))
     elif name == "long-uid":
-        if item_type not in _UID_ITEMS:
-            return None
         data = _encode(_with(request, node.where, _long_uid(node.item)))
     elif name == "field-length":
-        at = _INNER.get(item_type)
-        if at is None:
-            return None
+        at = _INNER[item_type]
         patched = bytearray(value)
         patched[at : at + 2] = min(len(value) + amount, 0xFFFF).to_bytes(2, "big")
         data = _encode(_with(request, node.where, raw(bytes(patched))))
+    elif name == "trailing":  # one to three bytes after the last sub-item: no room for a header
+        left = b"\x40\x00\x00"[: 1 + amount % 3]
+        data = _encode(_with(request, node.where, replace(node.item, trailing=left)))
     elif name in ("unknown-item", "misplaced-item"):
         new: Any
         if name == "unknown-item":
@@ -459,6 +472,7 @@ BREAKAGES: tuple[str, ...] = (
     "long",
     "long-uid",
     "field-length",
+    "trailing",
     "unknown-item",
     "misplaced-item",
     "missing",
@@ -557,18 +571,20 @@ def _negotiation(draw: st.DrawFn, target: Target) -> Case:
 
 @st.composite
 def _malformed_negotiation(draw: st.DrawFn, target: Target) -> Case:
+    """A request broken once: the breakage and the item type first (evenly), then the item."""
     request = draw(requests(target))
     amount = draw(st.integers(min_value=1, max_value=0xFF))
-    if draw(st.integers(0, 9)) == 0:
-        name = draw(st.sampled_from(_CONTEXT_BREAKAGES))
-        return negotiation_case(request, break_request(request, name, None, amount))
     walked = nodes(request)
-    node = walked[draw(st.integers(0, len(walked) - 1))]
-    for name in draw(st.permutations(BREAKAGES)):
-        broken = _breakage(request, node, name, amount)
-        if broken is not None:
-            return negotiation_case(request, broken)
-    raise AssertionError("underflow applies to every item")  # pragma: no cover
+    pairs = sorted(
+        {(name, n.path) for n in walked for name in BREAKAGES if _applies(name, n.types[-1])}
+    )
+    pairs += [(name, "") for name in _CONTEXT_BREAKAGES]
+    name, path = draw(st.sampled_from(pairs))
+    if not path:
+        return negotiation_case(request, break_request(request, name, None, amount))
+    matching = [n for n in walked if n.path == path]
+    node = matching[draw(st.integers(0, len(matching) - 1))]
+    return negotiation_case(request, break_request(request, name, node, amount))
 
 
 def applies(target: Target) -> bool:
