@@ -14,7 +14,9 @@ thing: a PDU (``malformed-pdu``), a command set (``malformed-command``), a data 
 (``malformed-dataset``), the P-DATA stream (``malformed-stream``, ``odd-fragment``,
 ``context-change``, ``bad-length``, ``oversized``) or the protocol (``wrong-context``,
 ``unexpected-pdu``), and the stateful kinds of :mod:`dimse_codec.scpfuzz.states` (every PDU
-type in every state a requestor reaches, release collisions, aborts, the window overrun).
+type in every state a requestor reaches, release collisions, aborts, the window overrun), and
+the association negotiation kinds of :mod:`dimse_codec.scpfuzz.negotiation` (``negotiation``,
+``malformed-negotiation``).
 Whether a step really is invalid is decided by our decoder, not by the kind (see
 :mod:`dimse_codec.scpfuzz.oracle`): a flaw PS3.8 tells receivers to ignore leaves it valid.
 The query/retrieve and archive storage kinds (``find``, ``get``, ``move``, ``cancel`` ... and
@@ -55,7 +57,7 @@ from dimse_codec.pdu import (
     AReleaseRQ,
     encode_pdu,
 )
-from dimse_codec.scpfuzz import states
+from dimse_codec.scpfuzz import negotiation, states
 from dimse_codec.scpfuzz.model import (
     MORE_STORAGE_SOP_CLASSES,
     QUERY_RETRIEVE_SOP_CLASSES,
@@ -736,6 +738,7 @@ VALID_KINDS: Mapping[str, tuple[_Builder, Callable[[Target], bool]]] = MappingPr
         "abort": (_abort, _always),
         **VALID_QUERY_KINDS,
         **VALID_N_KINDS,
+        **{kind: (build, negotiation.applies) for kind, build in negotiation.VALID_KINDS.items()},
     }
 )
 """Valid kinds, simplest first (the order Hypothesis shrinks towards), with when they apply."""
@@ -755,6 +758,7 @@ MALFORMED_KINDS: Mapping[str, tuple[_Builder, Callable[[Target], bool]]] = Mappi
         **MALFORMED_QUERY_KINDS,
         **{kind: (build, states.applies) for kind, build in states.KINDS.items()},
         **MALFORMED_N_KINDS,
+        **{k: (build, negotiation.applies) for k, build in negotiation.MALFORMED_KINDS.items()},
     }
 )
 """Malformed kinds, with when they apply (C-STORE ones need an accepted storage context)."""
