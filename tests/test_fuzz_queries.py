@@ -601,7 +601,8 @@ def test_dcmqrscp_takes_every_query_kind(tmp_path: Path) -> None:
 @pytest.mark.peer
 def test_dcmqrscp_keeps_its_quota_of_deep_studies(tmp_path: Path) -> None:
     """Deep and quota stores against a 9-study dcmqrscp: answered normally, and past the quota
-    the SCP holds 9 studies (it deleted the oldest), which a query at the STUDY level shows."""
+    the SCP holds at most 9 studies (it deleted the oldest), which a query at the STUDY level
+    shows."""
     with qr_with_destination(tmp_path, "(9, 1024mb)") as (server, _):
         endpoint = ScpAddress("127.0.0.1", server.port)
         target = negotiate(endpoint, "DIMSE-FUZZ", "QRSCP", timeout=TIMEOUT)
@@ -634,7 +635,9 @@ def test_dcmqrscp_keeps_its_quota_of_deep_studies(tmp_path: Path) -> None:
             _case(target, "find", _request(target, find, STUDY_FIND, expect=Expect.RESPONSE))
         )
         assert found.verdict.classification.value == "normal", found.verdict.reason
-        assert _pendings(found.records[1].received_view) == 9
+        # at most 9; fewer when the oldest study's deletion took studies of the same second or
+        # whose UID it prefixes (dcmqrscp compares the first strlen(oldest UID) characters)
+        assert 1 <= _pendings(found.records[1].received_view) <= 9
 
 
 def _worklist_folder(root: Path, ae_title: str) -> Path:
