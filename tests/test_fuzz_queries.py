@@ -728,3 +728,44 @@ def test_a_pynetdicom_scp_without_query_contexts_is_still_fuzzed(tmp_path: Path)
         run()
     finally:
         server.shutdown()
+
+
+@pytest.mark.peer
+@pytest.mark.parametrize(("fillers", "left"), [((1, 10, 2), 1), ((10, 1, 2), 2)])
+def test_dcmqrscp_quota_deletes_every_study_whose_uid_starts_with_the_oldest(
+    tmp_path: Path, fillers: tuple[int, ...], left: int
+) -> None:
+    """DCMTK 3.6.7's dcmqrscp, past its study quota, deletes the oldest study's index records by
+    comparing only as many characters as that study's UID has (``deleteOldestStudy``), so a
+    study whose UID merely starts with it goes too: with a quota of two studies, storing filler
+    studies 1, 10 and 2 must leave 10 and 2; dcmqrscp leaves only 2 (a finding, in the findings
+    table of docs/fuzzing.md; this test fails when DCMTK fixes it). Stored in the order 10, 1,
+    2, the oldest UID is the longer one and both others stay, as they should."""
+    with qr_with_destination(tmp_path, "(2, 1024mb)") as (server, _):
+        endpoint = ScpAddress("127.0.0.1", server.port)
+        target = negotiate(endpoint, "DIMSE-FUZZ", "QRSCP", timeout=TIMEOUT)
+        runner = LiveRunner(endpoint, target, timeout=TIMEOUT)
+        stores = []
+        for number, filler in enumerate(fillers, start=1):
+            instance = depth.deep_instance(depth.Depth(filler))
+            syntax = target.accepted[target.contexts_for(instance.sop_class)[0]].transfer_syntax
+            store = C_STORE(
+                MessageID=number,
+                AffectedSOPClassUID=instance.sop_class,
+                AffectedSOPInstanceUID=str(instance.dataset.SOPInstanceUID),
+                Priority=0,
+                DataSet=encode_dataset(instance.dataset, syntax),
+            )
+            stores.append(_request(target, store, instance.sop_class, expect=Expect.RESPONSE))
+        stored = runner(_case(target, "quota-store", *stores))
+        assert stored.verdict.classification.value == "normal", stored.verdict.reason
+        assert [r.answer.status for r in stored.records[1:-1]] == [0x0000] * 3
+
+        every = C_FIND(MessageID=9, AffectedSOPClassUID=STUDY_FIND, Priority=0,
+                       Identifier=_identifier(target, STUDY_FIND, QueryRetrieveLevel="STUDY",
+                                              StudyInstanceUID=""))  # fmt: skip
+        find = _request(target, every, STUDY_FIND, expect=Expect.RESPONSE)
+        found = runner(_case(target, "find", find))
+        assert found.verdict.classification.value == "normal", found.verdict.reason
+        # a conforming archive keeps two studies; after 1, 10, 2 dcmqrscp deleted 10 with 1
+        assert _pendings(found.records[1].received_view) == left, found.records[1].received_view
