@@ -659,13 +659,22 @@ def test_a_crash_is_shrunk_when_the_server_can_be_restarted(tmp_path: Path) -> N
     assert len(started) >= 1 + finding.replays
 
 
-def test_storescp(tmp_path: Path) -> None:
+@contextmanager
+def storescp_server(tmp_path: Path) -> Iterator[Server]:
+    """storescp storing into ``tmp_path/stored`` on a free port, stopped on leaving."""
     storescp = require_tool("storescp")
     port = free_port()
-    out, stored = tmp_path / "out", tmp_path / "stored"
+    stored = tmp_path / "stored"
     stored.mkdir()
     argv = [storescp, "-od", str(stored), str(port)]
     with dcmtk_server(argv, port, tmp_path / "storescp.log", stored) as server:
+        yield server
+
+
+def test_storescp(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with storescp_server(tmp_path) as server:
+        port = server.port
         _, summary = cli_fuzz(port, out, "--max-examples", "25", "--seed", "11")
         if "crash" not in summary["outcomes"]:
             assert server.process.poll() is None

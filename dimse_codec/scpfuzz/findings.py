@@ -344,6 +344,9 @@ class Observation:
 
     ``restarted`` says the server was found down and restarted by the caller's hook, so the
     campaign can go on; without that, a server that is not alive ends the campaign.
+    ``reused`` says the case ran on an association earlier cases had opened (its A-ASSOCIATE-RQ
+    step was not sent); ``rerun`` that it did, was answered abnormally there, and this is its
+    run on a fresh association (the abnormal verdict on the reused one, in a sentence).
     """
 
     case: Case
@@ -352,6 +355,8 @@ class Observation:
     liveness: Liveness
     verdict: CaseVerdict
     restarted: bool = False
+    reused: bool = False
+    rerun: str = ""
 
     @property
     def classification(self) -> Classification:
@@ -495,6 +500,8 @@ def observation_json(obs: Observation, files: Sequence[tuple[str, str]] = ()) ->
             "detail": obs.liveness.detail,
             "attempts": obs.liveness.attempts,
         },
+        "reused_association": obs.reused,
+        "rerun_after": obs.rerun or None,
     }
 
 
