@@ -7,9 +7,19 @@ For each server (a process started and stopped by its PID on 127.0.0.1):
 2. a campaign of ``--examples`` generated examples (seed ``--seed``, the default settings: the
    liveness check on, shrinking on, ``--timeout`` 3 s, the settle wait measured), timed by the
    engine (negotiation and start-up left out);
-3. with ``--strict`` too, the same campaign as the fuzzer ran before it learnt to settle and to
+3. the same campaign with ``--reuse 1``: every case on an association of its own, as the fuzzer
+   ran before valid cases learnt to share one. The two campaigns draw the same first cases, but
+   steering sees a reused case's answers without its A-RELEASE-RQ and sooner, so they part;
+4. so also the runner alone on one fixed list of ``--examples`` cases generated beforehand (seed
+   ``--seed``), run once with every case on its own association and once with reuse, in the
+   same order: what the reuse buys on the same cases, generation and shrinking left out;
+5. with ``--strict`` too, the same campaign as the fuzzer ran before it learnt to settle and to
    check cheaply: every answer awaited up to ``--timeout`` and the full check after every
    example (what the new waits and checks buy, measured in the same run).
+
+Every row runs against a fresh server with empty storage, so no row inherits the instances an
+earlier one stored, or a crash it found (storescp's, in docs/fuzzing-live.md), which ends that
+row's run only.
 
 Printed per row: examples per second (generated examples over the campaign's time), runs per
 second (shrink runs included), the share of full liveness checks, and examples/s over the
@@ -32,14 +42,26 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from harness import git_revision, load_average
+from hypothesis import HealthCheck, Phase, given, seed, settings
 
-from dimse_codec.scpfuzz import ScpAddress, check_liveness, fuzz, negotiate
+from dimse_codec.scpfuzz import (
+    Case,
+    LiveRunner,
+    ScpAddress,
+    Target,
+    cases,
+    check_liveness,
+    fuzz,
+    negotiate,
+)
+from dimse_codec.scpfuzz.live import DEFAULT_REUSE
 
 GOAL = 35.0
 """Examples per second the issue asks for, against storescp and dcmqrscp."""
@@ -106,9 +128,10 @@ def reference(port: int, called: str, checks: int, timeout: float) -> float:
 
 
 def campaign(
-    port: int, called: str, args: argparse.Namespace, *, strict: bool, out: Path
+    port: int, called: str, args: argparse.Namespace, *, mode: str, out: Path
 ) -> dict[str, Any]:
-    """One campaign; its rates and counts."""
+    """One campaign (``default``, ``own``: no association shared, ``strict``); its rates."""
+    strict = mode == "strict"
     result = fuzz(
         "127.0.0.1",
         port,
@@ -118,13 +141,14 @@ def campaign(
         timeout=args.timeout,
         settle=args.timeout if strict else None,
         full_check_every=1 if strict else 10,
+        reuse=args.reuse if mode == "default" else 1,
         out=out,
     )
     report = result.report
     elapsed = max(report.elapsed, 1e-9)
     checks = result.liveness_checks
     return {
-        "mode": "strict" if strict else "default",
+        "mode": mode,
         "examples": report.examples,
         "shrink_runs": report.shrink_calls,
         "seconds": round(report.elapsed, 2),
@@ -132,9 +156,68 @@ def campaign(
         "runs_per_second": round((report.examples + report.shrink_calls) / elapsed, 1),
         "full_checks": checks.get("full", 0),
         "connect_checks": checks.get("connect", 0),
+        "associations": result.associations,
         "findings": len(report.findings),
         "outcomes": dict(report.outcomes),
         "halted": report.halted,
+    }
+
+
+def fixed_cases(target: Target, count: int, seed_value: int) -> list[Case]:
+    """``count`` cases drawn as a campaign draws them (without steering), before any runs."""
+    drawn: list[Case] = []
+
+    @settings(
+        max_examples=count,
+        database=None,
+        deadline=None,
+        phases=(Phase.generate,),
+        suppress_health_check=list(HealthCheck),
+    )
+    @seed(seed_value)
+    @given(cases(target))
+    def draw(case: Case) -> None:
+        drawn.append(case)
+
+    draw()
+    return drawn
+
+
+def runner_row(
+    port: int, called: str, args: argparse.Namespace, mode: str, reuse: int
+) -> dict[str, Any]:
+    """The runner alone on the fixed list of cases (the same for every row), with ``reuse``."""
+    endpoint = ScpAddress("127.0.0.1", port)
+    target = negotiate(endpoint, "DIMSE-FUZZ", called, timeout=args.timeout)
+    drawn = fixed_cases(target, args.examples, args.seed)
+    runner = LiveRunner(endpoint, target, timeout=args.timeout, reuse=reuse)
+    outcomes: Counter[str] = Counter()
+    halted = None
+    started = time.perf_counter()
+    try:
+        for case in drawn:
+            observation = runner(case)
+            outcomes[observation.classification.value] += 1
+            if not observation.usable:
+                halted = f"the server is {observation.liveness.health.value}"
+                break
+    finally:
+        runner.close()
+    seconds = time.perf_counter() - started
+    examples = sum(outcomes.values())
+    return {
+        "mode": mode,
+        "examples": examples,
+        "shrink_runs": 0,
+        "seconds": round(seconds, 2),
+        "examples_per_second": round(examples / seconds, 1),
+        "runs_per_second": round(examples / seconds, 1),
+        "full_checks": runner.checks.get("full", 0),
+        "connect_checks": runner.checks.get("connect", 0),
+        "associations": dict(runner.associations),
+        "findings": sum(n for name, n in outcomes.items() if name != "normal"),
+        "outcomes": dict(outcomes),
+        "halted": halted,
     }
 
 
@@ -145,6 +228,9 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=3.0)
     parser.add_argument("--checks", type=int, default=200, help="liveness checks of the reference")
     parser.add_argument("--strict", action="store_true", help="also run the strict campaigns")
+    parser.add_argument(
+        "--reuse", type=int, default=DEFAULT_REUSE, help="cases per association (default mode)"
+    )
     parser.add_argument("--json", type=Path, help="write the rows and the environment here")
     args = parser.parse_args()
     tools = dcmtk_tools()
@@ -152,21 +238,36 @@ def main() -> int:
         return 2
     rows: list[dict[str, Any]] = []
     load_before = load_average()
-    for name, port, called, work in running_servers(tools, "bench_fuzz_live_"):
-        checks = reference(port, called, args.checks, args.timeout)
-        modes = (False, True) if args.strict else (False,)
-        for strict in modes:
-            out = work / f"{name}-{'strict' if strict else 'default'}"
-            row = campaign(port, called, args, strict=strict, out=out)
-            row.update(server=name, reference_checks_per_second=round(checks, 1))
-            row["ratio_to_reference"] = round(row["examples_per_second"] / checks, 3)
-            rows.append(row)
-            report(row)
+    with tempfile.TemporaryDirectory(prefix="bench_fuzz_live_") as folder:
+        work = Path(folder)
+        for name in ("storescp", "dcmqrscp"):
+            # every row on a fresh server with empty storage: a crash found by one campaign
+            # (storescp's, docs/fuzzing-live.md) ends that campaign, not the rows after it
+            with fresh_server(tools, name, work / f"{name}-reference") as (port, called):
+                checks = reference(port, called, args.checks, args.timeout)
+            modes = ("own", "default", "strict") if args.strict else ("own", "default")
+            for mode in modes:
+                with fresh_server(tools, name, work / f"{name}-{mode}") as (port, called):
+                    row = campaign(port, called, args, mode=mode, out=work / f"{name}-{mode}-out")
+                rows.append(row | {"server": name})
+            for mode, reuse in (("runner-own", 1), ("runner-reuse", args.reuse)):
+                with fresh_server(tools, name, work / f"{name}-{mode}") as (port, called):
+                    rows.append(runner_row(port, called, args, mode, reuse) | {"server": name})
+            for row in rows[-len(modes) - 2 :]:
+                row["reference_checks_per_second"] = round(checks, 1)
+                row["ratio_to_reference"] = round(row["examples_per_second"] / checks, 3)
+                report(row)
     write_results(args, rows, load_before)
-    for row in rows:
-        if row["mode"] == "default":
-            met = "met" if row["examples_per_second"] >= GOAL else "not met"
-            print(f"goal {GOAL:g} examples/s against {row['server']}: {met}")
+    rate = {(row["server"], row["mode"]): row["examples_per_second"] for row in rows}
+    for name in dict.fromkeys(row["server"] for row in rows):
+        after, before = rate[name, "default"], rate[name, "own"]
+        met = "met" if after >= GOAL else "not met"
+        alone, own = rate[name, "runner-reuse"], rate[name, "runner-own"]
+        print(
+            f"goal {GOAL:g} examples/s against {name}: {met} (campaign {after:g} with reuse, "
+            f"{before:g} without: x{after / max(before, 1e-9):.2f}; the runner alone on the same "
+            f"cases {alone:g} against {own:g}: x{alone / max(own, 1e-9):.2f})"
+        )
     return 0
 
 
@@ -186,17 +287,24 @@ def running_servers(tools: dict[str, str], prefix: str) -> Iterator[tuple[str, i
     with tempfile.TemporaryDirectory(prefix=prefix) as folder:
         work = Path(folder)
         for name in ("storescp", "dcmqrscp"):
-            port = free_port()
-            storage = work / f"{name}-data"
-            storage.mkdir()
-            if name == "storescp":
-                argv, called = [tools[name], "-od", str(storage), str(port)], "ANY-SCP"
-            else:
-                config = work / "dcmqrscp.cfg"
-                config.write_text(QR_CONFIG.format(port=port, storage=storage))
-                argv, called = [tools[name], "-c", str(config), str(port)], "QRSCP"
-            with server(argv, port, work / f"{name}.log"):
+            with fresh_server(tools, name, work / name) as (port, called):
                 yield name, port, called, work
+
+
+@contextmanager
+def fresh_server(tools: dict[str, str], name: str, work: Path) -> Iterator[tuple[int, str]]:
+    """storescp or dcmqrscp with empty storage in ``work`` (created): its port and AE title."""
+    port = free_port()
+    storage = work / "data"
+    storage.mkdir(parents=True)
+    if name == "storescp":
+        argv, called = [tools[name], "-od", str(storage), str(port)], "ANY-SCP"
+    else:
+        config = work / "dcmqrscp.cfg"
+        config.write_text(QR_CONFIG.format(port=port, storage=storage))
+        argv, called = [tools[name], "-c", str(config), str(port)], "QRSCP"
+    with server(argv, port, work / f"{name}.log"):
+        yield port, called
 
 
 def write_results(args: argparse.Namespace, rows: list[dict[str, Any]], load_before: Any) -> None:
@@ -223,7 +331,7 @@ def report(row: dict[str, Any]) -> None:
         f"{row['runs_per_second']:6.1f} runs/s ({row['shrink_runs']} shrink runs); full "
         f"checks {row['full_checks']}, connect checks {row['connect_checks']}; reference "
         f"{row['reference_checks_per_second']:.1f} checks/s, ratio {row['ratio_to_reference']}; "
-        f"findings {row['findings']}",
+        f"findings {row['findings']}; associations {row['associations']}",
         flush=True,
     )
 

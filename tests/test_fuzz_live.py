@@ -15,6 +15,7 @@ requested examples and classify every one; what they find is recorded, not requi
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import os
@@ -498,6 +499,20 @@ def test_engine_stops_when_the_server_stays_down(tmp_path: Path) -> None:
     imports = {line.split()[1] for line in source.splitlines() if line.startswith("import ")}
     assert imports <= {"argparse", "socket", "struct", "sys", "time"}
 
+    # the same crash seen on a reused association that could not be run again on its own (its
+    # A-ASSOCIATE-RQ was not sent): the reproducer still opens its own association
+    records = finding.observation.records
+    reused = dataclasses.replace(
+        finding.observation,
+        records=(dataclasses.replace(records[0], sent=b""), *records[1:]),
+        reused=True,
+    )
+    again = write_reproducer(
+        dataclasses.replace(finding, observation=reused), tmp_path / "reused", (), timeout=2.0
+    )
+    assert (again / "step-1-sent.bin").read_bytes() == finding.observation.case.steps[0].data
+    assert json.loads((again / "finding.json").read_text())["minimal"]["reused_association"]
+
 
 @pytest.mark.parametrize(
     ("module", "old", "new"),
@@ -659,13 +674,22 @@ def test_a_crash_is_shrunk_when_the_server_can_be_restarted(tmp_path: Path) -> N
     assert len(started) >= 1 + finding.replays
 
 
-def test_storescp(tmp_path: Path) -> None:
+@contextmanager
+def storescp_server(tmp_path: Path) -> Iterator[Server]:
+    """storescp storing into ``tmp_path/stored`` on a free port, stopped on leaving."""
     storescp = require_tool("storescp")
     port = free_port()
-    out, stored = tmp_path / "out", tmp_path / "stored"
+    stored = tmp_path / "stored"
     stored.mkdir()
     argv = [storescp, "-od", str(stored), str(port)]
     with dcmtk_server(argv, port, tmp_path / "storescp.log", stored) as server:
+        yield server
+
+
+def test_storescp(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with storescp_server(tmp_path) as server:
+        port = server.port
         _, summary = cli_fuzz(port, out, "--max-examples", "25", "--seed", "11")
         if "crash" not in summary["outcomes"]:
             assert server.process.poll() is None

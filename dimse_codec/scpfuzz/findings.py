@@ -45,7 +45,7 @@ import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -344,6 +344,9 @@ class Observation:
 
     ``restarted`` says the server was found down and restarted by the caller's hook, so the
     campaign can go on; without that, a server that is not alive ends the campaign.
+    ``reused`` says the case ran on an association earlier cases had opened (its A-ASSOCIATE-RQ
+    step was not sent); ``rerun`` that it did, was answered abnormally there, and this is its
+    run on a fresh association (the abnormal verdict on the reused one, in a sentence).
     """
 
     case: Case
@@ -352,6 +355,8 @@ class Observation:
     liveness: Liveness
     verdict: CaseVerdict
     restarted: bool = False
+    reused: bool = False
+    rerun: str = ""
 
     @property
     def classification(self) -> Classification:
@@ -495,6 +500,8 @@ def observation_json(obs: Observation, files: Sequence[tuple[str, str]] = ()) ->
             "detail": obs.liveness.detail,
             "attempts": obs.liveness.attempts,
         },
+        "reused_association": obs.reused,
+        "rerun_after": obs.rerun or None,
     }
 
 
@@ -557,6 +564,11 @@ def write_reproducer(
     directory = out / finding.slug
     directory.mkdir(parents=True, exist_ok=True)
     records = finding.observation.records
+    if finding.observation.reused and records and not records[0].sent:
+        # not re-run on an association of its own (the SCP stayed down): the reproducer opens
+        # one with the case's A-ASSOCIATE-RQ, so that it stands alone (finding.json says so)
+        first = finding.observation.case.steps[0].data
+        records = (replace(records[0], sent=first), *records[1:])
     files = _write_steps(directory, "step-", records)
     (directory / "sent.bin").write_bytes(b"".join(r.sent for r in records))
     (directory / "received.bin").write_bytes(b"".join(r.received for r in records))

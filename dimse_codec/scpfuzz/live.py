@@ -18,10 +18,11 @@ import ipaddress
 import json
 import platform
 import random
+import select
 import socket
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -83,11 +84,13 @@ from dimse_codec.scpfuzz.findings import (
     outcomes,
     write_reproducer,
 )
-from dimse_codec.scpfuzz.oracle import describe_events, judge
+from dimse_codec.scpfuzz.normalized import VALID_N_KINDS
+from dimse_codec.scpfuzz.oracle import Judgement, describe_events, judge
 from dimse_codec.scpfuzz.states import CellTally
 from dimse_codec.scpfuzz.steps import pdata
 
 __all__ = [
+    "DEFAULT_REUSE",
     "DEFAULT_SETTLE",
     "FULL_CHECK_EVERY",
     "FuzzResult",
@@ -100,6 +103,7 @@ __all__ = [
     "fuzz",
     "negotiate",
     "resolve",
+    "reusable",
     "run_case",
 ]
 
@@ -119,6 +123,14 @@ _RECENT = 64
 """How many recent answer times the settle wait is measured on."""
 FULL_CHECK_EVERY = 10
 """Every this many examples the full liveness check runs even after an unremarkable one."""
+DEFAULT_REUSE = 32
+"""At most this many cases run on one association (see :class:`LiveRunner`); 1: none shares."""
+_RELEASE = encode_pdu(AReleaseRQ())
+"""The A-RELEASE-RQ that ends every valid case (and a reused association)."""
+_REUSED = Answer(
+    AnswerKind.ACCEPTED, "A-ASSOCIATE-AC (not sent: the association earlier cases opened is reused)"
+)
+"""The record of a reused case's A-ASSOCIATE-RQ step, which is not sent."""
 _SUSPICIOUS = frozenset(
     {AnswerKind.CLOSED, AnswerKind.SILENCE, AnswerKind.OTHER, AnswerKind.REFUSED}
 )
@@ -232,6 +244,38 @@ class _Connection:
         """Close the socket (a normal FIN), ignoring a connection already gone."""
         with contextlib.suppress(OSError):
             self.sock.close()
+
+    def quiet(self) -> bool:
+        """Whether nothing came unasked since the last answer (no late message, no A-ABORT, no
+        end of the connection): an association kept open is reused only while it is quiet."""
+        if self.events or self.closed or self.send_error:
+            return False
+        try:
+            readable, _, _ = select.select([self.sock], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
+
+    def end(self, timeout: float) -> bool:
+        """Release the association (A-RELEASE-RQ, then its A-RELEASE-RP) and close; whether the
+        A-RELEASE-RP came. Responses still due before it are read past (a bounded few)."""
+        try:
+            if self.send(_RELEASE, timeout) is not None:
+                return False
+            for _ in range(4):
+                kind = self.answer(timeout)[0].kind
+                if kind is not AnswerKind.RESPONSE:
+                    return kind is AnswerKind.RELEASED
+            return False
+        finally:
+            self.close()
+
+    def abort(self) -> None:
+        """End an association whose state is not known with an A-ABORT, and close."""
+        with contextlib.suppress(OSError):
+            self.sock.settimeout(_SETTLE_FLOOR)
+            self.sock.sendall(encode_pdu(AAbort()))
+        self.close()
 
     def send(self, data: bytes, timeout: float) -> Answer | None:
         """Send ``data``; an answer when that failed (closed, or not read in time)."""
@@ -475,39 +519,161 @@ def run_case(
         refused = Answer(AnswerKind.REFUSED, f"cannot connect: {exc.strerror or exc}")
         label = case.steps[0].label if case.steps else "connect"
         return (StepRecord(label, b"", b"", refused, time.monotonic() - started),)
-    records = []
+    records: list[StepRecord] = []
     waits = [timeout] * len(case.steps) if waits is None else waits
-    in_flight = False
     try:
-        for step, ok, wait in zip(case.steps, valid, waits, strict=True):
-            began = time.monotonic()
-            failed = connection.send(step.data, timeout)
-            if failed is not None:
-                records.append(
-                    StepRecord(step.label, step.data, b"", failed, time.monotonic() - began)
-                )
-                break
-            after = bool(records) and case.steps[len(records) - 1].pending is not None
-            running = after and in_flight  # the previous step's operation is still answered
-            if step.pending == 0:
-                wait = 0.0  # the next step cancels it at once: read only what already came
-            elif after and not running:
-                wait = min(wait, _SETTLE_FLOOR)  # the operation had ended: nothing more is due
-            drain = _drains(step, ok, running)
-            answer, received, view = connection.answer(wait, pending=step.pending, drain=drain)
-            in_flight = step.pending is not None and (
-                step.pending == 0 or _is_pending_status(answer)
-            )
-            records.append(
-                StepRecord(step.label, step.data, received, answer, time.monotonic() - began, view)
-            )
-            # a cancel of an operation that had already ended is answered by nothing: go on
-            ended = after and not running and ok and answer.kind is AnswerKind.SILENCE
-            if not (_proceeds(step, ok, answer) or ended):
-                break
+        _exchange(connection, case, valid, waits, timeout, records, len(case.steps))
     finally:
         connection.close()
     return tuple(records)
+
+
+def _exchange(
+    connection: _Connection,
+    case: Case,
+    valid: Sequence[bool],
+    waits: Sequence[float],
+    timeout: float,
+    records: list[StepRecord],
+    stop: int,
+) -> bool:
+    """Send the steps of ``case`` from the ``len(records)``-th up to (not including) ``stop``
+    on ``connection``, appending a record per step; whether every one was answered so that the
+    association goes on (see :func:`run_case`)."""
+    in_flight = False
+    for index in range(len(records), stop):
+        step, ok, wait = case.steps[index], valid[index], waits[index]
+        began = time.monotonic()
+        failed = connection.send(step.data, timeout)
+        if failed is not None:
+            records.append(StepRecord(step.label, step.data, b"", failed, time.monotonic() - began))
+            return False
+        after = index > 0 and case.steps[index - 1].pending is not None
+        running = after and in_flight  # the previous step's operation is still answered
+        if step.pending == 0:
+            wait = 0.0  # the next step cancels it at once: read only what already came
+        elif after and not running:
+            wait = min(wait, _SETTLE_FLOOR)  # the operation had ended: nothing more is due
+        drain = _drains(step, ok, running)
+        answer, received, view = connection.answer(wait, pending=step.pending, drain=drain)
+        in_flight = step.pending is not None and (step.pending == 0 or _is_pending_status(answer))
+        records.append(
+            StepRecord(step.label, step.data, received, answer, time.monotonic() - began, view)
+        )
+        # a cancel of an operation that had already ended is answered by nothing: go on
+        ended = after and not running and ok and answer.kind is AnswerKind.SILENCE
+        if not (_proceeds(step, ok, answer) or ended):
+            return False
+    return True
+
+
+def reusable(case: Case, judgement: Judgement, target: Target) -> frozenset[int] | None:
+    """The Message IDs of the requests of a case that may run on an association earlier cases
+    opened, or ``None`` for one that needs its own.
+
+    A case may share an association when it is nothing but valid DIMSE traffic inside one: it
+    was generated valid and the decoder takes every step as valid; it is our standard
+    A-ASSOCIATE-RQ (a case that negotiates otherwise needs its own), then one or more P-DATA-TF
+    steps each answered by a final response (no C-CANCEL-RQ, no step read up to a Pending),
+    then the standard A-RELEASE-RQ; and it is no DIMSE-N kind (their SOP instances, a film
+    session, and the event reports an SCP may send later belong to the association). Malformed
+    PDUs and lengths, A-ABORT, release and state-table cases all fail one of these.
+    """
+    steps = case.steps
+    if (
+        not case.generated_valid
+        or case.kind in VALID_N_KINDS
+        or len(steps) < 3
+        or len(judgement.steps) != len(steps)
+        or not judgement.valid
+        or steps[0].data != target.request_bytes
+        or steps[-1].data != _RELEASE
+    ):
+        return None
+    middle = steps[1:-1]
+    for step, verdict in zip(middle, judgement.steps[1:-1], strict=True):
+        expect = verdict.expect or step.expect
+        if step.data[:1] != b"\x04" or step.pending is not None or expect is not Expect.RESPONSE:
+            return None
+    numbers = _message_ids(middle)
+    if not numbers or len(set(numbers)) != len(numbers):
+        return None
+    return frozenset(numbers)
+
+
+_MESSAGE_ID_TAG = b"\x00\x00\x10\x01\x02\x00\x00\x00"
+"""(0000,0110) Message ID, value length 2, as an Implicit VR Little Endian command set has it."""
+
+
+def _command_spans(data: bytes) -> list[list[int]]:
+    """Where the bytes of each whole command set of ``data`` (P-DATA-TF PDUs) lie, byte by
+    byte: the command fragments of a context joined in order, up to the last one."""
+    commands: list[list[int]] = []
+    partial: dict[int, list[int]] = {}
+    pos = 0
+    while pos + 6 <= len(data):
+        end = pos + 6 + int.from_bytes(data[pos + 2 : pos + 6], "big")
+        item = pos + 6
+        while data[pos] == 0x04 and item + 6 <= min(end, len(data)):
+            stop = item + 4 + int.from_bytes(data[item : item + 4], "big")
+            context, header = data[item + 4], data[item + 5]
+            if header & 0x01:  # a command fragment; bit 1: the last one
+                partial.setdefault(context, []).extend(range(item + 6, min(stop, len(data))))
+                if header & 0x02:
+                    commands.append(partial.pop(context))
+            item = stop
+        pos = end
+    return commands
+
+
+def _message_id_at(command: bytes) -> int | None:
+    """Where the Message ID's value lies in an Implicit VR Little Endian command set."""
+    offset = 0
+    while offset + 8 <= len(command):
+        if command[offset : offset + 8] == _MESSAGE_ID_TAG:
+            return offset + 8 if offset + 10 <= len(command) else None
+        offset += 8 + int.from_bytes(command[offset + 4 : offset + 8], "little")
+    return None
+
+
+def _message_ids(steps: Iterable[Step]) -> list[int] | None:
+    """The Message IDs of the requests in ``steps`` in order (``None``: one has none)."""
+    numbers: list[int] = []
+    for step in steps:
+        for spans in _command_spans(step.data):
+            command = bytes(step.data[i] for i in spans)
+            at = _message_id_at(command)
+            if at is None:
+                return None
+            numbers.append(int.from_bytes(command[at : at + 2], "little"))
+    return numbers
+
+
+def renumbered(data: bytes, numbers: Mapping[int, int]) -> bytes:
+    """``data`` (P-DATA-TF PDUs) with each command set's Message ID that ``numbers`` maps
+    replaced in place (its two bytes, wherever the fragments put them): nothing else changes,
+    not a length, not a fragment boundary."""
+    out = bytearray(data)
+    for spans in _command_spans(data):
+        command = bytes(data[i] for i in spans)
+        at = _message_id_at(command)
+        if at is None:
+            continue
+        old = int.from_bytes(command[at : at + 2], "little")
+        if old in numbers:
+            new = numbers[old].to_bytes(2, "little")
+            out[spans[at]], out[spans[at + 1]] = new[0], new[1]
+    return bytes(out)
+
+
+@dataclass(slots=True)
+class _Held:
+    """An association kept open for the next cases: its connection, how many cases ran on it,
+    and the Message IDs they used (each is used once on it)."""
+
+    connection: _Connection
+    cases: int = 0
+    message_ids: set[int] = field(default_factory=set)
 
 
 _REFUSALS = frozenset({AnswerKind.ABORTED, AnswerKind.REJECTED, AnswerKind.CLOSED})
@@ -675,6 +841,13 @@ class LiveRunner:
     runs. The first example, and every one while the last full check did not find the SCP
     alive (refusing, or restarted), gets the full check. ``full_check_every=1`` runs the full
     check after every example.
+
+    Consecutive cases that :func:`reusable` accepts share one association, at most ``reuse`` of
+    them: the first sends its A-ASSOCIATE-RQ and keeps the association, the next send only their
+    requests, and the association is released (A-RELEASE-RQ, A-RELEASE-RP) by the last one,
+    before a case or a full check that needs an association of its own, and by :meth:`close`.
+    The first answer that is not normal ends it with an A-ABORT, and that case runs again on an
+    association of its own, which is then its observation. ``associations`` counts all this.
     """
 
     def __init__(
@@ -686,9 +859,12 @@ class LiveRunner:
         restart: Callable[[], ScpAddress] | None = None,
         settle: float | None = None,
         full_check_every: int = FULL_CHECK_EVERY,
+        reuse: int = DEFAULT_REUSE,
     ) -> None:
         if full_check_every < 1:
             raise ValueError("full_check_every must be at least 1")
+        if reuse < 1:
+            raise ValueError("reuse must be at least 1")
         self.endpoint = endpoint
         self.target = target
         self.timeout = timeout
@@ -703,6 +879,18 @@ class LiveRunner:
         """The fixed settle wait, or ``None`` to measure it on the SCP's answers."""
         self.restart = restart
         self.restarts = 0
+        self.reuse = reuse
+        """At most this many cases run on one association (1: every case opens its own)."""
+        self.held: _Held | None = None
+        """The association kept open for the next reusable case, if any."""
+        self.associations: collections.Counter[str] = collections.Counter()
+        """Cases on their own association (``own``), associations kept open for reuse
+        (``opened``), cases that ran on one (``reused``), abnormal results there run again on
+        a fresh association (``rerun``) and how many of those were normal then
+        (``rerun-normal``), and how the kept associations ended (``released``,
+        ``release-failed``, ``aborted``, ``dropped`` when the SCP had closed or sent something
+        unasked), and how many Message IDs of reused cases were already used on their
+        association and so were replaced by unused ones (``message-ids-renumbered``)."""
 
     @property
     def settle_now(self) -> float:
@@ -730,19 +918,221 @@ class LiveRunner:
             before = case.steps[index - 1]
             if before.pending is not None and judgement.steps[index].valid:
                 waits[index] = self.timeout
+        numbers = reusable(case, judgement, self.target) if self.reuse > 1 else None
+        if numbers is None:
+            self._make_way()
+            return self._own(case, judgement, valid, waits)
+        return self._shared(case, judgement, valid, waits, numbers)
+
+    def _own(
+        self,
+        case: Case,
+        judgement: Judgement,
+        valid: Sequence[bool],
+        waits: Sequence[float],
+        rerun: str = "",
+    ) -> Observation:
+        """Run ``case`` on a new association of its own, as every case but reusable ones."""
+        self.associations["own"] += 1
         records = run_case(
             self.endpoint, case, valid, timeout=self.timeout, target=self.target, waits=waits
         )
+        return self._observe(case, judgement, records, rerun=rerun)
+
+    def _observe(
+        self,
+        case: Case,
+        judgement: Judgement,
+        records: Sequence[StepRecord],
+        *,
+        reused: bool = False,
+        rerun: str = "",
+    ) -> Observation:
+        """Check liveness after the answers, classify, restart a server found not alive."""
         self.recent.extend(r.seconds for r in records if r.answer.kind not in _UNANSWERED)
         steps = outcomes(case, judgement, records)
         liveness = self._liveness(classify(steps, _ALIVE), records)
         verdict = classify(steps, liveness)
         restarted = False
         if liveness.health is not Health.ALIVE and self.restart is not None:
-            self.endpoint = self.restart()
-            self.restarts += 1
+            self._restart(self.restart)
             restarted = True
-        return Observation(case, judgement, records, liveness, verdict, restarted)
+        return Observation(
+            case, judgement, tuple(records), liveness, verdict, restarted, reused, rerun
+        )
+
+    def _restart(self, restart: Callable[[], ScpAddress]) -> None:
+        """Start a fresh server; an association kept with the old one is gone with it."""
+        if self.held is not None:
+            self.held.connection.close()
+            self.held = None
+            self.associations["dropped"] += 1
+        self.endpoint = restart()
+        self.restarts += 1
+
+    def _shared(
+        self,
+        case: Case,
+        judgement: Judgement,
+        valid: Sequence[bool],
+        waits: Sequence[float],
+        numbers: frozenset[int],
+    ) -> Observation:
+        """Run a reusable case on the association kept open, or open one for it and keep it.
+
+        Its A-ASSOCIATE-RQ step is sent only when it opens the association (else its record
+        says the association is reused), and its A-RELEASE-RQ only when the association ends
+        with it: when it is the last the bound allows, or a full liveness check follows that
+        the SCP could not answer while ours is open. An abnormal result on a reused association
+        ends it, and the case runs again on a fresh association of its own: the finding, if it
+        is one, does not depend on the cases before it.
+        """
+        held = self.held
+        if held is not None and (held.cases >= self.reuse or not held.connection.quiet()):
+            self._end_held()
+            held = None
+        opens = held is None
+        sent: Case | None = case
+        if held is not None and numbers & held.message_ids:
+            sent = self._renumbered(case, numbers, held)
+        if sent is None:  # not renumbered: it opens an association of its own
+            self._end_held()
+            held, opens, sent = None, True, case
+        records: list[StepRecord] = []
+        if held is None:
+            try:
+                connection = _Connection.open(
+                    self.endpoint, self.timeout, self.target, self.target.our_max_pdu_length
+                )
+            except OSError:  # refused: the run of its own says so, and checks liveness
+                return self._own(case, judgement, valid, waits)
+        else:
+            connection = held.connection
+            records.append(StepRecord(case.steps[0].label, b"", b"", _REUSED, 0.0))
+        last = self._last_on(held)
+        stop = len(case.steps) if last else len(case.steps) - 1
+        self.held = None
+        try:
+            proceeded = _exchange(connection, sent, valid, waits, self.timeout, records, stop)
+        except BaseException:  # Ctrl-C half way: the association's state is not known
+            connection.abort()
+            raise
+        steps = outcomes(case, judgement, records)
+        answered = classify(steps, _ALIVE)
+        normal = (
+            proceeded
+            and answered.classification is Classification.NORMAL
+            and not any(record.answer.kind in _SUSPICIOUS for record in records)
+        )
+        if normal and not last:
+            if held is None:
+                held = _Held(connection)
+                self.associations["opened"] += 1
+            held.cases += 1
+            held.message_ids |= set(_message_ids(sent.steps[1:-1]) or ())
+            self.held = held
+        elif normal:
+            connection.close()  # released by the case's own A-RELEASE-RQ
+            if not opens:
+                self.associations["released"] += 1
+        else:
+            connection.abort()
+            if not opens:
+                self.associations["aborted"] += 1
+        if opens:  # it opened the association: it ran as on one of its own
+            self.associations["own"] += 1
+            return self._observe(case, judgement, records)
+        self.associations["reused"] += 1
+        if normal:
+            return self._observe(case, judgement, records, reused=True)
+        return self._again(case, judgement, valid, waits, records, answered)
+
+    def _renumbered(self, case: Case, numbers: frozenset[int], held: _Held) -> Case | None:
+        """``case`` with its Message IDs already used on ``held`` replaced by unused ones (the
+        bytes sent on the reused association; its record shows them), or ``None`` when that
+        could not be done."""
+        taken = held.message_ids | numbers
+        mapping: dict[int, int] = {}
+        candidate = 1
+        for number in sorted(numbers & held.message_ids):
+            while candidate in taken:
+                candidate += 1
+            if candidate > 0xFFFF:
+                return None
+            mapping[number] = candidate
+            taken.add(candidate)
+        middle = [replace(step, data=renumbered(step.data, mapping)) for step in case.steps[1:-1]]
+        expected = [mapping.get(n, n) for n in _message_ids(case.steps[1:-1]) or ()]
+        if _message_ids(middle) != expected:
+            return None
+        self.associations["message-ids-renumbered"] += len(mapping)
+        return replace(case, steps=(case.steps[0], *middle, case.steps[-1]))
+
+    def _again(
+        self,
+        case: Case,
+        judgement: Judgement,
+        valid: Sequence[bool],
+        waits: Sequence[float],
+        records: Sequence[StepRecord],
+        answered: CaseVerdict,
+    ) -> Observation:
+        """Run a case answered abnormally on a reused association again on its own.
+
+        The full liveness check comes first: when the SCP is down or hangs, it is restarted
+        first if it can be, else the observation on the reused association is all there is.
+        """
+        self.associations["rerun"] += 1
+        self.recent.extend(r.seconds for r in records if r.answer.kind not in _UNANSWERED)
+        self._make_way()
+        self.checks["full"] += 1
+        self.last_full = check_liveness(self.endpoint, self.target, timeout=self.timeout)
+        if self.last_full.health in (Health.DOWN, Health.UNRESPONSIVE):
+            if self.restart is None:
+                verdict = classify(outcomes(case, judgement, records), self.last_full)
+                return Observation(
+                    case, judgement, tuple(records), self.last_full, verdict, reused=True
+                )
+            self._restart(self.restart)
+        observation = self._own(case, judgement, valid, waits, rerun=answered.reason)
+        if observation.classification is Classification.NORMAL:
+            self.associations["rerun-normal"] += 1
+        return observation
+
+    def _last_on(self, held: _Held | None) -> bool:
+        """Whether the association ends with the next case: the bound is reached, or the full
+        liveness check will follow it (which needs an association of its own)."""
+        if (0 if held is None else held.cases) + 1 >= self.reuse:
+            return True
+        number = sum(self.checks.values()) + 1
+        return (
+            self.last_full is None
+            or self.last_full.health is not Health.ALIVE
+            or number % self.full_check_every == 0
+        )
+
+    def _make_way(self) -> None:
+        """Release our kept association before another one opens: an SCP may serve one at a
+        time (storescp), and what one association holds (a lock) may change how the SCP
+        answers another, which a reproducer could not show."""
+        self._end_held()
+
+    def _end_held(self) -> None:
+        """Release the association kept open (or drop it when the SCP closed or spoke)."""
+        held, self.held = self.held, None
+        if held is None:
+            return
+        if not held.connection.quiet():
+            held.connection.abort()
+            self.associations["dropped"] += 1
+        elif held.connection.end(self.timeout):
+            self.associations["released"] += 1
+        else:
+            self.associations["release-failed"] += 1
+
+    def close(self) -> None:
+        """Release the association kept open, if any: at the end of a run, or on Ctrl-C."""
+        self._end_held()
 
     def _liveness(self, verdict: CaseVerdict, records: Sequence[StepRecord]) -> Liveness:
         """The light check after an unremarkable example, else (or if it fails) the full one."""
@@ -757,6 +1147,7 @@ class LiveRunner:
         if unremarkable and accepts_connections(self.endpoint, timeout=self.timeout):
             self.checks["connect"] += 1
             return Liveness(Health.ALIVE, "accepts connections (the light check)")
+        self._make_way()
         self.checks["full"] += 1
         self.last_full = check_liveness(self.endpoint, self.target, timeout=self.timeout)
         return self.last_full
@@ -778,6 +1169,8 @@ class FuzzResult:
     """How many liveness checks of each kind ran (``full``, ``connect``; see LiveRunner)."""
     cells: CellTally = field(default_factory=CellTally)
     """The Table 9-10 cells the generated examples exercised, and the answers in each."""
+    associations: dict[str, int] = field(default_factory=dict)
+    """How the cases' associations went: of their own, or reused (see LiveRunner)."""
 
 
 def _server_json(target: Target) -> dict[str, Any]:
@@ -832,6 +1225,7 @@ def summary_json(result: FuzzResult, timeout: float, settle: float | None = None
         else {"health": result.baseline.health.value, "detail": result.baseline.detail},
         "found_while_shrinking": report.found_while_shrinking,
         "liveness_checks": dict(result.liveness_checks),
+        "associations": dict(result.associations),
         "outcomes": dict(report.outcomes),
         "answers": dict(report.answers),
         "table_cells": result.cells.json(),
@@ -867,6 +1261,7 @@ def fuzz(
     timeout: float = 3.0,
     settle: float | None = None,
     full_check_every: int = FULL_CHECK_EVERY,
+    reuse: int = DEFAULT_REUSE,
     max_shrinks: int = 25,
     out: Path | None = None,
     allow_remote: bool = False,
@@ -882,7 +1277,8 @@ def fuzz(
     ``timeout`` bounds every wait, ``settle`` fixes the wait for an answer to invalid input
     (``None``: measured on the SCP's answers), and
     ``full_check_every`` how often the full liveness check runs after unremarkable examples
-    (see :class:`LiveRunner`). ``seed`` defaults to a random one (reported, so a run can be
+    (see :class:`LiveRunner`), ``reuse`` how many valid cases may share one association (1:
+    none). ``seed`` defaults to a random one (reported, so a run can be
     repeated); ``out`` receives
     one folder per finding (:func:`~dimse_codec.scpfuzz.findings.write_reproducer`) and
     ``summary.json``. Raises :class:`NotLoopback` for a remote host without ``allow_remote``
@@ -907,6 +1303,7 @@ def fuzz(
         restart=restart,
         settle=settle,
         full_check_every=full_check_every,
+        reuse=reuse,
     )
     baseline = check_liveness(endpoint, target, timeout=timeout, attempts=1)
     result = FuzzResult(Report(config), target, endpoint, baseline=baseline)
@@ -940,8 +1337,14 @@ def fuzz(
     execute: Callable[[Case], Observation] = runner
     if move_destination is not None:
         execute = checked_moves(runner, move_destination, calling_ae_title)
-    result.report = run_campaign(strategy, execute, config, on_finding=found, on_example=example)
+    try:
+        result.report = run_campaign(
+            strategy, execute, config, on_finding=found, on_example=example
+        )
+    finally:  # the association kept open is released, also after Ctrl-C
+        runner.close()
     result.liveness_checks = dict(runner.checks)
+    result.associations = dict(runner.associations)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         result.summary = out / "summary.json"
