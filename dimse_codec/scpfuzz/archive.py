@@ -246,6 +246,19 @@ def instances() -> tuple[Instance, ...]:
     return tuple(Instance(sop_class, _copy(ds)) for sop_class, ds in _all())
 
 
+@functools.cache
+def records() -> tuple[Mapping[str, str], ...]:
+    """Each archive instance's record (:attr:`Instance.keys`), in the order of
+    :func:`instances`: made once and shared, for the many queries built from it."""
+    return tuple(MappingProxyType(dict(record_keys(ds))) for _, ds in _all())
+
+
+@functools.cache
+def sop_classes() -> tuple[str, ...]:
+    """Each archive instance's SOP class, in the order of :func:`instances`."""
+    return tuple(sop_class for sop_class, _ in _all())
+
+
 def _copy(ds: Dataset) -> Dataset:
     """A deep enough copy: a new data set with the same elements (sequences copied too)."""
     out = Dataset()

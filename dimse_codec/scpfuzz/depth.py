@@ -165,17 +165,26 @@ def _signature(ds: Dataset, study_uid: str) -> None:
     ds.add_new(0xFFFAFFFA, "SQ", DicomSequence([item]))
 
 
+def filler_patient_id(number: int) -> str:
+    """The Patient ID of filler study ``number``'s patient."""
+    return f"QR-9{number:03d}"
+
+
+def sop_class(depth: Depth) -> str:
+    """The SOP class of the deep instance ``depth`` describes."""
+    return BASIC_TEXT_SR if depth.report else SECONDARY_CAPTURE
+
+
 def deep_instance(depth: Depth) -> Instance:
     """A deep instance: the only one of filler study ``depth.filler``."""
     study_uid = filler_study_uid(depth.filler)
     character_set, name = CHARACTER_SETS[depth.character_set % len(CHARACTER_SETS)]
-    sop_class = BASIC_TEXT_SR if depth.report else SECONDARY_CAPTURE
     ds = Dataset()
     if character_set:
         ds.SpecificCharacterSet = (
             list(character_set) if isinstance(character_set, tuple) else character_set
         )
-    ds.SOPClassUID = sop_class
+    ds.SOPClassUID = sop_class(depth)
     ds.SOPInstanceUID = f"{study_uid}.1.1"
     ds.StudyDate = f"{1990 + depth.filler % 30}0101"
     ds.StudyTime = f"{depth.filler % 24:02d}0000"
@@ -183,7 +192,7 @@ def deep_instance(depth: Depth) -> Instance:
     ds.Modality = "SR" if depth.report else "OT"
     ds.ReferringPhysicianName = name
     ds.PatientName = name
-    ds.PatientID = f"QR-9{depth.filler:03d}"
+    ds.PatientID = filler_patient_id(depth.filler)
     ds.PatientBirthDate = ""
     ds.PatientSex = ""
     ds.StudyInstanceUID = study_uid
@@ -216,4 +225,4 @@ def deep_instance(depth: Depth) -> Instance:
         ds.PixelData = bytes(range(6))
     if depth.signed:
         _signature(ds, study_uid)
-    return Instance(sop_class, ds)
+    return Instance(sop_class(depth), ds)

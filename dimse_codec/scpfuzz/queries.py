@@ -132,8 +132,8 @@ def _uid_of(level: str, keys: Mapping[str, str]) -> str:
 
 def _other(level: str, keys: Mapping[str, str]) -> str:
     """Another record's unique key at the same level (for a UID list)."""
-    for instance in archive.instances():
-        value = instance.keys[archive.UNIQUE_KEYS[level]]
+    for record in archive.records():
+        value = record[archive.UNIQUE_KEYS[level]]
         if value != _uid_of(level, keys):
             return value
     return _uid_of(level, keys)  # pragma: no cover - the archive has many records
@@ -183,8 +183,7 @@ def _identifier(
     some of the level's other attributes as return keys; a GET or MOVE names the record's
     unique key (or a list of two) at ``level``.
     """
-    instance = draw(st.sampled_from(archive.instances()))
-    keys = instance.keys
+    keys = draw(st.sampled_from(archive.records()))
     ds = Dataset()
     ds.SpecificCharacterSet = draw(st.sampled_from(QUERY_CHARACTER_SETS))
     ds.QueryRetrieveLevel = level
@@ -369,10 +368,10 @@ def _running(label: str, data: bytes, pending: int) -> Step:
 def _store_contexts(target: Target) -> dict[str, list[int]]:
     """Archive SOP class -> accepted storage contexts for it."""
     out: dict[str, list[int]] = {}
-    for instance in archive.instances():
-        found = target.contexts_for(instance.sop_class)
+    for sop_class in archive.sop_classes():
+        found = target.contexts_for(sop_class)
         if found:
-            out[instance.sop_class] = list(found)
+            out[sop_class] = list(found)
     return out
 
 
@@ -380,24 +379,52 @@ def _store_contexts(target: Target) -> dict[str, list[int]]:
 def _archive_stores(draw: st.DrawFn, target: Target, at_most: int = 3) -> tuple[Step, ...]:
     """C-STORE-RQ steps of one to ``at_most`` archive instances whose class was accepted."""
     usable = _store_contexts(target)
-    candidates = [i for i in archive.instances() if i.sop_class in usable]
-    chosen = draw(
-        st.lists(st.sampled_from(range(len(candidates))), min_size=1, max_size=at_most, unique=True)
-    )
+    candidates = [i for i, sop_class in enumerate(archive.sop_classes()) if sop_class in usable]
+    chosen = draw(st.lists(st.sampled_from(candidates), min_size=1, max_size=at_most, unique=True))
     limit = send_limit(draw, target)
-    return tuple(draw(_store_step(target, candidates[index], limit)) for index in chosen)
+    return tuple(draw(_store_step(target, index, limit)) for index in chosen)
+
+
+Stored = int | depth.Depth
+"""What a C-STORE sends: an archive instance (its index in :func:`archive.instances`) or a
+deep instance (:class:`~dimse_codec.scpfuzz.depth.Depth`)."""
+
+_ENCODINGS_KEPT = 256
+"""How many stored data sets :func:`_encoded` keeps encoded (the archive's twelve in four
+transfer syntaxes, and the deep instances drawn most)."""
+
+
+@functools.lru_cache(maxsize=_ENCODINGS_KEPT)
+def _encoded(stored: Stored, transfer_syntax: str) -> tuple[str, bytes]:
+    """The SOP Instance UID and the data set bytes of ``stored`` in ``transfer_syntax``, built
+    and encoded once: both are fixed, and building and encoding them again for every case was
+    most of the time a campaign spent generating cases."""
+    if isinstance(stored, int):
+        instance = archive.instances()[stored]
+    else:
+        instance = depth.deep_instance(stored)
+    ds = instance.dataset
+    return str(ds.SOPInstanceUID), encode_dataset(ds, transfer_syntax)
+
+
+def _sop_class(stored: Stored) -> str:
+    if isinstance(stored, int):
+        return archive.sop_classes()[stored]
+    return depth.sop_class(stored)
 
 
 @st.composite
-def _store_step(draw: st.DrawFn, target: Target, instance: archive.Instance, limit: int) -> Step:
+def _store_step(draw: st.DrawFn, target: Target, stored: Stored, limit: int) -> Step:
     """A C-STORE-RQ of one instance on an accepted context of its class, in its syntax."""
-    context_id = draw(st.sampled_from(target.contexts_for(instance.sop_class)))
+    sop_class = _sop_class(stored)
+    context_id = draw(st.sampled_from(target.contexts_for(sop_class)))
+    instance_uid, data = _encoded(stored, target.accepted[context_id].transfer_syntax)
     request = C_STORE(
         MessageID=message_id(draw),
-        AffectedSOPClassUID=instance.sop_class,
-        AffectedSOPInstanceUID=str(instance.dataset.SOPInstanceUID),
+        AffectedSOPClassUID=sop_class,
+        AffectedSOPInstanceUID=instance_uid,
         Priority=0,
-        DataSet=encode_dataset(instance.dataset, target.accepted[context_id].transfer_syntax),
+        DataSet=data,
     )
     return Step("C-STORE-RQ", pdata(request, context_id, limit, 1), Expect.RESPONSE)
 
@@ -488,7 +515,7 @@ def _deep_store(draw: st.DrawFn, target: Target) -> Case:
     fillers = draw(st.lists(st.integers(1, depth.FILLERS), min_size=1, max_size=3, unique=True))
     chosen = draw(_deep_instances(target, fillers))
     limit = send_limit(draw, target)
-    steps = [draw(_store_step(target, depth.deep_instance(d), limit)) for d in chosen]
+    steps = [draw(_store_step(target, d, limit)) for d in chosen]
     first = chosen[0]
     charset = depth.CHARACTER_SETS[first.character_set][0] or "no character set"
     retrieval = draw(st.sampled_from(["", *(op for op in ("GET", "MOVE") if _can(op)(target))]))
@@ -515,12 +542,11 @@ def _deep_retrieval(
     context_id = draw(st.sampled_from(_contexts(target, None, operation)))
     context = target.accepted[context_id]
     root = QUERY_RETRIEVE_SOP_CLASSES[context.abstract_syntax][0]
-    instance = depth.deep_instance(stored)
     ds = Dataset()
     ds.QueryRetrieveLevel = "STUDY"
     if root == "PATIENT":
-        ds.PatientID = instance.dataset.PatientID
-    ds.StudyInstanceUID = instance.dataset.StudyInstanceUID
+        ds.PatientID = depth.filler_patient_id(stored.filler)
+    ds.StudyInstanceUID = depth.filler_study_uid(stored.filler)
     common = {
         "MessageID": message_id(draw),
         "AffectedSOPClassUID": context.abstract_syntax,
@@ -545,7 +571,7 @@ def _quota_store(draw: st.DrawFn, target: Target) -> Case:
     fillers = [(start + i) % depth.FILLERS + 1 for i in range(QUOTA_STUDIES)]
     chosen = draw(_deep_instances(target, fillers))
     limit = send_limit(draw, target)
-    steps = [draw(_store_step(target, depth.deep_instance(d), limit)) for d in chosen]
+    steps = [draw(_store_step(target, d, limit)) for d in chosen]
     return Case(
         "quota-store",
         True,
