@@ -555,8 +555,11 @@ def negotiation_case(request: AAssociateRQ, breakage: Breakage | None = None) ->
         label,
         tuple(steps),
         details(
-            flaw=f"{breakage.name} at {breakage.path}",
+            # one finding per breakage and variable item, not per sub-item: a server that
+            # takes an overrun in one User Information sub-item takes it in the others
+            flaw=f"{breakage.name} at {breakage.path.partition(' > ')[0]}",
             breakage=breakage.name,
+            path=breakage.path,
             where=breakage.where,
             offset=breakage.offset,
             requires=breakage.requires,
