@@ -43,7 +43,7 @@ from dimse_codec.scpfuzz import (
     judge,
     negotiate,
 )
-from dimse_codec.scpfuzz.live import renumbered, reusable
+from dimse_codec.scpfuzz.reuse import renumbered, reusable
 from dimse_codec.scpfuzz.steps import release_step, request_step
 
 IMPLICIT = "1.2.840.10008.1.2"
