@@ -396,7 +396,7 @@ def _stop_on_sigterm() -> Iterator[None]:
 
 def _serve(sock: socket.socket, peer: str, script: AcceptorScript, timeout: float) -> _Played:
     """Play one captured association's acceptor side on one live transport connection."""
-    from dimse_codec.net._common import acknowledge_at_once, send_buffers
+    from dimse_codec.net._common import read_turn, send_buffers
     from dimse_codec.upper_layer import Connection, Timeouts
 
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -420,19 +420,8 @@ def _serve(sock: socket.socket, peer: str, script: AcceptorScript, timeout: floa
         if player.closed:
             break
         deadline = connection.next_deadline()
-        sock.settimeout(None if deadline is None else max(deadline - time.monotonic(), 0.0))
-        try:
-            data = sock.recv(1 << 16)
-            acknowledge_at_once(sock)
-        except TimeoutError:
-            player.take(connection.handle_timeout(time.monotonic()))
-            continue
-        except OSError:
-            data = b""
-        now = time.monotonic()
-        player.take(
-            connection.receive_data(data, now=now) if data else connection.transport_closed(now=now)
-        )
+        wait = None if deadline is None else deadline - time.monotonic()
+        player.take(read_turn(sock, connection, wait))
     return played
 
 

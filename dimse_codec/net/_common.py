@@ -10,6 +10,7 @@ import os
 import socket
 import ssl as _ssl
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,22 @@ def acknowledge_at_once(sock: Any) -> None:
     if _QUICKACK is not None and sock is not None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+
+
+def read_turn(sock: Any, connection: Connection, wait: float | None) -> list[Event]:
+    """One blocking read of at most ``wait`` seconds (``None``: until bytes come) fed to
+    ``connection``, and the events it gave: a read that times out runs the timers due by then
+    (none, when it was only a poll), an error or the end of the stream closes the transport."""
+    sock.settimeout(None if wait is None else max(wait, 0.0))
+    try:
+        data = sock.recv(READ_SIZE)
+        acknowledge_at_once(sock)
+    except TimeoutError:
+        return connection.handle_timeout(time.monotonic())
+    except OSError:
+        data = b""
+    now = time.monotonic()
+    return connection.receive_data(data, now=now) if data else connection.transport_closed(now=now)
 
 
 """Bytes asked of the transport per read."""

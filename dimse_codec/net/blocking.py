@@ -17,14 +17,13 @@ from pydicom.dataset import Dataset
 from dimse_codec.dimse.primitives import C_ECHO, DIMSEPrimitive
 from dimse_codec.errors import expect
 from dimse_codec.net._common import (
-    READ_SIZE,
     AssociationAborted,
     ClientSetup,
     DatasetLike,
     Request,
-    acknowledge_at_once,
     answer_events,
     final_or_raise,
+    read_turn,
     send_buffers,
 )
 from dimse_codec.services.contexts import STUDY_ROOT_FIND, STUDY_ROOT_GET, STUDY_ROOT_MOVE
@@ -75,21 +74,8 @@ class BlockingClient(ClientSetup):
             self._flush()
             return
         deadline = self.connection.next_deadline()
-        wait = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-        sock.settimeout(wait)
-        try:
-            data = sock.recv(READ_SIZE)
-            acknowledge_at_once(sock)
-        except TimeoutError:
-            self._take(self.connection.handle_timeout(time.monotonic()))
-        except OSError:
-            self._take(self.connection.transport_closed(now=time.monotonic()))
-        else:
-            now = time.monotonic()
-            if data:
-                self._take(self.connection.receive_data(data, now=now))
-            else:
-                self._take(self.connection.transport_closed(now=now))
+        wait = None if deadline is None else deadline - time.monotonic()
+        self._take(read_turn(sock, self.connection, wait))
         self._flush()
 
     # -- the association -------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from dimse_codec.association import Accepted, Rejected, reject, respond
 from dimse_codec.dimse.primitives import C_MOVE, C_STORE, DIMSEPrimitive
 from dimse_codec.dimse.responses import build_response
 from dimse_codec.errors import DimseCodecError, expect
-from dimse_codec.net._common import acknowledge_at_once, send_buffers
+from dimse_codec.net._common import read_turn, send_buffers
 from dimse_codec.pdata import MessageReceived, StreamDecoder
 from dimse_codec.pdu import AAssociateRQ, RejectReasonUser
 from dimse_codec.scpfuzz.findings import CaseVerdict, Classification, Observation
@@ -414,23 +414,7 @@ class _Association:
             deadline = connection.next_deadline()
             if deadline is not None:
                 waits.append(deadline - now)
-            sock.settimeout(max(min(waits), 0.0))
-            try:
-                data = sock.recv(1 << 16)
-                acknowledge_at_once(sock)
-            except TimeoutError:
-                deadline = connection.next_deadline()
-                if deadline is not None and time.monotonic() >= deadline:
-                    self.take(connection.handle_timeout(time.monotonic()))
-                continue
-            except OSError:
-                data = b""
-            now = time.monotonic()
-            self.take(
-                connection.receive_data(data, now=now)
-                if data
-                else connection.transport_closed(now=now)
-            )
+            self.take(read_turn(sock, connection, min(waits)))
 
     def _flush(self) -> bool:
         buffers = self.connection.buffers_to_send()
