@@ -35,11 +35,11 @@ def campaign(port: int, called: str, args: argparse.Namespace, *, steer: bool) -
     """One campaign against the server; what its answers showed."""
     endpoint = ScpAddress("127.0.0.1", port)
     target = negotiate(endpoint, "DIMSE-FUZZ", called, timeout=args.timeout)
-    runner = LiveRunner(endpoint, target, timeout=args.timeout)
     config = CampaignSettings(
         max_examples=args.examples, seed=args.seed, max_shrinks=args.shrinks, steer=steer
     )
-    report = run_campaign(cases(target), runner, config)
+    with LiveRunner(endpoint, target, timeout=args.timeout) as runner:
+        report = run_campaign(cases(target), runner, config)
     return {
         "steer": steer,
         "examples": report.examples,

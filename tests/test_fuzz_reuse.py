@@ -184,11 +184,11 @@ def recording_scp(misbehave: bool = False) -> Iterator[tuple[ScpAddress, Target,
 @pytest.mark.peer
 def test_valid_cases_share_an_association_with_unique_message_ids() -> None:
     with recording_scp() as (endpoint, target, recorder):
-        runner = LiveRunner(endpoint, target, timeout=TIMEOUT, full_check_every=1000)
-        runner(echo_case(target, 1))  # the first example gets the full check: its own
-        observations = [runner(echo_case(target, 1)), runner(echo_case(target, 1, 2))]
-        observations.append(runner(echo_case(target, 4)))
-        runner.close()
+        with LiveRunner(endpoint, target, timeout=TIMEOUT, full_check_every=1000) as runner:
+            runner(echo_case(target, 1))  # the first example gets the full check: its own
+            observations = [runner(echo_case(target, 1)), runner(echo_case(target, 1, 2))]
+            observations.append(runner(echo_case(target, 4)))
+        # leaving the block released the association kept open
         with recorder.lock:
             echoes = dict(recorder.echoes)
             released = recorder.released

@@ -1024,6 +1024,13 @@ class LiveRunner:
         """Release the association kept open, if any: at the end of a run, or on Ctrl-C."""
         self._end_held()
 
+    def __enter__(self) -> LiveRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Leaving a ``with`` block closes the runner (see :meth:`close`)."""
+        self.close()
+
     def _liveness(self, verdict: CaseVerdict, records: Sequence[StepRecord]) -> Liveness:
         """The light check after an unremarkable example, else (or if it fails) the full one."""
         number = sum(self.checks.values()) + 1
