@@ -769,12 +769,17 @@ class FuzzDriver:
         self.reader.start()
 
     def keep_going(self) -> None:
-        """Restart the server or the fuzzer if either ended."""
-        if not self.server.alive():
+        """Restart the server if it died or the fuzzer ended by itself, then the fuzzer.
+
+        The fuzzer ends by itself only when the server is down or has stopped answering: a
+        server alive but hung (dcmqrscp deadlocked on its index lock, in docs/fuzzing.md's
+        findings) reaches no more code, so it is restarted like a dead one."""
+        fuzzer_ended = self.process is not None and self.process.poll() is not None
+        if fuzzer_ended or not self.server.alive():
             self.server.stop()
             self.server.start()
             self.server_restarts += 1
-        if self.process is None or self.process.poll() is not None:
+        if self.process is None or fuzzer_ended:
             if self.reader is not None:
                 self.reader.join(timeout=5)
             self._start()
