@@ -8,10 +8,12 @@ interval of those polls.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import random
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -118,15 +120,25 @@ def wait_for_port(server: Server, timeout: float = STARTUP_TIMEOUT) -> None:
 
 
 @contextmanager
-def dcmtk_server(argv: Sequence[str], port: int, log: Path, out: Path) -> Iterator[Server]:
-    """Run a DCMTK server (which cannot report its port) and wait until it listens."""
+def dcmtk_server(
+    argv: Sequence[str], port: int, log: Path, out: Path, *, group: bool = False
+) -> Iterator[Server]:
+    """Run a DCMTK server (which cannot report its port) and wait until it listens.
+
+    With ``group`` it runs in a process group of its own, killed whole at the end (by the
+    server's PID, which is the group's): a forking server's children that hang go with it."""
     with log.open("wb") as sink:
-        process = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            argv, stdout=sink, stderr=subprocess.STDOUT, start_new_session=group
+        )
     server = Server(process, port, log, out)
     try:
         wait_for_port(server)
         yield server
     finally:
+        if group:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
         stop(process)
 
 

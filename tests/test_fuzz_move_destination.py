@@ -43,8 +43,9 @@ from dimse_codec.scpfuzz.destination import (
     draw_store,
     move_mismatch,
 )
+from dimse_codec.scpfuzz.findings import AnswerKind, Health
 from dimse_codec.scpfuzz.live import LiveRunner, ScpAddress, negotiate
-from dimse_codec.scpfuzz.model import Expect
+from dimse_codec.scpfuzz.model import Expect, Step
 from dimse_codec.scpfuzz.steps import pdata
 
 # -- sans-I/O ------------------------------------------------------------------------------------
@@ -145,7 +146,7 @@ def _seed_for(stores: int, first: set[StoreBehaviour]) -> int:
 
 
 @contextmanager
-def qr_moving_to(tmp_path: Path, destination_port: int) -> Iterator[Server]:
+def qr_moving_to(tmp_path: Path, destination_port: int, *, group: bool = False) -> Iterator[Server]:
     """dcmqrscp (AE QRSCP) whose HostTable sends C-MOVEs for MOVESCU to ``destination_port``."""
     dcmqrscp = require_tool("dcmqrscp")
     port = free_port()
@@ -156,7 +157,7 @@ def qr_moving_to(tmp_path: Path, destination_port: int) -> Iterator[Server]:
         hosts=[("MOVESCU", "localhost", destination_port)],
     )
     with dcmtk_server(
-        [dcmqrscp, "-c", str(config), str(port)], port, tmp_path / "qr.log", tmp_path
+        [dcmqrscp, "-c", str(config), str(port)], port, tmp_path / "qr.log", tmp_path, group=group
     ) as server:
         yield server
 
@@ -229,6 +230,57 @@ def test_dcmqrscp_moves_to_the_destination_and_counts_its_answers(
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT).close()
     assert threading.active_count() <= threads_before
+
+
+@pytest.mark.peer
+def test_dcmqrscp_deadlocks_storing_again_what_a_move_could_not_send(tmp_path: Path) -> None:
+    """DCMTK 3.6.7's dcmqrscp: a C-MOVE whose destination accepts no presentation context
+    leaves the moved file open with a shared lock (``performMoveSubOp`` returns before its
+    unlock), and a C-STORE of the same instance on that association then waits for an
+    exclusive lock on that file (``removeDuplicateImage``, ``deleteImageFile``) while holding
+    the index's: the association never gets its C-STORE-RSP, and every later association
+    waits on the index lock, so the server answers nothing more (a finding, in the findings
+    table of docs/fuzzing.md; this test fails when DCMTK fixes it)."""
+    seed = next(
+        s
+        for s in range(10_000)
+        if draw_association(random.Random(s)) is AssociationBehaviour.NO_CONTEXTS
+    )
+    instance = archive.instances()[0]
+    study = instance.keys["StudyInstanceUID"]
+    with (
+        MoveDestination(free_port(), ae_title="MOVESCU", seed=seed) as destination,
+        qr_moving_to(tmp_path, destination.port, group=True) as server,
+    ):
+        endpoint = ScpAddress("127.0.0.1", server.port)
+        target = negotiate(endpoint, "DIMSE-FUZZ", "QRSCP", timeout=TIMEOUT)
+        runner = LiveRunner(endpoint, target, timeout=TIMEOUT, reuse=1)
+        syntax = target.accepted[target.contexts_for(instance.sop_class)[0]].transfer_syntax
+
+        def store(number: int) -> Step:
+            request = C_STORE(
+                MessageID=number, AffectedSOPClassUID=instance.sop_class, Priority=0,
+                AffectedSOPInstanceUID=str(instance.dataset.SOPInstanceUID),
+                DataSet=encode_dataset(instance.dataset, syntax),
+            )  # fmt: skip
+            return _request(target, request, instance.sop_class, expect=Expect.RESPONSE)
+
+        # stored twice on one association: a duplicate alone is answered
+        stored = runner(_case(target, "store", store(1), store(2)))
+        assert stored.verdict.classification.value == "normal", stored.verdict.reason
+
+        identifier = _identifier(target, PATIENT_MOVE, QueryRetrieveLevel="STUDY",
+                                 PatientID="QR-0001", StudyInstanceUID=study)  # fmt: skip
+        move = C_MOVE(MessageID=3, AffectedSOPClassUID=PATIENT_MOVE, Priority=0,
+                      MoveDestination="MOVESCU", Identifier=identifier)  # fmt: skip
+        moved = _request(target, move, PATIENT_MOVE, expect=Expect.RESPONSE)
+        hung = runner(_case(target, "move", moved, store(4)))
+    assert destination.log.associations == {"no-contexts": 1}
+    final = _final_counts(hung.records[1].received)
+    assert final["NumberOfFailedSuboperations"] == 1  # the move failed, as it should
+    assert hung.records[2].answer.kind is AnswerKind.SILENCE  # the C-STORE-RSP never comes
+    assert hung.liveness.health is Health.UNRESPONSIVE  # nor an answer to a new association
+    assert hung.verdict.classification.value == "hang"
 
 
 # -- the command line ------------------------------------------------------------------------------
