@@ -55,7 +55,6 @@ from dimse_codec.pdu import (
     AAssociateRJ,
     AAssociateRQ,
     AReleaseRP,
-    AReleaseRQ,
     encode_pdu,
 )
 from dimse_codec.scpfuzz.cases import (
@@ -87,7 +86,7 @@ from dimse_codec.scpfuzz.findings import (
 from dimse_codec.scpfuzz.oracle import Judgement, describe_events, judge
 from dimse_codec.scpfuzz.reuse import message_ids, renumber, reusable
 from dimse_codec.scpfuzz.states import CellTally
-from dimse_codec.scpfuzz.steps import pdata
+from dimse_codec.scpfuzz.steps import pdata, release_step
 
 __all__ = [
     "DEFAULT_REUSE",
@@ -124,7 +123,7 @@ FULL_CHECK_EVERY = 10
 """Every this many examples the full liveness check runs even after an unremarkable one."""
 DEFAULT_REUSE = 32
 """At most this many cases run on one association (see :class:`LiveRunner`); 1: none shares."""
-_RELEASE = encode_pdu(AReleaseRQ())
+_RELEASE = release_step().data
 """The A-RELEASE-RQ that ends every valid case (and a reused association)."""
 _REUSED = Answer(
     AnswerKind.ACCEPTED, "A-ASSOCIATE-AC (not sent: the association earlier cases opened is reused)"
@@ -705,7 +704,7 @@ def negotiate(
         result = read_response(rq, last.pdu)
         if not isinstance(result, Accepted):  # an AC always reads as Accepted
             raise ServerUnavailable(f"{endpoint}: {answer.detail}")
-        if connection.send(encode_pdu(AReleaseRQ()), timeout) is None:
+        if connection.send(_RELEASE, timeout) is None:
             connection.answer(timeout)
     finally:
         connection.close()
