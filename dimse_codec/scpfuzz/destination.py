@@ -21,6 +21,7 @@ case's valid C-MOVE to the destination and its final response in what was sent a
 
 from __future__ import annotations
 
+import collections
 import enum
 import random
 import socket
@@ -44,6 +45,7 @@ from dimse_codec.upper_layer import Connection, ConnectionClosed, Event, Release
 from dimse_codec.upper_layer import MessageReceived as ConnectionMessage
 
 __all__ = [
+    "RECENT_STORES",
     "AssociationBehaviour",
     "DestinationLog",
     "MoveDestination",
@@ -178,12 +180,27 @@ def check_counts(final: Mapping[str, Any], tally: Tally) -> list[str]:
     return problems
 
 
+RECENT_STORES = 1024
+"""How many C-STOREs the destination keeps one by one (far more than one case's C-MOVEs send;
+the counts cover all of them)."""
+
+
 @dataclass
 class DestinationLog:
-    """What the destination saw: associations by behaviour, C-STOREs by behaviour, and each."""
+    """What the destination saw: associations by behaviour, C-STOREs by behaviour, and the most
+    recent of them one by one (a campaign's memory does not grow with its length)."""
 
     associations: dict[str, int] = field(default_factory=dict)
-    stores: list[StoreRecord] = field(default_factory=list)
+    stores: collections.deque[StoreRecord] = field(
+        default_factory=lambda: collections.deque(maxlen=RECENT_STORES)
+    )
+    """The last :data:`RECENT_STORES` C-STOREs."""
+    store_total: int = 0
+    """Every C-STORE so far."""
+    behaviours: collections.Counter[str] = field(default_factory=collections.Counter)
+    """Every C-STORE so far by the behaviour it was answered with."""
+    bytes: int = 0
+    """The data set bytes of every C-STORE so far (counted, not kept)."""
     refused: int = 0
     """Connections closed at once because ``max_associations`` were open."""
     mismatches: int = 0
@@ -191,16 +208,25 @@ class DestinationLog:
     checked: int = 0
     """C-MOVE final responses checked."""
 
+    def add(self, record: StoreRecord) -> None:
+        """Count one C-STORE and keep it among the recent ones."""
+        self.stores.append(record)
+        self.store_total += 1
+        self.behaviours[record.behaviour.value] += 1
+        self.bytes += record.bytes
+
+    def since(self, mark: int) -> list[StoreRecord]:
+        """The C-STOREs after the first ``mark`` (those still kept)."""
+        first = self.store_total - len(self.stores)
+        return list(self.stores)[max(mark - first, 0) :]
+
     def json(self) -> dict[str, Any]:
         """For ``summary.json``."""
-        by_behaviour: dict[str, int] = {}
-        for record in self.stores:
-            by_behaviour[record.behaviour.value] = by_behaviour.get(record.behaviour.value, 0) + 1
         return {
             "associations": dict(self.associations),
-            "c_stores": len(self.stores),
-            "c_store_behaviours": by_behaviour,
-            "bytes": sum(r.bytes for r in self.stores),
+            "c_stores": self.store_total,
+            "c_store_behaviours": dict(self.behaviours),
+            "bytes": self.bytes,
             "refused_connections": self.refused,
             "moves_checked": self.checked,
             "count_mismatches": self.mismatches,
@@ -296,14 +322,14 @@ class MoveDestination:
     def store_count(self) -> int:
         """How many C-STOREs arrived so far (a mark for :meth:`tally_since`)."""
         with self._lock:
-            return len(self.log.stores)
+            return self.log.store_total
 
     def tally_since(self, mark: int, originator_ae: str, message_id: int) -> Tally:
         """The answers to C-STOREs since ``mark`` that say they are sub-operations of the
         C-MOVE ``message_id`` of ``originator_ae``."""
         tally = Tally()
         with self._lock:
-            records = self.log.stores[mark:]
+            records = self.log.since(mark)
         for record in records:
             if record.originator_message_id == message_id and (
                 record.originator_ae in (None, originator_ae)
@@ -352,7 +378,7 @@ class MoveDestination:
 
     def _record(self, record: StoreRecord) -> None:
         with self._lock:
-            self.log.stores.append(record)
+            self.log.add(record)
 
 
 class _Association:
