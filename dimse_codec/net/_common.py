@@ -49,6 +49,7 @@ from dimse_codec.services import VERIFICATION, Handlers, Instance, Services, con
 from dimse_codec.services.contexts import NATIVE
 from dimse_codec.services.part10 import read_instance
 from dimse_codec.services.results import Response
+from dimse_codec.tables.upper_layer import TRANSITIONS
 from dimse_codec.upper_layer import (
     Aborted,
     AssociationRejected,
@@ -169,17 +170,19 @@ class AssociationAborted(NetError):
         super().__init__(description, path="association")
 
 
+def release_due(connection: Connection) -> bool:
+    """Whether ``connection`` owes the peer an A-RELEASE-RP now: Evt14 has a cell in its state
+    (PS3.8 Table 9-10), read from the one state table."""
+    return (connection.state, "Evt14") in TRANSITIONS
+
+
 def answer_events(services: Services, events: Sequence[Event]) -> tuple[bool, Aborted | None]:
     """Serve and answer what a connection reported: the requests (by the services), a release
     request (A-RELEASE-RP); return whether the transport may close and the abort, if any."""
     services.receive(events)
     closed, aborted = False, None
     for event in events:
-        if isinstance(event, ReleaseRequested) and services.connection.state in (
-            "Sta8",
-            "Sta9",
-            "Sta12",
-        ):
+        if isinstance(event, ReleaseRequested) and release_due(services.connection):
             services.connection.release_response()
         elif isinstance(event, Aborted):
             aborted = event

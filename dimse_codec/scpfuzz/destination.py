@@ -35,7 +35,7 @@ from dimse_codec.association import Accepted, Rejected, reject, respond
 from dimse_codec.dimse.primitives import C_MOVE, C_STORE, DIMSEPrimitive
 from dimse_codec.dimse.responses import build_response
 from dimse_codec.errors import DimseCodecError, expect
-from dimse_codec.net._common import read_turn, send_buffers
+from dimse_codec.net._common import read_turn, release_due, send_buffers
 from dimse_codec.pdata import MessageReceived, StreamDecoder
 from dimse_codec.pdu import AAssociateRQ, RejectReasonUser
 from dimse_codec.scpfuzz.findings import CaseVerdict, Classification, Observation
@@ -464,11 +464,7 @@ class _Association:
         for event in events:
             if isinstance(event, ConnectionMessage):
                 self._message(event)
-            elif isinstance(event, ReleaseRequested) and self.connection.state in (
-                "Sta8",
-                "Sta9",
-                "Sta12",
-            ):
+            elif isinstance(event, ReleaseRequested) and release_due(self.connection):
                 self.connection.release_response()
             elif isinstance(event, ConnectionClosed):
                 self.closed = True
