@@ -8,6 +8,7 @@ from typing import NoReturn
 
 import pytest
 from hypothesis import HealthCheck, settings
+from peers import give_back_raced_responses
 
 settings.register_profile(
     "ci", max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -18,6 +19,8 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 IN_CI = bool(os.environ.get("CI"))
+
+give_back_raced_responses()
 
 
 def peer_unavailable(local: str, in_ci: str | None = None) -> NoReturn:

@@ -295,3 +295,33 @@ def dcmqrscp_config(
         f"AETable BEGIN\n{ae_title} {storage} RW {limits} ANY\nAETable END\n"
     )
     return path
+
+
+def give_back_raced_responses() -> None:
+    """Close pynetdicom 3.0's reactor race in the tests where pynetdicom is the requestor.
+
+    A ``send_*`` method pauses the association's reactor by clearing a checkpoint and then
+    waiting for a flag the reactor sets *before* it blocks; a reactor that has just passed the
+    checkpoint still takes the next message off the queue. When our SCP answers that fast, the
+    reactor gets the response, logs "Received unexpected N-DELETE service message" and drops it,
+    and the ``send_*`` call waits out its DIMSE timeout (pydicom/pynetdicom#875). A response the
+    reactor takes while a ``send_*`` call is waiting (the checkpoint cleared) is put back on the
+    queue that call reads; everything else goes to pynetdicom's own handling unchanged.
+    """
+    if importlib.util.find_spec("pynetdicom") is None:
+        return
+    from pynetdicom.association import Association
+
+    serve = Association._serve_request
+    if getattr(serve, "gives_back_responses", False):
+        return
+
+    def serve_request(self: Association, msg: object, context_id: int) -> None:
+        waiting = not self._reactor_checkpoint.is_set()
+        if waiting and not getattr(msg, "is_valid_request", True):
+            self.dimse.msg_queue.put((context_id, msg))
+            return
+        serve(self, msg, context_id)  # type: ignore[arg-type]
+
+    serve_request.gives_back_responses = True  # type: ignore[attr-defined]
+    Association._serve_request = serve_request  # type: ignore[method-assign]

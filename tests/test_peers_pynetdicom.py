@@ -161,6 +161,27 @@ def _requestor(*abstract_syntaxes: str, transfer_syntax: str) -> Any:
     return ae
 
 
+def test_a_response_the_reactor_races_for_goes_back_to_the_waiting_request() -> None:
+    """pynetdicom's reactor, racing a ``send_*`` call, hands the response back (pynetdicom#875).
+
+    conftest installs ``give_back_raced_responses``; without it the N-DELETE-RSP below is
+    dropped with "Received unexpected N-DELETE service message" and the request times out.
+    """
+    from pynetdicom.association import Association
+    from pynetdicom.dimse_primitives import N_DELETE
+
+    assoc = Association(AE(), "requestor")
+    response = N_DELETE()
+    response.MessageIDBeingRespondedTo = 20
+    response.Status = 0x0000
+    assoc._reactor_checkpoint.clear()  # a send_n_delete() is waiting for its response
+    assoc._serve_request(response, 1)
+    assert assoc.dimse.get_msg(block=False) == (1, response)
+    assoc._reactor_checkpoint.set()  # nobody waits: pynetdicom's own handling (logged, dropped)
+    assoc._serve_request(response, 1)
+    assert assoc.dimse.get_msg(block=False) == (None, None)
+
+
 # -- pynetdicom SCU -> our SCP -------------------------------------------------------------------
 
 
