@@ -281,6 +281,51 @@ def test_oracle_on_known_cases() -> None:
     assert "(Evt3) in Sta6" in backwards.problems[0]
 
 
+def test_oracle_counts_the_pdus_before_a_refused_one_in_the_same_step() -> None:
+    """A step fed whole, refused in its second PDU: the first PDU still counts (an SCP that
+    reads PDU by PDU has acted on it), so the refused one lands where the first one left the
+    table: an A-RELEASE-RQ then a broken P-DATA-TF is Evt19 in Sta8, not in Sta6."""
+    base = echo_case()
+    release = base.steps[2].data
+    refused = bytes([4, 0, 0, 0, 0, 2, 0, 0])  # a P-DATA-TF whose PDV item is cut short
+    both = Case("x", False, "", (base.steps[0], Step("two", release + refused, Expect.RELEASE)))
+    step = judge(both, TARGET).steps[1]
+    assert not step.valid
+    assert (step.state, step.event, step.action) == ("Sta8", "Evt19", "AA-8")
+    alone = Case("x", False, "", (base.steps[0], Step("one", refused, Expect.NOTHING)))
+    assert (judge(alone, TARGET).steps[1].state, judge(alone, TARGET).steps[1].event) == (
+        "Sta6",
+        "Evt19",
+    )
+
+
+def test_oracle_remembers_data_set_verdicts_by_their_bytes() -> None:
+    """A data set judged once is not decoded again (a campaign sends the same ones again and
+    again), and the verdict is the same: valid stays valid, broken stays broken."""
+    from dimse_codec.scpfuzz import oracle
+
+    valid = b"\x10\x00\x10\x00\x04\x00\x00\x00Doe "  # (0010,0010) PN, implicit VR LE
+    broken = b"\x10\x00\x10\x00\xff\x00\x00\x00Doe "  # its length runs past the end
+    for data in (valid, broken, valid, broken):
+        first = oracle._dataset_problem(memoryview(data), IMPLICIT)
+        assert (first is None) == (data == valid)
+    decoded = []
+    real = oracle.decode_dataset
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        decoded.append(args[0])
+        return real(*args, **kwargs)
+
+    oracle.decode_dataset = counting  # type: ignore[assignment]
+    try:
+        assert oracle._dataset_problem(memoryview(valid), IMPLICIT) is None
+        assert oracle._dataset_problem(memoryview(broken), IMPLICIT) is not None
+        assert oracle._dataset_problem(memoryview(broken), EXPLICIT) is not None  # a new key
+    finally:
+        oracle.decode_dataset = real  # type: ignore[assignment]
+    assert decoded == [broken]  # only the data set in a transfer syntax not judged before
+
+
 def backwards_case() -> Case:
     """An association, then an A-ASSOCIATE-AC from the requestor (Evt3 in Sta6)."""
     ac = respond(TARGET.request, {VERIFICATION: [IMPLICIT]}).pdu

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import require_tool
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, find, given, settings
 from peers import dcmtk_server, free_port
 from test_fuzz_live import TARGET
 
@@ -190,6 +190,31 @@ def test_the_kinds_are_drawn_by_the_campaign() -> None:
 
     draw()
     assert set(seen) == set(neg.KINDS)
+
+
+def test_a_flaw_shrinks_to_the_smallest_request_that_carries_it() -> None:
+    """The flaw is drawn before the request, so Hypothesis shrinks the request under a fixed
+    flaw: the smallest case with a flaw in the User Information item has one presentation
+    context, whichever item and request the breakage was first drawn with."""
+    wanted = "underflow at 0x50"
+    strategy = neg.MALFORMED_KINDS["malformed-negotiation"](TARGET)
+    search = settings(max_examples=500, deadline=None, database=None)
+    small = find(strategy, lambda case: case.flaw == wanted, settings=search)
+    assert small.flaw == wanted
+    assert top_level_items(small.steps[0].data) == [0x10, 0x20, 0x50]
+    assert len(small.steps[0].data) < 200
+
+
+def top_level_items(data: bytes) -> list[int]:
+    """The item types of an A-ASSOCIATE-RQ's variable items up to the User Information item
+    (whose length a breakage may have broken), read from the bytes."""
+    types, offset = [], 74  # the PDU header and the fixed fields (PS3.8 Table 9-11)
+    while offset + 4 <= len(data):
+        types.append(data[offset])
+        if data[offset] == 0x50:
+            break
+        offset += 4 + int.from_bytes(data[offset + 2 : offset + 4], "big")
+    return types
 
 
 # -- live -----------------------------------------------------------------------------------------

@@ -347,6 +347,17 @@ def test_max_pdu_lengths_cover_the_documented_classes() -> None:
 
 
 @HEALTH
+@given(
+    max_pdu_lengths(allow_small=False), max_pdu_lengths(allow_unlimited=False, allow_small=False)
+)
+def test_max_pdu_lengths_without_small_ones_are_what_peers_send(
+    any_length: int, limited: int
+) -> None:
+    assert any_length in (0, 16382, 16384, 32768, 65536, 131072, 0xFFFFFFFF)
+    assert limited in (16382, 16384, 32768, 65536, 131072, 0xFFFFFFFF)
+
+
+@HEALTH
 @given(max_pdu_lengths(), max_pdu_lengths(allow_unlimited=False))
 def test_max_pdu_lengths_stay_in_range(any_length: int, limited: int) -> None:
     assert any_length == 0 or 8 <= any_length <= 0xFFFFFFFF

@@ -60,7 +60,7 @@ from dimse_codec.pdu import (
     encode_item,
     encode_pdu,
 )
-from dimse_codec.pdu.structures import ITEM_HEADER
+from dimse_codec.pdu.structures import CONTAINS, ITEM_HEADER, PDUType, allowed_in
 from dimse_codec.scpfuzz.model import (
     MORE_STORAGE_SOP_CLASSES,
     QUERY_RETRIEVE_SOP_CLASSES,
@@ -572,20 +572,56 @@ def _negotiation(draw: st.DrawFn, target: Target) -> Case:
     return negotiation_case(draw(requests(target)))
 
 
+def _paths() -> tuple[tuple[int, ...], ...]:
+    """The item types along every path an A-ASSOCIATE-RQ's items can have (PS3.8 9.3.2)."""
+    out: list[tuple[int, ...]] = []
+    for top in sorted(allowed_in(PDUType.A_ASSOCIATE_RQ, PDUType.A_ASSOCIATE_RQ)):
+        out.append((int(top),))
+        if top in CONTAINS:
+            subs = sorted(allowed_in(top, PDUType.A_ASSOCIATE_RQ))
+            out.extend((int(top), int(sub)) for sub in subs)
+    return tuple(out)
+
+
+_FLAWS: tuple[tuple[str, str], ...] = (
+    *sorted(
+        (name, " > ".join(f"0x{type_:02X}" for type_ in types))
+        for types in _paths()
+        for name in BREAKAGES
+        if _applies(name, types[-1])
+    ),
+    *((name, "") for name in _CONTEXT_BREAKAGES),
+)
+"""Every breakage with every item path it applies to (``""``: the request as a whole)."""
+
+
 @st.composite
 def _malformed_negotiation(draw: st.DrawFn, target: Target) -> Case:
-    """A request broken once: the breakage and the item type first (evenly), then the item."""
+    """A request broken once: the breakage and the item path first (evenly), then the request,
+    then the item.
+
+    The flaw is drawn before the request, so it stays put while Hypothesis shrinks the request
+    (fewer contexts, fewer sub-items): a finding then shrinks in a few runs. Drawn after, it was
+    an index into the flaws of the request at hand, and every smaller request moved it to
+    another flaw, another signature, so shrinking ran to its limit in vain. When the request
+    has no item on the path (an optional sub-item it left out), the breakage goes to an item
+    of the same top-level type it applies to (the finding's flaw names only that type), else to
+    one the request has.
+    """
+    name, path = draw(st.sampled_from(_FLAWS))
     request = draw(requests(target))
     amount = draw(st.integers(min_value=1, max_value=0xFF))
-    walked = nodes(request)
-    pairs = sorted(
-        {(name, n.path) for n in walked for name in BREAKAGES if _applies(name, n.types[-1])}
-    )
-    pairs += [(name, "") for name in _CONTEXT_BREAKAGES]
-    name, path = draw(st.sampled_from(pairs))
     if not path:
         return negotiation_case(request, break_request(request, name, None, amount))
-    matching = [n for n in walked if n.path == path]
+    walked = nodes(request)
+    top = path.partition(" > ")[0]
+    matching = [n for n in walked if n.path == path] or [
+        n for n in walked if n.path.partition(" > ")[0] == top and _applies(name, n.types[-1])
+    ]
+    if not matching:
+        pairs = sorted({(b, n.path) for n in walked for b in BREAKAGES if _applies(b, n.types[-1])})
+        name, path = draw(st.sampled_from(pairs))
+        matching = [n for n in walked if n.path == path]
     node = matching[draw(st.integers(0, len(matching) - 1))]
     return negotiation_case(request, break_request(request, name, node, amount))
 

@@ -16,6 +16,8 @@ diagnostics: the "decoder's view" written into every finding. Sans-I/O and deter
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -311,11 +313,39 @@ class _Protocol:
                 f"{context.abstract_syntax}"
             )
         if event.dataset is not None:
-            try:
-                decode_dataset(bytes(event.dataset), context.transfer_syntax, policy=STRICT)
-            except DimseCodecError as exc:
-                problems.append(f"{name} data set: {type(exc).__name__}: {exc}")
+            problem = _dataset_problem(event.dataset, context.transfer_syntax)
+            if problem is not None:
+                problems.append(f"{name} data set: {problem}")
         return problems
+
+
+_DATASETS_KEPT = 4096
+"""How many data set verdicts :func:`_dataset_problem` keeps (a digest and a line each)."""
+
+_dataset_verdicts: OrderedDict[tuple[str, bytes], str | None] = OrderedDict()
+
+
+def _dataset_problem(data: memoryview, transfer_syntax: str) -> str | None:
+    """Why the strict decoder refuses a data set in ``transfer_syntax`` (``None``: it takes it).
+
+    Kept by a digest of the bytes, the last :data:`_DATASETS_KEPT` of them: a campaign sends
+    the same few hundred stored instances again and again (ten of them in every quota-store
+    case, each again in every shrink run), and a strict decode of one costs milliseconds, where
+    the digest costs microseconds. Only the digest and the verdict are kept, never the bytes.
+    """
+    key = (transfer_syntax, hashlib.blake2b(data, digest_size=16).digest())
+    if key in _dataset_verdicts:
+        _dataset_verdicts.move_to_end(key)
+        return _dataset_verdicts[key]
+    problem = None
+    try:
+        decode_dataset(bytes(data), transfer_syntax, policy=STRICT)
+    except DimseCodecError as exc:
+        problem = f"{type(exc).__name__}: {exc}"
+    _dataset_verdicts[key] = problem
+    if len(_dataset_verdicts) > _DATASETS_KEPT:
+        _dataset_verdicts.popitem(last=False)
+    return problem
 
 
 def judge(case: Case, target: Target) -> Judgement:
@@ -327,14 +357,18 @@ def judge(case: Case, target: Target) -> Judgement:
     """
     syntaxes = {cid: ctx.transfer_syntax for cid, ctx in target.accepted.items()}
     limit = target.peer_max_pdu_length
-    strict = StreamDecoder(
-        policy=STRICT, max_pdu_length=limit, transfer_syntaxes=syntaxes, report_pdata=True
-    )
+
+    def strict_decoder() -> StreamDecoder:
+        return StreamDecoder(
+            policy=STRICT, max_pdu_length=limit, transfer_syntaxes=syntaxes, report_pdata=True
+        )
+
+    strict = strict_decoder()
     lenient = StreamDecoder(policy=LENIENT, max_pdu_length=limit, transfer_syntaxes=syntaxes)
     protocol = _Protocol(target.accepted)
     broken: str | None = None
     verdicts = []
-    for step in case.steps:
+    for index, step in enumerate(case.steps):
         view = tuple(_feed_lenient(lenient, step.data))
         problems: list[str] = []
         expect = None
@@ -342,14 +376,12 @@ def judge(case: Case, target: Target) -> Judgement:
         if broken is not None:
             problems.append(f"follows an invalid step ({broken})")
         else:
-            events: list[Event] = []
             error: DimseCodecError | None = None
-            for chunk in _pdu_chunks(step.data):  # the PDUs before a refused one still count
-                try:
-                    events.extend(strict.feed(chunk))
-                except DimseCodecError as exc:
-                    error = exc
-                    break
+            try:
+                events = strict.feed(step.data)
+            except DimseCodecError as exc:  # the PDUs before the refused one still count
+                earlier = [earlier_step.data for earlier_step in case.steps[:index]]
+                events, error = _events_by_pdu(strict_decoder(), earlier, step.data, exc)
             problems.extend(protocol.check(events))
             if error is not None:
                 problems.append(f"{type(error).__name__}: {error}")
@@ -373,6 +405,27 @@ def judge(case: Case, target: Target) -> Judgement:
             StepVerdict(not problems, tuple(problems), view, expect, state, event, action, *race)
         )
     return Judgement(tuple(verdicts))
+
+
+def _events_by_pdu(
+    decoder: StreamDecoder, earlier: Sequence[bytes], data: bytes, error: DimseCodecError
+) -> tuple[list[Event], DimseCodecError]:
+    """The events of the PDUs of ``data`` before the one the strict decoder refuses, and why.
+
+    A step is fed whole (one call, however many PDUs it has: a store cut into 200 PDUs costs
+    one call, not 200); only a refused step is fed again, on a fresh ``decoder`` after the
+    ``earlier`` steps, one PDU at a time, so the PDUs before the refused one still count and
+    the refused one's own events do not, as an SCP that reads PDU by PDU would see it.
+    """
+    for chunk in earlier:
+        decoder.feed(chunk)
+    events: list[Event] = []
+    for chunk in _pdu_chunks(data):
+        try:
+            events.extend(decoder.feed(chunk))
+        except DimseCodecError as exc:
+            return events, exc
+    return events, error
 
 
 def _pdu_chunks(data: bytes) -> list[bytes]:

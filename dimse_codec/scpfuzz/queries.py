@@ -389,9 +389,10 @@ Stored = int | depth.Depth
 """What a C-STORE sends: an archive instance (its index in :func:`archive.instances`) or a
 deep instance (:class:`~dimse_codec.scpfuzz.depth.Depth`)."""
 
-_ENCODINGS_KEPT = 256
-"""How many stored data sets :func:`_encoded` keeps encoded (the archive's twelve in four
-transfer syntaxes, and the deep instances drawn most)."""
+_ENCODINGS_KEPT = 512
+"""How many stored data sets :func:`_encoded` keeps encoded (the archive's twelve and the
+quota-store's plain filler instances in the transfer syntaxes drawn, and the deep instances
+drawn most): at most a few megabytes."""
 
 
 @functools.lru_cache(maxsize=_ENCODINGS_KEPT)
@@ -566,11 +567,18 @@ QUOTA_STUDIES = 10
 
 @st.composite
 def _quota_store(draw: st.DrawFn, target: Target) -> Case:
-    """:data:`QUOTA_STUDIES` filler studies stored in one association, past a study quota."""
+    """:data:`QUOTA_STUDIES` filler studies stored in one association, past a study quota.
+
+    The instances are the plain ones of their studies (no character set, defined lengths, no
+    signature), all of one class: the point is the quota, and what deep content does is what
+    ``deep-store`` tests. So the few hundred of them stay encoded (:func:`_encoded`) and judged,
+    and a quota-store case costs what its ten C-STOREs cost, not ten encodings and decodings.
+    """
     start = draw(st.integers(0, depth.FILLERS - 1))
     fillers = [(start + i) % depth.FILLERS + 1 for i in range(QUOTA_STUDIES)]
-    chosen = draw(_deep_instances(target, fillers))
-    limit = send_limit(draw, target)
+    report = draw(st.sampled_from(_deep_classes(target)))
+    chosen = [depth.Depth(filler, report=report) for filler in fillers]
+    limit = send_limit(draw, target, small=False)  # the point is the quota, not the cutting
     steps = [draw(_store_step(target, d, limit)) for d in chosen]
     return Case(
         "quota-store",

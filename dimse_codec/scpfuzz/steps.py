@@ -83,9 +83,14 @@ def parts(request: DIMSEPrimitive) -> tuple[bytes, bytes | None]:
     return encode_command_set(request), None if raw is None else bytes(raw)
 
 
-def send_limit(draw: st.DrawFn, target: Target) -> int:
-    """A maximum length to cut a valid message for: anything up to what the SCP announced."""
-    limit = draw(once(max_pdu_lengths, allow_unlimited=False))
+def send_limit(draw: st.DrawFn, target: Target, *, small: bool = True) -> int:
+    """A maximum length to cut a valid message for: anything up to what the SCP announced.
+
+    ``small=False``: only the lengths peers use (16 KiB and up), for a case that sends many
+    messages to reach a state (a quota), where cutting each one for a limit of 8 bytes
+    would send hundreds of PDUs per message and test only what a single store tests.
+    """
+    limit = draw(once(max_pdu_lengths, allow_unlimited=False, allow_small=small))
     peer = target.peer_max_pdu_length
     return min(limit, peer) if peer else limit
 

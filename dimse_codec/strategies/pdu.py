@@ -134,7 +134,9 @@ Shared by the malformed PDU, command set and data set strategies.
 # --- values --------------------------------------------------------------------------------------
 
 
-def max_pdu_lengths(*, allow_unlimited: bool = True) -> st.SearchStrategy[int]:
+def max_pdu_lengths(
+    *, allow_unlimited: bool = True, allow_small: bool = True
+) -> st.SearchStrategy[int]:
     """Maximum Length Received values (PS3.8 D.1) that find bugs: 0, tiny, typical and the largest.
 
     The model: the value limits the *variable field* of a P-DATA-TF, that is its PDU-length (the
@@ -145,13 +147,15 @@ def max_pdu_lengths(*, allow_unlimited: bool = True) -> st.SearchStrategy[int]:
     that break peers assuming a sensible minimum (8 is the smallest that carries a two-byte
     fragment, odd ones force odd fragments, 4096 is DCMTK's minimum); 16382, 16384, 32768, 65536
     and 131072 are what peers send; ``2**32 - 1`` is the largest the four-byte field holds.
+    ``allow_small=False`` leaves out 8 to 4096, for a caller whose point is not the cutting (a
+    message cut for a limit of 8 is a PDU per two bytes: costly to send and to receive).
     """
-    choices = [
-        st.sampled_from(_TYPICAL_MAX_PDU_LENGTHS),
-        st.sampled_from(_SMALL_MAX_PDU_LENGTHS),
-        st.integers(min_value=8, max_value=4096),
-        st.just(0xFFFFFFFF),
-    ]
+    choices = [st.sampled_from(_TYPICAL_MAX_PDU_LENGTHS), st.just(0xFFFFFFFF)]
+    if allow_small:
+        choices[1:1] = [
+            st.sampled_from(_SMALL_MAX_PDU_LENGTHS),
+            st.integers(min_value=8, max_value=4096),
+        ]
     if allow_unlimited:
         choices.insert(0, st.just(0))
     return st.one_of(*choices)
