@@ -13,7 +13,11 @@ For each server (a process started and stopped by its PID on 127.0.0.1):
 4. so also the runner alone on one fixed list of ``--examples`` cases generated beforehand (seed
    ``--seed``), run once with every case on its own association and once with reuse, in the
    same order: what the reuse buys on the same cases, generation and shrinking left out;
-5. with ``--strict`` too, the same campaign as the fuzzer ran before it learnt to settle and to
+5. the default campaign with ``--max-shrinks 0`` (``explore``): the examples alone, each
+   finding kept as first seen. Shrinking costs a campaign as many runs as it has examples
+   against a server with many findings (storescp: twenty in 400 examples, up to 25 runs each),
+   so this row is the rate at which the fuzzer explores, the default row what a campaign costs;
+6. with ``--strict`` too, the same campaign as the fuzzer ran before it learnt to settle and to
    check cheaply: every answer awaited up to ``--timeout`` and the full check after every
    example (what the new waits and checks buy, measured in the same run).
 
@@ -130,8 +134,10 @@ def reference(port: int, called: str, checks: int, timeout: float) -> float:
 def campaign(
     port: int, called: str, args: argparse.Namespace, *, mode: str, out: Path
 ) -> dict[str, Any]:
-    """One campaign (``default``, ``own``: no association shared, ``strict``); its rates."""
+    """One campaign (``default``, ``own``: no association shared, ``explore``: no shrinking,
+    ``strict``); its rates."""
     strict = mode == "strict"
+    shrinks = {"max_shrinks": 0} if mode == "explore" else {}
     result = fuzz(
         "127.0.0.1",
         port,
@@ -141,8 +147,9 @@ def campaign(
         timeout=args.timeout,
         settle=args.timeout if strict else None,
         full_check_every=1 if strict else 10,
-        reuse=args.reuse if mode == "default" else 1,
+        reuse=args.reuse if mode in ("default", "explore") else 1,
         out=out,
+        **shrinks,
     )
     report = result.report
     elapsed = max(report.elapsed, 1e-9)
@@ -245,7 +252,7 @@ def main() -> int:
             # (storescp's, docs/fuzzing-live.md) ends that campaign, not the rows after it
             with fresh_server(tools, name, work / f"{name}-reference") as (port, called):
                 checks = reference(port, called, args.checks, args.timeout)
-            modes = ("own", "default", "strict") if args.strict else ("own", "default")
+            modes = ("own", "default", "explore", *(("strict",) if args.strict else ()))
             for mode in modes:
                 with fresh_server(tools, name, work / f"{name}-{mode}") as (port, called):
                     row = campaign(port, called, args, mode=mode, out=work / f"{name}-{mode}-out")
@@ -266,7 +273,8 @@ def main() -> int:
         print(
             f"goal {GOAL:g} examples/s against {name}: {met} (campaign {after:g} with reuse, "
             f"{before:g} without: x{after / max(before, 1e-9):.2f}; the runner alone on the same "
-            f"cases {alone:g} against {own:g}: x{alone / max(own, 1e-9):.2f})"
+            f"cases {alone:g} against {own:g}: x{alone / max(own, 1e-9):.2f}); without "
+            f"shrinking {rate[name, 'explore']:g} examples/s"
         )
     return 0
 

@@ -146,6 +146,23 @@ def test_a_cases_valid_c_move_is_checked_against_the_stores_since_its_mark() -> 
     assert destination.log.json()["c_store_behaviours"] == {"success": 3, "failure-c000": 1}
 
 
+def test_sub_operations_of_an_earlier_move_with_the_same_message_id_are_not_counted() -> None:
+    """A C-MOVE's stores come on associations the SCP opens after the case began: a straggler
+    of an earlier C-MOVE with the same Message ID (the same case run again while shrinking, an
+    operation its case left running) arrives on an older association and is left out."""
+    destination = MoveDestination(ae_title="MOVESCU")
+    destination._record(StoreRecord(1, "DIMSE-FUZZ", 9, StoreBehaviour.SUCCESS, 10))  # open
+    destination._count = 1  # association 1 arrived before the case
+    mark, first = destination.store_count, destination.association_count + 1
+    destination._record(StoreRecord(1, "DIMSE-FUZZ", 9, StoreBehaviour.SUCCESS, 10))  # late
+    destination._record(StoreRecord(2, "DIMSE-FUZZ", 9, StoreBehaviour.SUCCESS, 10))  # ours
+    sent, final = [_move_bytes(9, "MOVESCU")], [_final_bytes(9, 1, 0)]
+    assert move_mismatch(sent, final, [True], destination, mark, "DIMSE-FUZZ", first) == []
+    assert move_mismatch(sent, final, [True], destination, mark, "DIMSE-FUZZ") == [
+        "C-MOVE 9: NumberOfCompletedSuboperations 1, the destination saw 2"
+    ]  # counted without the association mark, the straggler makes a false finding
+
+
 # -- live: dcmqrscp moves to the destination -------------------------------------------------------
 
 

@@ -324,13 +324,25 @@ class MoveDestination:
         with self._lock:
             return self.log.store_total
 
-    def tally_since(self, mark: int, originator_ae: str, message_id: int) -> Tally:
+    @property
+    def association_count(self) -> int:
+        """How many associations arrived so far (the next one is numbered one more)."""
+        with self._lock:
+            return self._count
+
+    def tally_since(
+        self, mark: int, originator_ae: str, message_id: int, first_association: int = 0
+    ) -> Tally:
         """The answers to C-STOREs since ``mark`` that say they are sub-operations of the
-        C-MOVE ``message_id`` of ``originator_ae``."""
+        C-MOVE ``message_id`` of ``originator_ae``, on association ``first_association`` or a
+        later one: sub-operations of an earlier C-MOVE with the same Message ID (a case run
+        again while shrinking, an operation its case left running) come on earlier ones."""
         tally = Tally()
         with self._lock:
             records = self.log.since(mark)
         for record in records:
+            if record.association < first_association:
+                continue
             if record.originator_message_id == message_id and (
                 record.originator_ae in (None, originator_ae)
             ):
@@ -524,10 +536,12 @@ def move_mismatch(
     destination: MoveDestination,
     mark: int,
     originator_ae: str,
+    first_association: int = 0,
 ) -> list[str]:
     """Problems with the sub-operation counts of a case's valid C-MOVEs to ``destination``
     (steps ``sent`` with their ``valid`` verdicts, what was ``received``), against the C-STOREs
-    it got since ``mark``; empty when they agree or no final response came."""
+    it got since ``mark`` on association ``first_association`` or later; empty when they agree
+    or no final response came."""
     answers = [p for data in received for p in _messages(data)]
     problems: list[str] = []
     for data, ok in zip(sent, valid, strict=True):
@@ -552,7 +566,7 @@ def move_mismatch(
             )
             if final is None or not isinstance(message_id, int):
                 continue
-            tally = destination.tally_since(mark, originator_ae, message_id)
+            tally = destination.tally_since(mark, originator_ae, message_id, first_association)
             destination.log.checked += 1
             found = check_counts(final, tally)
             if found:
@@ -568,7 +582,7 @@ def checked_moves(
     checked: a mismatch turns a ``normal`` example into a ``not-as-prescribed`` finding."""
 
     def run(case: Case) -> Observation:
-        mark = destination.store_count
+        mark, first = destination.store_count, destination.association_count + 1
         observation = runner(case)
         records = observation.records
         steps = observation.judgement.steps[: len(records)]
@@ -579,6 +593,7 @@ def checked_moves(
             destination,
             mark,
             originator_ae,
+            first,
         )
         if not problems or observation.classification is not Classification.NORMAL:
             return observation
