@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from typing import NoReturn
 
 import pytest
@@ -20,7 +21,16 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 
 IN_CI = bool(os.environ.get("CI"))
 
-give_back_raced_responses()
+
+@pytest.fixture(autouse=True)
+def _pynetdicom_reactor_race_closed() -> None:
+    """Where a test module uses pynetdicom, close its reactor race (``peers``) before each test.
+
+    Only once pynetdicom is imported by a test module: importing it here, before the library,
+    would also add the transfer syntaxes pynetdicom registers with pydicom to the library's.
+    """
+    if "pynetdicom" in sys.modules:
+        give_back_raced_responses()
 
 
 def peer_unavailable(local: str, in_ci: str | None = None) -> NoReturn:

@@ -538,6 +538,21 @@ def test_a_lost_segment(recorded: Recorded, victim: str) -> None:
     assert error.code == (expected_codes or ["MESSAGE_INCOMPLETE"])[0]
 
 
+def cut_pdus(victims: Sequence[Segment], pdu_starts: Sequence[int]) -> int:
+    """How many of the lost segments (in stream order) cut a PDU the decoder was reading: one
+    that starts inside a PDU begun since the segment lost before it. After a gap the decoder
+    skips to the next PDU header, so a second gap inside the same PDU cuts nothing (loopback
+    segments are smaller than a PDU on a loaded machine, so two lost ones may share one)."""
+    count, previous_end = 0, -1
+    for victim in victims:
+        if victim.offset not in pdu_starts and any(
+            previous_end <= start < victim.offset for start in pdu_starts
+        ):
+            count += 1
+        previous_end = victim.end
+    return count
+
+
 def test_a_message_goes_on_across_several_gaps(tmp_path: Path) -> None:
     """Three images of 1 MB, segments lost in two data sets (three inside one): each C-STORE-RQ
     is one message, the gaps inside it listed with their stream offsets, its bytes received
@@ -564,9 +579,7 @@ def test_a_message_goes_on_across_several_gaps(tmp_path: Path) -> None:
     gaps = [r for r in records if isinstance(r, StreamGap)]
     assert [(g.offset, g.length) for g in gaps] == [(v.offset, v.record.length) for v in victims]
     found = problems(records)
-    assert codes(found) == ["STREAM_GAP"] * sum(
-        v.offset not in recorded.pdu_starts for v in victims
-    )
+    assert codes(found) == ["STREAM_GAP"] * cut_pdus(victims, recorded.pdu_starts)
     assert not any("ended" in p.diagnostic.message for p in found)
     messages = [m for m in records if isinstance(m, CapturedMessage)]
     assert [m.name for m in messages] == ["C-STORE-RQ", "C-STORE-RSP"] * images
