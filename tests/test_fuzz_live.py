@@ -21,7 +21,6 @@ import json
 import os
 import re
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -52,13 +51,13 @@ from pydicom.dataset import Dataset
 from pydicom.uid import SecondaryCaptureImageStorage as SECONDARY_CAPTURE
 
 from dimse_codec import C_CANCEL, C_ECHO, C_STORE
-from dimse_codec.association import build_request, read_response, respond
+from dimse_codec.association import read_response, respond
 from dimse_codec.cli.main import main
 from dimse_codec.dataset import encode_dataset
 from dimse_codec.dimse.codec import encode_command_set
-from dimse_codec.pdata import StreamDecoder, encode_pdata
+from dimse_codec.pdata import encode_pdata
 from dimse_codec.pdu import AReleaseRQ, encode_pdu
-from dimse_codec.policy import IGNORED_BY_THE_STANDARD, STRICT
+from dimse_codec.policy import IGNORED_BY_THE_STANDARD
 from dimse_codec.scpfuzz import (
     STORAGE_SOP_CLASSES,
     VERIFICATION,
@@ -83,6 +82,7 @@ from dimse_codec.scpfuzz import (
     classify,
     fuzz,
     judge,
+    negotiate,
     probe_steps,
     proposal,
     resolve,
@@ -92,6 +92,8 @@ from dimse_codec.scpfuzz import (
 from dimse_codec.scpfuzz.cases import pdu_label
 from dimse_codec.scpfuzz.findings import REPLAY_TEMPLATE, outcomes, replay_script
 from dimse_codec.scpfuzz.live import DEFAULT_SETTLE
+from dimse_codec.scpfuzz.steps import request_step
+from dimse_codec.strategies.raw import p_data_tf
 
 pytestmark = pytest.mark.peer
 
@@ -929,41 +931,6 @@ def test_storescp_crash_reproducer_still_crashes_it(tmp_path: Path) -> None:
     assert outcomes[-1] in ("crashed", "hung"), outcomes
 
 
-def _pdv(context_id: int, header: int, fragment: bytes) -> bytes:
-    """One PDV item (PS3.8 9.3.5.1): item length, context ID, message control header, fragment."""
-    return struct.pack(">LBB", len(fragment) + 2, context_id, header) + fragment
-
-
-def _p_data(*pdvs: bytes) -> bytes:
-    """One P-DATA-TF holding ``pdvs`` (PS3.8 9.3.5: one or more PDV items)."""
-    body = b"".join(pdvs)
-    return struct.pack(">BBL", 4, 0, len(body)) + body
-
-
-def _received(sock: socket.socket, size: int) -> bytes:
-    """Exactly ``size`` bytes from ``sock`` (its timeout bounds each read)."""
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        assert chunk, "closed early"
-        data += chunk
-    return data
-
-
-def _first_answer(port: int, data: bytes) -> int:
-    """Associate with storescp (Secondary Capture, implicit VR, context 1), send ``data``, and
-    return the type of the first PDU that comes back (0 when the connection just closes)."""
-    request = build_request("DIMSE-FUZZ", "ANY-SCP", [(SECONDARY_CAPTURE, [IMPLICIT])])
-    with socket.create_connection(("127.0.0.1", port), timeout=PEER_TIMEOUT) as sock:
-        sock.sendall(encode_pdu(request))
-        header = _received(sock, 6)
-        assert header[0] == 0x02  # A-ASSOCIATE-AC
-        _received(sock, int.from_bytes(header[2:], "big"))
-        sock.sendall(data)
-        answer = sock.recv(1)
-    return answer[0] if answer else 0
-
-
 def test_dcmtk_reads_the_third_pdv_of_a_p_data_tf_where_the_second_ones_length_points(
     tmp_path: Path,
 ) -> None:
@@ -973,7 +940,7 @@ def test_dcmtk_reads_the_third_pdv_of_a_p_data_tf_where_the_second_ones_length_p
     read where the second one's length points, and is found only when the first two PDVs have
     the same length. A valid C-STORE-RQ whose command PDV and two data PDVs share one PDU is
     aborted; the same data PDVs in a PDU of their own, the first two of equal length, are
-    stored. And a fourth-PDV header put where DCMTK looks, inside the first fragment, with a
+    stored. And a third-PDV header put where DCMTK looks, inside the first fragment, with a
     1 GiB length, makes it read far past its buffer: SIGSEGV, every time."""
     storescp = require_tool("storescp")
     port, out = free_port(), tmp_path / "out"
@@ -981,33 +948,44 @@ def test_dcmtk_reads_the_third_pdv_of_a_p_data_tf_where_the_second_ones_length_p
     ds = Dataset()
     ds.SOPClassUID, ds.SOPInstanceUID = SECONDARY_CAPTURE, "1.2.826.0.1.3680043.10.1077.3"
     ds.PatientName, ds.PatientID = "Third^Pdv", "PDV3"
-    data = encode_dataset(ds, IMPLICIT)
-    store = C_STORE(
-        MessageID=1,
-        AffectedSOPClassUID=SECONDARY_CAPTURE,
-        AffectedSOPInstanceUID=ds.SOPInstanceUID,
-        Priority=0,
-        DataSet=data,
-    )
-    command = encode_command_set(store)
-    equal = _p_data(_pdv(1, 0x03, command)) + _p_data(
-        _pdv(1, 0x00, data[:20]), _pdv(1, 0x00, data[20:40]), _pdv(1, 0x02, data[40:])
-    )
-    unequal = _p_data(_pdv(1, 0x03, command), _pdv(1, 0x00, data[:20]), _pdv(1, 0x02, data[20:]))
-    first = bytearray(200)  # the third PDV is looked for at 4 + 12 + 10 + 6 = 32 bytes in
-    first[26:32] = struct.pack(">LBB", 0x40000000, 1, 0x03)
-    crash = _p_data(_pdv(1, 0x01, bytes(first)), _pdv(1, 0x01, bytes(10)), _pdv(1, 0x03, b"\0\0"))
-    for packing in (equal, unequal):  # both valid to our strict decoder: one whole message
-        events = StreamDecoder(policy=STRICT, transfer_syntaxes={1: IMPLICIT}).feed(packing)
-        assert [type(e).__name__ for e in events] == ["MessageReceived"]
     argv = [storescp, "-od", str(out), str(port)]
     with dcmtk_server(argv, port, tmp_path / "storescp.log", out) as server:
-        assert _first_answer(port, equal) == 0x04  # the C-STORE-RSP
-        assert len(list(out.iterdir())) == 1
-        assert _first_answer(port, unequal) == 0x07  # A-ABORT
-        log = server.log.read_text(errors="replace")  # an ID read from inside the command set
-        assert "Different PresIDs" in log or "Bad presentation context ID" in log, log
-        assert _first_answer(port, crash) == 0
+        endpoint = ScpAddress("127.0.0.1", port)
+        target = negotiate(endpoint, "DIMSE-FUZZ", "ANY-SCP", timeout=PEER_TIMEOUT)
+        cid = target.contexts_for(SECONDARY_CAPTURE)[0]
+        data = encode_dataset(ds, target.accepted[cid].transfer_syntax)
+        store = C_STORE(
+            MessageID=1,
+            AffectedSOPClassUID=SECONDARY_CAPTURE,
+            AffectedSOPInstanceUID=ds.SOPInstanceUID,
+            Priority=0,
+            DataSet=data,
+        )
+        command = encode_command_set(store)
+        equal = p_data_tf([(cid, 0x03, command)]) + p_data_tf(
+            [(cid, 0x00, data[:20]), (cid, 0x00, data[20:40]), (cid, 0x02, data[40:])]
+        )
+        unequal = p_data_tf([(cid, 0x03, command), (cid, 0x00, data[:20]), (cid, 0x02, data[20:])])
+        first = bytearray(200)  # the third PDV is looked for at 4 + 12 + 10 + 6 = 32 bytes in
+        first[26:32] = struct.pack(">LBB", 0x40000000, cid, 0x03)
+        crash = p_data_tf([(cid, 0x01, bytes(first)), (cid, 0x01, bytes(10)), (cid, 0x03, b"\0\0")])
+
+        def run(step: bytes, valid: bool) -> Observation:
+            steps = (request_step(target), Step("P-DATA-TF", step, Expect.RESPONSE))
+            case = Case("store", valid, "three PDVs", steps)
+            assert judge(case, target).valid is valid  # the stores are valid to our decoder
+            return runner(case)
+
+        with LiveRunner(endpoint, target, timeout=PEER_TIMEOUT, reuse=1) as runner:
+            stored = run(equal, True)
+            assert stored.records[1].answer.status == 0x0000, stored.records[1].answer
+            assert len(list(out.iterdir())) == 1
+            aborted = run(unequal, True)
+            assert aborted.classification is Classification.ABORT_ON_VALID
+            assert aborted.records[1].answer.kind is AnswerKind.ABORTED
+            log = server.log.read_text(errors="replace")  # an ID read from inside the command
+            assert "Different PresIDs" in log or "Bad presentation context ID" in log, log
+            assert run(crash, False).classification is Classification.CRASH
         assert server.process.wait(timeout=PEER_TIMEOUT) in (-11, 139)  # SIGSEGV
 
 

@@ -236,7 +236,12 @@ class Node:
     @property
     def path(self) -> str:
         """The item's types alone (``0x20 > 0x40``): where it is, whichever context."""
-        return " > ".join(f"0x{type_:02X}" for type_ in self.types)
+        return _path(self.types)
+
+
+def _path(types: Sequence[int]) -> str:
+    """Item types as a path (``0x20 > 0x40``), as findings and flaws name them."""
+    return " > ".join(f"0x{type_:02X}" for type_ in types)
 
 
 def nodes(request: AAssociateRQ) -> list[Node]:
@@ -585,7 +590,7 @@ def _paths() -> tuple[tuple[int, ...], ...]:
 
 _FLAWS: tuple[tuple[str, str], ...] = (
     *sorted(
-        (name, " > ".join(f"0x{type_:02X}" for type_ in types))
+        (name, _path(types))
         for types in _paths()
         for name in BREAKAGES
         if _applies(name, types[-1])
