@@ -21,9 +21,11 @@ import json
 import os
 import re
 import signal
+import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -43,6 +45,7 @@ from peers import (
     STOP_TIMEOUT,
     Server,
     _read_port,
+    dcmqrscp_config,
     dcmtk_server,
     free_port,
     stop,
@@ -56,7 +59,7 @@ from dimse_codec.cli.main import main
 from dimse_codec.dataset import encode_dataset
 from dimse_codec.dimse.codec import encode_command_set
 from dimse_codec.pdata import encode_pdata
-from dimse_codec.pdu import AReleaseRQ, encode_pdu
+from dimse_codec.pdu import AAssociateRJ, AReleaseRQ, encode_pdu
 from dimse_codec.policy import IGNORED_BY_THE_STANDARD
 from dimse_codec.scpfuzz import (
     STORAGE_SOP_CLASSES,
@@ -211,7 +214,7 @@ def test_the_settle_wait_follows_the_servers_answers() -> None:
     runner = LiveRunner(endpoint, TARGET, timeout=3.0)
     assert runner.settle_now == DEFAULT_SETTLE  # before any answer: the longest
     runner.recent.extend([0.001, 0.002])
-    assert runner.settle_now == 0.05  # a fast server: the floor
+    assert runner.settle_now == 0.02  # a fast server: the floor
     runner.recent.append(0.03)
     assert runner.settle_now == pytest.approx(0.12)  # four times the slowest recent answer
     runner.recent.append(1.0)
@@ -222,6 +225,50 @@ def test_the_settle_wait_follows_the_servers_answers() -> None:
     assert fixed.settle_now == 2.0  # given: fixed
     with pytest.raises(ValueError, match="full_check_every"):
         LiveRunner(endpoint, TARGET, timeout=3.0, full_check_every=0)
+
+
+@contextmanager
+def slow_rejector(delay: float, connections: int) -> Iterator[int]:
+    """A server on a free port that answers each of its first ``connections`` A-ASSOCIATE-RQs
+    with an A-ASSOCIATE-RJ ``delay`` seconds late; its port."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(TIMEOUT)
+    rejection = encode_pdu(AAssociateRJ(1, 1, 1))
+
+    def serve() -> None:
+        for _ in range(connections):
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                connection.recv(1 << 16)
+                time.sleep(delay)
+                connection.sendall(rejection)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
+        thread.join(TIMEOUT)
+
+
+def test_answers_slower_than_the_settle_wait_are_counted() -> None:
+    case = dataclasses.replace(echo_case(), steps=echo_case().steps[:1])  # the RQ: answered late
+    late = {}
+    with slow_rejector(0.1, connections=6) as port:
+        for settle in (0.02, 0.5):
+            runner = LiveRunner(
+                ScpAddress("127.0.0.1", port), TARGET, timeout=TIMEOUT, settle=settle
+            )
+            observation = runner(case)
+            runner.close()
+            assert observation.records[0].answer.kind is AnswerKind.REJECTED
+            assert observation.records[0].seconds >= 0.1
+            late[settle] = runner.late_answers
+    assert late == {0.02: 1, 0.5: 0}  # the RJ came after a settle wait of 0.02 s, within 0.5 s
 
 
 def test_every_signature_has_a_flaw() -> None:
@@ -461,9 +508,32 @@ def test_engine_finds_and_shrinks_a_crash() -> None:
     assert len({f.signature for f in report.findings}) == len(report.findings)
 
 
+def test_a_case_drawn_again_while_shrinking_is_not_sent_again() -> None:
+    sent: list[Case] = []
+
+    class Recording(SimulatedServer):
+        def __call__(self, case: Case) -> Observation:
+            sent.append(case)
+            return super().__call__(case)
+
+    config = CampaignSettings(max_examples=30, seed=4, max_shrinks=40)
+    strategy = cases(TARGET, ["echo", "store", "odd-fragment"])
+    report = run_campaign(strategy, Recording(restart=True), config)
+    # Hypothesis drew some shrink cases again; they were judged, not sent
+    assert report.shrink_reused > 0
+    assert len(sent) == report.examples + report.shrink_calls
+    for finding in report.findings:  # its shrink runs follow its first example: none repeated
+        start = next(i for i, case in enumerate(sent) if case is finding.first.case)
+        runs = sent[start + 1 : start + 1 + finding.shrink_calls]
+        assert len(runs) == len({(c.kind, c.flaw, c.steps) for c in runs}), finding.summary
+    crashes = [f for f in report.findings if f.classification is Classification.CRASH]
+    assert crashes and all(f.observation.case.details["cut"] == 1 for f in crashes)
+
+
 class ShrinkSurprise:
-    """Finds an abort on every odd fragment; its first shrink run also crashes the (restarted)
-    server, a finding seen only while shrinking; with ``interrupt_at``, Ctrl-C on that shrink run.
+    """Finds an abort on every odd fragment; its second shrink run (the first is the example
+    found, again) also crashes the (restarted) server, a finding seen only while shrinking; with
+    ``interrupt_at``, Ctrl-C on that shrink run.
     """
 
     def __init__(self, interrupt_at: int | None = None) -> None:
@@ -484,7 +554,7 @@ class ShrinkSurprise:
             for s, a in zip(case.steps, answers, strict=False)
         )
         liveness, restarted = ALIVE, False
-        if self.shrinking and self.shrink_calls == 1:
+        if self.shrinking and self.shrink_calls == 2:
             liveness, restarted = Liveness(Health.DOWN, "refused"), True
         verdict = (
             CaseVerdict(Classification.ABORT_ON_VALID, "aborted", 1)
@@ -514,7 +584,7 @@ def test_ctrl_c_while_shrinking_keeps_the_finding() -> None:
     strategy = cases(TARGET, ["echo", "odd-fragment"])
     report = run_campaign(
         strategy,
-        ShrinkSurprise(interrupt_at=2),
+        ShrinkSurprise(interrupt_at=3),
         CampaignSettings(max_examples=20, seed=3),
         on_finding=lambda f: found.append(f.signature),
     )
@@ -752,29 +822,13 @@ def test_storescp(tmp_path: Path) -> None:
     assert checks["full"] >= 1 and sum(checks.values()) >= summary["examples"]
 
 
-QR_CONFIG = """\
-NetworkTCPPort  = {port}
-MaxPDUSize      = 16384
-MaxAssociations = 16
-HostTable BEGIN
-HostTable END
-VendorTable BEGIN
-VendorTable END
-AETable BEGIN
-QRSCP {storage} RW (10, 1024mb) ANY
-AETable END
-"""
-
-
 @contextmanager
 def qrscp(tmp_path: Path, name: str) -> Iterator[Server]:
     """dcmqrscp with the configuration of test_dcmqrscp (AE QRSCP) on a free port."""
     dcmqrscp = require_tool("dcmqrscp")
     port = free_port()
     storage = tmp_path / f"{name}-storage"
-    storage.mkdir()
-    config = tmp_path / f"{name}.cfg"
-    config.write_text(QR_CONFIG.format(port=port, storage=storage))
+    config = dcmqrscp_config(tmp_path / f"{name}.cfg", port=port, storage=storage)
     argv = [dcmqrscp, "-c", str(config), str(port)]
     with dcmtk_server(argv, port, tmp_path / f"{name}.log", storage) as server:
         yield server

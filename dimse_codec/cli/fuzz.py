@@ -80,7 +80,7 @@ def register(subparsers: SubParsers) -> None:
         default=None,
         metavar="SECONDS",
         help="wait this long for an answer to invalid input or to a step that expects none "
-        "(default: four times the server's slowest recent answer, 0.05 to 0.25 s)",
+        "(default: four times the server's slowest recent answer, 0.02 to 0.25 s)",
     )
     parser.add_argument(
         "--max-shrinks",
@@ -183,7 +183,12 @@ def _summary(result: FuzzResult, out: TextIO) -> None:
     report = result.report
     print(
         f"done in {report.elapsed:.1f} s: {report.examples} of {report.settings.max_examples} "
-        f"examples, {report.shrink_calls} shrink runs, {report.rounds} Hypothesis round(s)",
+        f"examples, {report.shrink_calls} shrink runs, {report.rounds} Hypothesis round(s)"
+        + (
+            f"; {report.shrink_reused} case(s) drawn again while shrinking, not sent again"
+            if report.shrink_reused
+            else ""
+        ),
         file=out,
     )
     if report.halted:

@@ -9,11 +9,14 @@ programmatically (``database=None``, ``deadline=None``, phases generate and shri
 a time, quiet) whose body executes the case and raises a private exception when it shows a
 finding not seen before. Hypothesis then stops generating and shrinks: it runs smaller cases,
 and every one that shows the *same* finding (classification, kind and flaw) raises again, so
-the last of them is the smallest. Shrinking is capped at ``max_shrinks`` runs per finding. The
-next round (seed + 1) generates the examples still owed, and findings already known no longer
-fail, so a campaign runs exactly ``max_examples`` generated examples unless the server goes
-down for good, or is interrupted. Findings seen while shrinking another one are kept (unshrunk)
-if no later round finds them again, and counted once in their class then.
+the last of them is the smallest. Shrinking is capped at ``max_shrinks`` runs per finding. A
+case Hypothesis draws again while shrinking (the same case from other choices, a quarter of
+the shrink runs against storescp) is judged by its earlier run and not sent again (again at
+most ``max_shrinks`` times a finding). The next round (seed + 1) generates the examples still
+owed, and findings already known no longer fail, so a campaign runs exactly ``max_examples``
+generated examples unless the server goes down for good, or is interrupted. Findings seen while
+shrinking another one are kept (unshrunk) if no later round finds them again, and counted once
+in their class then.
 
 Steering (``CampaignSettings.steer``, on by default): every generated example's answers are
 counted by a :class:`~dimse_codec.scpfuzz.steering.Steering`; the example's novelty (a new
@@ -86,6 +89,9 @@ class Report:
     settings: CampaignSettings
     examples: int = 0
     shrink_calls: int = 0
+    shrink_reused: int = 0
+    """Cases Hypothesis drew again while shrinking (the same bytes from other choices): judged
+    by the earlier run of the same case, not sent again, and not in ``shrink_calls``."""
     rounds: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     answers: Counter[str] = field(default_factory=Counter)
@@ -150,6 +156,11 @@ class _Campaign:
         self.first_index = 0
         self.replays = 0
         self.round_shrinks = 0
+        self.reused = 0
+        self.tried: list[Observation] = []
+        """The round's shrink runs: a case Hypothesis draws again is not sent again. The
+        example that found the finding is not among them: Hypothesis's first shrink run is
+        that example again, and is sent, to see whether the finding shows again."""
         self.halt_note = ""
 
     def _count(self, observation: Observation) -> None:
@@ -228,12 +239,18 @@ class _Campaign:
         return new
 
     def _shrinking(self, case: Case) -> bool:
-        if self.round_shrinks >= self.config.max_shrinks:
+        if self.round_shrinks >= self.config.max_shrinks or self.reused >= self.config.max_shrinks:
             self.halt_note = f"shrinking stopped after {self.round_shrinks} runs"
             raise _StopRound
+        earlier = next((seen for seen in self.tried if _same(seen.case, case)), None)
+        if earlier is not None:  # the same case again (choices the case does not depend on)
+            self.reused += 1
+            self.report.shrink_reused += 1
+            return earlier.signature == self.target
         self.round_shrinks += 1
         self.report.shrink_calls += 1
         observation = self._run(case)
+        self.tried.append(observation)
         signature = observation.signature
         if signature == self.target:
             self.best = observation
@@ -306,6 +323,17 @@ class _Campaign:
                 "seen while shrinking another finding; not shrunk",
             )
             self.known.add(signature)
+
+
+def _same(one: Case, other: Case) -> bool:
+    """Whether two cases send the same steps and are judged alike: kind, flaw, validity as
+    generated (their descriptions may differ: a cut for a maximum PDU length of 8 or of 9)."""
+    return (one.steps, one.kind, one.flaw, one.generated_valid) == (
+        other.steps,
+        other.kind,
+        other.flaw,
+        other.generated_valid,
+    )
 
 
 def _round(
