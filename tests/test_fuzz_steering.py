@@ -139,3 +139,20 @@ def test_novelty_falls_as_a_signature_repeats_and_rates_follow_kinds() -> None:
     for _ in range(200):
         steering.observe(seen)
     assert steering.acceptance("echo") == ACCEPT_FLOOR
+
+
+def test_frozen_weights_are_the_acceptance_of_their_time() -> None:
+    case = echo_case()
+    seen = observation(case, [ACCEPTED, Answer(AnswerKind.RESPONSE, "", 0), ACCEPTED])
+    steering = Steering()
+    for _ in range(3):
+        steering.observe(seen)
+    steering.observe(observation(dataclasses.replace(case, kind="store"), [ACCEPTED]))
+    frozen = steering.frozen()
+    for kind in ("echo", "store", "abort"):  # tried, tried, not tried yet
+        assert frozen(kind) == steering.acceptance(kind)
+    assert (frozen("echo"), frozen("abort")) == (2 / 4, 1.0)
+    for _ in range(200):  # later examples change the acceptance, not the frozen weights
+        steering.observe(seen)
+    assert steering.acceptance("echo") == ACCEPT_FLOOR
+    assert frozen("echo") == 2 / 4

@@ -160,7 +160,7 @@ class Case:
         return b"".join(step.data for step in self.steps)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Target:
     """The SCP as our standard proposal found it: what the cases are generated for.
 
@@ -170,11 +170,30 @@ class Target:
 
     request: AAssociateRQ
     association: Association
+    _request_bytes: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Encode the request once: nearly every case and every liveness check sends it."""
+        object.__setattr__(self, "_request_bytes", encode_pdu(self.request))
+
+    def __repr__(self) -> str:
+        """Short: the AE titles and how many contexts were accepted. Every strategy built for
+        a target names it, so Hypothesis's repr of the campaign's strategy was about a
+        megabyte with the request written out in full."""
+        rq = self.request
+        return (
+            f"Target({rq.calling_ae_title!r} -> {rq.called_ae_title!r}, "
+            f"{len(self.accepted)} of {len(rq.presentation_contexts)} contexts accepted)"
+        )
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """The same short text for Hypothesis's (and IPython's) pretty printer."""
+        printer.text(repr(self))
 
     @property
     def request_bytes(self) -> bytes:
         """The A-ASSOCIATE-RQ as sent."""
-        return encode_pdu(self.request)
+        return self._request_bytes
 
     @property
     def accepted(self) -> Mapping[int, AcceptedContext]:

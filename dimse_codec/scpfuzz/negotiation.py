@@ -171,20 +171,22 @@ def _user_information(draw: st.DrawFn, sop_classes: Sequence[str]) -> UserInform
     return UserInformationItem(tuple(subs))
 
 
+_CONTEXT_COUNTS = st.sampled_from([1, 2, 3, 8, 32, 128])
+_ABSTRACT = st.one_of(st.sampled_from(ABSTRACT_SYNTAXES), uids())
+_SYNTAXES = st.lists(st.sampled_from(TRANSFER_SYNTAXES), min_size=1, max_size=5, unique=True)
+"""Built once: a strategy built inside a draw is validated again at every draw."""
+
+
 @st.composite
 def _contexts(draw: st.DrawFn) -> list[PresentationContextRQItem]:
     """One to 128 presentation contexts with odd IDs, one to five transfer syntaxes each."""
-    count = draw(st.sampled_from([1, 2, 3, 8, 32, 128]))
-    known = st.sampled_from(ABSTRACT_SYNTAXES)
-    syntaxes = st.lists(st.sampled_from(TRANSFER_SYNTAXES), min_size=1, max_size=5, unique=True)
+    count = draw(_CONTEXT_COUNTS)
     out = []
     for index in range(count):
         abstract = (
-            draw(st.one_of(known, uids()))
-            if index < 8
-            else ABSTRACT_SYNTAXES[index % len(ABSTRACT_SYNTAXES)]
+            draw(_ABSTRACT) if index < 8 else ABSTRACT_SYNTAXES[index % len(ABSTRACT_SYNTAXES)]
         )
-        chosen = draw(syntaxes) if index < 8 else list(TRANSFER_SYNTAXES[: 1 + index % 3])
+        chosen = draw(_SYNTAXES) if index < 8 else list(TRANSFER_SYNTAXES[: 1 + index % 3])
         out.append(PresentationContextRQItem.build(2 * index + 1, abstract, tuple(chosen)))
     return out
 

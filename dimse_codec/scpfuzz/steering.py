@@ -114,10 +114,11 @@ class Steering:
         return max(self.floor, self.rate(kind) / best)
 
     def frozen(self) -> Callable[[str], float]:
-        """:meth:`acceptance` as it is now, unchanged by later examples (for one round)."""
-        copy = Steering(self.floor)
-        copy.tried, copy.novel = Counter(self.tried), Counter(self.novel)
-        return copy.acceptance
+        """:meth:`acceptance` as it is now, unchanged by later examples (for one round); the
+        kinds tried so far are worked out once, as every case of the round draws them."""
+        known = {kind: self.acceptance(kind) for kind in self.tried}
+        # a kind not tried yet has the best rate there is (1), so its weight is 1
+        return lambda kind: known.get(kind, 1.0)
 
     def _kinds(self, kind: str) -> Iterable[str]:
         yield kind
