@@ -15,6 +15,7 @@ import collections
 import socket
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 import pytest
 from conftest import require_tool
 from hypothesis import HealthCheck, given, settings
+from hypothesis.vendor.pretty import pretty
 from peers import EXPLICIT, IMPLICIT, Server, dcmqrscp_config, dcmtk_server, free_port
 from pydicom import dcmread
 from pydicom.dataset import FileMetaDataset
@@ -231,6 +233,28 @@ def test_deep_and_quota_stores_send_new_studies(case: Case) -> None:
 def test_identifiers_are_written_in_a_character_set_that_holds_the_archive(case: Case) -> None:
     for step in case.steps[1:-1]:
         assert _identifier_of(step).SpecificCharacterSet in QUERY_CHARACTER_SETS
+
+
+def test_matching_keys_are_drawn_without_pydicom_warnings() -> None:
+    # wildcards, ranges and UID lists are no values of their VRs: pydicom, asked, warns
+    kinds = [kind for kind in VALID_KINDS if kind in ("find", "get", "move", "store-then-query")]
+    assert "find" in kinds
+
+    @settings(SETTINGS, max_examples=150, derandomize=True)
+    @given(cases(EVERYTHING, kinds))
+    def draw(case: Case) -> None:
+        assert case.steps
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        draw()
+
+
+def test_the_campaign_strategy_has_a_short_repr() -> None:
+    # Hypothesis writes it out now and then (and warns past 500 kB): it was about a megabyte
+    assert repr(EVERYTHING) == "Target('DIMSE-FUZZ' -> 'ANY-SCP', 27 of 29 contexts accepted)"
+    assert pretty(EVERYTHING) == repr(EVERYTHING)
+    assert len(repr(cases(EVERYTHING))) < 10_000
 
 
 def _identifier_of(step: Step) -> Any:

@@ -23,6 +23,9 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from hypothesis import strategies as st
+from pydicom import config as pydicom_config
+from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
 
@@ -167,6 +170,13 @@ def _ranged(draw: st.DrawFn, value: str) -> str:
     return f"{stamp}-{stamp}"
 
 
+def _key(ds: Dataset, keyword: str, value: str) -> None:
+    """A matching key, set as written: wildcards, ranges and lists are not values of the VR
+    (``?T`` is no CS, ``202003-`` no DA), so pydicom is told not to check (else it warns)."""
+    tag = _tag(keyword)
+    ds[tag] = DataElement(tag, dictionary_VR(tag), value, validation_mode=pydicom_config.IGNORE)
+
+
 def _empty(ds: Dataset, keyword: str) -> None:
     """A return key: the attribute, empty (universal matching)."""
     setattr(ds, keyword, None)
@@ -198,7 +208,7 @@ def _identifier(
         value = keys[unique]
         if unique.endswith("UID") and draw(st.booleans()):  # list matching is for UIDs only
             value = f"{value}\\{_other(level, keys)}"
-        setattr(ds, unique, value)
+        _key(ds, unique, value)
         text[unique] = value
         return ds, text, "uid-list" if "\\" in value else "single"
     matching = draw(st.sampled_from(MATCHING))
@@ -223,7 +233,7 @@ def _identifier(
         keyword = unique
         value = f"{keys[unique]}\\{_other(level, keys)}"
     if keyword:
-        setattr(ds, keyword, value)
+        _key(ds, keyword, value)
         text[keyword] = value
     if unique not in ds:
         _empty(ds, unique)
@@ -237,13 +247,11 @@ def _identifier(
         ds.add_new(_tag(_SEQUENCE_KEYS[level]), "SQ", DicomSequence([Dataset()]))
     elif matching == "unsupported":
         extra, extra_value = draw(st.sampled_from(_UNSUPPORTED_KEYS))
-        setattr(ds, extra, extra_value)
+        _key(ds, extra, extra_value)
     return ds, text, matching
 
 
 def _tag(keyword: str) -> int:
-    from pydicom.datadict import tag_for_keyword
-
     tag = tag_for_keyword(keyword)
     if tag is None:  # pragma: no cover - the keywords above are all in the dictionary
         raise KeyError(keyword)
