@@ -23,6 +23,7 @@ from peers import (
     EXPLICIT,
     IMPLICIT,
     Server,
+    dcmqrscp_config,
     dcmtk_server,
     free_port,
     read_dataset,
@@ -301,20 +302,6 @@ MOVE_AE = "MOVER"
 PATIENTS = {"PAT1": "One^Patient", "PAT2": "Two^Patient"}
 """Patient ID -> name; PAT1 has one study of two instances, PAT2 one study of one instance."""
 
-QR_CONFIG = """\
-NetworkTCPPort  = {port}
-MaxPDUSize      = 16384
-MaxAssociations = 16
-HostTable BEGIN
-mover = ({move_ae}, 127.0.0.1, {move_port})
-HostTable END
-VendorTable BEGIN
-VendorTable END
-AETable BEGIN
-{qr_ae} {storage} RW (10, 1024mb) ANY
-AETable END
-"""
-
 
 @dataclass
 class Archive:
@@ -337,13 +324,13 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
     dcmqrscp, storescu = require_tool("dcmqrscp"), require_tool("storescu")
     tmp = tmp_path_factory.mktemp("dcmqrscp")
     storage = tmp / "storage"
-    storage.mkdir()
     port, move_port = free_port(), free_port()
-    config = tmp / "dcmqrscp.cfg"
-    config.write_text(
-        QR_CONFIG.format(
-            port=port, move_ae=MOVE_AE, move_port=move_port, qr_ae=QR_AE, storage=storage
-        )
+    config = dcmqrscp_config(
+        tmp / "dcmqrscp.cfg",
+        port=port,
+        storage=storage,
+        ae_title=QR_AE,
+        hosts=[(MOVE_AE, "127.0.0.1", move_port)],
     )
     instances: dict[str, Dataset] = {}
     studies: dict[str, str] = {}

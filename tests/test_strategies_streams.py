@@ -61,7 +61,10 @@ SHRINK = settings(
     database=None,
     phases=[Phase.generate, Phase.shrink],
     suppress_health_check=list(HealthCheck),
+    derandomize=True,
 )
+"""Shrinks are derandomized too: a random start now and then left a conversation the shrinker
+could not make small in its budget, and the test failed about one run in eight."""
 
 DEFECT_NAMES = sorted({defect for _, defect, _ in _DEFECTS})
 
