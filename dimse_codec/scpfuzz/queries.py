@@ -285,11 +285,11 @@ def _worklist_identifier(draw: st.DrawFn) -> tuple[Dataset, str]:
     if matching == "modality":
         step.Modality = item.modality
     elif matching == "date":
-        step.ScheduledProcedureStepStartDate = _ranged(draw, item.start_date)
+        _key(step, "ScheduledProcedureStepStartDate", _ranged(draw, item.start_date))
     elif matching == "station":
-        step.ScheduledStationAETitle = _wildcarded(draw, item.station)
+        _key(step, "ScheduledStationAETitle", _wildcarded(draw, item.station))
     elif matching == "patient":
-        ds.PatientName = _wildcarded(draw, patient_name)
+        _key(ds, "PatientName", _wildcarded(draw, patient_name))
         ds.PatientID = patient_id
     ds.ScheduledProcedureStepSequence = DicomSequence([step])
     return ds, matching
