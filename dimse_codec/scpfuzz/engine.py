@@ -10,8 +10,8 @@ a time, quiet) whose body executes the case and raises a private exception when 
 finding not seen before. Hypothesis then stops generating and shrinks: it runs smaller cases,
 and every one that shows the *same* finding (classification, kind and flaw) raises again, so
 the last of them is the smallest. Shrinking is capped at ``max_shrinks`` runs per finding. A
-case Hypothesis draws again while shrinking (the same case from other choices, a quarter of
-the shrink runs against storescp) is judged by its earlier run and not sent again (again at
+case Hypothesis draws again while shrinking (the same case from other choices, up to a quarter
+of the shrink runs against storescp) is judged by its earlier run and not sent again (again at
 most ``max_shrinks`` times a finding). The next round (seed + 1) generates the examples still
 owed, and findings already known no longer fail, so a campaign runs exactly ``max_examples``
 generated examples unless the server goes down for good, or is interrupted. Findings seen while
