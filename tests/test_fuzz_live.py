@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import io
 import json
 import os
 import re
@@ -55,6 +56,7 @@ from pydicom.uid import SecondaryCaptureImageStorage as SECONDARY_CAPTURE
 
 from dimse_codec import C_CANCEL, C_ECHO, C_STORE
 from dimse_codec.association import read_response, respond
+from dimse_codec.cli.fuzz import print_summary
 from dimse_codec.cli.main import main
 from dimse_codec.dataset import encode_dataset
 from dimse_codec.dimse.codec import encode_command_set
@@ -71,11 +73,13 @@ from dimse_codec.scpfuzz import (
     CaseVerdict,
     Classification,
     Expect,
+    FuzzResult,
     Health,
     Liveness,
     LiveRunner,
     NotLoopback,
     Observation,
+    Report,
     ScpAddress,
     Step,
     StepOutcome,
@@ -269,6 +273,18 @@ def test_answers_slower_than_the_settle_wait_are_counted() -> None:
             assert observation.records[0].seconds >= 0.1
             late[settle] = runner.late_answers
     assert late == {0.02: 1, 0.5: 0}  # the RJ came after a settle wait of 0.02 s, within 0.5 s
+
+
+@pytest.mark.parametrize("late", [0, 2])
+def test_the_summary_says_when_answers_came_later_than_the_settle_wait(late: int) -> None:
+    report = Report(CampaignSettings(max_examples=1), examples=1, shrink_calls=3, shrink_reused=2)
+    result = FuzzResult(report, TARGET, ScpAddress("127.0.0.1", 1), late_answers=late)
+    out = io.StringIO()
+    print_summary(result, out)
+    text = out.getvalue()
+    assert "3 shrink runs" in text and "2 case(s) drawn again while shrinking" in text
+    note = f"note: {late} answer(s) came later than the settle wait"
+    assert (note in text) == bool(late), text
 
 
 def test_every_signature_has_a_flaw() -> None:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from dimse_codec.scpfuzz import Finding, FuzzResult, Observation
     from dimse_codec.scpfuzz.destination import MoveDestination
 
-__all__ = ["register", "run"]
+__all__ = ["print_summary", "register", "run"]
 
 DEFAULT_OUT = "dimse-fuzz-findings"
 
@@ -176,8 +176,10 @@ class _Printer:
         print(f"finding {finding.number}: {finding.summary}{where}", file=self.out, flush=True)
 
 
-def _summary(result: FuzzResult, out: TextIO) -> None:
-    """Counts per outcome and answer, the findings, and why the run stopped early (if it did)."""
+def print_summary(result: FuzzResult, out: TextIO) -> None:
+    """The campaign's summary as ``dimse-codec fuzz`` prints it: counts per outcome and answer,
+    the findings, why the run stopped early (if it did) and a note when answers came later
+    than the settle wait (a missing A-ABORT may then be a late one)."""
     from dimse_codec.scpfuzz import SEVERITY, Classification
 
     report = result.report
@@ -193,6 +195,13 @@ def _summary(result: FuzzResult, out: TextIO) -> None:
     )
     if report.halted:
         print(f"stopped early: {report.halted}", file=out)
+    if result.late_answers:
+        print(
+            f"note: {result.late_answers} answer(s) came later than the settle wait then in "
+            "force, so a not-as-prescribed finding may be an A-ABORT that came late "
+            "(--settle SECONDS waits that long instead)",
+            file=out,
+        )
     extra = report.found_while_shrinking
     if extra:
         print(f"outcomes ({report.examples} examples, and {extra} finding(s) first seen while "
@@ -356,7 +365,7 @@ def _campaign(
     except OSError as exc:
         print(f"dimse-codec fuzz: error: cannot write to {args.out}: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    _summary(result, sys.stdout)
+    print_summary(result, sys.stdout)
     if destination is not None:
         _destination_summary(destination, sys.stdout)
     if result.report.interrupted:
