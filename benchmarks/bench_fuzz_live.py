@@ -275,6 +275,8 @@ def main() -> int:
     )
     parser.add_argument("--json", type=Path, help="write the rows and the environment here")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     tools = dcmtk_tools()
     if tools is None:
         return 2
