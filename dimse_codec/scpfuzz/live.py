@@ -117,7 +117,7 @@ _SETTLE_FACTOR = 4
 """The settle wait is this many times the slowest of the SCP's recent answers ..."""
 _SETTLE_FLOOR = 0.02
 """... but at least this many seconds (and at most ``settle``): on loopback, against storescp
-and dcmqrscp, loaded or not, two answers in about thirty campaigns came later than that
+and dcmqrscp, loaded or not, three answers in about fifty campaigns came later than that
 (``LiveRunner.late_answers`` counts them in every campaign; docs/fuzzing-live.md, Waiting)."""
 _RECENT = 64
 """How many recent answer times the settle wait is measured on."""
